@@ -1,0 +1,167 @@
+//! The stream a driver writes one page into (`IStream` as a mini-driver uses it).
+//!
+//! The handle owns nothing but a slot shared with the relay: the application's sink lives in
+//! the slot, so the relay can revoke a stream the driver forgot to release (S22) and the
+//! runner can close a page whose driver hung. Releasing the handle (drop) delivers
+//! END_OF_STREAM at once; [`StreamHandle::finish`] first marks the page complete.
+
+use super::callback::PageSink;
+use super::relay::Shared;
+use super::verifier::Rule;
+use crate::sync::{lock, Arc, AtomicU64, Mutex, Ordering};
+use crate::wia::{self, HResult};
+use std::io::SeekFrom;
+
+pub(crate) struct StreamSlot {
+    pub(crate) inner: Mutex<SlotInner>,
+    /// Bytes appended so far; read by the relay for the S16 check without taking the lock.
+    pub(crate) written: AtomicU64,
+    pub(crate) page: u32,
+}
+
+pub(crate) struct SlotInner {
+    pub(crate) sink: Option<Box<dyn PageSink>>,
+    position: u64,
+    end: u64,
+    pub(crate) failed: Option<HResult>,
+}
+
+impl StreamSlot {
+    pub(crate) fn new(sink: Box<dyn PageSink>, page: u32) -> Arc<Self> {
+        Arc::new(StreamSlot {
+            inner: Mutex::new(SlotInner {
+                sink: Some(sink),
+                position: 0,
+                end: 0,
+                failed: None,
+            }),
+            written: AtomicU64::new(0),
+            page,
+        })
+    }
+
+    /// Takes the sink out (release, revoke or abandon); `None` if someone already did.
+    pub(crate) fn take_sink(&self) -> Option<Box<dyn PageSink>> {
+        lock(&self.inner).sink.take()
+    }
+
+    pub(crate) fn bytes(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}
+
+/// A page's stream, handed out by `get_next_stream`.
+pub struct StreamHandle {
+    slot: Arc<StreamSlot>,
+    shared: Arc<Shared>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for StreamHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamHandle")
+            .field("page", &self.slot.page)
+            .field("bytes", &self.slot.bytes())
+            .finish()
+    }
+}
+
+impl StreamHandle {
+    pub(crate) fn new(slot: Arc<StreamSlot>, shared: Arc<Shared>) -> Self {
+        StreamHandle {
+            slot,
+            shared,
+            finished: false,
+        }
+    }
+
+    /// `IStream::Write` at the current position, which must be the end (S21: drivers seek to
+    /// the end before each write). An error means the application's stream failed: stop and
+    /// return a failure (S19).
+    pub fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
+        self.shared.beat();
+        let mut g = lock(&self.slot.inner);
+        if g.sink.is_none() {
+            // Revoked (S22) or abandoned by the watchdog: the page is gone.
+            return Err(wia::E_UNEXPECTED);
+        }
+        if g.position != g.end {
+            let detail = format!(
+                "write of {} bytes at offset {} of a {}-byte stream",
+                data.len(),
+                g.position,
+                g.end
+            );
+            drop(g);
+            if self.shared.violate(Rule::S21Append, detail) {
+                return Err(wia::WIA_ERROR_INVALID_DRIVER_RESPONSE);
+            }
+            g = lock(&self.slot.inner);
+            g.position = g.end;
+            // Re-check the sink: it may have been revoked while the lock was released.
+            if g.sink.is_none() {
+                return Err(wia::E_UNEXPECTED);
+            }
+        }
+        let sink = g.sink.as_mut().expect("checked above");
+        let entered = self.shared.enter_app();
+        let r = sink.write(data);
+        self.shared.leave_app(entered);
+        match r {
+            Ok(()) => {
+                g.end += data.len() as u64;
+                g.position = g.end;
+                self.slot.written.store(g.end, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(hr) => {
+                let hr = if hr.is_failure() { hr } else { wia::WIA_ERROR_DESTINATION };
+                g.failed = Some(hr);
+                Err(hr)
+            }
+        }
+    }
+
+    /// `IStream::Seek`. Only seeking to the end is useful: the application's stream is
+    /// written in order, so a later write anywhere else breaks S21.
+    pub fn seek(&mut self, pos: SeekFrom) -> Result<u64, HResult> {
+        let mut g = lock(&self.slot.inner);
+        let target = match pos {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => g.end.checked_add_signed(d),
+            SeekFrom::Current(d) => g.position.checked_add_signed(d),
+        };
+        match target {
+            Some(t) if t <= g.end => {
+                g.position = t;
+                Ok(t)
+            }
+            _ => Err(wia::E_INVALIDARG),
+        }
+    }
+
+    /// Bytes written so far: the `ulTransferredBytes` to report (S16).
+    pub fn bytes_written(&self) -> u64 {
+        self.slot.bytes()
+    }
+
+    /// The 1-based page number this stream is for.
+    pub fn page(&self) -> u32 {
+        self.slot.page
+    }
+
+    /// Marks the page complete and releases the stream: the application keeps it.
+    pub fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for StreamHandle {
+    fn drop(&mut self) {
+        // Release: the application closes the sink and gets END_OF_STREAM now, before any
+        // later GetNextStream (S13) and before END_OF_TRANSFER (S14).
+        let failed = lock(&self.slot.inner).failed;
+        let finished = self.finished && failed.is_none();
+        self.shared.release(&self.slot, finished, failed);
+    }
+}
