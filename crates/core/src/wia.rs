@@ -87,6 +87,7 @@ impl HResult {
             E_FAIL => "unspecified failure",
             E_OUTOFMEMORY => "out of memory",
             E_ABORT => "aborted",
+            HRESULT_TIMEOUT => "the device stopped responding",
             _ if self.is_success() => "success",
             _ => "error",
         }
@@ -202,6 +203,9 @@ pub const E_FAIL: HResult = HResult::from_u32(0x8000_4005);
 pub const E_OUTOFMEMORY: HResult = HResult::from_u32(0x8007_000E);
 /// Operation aborted.
 pub const E_ABORT: HResult = HResult::from_u32(0x8000_4004);
+/// `HRESULT_FROM_WIN32(ERROR_TIMEOUT)`: what a transfer whose driver stopped responding
+/// returns (WIA has no code of its own for it).
+pub const HRESULT_TIMEOUT: HResult = HResult::from_u32(0x8007_05B4);
 
 const NAMES: &[(HResult, &str)] = &[
     (S_OK, "S_OK"),
@@ -209,8 +213,14 @@ const NAMES: &[(HResult, &str)] = &[
     (WIA_STATUS_END_OF_MEDIA, "WIA_STATUS_END_OF_MEDIA"),
     (WIA_STATUS_WARMING_UP, "WIA_STATUS_WARMING_UP"),
     (WIA_STATUS_CALIBRATING, "WIA_STATUS_CALIBRATING"),
-    (WIA_STATUS_RESERVING_NETWORK_DEVICE, "WIA_STATUS_RESERVING_NETWORK_DEVICE"),
-    (WIA_STATUS_NETWORK_DEVICE_RESERVED, "WIA_STATUS_NETWORK_DEVICE_RESERVED"),
+    (
+        WIA_STATUS_RESERVING_NETWORK_DEVICE,
+        "WIA_STATUS_RESERVING_NETWORK_DEVICE",
+    ),
+    (
+        WIA_STATUS_NETWORK_DEVICE_RESERVED,
+        "WIA_STATUS_NETWORK_DEVICE_RESERVED",
+    ),
     (WIA_STATUS_CLEAR, "WIA_STATUS_CLEAR"),
     (WIA_STATUS_SKIP_ITEM, "WIA_STATUS_SKIP_ITEM"),
     (WIA_STATUS_NOT_HANDLED, "WIA_STATUS_NOT_HANDLED"),
@@ -224,24 +234,43 @@ const NAMES: &[(HResult, &str)] = &[
     (WIA_ERROR_WARMING_UP, "WIA_ERROR_WARMING_UP"),
     (WIA_ERROR_USER_INTERVENTION, "WIA_ERROR_USER_INTERVENTION"),
     (WIA_ERROR_ITEM_DELETED, "WIA_ERROR_ITEM_DELETED"),
-    (WIA_ERROR_DEVICE_COMMUNICATION, "WIA_ERROR_DEVICE_COMMUNICATION"),
+    (
+        WIA_ERROR_DEVICE_COMMUNICATION,
+        "WIA_ERROR_DEVICE_COMMUNICATION",
+    ),
     (WIA_ERROR_INVALID_COMMAND, "WIA_ERROR_INVALID_COMMAND"),
-    (WIA_ERROR_INCORRECT_HARDWARE_SETTING, "WIA_ERROR_INCORRECT_HARDWARE_SETTING"),
+    (
+        WIA_ERROR_INCORRECT_HARDWARE_SETTING,
+        "WIA_ERROR_INCORRECT_HARDWARE_SETTING",
+    ),
     (WIA_ERROR_DEVICE_LOCKED, "WIA_ERROR_DEVICE_LOCKED"),
-    (WIA_ERROR_EXCEPTION_IN_DRIVER, "WIA_ERROR_EXCEPTION_IN_DRIVER"),
-    (WIA_ERROR_INVALID_DRIVER_RESPONSE, "WIA_ERROR_INVALID_DRIVER_RESPONSE"),
+    (
+        WIA_ERROR_EXCEPTION_IN_DRIVER,
+        "WIA_ERROR_EXCEPTION_IN_DRIVER",
+    ),
+    (
+        WIA_ERROR_INVALID_DRIVER_RESPONSE,
+        "WIA_ERROR_INVALID_DRIVER_RESPONSE",
+    ),
     (WIA_ERROR_COVER_OPEN, "WIA_ERROR_COVER_OPEN"),
     (WIA_ERROR_LAMP_OFF, "WIA_ERROR_LAMP_OFF"),
     (WIA_ERROR_DESTINATION, "WIA_ERROR_DESTINATION"),
-    (WIA_ERROR_NETWORK_RESERVATION_FAILED, "WIA_ERROR_NETWORK_RESERVATION_FAILED"),
+    (
+        WIA_ERROR_NETWORK_RESERVATION_FAILED,
+        "WIA_ERROR_NETWORK_RESERVATION_FAILED",
+    ),
     (WIA_ERROR_MULTI_FEED, "WIA_ERROR_MULTI_FEED"),
-    (WIA_ERROR_MAXIMUM_PRINTER_ENDORSER_COUNTER, "WIA_ERROR_MAXIMUM_PRINTER_ENDORSER_COUNTER"),
+    (
+        WIA_ERROR_MAXIMUM_PRINTER_ENDORSER_COUNTER,
+        "WIA_ERROR_MAXIMUM_PRINTER_ENDORSER_COUNTER",
+    ),
     (E_INVALIDARG, "E_INVALIDARG"),
     (E_POINTER, "E_POINTER"),
     (E_UNEXPECTED, "E_UNEXPECTED"),
     (E_FAIL, "E_FAIL"),
     (E_OUTOFMEMORY, "E_OUTOFMEMORY"),
     (E_ABORT, "E_ABORT"),
+    (HRESULT_TIMEOUT, "HRESULT_FROM_WIN32(ERROR_TIMEOUT)"),
 ];
 
 /// `WIA_TRANSFER_MSG_STATUS`: progress for the current item or page (driver).
@@ -394,8 +423,14 @@ mod tests {
         assert_eq!(WIA_ERROR_COVER_OPEN.as_u32(), 0x8021_0010);
         assert_eq!(WIA_ERROR_LAMP_OFF.as_u32(), 0x8021_0011);
         assert_eq!(WIA_ERROR_MULTI_FEED.as_u32(), 0x8021_0014);
-        assert_eq!(WIA_ERROR_MAXIMUM_PRINTER_ENDORSER_COUNTER.as_u32(), 0x8021_0015);
-        assert_eq!(WIA_S_NO_DEVICE_AVAILABLE, WIA_ERROR_MAXIMUM_PRINTER_ENDORSER_COUNTER);
+        assert_eq!(
+            WIA_ERROR_MAXIMUM_PRINTER_ENDORSER_COUNTER.as_u32(),
+            0x8021_0015
+        );
+        assert_eq!(
+            WIA_S_NO_DEVICE_AVAILABLE,
+            WIA_ERROR_MAXIMUM_PRINTER_ENDORSER_COUNTER
+        );
         assert!(WIA_S_NO_DEVICE_AVAILABLE.is_failure());
         assert_eq!(WIA_STATUS_SKIP_ITEM.as_u32(), 0x0021_0009);
         assert!(WIA_STATUS_SKIP_ITEM.is_success());
@@ -405,7 +440,10 @@ mod tests {
 
     #[test]
     fn display_names_the_code() {
-        assert_eq!(WIA_ERROR_PAPER_JAM.to_string(), "0x80210002 (WIA_ERROR_PAPER_JAM)");
+        assert_eq!(
+            WIA_ERROR_PAPER_JAM.to_string(),
+            "0x80210002 (WIA_ERROR_PAPER_JAM)"
+        );
         assert_eq!(HResult::from_u32(0x8007_0070).to_string(), "0x80070070");
         assert_eq!(format!("{:?}", S_FALSE), "S_FALSE");
     }

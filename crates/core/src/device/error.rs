@@ -70,9 +70,9 @@ impl DeviceErrorKind {
             wia::WIA_ERROR_BUSY | wia::WIA_ERROR_DEVICE_LOCKED => DeviceErrorKind::Busy,
             wia::WIA_ERROR_WARMING_UP => DeviceErrorKind::WarmingUp,
             wia::WIA_ERROR_OFFLINE | wia::WIA_S_NO_DEVICE_AVAILABLE => DeviceErrorKind::Offline,
-            wia::WIA_ERROR_DEVICE_COMMUNICATION | wia::WIA_ERROR_NETWORK_RESERVATION_FAILED => {
-                DeviceErrorKind::Communication
-            }
+            wia::WIA_ERROR_DEVICE_COMMUNICATION
+            | wia::WIA_ERROR_NETWORK_RESERVATION_FAILED
+            | wia::HRESULT_TIMEOUT => DeviceErrorKind::Communication,
             wia::E_INVALIDARG | wia::WIA_ERROR_INCORRECT_HARDWARE_SETTING => {
                 DeviceErrorKind::InvalidRequest
             }

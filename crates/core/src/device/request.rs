@@ -186,7 +186,10 @@ impl ScanRequest {
                 }
             }
             let (min_w, min_h) = sc.min_size;
-            for (what, value, min) in [("width (-x)", a.width, min_w), ("height (-y)", a.height, min_h)] {
+            for (what, value, min) in [
+                ("width (-x)", a.width, min_w),
+                ("height (-y)", a.height, min_h),
+            ] {
                 if value < min.max(Length(1)) {
                     return Err(RequestError::AreaTooSmall {
                         model,

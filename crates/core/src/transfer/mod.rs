@@ -32,8 +32,8 @@ mod stream;
 mod verifier;
 
 pub use callback::{
-    AppStream, DriverCallbackExt, ErrorHandler, Flow, MiniDrvTransferCallback, NextStream, PageSink,
-    StreamHandle, TransferCallback,
+    AppStream, DriverCallbackExt, ErrorHandler, Flow, MiniDrvTransferCallback, NextStream,
+    PageSink, StreamHandle, TransferCallback,
 };
 pub use cancel::{CancelHandle, CancelToken, HookGuard};
 pub use progress::{Progress, ProgressCell};
@@ -43,7 +43,7 @@ pub use run::{
     run, run_relay, share, spawn, DecoupledTransfer, Event, NullSink, SharedDevice, StreamFactory,
     EVENT_QUEUE, HRESULT_TIMEOUT,
 };
-pub use verifier::{Rule, Violation, VerifyMode};
+pub use verifier::{Rule, VerifyMode, Violation};
 
 use std::time::Duration;
 

@@ -5,11 +5,14 @@
 //! or sleep in [`ProgressCell::wait_change`]; the writer touches the condvar only when someone
 //! sleeps.
 
-use crate::sync::{lock, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{lock, AtomicU64, Condvar, Mutex, Ordering};
 use std::time::Duration;
 
 const BYTES_BITS: u32 = 40;
 const BYTES_MAX: u64 = (1 << BYTES_BITS) - 1;
+/// Set by a reader about to sleep; the writer's swap sees it and wakes the readers. Living in
+/// the same word as the value, it needs no SeqCst handshake (loom checks this).
+const SLEEPER: u64 = 1 << 47;
 
 /// One progress reading.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -32,7 +35,7 @@ impl Progress {
     fn unpack(w: u64) -> Self {
         Progress {
             page: (w >> 48) as u32,
-            percent: ((w >> BYTES_BITS) & 0xff) as u8,
+            percent: ((w >> BYTES_BITS) & 0x7f) as u8,
             bytes: w & BYTES_MAX,
         }
     }
@@ -41,7 +44,6 @@ impl Progress {
 /// Latest-value-wins progress shared between a driver thread and any number of readers.
 pub struct ProgressCell {
     word: AtomicU64,
-    sleepers: AtomicUsize,
     lock: Mutex<()>,
     wake: Condvar,
 }
@@ -63,19 +65,16 @@ impl ProgressCell {
     pub fn new() -> Self {
         ProgressCell {
             word: AtomicU64::new(0),
-            sleepers: AtomicUsize::new(0),
             lock: Mutex::new(()),
             wake: Condvar::new(),
         }
     }
 
-    /// Publishes a reading. Wait-free unless a reader sleeps in `wait_change`.
+    /// Publishes a reading: one swap, plus a notify only when a reader sleeps.
     #[inline]
     pub fn store(&self, p: Progress) {
-        // SeqCst on both sides (here and in `wait_change`) so that either the writer sees the
-        // sleeper count or the sleeper sees the new value: no lost wake-up.
-        self.word.store(p.pack(), Ordering::SeqCst);
-        if self.sleepers.load(Ordering::SeqCst) != 0 {
+        let old = self.word.swap(p.pack(), Ordering::AcqRel);
+        if old & SLEEPER != 0 {
             let _g = lock(&self.lock);
             self.wake.notify_all();
         }
@@ -87,46 +86,57 @@ impl ProgressCell {
         Progress::unpack(self.word.load(Ordering::Acquire))
     }
 
+    /// Marks a sleeper if the value still reads `last`; returns the current value otherwise.
+    /// Called with the lock held, so the writer's notify cannot come before the wait.
+    fn arm(&self, last: Progress) -> Option<Progress> {
+        let mut w = self.word.load(Ordering::Acquire);
+        loop {
+            let now = Progress::unpack(w);
+            if now != last {
+                return Some(now);
+            }
+            match self.word.compare_exchange_weak(
+                w,
+                w | SLEEPER,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return None,
+                Err(actual) => w = actual,
+            }
+        }
+    }
+
     /// Waits until the reading differs from `last` (or `timeout` passes) and returns it.
     #[cfg(not(loom))]
     pub fn wait_change(&self, last: Progress, timeout: Duration) -> Progress {
         let deadline = std::time::Instant::now() + timeout;
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
         let mut g = lock(&self.lock);
-        let result = loop {
-            let now = Progress::unpack(self.word.load(Ordering::SeqCst));
-            if now != last {
-                break now;
+        loop {
+            if let Some(now) = self.arm(last) {
+                return now;
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                break now;
+                return self.load();
             }
             g = match self.wake.wait_timeout(g, left) {
                 Ok((g, _)) => g,
                 Err(p) => p.into_inner().0,
             };
-        };
-        drop(g);
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
-        result
+        }
     }
 
     /// Waits until the reading differs from `last` (loom build: no timeouts in the model).
     #[cfg(loom)]
     pub fn wait_change(&self, last: Progress, _timeout: Duration) -> Progress {
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
         let mut g = lock(&self.lock);
-        let result = loop {
-            let now = Progress::unpack(self.word.load(Ordering::SeqCst));
-            if now != last {
-                break now;
+        loop {
+            if let Some(now) = self.arm(last) {
+                return now;
             }
             g = self.wake.wait(g).unwrap();
-        };
-        drop(g);
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
-        result
+        }
     }
 }
 
@@ -163,7 +173,9 @@ mod tests {
     fn sleeper_wakes_on_store() {
         let c = std::sync::Arc::new(ProgressCell::new());
         let c2 = c.clone();
-        let t = std::thread::spawn(move || c2.wait_change(Progress::default(), Duration::from_secs(10)));
+        let t = std::thread::spawn(move || {
+            c2.wait_change(Progress::default(), Duration::from_secs(10))
+        });
         std::thread::sleep(Duration::from_millis(20));
         let p = Progress {
             page: 1,

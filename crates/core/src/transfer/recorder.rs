@@ -148,7 +148,9 @@ impl TransferCallback for Recorder {
             };
             (AppStream::Stream(Box::new(sink)), wia::S_OK)
         };
-        self.log().events.push(Recorded::GetNextStream(page.clone(), hr));
+        self.log()
+            .events
+            .push(Recorded::GetNextStream(page.clone(), hr));
         answer
     }
 
@@ -159,7 +161,11 @@ impl TransferCallback for Recorder {
             if self.script.cancel_at_status == Some(self.statuses) {
                 return wia::S_FALSE;
             }
-            if let Some((_, hr)) = self.script.fail_at_status.filter(|(n, _)| *n == self.statuses) {
+            if let Some((_, hr)) = self
+                .script
+                .fail_at_status
+                .filter(|(n, _)| *n == self.statuses)
+            {
                 return hr;
             }
         }
@@ -167,8 +173,13 @@ impl TransferCallback for Recorder {
     }
 
     fn report_status(&mut self, status: HResult, percent: i32) -> HResult {
-        let answer = self.script.report_status.unwrap_or(wia::WIA_STATUS_NOT_HANDLED);
-        self.log().events.push(Recorded::ReportStatus(status, percent, answer));
+        let answer = self
+            .script
+            .report_status
+            .unwrap_or(wia::WIA_STATUS_NOT_HANDLED);
+        self.log()
+            .events
+            .push(Recorded::ReportStatus(status, percent, answer));
         answer
     }
 }
@@ -187,7 +198,10 @@ impl Recording {
 
     /// Pages closed complete (status S_OK).
     pub fn complete_pages(&self) -> Vec<&RecordedPage> {
-        self.pages.iter().filter(|p| p.closed == Some(wia::S_OK)).collect()
+        self.pages
+            .iter()
+            .filter(|p| p.closed == Some(wia::S_OK))
+            .collect()
     }
 
     /// The final result END_OF_TRANSFER carried, if it came.
@@ -233,13 +247,19 @@ impl Recording {
                 Recorded::ReportStatus(..) => {}
                 Recorded::Message(p) => {
                     if !(0..=100).contains(&p.lPercentComplete) {
-                        return Err(format!("event {i}: percent {} out of range", p.lPercentComplete));
+                        return Err(format!(
+                            "event {i}: percent {} out of range",
+                            p.lPercentComplete
+                        ));
                     }
                     match p.kind() {
                         Some(MessageKind::Status) => {
                             let held = open.map_or(0, |o| self.pages[o].data.len() as u64);
                             if open.is_none() && p.ulTransferredBytes != 0 {
-                                return Err(format!("event {i}: STATUS outside a page with bytes {}", p.ulTransferredBytes));
+                                return Err(format!(
+                                    "event {i}: STATUS outside a page with bytes {}",
+                                    p.ulTransferredBytes
+                                ));
                             }
                             if p.ulTransferredBytes > held {
                                 return Err(format!(
@@ -255,7 +275,9 @@ impl Recording {
                         }
                         Some(MessageKind::EndOfStream) => {
                             let Some(o) = open.take() else {
-                                return Err(format!("event {i}: END_OF_STREAM with no open stream"));
+                                return Err(format!(
+                                    "event {i}: END_OF_STREAM with no open stream"
+                                ));
                             };
                             let page = &self.pages[o];
                             if p.ulTransferredBytes != page.data.len() as u64 {
@@ -267,7 +289,12 @@ impl Recording {
                                 ));
                             }
                             match page.closed {
-                                None => return Err(format!("page {} not closed before END_OF_STREAM", page.info.number)),
+                                None => {
+                                    return Err(format!(
+                                        "page {} not closed before END_OF_STREAM",
+                                        page.info.number
+                                    ))
+                                }
                                 Some(c) if (c == wia::S_OK) != (p.hrErrorStatus == wia::S_OK) => {
                                     return Err(format!(
                                         "page {} closed with {c} but END_OF_STREAM says {}",
@@ -287,9 +314,13 @@ impl Recording {
                             ended = true;
                         }
                         Some(MessageKind::DeviceStatus) => {
-                            return Err(format!("event {i}: DEVICE_STATUS reached transfer_callback (S6)"))
+                            return Err(format!(
+                                "event {i}: DEVICE_STATUS reached transfer_callback (S6)"
+                            ))
                         }
-                        None => return Err(format!("event {i}: unknown message kind {}", p.lMessage)),
+                        None => {
+                            return Err(format!("event {i}: unknown message kind {}", p.lMessage))
+                        }
                     }
                 }
             }

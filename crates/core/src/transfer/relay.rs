@@ -21,11 +21,13 @@
 //!   Finished (END_OF_TRANSFER delivered exactly once, with the final result)
 //! ```
 
-use super::callback::{AppStream, ErrorHandler, MiniDrvTransferCallback, NextStream, TransferCallback};
+use super::callback::{
+    AppStream, ErrorHandler, MiniDrvTransferCallback, NextStream, TransferCallback,
+};
 use super::cancel::CancelHandle;
 use super::progress::{Progress, ProgressCell};
 use super::stream::{StreamHandle, StreamSlot};
-use super::verifier::{Rule, Violation, VerifyMode};
+use super::verifier::{Rule, VerifyMode, Violation};
 use super::TransferOptions;
 use crate::device::{acquire_hresult, AcquireResult, DeviceError, PageInfo};
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, Ordering};
@@ -238,7 +240,12 @@ impl Shared {
     }
 
     /// Delivers END_OF_TRANSFER exactly once and freezes the outcome.
-    fn end_transfer(&self, a: &mut AppSide, result: HResult, error: Option<DeviceError>) -> Outcome {
+    fn end_transfer(
+        &self,
+        a: &mut AppSide,
+        result: HResult,
+        error: Option<DeviceError>,
+    ) -> Outcome {
         if let Some(done) = &a.finished {
             return done.clone();
         }
@@ -309,7 +316,11 @@ impl std::fmt::Debug for Relay {
 
 impl Relay {
     /// A relay delivering inline: the application's answers are what `send_message` returns.
-    pub fn new(app: Box<dyn TransferCallback>, cancel: CancelHandle, opts: &TransferOptions) -> Self {
+    pub fn new(
+        app: Box<dyn TransferCallback>,
+        cancel: CancelHandle,
+        opts: &TransferOptions,
+    ) -> Self {
         let strict = opts.verify == VerifyMode::Strict;
         Relay {
             shared: Arc::new(Shared {
@@ -386,17 +397,26 @@ impl Relay {
                 ));
                 final_hr = wia::S_FALSE;
             }
-            Some(err) if err.is_failure() && driver_hr.is_success() && err != wia::WIA_ERROR_INVALID_DRIVER_RESPONSE => {
+            Some(err)
+                if err.is_failure()
+                    && driver_hr.is_success()
+                    && err != wia::WIA_ERROR_INVALID_DRIVER_RESPONSE =>
+            {
                 notes.push((
                     Rule::S19FailureResult,
-                    format!("the callback or stream failed with {err} but acquire returned {driver_hr}"),
+                    format!(
+                        "the callback or stream failed with {err} but acquire returned {driver_hr}"
+                    ),
                 ));
                 final_hr = err;
             }
             _ => {}
         }
         if driver_hr == wia::WIA_STATUS_SKIP_ITEM {
-            notes.push((Rule::S20SkipResult, "acquire returned WIA_STATUS_SKIP_ITEM".into()));
+            notes.push((
+                Rule::S20SkipResult,
+                "acquire returned WIA_STATUS_SKIP_ITEM".into(),
+            ));
             final_hr = wia::S_OK;
         }
         for (rule, detail) in notes {
@@ -412,11 +432,13 @@ impl Relay {
         }
         let error = if final_hr.is_failure() {
             Some(match result {
-                Err(e) if e.hresult() == final_hr => e.clone(),
-                _ if final_hr == wia::WIA_ERROR_INVALID_DRIVER_RESPONSE => {
+                _ if final_hr == wia::WIA_ERROR_INVALID_DRIVER_RESPONSE
+                    && !a.violations.is_empty() =>
+                {
                     let list: Vec<String> = a.violations.iter().map(|v| v.to_string()).collect();
                     DeviceError::from_hresult(final_hr, list.join("; "))
                 }
+                Err(e) if e.hresult() == final_hr => e.clone(),
                 _ if final_hr == wia::E_ABORT || a.pending == Some(final_hr) => {
                     DeviceError::from_hresult(final_hr, "the application could not keep the page")
                 }
@@ -444,7 +466,11 @@ impl Relay {
                 wia::E_UNEXPECTED
             });
         }
-        if flags != 0 && self.shared.violate(Rule::S02Flags, format!("{what} with lFlags {flags:#x}")) {
+        if flags != 0
+            && self
+                .shared
+                .violate(Rule::S02Flags, format!("{what} with lFlags {flags:#x}"))
+        {
             return Some(self.stop(wia::WIA_ERROR_INVALID_DRIVER_RESPONSE));
         }
         if self.cancel.is_cancelled() {
@@ -472,7 +498,6 @@ impl Relay {
             wia::S_OK
         }
     }
-
 
     fn status(&mut self, p: &WiaTransferParams) -> HResult {
         let mut p = *p;
@@ -548,7 +573,10 @@ impl Relay {
     fn device_status(&mut self, p: &WiaTransferParams) -> HResult {
         let status = p.hrErrorStatus;
         if status == wia::WIA_STATUS_CLEAR {
-            if self.shared.violate(Rule::S24Clear, "DEVICE_STATUS with WIA_STATUS_CLEAR".into()) {
+            if self
+                .shared
+                .violate(Rule::S24Clear, "DEVICE_STATUS with WIA_STATUS_CLEAR".into())
+            {
                 return self.stop(wia::WIA_ERROR_INVALID_DRIVER_RESPONSE);
             }
             return wia::S_OK;
@@ -619,7 +647,10 @@ impl MiniDrvTransferCallback for Relay {
             drop(a);
             let strict = self.shared.violate(
                 Rule::S22Release,
-                format!("GetNextStream for page {} while the previous stream was open", page.number),
+                format!(
+                    "GetNextStream for page {} while the previous stream was open",
+                    page.number
+                ),
             );
             a = lock(&self.shared.app);
             // Contain it: the open page ends incomplete before the next one starts.
@@ -634,7 +665,10 @@ impl MiniDrvTransferCallback for Relay {
             drop(a);
             self.shared.violate(
                 Rule::S23StreamsPerItem,
-                format!("a second GetNextStream (page {}) in a multi-page transfer", page.number),
+                format!(
+                    "a second GetNextStream (page {}) in a multi-page transfer",
+                    page.number
+                ),
             );
             // What the WIA compatibility layer answers (spec §1, MAP).
             return NextStream::Failed(self.stop(wia::WIA_ERROR_GENERAL_ERROR));
@@ -681,8 +715,10 @@ impl MiniDrvTransferCallback for Relay {
     fn send_message(&mut self, flags: i32, params: Option<&WiaTransferParams>) -> HResult {
         let Some(p) = params else {
             self.shared.beat();
-            self.shared
-                .violate(Rule::S09NullParams, "SendMessage with a null params pointer".into());
+            self.shared.violate(
+                Rule::S09NullParams,
+                "SendMessage with a null params pointer".into(),
+            );
             return wia::E_POINTER;
         };
         if let Some(hr) = self.precheck("SendMessage", flags) {
@@ -694,8 +730,10 @@ impl MiniDrvTransferCallback for Relay {
             Some(MessageKind::NewPage) => self.new_page(p),
             Some(kind @ (MessageKind::EndOfStream | MessageKind::EndOfTransfer)) => {
                 // S11: nothing reaches the application.
-                self.shared
-                    .violate(Rule::S11ServiceOnlyMessage, format!("the driver sent {kind:?}"));
+                self.shared.violate(
+                    Rule::S11ServiceOnlyMessage,
+                    format!("the driver sent {kind:?}"),
+                );
                 if self.strict {
                     return self.stop(wia::WIA_ERROR_INVALID_DRIVER_RESPONSE);
                 }
@@ -713,7 +751,6 @@ impl MiniDrvTransferCallback for Relay {
         }
     }
 }
-
 
 /// Hands the driver an application-side failure it has not been told about yet.
 fn check_pending(stopped: &mut Option<HResult>, a: &mut AppSide) -> Option<HResult> {

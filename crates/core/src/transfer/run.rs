@@ -7,10 +7,11 @@ use super::progress::ProgressCell;
 use super::relay::{Outcome, Relay, Shared};
 use super::TransferOptions;
 use crate::device::{Device, DeviceError, DeviceErrorKind, PageInfo, ScanRequest};
+use crate::sync::Arc;
 use crate::wia::{self, HResult, WiaTransferParams};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 /// A device several transfers (or a server) may use in turn.
@@ -21,9 +22,7 @@ pub fn share(device: Box<dyn Device>) -> SharedDevice {
     Arc::new(Mutex::new(device))
 }
 
-/// `HRESULT_FROM_WIN32(ERROR_TIMEOUT)`: what a transfer whose driver stopped responding
-/// returns. WIA has no code of its own for it.
-pub const HRESULT_TIMEOUT: HResult = HResult::from_u32(0x8007_05B4);
+pub use crate::wia::HRESULT_TIMEOUT;
 
 /// Runs one transfer, inline: the application's callback is called on the driver's thread
 /// and its answers are what the driver sees. Blocks until the transfer ends.
@@ -76,7 +75,10 @@ pub fn run_relay(
             let result = match dev.capabilities() {
                 Err(e) => Err(e),
                 Ok(caps) => match request.validate(&caps) {
-                    Err(e) => Err(DeviceError::new(DeviceErrorKind::InvalidRequest, e.to_string())),
+                    Err(e) => Err(DeviceError::new(
+                        DeviceErrorKind::InvalidRequest,
+                        e.to_string(),
+                    )),
                     Ok(()) => match catch_unwind(AssertUnwindSafe(|| {
                         dev.acquire(&request, &mut relay, &token)
                     })) {
@@ -110,7 +112,11 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Waits for the outcome, watching the driver's heartbeat.
-fn supervise(shared: &Arc<Shared>, rx: &mpsc::Receiver<Outcome>, watchdog: Option<Duration>) -> Outcome {
+fn supervise(
+    shared: &Arc<Shared>,
+    rx: &mpsc::Receiver<Outcome>,
+    watchdog: Option<Duration>,
+) -> Outcome {
     let tick = watchdog
         .map(|w| (w / 10).clamp(Duration::from_millis(5), Duration::from_millis(250)))
         .unwrap_or(Duration::from_secs(3600));
@@ -252,7 +258,8 @@ pub fn spawn(
         handler,
         events: tx.clone(),
     };
-    let relay = Relay::new(Box::new(app), cancel.clone(), opts).with_progress_cell(progress.clone());
+    let relay =
+        Relay::new(Box::new(app), cancel.clone(), opts).with_progress_cell(progress.clone());
     let device = device.clone();
     let request = request.clone();
     let cancel2 = cancel.clone();

@@ -115,7 +115,11 @@ impl StreamHandle {
                 Ok(())
             }
             Err(hr) => {
-                let hr = if hr.is_failure() { hr } else { wia::WIA_ERROR_DESTINATION };
+                let hr = if hr.is_failure() {
+                    hr
+                } else {
+                    wia::WIA_ERROR_DESTINATION
+                };
                 g.failed = Some(hr);
                 Err(hr)
             }

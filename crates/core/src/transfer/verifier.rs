@@ -74,16 +74,12 @@ impl Rule {
         match self {
             Rule::S02Flags => "lFlags must be 0",
             Rule::S09NullParams => "SendMessage needs a WiaTransferParams pointer",
-            Rule::S11ServiceOnlyMessage => {
-                "drivers must not send END_OF_STREAM or END_OF_TRANSFER"
-            }
+            Rule::S11ServiceOnlyMessage => "drivers must not send END_OF_STREAM or END_OF_TRANSFER",
             Rule::S15Percent => "lPercentComplete must be within 0..=100",
             Rule::S16Bytes => {
                 "ulTransferredBytes must equal the bytes written to the current stream"
             }
-            Rule::S17CallAfterStop => {
-                "no SendMessage or GetNextStream after S_FALSE or an error"
-            }
+            Rule::S17CallAfterStop => "no SendMessage or GetNextStream after S_FALSE or an error",
             Rule::S18CancelResult => "a cancelled transfer must return S_FALSE",
             Rule::S19FailureResult => {
                 "a transfer whose callback or stream failed must return a failure"
@@ -122,6 +118,12 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "driver broke rule {} ({}): {}", self.rule, self.rule.text(), self.detail)
+        write!(
+            f,
+            "driver broke rule {} ({}): {}",
+            self.rule,
+            self.rule.text(),
+            self.detail
+        )
     }
 }
