@@ -359,3 +359,19 @@ fn a_reader_that_never_reads_does_not_stall_the_driver() {
     assert_eq!(eos, 40, "lossless");
     assert!(matches!(events.last(), Some(Event::Finished(o)) if o.result == S_OK));
 }
+
+#[test]
+fn back_to_back_transfers_never_see_the_device_busy() {
+    let (dev, _) = test_device(1, Behaviour::Normal);
+    for _ in 0..200 {
+        let (app, _) = Recorder::new();
+        let o = run(
+            &dev,
+            &request(),
+            Box::new(app),
+            &CancelHandle::new(),
+            &TransferOptions::strict(),
+        );
+        assert_eq!(o.result, S_OK, "{:?}", o.error);
+    }
+}

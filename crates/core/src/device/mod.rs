@@ -64,6 +64,21 @@ pub fn acquire_hresult(r: &AcquireResult) -> HResult {
     }
 }
 
+/// A device-specific option, settable with `--set name=value` (`ScanRequest::options`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceOption {
+    /// The name used with `--set`.
+    pub name: String,
+    /// Its type, in words (`int`, `bool`, `string`, `mm`, …).
+    pub kind: String,
+    /// What values are allowed, in words (`1..=100`, `A|B|C`).
+    pub constraint: String,
+    /// The current or default value.
+    pub value: String,
+    /// What it does.
+    pub help: String,
+}
+
 /// An open scanner.
 pub trait Device: Send {
     /// Who this device is.
@@ -71,6 +86,12 @@ pub trait Device: Send {
 
     /// What it can do.
     fn capabilities(&mut self) -> Result<Capabilities, DeviceError>;
+
+    /// Options outside the common model, for `--set` (SANE options, the virtual scanner's
+    /// pacing and faults). Empty by default.
+    fn options(&mut self) -> Vec<DeviceOption> {
+        Vec::new()
+    }
 
     /// Scans what `request` asks for, WIA mini-driver style: one `get_next_stream` per page,
     /// bands written to the stream, a STATUS `send_message` after each band, and stops at once

@@ -59,36 +59,40 @@ pub fn run_relay(
     let spawned = std::thread::Builder::new()
         .name("scanwire-driver".into())
         .spawn(move || {
-            let mut guard = match device.try_lock() {
-                Ok(g) => g,
-                Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(TryLockError::WouldBlock) => {
-                    let e = DeviceError::new(
-                        DeviceErrorKind::Busy,
-                        "the device is busy with another transfer (or a previous one hung)",
-                    );
-                    let _ = tx.send(relay.finish(&Err(e)));
-                    return;
-                }
-            };
-            let dev: &mut dyn Device = &mut **guard;
-            let result = match dev.capabilities() {
-                Err(e) => Err(e),
-                Ok(caps) => match request.validate(&caps) {
-                    Err(e) => Err(DeviceError::new(
-                        DeviceErrorKind::InvalidRequest,
-                        e.to_string(),
-                    )),
-                    Ok(()) => match catch_unwind(AssertUnwindSafe(|| {
-                        dev.acquire(&request, &mut relay, &token)
-                    })) {
-                        Ok(r) => r,
-                        Err(panic) => Err(DeviceError::from_hresult(
-                            wia::WIA_ERROR_EXCEPTION_IN_DRIVER,
-                            format!("the driver panicked: {}", panic_message(&panic)),
+            let result = {
+                let mut guard = match device.try_lock() {
+                    Ok(g) => g,
+                    Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                    Err(TryLockError::WouldBlock) => {
+                        let e = DeviceError::new(
+                            DeviceErrorKind::Busy,
+                            "the device is busy with another transfer (or a previous one hung)",
+                        );
+                        let _ = tx.send(relay.finish(&Err(e)));
+                        return;
+                    }
+                };
+                let dev: &mut dyn Device = &mut **guard;
+                match dev.capabilities() {
+                    Err(e) => Err(e),
+                    Ok(caps) => match request.validate(&caps) {
+                        Err(e) => Err(DeviceError::new(
+                            DeviceErrorKind::InvalidRequest,
+                            e.to_string(),
                         )),
+                        Ok(()) => match catch_unwind(AssertUnwindSafe(|| {
+                            dev.acquire(&request, &mut relay, &token)
+                        })) {
+                            Ok(r) => r,
+                            Err(panic) => Err(DeviceError::from_hresult(
+                                wia::WIA_ERROR_EXCEPTION_IN_DRIVER,
+                                format!("the driver panicked: {}", panic_message(&panic)),
+                            )),
+                        },
                     },
-                },
+                }
+                // The device is released here, before anyone hears the transfer is over, so
+                // the next transfer can start the moment this one's outcome arrives.
             };
             let _ = tx.send(relay.finish(&result));
         });
