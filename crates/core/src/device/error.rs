@@ -123,6 +123,16 @@ impl DeviceError {
         }
     }
 
+    /// An error of `kind` carrying a different exact HRESULT (a native code the kind files
+    /// under, e.g. REGDB_E_CLASSNOTREG as Unsupported).
+    pub fn with_hresult(kind: DeviceErrorKind, hr: HResult, detail: impl Into<String>) -> Self {
+        DeviceError {
+            kind,
+            hresult: hr,
+            detail: detail.into(),
+        }
+    }
+
     /// An error from a raw failure code (what the callback or a COM call returned).
     pub fn from_hresult(hr: HResult, detail: impl Into<String>) -> Self {
         DeviceError {

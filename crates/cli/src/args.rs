@@ -1,0 +1,160 @@
+//! The command line as typed: clap definitions only. `plan.rs` turns these into what to do.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Scan documents from scanners (the built-in virtual scanner, SANE backends, eSCL network
+/// scanners) into PNG, JPEG, TIFF, PDF or PNM files.
+#[derive(Parser, Debug)]
+#[command(
+    name = "scanwire",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  scanwire scan -o page.png                      scan one page from the virtual scanner\n  scanwire scan --source adf --pages 3 -o p-%d.png\n  scanwire devices                               list devices\n  scanwire caps virtual                          what a device can do"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the devices Scanwire can reach.
+    #[command(
+        after_help = "Examples:\n  scanwire devices\n  scanwire devices --json\n  scanwire devices --verbose      also say why a driver found nothing"
+    )]
+    Devices(DevicesArgs),
+    /// Show what a device can do: sources, modes, resolutions, area, options.
+    #[command(
+        after_help = "Examples:\n  scanwire caps                  the virtual scanner\n  scanwire caps sane:test:0 --json"
+    )]
+    Caps(CapsArgs),
+    /// Scan pages into files.
+    #[command(after_help = SCAN_EXAMPLES)]
+    Scan(Box<ScanArgs>),
+}
+
+const SCAN_EXAMPLES: &str = "Examples:
+  scanwire scan -o page.png
+      one A4 page, color, 300 dpi, from the virtual scanner
+  scanwire scan --mode gray --resolution 150 -l 10 -t 10 -x 100 -y 50 -o crop.png
+      a 100 x 50 mm region, 10 mm from the top-left corner
+  scanwire scan --source adf --pages 5 -o page-%02d.png
+      five pages from the document feeder, one file each (page-01.png, page-02.png, ...)
+  scanwire scan --source adf-duplex -o book.pdf
+      every sheet in the feeder, both sides, into one PDF
+  scanwire scan --set jam-at-page=3 --source adf -o p%d.png
+      the virtual scanner jams at page 3 (pages 1 and 2 are kept)
+
+Exit status: 0 when the scan succeeded (also when the feeder ran out after at least one
+page), 1 when the device failed, 2 for a bad request, 130 when interrupted with Ctrl-C
+(completed pages are kept, the partial page is removed).";
+
+#[derive(Args, Debug)]
+pub struct DevicesArgs {
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+    /// Also say why a driver found no devices (e.g. SANE is not installed).
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CapsArgs {
+    /// The device id (see `scanwire devices`).
+    #[arg(default_value = "virtual")]
+    pub device: String,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// The device id (see `scanwire devices`).
+    #[arg(long, short = 'd', default_value = "virtual")]
+    pub device: String,
+
+    /// Where the paper is: flatbed, adf (feeder, front sides) or adf-duplex (both sides).
+    #[arg(long, default_value = "flatbed")]
+    pub source: String,
+
+    /// Color mode: color, gray or lineart (black and white).
+    #[arg(long, default_value = "color")]
+    pub mode: String,
+
+    /// Bits per channel: 1 (lineart), 8 or 16.
+    #[arg(long)]
+    pub depth: Option<u8>,
+
+    /// Resolution in dpi.
+    #[arg(long, default_value_t = 300)]
+    pub resolution: u32,
+
+    /// Left edge of the scan area in mm.
+    #[arg(short = 'l', value_name = "MM")]
+    pub left: Option<f64>,
+    /// Top edge of the scan area in mm.
+    #[arg(short = 't', value_name = "MM")]
+    pub top: Option<f64>,
+    /// Width of the scan area in mm (default: to the right edge).
+    #[arg(short = 'x', value_name = "MM")]
+    pub width: Option<f64>,
+    /// Height of the scan area in mm (default: to the bottom edge).
+    #[arg(short = 'y', value_name = "MM")]
+    pub height: Option<f64>,
+
+    /// Pages to scan from the feeder (default: every sheet in it). Duplex counts both sides.
+    #[arg(long)]
+    pub pages: Option<u32>,
+
+    /// Output file. The format comes from the extension (.png .jpg .tif .pdf .pnm) or
+    /// --format. For several pages put the page number in the name as scanimage's --batch
+    /// does (page-%d.png, page-%03d.png; a brace pattern with n works too); .tif and .pdf
+    /// hold every page in one file.
+    #[arg(long, short = 'o', value_name = "FILE", default_value = "scan.png")]
+    pub output: PathBuf,
+
+    /// Output format: png, jpeg, tiff, pdf or pnm (default: from the extension).
+    #[arg(long)]
+    pub format: Option<String>,
+
+    /// JPEG quality 1..=100 (JPEG files and PDF pages).
+    #[arg(long, default_value_t = 85)]
+    pub quality: u8,
+
+    /// PDF: store pages losslessly (Flate) instead of as JPEG.
+    #[arg(long)]
+    pub lossless: bool,
+
+    /// PDF: the document title.
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Multi-page files: if the scan does not complete, leave no file at all (by default a
+    /// cancelled or failed PDF/TIFF keeps every completed page).
+    #[arg(long)]
+    pub all_or_nothing: bool,
+
+    /// A device-specific option, repeatable: --set name=value (see `scanwire caps DEVICE`).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+
+    /// Fail the scan if the driver breaks a rule of the WIA transfer model.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Give up on a driver that shows no progress for this many seconds (0: never).
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
+    pub watchdog: f64,
+
+    /// No progress bars or messages.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Print a JSON report for scripts (implies --quiet).
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,121 @@
+//! `scanwire devices` and `scanwire caps`: what there is and what it can do.
+
+use crate::args::{CapsArgs, DevicesArgs};
+use crate::devices;
+use anyhow::Result;
+use scanwire_core::device::{Capabilities, Resolutions};
+use serde_json::{json, Value};
+
+pub fn devices(args: &DevicesArgs) -> Result<i32> {
+    let found = devices::list();
+    if args.json {
+        let list: Vec<Value> = found
+            .iter()
+            .flat_map(|(_, r)| r.iter().flatten())
+            .map(|d| json!({"id": d.id, "vendor": d.vendor, "model": d.model, "driver": d.driver}))
+            .collect();
+        let problems: Vec<Value> = found
+            .iter()
+            .filter_map(|(name, r)| {
+                r.as_ref()
+                    .err()
+                    .map(|e| json!({"driver": name, "error": e}))
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"devices": list, "unavailable": problems}))?
+        );
+        return Ok(0);
+    }
+    println!("{:<28} {:<10} {:<12} MODEL", "DEVICE", "DRIVER", "VENDOR");
+    for (name, r) in &found {
+        match r {
+            Ok(list) => {
+                for d in list {
+                    println!("{:<28} {:<10} {:<12} {}", d.id, d.driver, d.vendor, d.model);
+                }
+                if list.is_empty() && args.verbose {
+                    eprintln!("{name}: no devices found");
+                }
+            }
+            Err(e) if args.verbose => eprintln!("{name}: {e}"),
+            Err(_) => {}
+        }
+    }
+    if !args.verbose && found.iter().any(|(_, r)| r.is_err()) {
+        eprintln!("(some drivers are unavailable; `scanwire devices --verbose` says why)");
+    }
+    Ok(0)
+}
+
+pub fn caps(args: &CapsArgs) -> Result<i32> {
+    let mut device = devices::open(&args.device)?;
+    let caps = device
+        .capabilities()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.device))?;
+    let extra = device.options();
+    if args.json {
+        let mut v = caps_json(&caps);
+        v["id"] = json!(args.device);
+        v["options"] = json!(extra
+            .iter()
+            .map(|o| json!({"name": o.name, "type": o.kind, "constraint": o.constraint, "value": o.value, "help": o.help}))
+            .collect::<Vec<_>>());
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    println!("{} ({})", caps.model, args.device);
+    for s in &caps.sources {
+        println!("  source {}:", s.source);
+        println!("    modes:       {}", join(s.modes.iter()));
+        println!("    resolutions: {} dpi", s.resolutions);
+        println!(
+            "    area:        up to {:.1} x {:.1} mm (-l -t -x -y)",
+            s.max_area.width.as_mm(),
+            s.max_area.height.as_mm()
+        );
+        if let Some(c) = s.feeder_capacity {
+            println!("    feeder:      {c} sheets");
+        }
+        if !s.encodings.is_empty() {
+            println!(
+                "    encodings:   {}",
+                join(s.encodings.iter().map(|e| e.mime()))
+            );
+        }
+    }
+    if !extra.is_empty() {
+        println!("  options (--set NAME=VALUE):");
+        for o in &extra {
+            println!(
+                "    {:<24} {:<8} {:<28} [{}]  {}",
+                o.name, o.kind, o.constraint, o.value, o.help
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn join<T: std::fmt::Display>(it: impl Iterator<Item = T>) -> String {
+    it.map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+pub fn caps_json(caps: &Capabilities) -> Value {
+    json!({
+        "model": caps.model,
+        "sources": caps.sources.iter().map(|s| json!({
+            "source": s.source.cli_name(),
+            "modes": s.modes.iter().map(|m| m.cli_name()).collect::<Vec<_>>(),
+            "resolutions": match &s.resolutions {
+                Resolutions::Discrete(v) => json!({"discrete": v}),
+                Resolutions::Range { min, max, step } => json!({"min": min, "max": max, "step": step}),
+            },
+            "max_width_mm": s.max_area.width.as_mm(),
+            "max_height_mm": s.max_area.height.as_mm(),
+            "feeder_capacity": s.feeder_capacity,
+            "encodings": s.encodings.iter().map(|e| e.mime()).collect::<Vec<_>>(),
+            "raw": s.raw,
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,37 @@
+//! `scanwire`: parse, build a plan, run, pick an exit code. Everything else lives in the
+//! library crates.
+
+mod args;
+mod caps;
+mod devices;
+mod plan;
+mod scan;
+mod ui;
+
+use clap::Parser;
+
+/// Exit status for a bad request or bad arguments (clap uses 2 as well).
+pub const EXIT_USAGE: i32 = 2;
+/// Exit status after Ctrl-C, as shells report SIGINT.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+fn main() {
+    let cli = args::Cli::parse();
+    let result = match &cli.command {
+        args::Command::Devices(a) => caps::devices(a),
+        args::Command::Caps(a) => caps::caps(a),
+        args::Command::Scan(a) => scan::scan(a),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("scanwire: {e:#}");
+            if e.downcast_ref::<scan::Usage>().is_some() {
+                EXIT_USAGE
+            } else {
+                1
+            }
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,188 @@
+//! `scanwire scan`: resolve the plan, run the transfer with files and progress, report, and
+//! pick the exit status.
+
+use crate::args::ScanArgs;
+use crate::ui::Ui;
+use crate::{devices, plan, EXIT_INTERRUPTED, EXIT_USAGE};
+use anyhow::{anyhow, Context, Result};
+use scanwire_core::device::{DeviceErrorKind, PageInfo};
+use scanwire_core::transfer::{self, AppStream, CancelHandle, TransferCallback};
+use scanwire_core::wia::{self, HResult, WiaTransferParams};
+use scanwire_formats::{FileOutput, Format, OutputPlan};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// A bad request or bad arguments: printed as it is, exit status 2.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+    Usage(e.to_string()).into()
+}
+
+/// The application side of the CLI's transfer: files from `scanwire-formats`, bars from `ui`.
+struct CliApp {
+    output: FileOutput,
+    ui: Ui,
+}
+
+impl TransferCallback for CliApp {
+    fn get_next_stream(&mut self, page: &PageInfo) -> AppStream {
+        let s = self.output.open_page(page);
+        if let AppStream::Stream(_) = s {
+            self.ui.start_page(page, "");
+        }
+        s
+    }
+
+    fn transfer_callback(&mut self, p: &WiaTransferParams) -> HResult {
+        match p.lMessage {
+            wia::WIA_TRANSFER_MSG_STATUS => self.ui.progress(p.lPercentComplete),
+            wia::WIA_TRANSFER_MSG_END_OF_STREAM => self.ui.end_page(p.hrErrorStatus),
+            _ => {}
+        }
+        wia::S_OK
+    }
+
+    fn report_status(&mut self, status: HResult, percent: i32) -> HResult {
+        self.ui.device_status(status, percent);
+        // Let WIA's default decide: errors stop the scan, informational codes go on.
+        wia::WIA_STATUS_NOT_HANDLED
+    }
+}
+
+pub fn scan(args: &ScanArgs) -> Result<i32> {
+    let quiet = args.quiet || args.json;
+    let mut device = devices::open(&args.device)?;
+    let caps = device
+        .capabilities()
+        .map_err(|e| anyhow!("{}: {e}", args.device))?;
+    let request = plan::request(args, &caps).map_err(usage)?;
+    request.validate(&caps).map_err(usage)?;
+    let opts = plan::transfer_options(args).map_err(usage)?;
+
+    let format = args
+        .format
+        .as_deref()
+        .map(Format::from_name)
+        .transpose()
+        .map_err(usage)?;
+    let path = args.output.to_string_lossy().into_owned();
+    let mut out = OutputPlan::new(&path, format).map_err(usage)?;
+    if request.source.is_feeder() && request.pages != Some(1) && !out.takes_many_pages() {
+        return Err(usage(format!(
+            "--source {} may scan several pages but -o {path} names one file; \
+             use a pattern such as page-{{n}}.png, or a .pdf or .tif file",
+            request.source
+        )));
+    }
+    if !(1..=100).contains(&args.quality) {
+        return Err(usage(format!(
+            "--quality {}: allowed 1..=100",
+            args.quality
+        )));
+    }
+    out.options.jpeg_quality = args.quality;
+    out.options.pdf_lossless = args.lossless;
+    out.options.title = args.title.clone();
+    out.all_or_nothing = args.all_or_nothing;
+    let output = out.start().map_err(usage)?;
+
+    // Ctrl-C: the first cancels through the cancel handle (completed pages are kept); a
+    // second one leaves at once.
+    let cancel = CancelHandle::new();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
+        ctrlc::set_handler(move || {
+            if interrupted.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+            cancel.cancel();
+        })
+        .context("cannot install the Ctrl-C handler")?;
+    }
+
+    let app = CliApp {
+        output: output.clone(),
+        ui: Ui::new(quiet),
+    };
+    let device = transfer::share(device);
+    let outcome = transfer::run(&device, &request, Box::new(app), &cancel, &opts);
+    let report = output.finish(outcome.result);
+    let was_interrupted = interrupted.load(Ordering::SeqCst) && outcome.is_cancelled();
+
+    if args.json {
+        let v = json!({
+            "device": args.device,
+            "result": outcome.result.to_string(),
+            "cancelled": outcome.is_cancelled(),
+            "pages": report.pages,
+            "files": report.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "discarded": report.discarded,
+            "error": outcome.error.as_ref().map(|e| json!({
+                "kind": format!("{:?}", e.kind()),
+                "hresult": e.hresult().to_string(),
+                "message": e.to_string(),
+            })),
+            "output_errors": report.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            "violations": outcome.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if !args.quiet {
+        for v in &outcome.violations {
+            eprintln!("warning: {v}");
+        }
+        for f in &report.files {
+            println!("{}", f.display());
+        }
+        if outcome.result == wia::WIA_STATUS_END_OF_MEDIA {
+            eprintln!(
+                "the feeder ran out after {} page{}",
+                report.pages,
+                if report.pages == 1 { "" } else { "s" }
+            );
+        }
+    }
+
+    for e in &report.errors {
+        eprintln!("scanwire: {e}");
+    }
+    if was_interrupted {
+        eprintln!(
+            "scanwire: interrupted; kept {} complete page(s)",
+            report.pages
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
+    if outcome.is_cancelled() {
+        eprintln!("scanwire: the scan was cancelled");
+        return Ok(1);
+    }
+    if let Some(e) = &outcome.error {
+        let kept = if report.pages > 0 {
+            format!(" (kept {} complete page(s))", report.pages)
+        } else {
+            String::new()
+        };
+        eprintln!("scanwire: {}: {e}{kept}", args.device);
+        return Ok(if e.kind() == DeviceErrorKind::InvalidRequest {
+            EXIT_USAGE
+        } else {
+            1
+        });
+    }
+    if !report.is_ok() {
+        return Ok(1);
+    }
+    Ok(0)
+}

@@ -1,0 +1,40 @@
+//! The virtual scanner: Scanwire's default device (`virtual`), needing no hardware.
+//!
+//! It has a flatbed, a 50-sheet feeder and a duplex feeder, scans 75–1200 dpi in lineart,
+//! gray, 16-bit gray, color and 48-bit color, and delivers raw rows band by band exactly as a
+//! WIA mini-driver would: one stream per page, STATUS after every band, DEVICE_STATUS for
+//! warm-up and faults, and the feeder outcomes of the spec's table.
+//!
+//! - [`VirtualDriver`] / [`VirtualDevice`] (`driver.rs`): the `Driver` and `Device` impls.
+//! - [`options`]: the capabilities and the `--set` options (pacing, sheets, scripted faults).
+//! - [`errors`]: each fault and option error mapped to its kind and WIA HRESULT.
+//! - [`chart`]: the deterministic test chart, rendered row by row; [`expected_page`] and
+//!   [`render_row`] give tests elsewhere the exact bytes of page N of a request.
+//! - [`feeder`]: the paper model (sheets, sides, end of media).
+//!
+//! ```
+//! use scanwire_core::device::{ScanRequest, Source};
+//! use scanwire_core::transfer::{self, CancelHandle, Recorder, TransferOptions};
+//! use scanwire_virtual::{expected_page, VirtualDevice};
+//!
+//! let device = transfer::share(Box::new(VirtualDevice::new()));
+//! let mut request = ScanRequest { source: Source::FeederDuplex, resolution: 75, ..Default::default() };
+//! request.options.insert("sheets".into(), "2".into());
+//! let (app, log) = Recorder::new();
+//! let outcome = transfer::run(&device, &request, Box::new(app), &CancelHandle::new(), &TransferOptions::strict());
+//! assert_eq!(outcome.pages, 4); // two sheets, both sides
+//! assert_eq!(log.snapshot().pages[3].data, expected_page(&request, 4).unwrap());
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod chart;
+mod driver;
+pub mod errors;
+pub mod feeder;
+pub mod options;
+
+pub use chart::{expected_page, render_row, Chart, PageGeometry};
+pub use driver::{VirtualDevice, VirtualDriver};
+pub use errors::{Fault, OptionError};
+pub use options::VirtualOptions;

@@ -1,0 +1,101 @@
+//! Re-encodes a binary PNM file (P4/P5/P6, as `scanimage --format=pnm` writes) into any
+//! format, to compare our files with other tools' on the same image:
+//!
+//! `cargo run --release -p scanwire-formats --example convert -- in.pnm out.png [fast|balanced|high]`
+
+use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};
+use scanwire_formats::*;
+use std::io::Cursor;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 3 {
+        return Err(
+            "usage: convert IN.pnm OUT.{pnm,png,jpg,tiff,pdf} [fastest|fast|balanced|high]".into(),
+        );
+    }
+    let bytes = std::fs::read(&args[1])?;
+    let (pixel, width, height, body) = parse_pnm(&bytes)?;
+    let deflate = match args.get(3).map(String::as_str) {
+        None | Some("fast") => DeflateEffort::Fast,
+        Some("fastest") => DeflateEffort::Fastest,
+        Some("balanced") => DeflateEffort::Balanced,
+        Some("high") => DeflateEffort::High,
+        Some(other) => return Err(format!("unknown effort '{other}'").into()),
+    };
+    let opts = EncodeOptions {
+        deflate,
+        ..Default::default()
+    };
+    let format = Format::from_extension(&args[2])?;
+    let page = PageInfo {
+        number: 1,
+        sheet: 1,
+        side: Side::Front,
+        source: Source::Flatbed,
+        data: PageData::Raster {
+            pixel,
+            width,
+            height: Some(height),
+        },
+        dpi: (300, 300),
+    };
+    let mut src = SliceSource::new(body, 64 * 1024);
+    let t = std::time::Instant::now();
+    let out = if format.is_multi_page() {
+        let mut doc = Document::new(format, Cursor::new(Vec::new()), &opts, false)?;
+        doc.add_page(&page, &mut src)?;
+        doc.finish()?.into_inner()
+    } else {
+        encode_page(format, &page, &opts, &mut src, Vec::new())?
+    };
+    let elapsed = t.elapsed();
+    std::fs::write(&args[2], &out)?;
+    eprintln!(
+        "{}: {} bytes in {:.1} ms",
+        args[2],
+        out.len(),
+        elapsed.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// Header fields of a binary PNM, and its samples.
+fn parse_pnm(bytes: &[u8]) -> Result<(PixelFormat, u32, u32, &[u8]), String> {
+    let mut fields: Vec<&str> = Vec::new();
+    let mut i = 0;
+    let magic = bytes.get(..2).ok_or("empty file")?;
+    let wanted = if magic == b"P4" { 3 } else { 4 };
+    while fields.len() < wanted {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if bytes.get(i) == Some(&b'#') {
+            while bytes.get(i).is_some_and(|b| *b != b'\n') {
+                i += 1;
+            }
+            continue;
+        }
+        let start = i;
+        while bytes.get(i).is_some_and(|b| !b.is_ascii_whitespace()) {
+            i += 1;
+        }
+        fields.push(std::str::from_utf8(&bytes[start..i]).map_err(|e| e.to_string())?);
+    }
+    let num = |k: usize| {
+        fields[k]
+            .parse::<u32>()
+            .map_err(|e| format!("bad header field '{}': {e}", fields[k]))
+    };
+    let (w, h) = (num(1)?, num(2)?);
+    let max = if wanted == 4 { num(3)? } else { 1 };
+    let pixel = match (fields[0], max) {
+        ("P4", _) => PixelFormat::BlackAndWhite1,
+        ("P5", 255) => PixelFormat::Gray8,
+        ("P5", 65535) => PixelFormat::Gray16,
+        ("P6", 255) => PixelFormat::Rgb8,
+        ("P6", 65535) => PixelFormat::Rgb16,
+        (m, x) => return Err(format!("unsupported PNM {m} with maxval {x}")),
+    };
+    Ok((pixel, w, h, &bytes[i + 1..]))
+}

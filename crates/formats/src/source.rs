@@ -1,0 +1,331 @@
+//! Where page bytes come from, and how arbitrary chunks become whole rows.
+//!
+//! Drivers write bands of any size (a SANE read is 32 KiB whatever the row length), so every
+//! encoder reads through a [`RowReader`], which cuts the chunks into whole rows and checks the
+//! page against its declared height.
+
+use crate::EncodeError;
+use scanwire_core::device::PixelFormat;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+
+/// A page's bytes, pulled in order.
+///
+/// The contract: `Ok(Some(chunk))` is the next piece (any size, possibly splitting rows),
+/// `Ok(None)` means the page is complete (the driver finished it), and
+/// `Err(EncodeError::Incomplete { .. })` means it ended unfinished (cancelled, failed).
+pub trait ChunkSource {
+    /// The next chunk; see the trait docs.
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, EncodeError>;
+}
+
+/// A complete page in memory, handed out `chunk` bytes at a time.
+#[derive(Debug)]
+pub struct SliceSource<'a> {
+    data: &'a [u8],
+    chunk: usize,
+}
+
+impl<'a> SliceSource<'a> {
+    /// `data` in pieces of `chunk` bytes (at least 1).
+    pub fn new(data: &'a [u8], chunk: usize) -> Self {
+        SliceSource {
+            data,
+            chunk: chunk.max(1),
+        }
+    }
+}
+
+impl ChunkSource for SliceSource<'_> {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, EncodeError> {
+        if self.data.is_empty() {
+            return Ok(None);
+        }
+        let n = self.chunk.min(self.data.len());
+        let (head, tail) = self.data.split_at(n);
+        self.data = tail;
+        Ok(Some(head))
+    }
+}
+
+/// A complete page from a reader (a file, a spool): end of file is the end of the page.
+#[derive(Debug)]
+pub struct ReadSource<R> {
+    reader: R,
+    buf: Vec<u8>,
+}
+
+impl<R: Read> ReadSource<R> {
+    /// Reads `reader` in 256 KiB pieces.
+    pub fn new(reader: R) -> Self {
+        ReadSource {
+            reader,
+            buf: vec![0; 256 * 1024],
+        }
+    }
+}
+
+impl<R: Read> ChunkSource for ReadSource<R> {
+    fn next_chunk(&mut self) -> Result<Option<&[u8]>, EncodeError> {
+        loop {
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => return Ok(None),
+                Ok(n) => return Ok(Some(&self.buf[..n])),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(EncodeError::io("reading the page")(e)),
+            }
+        }
+    }
+}
+
+/// Reads a whole source into memory (device-encoded pages that must be decoded whole).
+pub(crate) fn read_all(src: &mut dyn ChunkSource) -> Result<Vec<u8>, EncodeError> {
+    let mut all = Vec::new();
+    while let Some(c) = src.next_chunk()? {
+        all.extend_from_slice(c);
+    }
+    Ok(all)
+}
+
+/// A raster page whose height is known: what encoders are given.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Raster {
+    pub pixel: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    pub dpi: (u32, u32),
+}
+
+impl Raster {
+    pub fn bytes_per_line(&self) -> usize {
+        self.pixel.bytes_per_line(self.width)
+    }
+}
+
+/// Cuts a source's chunks into whole rows and checks them against the declared height.
+pub(crate) struct RowReader<'s> {
+    src: &'s mut dyn ChunkSource,
+    bpl: usize,
+    height: Option<u32>,
+    rows: u32,
+    /// The unread tail of the last chunk (only ever less than one band).
+    pending: Vec<u8>,
+    pos: usize,
+    ended: bool,
+}
+
+impl<'s> RowReader<'s> {
+    pub fn new(src: &'s mut dyn ChunkSource, bpl: usize, height: Option<u32>) -> Self {
+        RowReader {
+            src,
+            bpl,
+            height,
+            rows: 0,
+            pending: Vec::new(),
+            pos: 0,
+            ended: false,
+        }
+    }
+
+    /// Rows handed out so far.
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    /// Replaces `out` with up to `max_rows` whole rows; returns how many. 0 means the page's
+    /// rows are all read (its declared height reached, or its end for unknown height).
+    pub fn read_rows(&mut self, out: &mut Vec<u8>, max_rows: usize) -> Result<usize, EncodeError> {
+        out.clear();
+        let mut want_rows = max_rows.max(1);
+        if let Some(h) = self.height {
+            want_rows = want_rows.min((h - self.rows) as usize);
+        }
+        let want = want_rows * self.bpl;
+        let take = want.min(self.pending.len() - self.pos);
+        out.extend_from_slice(&self.pending[self.pos..self.pos + take]);
+        self.pos += take;
+        while out.len() < want && !self.ended {
+            match self.src.next_chunk()? {
+                None => self.ended = true,
+                Some(c) => {
+                    let take = (want - out.len()).min(c.len());
+                    out.extend_from_slice(&c[..take]);
+                    if take < c.len() {
+                        self.pending.clear();
+                        self.pending.extend_from_slice(&c[take..]);
+                        self.pos = 0;
+                    }
+                }
+            }
+        }
+        let n = out.len() / self.bpl;
+        let extra = out.len() % self.bpl;
+        if extra != 0 {
+            return Err(EncodeError::PartialRow {
+                row: self.rows + n as u32 + 1,
+                extra,
+                bytes_per_line: self.bpl,
+            });
+        }
+        self.rows += n as u32;
+        if let Some(h) = self.height {
+            if self.ended && self.rows < h {
+                return Err(EncodeError::ShortPage {
+                    rows: self.rows,
+                    height: h,
+                });
+            }
+        }
+        Ok(n)
+    }
+
+    /// After the last row: waits for the page's end and checks nothing follows it.
+    pub fn finish(&mut self) -> Result<(), EncodeError> {
+        let excess = |h: Option<u32>, bpl| EncodeError::ExcessData {
+            height: h.unwrap_or(0),
+            bytes_per_line: bpl,
+        };
+        if self.pos < self.pending.len() {
+            return Err(excess(self.height, self.bpl));
+        }
+        while !self.ended {
+            match self.src.next_chunk()? {
+                None => self.ended = true,
+                Some([]) => {}
+                Some(_) => return Err(excess(self.height, self.bpl)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `encode` over a page whose height is known, spooling the rows to a temporary file
+/// first when it is not (hand scanners): formats that put the height in their header need it
+/// before the first row. Checks the page's end afterwards.
+pub(crate) fn with_height<T>(
+    src: &mut dyn ChunkSource,
+    pixel: PixelFormat,
+    width: u32,
+    height: Option<u32>,
+    dpi: (u32, u32),
+    spool: impl FnOnce() -> Result<File, EncodeError>,
+    encode: impl FnOnce(Raster, &mut RowReader<'_>) -> Result<T, EncodeError>,
+) -> Result<T, EncodeError> {
+    let bpl = pixel.bytes_per_line(width);
+    if width == 0 {
+        return Err(EncodeError::EmptyPage);
+    }
+    let raster = |height| Raster {
+        pixel,
+        width,
+        height,
+        dpi,
+    };
+    match height {
+        Some(0) => Err(EncodeError::EmptyPage),
+        Some(h) => encode_known(src, raster(h), encode),
+        None => {
+            let (file, h) = spool_rows(src, bpl, spool()?)?;
+            let mut replay = ReadSource::new(BufReader::new(file));
+            encode_known(&mut replay, raster(h), encode)
+        }
+    }
+}
+
+fn encode_known<T>(
+    src: &mut dyn ChunkSource,
+    r: Raster,
+    encode: impl FnOnce(Raster, &mut RowReader<'_>) -> Result<T, EncodeError>,
+) -> Result<T, EncodeError> {
+    let mut rows = RowReader::new(src, r.bytes_per_line(), Some(r.height));
+    let out = encode(r, &mut rows)?;
+    rows.finish()?;
+    Ok(out)
+}
+
+/// Copies a page of unknown height into `file`; returns it rewound, and the row count.
+fn spool_rows(
+    src: &mut dyn ChunkSource,
+    bpl: usize,
+    file: File,
+) -> Result<(File, u32), EncodeError> {
+    let mut rows = RowReader::new(src, bpl, None);
+    let mut w = BufWriter::with_capacity(256 * 1024, file);
+    let mut band = Vec::new();
+    let band_rows = (1 << 20) / bpl.max(1) + 1;
+    while rows.read_rows(&mut band, band_rows)? > 0 {
+        w.write_all(&band)
+            .map_err(EncodeError::io("the spool file"))?;
+    }
+    rows.finish()?;
+    if rows.rows() == 0 {
+        return Err(EncodeError::EmptyPage);
+    }
+    let mut file = w
+        .into_inner()
+        .map_err(|e| EncodeError::io("the spool file")(e.into_error()))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(EncodeError::io("the spool file"))?;
+    Ok((file, rows.rows()))
+}
+
+/// How many rows make a band of about `bytes` (at least one row).
+pub(crate) fn rows_for(bytes: usize, bpl: usize) -> usize {
+    (bytes / bpl.max(1)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all_rows(
+        data: &[u8],
+        chunk: usize,
+        bpl: usize,
+        h: Option<u32>,
+    ) -> Result<Vec<u8>, EncodeError> {
+        let mut src = SliceSource::new(data, chunk);
+        let mut r = RowReader::new(&mut src, bpl, h);
+        let mut all = Vec::new();
+        let mut band = Vec::new();
+        while r.read_rows(&mut band, 3)? > 0 {
+            assert_eq!(band.len() % bpl, 0);
+            all.extend_from_slice(&band);
+        }
+        r.finish()?;
+        Ok(all)
+    }
+
+    #[test]
+    fn rows_survive_any_chunking() {
+        let data: Vec<u8> = (0..7 * 10).map(|i| i as u8).collect();
+        for chunk in [1, 2, 3, 6, 7, 8, 13, 70, 1000] {
+            assert_eq!(read_all_rows(&data, chunk, 7, Some(10)).unwrap(), data);
+            assert_eq!(read_all_rows(&data, chunk, 7, None).unwrap(), data);
+        }
+    }
+
+    #[test]
+    fn bad_lengths_are_named() {
+        let data = vec![0u8; 7 * 10];
+        assert!(matches!(
+            read_all_rows(&data, 5, 7, Some(11)),
+            Err(EncodeError::ShortPage {
+                rows: 10,
+                height: 11
+            })
+        ));
+        assert!(matches!(
+            read_all_rows(&data, 5, 7, Some(9)),
+            Err(EncodeError::ExcessData { height: 9, .. })
+        ));
+        assert!(matches!(
+            read_all_rows(&data[..68], 5, 7, None),
+            Err(EncodeError::PartialRow {
+                row: 10,
+                extra: 5,
+                bytes_per_line: 7
+            })
+        ));
+    }
+}

@@ -1,0 +1,137 @@
+//! How a server is set up: where it listens, which device is the default, its limits and
+//! timeouts.
+
+use scanwire_core::transfer::TransferOptions;
+use scanwire_formats::EncodeOptions;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// The port AirSane and most eSCL test setups use.
+pub const DEFAULT_PORT: u16 = 8090;
+
+/// Everything a server needs besides its devices.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen. Default `127.0.0.1:8090`; `[::1]:PORT` listens on IPv6.
+    pub listen: SocketAddr,
+    /// The id of the device also served at `/eSCL` (the path clients try first); `None`: the
+    /// first device.
+    pub default_device: Option<String>,
+    /// HTTP basic authentication every request must carry; `None`: open.
+    pub auth: Option<BasicAuth>,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Timing.
+    pub timing: Timing,
+    /// Device options added to every scan request (`--set`-style, e.g. the virtual scanner's
+    /// pacing), unless the device rejects them.
+    pub request_options: BTreeMap<String, String>,
+    /// Encoder settings (JPEG quality, PNG effort) for the pages the server encodes.
+    pub encode: EncodeOptions,
+    /// How transfers run (watchdog, verification).
+    pub transfer: TransferOptions,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            default_device: None,
+            auth: None,
+            limits: Limits::default(),
+            timing: Timing::default(),
+            request_options: BTreeMap::new(),
+            encode: EncodeOptions {
+                // Served pages are encoded one at a time on their own thread; splitting a page
+                // across cores (TIFF only) is not worth it here.
+                threads: 1,
+                ..EncodeOptions::default()
+            },
+            transfer: TransferOptions::default(),
+        }
+    }
+}
+
+/// User name and password for HTTP basic authentication.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the password (configs end up in logs).
+        f.debug_struct("BasicAuth")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one client may make the server do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted request body (the ScanSettings XML), in bytes. Real ones are < 2 KiB.
+    pub max_body: usize,
+    /// Largest page a job may ask for, in raw bytes (width x height x bytes per pixel). A
+    /// request above it gets 409 before anything is allocated or scanned.
+    pub max_page_bytes: u64,
+    /// Encoded bytes buffered per page between the encoder and the HTTP response; a client
+    /// that reads slower than that makes the encoder (and then the driver) wait.
+    pub page_buffer: usize,
+    /// Finished jobs kept for ScannerStatus, per device.
+    pub max_history: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 64 * 1024,
+            // A4 at 1200 dpi in 48-bit color is 0.86 GB: allowed; anything larger is a typo
+            // or an attack.
+            max_page_bytes: 1 << 30,
+            page_buffer: 1 << 20,
+            max_history: 20,
+        }
+    }
+}
+
+/// Timeouts and pacing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// A job nobody fetches for this long (no request in progress, no bytes read) is
+    /// cancelled and frees the device. Default 60 s.
+    pub job_timeout: Duration,
+    /// How long `NextDocument` holds the request waiting for the page to start before it
+    /// answers 503 with `Retry-After`. Default 15 s: longer than most warm-ups, shorter than
+    /// NAPS2's 120 s header timeout, and sane-backends' `escl` cannot retry a 503.
+    pub hold: Duration,
+    /// The `Retry-After` value sent with 503, in seconds.
+    pub retry_after: u32,
+    /// How long finished jobs stay listed in ScannerStatus. Default 5 minutes.
+    pub history: Duration,
+    /// How long a fault seen on the feeder (jam, empty) is reported after the job that saw
+    /// it, when no new job clears it: the server cannot sense paper being reloaded, and a
+    /// client like NAPS2 refuses to start while the feeder reads empty. Default 30 s.
+    pub feeder_fault: Duration,
+    /// How long a page that ended incomplete waits for the transfer's outcome before its
+    /// response is cut off, so that a client checking ScannerStatus next sees the fault
+    /// (sane-airscan does exactly that).
+    pub fault_settle: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            job_timeout: Duration::from_secs(60),
+            hold: Duration::from_secs(15),
+            retry_after: 2,
+            history: Duration::from_secs(300),
+            feeder_fault: Duration::from_secs(30),
+            fault_settle: Duration::from_secs(2),
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! One served device: its identity, its capabilities document, its jobs and the feeder state
+//! the server has seen.
+
+use crate::job::{CancelReason, Job, JobSettings};
+use crate::mapping::JobRequest;
+use scanwire_core::device::{Capabilities, DeviceErrorKind, DeviceInfo, Source};
+use scanwire_core::transfer::{Outcome, SharedDevice};
+use scanwire_core::wia::{self, HResult};
+use scanwire_escl::{self as escl, AdfState, Document, ScannerState};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
+
+/// Path segment names a device must not take: they are the eSCL endpoints under `/eSCL`.
+const RESERVED: [&str; 3] = ["ScannerCapabilities", "ScannerStatus", "ScanJobs"];
+
+pub(crate) struct DeviceEntry {
+    /// The device id as given (`virtual`, `sane:test:0`).
+    pub id: String,
+    /// Its path segment under `/eSCL/`.
+    pub segment: String,
+    pub caps: Capabilities,
+    /// The ScannerCapabilities document, built once.
+    pub caps_xml: String,
+    pub uuid: String,
+    pub shared: SharedDevice,
+    state: Mutex<DeviceState>,
+}
+
+struct DeviceState {
+    /// The job holding the device: pending or running.
+    active: Option<Arc<Job>>,
+    /// Recent jobs, newest first (including the active one).
+    jobs: VecDeque<Arc<Job>>,
+    /// The last paper problem the feeder reported, and when.
+    feeder_fault: Option<(AdfState, Instant)>,
+}
+
+/// Why a job cannot be created now.
+pub(crate) enum Refusal {
+    /// Another job holds the device (503).
+    Busy(String),
+}
+
+impl DeviceEntry {
+    pub(crate) fn new(
+        id: String,
+        segment: String,
+        info: DeviceInfo,
+        caps: Capabilities,
+        shared: SharedDevice,
+    ) -> Self {
+        // Stable across restarts: clients remember scanners by UUID.
+        let uuid = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("scanwire:device:{id}").as_bytes(),
+        )
+        .to_string();
+        let caps_xml = crate::mapping::capabilities(&info, &caps, &uuid).to_xml();
+        DeviceEntry {
+            id,
+            segment,
+            caps,
+            caps_xml,
+            uuid,
+            shared,
+            state: Mutex::new(DeviceState {
+                active: None,
+                jobs: VecDeque::new(),
+                feeder_fault: None,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, DeviceState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates a job unless another one holds the device.
+    pub(crate) fn create_job(
+        self: &Arc<Self>,
+        root: &str,
+        req: JobRequest,
+        settings: JobSettings,
+        max_history: usize,
+    ) -> Result<Arc<Job>, Refusal> {
+        let mut st = self.lock();
+        if let Some(j) = st.active.as_ref().filter(|j| j.is_active()) {
+            return Err(Refusal::Busy(format!(
+                "the scanner is busy with job {}",
+                j.uri
+            )));
+        }
+        // A transfer the watchdog gave up on may still hold the device.
+        match self.shared.try_lock() {
+            Ok(_) | Err(TryLockError::Poisoned(_)) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(Refusal::Busy(
+                    "the scanner is still finishing a previous scan".into(),
+                ))
+            }
+        }
+        let job = Job::new(self, root, req, settings);
+        st.active = Some(job.clone());
+        st.jobs.push_front(job.clone());
+        while st.jobs.len() > max_history.max(1) {
+            // Never drop a job that still holds the device.
+            match st.jobs.back() {
+                Some(j) if !j.is_active() => {
+                    st.jobs.pop_back();
+                }
+                _ => break,
+            }
+        }
+        Ok(job)
+    }
+
+    /// A job by its path id.
+    pub(crate) fn job(&self, id: &str) -> Option<Arc<Job>> {
+        self.lock().jobs.iter().find(|j| j.id == id).cloned()
+    }
+
+    /// A new transfer starts: an old feeder fault no longer says anything.
+    pub(crate) fn transfer_started(&self, _job: &Job) {
+        self.lock().feeder_fault = None;
+    }
+
+    /// A DEVICE_STATUS error from a running job.
+    pub(crate) fn feeder_status(&self, status: HResult, source: Source) {
+        if let Some(state) = feeder_state(DeviceErrorKind::from_hresult(status), source) {
+            self.lock().feeder_fault = Some((state, Instant::now()));
+        }
+    }
+
+    /// A job ended (its transfer, or the job itself before it ran): free the device and
+    /// record what the feeder did.
+    pub(crate) fn job_ended(&self, job: &Job, outcome: &Outcome) {
+        let mut st = self.lock();
+        if st.active.as_ref().is_some_and(|a| std::ptr::eq(&**a, job)) {
+            st.active = None;
+        }
+        let source = job.req.request.source;
+        if !source.is_feeder() {
+            return;
+        }
+        let fault = outcome
+            .error
+            .as_ref()
+            .and_then(|e| feeder_state(e.kind(), source));
+        if let Some(state) = fault {
+            st.feeder_fault = Some((state, Instant::now()));
+        } else if outcome.result == wia::S_OK || outcome.result == wia::WIA_STATUS_END_OF_MEDIA {
+            // eSCL jobs ask for all pages: a feeder job that ended normally emptied the
+            // feeder. A jam the driver reported on the way (END_OF_MEDIA after a DEVICE_STATUS)
+            // stays what it was.
+            if st.feeder_fault.is_none() {
+                st.feeder_fault = Some((AdfState::Empty, Instant::now()));
+            }
+        }
+    }
+
+    /// The ScannerStatus document.
+    pub(crate) fn status(&self, feeder_ttl: Duration) -> escl::ScannerStatus {
+        let st = self.lock();
+        let busy = st.active.as_ref().is_some_and(|j| j.is_active())
+            || matches!(self.shared.try_lock(), Err(TryLockError::WouldBlock));
+        let has_feeder = self.caps.sources.iter().any(|s| s.source.is_feeder());
+        let adf_state = has_feeder.then(|| match &st.feeder_fault {
+            Some((s, at)) if at.elapsed() < feeder_ttl => s.clone(),
+            // The server cannot sense paper: without a fault seen lately the feeder is
+            // taken to be ready. Never ScannerAdfProcessing: sane-airscan reads it as
+            // "no documents" and would end a batch early.
+            _ => AdfState::Loaded,
+        });
+        escl::ScannerStatus {
+            version: Some("2.63".into()),
+            state: if busy {
+                ScannerState::Processing
+            } else {
+                ScannerState::Idle
+            },
+            adf_state,
+            jobs: st.jobs.iter().map(|j| j.info()).collect(),
+        }
+    }
+
+    /// Timeouts for every job; forgets jobs past their history time.
+    pub(crate) fn sweep(&self, timeout: Duration, history: Duration) {
+        let jobs: Vec<Arc<Job>> = self.lock().jobs.iter().cloned().collect();
+        let forget: Vec<Arc<Job>> = jobs
+            .into_iter()
+            .filter(|j| j.sweep(timeout, history))
+            .collect();
+        if !forget.is_empty() {
+            let mut st = self.lock();
+            st.jobs
+                .retain(|j| !forget.iter().any(|f| Arc::ptr_eq(f, j)) || j.is_active());
+        }
+    }
+
+    /// Cancels every job that is not over (server shutdown).
+    pub(crate) fn cancel_all(&self) {
+        let jobs: Vec<Arc<Job>> = self.lock().jobs.iter().cloned().collect();
+        for j in jobs {
+            j.cancel(CancelReason::Shutdown);
+        }
+    }
+}
+
+/// The ADF state a device error means, for feeder jobs.
+fn feeder_state(kind: DeviceErrorKind, source: Source) -> Option<AdfState> {
+    if !source.is_feeder() {
+        return None;
+    }
+    Some(match kind {
+        DeviceErrorKind::PaperJam => AdfState::Jam,
+        DeviceErrorKind::FeederEmpty => AdfState::Empty,
+        DeviceErrorKind::MultiFeed => AdfState::MultipickDetected,
+        DeviceErrorKind::PaperProblem => AdfState::Mispick,
+        // sane-airscan and sane-backends' escl both read ScannerAdfDoorOpen as "cover open";
+        // neither knows ScannerAdfHatchOpen.
+        DeviceErrorKind::CoverOpen => AdfState::DoorOpen,
+        _ => return None,
+    })
+}
+
+/// The path segment for a device id: letters, digits, `.`, `_` and `-` kept, anything else
+/// (`:`, `/`, spaces) becomes `-`; unique among `taken`; never an eSCL endpoint name.
+pub(crate) fn segment_for(id: &str, taken: &[String]) -> String {
+    let mut s: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    let mut s = s.trim_matches('-').to_string();
+    if s.is_empty() || s == "." || s == ".." || RESERVED.iter().any(|r| r.eq_ignore_ascii_case(&s))
+    {
+        s = format!("device-{s}").trim_end_matches('-').to_string();
+    }
+    let base = s.clone();
+    let mut n = 2;
+    while taken.iter().any(|t| t.eq_ignore_ascii_case(&s)) {
+        s = format!("{base}-{n}");
+        n += 1;
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_safe_and_unique() {
+        assert_eq!(segment_for("virtual", &[]), "virtual");
+        assert_eq!(segment_for("sane:test:0", &[]), "sane-test-0");
+        assert_eq!(
+            segment_for("escl:http://10.0.0.5/eSCL", &[]),
+            "escl-http-10.0.0.5-eSCL"
+        );
+        assert_eq!(segment_for("ScanJobs", &[]), "device-ScanJobs");
+        assert_eq!(segment_for("::", &[]), "device");
+        assert_eq!(segment_for("a b", &["a-b".into()]), "a-b-2");
+    }
+}

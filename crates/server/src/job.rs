@@ -1,0 +1,708 @@
+//! One eSCL scan job: created by POST `ScanJobs`, started by the first `NextDocument`, run as
+//! a decoupled core transfer, and kept a while after it ends so ScannerStatus can list it.
+//!
+//! ```text
+//!            first NextDocument            transfer ends (Event::Finished)
+//!  Pending ───────────────────► Running ───────────────────────────────► Ended
+//!     │                            │                                      ▲
+//!     │ DELETE / timeout           │ DELETE / client gone / timeout       │
+//!     └────────────────────────────┴──► cancelled (sticky) ───────────────┘
+//!          (Pending: ends at once)      (Running: the driver sees S_FALSE,
+//!                                        the transfer then ends)
+//! ```
+//!
+//! Pages are *slots*: the driver thread opens one per page (one per job for PDF) through
+//! [`JobStreams`], whose encoder thread fills the slot's body channel; `NextDocument` hands
+//! the slots out in order, each to exactly one request.
+
+use crate::device::DeviceEntry;
+use crate::encode::{self, BodyTx, Chunk, EncodeStatus, Msg, PageWriter, Settle};
+use crate::mapping::JobRequest;
+use scanwire_core::device::{DeviceErrorKind, PageInfo, Source};
+use scanwire_core::transfer::{
+    self, AppStream, CancelHandle, Event, Outcome, StreamFactory, TransferOptions,
+};
+use scanwire_core::wia::{self, HResult, MessageKind};
+use scanwire_escl::{self as escl, JobState, JobStateReason};
+use scanwire_formats::{EncodeOptions, Format};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Where a job is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Created; the transfer starts with the first `NextDocument`.
+    Pending,
+    /// The transfer runs.
+    Running,
+    /// The transfer is over (or never ran).
+    Ended,
+}
+
+/// Who cancelled a job.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CancelReason {
+    /// `DELETE {job}`.
+    Client,
+    /// The client closed the connection in the middle of a page.
+    Disconnected,
+    /// Nobody fetched the job for [`Timing::job_timeout`](crate::Timing::job_timeout).
+    TimedOut,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// Per-job copies of the server settings the job's threads need.
+#[derive(Clone, Debug)]
+pub(crate) struct JobSettings {
+    pub encode: EncodeOptions,
+    pub page_buffer: usize,
+    pub transfer: TransferOptions,
+    pub fault_settle: Duration,
+}
+
+pub(crate) struct Job {
+    /// The id in the job's path.
+    pub id: String,
+    /// `pwg:JobUuid`.
+    pub uuid: String,
+    /// The path of the `Location` header, also `pwg:JobUri`.
+    pub uri: String,
+    pub created: Instant,
+    pub req: JobRequest,
+    pub cancel: CancelHandle,
+    device: Weak<DeviceEntry>,
+    settings: JobSettings,
+    inner: Mutex<JobInner>,
+    /// Wakes encoder threads waiting for the outcome ([`Settle`]).
+    ended: Condvar,
+    /// Bumped on every change `NextDocument` may wait for.
+    changed: watch::Sender<u64>,
+    /// Serializes `NextDocument` requests so that each page goes to exactly one of them.
+    pub fetch: tokio::sync::Mutex<()>,
+    /// The runtime the HTTP side runs on; encoder threads wait on it for body space.
+    runtime: Mutex<Option<tokio::runtime::Handle>>,
+}
+
+struct JobInner {
+    phase: Phase,
+    cancelled: Option<CancelReason>,
+    slots: Vec<Slot>,
+    /// The next slot `NextDocument` hands out.
+    next: usize,
+    /// Page streams the driver opened (for PDF: pages; all share slot 0).
+    streams: u32,
+    /// Pages the driver completed (END_OF_STREAM with S_OK).
+    completed: u32,
+    /// Documents fully sent to a client.
+    delivered: u32,
+    last_page: Option<PageInfo>,
+    outcome: Option<Outcome>,
+    /// DEVICE_STATUS errors the driver reported.
+    faults: Vec<HResult>,
+    /// Requests waiting in or streaming from this job.
+    live: u32,
+    last_activity: Instant,
+    ended_at: Option<Instant>,
+    /// Documents nobody collected were dropped after the job timeout.
+    expired: bool,
+    /// The PDF document's pipe, to finish it when the transfer ends.
+    doc: Option<(std::sync::mpsc::SyncSender<Msg>, Arc<EncodeStatus>)>,
+}
+
+/// One document to hand out: a page, or the whole PDF.
+struct Slot {
+    body: Option<tokio::sync::mpsc::Receiver<Chunk>>,
+    /// How the driver ended the page (images only; PDF: how the transfer ended).
+    end: Option<HResult>,
+}
+
+/// What `NextDocument` gets from a job.
+pub(crate) enum Next {
+    /// A document to stream.
+    Document(tokio::sync::mpsc::Receiver<Chunk>),
+    /// Nothing yet: wait for a change.
+    Wait,
+    /// No more documents: answer with this.
+    End(EndReason),
+}
+
+/// Why a job has no more documents, which decides `NextDocument`'s status code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum EndReason {
+    /// Every page was delivered (404, the normal end).
+    Done,
+    /// The job was cancelled (410).
+    Cancelled,
+    /// Its documents were dropped because nobody fetched them in time (410).
+    Expired,
+    /// A feeder or paper problem (409): jam, empty feeder, cover open.
+    Paper(String),
+    /// The device is busy or warming up (503).
+    Busy(String),
+    /// Any other failure (500).
+    Failed(String),
+}
+
+impl Job {
+    pub(crate) fn new(
+        device: &Arc<DeviceEntry>,
+        root: &str,
+        req: JobRequest,
+        settings: JobSettings,
+    ) -> Arc<Job> {
+        let uuid = uuid::Uuid::new_v4();
+        let id = uuid.simple().to_string();
+        let (changed, _) = watch::channel(0);
+        Arc::new(Job {
+            uri: format!("{root}/ScanJobs/{id}"),
+            id,
+            uuid: uuid.to_string(),
+            created: Instant::now(),
+            req,
+            cancel: CancelHandle::new(),
+            device: Arc::downgrade(device),
+            settings,
+            inner: Mutex::new(JobInner {
+                phase: Phase::Pending,
+                cancelled: None,
+                slots: Vec::new(),
+                next: 0,
+                streams: 0,
+                completed: 0,
+                delivered: 0,
+                last_page: None,
+                outcome: None,
+                faults: Vec::new(),
+                live: 0,
+                last_activity: Instant::now(),
+                ended_at: None,
+                expired: false,
+                doc: None,
+            }),
+            ended: Condvar::new(),
+            changed,
+            fetch: tokio::sync::Mutex::new(()),
+            runtime: Mutex::new(None),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, JobInner> {
+        // A panic while holding the lock leaves consistent-enough bookkeeping behind.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn notify(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Subscribes to changes (before checking the state, so none is missed).
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// Marks client activity (a request, bytes read).
+    pub(crate) fn touch(&self) {
+        self.lock().last_activity = Instant::now();
+    }
+
+    /// Counts a request or response body as present until the guard drops.
+    pub(crate) fn live(self: &Arc<Self>) -> LiveGuard {
+        let mut g = self.lock();
+        g.live += 1;
+        g.last_activity = Instant::now();
+        LiveGuard(self.clone())
+    }
+
+    /// Starts the transfer if the job is still pending. Errors only when the device cannot
+    /// be used.
+    /// Must be called on the server's runtime.
+    pub(crate) fn start(self: &Arc<Self>) {
+        let Some(device) = self.device.upgrade() else {
+            return;
+        };
+        if let Ok(h) = tokio::runtime::Handle::try_current() {
+            *self.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
+        }
+        {
+            let mut g = self.lock();
+            if g.phase != Phase::Pending || g.cancelled.is_some() {
+                return;
+            }
+            g.phase = Phase::Running;
+        }
+        device.transfer_started(self);
+        let factory = JobStreams { job: self.clone() };
+        let t = transfer::spawn(
+            &device.shared,
+            &self.req.request,
+            Box::new(factory),
+            None,
+            &self.cancel,
+            &self.settings.transfer,
+        );
+        let job = self.clone();
+        let pumped = std::thread::Builder::new()
+            .name("scanwire-job".into())
+            .spawn(move || job.pump(t.events));
+        if let Err(e) = pumped {
+            // Without a reader the transfer would stall on a full queue: stop it.
+            self.cancel.cancel();
+            self.finish(Outcome {
+                result: wia::E_OUTOFMEMORY,
+                error: Some(scanwire_core::device::DeviceError::new(
+                    DeviceErrorKind::Internal,
+                    format!("cannot start the job thread: {e}"),
+                )),
+                pages: 0,
+                incomplete: 0,
+                skipped: 0,
+                violations: Vec::new(),
+            });
+        }
+    }
+
+    /// Reads the transfer's events until it ends.
+    fn pump(self: Arc<Self>, events: std::sync::mpsc::Receiver<Event>) {
+        for ev in events.iter() {
+            match ev {
+                Event::Message(p) if p.kind() == Some(MessageKind::EndOfStream) => {
+                    self.page_ended(p.hrErrorStatus);
+                }
+                Event::DeviceStatus { status, .. } => self.device_status(status),
+                Event::Finished(outcome) => {
+                    self.finish(outcome);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        // The queue closed without Finished: the transfer thread died.
+        self.finish(Outcome {
+            result: wia::E_UNEXPECTED,
+            error: Some(scanwire_core::device::DeviceError::new(
+                DeviceErrorKind::Internal,
+                "the transfer ended without an outcome",
+            )),
+            pages: 0,
+            incomplete: 0,
+            skipped: 0,
+            violations: Vec::new(),
+        });
+    }
+
+    fn page_ended(&self, hr: HResult) {
+        {
+            let mut g = self.lock();
+            if hr == wia::S_OK {
+                g.completed += 1;
+            }
+            if self.req.format != Format::Pdf {
+                let i = g.streams as usize;
+                if let Some(slot) = i.checked_sub(1).and_then(|i| g.slots.get_mut(i)) {
+                    slot.end = Some(hr);
+                }
+            }
+        }
+        self.notify();
+    }
+
+    fn device_status(&self, status: HResult) {
+        if status.is_failure() {
+            self.lock().faults.push(status);
+            if let Some(d) = self.device.upgrade() {
+                d.feeder_status(status, self.req.request.source);
+            }
+        }
+    }
+
+    /// The transfer is over (or never ran): record the outcome, free the device, finish a
+    /// PDF, wake everyone.
+    pub(crate) fn finish(&self, outcome: Outcome) {
+        let doc = {
+            let mut g = self.lock();
+            if g.phase == Phase::Ended {
+                return;
+            }
+            g.doc.take()
+        };
+        // Free the device first, so a client reading ScannerStatus after the last 404 sees
+        // it Idle.
+        if let Some(d) = self.device.upgrade() {
+            d.job_ended(self, &outcome);
+        }
+        {
+            let mut g = self.lock();
+            if self.req.format == Format::Pdf {
+                if let Some(slot) = g.slots.first_mut() {
+                    slot.end = Some(outcome.result);
+                }
+            }
+            g.outcome = Some(outcome);
+            g.phase = Phase::Ended;
+            g.ended_at = Some(Instant::now());
+        }
+        self.ended.notify_all();
+        if let Some((tx, _)) = doc {
+            let _ = tx.send(Msg::Finish);
+        }
+        self.notify();
+    }
+
+    /// Cancels the job (idempotent; the first reason sticks). A pending job ends at once; a
+    /// running one when its driver has seen S_FALSE. Undelivered documents are dropped.
+    pub(crate) fn cancel(&self, why: CancelReason) {
+        let pending = {
+            let mut g = self.lock();
+            if g.phase == Phase::Ended {
+                // Only buffered pages are left: free them.
+                g.slots.iter_mut().for_each(|s| s.body = None);
+                return;
+            }
+            g.cancelled.get_or_insert(why);
+            g.slots.iter_mut().for_each(|s| s.body = None);
+            g.phase == Phase::Pending
+        };
+        self.cancel.cancel();
+        if pending {
+            self.finish(Outcome {
+                result: wia::S_FALSE,
+                error: None,
+                pages: 0,
+                incomplete: 0,
+                skipped: 0,
+                violations: Vec::new(),
+            });
+        } else {
+            self.notify();
+        }
+    }
+
+    /// The next document for `NextDocument`, if any.
+    pub(crate) fn next_document(&self) -> Next {
+        let mut g = self.lock();
+        g.last_activity = Instant::now();
+        if g.cancelled.is_some() {
+            return Next::End(EndReason::Cancelled);
+        }
+        let ended = g.phase == Phase::Ended;
+        if g.expired {
+            return Next::End(EndReason::Expired);
+        }
+        let i = g.next;
+        match g.slots.get_mut(i) {
+            // A page that failed is not handed out; once the job knows why, say it.
+            Some(slot)
+                if self.req.format != Format::Pdf
+                    && slot.end.is_some_and(|hr| hr != wia::S_OK) =>
+            {
+                if ended {
+                    Next::End(end_reason(&g))
+                } else {
+                    Next::Wait
+                }
+            }
+            Some(slot) => match slot.body.take() {
+                Some(rx) => {
+                    g.next += 1;
+                    Next::Document(rx)
+                }
+                // Dropped by a cancel (answered above) or by expiry: nothing to give.
+                None => Next::End(EndReason::Expired),
+            },
+            None if ended => Next::End(end_reason(&g)),
+            None => Next::Wait,
+        }
+    }
+
+    /// Why the job has ended, once it has.
+    pub(crate) fn end_reason(&self) -> Option<EndReason> {
+        let g = self.lock();
+        (g.phase == Phase::Ended || g.cancelled.is_some()).then(|| end_reason(&g))
+    }
+
+    /// A document was sent completely.
+    pub(crate) fn delivered(&self) {
+        {
+            let mut g = self.lock();
+            g.delivered += 1;
+            g.last_activity = Instant::now();
+        }
+        self.notify();
+    }
+
+    /// The job as ScannerStatus lists it.
+    pub(crate) fn info(&self) -> escl::JobInfo {
+        let g = self.lock();
+        let (state, reasons) = escl_state(&g);
+        let docs = g.slots.len() as u32;
+        escl::JobInfo {
+            job_uri: self.uri.clone(),
+            job_uuid: Some(self.uuid.clone()),
+            age: Some(self.created.elapsed().as_secs().min(u32::MAX as u64) as u32),
+            images_completed: Some(g.completed),
+            images_to_transfer: Some(match g.phase {
+                // Nothing scanned yet: the job's one page (flatbed) is still to come.
+                Phase::Pending if self.req.request.source == Source::Flatbed => 1,
+                _ if g.cancelled.is_some() => 0,
+                _ => docs.saturating_sub(g.delivered),
+            }),
+            job_state: Some(state),
+            job_state_reasons: reasons,
+        }
+    }
+
+    /// `scan:ScanImageInfo` for the last page started (or the expected one).
+    pub(crate) fn image_info(&self) -> escl::ScanImageInfo {
+        let g = self.lock();
+        let geo = self.req.geometry;
+        let (width, height, bpl) = match g.last_page.as_ref().map(|p| p.data) {
+            Some(scanwire_core::device::PageData::Raster {
+                pixel,
+                width,
+                height,
+            }) => (
+                width,
+                height.unwrap_or(geo.height),
+                pixel.bytes_per_line(width),
+            ),
+            _ => (geo.width, geo.height, geo.pixel.bytes_per_line(geo.width)),
+        };
+        escl::ScanImageInfo {
+            job_uri: Some(self.uri.clone()),
+            job_uuid: Some(self.uuid.clone()),
+            actual_width: width,
+            actual_height: height,
+            actual_bytes_per_line: Some(bpl.min(u32::MAX as usize) as u32),
+        }
+    }
+
+    /// Whether the job holds the device (pending or running).
+    pub(crate) fn is_active(&self) -> bool {
+        self.lock().phase != Phase::Ended
+    }
+
+    /// Timeouts: cancels a job nobody fetches; frees the pages of an ended job nobody
+    /// collects. Returns whether the job may be forgotten (ended before `history`).
+    pub(crate) fn sweep(&self, timeout: Duration, history: Duration) -> bool {
+        let (idle, phase, ended_at) = {
+            let g = self.lock();
+            (
+                g.live == 0 && g.last_activity.elapsed() >= timeout,
+                g.phase,
+                g.ended_at,
+            )
+        };
+        match phase {
+            Phase::Pending | Phase::Running if idle => self.cancel(CancelReason::TimedOut),
+            Phase::Ended if idle => {
+                let mut g = self.lock();
+                let next = g.next;
+                if g.slots.iter().skip(next).any(|s| s.body.is_some()) {
+                    g.expired = true;
+                }
+                g.slots.iter_mut().for_each(|s| s.body = None);
+            }
+            _ => {}
+        }
+        ended_at.is_some_and(|t| t.elapsed() >= history)
+    }
+
+    /// The job's format's MIME type.
+    pub(crate) fn mime(&self) -> &'static str {
+        self.req.format.mime()
+    }
+
+    /// Opens the slot for a page the driver is about to write (driver thread).
+    fn open_page(self: &Arc<Self>, page: &PageInfo) -> AppStream {
+        if self.cancel.is_cancelled() {
+            return AppStream::Cancel;
+        }
+        let settle: Arc<dyn Settle> = self.clone();
+        let opts = self.settings.encode.clone();
+        let body_cap = (self.settings.page_buffer / (64 * 1024)).max(2);
+        let Some(runtime) = self.runtime.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return AppStream::Fail(wia::E_UNEXPECTED);
+        };
+        let body_tx = |btx| BodyTx::new(btx, runtime.clone(), self.cancel.clone());
+        let format = self.req.format;
+        let mut g = self.lock();
+        g.streams += 1;
+        g.last_page = Some(page.clone());
+        let (tx, status) = if format == Format::Pdf {
+            if g.doc.is_none() {
+                let (tx, rx) = encode::pipe();
+                let (btx, brx) = tokio::sync::mpsc::channel(body_cap);
+                let status = Arc::new(EncodeStatus::default());
+                let st = status.clone();
+                let body = body_tx(btx);
+                let spawned = std::thread::Builder::new()
+                    .name("scanwire-pdf".into())
+                    .spawn(move || encode::encode_pdf(opts, rx, body, st, settle));
+                if spawned.is_err() {
+                    return AppStream::Fail(wia::E_OUTOFMEMORY);
+                }
+                g.slots.push(Slot {
+                    body: Some(brx),
+                    end: None,
+                });
+                g.doc = Some((tx, status));
+            }
+            let (tx, status) = g.doc.clone().expect("set above");
+            drop(g);
+            // Outside the lock: the document thread may be busy with the previous page.
+            if tx.send(Msg::Begin(Box::new(page.clone()))).is_err() && !self.cancel.is_cancelled()
+            {
+                return AppStream::Fail(wia::WIA_ERROR_DESTINATION);
+            }
+            (tx, status)
+        } else {
+            let (tx, rx) = encode::pipe();
+            let (btx, brx) = tokio::sync::mpsc::channel(body_cap);
+            let status = Arc::new(EncodeStatus::default());
+            let st = status.clone();
+            let p = page.clone();
+            let body = body_tx(btx);
+            let spawned = std::thread::Builder::new()
+                .name("scanwire-encode".into())
+                .spawn(move || {
+                    encode::encode_image(format, p, opts, rx, body, st, settle)
+                });
+            if spawned.is_err() {
+                return AppStream::Fail(wia::E_OUTOFMEMORY);
+            }
+            g.slots.push(Slot {
+                body: Some(brx),
+                end: None,
+            });
+            drop(g);
+            (tx, status)
+        };
+        self.notify();
+        AppStream::Stream(Box::new(PageWriter::new(tx, status, self.cancel.clone())))
+    }
+}
+
+impl Settle for Job {
+    fn settle(&self) {
+        let deadline = Instant::now() + self.settings.fault_settle;
+        let mut g = self.lock();
+        while g.phase != Phase::Ended {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            g = match self.ended.wait_timeout(g, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+}
+
+/// Keeps a job counted as attended while a request or response body holds it.
+pub(crate) struct LiveGuard(Arc<Job>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        let mut g = self.0.lock();
+        g.live = g.live.saturating_sub(1);
+        g.last_activity = Instant::now();
+    }
+}
+
+/// The driver side of a job: opens page slots on the driver's thread.
+struct JobStreams {
+    job: Arc<Job>,
+}
+
+impl StreamFactory for JobStreams {
+    fn get_next_stream(&mut self, page: &PageInfo) -> AppStream {
+        self.job.open_page(page)
+    }
+}
+
+/// The paper problems a feeder reports, as DeviceErrorKinds.
+pub(crate) fn is_paper_problem(kind: DeviceErrorKind) -> bool {
+    matches!(
+        kind,
+        DeviceErrorKind::PaperJam
+            | DeviceErrorKind::FeederEmpty
+            | DeviceErrorKind::MultiFeed
+            | DeviceErrorKind::PaperProblem
+            | DeviceErrorKind::CoverOpen
+    )
+}
+
+fn end_reason(g: &JobInner) -> EndReason {
+    if g.cancelled.is_some() {
+        return EndReason::Cancelled;
+    }
+    let Some(o) = &g.outcome else {
+        return EndReason::Failed("the job ended without an outcome".into());
+    };
+    match o.completion() {
+        Ok(scanwire_core::device::Completion::Cancelled) => EndReason::Cancelled,
+        Ok(_) => EndReason::Done,
+        Err(e) => {
+            let kind = e.kind();
+            let why = e.to_string();
+            if is_paper_problem(kind) {
+                EndReason::Paper(why)
+            } else if matches!(kind, DeviceErrorKind::Busy | DeviceErrorKind::WarmingUp) {
+                EndReason::Busy(why)
+            } else {
+                EndReason::Failed(why)
+            }
+        }
+    }
+}
+
+fn escl_state(g: &JobInner) -> (JobState, Vec<JobStateReason>) {
+    if let Some(why) = g.cancelled {
+        let reason = match why {
+            CancelReason::Client => JobStateReason::JobCanceledByUser,
+            _ => JobStateReason::AbortedBySystem,
+        };
+        return (JobState::Canceled, vec![reason]);
+    }
+    match g.phase {
+        Phase::Pending => (JobState::Pending, vec![JobStateReason::JobQueued]),
+        Phase::Running => (
+            JobState::Processing,
+            vec![if g.slots.len() > g.next {
+                JobStateReason::JobScanningAndTransferring
+            } else {
+                JobStateReason::JobScanning
+            }],
+        ),
+        Phase::Ended => match g.outcome.as_ref().map(|o| o.completion()) {
+            Some(Ok(scanwire_core::device::Completion::Cancelled)) => {
+                (JobState::Canceled, vec![JobStateReason::JobCanceledByUser])
+            }
+            Some(Ok(_)) if g.faults.is_empty() => (
+                JobState::Completed,
+                vec![JobStateReason::JobCompletedSuccessfully],
+            ),
+            Some(Ok(_)) => (
+                JobState::Completed,
+                vec![JobStateReason::JobCompletedWithErrors],
+            ),
+            Some(Err(e)) => {
+                let reason = match e.kind() {
+                    DeviceErrorKind::InvalidRequest | DeviceErrorKind::Unsupported => {
+                        JobStateReason::InvalidScanTicket
+                    }
+                    DeviceErrorKind::Busy
+                    | DeviceErrorKind::WarmingUp
+                    | DeviceErrorKind::Offline => JobStateReason::ResourcesAreNotReady,
+                    k if is_paper_problem(k) => JobStateReason::ErrorsDetected,
+                    _ => JobStateReason::AbortedBySystem,
+                };
+                (JobState::Aborted, vec![reason])
+            }
+            None => (JobState::Aborted, vec![JobStateReason::AbortedBySystem]),
+        },
+    }
+}

@@ -1,0 +1,44 @@
+//! Serves any Scanwire [`Device`](scanwire_core::device::Device) as an eSCL (AirScan, Mopria)
+//! scanner, so sane-airscan, macOS, Windows, Android and NAPS2 can scan from it over the
+//! network without drivers.
+//!
+//! - [`ServerState`]: the devices (their capabilities read once) and the [`ServerConfig`].
+//! - [`router`]: every eSCL route of every device, as an `axum::Router` (tests call it
+//!   without a socket).
+//! - [`Server`] / [`serve`] (async) and [`BlockingServer`] / [`serve_blocking`] (sync):
+//!   listen on `config.listen` (127.0.0.1 unless told otherwise; `[::1]:PORT` for IPv6).
+//!
+//! A scan is a *job*: POST `ScanJobs` validates the client's `ScanSettings` against the
+//! device and creates it (201 + `Location`); the first `NextDocument` starts a core
+//! transfer in decoupled mode ([`scanwire_core::transfer::spawn`]); each page the driver
+//! opens gets an encoder thread whose output is the response body, sent chunked while the
+//! page is being scanned. DELETE cancels through the transfer's `CancelHandle`, so the driver
+//! sees S_FALSE. What clients need, and why, is in `ARCHITECTURE.md` and the eSCL notes.
+//!
+//! ```no_run
+//! use scanwire_server::{serve_blocking, ServerConfig};
+//! # fn open() -> scanwire_core::transfer::SharedDevice { unimplemented!() }
+//! let device = open(); // e.g. scanwire_core::transfer::share(Box::new(driver_device))
+//! let config = ServerConfig { listen: "127.0.0.1:8090".parse().unwrap(), ..Default::default() };
+//! serve_blocking(config, vec![("virtual".into(), device)]).unwrap();
+//! ```
+
+#![warn(missing_docs)]
+
+mod body;
+mod config;
+mod device;
+mod encode;
+mod error;
+mod job;
+mod mapping;
+mod routes;
+mod serve;
+mod state;
+
+pub use config::{BasicAuth, Limits, ServerConfig, Timing, DEFAULT_PORT};
+pub use error::ServerError;
+pub use mapping::{capabilities, job_request, Conflict, Geometry, JobRequest, FORMATS};
+pub use routes::router;
+pub use serve::{serve, serve_blocking, BlockingServer, Server};
+pub use state::{Endpoint, ServerState};

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test Scanwire has, installing what the tests need first (Debian packages for the
+# real peers: the SANE test backend, scanimage, sane-airscan, qpdf, poppler, libtiff tools).
+#
+#   ./scripts/test.sh            everything
+#   SCANWIRE_REQUIRE_PEERS=1     a missing peer fails its test instead of skipping it (CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(sane-utils libsane1 sane-airscan qpdf poppler-utils libtiff-tools)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "warning: missing Debian packages: ${missing[*]} (install them, or their tests skip;" \
+             "with SCANWIRE_REQUIRE_PEERS=1 they fail)" >&2
+    fi
+fi
+
+echo "== cargo test (workspace)"
+cargo test --workspace --all-targets --no-fail-fast
+cargo test --workspace --doc
+
+echo "== loom model checks (scanwire-core)"
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+    cargo test -p scanwire-core --test loom --release
+
+if [ -x crates/com/run-wine-tests.sh ]; then
+    echo "== Windows COM layer under wine"
+    crates/com/run-wine-tests.sh
+fi
