@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p scanwire
-bin=target/release/scanwire
+bin=${CARGO_TARGET_DIR:-target}/release/scanwire
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -8,6 +8,8 @@ pub fn drivers() -> Vec<Box<dyn Driver>> {
     vec![
         Box::new(scanwire_virtual::VirtualDriver::new()),
         Box::new(scanwire_sane::SaneDriver::new()),
+        #[cfg(windows)]
+        Box::new(scanwire_com::driver::WiaDriver),
     ]
 }
 
