@@ -32,6 +32,41 @@ impl PageBody {
     }
 }
 
+/// What [`PageBody::prefetch`] found.
+pub(crate) enum Prefetch {
+    /// Bytes (kept for the response) or nothing yet: answer 200 and stream.
+    Stream,
+    /// The document is complete and empty.
+    Empty,
+    /// The document failed before its first byte.
+    Failed,
+}
+
+impl PageBody {
+    /// Waits until `deadline` for the first bytes, so that a page that fails as it starts
+    /// gets a proper status instead of a response cut off after its headers. Dropping the
+    /// future drops nothing: the body (and its cancel-on-drop) stays with the caller.
+    pub(crate) async fn prefetch(&mut self, deadline: tokio::time::Instant) -> Prefetch {
+        match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            Ok(Some(Chunk::Data(b))) => {
+                self.first = Some(b);
+                Prefetch::Stream
+            }
+            Ok(Some(Chunk::End)) => {
+                self.done = true;
+                self.job.delivered();
+                Prefetch::Empty
+            }
+            Ok(Some(Chunk::Failed(_)) | None) => {
+                self.done = true;
+                self.job.body_gone();
+                Prefetch::Failed
+            }
+            Err(_) => Prefetch::Stream,
+        }
+    }
+}
+
 /// Why a page's response was cut off.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -64,12 +99,14 @@ impl Body for PageBody {
             }
             Poll::Ready(Some(Chunk::Failed(why))) => {
                 self.done = true;
+                self.job.body_gone();
                 Poll::Ready(Some(Err(PageFailed(why))))
             }
             // The encoder vanished without an end marker (it panicked, or the job dropped
             // the page): the document is incomplete and must not look complete.
             Poll::Ready(None) => {
                 self.done = true;
+                self.job.body_gone();
                 Poll::Ready(Some(Err(PageFailed("the page was dropped".into()))))
             }
         }
@@ -88,6 +125,7 @@ impl Drop for PageBody {
     fn drop(&mut self) {
         if !self.done {
             // The client closed the connection mid-page: nobody will take the rest.
+            self.job.body_gone();
             self.job.cancel(CancelReason::Disconnected);
         }
     }

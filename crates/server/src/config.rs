@@ -113,10 +113,15 @@ pub struct Timing {
     pub retry_after: u32,
     /// How long finished jobs stay listed in ScannerStatus. Default 5 minutes.
     pub history: Duration,
-    /// How long a fault seen on the feeder (jam, empty) is reported after the job that saw
-    /// it, when no new job clears it: the server cannot sense paper being reloaded, and a
-    /// client like NAPS2 refuses to start while the feeder reads empty. Default 30 s.
+    /// How long a paper problem seen on the feeder (jam, multi-feed, cover open) is reported
+    /// once the job that saw it has handed out its last page, unless a new job clears it:
+    /// the server cannot sense the user fixing it, and clients (NAPS2, sane-backends' escl)
+    /// refuse to start while the feeder reports a problem. Default 10 s.
     pub feeder_fault: Duration,
+    /// The same for an empty feeder (after a batch, or at the start of one). Short: clients
+    /// read status right after the last page (sane-airscan within milliseconds), and a user
+    /// who reloads paper must not be refused. Default 3 s.
+    pub feeder_empty: Duration,
     /// How long a page that ended incomplete waits for the transfer's outcome before its
     /// response is cut off, so that a client checking ScannerStatus next sees the fault
     /// (sane-airscan does exactly that).
@@ -130,7 +135,8 @@ impl Default for Timing {
             hold: Duration::from_secs(15),
             retry_after: 2,
             history: Duration::from_secs(300),
-            feeder_fault: Duration::from_secs(30),
+            feeder_fault: Duration::from_secs(10),
+            feeder_empty: Duration::from_secs(3),
             fault_settle: Duration::from_secs(2),
         }
     }

@@ -1,6 +1,7 @@
 //! One served device: its identity, its capabilities document, its jobs and the feeder state
 //! the server has seen.
 
+use crate::config::Timing;
 use crate::job::{CancelReason, Job, JobSettings};
 use crate::mapping::JobRequest;
 use scanwire_core::device::{Capabilities, DeviceErrorKind, DeviceInfo, Source};
@@ -8,7 +9,7 @@ use scanwire_core::transfer::{Outcome, SharedDevice};
 use scanwire_core::wia::{self, HResult};
 use scanwire_escl::{self as escl, AdfState, Document, ScannerState};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
 /// Path segment names a device must not take: they are the eSCL endpoints under `/eSCL`.
@@ -32,8 +33,18 @@ struct DeviceState {
     active: Option<Arc<Job>>,
     /// Recent jobs, newest first (including the active one).
     jobs: VecDeque<Arc<Job>>,
-    /// The last paper problem the feeder reported, and when.
-    feeder_fault: Option<(AdfState, Instant)>,
+    /// The last paper problem (or empty feeder) a feeder job ran into.
+    feeder: Option<FeederNote>,
+}
+
+/// A feeder state a job caused. It shows only once that job has handed out its last page:
+/// until then the client is still fetching the job's pages, and sane-backends' escl stops
+/// fetching as soon as the feeder reads empty or jammed.
+struct FeederNote {
+    state: AdfState,
+    job: Weak<Job>,
+    /// When it first showed (the time-to-live counts from there).
+    shown: Option<Instant>,
 }
 
 /// Why a job cannot be created now.
@@ -67,7 +78,7 @@ impl DeviceEntry {
             state: Mutex::new(DeviceState {
                 active: None,
                 jobs: VecDeque::new(),
-                feeder_fault: None,
+                feeder: None,
             }),
         }
     }
@@ -122,21 +133,26 @@ impl DeviceEntry {
 
     /// A new transfer starts: an old feeder fault no longer says anything.
     pub(crate) fn transfer_started(&self, _job: &Job) {
-        self.lock().feeder_fault = None;
+        self.lock().feeder = None;
     }
 
     /// A DEVICE_STATUS error from a running job.
-    pub(crate) fn feeder_status(&self, status: HResult, source: Source) {
+    pub(crate) fn feeder_status(&self, job: &Arc<Job>, status: HResult) {
+        let source = job.req.request.source;
         if let Some(state) = feeder_state(DeviceErrorKind::from_hresult(status), source) {
-            self.lock().feeder_fault = Some((state, Instant::now()));
+            self.lock().feeder = Some(FeederNote {
+                state,
+                job: Arc::downgrade(job),
+                shown: None,
+            });
         }
     }
 
     /// A job ended (its transfer, or the job itself before it ran): free the device and
     /// record what the feeder did.
-    pub(crate) fn job_ended(&self, job: &Job, outcome: &Outcome) {
+    pub(crate) fn job_ended(&self, job: &Arc<Job>, outcome: &Outcome) {
         let mut st = self.lock();
-        if st.active.as_ref().is_some_and(|a| std::ptr::eq(&**a, job)) {
+        if st.active.as_ref().is_some_and(|a| Arc::ptr_eq(a, job)) {
             st.active = None;
         }
         let source = job.req.request.source;
@@ -147,30 +163,49 @@ impl DeviceEntry {
             .error
             .as_ref()
             .and_then(|e| feeder_state(e.kind(), source));
+        let note = |state| FeederNote {
+            state,
+            job: Arc::downgrade(job),
+            shown: None,
+        };
         if let Some(state) = fault {
-            st.feeder_fault = Some((state, Instant::now()));
+            st.feeder = Some(note(state));
         } else if outcome.result == wia::S_OK || outcome.result == wia::WIA_STATUS_END_OF_MEDIA {
             // eSCL jobs ask for all pages: a feeder job that ended normally emptied the
-            // feeder. A jam the driver reported on the way (END_OF_MEDIA after a DEVICE_STATUS)
-            // stays what it was.
-            if st.feeder_fault.is_none() {
-                st.feeder_fault = Some((AdfState::Empty, Instant::now()));
+            // feeder. A jam the driver reported on the way (a DEVICE_STATUS) stays.
+            if st.feeder.is_none() {
+                st.feeder = Some(note(AdfState::Empty));
             }
         }
     }
 
     /// The ScannerStatus document.
-    pub(crate) fn status(&self, feeder_ttl: Duration) -> escl::ScannerStatus {
-        let st = self.lock();
+    pub(crate) fn status(&self, timing: &Timing) -> escl::ScannerStatus {
+        let mut st = self.lock();
         let busy = st.active.as_ref().is_some_and(|j| j.is_active())
             || matches!(self.shared.try_lock(), Err(TryLockError::WouldBlock));
         let has_feeder = self.caps.sources.iter().any(|s| s.source.is_feeder());
-        let adf_state = has_feeder.then(|| match &st.feeder_fault {
-            Some((s, at)) if at.elapsed() < feeder_ttl => s.clone(),
-            // The server cannot sense paper: without a fault seen lately the feeder is
-            // taken to be ready. Never ScannerAdfProcessing: sane-airscan reads it as
-            // "no documents" and would end a batch early.
-            _ => AdfState::Loaded,
+        let adf_state = has_feeder.then(|| {
+            let Some(note) = st.feeder.as_mut() else {
+                // The server cannot sense paper: without a problem seen lately the feeder
+                // is taken to be ready. Never ScannerAdfProcessing: sane-airscan reads it as
+                // "no documents" and would end a batch early.
+                return AdfState::Loaded;
+            };
+            if note.job.upgrade().is_some_and(|j| j.has_pending()) {
+                return AdfState::Loaded;
+            }
+            let shown = *note.shown.get_or_insert_with(Instant::now);
+            let ttl = if note.state == AdfState::Empty {
+                timing.feeder_empty
+            } else {
+                timing.feeder_fault
+            };
+            if shown.elapsed() < ttl {
+                note.state.clone()
+            } else {
+                AdfState::Loaded
+            }
         });
         escl::ScannerStatus {
             version: Some("2.63".into()),

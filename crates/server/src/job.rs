@@ -97,6 +97,8 @@ struct JobInner {
     completed: u32,
     /// Documents fully sent to a client.
     delivered: u32,
+    /// Documents handed out whose response has not ended yet.
+    open_bodies: u32,
     last_page: Option<PageInfo>,
     outcome: Option<Outcome>,
     /// DEVICE_STATUS errors the driver reported.
@@ -172,6 +174,7 @@ impl Job {
                 streams: 0,
                 completed: 0,
                 delivered: 0,
+                open_bodies: 0,
                 last_page: None,
                 outcome: None,
                 faults: Vec::new(),
@@ -308,18 +311,18 @@ impl Job {
         self.notify();
     }
 
-    fn device_status(&self, status: HResult) {
+    fn device_status(self: &Arc<Self>, status: HResult) {
         if status.is_failure() {
             self.lock().faults.push(status);
             if let Some(d) = self.device.upgrade() {
-                d.feeder_status(status, self.req.request.source);
+                d.feeder_status(self, status);
             }
         }
     }
 
     /// The transfer is over (or never ran): record the outcome, free the device, finish a
     /// PDF, wake everyone.
-    pub(crate) fn finish(&self, outcome: Outcome) {
+    pub(crate) fn finish(self: &Arc<Self>, outcome: Outcome) {
         let doc = {
             let mut g = self.lock();
             if g.phase == Phase::Ended {
@@ -352,7 +355,7 @@ impl Job {
 
     /// Cancels the job (idempotent; the first reason sticks). A pending job ends at once; a
     /// running one when its driver has seen S_FALSE. Undelivered documents are dropped.
-    pub(crate) fn cancel(&self, why: CancelReason) {
+    pub(crate) fn cancel(self: &Arc<Self>, why: CancelReason) {
         let pending = {
             let mut g = self.lock();
             if g.phase == Phase::Ended {
@@ -406,6 +409,7 @@ impl Job {
             Some(slot) => match slot.body.take() {
                 Some(rx) => {
                     g.next += 1;
+                    g.open_bodies += 1;
                     Next::Document(rx)
                 }
                 // Dropped by a cancel (answered above) or by expiry: nothing to give.
@@ -427,16 +431,38 @@ impl Job {
         {
             let mut g = self.lock();
             g.delivered += 1;
+            g.open_bodies = g.open_bodies.saturating_sub(1);
             g.last_activity = Instant::now();
         }
         self.notify();
     }
 
+    /// A document's response ended without it (cut off, or the client left).
+    pub(crate) fn body_gone(&self) {
+        {
+            let mut g = self.lock();
+            g.open_bodies = g.open_bodies.saturating_sub(1);
+        }
+        self.notify();
+    }
+
+    /// Whether the job still has documents for the client: one being sent, or a page
+    /// waiting (not one that failed).
+    pub(crate) fn has_pending(&self) -> bool {
+        let g = self.lock();
+        has_pending(&g, self.req.format)
+    }
+
     /// The job as ScannerStatus lists it.
     pub(crate) fn info(&self) -> escl::JobInfo {
         let g = self.lock();
-        let (state, reasons) = escl_state(&g);
-        let docs = g.slots.len() as u32;
+        let (state, reasons) = escl_state(&g, self.req.format);
+        // Documents the client can still get: not the page that failed.
+        let docs = g
+            .slots
+            .iter()
+            .filter(|s| self.req.format == Format::Pdf || s.end.is_none_or(|hr| hr == wia::S_OK))
+            .count() as u32;
         escl::JobInfo {
             job_uri: self.uri.clone(),
             job_uuid: Some(self.uuid.clone()),
@@ -485,7 +511,7 @@ impl Job {
 
     /// Timeouts: cancels a job nobody fetches; frees the pages of an ended job nobody
     /// collects. Returns whether the job may be forgotten (ended before `history`).
-    pub(crate) fn sweep(&self, timeout: Duration, history: Duration) -> bool {
+    pub(crate) fn sweep(self: &Arc<Self>, timeout: Duration, history: Duration) -> bool {
         let (idle, phase, ended_at) = {
             let g = self.lock();
             (
@@ -635,6 +661,16 @@ pub(crate) fn is_paper_problem(kind: DeviceErrorKind) -> bool {
     )
 }
 
+fn has_pending(g: &JobInner, format: Format) -> bool {
+    if g.cancelled.is_some() || g.expired {
+        return false;
+    }
+    g.open_bodies > 0
+        || g.slots.get(g.next).is_some_and(|s| {
+            s.body.is_some() && (format == Format::Pdf || s.end.is_none_or(|hr| hr == wia::S_OK))
+        })
+}
+
 fn end_reason(g: &JobInner) -> EndReason {
     if g.cancelled.is_some() {
         return EndReason::Cancelled;
@@ -659,7 +695,7 @@ fn end_reason(g: &JobInner) -> EndReason {
     }
 }
 
-fn escl_state(g: &JobInner) -> (JobState, Vec<JobStateReason>) {
+fn escl_state(g: &JobInner, format: Format) -> (JobState, Vec<JobStateReason>) {
     if let Some(why) = g.cancelled {
         let reason = match why {
             CancelReason::Client => JobStateReason::JobCanceledByUser,
@@ -677,6 +713,11 @@ fn escl_state(g: &JobInner) -> (JobState, Vec<JobStateReason>) {
                 JobStateReason::JobScanning
             }],
         ),
+        // Scanned, but the client is still fetching pages: the job goes on for it
+        // (sane-backends' escl fetches the next page only while the job is Processing).
+        Phase::Ended if has_pending(g, format) => {
+            (JobState::Processing, vec![JobStateReason::JobTransferring])
+        }
         Phase::Ended => match g.outcome.as_ref().map(|o| o.completion()) {
             Some(Ok(scanwire_core::device::Completion::Cancelled)) => {
                 (JobState::Canceled, vec![JobStateReason::JobCanceledByUser])

@@ -12,9 +12,8 @@
 //! DELETE {root}/ScanJobs/{id}
 //! ```
 
-use crate::body::PageBody;
+use crate::body::{PageBody, Prefetch};
 use crate::device::{DeviceEntry, Refusal};
-use crate::encode::Chunk;
 use crate::error::ApiError;
 use crate::job::{EndReason, Job, Next};
 use crate::mapping;
@@ -94,7 +93,7 @@ async fn capabilities(State(c): State<Ctx>) -> Response {
 
 async fn status(State(c): State<Ctx>) -> Response {
     c.app.sweep();
-    xml(c.dev.status(c.app.config().timing.feeder_fault).to_xml())
+    xml(c.dev.status(&c.app.config().timing).to_xml())
 }
 
 /// POST ScanJobs. The body is read whatever its Content-Type: sane-backends' escl sends the
@@ -126,7 +125,7 @@ fn find_job(c: &Ctx, id: &str) -> Result<Arc<Job>, ApiError> {
 /// GET {job}: the job's JobInfo inside a ScannerStatus (a convenience; clients read status).
 async fn job_status(State(c): State<Ctx>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let job = find_job(&c, &id)?;
-    let mut st = c.dev.status(c.app.config().timing.feeder_fault);
+    let mut st = c.dev.status(&c.app.config().timing);
     st.jobs = vec![job.info()];
     Ok(xml(st.to_xml()))
 }
@@ -159,26 +158,18 @@ async fn next_document(
     let deadline = tokio::time::Instant::now() + timing.hold;
     loop {
         match job.next_document() {
-            Next::Document(mut rx) => {
-                // Wait (within the hold) for the first bytes before answering 200, so that a
-                // page that fails as it starts (a misfeed) gets its proper status instead of
-                // a response cut off after the headers.
-                let first = match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(Chunk::Data(b))) => Some(b),
-                    Ok(Some(Chunk::End)) => {
-                        job.delivered();
-                        return Ok(document(&job, Body::empty()));
-                    }
-                    Ok(Some(Chunk::Failed(_)) | None) => {
+            Next::Document(rx) => {
+                let mut body = PageBody::new(rx, job.clone(), None);
+                return match body.prefetch(deadline).await {
+                    Prefetch::Stream => Ok(document(&job, Body::new(body))),
+                    Prefetch::Empty => Ok(document(&job, Body::empty())),
+                    Prefetch::Failed => {
                         let why = job
                             .end_reason()
                             .unwrap_or(EndReason::Failed("the page failed".into()));
-                        return Err(end_response(why, timing.retry_after));
+                        Err(end_response(why, timing.retry_after))
                     }
-                    Err(_) => None,
                 };
-                let body = Body::new(PageBody::new(rx, job.clone(), first));
-                return Ok(document(&job, body));
             }
             Next::End(why) => return Err(end_response(why, timing.retry_after)),
             Next::Wait => {}

@@ -386,19 +386,28 @@ async fn jam_keeps_completed_pages_downloadable() {
     let r = get(&app, &format!("{loc}/NextDocument")).await;
     check_picture(&decode_png(&bytes(r).await), 1, 0, 0, 0.0);
     wait_status(&app, "/eSCL", Duration::from_secs(5), |s| {
-        s.job(&loc).unwrap().job_state == Some(JobState::Aborted)
+        s.state == ScannerState::Idle && s.job(&loc).unwrap().images_completed == Some(2)
     })
     .await;
+    // The scan is over, but page 2 waits for the client: the job goes on for it, and the
+    // jam shows only once the client has had every page (sane-backends' escl stops fetching
+    // as soon as the feeder reads jammed).
     let s = status(&app, "/eSCL").await;
-    assert_eq!(s.state, ScannerState::Idle);
-    assert_eq!(s.adf_state, Some(AdfState::Jam));
-    assert_eq!(job_of(&s, &loc).images_completed, Some(2));
+    assert_eq!(s.adf_state, Some(AdfState::Loaded));
+    let j = job_of(&s, &loc);
+    assert_eq!(j.job_state, Some(JobState::Processing));
+    assert_eq!(j.job_state_reasons, vec![JobStateReason::JobTransferring]);
+    assert_eq!(j.images_to_transfer, Some(1));
     let r = get(&app, &format!("{loc}/NextDocument")).await;
     assert_eq!(r.status(), StatusCode::OK, "page 2 survives the jam on page 3");
     check_picture(&decode_png(&bytes(r).await), 2, 0, 0, 0.0);
     let r = get(&app, &format!("{loc}/NextDocument")).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(reason(&r).contains("jammed"), "{}", reason(&r));
+    let s = status(&app, "/eSCL").await;
+    assert_eq!(s.adf_state, Some(AdfState::Jam));
+    assert_eq!(job_of(&s, &loc).job_state, Some(JobState::Aborted));
+    assert_eq!(job_of(&s, &loc).images_to_transfer, Some(0));
     // The next job works.
     let loc = create(&app, "/eSCL", settings_xml("Platen", "RGB24", 75, "image/png", Some((0, 0, 60, 60)))).await;
     let (docs, end) = drain_job(&app, &loc).await;
