@@ -95,6 +95,15 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     out.options.pdf_lossless = args.lossless;
     out.options.title = args.title.clone();
     out.all_or_nothing = args.all_or_nothing;
+    if let Ok(v) = std::env::var("SWQ") {
+        out.queue_bytes = v.parse().unwrap();
+    }
+    if let Ok(v) = std::env::var("SWP") {
+        out.pipeline = v.parse().unwrap();
+    }
+    if let Ok(v) = std::env::var("SWT") {
+        out.options.threads = v.parse().unwrap();
+    }
     let output = out.start().map_err(usage)?;
 
     // Ctrl-C: the first cancels through the cancel handle (completed pages are kept); a

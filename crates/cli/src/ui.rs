@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct Ui {
     enabled: bool,
     bar: Option<ProgressBar>,
+    /// One line for device status between pages (warming up…), updated in place.
+    status: Option<ProgressBar>,
 }
 
 impl Ui {
@@ -18,23 +20,16 @@ impl Ui {
         Ui {
             enabled: tty && !quiet,
             bar: None,
-        }
-    }
-
-    /// A line for the user, unless quiet.
-    pub fn say(&self, msg: &str) {
-        if !self.enabled {
-            return;
-        }
-        match &self.bar {
-            Some(b) => b.println(msg),
-            None => eprintln!("{msg}"),
+            status: None,
         }
     }
 
     pub fn start_page(&mut self, page: &PageInfo, output: &str) {
         if !self.enabled {
             return;
+        }
+        if let Some(s) = self.status.take() {
+            s.finish_and_clear();
         }
         let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
         bar.set_style(
@@ -72,15 +67,28 @@ impl Ui {
         }
     }
 
-    pub fn device_status(&self, status: HResult, percent: i32) {
+    pub fn device_status(&mut self, status: HResult, percent: i32) {
+        if !self.enabled {
+            return;
+        }
         let text = match status {
             wia::WIA_STATUS_WARMING_UP => format!("warming up… {percent}%"),
             wia::WIA_STATUS_CALIBRATING => format!("calibrating… {percent}%"),
             _ => format!("device: {}", status.description()),
         };
-        match &self.bar {
-            Some(b) => b.set_message(text),
-            None => self.say(&text),
+        if let Some(b) = &self.bar {
+            b.set_message(text);
+            return;
         }
+        let line = self.status.get_or_insert_with(|| {
+            let s = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            s.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            s.enable_steady_tick(Duration::from_millis(120));
+            s
+        });
+        line.set_message(text);
     }
 }

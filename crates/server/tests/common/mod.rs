@@ -224,3 +224,5 @@ pub async fn drain_job(app: &Router, loc: &str) -> (Vec<Vec<u8>>, StatusCode) {
         docs.push(bytes(r).await);
     }
 }
+
+pub mod peers;

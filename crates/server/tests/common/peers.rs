@@ -1,0 +1,208 @@
+//! Real clients nobody here wrote: `scanimage` with sane-airscan and with sane-backends'
+//! escl, each in a private SANE_CONFIG_DIR that names only loopback devices and turns
+//! discovery off.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// The SANE backend libraries a client needs.
+fn backend_present(name: &str) -> bool {
+    ["/usr/lib/x86_64-linux-gnu/sane", "/usr/lib/aarch64-linux-gnu/sane", "/usr/lib/sane", "/usr/local/lib/sane"]
+        .iter()
+        .any(|d| Path::new(d).join(format!("libsane-{name}.so.1")).exists())
+}
+
+/// Whether `scanimage` and the `backend` are installed. When they are not: fails if
+/// SCANWIRE_REQUIRE_PEERS=1 (CI), otherwise says why the test is skipped and returns false.
+pub fn available(backend: &str) -> bool {
+    let scanimage = Command::new("scanimage").arg("--version").output().is_ok();
+    let lib = backend_present(backend);
+    if scanimage && lib {
+        return true;
+    }
+    let why = format!(
+        "needs scanimage (sane-utils) and the SANE `{backend}` backend: scanimage {}, libsane-{backend} {}",
+        if scanimage { "found" } else { "missing" },
+        if lib { "found" } else { "missing" }
+    );
+    if std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("SCANWIRE_REQUIRE_PEERS=1 but this test {why}");
+    }
+    eprintln!("SKIPPED: this test {why}");
+    false
+}
+
+/// A private SANE configuration directory.
+pub struct SaneConfig {
+    pub dir: tempfile::TempDir,
+}
+
+impl SaneConfig {
+    /// sane-airscan only, with one device, `Scanwire`, at `url`; discovery off.
+    pub fn airscan(url: &str) -> SaneConfig {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dll.conf"), "airscan\n").unwrap();
+        std::fs::create_dir(dir.path().join("dll.d")).unwrap();
+        std::fs::write(
+            dir.path().join("airscan.conf"),
+            format!(
+                "[devices]\n\"Scanwire\" = {url}, eSCL\n[options]\ndiscovery = disable\nws-discovery = off\n"
+            ),
+        )
+        .unwrap();
+        SaneConfig { dir }
+    }
+
+    /// sane-backends' escl only (it is opened by URL; no discovery without Avahi anyway).
+    pub fn escl() -> SaneConfig {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dll.conf"), "escl\n").unwrap();
+        std::fs::create_dir(dir.path().join("dll.d")).unwrap();
+        std::fs::write(dir.path().join("escl.conf"), "").unwrap();
+        SaneConfig { dir }
+    }
+
+    /// A `scanimage` command using this configuration.
+    pub fn scanimage(&self, device: &str) -> Command {
+        let mut c = Command::new("scanimage");
+        c.env("SANE_CONFIG_DIR", self.dir.path())
+            // No debug output into image files (airscan logs to stdout).
+            .env_remove("SANE_DEBUG_AIRSCAN")
+            .env_remove("SANE_DEBUG_ESCL")
+            .arg("-d")
+            .arg(device);
+        c
+    }
+
+    /// Runs scanimage with `args`, writing to `out`; returns its output.
+    pub fn scan(&self, device: &str, args: &[&str], out: &Path) -> Output {
+        let mut c = self.scanimage(device);
+        c.args(args).arg("--format=pnm").arg("-o").arg(out);
+        run(c)
+    }
+
+    /// A file name inside the configuration directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// Runs a command with a time limit (2 minutes): a hung client fails the test.
+pub fn run(mut c: Command) -> Output {
+    let mut child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "scanimage hung for 2 minutes: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A PNM image as scanimage writes it.
+#[derive(Debug)]
+pub struct Pnm {
+    /// 4 (PBM), 5 (PGM) or 6 (PPM).
+    pub kind: u8,
+    pub w: u32,
+    pub h: u32,
+    pub data: Vec<u8>,
+}
+
+impl Pnm {
+    pub fn read(path: &Path) -> Pnm {
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut pos = 0;
+        let mut fields: Vec<String> = Vec::new();
+        // Magic, width, height, and (not for PBM) the maximum value.
+        let needed = |f: &Vec<String>| if f.first().is_some_and(|m| m == "P4") { 3 } else { 4 };
+        while fields.len() < needed(&fields) {
+            while bytes[pos].is_ascii_whitespace() {
+                pos += 1;
+            }
+            if bytes[pos] == b'#' {
+                while bytes[pos] != b'\n' {
+                    pos += 1;
+                }
+                continue;
+            }
+            let start = pos;
+            while !bytes[pos].is_ascii_whitespace() {
+                pos += 1;
+            }
+            fields.push(String::from_utf8_lossy(&bytes[start..pos]).into_owned());
+        }
+        pos += 1; // the single whitespace before the data
+        let kind = fields[0].as_bytes()[1] - b'0';
+        Pnm {
+            kind,
+            w: fields[1].parse().unwrap(),
+            h: fields[2].parse().unwrap(),
+            data: bytes[pos..].to_vec(),
+        }
+    }
+
+    /// Bytes per row.
+    pub fn bpl(&self) -> usize {
+        match self.kind {
+            4 => self.w.div_ceil(8) as usize,
+            5 => self.w as usize,
+            _ => self.w as usize * 3,
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 client for checks below the router (raw headers, IPv6).
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let host = match addr {
+        SocketAddr::V4(a) => a.to_string(),
+        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+    };
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("headers end");
+    let head = String::from_utf8_lossy(&all[..split]).into_owned();
+    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = all[split + 4..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (code, head, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line = b.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..line]).unwrap().trim(), 16).unwrap();
+        b = &b[line + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}

@@ -1,0 +1,386 @@
+//! Interop with real clients: `scanimage` through sane-airscan and through sane-backends'
+//! escl, against the server on 127.0.0.1 (ephemeral port) serving the virtual scanner. Every
+//! page is checked against the virtual scanner's own renderer.
+//!
+//! Without scanimage or the backends these tests are skipped with a note, unless
+//! SCANWIRE_REQUIRE_PEERS=1 (CI), where they fail.
+
+mod common;
+
+use common::peers::{self, http, Pnm, SaneConfig};
+use scanwire_core::device::*;
+use scanwire_core::transfer::{share, CancelToken, MiniDrvTransferCallback};
+use scanwire_escl::{Document, JobState, ScannerState, ScannerStatus};
+use scanwire_server::{BlockingServer, ServerConfig};
+use scanwire_virtual::{expected_page, VirtualDevice};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The virtual scanner, recording the requests it gets (so a test can render what the
+/// client should have received).
+struct Recorded {
+    inner: VirtualDevice,
+    requests: Arc<Mutex<Vec<ScanRequest>>>,
+}
+
+impl Device for Recorded {
+    fn info(&self) -> DeviceInfo {
+        self.inner.info()
+    }
+    fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
+        self.inner.capabilities()
+    }
+    fn acquire(
+        &mut self,
+        request: &ScanRequest,
+        cb: &mut dyn MiniDrvTransferCallback,
+        cancel: &CancelToken,
+    ) -> AcquireResult {
+        self.requests.lock().unwrap().push(request.clone());
+        self.inner.acquire(request, cb, cancel)
+    }
+}
+
+struct Served {
+    server: BlockingServer,
+    requests: Arc<Mutex<Vec<ScanRequest>>>,
+}
+
+impl Served {
+    fn start(listen: &str, options: &[(&str, &str)]) -> Served {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let device = share(Box::new(Recorded {
+            inner: VirtualDevice::new(),
+            requests: requests.clone(),
+        }));
+        let config = ServerConfig {
+            listen: listen.parse().unwrap(),
+            request_options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..ServerConfig::default()
+        };
+        let server = BlockingServer::start(config, vec![("virtual".into(), device)]).expect("server starts");
+        Served { server, requests }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    fn airscan(&self) -> SaneConfig {
+        SaneConfig::airscan(&self.server.url())
+    }
+
+    fn last_request(&self) -> ScanRequest {
+        self.requests.lock().unwrap().last().cloned().expect("the device was asked")
+    }
+
+    fn status(&self) -> ScannerStatus {
+        let (code, _, body) = http(self.addr(), "GET", "/eSCL/ScannerStatus", "");
+        assert_eq!(code, 200);
+        ScannerStatus::from_xml(&body).unwrap()
+    }
+}
+
+const AIRSCAN: &str = "airscan:e0:Scanwire";
+
+fn ok(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "scanimage failed ({}): {err}", out.status);
+    err
+}
+
+/// Compares a scanimage PNM with page `n` of `req`. sane-airscan fits the image into the
+/// window it computed itself, which may differ from ours by a pixel of rounding: the sizes
+/// may differ by one, and the common part must be exact.
+fn check_page(img: &Pnm, req: &ScanRequest, n: u32) {
+    let want = expected_page(req, n).unwrap();
+    let caps = scanwire_virtual::options::capabilities();
+    let area = req.effective_area(&caps).unwrap();
+    let (w, h) = (area.width.to_pixels(req.resolution), area.height.to_pixels(req.resolution));
+    assert!(img.w.abs_diff(w) <= 1 && img.h.abs_diff(h) <= 1, "image {}x{}, page {w}x{h}", img.w, img.h);
+    let pixel = PixelFormat::for_mode(req.mode);
+    let want_bpl = pixel.bytes_per_line(w);
+    let ch = pixel.channels() as usize;
+    let cols = img.w.min(w) as usize;
+    for y in 0..img.h.min(h) as usize {
+        let got = &img.data[y * img.bpl()..][..cols * ch];
+        let exp = &want[y * want_bpl..][..cols * ch];
+        if got != exp {
+            let x = got.iter().zip(exp).position(|(a, b)| a != b).unwrap() / ch;
+            panic!("page {n}: row {y} differs from column {x}");
+        }
+    }
+}
+
+#[test]
+fn airscan_flatbed_color_and_gray_at_several_resolutions() {
+    if !peers::available("airscan") {
+        return;
+    }
+    let s = Served::start("127.0.0.1:0", &[]);
+    let sane = s.airscan();
+    for (mode, dpi, region) in [
+        ("Color", "75", None),
+        ("Color", "150", Some(["-x", "120", "-y", "150"])),
+        ("Color", "300", Some(["-x", "60", "-y", "40"])),
+        ("Gray", "100", None),
+        ("Gray", "200", Some(["-x", "80", "-y", "80"])),
+        ("Gray", "600", Some(["-x", "20", "-y", "25"])),
+    ] {
+        let out = sane.path("page.pnm");
+        let mut args = vec!["--source", "Flatbed", "--mode", mode, "--resolution", dpi];
+        args.extend(region.iter().flatten());
+        ok(&sane.scan(AIRSCAN, &args, &out));
+        let img = Pnm::read(&out);
+        assert_eq!(img.kind, if mode == "Color" { 6 } else { 5 }, "{mode} {dpi}");
+        let req = s.last_request();
+        assert_eq!(req.resolution.to_string(), dpi);
+        check_page(&img, &req, 1);
+    }
+    // Every job ended, was fetched and cleaned up: the device is idle.
+    let st = s.status();
+    assert_eq!(st.state, ScannerState::Idle);
+    assert!(st.jobs.iter().all(|j| j.job_state == Some(JobState::Completed)), "{st:?}");
+}
+
+#[test]
+fn airscan_region() {
+    if !peers::available("airscan") {
+        return;
+    }
+    let s = Served::start("127.0.0.1:0", &[]);
+    let sane = s.airscan();
+    let out = sane.path("region.pnm");
+    ok(&sane.scan(
+        AIRSCAN,
+        &["--mode", "Color", "--resolution", "150", "-l", "10", "-t", "20", "-x", "100", "-y", "50"],
+        &out,
+    ));
+    let req = s.last_request();
+    let a = req.area.expect("a region was sent");
+    // sane-airscan sends 1/300 inch: 118, 236, 1181, 591.
+    assert_eq!((a.left.to_300ths(), a.top.to_300ths(), a.width.to_300ths(), a.height.to_300ths()), (118, 236, 1181, 591));
+    check_page(&Pnm::read(&out), &req, 1);
+}
+
+#[test]
+fn airscan_offers_no_lineart() {
+    if !peers::available("airscan") {
+        return;
+    }
+    // sane-airscan 0.99.27 ignores BlackAndWhite1: it offers Color and Gray only, and a
+    // lineart request is refused by scanimage before anything reaches the server.
+    let s = Served::start("127.0.0.1:0", &[]);
+    let sane = s.airscan();
+    let mut c = sane.scanimage(AIRSCAN);
+    c.arg("-A");
+    let help = String::from_utf8_lossy(&peers::run(c).stdout).into_owned();
+    assert!(help.contains("--mode Color|Gray ["), "{help}");
+    let out = sane.scan(AIRSCAN, &["--mode", "Lineart"], &sane.path("l.pnm"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--mode failed"));
+    assert!(s.requests.lock().unwrap().is_empty());
+}
+
+fn batch(sane: &SaneConfig, device: &str, source: &str, dpi: &str) -> (std::process::Output, Vec<Pnm>) {
+    let pattern = sane.path("p%d.pnm");
+    let mut c = sane.scanimage(device);
+    c.args(["--source", source, "--resolution", dpi, "--format=pnm"])
+        .arg(format!("--batch={}", pattern.display()));
+    let out = peers::run(c);
+    let mut pages = Vec::new();
+    for n in 1.. {
+        let f = sane.path(&format!("p{n}.pnm"));
+        if !f.exists() {
+            break;
+        }
+        pages.push(Pnm::read(&f));
+        std::fs::remove_file(f).unwrap();
+    }
+    (out, pages)
+}
+
+#[test]
+fn airscan_feeder_batches_simplex_and_duplex() {
+    if !peers::available("airscan") {
+        return;
+    }
+    let s = Served::start("127.0.0.1:0", &[("sheets", "3")]);
+    let sane = s.airscan();
+    let (out, pages) = batch(&sane, AIRSCAN, "ADF", "75");
+    let err = ok(&out);
+    assert!(err.contains("Batch terminated, 3 pages scanned"), "{err}");
+    let req = s.last_request();
+    assert_eq!(req.source, Source::Feeder);
+    for (i, p) in pages.iter().enumerate() {
+        check_page(p, &req, i as u32 + 1);
+    }
+    let (out, pages) = batch(&sane, AIRSCAN, "ADF Duplex", "75");
+    let err = ok(&out);
+    assert!(err.contains("Batch terminated, 6 pages scanned"), "{err}");
+    let req = s.last_request();
+    assert_eq!(req.source, Source::FeederDuplex);
+    for (i, p) in pages.iter().enumerate() {
+        check_page(p, &req, i as u32 + 1);
+    }
+}
+
+#[test]
+fn airscan_feeder_faults() {
+    if !peers::available("airscan") {
+        return;
+    }
+    // A jam on page 2: page 1 is kept, scanimage reports the jam.
+    let s = Served::start("127.0.0.1:0", &[("sheets", "3"), ("jam-at-page", "2")]);
+    let sane = s.airscan();
+    let (out, pages) = batch(&sane, AIRSCAN, "ADF", "75");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Document feeder jammed"), "{err}");
+    assert_eq!(pages.len(), 1, "{err}");
+    check_page(&pages[0], &s.last_request(), 1);
+    // The next job runs again (and jams again: the fault is scripted for every job).
+    let (_, pages) = batch(&sane, AIRSCAN, "ADF", "75");
+    assert_eq!(pages.len(), 1);
+    drop(s);
+
+    // An empty feeder: "out of documents", no page, no I/O error.
+    let s = Served::start("127.0.0.1:0", &[("feeder-empty", "true")]);
+    let sane = s.airscan();
+    let (out, pages) = batch(&sane, AIRSCAN, "ADF", "75");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Document feeder out of documents"), "{err}");
+    assert!(pages.is_empty());
+}
+
+#[test]
+fn airscan_sigint_mid_page_cancels_the_job() {
+    if !peers::available("airscan") {
+        return;
+    }
+    // 20 pages per minute: 3 s per page, streamed while it is scanned.
+    let s = Served::start("127.0.0.1:0", &[("ppm", "20")]);
+    let sane = s.airscan();
+    let mut c = sane.scanimage(AIRSCAN);
+    c.args(["--resolution", "300", "--format=pnm", "-o"])
+        .arg(sane.path("cut.pnm"))
+        .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    // Wait until the page is being scanned and sent.
+    let t = Instant::now();
+    loop {
+        let st = s.status();
+        if st.jobs.first().is_some_and(|j| j.job_state == Some(JobState::Processing)) {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "the job never started: {st:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let sent = Instant::now();
+    loop {
+        let st = s.status();
+        let job = &st.jobs[0];
+        if st.state == ScannerState::Idle && job.job_state == Some(JobState::Canceled) {
+            break;
+        }
+        assert!(sent.elapsed() < Duration::from_secs(1), "not idle and cancelled within 1 s: {st:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("received signal"));
+    // The next scan works.
+    let out = sane.path("after.pnm");
+    ok(&sane.scan(AIRSCAN, &["--resolution", "75", "-x", "50", "-y", "50"], &out));
+    check_page(&Pnm::read(&out), &s.last_request(), 1);
+}
+
+/// sane-backends' escl: form-encoded POST, DocumentFormatExt only, no DELETE, reads
+/// ScannerStatus while fetching, and always delivers RGB.
+#[test]
+fn escl_backend_scans_color_gray_lineart_and_a_batch() {
+    if !peers::available("escl") {
+        return;
+    }
+    let s = Served::start("127.0.0.1:0", &[("sheets", "3")]);
+    let sane = SaneConfig::escl();
+    let dev = format!("escl:http://{}", s.addr());
+    for (mode, dpi) in [("Color", "150"), ("Gray", "100"), ("Lineart", "75")] {
+        let out = sane.path("e.pnm");
+        ok(&sane.scan(&dev, &["--mode", mode, "--resolution", dpi], &out));
+        let img = Pnm::read(&out);
+        let req = s.last_request();
+        assert_eq!(req.mode.to_string(), mode.to_lowercase().replace("lineart", "lineart"));
+        assert_eq!(img.kind, 6, "the escl backend always delivers RGB");
+        let want = expected_page(&req, 1).unwrap();
+        let pixel = PixelFormat::for_mode(req.mode);
+        let (w, h) = match req.effective_area(&scanwire_virtual::options::capabilities()) {
+            Some(a) => (a.width.to_pixels(req.resolution), a.height.to_pixels(req.resolution)),
+            None => unreachable!(),
+        };
+        assert_eq!((img.w, img.h), (w, h), "{mode}: the escl backend does not pad");
+        let bpl = pixel.bytes_per_line(w);
+        for y in 0..h as usize {
+            for x in 0..w as usize {
+                let got = &img.data[(y * w as usize + x) * 3..][..3];
+                let exp: [u8; 3] = match pixel {
+                    PixelFormat::Rgb8 => want[y * bpl + x * 3..][..3].try_into().unwrap(),
+                    PixelFormat::Gray8 => [want[y * bpl + x]; 3],
+                    _ => {
+                        let black = want[y * bpl + x / 8] & (0x80 >> (x % 8)) != 0;
+                        [if black { 0 } else { 255 }; 3]
+                    }
+                };
+                assert_eq!(got, exp, "{mode}: pixel ({x}, {y})");
+            }
+        }
+    }
+    let (out, pages) = batch(&sane, &dev, "ADF", "75");
+    let err = ok(&out);
+    assert!(err.contains("Batch terminated, 3 pages scanned"), "{err}");
+    assert_eq!(pages.len(), 3);
+    // It never sends DELETE; every job still ends completed.
+    let st = s.status();
+    assert!(st.jobs.iter().all(|j| j.job_state == Some(JobState::Completed)), "{st:?}");
+}
+
+#[test]
+fn ipv6_loopback_and_title_case_headers() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED: no IPv6 loopback here");
+        return;
+    }
+    let s = Served::start("[::1]:0", &[]);
+    assert!(s.addr().is_ipv6());
+    let (code, _, caps) = http(s.addr(), "GET", "/eSCL/ScannerCapabilities", "");
+    assert_eq!(code, 200);
+    assert!(String::from_utf8_lossy(&caps).contains("<scan:ScannerCapabilities"));
+    let settings = common::settings_xml("Platen", "Grayscale8", 75, "image/png", Some((0, 0, 300, 300)));
+    let (code, head, _) = http(s.addr(), "POST", "/eSCL/ScanJobs", &settings);
+    assert_eq!(code, 201);
+    // sane-backends' escl looks for the literal "Location:".
+    let loc = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .unwrap_or_else(|| panic!("no Title-Case Location header in {head}"))
+        .to_string();
+    let (code, head, png) = http(s.addr(), "GET", &format!("{loc}/NextDocument"), "");
+    assert_eq!(code, 200);
+    assert!(head.contains("Transfer-Encoding: chunked"), "{head}");
+    let img = common::decode_png(&png);
+    assert_eq!((img.w, img.h), (75, 75));
+    assert_eq!(img.data, expected_page(&s.last_request(), 1).unwrap());
+    // And sane-airscan scans over IPv6 too.
+    if peers::available("airscan") {
+        let sane = s.airscan();
+        let out = sane.path("v6.pnm");
+        ok(&sane.scan(AIRSCAN, &["--resolution", "75", "-x", "30", "-y", "30"], &out));
+        check_page(&Pnm::read(&out), &s.last_request(), 1);
+    }
+}
