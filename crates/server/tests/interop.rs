@@ -260,6 +260,7 @@ fn airscan_sigint_mid_page_cancels_the_job() {
     }
     // 20 pages per minute: 3 s per page, streamed while it is scanned.
     let s = Served::start("127.0.0.1:0", &[("ppm", "20")]);
+    eprintln!("DEBUG addr {}", s.addr());
     let sane = s.airscan();
     let mut c = sane.scanimage(AIRSCAN);
     c.args(["--resolution", "300", "--format=pnm", "-o"])

@@ -1,0 +1,223 @@
+//! Everything that can go wrong with an eSCL scanner, mapped to [`DeviceError`] (and so to a
+//! WIA code) in this one file: scanner and feeder states, job state reasons, HTTP statuses
+//! and transport failures.
+
+use scanwire_core::device::{DeviceError, DeviceErrorKind};
+use scanwire_core::wia::{self, HResult};
+use scanwire_escl::{AdfState, JobInfo, JobState, JobStateReason, ScannerState, ScannerStatus};
+
+/// The error a feeder state means, if it is a fault.
+pub fn adf_fault(state: &AdfState) -> Option<DeviceError> {
+    use DeviceErrorKind as K;
+    let (kind, what) = match state {
+        AdfState::Jam => (K::PaperJam, "the feeder is jammed (ScannerAdfJam)"),
+        AdfState::Empty => (K::FeederEmpty, "the feeder is empty (ScannerAdfEmpty)"),
+        AdfState::Mispick => (K::PaperProblem, "the feeder did not pick the sheet (ScannerAdfMispick)"),
+        AdfState::HatchOpen => (K::CoverOpen, "the feeder hatch is open (ScannerAdfHatchOpen)"),
+        AdfState::DoorOpen => (K::CoverOpen, "the feeder door is open (ScannerAdfDoorOpen)"),
+        AdfState::MultipickDetected => (K::MultiFeed, "several sheets were fed at once (ScannerAdfMultipickDetected)"),
+        AdfState::DuplexPageTooShort => (K::PaperProblem, "the sheet is too short for duplex (ScannerAdfDuplexPageTooShort)"),
+        AdfState::DuplexPageTooLong => (K::PaperProblem, "the sheet is too long for duplex (ScannerAdfDuplexPageTooLong)"),
+        AdfState::InputTrayFailed => (K::PaperProblem, "the feeder input tray failed (ScannerAdfInputTrayFailed)"),
+        AdfState::InputTrayOverloaded => (K::PaperProblem, "the feeder input tray is overloaded (ScannerAdfInputTrayOverloaded)"),
+        AdfState::Processing | AdfState::Loaded | AdfState::Other(_) => return None,
+    };
+    Some(DeviceError::new(kind, what))
+}
+
+/// The error a scanner state means, if it is one (`Down`, `Stopped`).
+pub fn scanner_fault(state: &ScannerState) -> Option<DeviceError> {
+    match state {
+        ScannerState::Down => Some(DeviceError::new(
+            DeviceErrorKind::Offline,
+            "the scanner reports State Down",
+        )),
+        // PWG: Stopped = needs attention before it can go on.
+        ScannerState::Stopped => Some(DeviceError::with_hresult(
+            DeviceErrorKind::PaperProblem,
+            wia::WIA_ERROR_USER_INTERVENTION,
+            "the scanner reports State Stopped: it needs attention at the device",
+        )),
+        _ => None,
+    }
+}
+
+/// What a job's state and reasons mean once it stopped delivering pages: `None` when it
+/// completed or says nothing useful, `Some(Ok(()))` when someone cancelled it at the device,
+/// `Some(Err(e))` when it was aborted.
+pub fn job_outcome(job: &JobInfo) -> Option<Result<(), DeviceError>> {
+    use DeviceErrorKind as K;
+    let reasons = &job.job_state_reasons;
+    if reasons.contains(&JobStateReason::JobCanceledByUser)
+        || job.job_state == Some(JobState::Canceled)
+    {
+        return Some(Ok(()));
+    }
+    if job.job_state != Some(JobState::Aborted) {
+        return None;
+    }
+    let names: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+    let detail = format!("the scanner aborted the job (reasons: {})", names.join(", "));
+    let kind = if reasons.contains(&JobStateReason::InvalidScanTicket) {
+        K::InvalidRequest
+    } else if reasons.contains(&JobStateReason::UnsupportedDocumentFormat) {
+        K::Unsupported
+    } else if reasons.contains(&JobStateReason::ResourcesAreNotReady) {
+        K::Busy
+    } else {
+        K::Communication
+    };
+    Some(Err(DeviceError::new(kind, detail)))
+}
+
+/// Why a job stopped early, from a ScannerStatus read after NextDocument failed: the
+/// feeder state first (it names the paper problem), then the job's reasons, then the
+/// scanner state.
+pub fn status_fault(status: &ScannerStatus, job_uri: Option<&str>) -> Option<Result<(), DeviceError>> {
+    if let Some(e) = status.adf_state.as_ref().and_then(adf_fault) {
+        return Some(Err(e));
+    }
+    if let Some(job) = job_uri.and_then(|uri| find_job(status, uri)) {
+        if let Some(o) = job_outcome(job) {
+            return Some(o);
+        }
+    }
+    scanner_fault(&status.state).map(Err)
+}
+
+/// The job whose JobUri is `uri`, or whose JobUri is a suffix of it (devices list paths,
+/// the driver keeps absolute URLs).
+fn find_job<'a>(status: &'a ScannerStatus, uri: &str) -> Option<&'a JobInfo> {
+    status
+        .jobs
+        .iter()
+        .find(|j| !j.job_uri.is_empty() && (j.job_uri == uri || uri.ends_with(&j.job_uri)))
+}
+
+/// The DEVICE_STATUS code for what a scanner reports while the driver waits for a page
+/// (warming up, a feeder problem), if any.
+pub fn device_status(status: &ScannerStatus) -> Option<HResult> {
+    if let Some(e) = status.adf_state.as_ref().and_then(adf_fault) {
+        return Some(e.hresult());
+    }
+    match status.state {
+        // PWG: Testing = self-test or calibration: the scanner is getting ready.
+        ScannerState::Testing => Some(wia::WIA_STATUS_WARMING_UP),
+        _ => None,
+    }
+}
+
+/// Which request an HTTP failure answered, for the message and the mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// GET ScannerCapabilities.
+    Capabilities,
+    /// GET ScannerStatus.
+    Status,
+    /// POST ScanJobs.
+    CreateJob,
+    /// GET {job}/NextDocument.
+    NextDocument,
+    /// DELETE {job}.
+    CancelJob,
+}
+
+impl Operation {
+    /// The request as the spec writes it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Operation::Capabilities => "GET ScannerCapabilities",
+            Operation::Status => "GET ScannerStatus",
+            Operation::CreateJob => "POST ScanJobs",
+            Operation::NextDocument => "GET NextDocument",
+            Operation::CancelJob => "DELETE job",
+        }
+    }
+}
+
+/// An HTTP status the protocol does not expect for `op`.
+pub fn http_status(op: Operation, status: u16, url: &str) -> DeviceError {
+    use DeviceErrorKind as K;
+    let what = op.describe();
+    let (kind, why) = match (op, status) {
+        (_, 503) => (K::Busy, "the scanner stayed busy (503) after every retry"),
+        (Operation::CreateJob, 400) => (K::InvalidRequest, "the scanner refused the scan settings as malformed (400)"),
+        (Operation::CreateJob, 409) => (K::InvalidRequest, "the scanner rejected the scan settings (409)"),
+        (_, 401 | 403) => (K::Offline, "the scanner requires authentication, which this driver does not support"),
+        (Operation::Capabilities | Operation::CreateJob, 404) => (K::Offline, "no eSCL service at this URL (404); check the path, usually /eSCL"),
+        (Operation::CreateJob, 201) => (K::Communication, "the scanner created a job but sent no Location"),
+        (_, 409) => (K::PaperProblem, "the scanner reported a conflict (409) and no feeder state"),
+        (_, 500..=599) => (K::Communication, "the scanner failed (5xx)"),
+        _ => (K::Communication, "unexpected HTTP status"),
+    };
+    DeviceError::new(kind, format!("{what} {url}: {why} [HTTP {status}]"))
+}
+
+/// A failure below HTTP: the scanner cannot be reached, or the connection broke.
+pub fn transport(op: Operation, url: &str, unreachable: bool, detail: &str) -> DeviceError {
+    let kind = if unreachable {
+        DeviceErrorKind::Offline
+    } else {
+        DeviceErrorKind::Communication
+    };
+    DeviceError::new(kind, format!("{} {url}: {detail}", op.describe()))
+}
+
+/// A document that does not parse or a page that does not decode.
+pub fn bad_response(what: impl std::fmt::Display) -> DeviceError {
+    DeviceError::new(DeviceErrorKind::Communication, format!("the scanner sent {what}"))
+}
+
+/// A URL this driver cannot use.
+pub fn bad_url(url: &str, why: &str) -> DeviceError {
+    DeviceError::new(
+        DeviceErrorKind::InvalidRequest,
+        format!("`{url}` is not an eSCL scanner URL: {why}; expected http://HOST:PORT/eSCL or escl:http://HOST:PORT/eSCL"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feeder_states_map_to_wia_codes() {
+        assert_eq!(adf_fault(&AdfState::Jam).unwrap().hresult(), wia::WIA_ERROR_PAPER_JAM);
+        assert_eq!(adf_fault(&AdfState::Empty).unwrap().hresult(), wia::WIA_ERROR_PAPER_EMPTY);
+        assert_eq!(adf_fault(&AdfState::HatchOpen).unwrap().hresult(), wia::WIA_ERROR_COVER_OPEN);
+        assert_eq!(adf_fault(&AdfState::DoorOpen).unwrap().hresult(), wia::WIA_ERROR_COVER_OPEN);
+        assert_eq!(
+            adf_fault(&AdfState::MultipickDetected).unwrap().hresult(),
+            wia::WIA_ERROR_MULTI_FEED
+        );
+        assert!(adf_fault(&AdfState::Loaded).is_none());
+        assert!(adf_fault(&AdfState::Processing).is_none());
+    }
+
+    #[test]
+    fn busy_and_unreachable() {
+        assert_eq!(
+            http_status(Operation::CreateJob, 503, "u").hresult(),
+            wia::WIA_ERROR_BUSY
+        );
+        assert_eq!(
+            transport(Operation::Capabilities, "u", true, "refused").hresult(),
+            wia::WIA_ERROR_OFFLINE
+        );
+        assert_eq!(
+            transport(Operation::NextDocument, "u", false, "reset").hresult(),
+            wia::WIA_ERROR_DEVICE_COMMUNICATION
+        );
+    }
+
+    #[test]
+    fn aborted_job_reasons() {
+        let mut job = JobInfo::new("/eSCL/ScanJobs/1");
+        job.job_state = Some(JobState::Aborted);
+        job.job_state_reasons = vec![JobStateReason::InvalidScanTicket];
+        let e = job_outcome(&job).unwrap().unwrap_err();
+        assert_eq!(e.kind(), DeviceErrorKind::InvalidRequest);
+        job.job_state = Some(JobState::Canceled);
+        assert!(job_outcome(&job).unwrap().is_ok());
+    }
+}
