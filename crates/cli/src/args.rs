@@ -33,6 +33,31 @@ pub enum Command {
     /// Scan pages into files.
     #[command(after_help = SCAN_EXAMPLES)]
     Scan(Box<ScanArgs>),
+    /// Share devices over eSCL (AirScan), so macOS, Windows, Mopria and sane-airscan scan
+    /// from them.
+    #[command(
+        after_help = "Examples:\n  scanwire serve                                  the virtual scanner at http://127.0.0.1:8090/eSCL\n  scanwire serve --listen 0.0.0.0:8090 --device sane:epson2:libusb:001:004\n  scanimage -d 'airscan:escl:Scanwire:http://127.0.0.1:8090/eSCL' -o page.png\n\nThe first device is also served at /eSCL, the path clients try first; each device is\nat /eSCL/<id>. It listens on 127.0.0.1 only unless --listen says otherwise."
+    )]
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on ([::1]:8090 for IPv6).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: std::net::SocketAddr,
+    /// A device to share, repeatable (default: the virtual scanner).
+    #[arg(long, short = 'd')]
+    pub device: Vec<String>,
+    /// A device-specific option applied to every job, repeatable: --set name=value.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Require HTTP basic auth with this user (and --password).
+    #[arg(long, requires = "password")]
+    pub user: Option<String>,
+    /// The password for --user.
+    #[arg(long, requires = "user")]
+    pub password: Option<String>,
 }
 
 const SCAN_EXAMPLES: &str = "Examples:

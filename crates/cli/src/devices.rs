@@ -8,6 +8,7 @@ pub fn drivers() -> Vec<Box<dyn Driver>> {
     vec![
         Box::new(scanwire_virtual::VirtualDriver::new()),
         Box::new(scanwire_sane::SaneDriver::new()),
+        Box::new(scanwire_escl_client::EsclDriver::new()),
         #[cfg(windows)]
         Box::new(scanwire_com::driver::WiaDriver),
     ]
@@ -21,9 +22,13 @@ pub fn list() -> Vec<(&'static str, Result<Vec<DeviceInfo>, String>)> {
         .collect()
 }
 
-/// Opens a device by id: `virtual`, `sane:<name>`.
+/// Opens a device by id: `virtual`, `sane:<name>`, `escl:<url>`, or an eSCL URL itself
+/// (`http://HOST:PORT/eSCL`).
 pub fn open(id: &str) -> Result<Box<dyn Device>> {
-    let prefix = id.split(':').next().unwrap_or(id);
+    let prefix = match id.split(':').next().unwrap_or(id) {
+        "http" | "https" => "escl",
+        p => p,
+    };
     let drivers = drivers();
     let Some(driver) = drivers.iter().find(|d| d.name() == prefix) else {
         let known: Vec<&str> = drivers.iter().map(|d| d.name()).collect();

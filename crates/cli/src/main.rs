@@ -6,6 +6,7 @@ mod caps;
 mod devices;
 mod plan;
 mod scan;
+mod serve;
 mod ui;
 
 use clap::Parser;
@@ -21,6 +22,7 @@ fn main() {
         args::Command::Devices(a) => caps::devices(a),
         args::Command::Caps(a) => caps::caps(a),
         args::Command::Scan(a) => scan::scan(a),
+        args::Command::Serve(a) => serve::serve(a),
     };
     let code = match result {
         Ok(code) => code,

@@ -276,3 +276,40 @@ fn help_teaches_with_examples() {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
 }
+
+#[test]
+fn serve_then_scan_from_it_by_url() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_scanwire"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/eSCL"),
+        "{line}"
+    );
+    let o = scanwire(
+        &[
+            "scan",
+            "--device",
+            &url,
+            "--resolution",
+            "100",
+            "-o",
+            "net.png",
+        ],
+        dir.path(),
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(png_size(&dir.path().join("net.png")), (850, 1169));
+}

@@ -29,7 +29,10 @@ fn main() {
             }
         }
     }
-    eprintln!("serving the virtual scanner at http://{}/eSCL", config.listen);
+    eprintln!(
+        "serving the virtual scanner at http://{}/eSCL",
+        config.listen
+    );
     let device = share(Box::new(VirtualDevice::new()));
     if let Err(e) = serve_blocking(config, vec![("virtual".into(), device)]) {
         eprintln!("error: {e}");

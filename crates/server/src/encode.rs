@@ -85,7 +85,11 @@ pub(crate) struct PageWriter {
 }
 
 impl PageWriter {
-    pub(crate) fn new(tx: SyncSender<Msg>, status: Arc<EncodeStatus>, cancel: CancelHandle) -> Self {
+    pub(crate) fn new(
+        tx: SyncSender<Msg>,
+        status: Arc<EncodeStatus>,
+        cancel: CancelHandle,
+    ) -> Self {
         PageWriter {
             tx,
             buf: Vec::new(),
@@ -116,7 +120,11 @@ impl PageWriter {
 impl PageSink for PageWriter {
     fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
         if let Some(hr) = self.status.failed() {
-            return if self.cancel.is_cancelled() { Ok(()) } else { Err(hr) };
+            return if self.cancel.is_cancelled() {
+                Ok(())
+            } else {
+                Err(hr)
+            };
         }
         if self.buf.is_empty() && data.len() >= COALESCE {
             return self.send(Msg::Data(data.to_vec()));
@@ -460,7 +468,10 @@ impl StreamOut {
         let mut s = self.lock();
         let held = std::mem::replace(&mut s.held, Held::Mem(Vec::new()));
         let n = held.len();
-        let body = s.body.as_mut().ok_or_else(|| io_err("the response is closed"))?;
+        let body = s
+            .body
+            .as_mut()
+            .ok_or_else(|| io_err("the response is closed"))?;
         match held {
             Held::Mem(v) => body.write_all(&v)?,
             Held::File(mut f, len) => {

@@ -123,7 +123,13 @@ impl IntoResponse for ApiError {
         let ascii: String = self
             .reason
             .chars()
-            .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
             .take(300)
             .collect();
         if let Ok(v) = HeaderValue::from_str(&ascii) {

@@ -397,8 +397,7 @@ impl Job {
         match g.slots.get_mut(i) {
             // A page that failed is not handed out; once the job knows why, say it.
             Some(slot)
-                if self.req.format != Format::Pdf
-                    && slot.end.is_some_and(|hr| hr != wia::S_OK) =>
+                if self.req.format != Format::Pdf && slot.end.is_some_and(|hr| hr != wia::S_OK) =>
             {
                 if ended {
                     Next::End(end_reason(&g))
@@ -548,7 +547,12 @@ impl Job {
         let settle: Arc<dyn Settle> = self.clone();
         let opts = self.settings.encode.clone();
         let body_cap = (self.settings.page_buffer / (64 * 1024)).max(2);
-        let Some(runtime) = self.runtime.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
+        let Some(runtime) = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        else {
             return AppStream::Fail(wia::E_UNEXPECTED);
         };
         let body_tx = |btx| BodyTx::new(btx, runtime.clone(), self.cancel.clone());
@@ -578,8 +582,7 @@ impl Job {
             let (tx, status) = g.doc.clone().expect("set above");
             drop(g);
             // Outside the lock: the document thread may be busy with the previous page.
-            if tx.send(Msg::Begin(Box::new(page.clone()))).is_err() && !self.cancel.is_cancelled()
-            {
+            if tx.send(Msg::Begin(Box::new(page.clone()))).is_err() && !self.cancel.is_cancelled() {
                 return AppStream::Fail(wia::WIA_ERROR_DESTINATION);
             }
             (tx, status)
@@ -592,9 +595,7 @@ impl Job {
             let body = body_tx(btx);
             let spawned = std::thread::Builder::new()
                 .name("scanwire-encode".into())
-                .spawn(move || {
-                    encode::encode_image(format, p, opts, rx, body, st, settle)
-                });
+                .spawn(move || encode::encode_image(format, p, opts, rx, body, st, settle));
             if spawned.is_err() {
                 return AppStream::Fail(wia::E_OUTOFMEMORY);
             }

@@ -26,7 +26,11 @@ const DEFAULT_DPI: u32 = 300;
 /// Only discrete resolutions are written (Mopria crashes on ranges, sane-airscan cannot read
 /// them); a feeder always gets `AdfSimplexInputCaps`, and duplex adds `AdfDuplexInputCaps`
 /// (AirSane PR #130).
-pub fn capabilities(info: &DeviceInfo, caps: &Capabilities, uuid: &str) -> escl::ScannerCapabilities {
+pub fn capabilities(
+    info: &DeviceInfo,
+    caps: &Capabilities,
+    uuid: &str,
+) -> escl::ScannerCapabilities {
     let make_and_model = if info.vendor.is_empty() || caps.model.starts_with(&info.vendor) {
         caps.model.clone()
     } else {
@@ -255,7 +259,9 @@ pub fn job_request(
         encoding: None,
         options: options.clone(),
     };
-    request.validate(caps).map_err(|e| Conflict(e.to_string()))?;
+    request
+        .validate(caps)
+        .map_err(|e| Conflict(e.to_string()))?;
     let a = request.effective_area(caps).unwrap_or_default();
     let geometry = Geometry {
         width: a.width.to_pixels(dpi),
@@ -285,8 +291,7 @@ fn check_limits(g: &Geometry, format: Format, dpi: u32, limits: &Limits) -> Resu
     }
     // Baseline JPEG stores sizes in 16 bits.
     const JPEG_MAX: u32 = 65_535;
-    if matches!(format, Format::Jpeg | Format::Pdf) && (g.width > JPEG_MAX || g.height > JPEG_MAX)
-    {
+    if matches!(format, Format::Jpeg | Format::Pdf) && (g.width > JPEG_MAX || g.height > JPEG_MAX) {
         return Err(Conflict(format!(
             "the page would be {} x {} pixels, but JPEG holds at most {JPEG_MAX} x {JPEG_MAX}; \
              choose image/png or a lower resolution",

@@ -43,7 +43,11 @@ pub fn router(state: ServerState) -> Router {
     let mut app = Router::new();
     let default = state.default_device();
     for dev in state.devices() {
-        app = app.merge(device_routes(&state, dev, &format!("/eSCL/{}", dev.segment)));
+        app = app.merge(device_routes(
+            &state,
+            dev,
+            &format!("/eSCL/{}", dev.segment),
+        ));
     }
     app = app.merge(device_routes(&state, &default, "/eSCL"));
     let limit = state.config().limits.max_body;
@@ -143,10 +147,7 @@ async fn image_info(State(c): State<Ctx>, Path(id): Path<String>) -> Result<Resp
 
 /// GET {job}/NextDocument: starts the job on the first call, holds the request until the
 /// next page starts (up to [`Timing::hold`](crate::Timing::hold)), then streams it.
-async fn next_document(
-    State(c): State<Ctx>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn next_document(State(c): State<Ctx>, Path(id): Path<String>) -> Result<Response, ApiError> {
     c.app.sweep();
     let job = find_job(&c, &id).map_err(ApiError::headers_only)?;
     let _live = job.live();

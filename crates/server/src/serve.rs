@@ -214,7 +214,10 @@ impl BlockingServer {
 
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.server.as_ref().map(|s| s.local_addr()).expect("running")
+        self.server
+            .as_ref()
+            .map(|s| s.local_addr())
+            .expect("running")
     }
 
     /// The URL of the default device's eSCL root.

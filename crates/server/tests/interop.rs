@@ -56,10 +56,14 @@ impl Served {
         }));
         let config = ServerConfig {
             listen: listen.parse().unwrap(),
-            request_options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            request_options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..ServerConfig::default()
         };
-        let server = BlockingServer::start(config, vec![("virtual".into(), device)]).expect("server starts");
+        let server =
+            BlockingServer::start(config, vec![("virtual".into(), device)]).expect("server starts");
         Served { server, requests }
     }
 
@@ -72,7 +76,12 @@ impl Served {
     }
 
     fn last_request(&self) -> ScanRequest {
-        self.requests.lock().unwrap().last().cloned().expect("the device was asked")
+        self.requests
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("the device was asked")
     }
 
     fn status(&self) -> ScannerStatus {
@@ -86,7 +95,11 @@ const AIRSCAN: &str = "airscan:e0:Scanwire";
 
 fn ok(out: &std::process::Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "scanimage failed ({}): {err}", out.status);
+    assert!(
+        out.status.success(),
+        "scanimage failed ({}): {err}",
+        out.status
+    );
     err
 }
 
@@ -97,8 +110,16 @@ fn check_page(img: &Pnm, req: &ScanRequest, n: u32) {
     let want = expected_page(req, n).unwrap();
     let caps = scanwire_virtual::options::capabilities();
     let area = req.effective_area(&caps).unwrap();
-    let (w, h) = (area.width.to_pixels(req.resolution), area.height.to_pixels(req.resolution));
-    assert!(img.w.abs_diff(w) <= 1 && img.h.abs_diff(h) <= 1, "image {}x{}, page {w}x{h}", img.w, img.h);
+    let (w, h) = (
+        area.width.to_pixels(req.resolution),
+        area.height.to_pixels(req.resolution),
+    );
+    assert!(
+        img.w.abs_diff(w) <= 1 && img.h.abs_diff(h) <= 1,
+        "image {}x{}, page {w}x{h}",
+        img.w,
+        img.h
+    );
     let pixel = PixelFormat::for_mode(req.mode);
     let want_bpl = pixel.bytes_per_line(w);
     let ch = pixel.channels() as usize;
@@ -133,7 +154,11 @@ fn airscan_flatbed_color_and_gray_at_several_resolutions() {
         args.extend(region.iter().flatten());
         ok(&sane.scan(AIRSCAN, &args, &out));
         let img = Pnm::read(&out);
-        assert_eq!(img.kind, if mode == "Color" { 6 } else { 5 }, "{mode} {dpi}");
+        assert_eq!(
+            img.kind,
+            if mode == "Color" { 6 } else { 5 },
+            "{mode} {dpi}"
+        );
         let req = s.last_request();
         assert_eq!(req.resolution.to_string(), dpi);
         check_page(&img, &req, 1);
@@ -141,7 +166,12 @@ fn airscan_flatbed_color_and_gray_at_several_resolutions() {
     // Every job ended, was fetched and cleaned up: the device is idle.
     let st = s.status();
     assert_eq!(st.state, ScannerState::Idle);
-    assert!(st.jobs.iter().all(|j| j.job_state == Some(JobState::Completed)), "{st:?}");
+    assert!(
+        st.jobs
+            .iter()
+            .all(|j| j.job_state == Some(JobState::Completed)),
+        "{st:?}"
+    );
 }
 
 #[test]
@@ -154,13 +184,34 @@ fn airscan_region() {
     let out = sane.path("region.pnm");
     ok(&sane.scan(
         AIRSCAN,
-        &["--mode", "Color", "--resolution", "150", "-l", "10", "-t", "20", "-x", "100", "-y", "50"],
+        &[
+            "--mode",
+            "Color",
+            "--resolution",
+            "150",
+            "-l",
+            "10",
+            "-t",
+            "20",
+            "-x",
+            "100",
+            "-y",
+            "50",
+        ],
         &out,
     ));
     let req = s.last_request();
     let a = req.area.expect("a region was sent");
     // sane-airscan sends 1/300 inch: 118, 236, 1181, 591.
-    assert_eq!((a.left.to_300ths(), a.top.to_300ths(), a.width.to_300ths(), a.height.to_300ths()), (118, 236, 1181, 591));
+    assert_eq!(
+        (
+            a.left.to_300ths(),
+            a.top.to_300ths(),
+            a.width.to_300ths(),
+            a.height.to_300ths()
+        ),
+        (118, 236, 1181, 591)
+    );
     check_page(&Pnm::read(&out), &req, 1);
 }
 
@@ -183,7 +234,12 @@ fn airscan_offers_no_lineart() {
     assert!(s.requests.lock().unwrap().is_empty());
 }
 
-fn batch(sane: &SaneConfig, device: &str, source: &str, dpi: &str) -> (std::process::Output, Vec<Pnm>) {
+fn batch(
+    sane: &SaneConfig,
+    device: &str,
+    source: &str,
+    dpi: &str,
+) -> (std::process::Output, Vec<Pnm>) {
     let pattern = sane.path("p%d.pnm");
     let mut c = sane.scanimage(device);
     c.args(["--source", source, "--resolution", dpi, "--format=pnm"])
@@ -260,7 +316,6 @@ fn airscan_sigint_mid_page_cancels_the_job() {
     }
     // 20 pages per minute: 3 s per page, streamed while it is scanned.
     let s = Served::start("127.0.0.1:0", &[("ppm", "20")]);
-    eprintln!("DEBUG addr {}", s.addr());
     let sane = s.airscan();
     let mut c = sane.scanimage(AIRSCAN);
     c.args(["--resolution", "300", "--format=pnm", "-o"])
@@ -271,10 +326,17 @@ fn airscan_sigint_mid_page_cancels_the_job() {
     let t = Instant::now();
     loop {
         let st = s.status();
-        if st.jobs.first().is_some_and(|j| j.job_state == Some(JobState::Processing)) {
+        if st
+            .jobs
+            .first()
+            .is_some_and(|j| j.job_state == Some(JobState::Processing))
+        {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(10), "the job never started: {st:?}");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the job never started: {st:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(800));
@@ -290,7 +352,10 @@ fn airscan_sigint_mid_page_cancels_the_job() {
         if st.state == ScannerState::Idle && job.job_state == Some(JobState::Canceled) {
             break;
         }
-        assert!(sent.elapsed() < Duration::from_secs(1), "not idle and cancelled within 1 s: {st:?}");
+        assert!(
+            sent.elapsed() < Duration::from_secs(1),
+            "not idle and cancelled within 1 s: {st:?}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let out = child.wait_with_output().unwrap();
@@ -298,7 +363,11 @@ fn airscan_sigint_mid_page_cancels_the_job() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("received signal"));
     // The next scan works.
     let out = sane.path("after.pnm");
-    ok(&sane.scan(AIRSCAN, &["--resolution", "75", "-x", "50", "-y", "50"], &out));
+    ok(&sane.scan(
+        AIRSCAN,
+        &["--resolution", "75", "-x", "50", "-y", "50"],
+        &out,
+    ));
     check_page(&Pnm::read(&out), &s.last_request(), 1);
 }
 
@@ -317,16 +386,27 @@ fn escl_backend_scans_color_gray_lineart_and_a_batch() {
         ok(&sane.scan(&dev, &["--mode", mode, "--resolution", dpi], &out));
         let img = Pnm::read(&out);
         let req = s.last_request();
-        assert_eq!(req.mode.to_string(), mode.to_lowercase().replace("lineart", "lineart"));
+        assert_eq!(req.mode.to_string(), mode.to_lowercase());
         assert_eq!(img.kind, 6, "the escl backend always delivers RGB");
         let want = expected_page(&req, 1).unwrap();
         let pixel = PixelFormat::for_mode(req.mode);
         let (w, h) = match req.effective_area(&scanwire_virtual::options::capabilities()) {
-            Some(a) => (a.width.to_pixels(req.resolution), a.height.to_pixels(req.resolution)),
+            Some(a) => (
+                a.width.to_pixels(req.resolution),
+                a.height.to_pixels(req.resolution),
+            ),
             None => unreachable!(),
         };
-        assert_eq!((img.w, img.h), (w, h), "{mode}: the escl backend does not pad");
+        assert_eq!(
+            (img.w, img.h),
+            (w, h),
+            "{mode}: the escl backend does not pad"
+        );
+        // The escl backend picks the format itself (JPEG for color here), so compare
+        // within JPEG's error: the mean difference, and for lineart the share of pixels
+        // that flipped.
         let bpl = pixel.bytes_per_line(w);
+        let (mut diff, mut flipped) = (0u64, 0u64);
         for y in 0..h as usize {
             for x in 0..w as usize {
                 let got = &img.data[(y * w as usize + x) * 3..][..3];
@@ -338,9 +418,18 @@ fn escl_backend_scans_color_gray_lineart_and_a_batch() {
                         [if black { 0 } else { 255 }; 3]
                     }
                 };
-                assert_eq!(got, exp, "{mode}: pixel ({x}, {y})");
+                let d: u64 = got.iter().zip(exp).map(|(a, b)| a.abs_diff(b) as u64).sum();
+                diff += d;
+                flipped += u64::from(d > 300);
             }
         }
+        let n = w as u64 * h as u64;
+        let mean = diff as f64 / (n * 3) as f64;
+        assert!(mean < 6.0, "{mode}: mean error {mean:.2}");
+        assert!(
+            flipped * 100 < n,
+            "{mode}: {flipped} of {n} pixels inverted"
+        );
     }
     let (out, pages) = batch(&sane, &dev, "ADF", "75");
     let err = ok(&out);
@@ -348,7 +437,12 @@ fn escl_backend_scans_color_gray_lineart_and_a_batch() {
     assert_eq!(pages.len(), 3);
     // It never sends DELETE; every job still ends completed.
     let st = s.status();
-    assert!(st.jobs.iter().all(|j| j.job_state == Some(JobState::Completed)), "{st:?}");
+    assert!(
+        st.jobs
+            .iter()
+            .all(|j| j.job_state == Some(JobState::Completed)),
+        "{st:?}"
+    );
 }
 
 #[test]
@@ -362,7 +456,13 @@ fn ipv6_loopback_and_title_case_headers() {
     let (code, _, caps) = http(s.addr(), "GET", "/eSCL/ScannerCapabilities", "");
     assert_eq!(code, 200);
     assert!(String::from_utf8_lossy(&caps).contains("<scan:ScannerCapabilities"));
-    let settings = common::settings_xml("Platen", "Grayscale8", 75, "image/png", Some((0, 0, 300, 300)));
+    let settings = common::settings_xml(
+        "Platen",
+        "Grayscale8",
+        75,
+        "image/png",
+        Some((0, 0, 300, 300)),
+    );
     let (code, head, _) = http(s.addr(), "POST", "/eSCL/ScanJobs", &settings);
     assert_eq!(code, 201);
     // sane-backends' escl looks for the literal "Location:".
@@ -381,7 +481,11 @@ fn ipv6_loopback_and_title_case_headers() {
     if peers::available("airscan") {
         let sane = s.airscan();
         let out = sane.path("v6.pnm");
-        ok(&sane.scan(AIRSCAN, &["--resolution", "75", "-x", "30", "-y", "30"], &out));
+        ok(&sane.scan(
+            AIRSCAN,
+            &["--resolution", "75", "-x", "30", "-y", "30"],
+            &out,
+        ));
         check_page(&Pnm::read(&out), &s.last_request(), 1);
     }
 }

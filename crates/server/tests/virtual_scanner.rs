@@ -8,7 +8,9 @@ use axum::Router;
 use common::*;
 use scanwire_core::device::{ScanRequest, Source};
 use scanwire_core::transfer::share;
-use scanwire_escl::{AdfState, Document, JobState, ScanSettings, ScannerCapabilities, ScannerState};
+use scanwire_escl::{
+    AdfState, Document, JobState, ScanSettings, ScannerCapabilities, ScannerState,
+};
 use scanwire_server::{job_request, router, Limits, ServerConfig, ServerState};
 use scanwire_virtual::{expected_page, VirtualDevice};
 use std::collections::BTreeMap;
@@ -16,36 +18,64 @@ use std::time::Duration;
 
 fn app(options: &[(&str, &str)]) -> Router {
     let config = ServerConfig {
-        request_options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        request_options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ..ServerConfig::default()
     };
-    let state = ServerState::new(config, vec![("virtual".into(), share(Box::new(VirtualDevice::new())))])
-        .expect("state");
+    let state = ServerState::new(
+        config,
+        vec![("virtual".into(), share(Box::new(VirtualDevice::new())))],
+    )
+    .expect("state");
     router(state)
 }
 
 /// The request the server makes of the device for `xml`, to render the expected pages.
 fn request_for(xml: &str, options: &[(&str, &str)]) -> ScanRequest {
     let settings = ScanSettings::from_xml(xml.as_bytes()).unwrap();
-    let opts: BTreeMap<String, String> =
-        options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    job_request(&settings, &scanwire_virtual::options::capabilities(), &opts, &Limits::default())
-        .unwrap()
-        .request
+    let opts: BTreeMap<String, String> = options
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    job_request(
+        &settings,
+        &scanwire_virtual::options::capabilities(),
+        &opts,
+        &Limits::default(),
+    )
+    .unwrap()
+    .request
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn capabilities_list_every_mode_and_discrete_resolutions() {
     let app = app(&[]);
-    let caps = ScannerCapabilities::from_xml(&bytes(get(&app, "/eSCL/virtual/ScannerCapabilities").await).await).unwrap();
+    let caps = ScannerCapabilities::from_xml(
+        &bytes(get(&app, "/eSCL/virtual/ScannerCapabilities").await).await,
+    )
+    .unwrap();
     let platen = caps.platen.unwrap();
     let modes: Vec<String> = platen.color_modes().iter().map(|m| m.to_string()).collect();
-    assert_eq!(modes, ["RGB24", "Grayscale8", "BlackAndWhite1", "Grayscale16", "RGB48"]);
+    assert_eq!(
+        modes,
+        [
+            "RGB24",
+            "Grayscale8",
+            "BlackAndWhite1",
+            "Grayscale16",
+            "RGB48"
+        ]
+    );
     let res: Vec<u32> = platen.discrete_resolutions().iter().map(|r| r.x).collect();
     assert_eq!(res, [75, 100, 150, 200, 240, 300, 400, 600, 1200]);
     let adf = caps.adf.unwrap();
     assert!(adf.simplex.is_some() && adf.duplex.is_some());
-    assert_eq!(caps.make_and_model.as_deref(), Some("Scanwire Virtual Scanner"));
+    assert_eq!(
+        caps.make_and_model.as_deref(),
+        Some("Scanwire Virtual Scanner")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -96,7 +126,12 @@ async fn color_jpeg_stays_within_jpeg_error() {
     let (docs, _) = drain_job(&app, &loc).await;
     let img = decode_jpeg(&docs[0]);
     assert_eq!(img.data.len(), want.len());
-    let mean = img.data.iter().zip(&want).map(|(a, b)| a.abs_diff(*b) as u64).sum::<u64>() as f64
+    let mean = img
+        .data
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| a.abs_diff(*b) as u64)
+        .sum::<u64>() as f64
         / want.len() as f64;
     // The chart has hard edges (ruler ticks, line pairs): a few levels on average.
     assert!(mean < 6.0, "mean error {mean:.2}");
@@ -106,16 +141,30 @@ async fn color_jpeg_stays_within_jpeg_error() {
 async fn feeder_job_delivers_every_sheet_then_reads_empty() {
     let opts = [("sheets", "3")];
     let app = app(&opts);
-    let xml = settings_xml("Feeder", "Grayscale8", 75, "image/png", Some((0, 0, 600, 900)));
+    let xml = settings_xml(
+        "Feeder",
+        "Grayscale8",
+        75,
+        "image/png",
+        Some((0, 0, 600, 900)),
+    );
     let req = request_for(&xml, &opts);
     let loc = create(&app, "/eSCL", xml).await;
     let (docs, end) = drain_job(&app, &loc).await;
     assert_eq!((docs.len(), end), (3, StatusCode::NOT_FOUND));
     for (i, d) in docs.iter().enumerate() {
-        assert_eq!(decode_png(d).data, expected_page(&req, i as u32 + 1).unwrap(), "page {}", i + 1);
+        assert_eq!(
+            decode_png(d).data,
+            expected_page(&req, i as u32 + 1).unwrap(),
+            "page {}",
+            i + 1
+        );
     }
     let s = status(&app, "/eSCL").await;
-    assert_eq!((&s.state, &s.adf_state), (&ScannerState::Idle, &Some(AdfState::Empty)));
+    assert_eq!(
+        (&s.state, &s.adf_state),
+        (&ScannerState::Idle, &Some(AdfState::Empty))
+    );
     assert_eq!(s.job(&loc).unwrap().images_completed, Some(3));
 }
 
@@ -123,8 +172,17 @@ async fn feeder_job_delivers_every_sheet_then_reads_empty() {
 async fn duplex_feeder_pdf_is_one_document_of_both_sides() {
     let opts = [("sheets", "2")];
     let app = app(&opts);
-    let xml = settings_xml("Feeder", "RGB24", 75, "application/pdf", Some((0, 0, 600, 600)))
-        .replace("<scan:Duplex>false</scan:Duplex>", "<scan:Duplex>true</scan:Duplex>");
+    let xml = settings_xml(
+        "Feeder",
+        "RGB24",
+        75,
+        "application/pdf",
+        Some((0, 0, 600, 600)),
+    )
+    .replace(
+        "<scan:Duplex>false</scan:Duplex>",
+        "<scan:Duplex>true</scan:Duplex>",
+    );
     let loc = create(&app, "/eSCL", xml).await;
     let (docs, end) = drain_job(&app, &loc).await;
     assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
@@ -135,16 +193,64 @@ async fn duplex_feeder_pdf_is_one_document_of_both_sides() {
 #[tokio::test(flavor = "multi_thread")]
 async fn scripted_faults_become_escl_states() {
     // (options, source, pages delivered, final NextDocument status, AdfState, JobState)
-    let cases: [(&[(&str, &str)], &str, usize, StatusCode, Option<AdfState>, JobState); 5] = [
-        (&[("jam-at-page", "2")], "Feeder", 1, StatusCode::CONFLICT, Some(AdfState::Jam), JobState::Aborted),
-        (&[("feeder-empty", "true")], "Feeder", 0, StatusCode::CONFLICT, Some(AdfState::Empty), JobState::Aborted),
-        (&[("multi-feed-at-page", "2")], "Feeder", 1, StatusCode::CONFLICT, Some(AdfState::MultipickDetected), JobState::Aborted),
-        (&[("cover-open", "true")], "Platen", 0, StatusCode::CONFLICT, Some(AdfState::Loaded), JobState::Aborted),
-        (&[("offline", "true")], "Platen", 0, StatusCode::INTERNAL_SERVER_ERROR, Some(AdfState::Loaded), JobState::Aborted),
+    type Case = (
+        &'static [(&'static str, &'static str)],
+        &'static str,
+        usize,
+        StatusCode,
+        Option<AdfState>,
+        JobState,
+    );
+    let cases: [Case; 5] = [
+        (
+            &[("jam-at-page", "2")],
+            "Feeder",
+            1,
+            StatusCode::CONFLICT,
+            Some(AdfState::Jam),
+            JobState::Aborted,
+        ),
+        (
+            &[("feeder-empty", "true")],
+            "Feeder",
+            0,
+            StatusCode::CONFLICT,
+            Some(AdfState::Empty),
+            JobState::Aborted,
+        ),
+        (
+            &[("multi-feed-at-page", "2")],
+            "Feeder",
+            1,
+            StatusCode::CONFLICT,
+            Some(AdfState::MultipickDetected),
+            JobState::Aborted,
+        ),
+        (
+            &[("cover-open", "true")],
+            "Platen",
+            0,
+            StatusCode::CONFLICT,
+            Some(AdfState::Loaded),
+            JobState::Aborted,
+        ),
+        (
+            &[("offline", "true")],
+            "Platen",
+            0,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Some(AdfState::Loaded),
+            JobState::Aborted,
+        ),
     ];
     for (opts, source, pages, code, adf, state) in cases {
         let app = app(opts);
-        let loc = create(&app, "/eSCL", settings_xml(source, "RGB24", 75, "image/png", Some((0, 0, 300, 300)))).await;
+        let loc = create(
+            &app,
+            "/eSCL",
+            settings_xml(source, "RGB24", 75, "image/png", Some((0, 0, 300, 300))),
+        )
+        .await;
         let (docs, end) = drain_job(&app, &loc).await;
         assert_eq!((docs.len(), end), (pages, code), "{opts:?}");
         let s = status(&app, "/eSCL").await;
@@ -152,7 +258,12 @@ async fn scripted_faults_become_escl_states() {
         assert_eq!(s.adf_state, adf, "{opts:?}");
         assert_eq!(s.job(&loc).unwrap().job_state, Some(state), "{opts:?}");
         // The device works again afterwards (without the fault, on the flatbed).
-        let loc = create(&app, "/eSCL", settings_xml("Platen", "RGB24", 75, "image/png", Some((0, 0, 60, 60)))).await;
+        let loc = create(
+            &app,
+            "/eSCL",
+            settings_xml("Platen", "RGB24", 75, "image/png", Some((0, 0, 60, 60))),
+        )
+        .await;
         let _ = drain_job(&app, &loc).await;
     }
 }
@@ -161,7 +272,12 @@ async fn scripted_faults_become_escl_states() {
 async fn paced_page_is_streamed_while_scanned_and_delete_stops_it() {
     // 6 pages per minute: 10 s per page.
     let app = app(&[("ppm", "6")]);
-    let loc = create(&app, "/eSCL", settings_xml("Platen", "Grayscale8", 300, "image/jpeg", None)).await;
+    let loc = create(
+        &app,
+        "/eSCL",
+        settings_xml("Platen", "Grayscale8", 300, "image/jpeg", None),
+    )
+    .await;
     let r = get(&app, &format!("{loc}/NextDocument")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let mut body = r.into_body();
@@ -169,9 +285,15 @@ async fn paced_page_is_streamed_while_scanned_and_delete_stops_it() {
     let t = std::time::Instant::now();
     let first = body.frame().await.unwrap().unwrap();
     assert!(first.is_data());
-    assert!(t.elapsed() < Duration::from_secs(8), "bytes arrive before the page is done");
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "bytes arrive before the page is done"
+    );
     assert_eq!(delete(&app, &loc).await.status(), StatusCode::OK);
-    let took = wait_status(&app, "/eSCL", Duration::from_secs(1), |s| s.state == ScannerState::Idle).await;
+    let took = wait_status(&app, "/eSCL", Duration::from_secs(1), |s| {
+        s.state == ScannerState::Idle
+    })
+    .await;
     assert!(took < Duration::from_secs(1));
     assert!(body.collect().await.is_err());
     let s = status(&app, "/eSCL").await;

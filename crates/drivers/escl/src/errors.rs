@@ -12,14 +12,35 @@ pub fn adf_fault(state: &AdfState) -> Option<DeviceError> {
     let (kind, what) = match state {
         AdfState::Jam => (K::PaperJam, "the feeder is jammed (ScannerAdfJam)"),
         AdfState::Empty => (K::FeederEmpty, "the feeder is empty (ScannerAdfEmpty)"),
-        AdfState::Mispick => (K::PaperProblem, "the feeder did not pick the sheet (ScannerAdfMispick)"),
-        AdfState::HatchOpen => (K::CoverOpen, "the feeder hatch is open (ScannerAdfHatchOpen)"),
+        AdfState::Mispick => (
+            K::PaperProblem,
+            "the feeder did not pick the sheet (ScannerAdfMispick)",
+        ),
+        AdfState::HatchOpen => (
+            K::CoverOpen,
+            "the feeder hatch is open (ScannerAdfHatchOpen)",
+        ),
         AdfState::DoorOpen => (K::CoverOpen, "the feeder door is open (ScannerAdfDoorOpen)"),
-        AdfState::MultipickDetected => (K::MultiFeed, "several sheets were fed at once (ScannerAdfMultipickDetected)"),
-        AdfState::DuplexPageTooShort => (K::PaperProblem, "the sheet is too short for duplex (ScannerAdfDuplexPageTooShort)"),
-        AdfState::DuplexPageTooLong => (K::PaperProblem, "the sheet is too long for duplex (ScannerAdfDuplexPageTooLong)"),
-        AdfState::InputTrayFailed => (K::PaperProblem, "the feeder input tray failed (ScannerAdfInputTrayFailed)"),
-        AdfState::InputTrayOverloaded => (K::PaperProblem, "the feeder input tray is overloaded (ScannerAdfInputTrayOverloaded)"),
+        AdfState::MultipickDetected => (
+            K::MultiFeed,
+            "several sheets were fed at once (ScannerAdfMultipickDetected)",
+        ),
+        AdfState::DuplexPageTooShort => (
+            K::PaperProblem,
+            "the sheet is too short for duplex (ScannerAdfDuplexPageTooShort)",
+        ),
+        AdfState::DuplexPageTooLong => (
+            K::PaperProblem,
+            "the sheet is too long for duplex (ScannerAdfDuplexPageTooLong)",
+        ),
+        AdfState::InputTrayFailed => (
+            K::PaperProblem,
+            "the feeder input tray failed (ScannerAdfInputTrayFailed)",
+        ),
+        AdfState::InputTrayOverloaded => (
+            K::PaperProblem,
+            "the feeder input tray is overloaded (ScannerAdfInputTrayOverloaded)",
+        ),
         AdfState::Processing | AdfState::Loaded | AdfState::Other(_) => return None,
     };
     Some(DeviceError::new(kind, what))
@@ -57,7 +78,10 @@ pub fn job_outcome(job: &JobInfo) -> Option<Result<(), DeviceError>> {
         return None;
     }
     let names: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
-    let detail = format!("the scanner aborted the job (reasons: {})", names.join(", "));
+    let detail = format!(
+        "the scanner aborted the job (reasons: {})",
+        names.join(", ")
+    );
     let kind = if reasons.contains(&JobStateReason::InvalidScanTicket) {
         K::InvalidRequest
     } else if reasons.contains(&JobStateReason::UnsupportedDocumentFormat) {
@@ -73,7 +97,10 @@ pub fn job_outcome(job: &JobInfo) -> Option<Result<(), DeviceError>> {
 /// Why a job stopped early, from a ScannerStatus read after NextDocument failed: the
 /// feeder state first (it names the paper problem), then the job's reasons, then the
 /// scanner state.
-pub fn status_fault(status: &ScannerStatus, job_uri: Option<&str>) -> Option<Result<(), DeviceError>> {
+pub fn status_fault(
+    status: &ScannerStatus,
+    job_uri: Option<&str>,
+) -> Option<Result<(), DeviceError>> {
     if let Some(e) = status.adf_state.as_ref().and_then(adf_fault) {
         return Some(Err(e));
     }
@@ -141,12 +168,30 @@ pub fn http_status(op: Operation, status: u16, url: &str) -> DeviceError {
     let what = op.describe();
     let (kind, why) = match (op, status) {
         (_, 503) => (K::Busy, "the scanner stayed busy (503) after every retry"),
-        (Operation::CreateJob, 400) => (K::InvalidRequest, "the scanner refused the scan settings as malformed (400)"),
-        (Operation::CreateJob, 409) => (K::InvalidRequest, "the scanner rejected the scan settings (409)"),
-        (_, 401 | 403) => (K::Offline, "the scanner requires authentication, which this driver does not support"),
-        (Operation::Capabilities | Operation::CreateJob, 404) => (K::Offline, "no eSCL service at this URL (404); check the path, usually /eSCL"),
-        (Operation::CreateJob, 201) => (K::Communication, "the scanner created a job but sent no Location"),
-        (_, 409) => (K::PaperProblem, "the scanner reported a conflict (409) and no feeder state"),
+        (Operation::CreateJob, 400) => (
+            K::InvalidRequest,
+            "the scanner refused the scan settings as malformed (400)",
+        ),
+        (Operation::CreateJob, 409) => (
+            K::InvalidRequest,
+            "the scanner rejected the scan settings (409)",
+        ),
+        (_, 401 | 403) => (
+            K::Offline,
+            "the scanner requires authentication, which this driver does not support",
+        ),
+        (Operation::Capabilities | Operation::CreateJob, 404) => (
+            K::Offline,
+            "no eSCL service at this URL (404); check the path, usually /eSCL",
+        ),
+        (Operation::CreateJob, 201) => (
+            K::Communication,
+            "the scanner created a job but sent no Location",
+        ),
+        (_, 409) => (
+            K::PaperProblem,
+            "the scanner reported a conflict (409) and no feeder state",
+        ),
         (_, 500..=599) => (K::Communication, "the scanner failed (5xx)"),
         _ => (K::Communication, "unexpected HTTP status"),
     };
@@ -165,7 +210,10 @@ pub fn transport(op: Operation, url: &str, unreachable: bool, detail: &str) -> D
 
 /// A document that does not parse or a page that does not decode.
 pub fn bad_response(what: impl std::fmt::Display) -> DeviceError {
-    DeviceError::new(DeviceErrorKind::Communication, format!("the scanner sent {what}"))
+    DeviceError::new(
+        DeviceErrorKind::Communication,
+        format!("the scanner sent {what}"),
+    )
 }
 
 /// A URL this driver cannot use.
@@ -182,10 +230,22 @@ mod tests {
 
     #[test]
     fn feeder_states_map_to_wia_codes() {
-        assert_eq!(adf_fault(&AdfState::Jam).unwrap().hresult(), wia::WIA_ERROR_PAPER_JAM);
-        assert_eq!(adf_fault(&AdfState::Empty).unwrap().hresult(), wia::WIA_ERROR_PAPER_EMPTY);
-        assert_eq!(adf_fault(&AdfState::HatchOpen).unwrap().hresult(), wia::WIA_ERROR_COVER_OPEN);
-        assert_eq!(adf_fault(&AdfState::DoorOpen).unwrap().hresult(), wia::WIA_ERROR_COVER_OPEN);
+        assert_eq!(
+            adf_fault(&AdfState::Jam).unwrap().hresult(),
+            wia::WIA_ERROR_PAPER_JAM
+        );
+        assert_eq!(
+            adf_fault(&AdfState::Empty).unwrap().hresult(),
+            wia::WIA_ERROR_PAPER_EMPTY
+        );
+        assert_eq!(
+            adf_fault(&AdfState::HatchOpen).unwrap().hresult(),
+            wia::WIA_ERROR_COVER_OPEN
+        );
+        assert_eq!(
+            adf_fault(&AdfState::DoorOpen).unwrap().hresult(),
+            wia::WIA_ERROR_COVER_OPEN
+        );
         assert_eq!(
             adf_fault(&AdfState::MultipickDetected).unwrap().hresult(),
             wia::WIA_ERROR_MULTI_FEED

@@ -146,7 +146,9 @@ impl InFlight {
     pub fn head(&mut self, honour_cancel: bool) -> Result<Head, Interrupted> {
         match self.next(honour_cancel)? {
             Event::Head(h) => Ok(h),
-            _ => Err(Interrupted::Failed(errors::bad_response("a body before its headers"))),
+            _ => Err(Interrupted::Failed(errors::bad_response(
+                "a body before its headers",
+            ))),
         }
     }
 
@@ -177,7 +179,12 @@ impl InFlight {
 /// The request thread: sends, follows allowed redirects, streams the body.
 fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event>) {
     let fail = |unreachable: bool, url: &str, detail: String| {
-        let _ = tx.send(Event::Failed(errors::transport(request.op, url, unreachable, &detail)));
+        let _ = tx.send(Event::Failed(errors::transport(
+            request.op,
+            url,
+            unreachable,
+            &detail,
+        )));
     };
     let mut url = request.url.clone();
     let mut redirects = 0;
@@ -197,7 +204,10 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
             Ok(resp) => resp,
             Err(ureq::Error::Status(_, resp)) => resp,
             Err(ureq::Error::Transport(t)) => {
-                let unreachable = matches!(t.kind(), ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed);
+                let unreachable = matches!(
+                    t.kind(),
+                    ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed
+                );
                 return fail(unreachable, &url, t.to_string());
             }
         };
@@ -213,7 +223,11 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
                     );
                 }
                 if !quirks.follow_redirects || redirects >= MAX_REDIRECTS {
-                    return fail(false, &url, format!("too many redirects (last to {target})"));
+                    return fail(
+                        false,
+                        &url,
+                        format!("too many redirects (last to {target})"),
+                    );
                 }
                 redirects += 1;
                 url = if target.starts_with("http://") {
@@ -222,7 +236,11 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
                     let origin_end = url[7..].find('/').map(|i| i + 7).unwrap_or(url.len());
                     format!("{}/{path}", &url[..origin_end])
                 } else {
-                    return fail(false, &url, format!("a redirect to an unusable place: {target}"));
+                    return fail(
+                        false,
+                        &url,
+                        format!("a redirect to an unusable place: {target}"),
+                    );
                 };
             }
             _ => break response,
@@ -240,7 +258,10 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
     let mut reader = BufReader::with_capacity(CHUNK, response.into_reader());
     // gzip: announced, or recognised by its magic bytes (no image or XML starts with 1f 8b).
     let sniffed = quirks.gzip_bodies
-        && reader.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
+        && reader
+            .fill_buf()
+            .map(|b| b.starts_with(&[0x1f, 0x8b]))
+            .unwrap_or(false);
     let gzip = quirks.gzip_bodies && (gzip_header || sniffed);
     if gzip {
         // The length is of the compressed bytes: useless for progress.
@@ -255,32 +276,23 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
         Box::new(reader)
     };
     loop {
+        // One chunk per read: whatever has arrived goes on at once, so a slow page still
+        // produces progress (and a chance to cancel) as it streams.
         let mut buf = vec![0u8; CHUNK];
-        let mut filled = 0;
-        // Fill a whole chunk when the data is there, so a fast body is not split into
-        // thousands of tiny messages.
-        while filled < CHUNK {
-            match body.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    if filled > 0 {
-                        buf.truncate(filled);
-                        let _ = tx.send(Event::Chunk(buf));
-                    }
-                    return fail(false, &url, format!("reading the body: {e}"));
+        match body.read(&mut buf) {
+            Ok(0) => {
+                let _ = tx.send(Event::End);
+                return;
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                if tx.send(Event::Chunk(buf)).is_err() {
+                    // The driver walked away (cancel): drop the connection.
+                    return;
                 }
             }
-        }
-        if filled == 0 {
-            let _ = tx.send(Event::End);
-            return;
-        }
-        buf.truncate(filled);
-        if tx.send(Event::Chunk(buf)).is_err() {
-            // The driver walked away (cancel): drop the connection.
-            return;
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return fail(false, &url, format!("reading the body: {e}")),
         }
     }
 }

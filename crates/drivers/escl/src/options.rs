@@ -45,7 +45,11 @@ pub fn capabilities(doc: &escl::ScannerCapabilities) -> Result<Capabilities, Dev
     Ok(Capabilities { model, sources })
 }
 
-fn source_caps(source: Source, caps: &escl::InputCaps, capacity: Option<u32>) -> Option<SourceCaps> {
+fn source_caps(
+    source: Source,
+    caps: &escl::InputCaps,
+    capacity: Option<u32>,
+) -> Option<SourceCaps> {
     let mut modes = Vec::new();
     for m in caps.color_modes() {
         if let Some(m) = color_mode(&m) {
@@ -107,7 +111,12 @@ fn resolutions(caps: &escl::InputCaps) -> Option<Resolutions> {
         .next()?;
     let min = u32::try_from(range.x.min.max(range.y.min)).ok()?.max(1);
     let max = u32::try_from(range.x.max.min(range.y.max)).ok()?;
-    let step = range.x.step.and_then(|s| u32::try_from(s).ok()).unwrap_or(1).max(1);
+    let step = range
+        .x
+        .step
+        .and_then(|s| u32::try_from(s).ok())
+        .unwrap_or(1)
+        .max(1);
     (max >= min).then_some(Resolutions::Range { min, max, step })
 }
 
@@ -135,7 +144,12 @@ fn wire_mode(m: ColorMode) -> escl::ColorMode {
 
 /// The encoding a MIME type names (parameters such as `; charset` ignored).
 pub fn encoding(mime: &str) -> Option<Encoding> {
-    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let base = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     Some(match base.as_str() {
         "image/jpeg" | "image/jpg" => Encoding::Jpeg,
         "image/png" => Encoding::Png,
@@ -158,7 +172,11 @@ pub struct JobPlan {
 
 /// Maps a validated request to the job to post. Raw rows are decoded from PNG when the source
 /// offers it (lossless, and the only choice for 16-bit), else from JPEG.
-pub fn job_plan(request: &ScanRequest, caps: &Capabilities, version: Option<&str>) -> Result<JobPlan, DeviceError> {
+pub fn job_plan(
+    request: &ScanRequest,
+    caps: &Capabilities,
+    version: Option<&str>,
+) -> Result<JobPlan, DeviceError> {
     let sc = caps.source(request.source).ok_or_else(|| {
         DeviceError::new(
             DeviceErrorKind::InvalidRequest,
@@ -192,8 +210,14 @@ pub fn job_plan(request: &ScanRequest, caps: &Capabilities, version: Option<&str
     let max_h = sc.max_area.bottom().to_300ths();
     let x = area.left.to_300ths().min(max_w);
     let y = area.top.to_300ths().min(max_h);
-    let w = area.width.to_300ths().clamp(1, max_w.saturating_sub(x).max(1));
-    let h = area.height.to_300ths().clamp(1, max_h.saturating_sub(y).max(1));
+    let w = area
+        .width
+        .to_300ths()
+        .clamp(1, max_w.saturating_sub(x).max(1));
+    let h = area
+        .height
+        .to_300ths()
+        .clamp(1, max_h.saturating_sub(y).max(1));
     let mime = wire.mime().to_string();
     let settings = escl::ScanSettings {
         version: Some(version.unwrap_or("2.0").to_string()),

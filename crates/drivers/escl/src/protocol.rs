@@ -34,7 +34,12 @@ pub struct Request {
 
 impl Request {
     fn get(op: Operation, url: String) -> Self {
-        Request { op, method: "GET", url, body: None }
+        Request {
+            op,
+            method: "GET",
+            url,
+            body: None,
+        }
     }
 }
 
@@ -105,7 +110,11 @@ impl Base {
         let path = path.trim_end_matches('/');
         Ok(Base {
             origin: format!("http://{authority}"),
-            root: if path.is_empty() { "/eSCL".into() } else { path.to_string() },
+            root: if path.is_empty() {
+                "/eSCL".into()
+            } else {
+                path.to_string()
+            },
         })
     }
 
@@ -116,7 +125,10 @@ impl Base {
 
     /// GET ScannerCapabilities.
     pub fn capabilities_request(&self) -> Request {
-        Request::get(Operation::Capabilities, self.endpoint("ScannerCapabilities"))
+        Request::get(
+            Operation::Capabilities,
+            self.endpoint("ScannerCapabilities"),
+        )
     }
 
     /// GET ScannerStatus.
@@ -132,7 +144,10 @@ impl Base {
         if loc.is_empty() {
             return Err(errors::bad_response("an empty job Location"));
         }
-        if let Some(rest) = loc.strip_prefix("http://").or_else(|| loc.strip_prefix("https://")) {
+        if let Some(rest) = loc
+            .strip_prefix("http://")
+            .or_else(|| loc.strip_prefix("https://"))
+        {
             if !quirks.keep_request_host {
                 return Ok(loc.to_string());
             }
@@ -143,7 +158,9 @@ impl Base {
             return Ok(format!("{}{loc}", self.origin));
         }
         if loc.to_ascii_lowercase().starts_with("urn:") && !quirks.urn_uuid_job_ids {
-            return Err(errors::bad_response(format!("a job Location that is not a URL: {loc}")));
+            return Err(errors::bad_response(format!(
+                "a job Location that is not a URL: {loc}"
+            )));
         }
         // Relative references resolve against the POST URL `{root}/ScanJobs`, i.e. `{root}/`;
         // a bare id (`urn:uuid:…`, `12`) means a job under ScanJobs.
@@ -215,7 +232,13 @@ pub struct Job {
 impl Job {
     /// A job posting `settings_xml`; `feeder` applies the feeder outcome table, `wanted` is
     /// the page count asked for (`None` = all). Returns the job and its first step.
-    pub fn start(base: Base, quirks: Quirks, settings_xml: String, feeder: bool, wanted: Option<u32>) -> (Job, Step) {
+    pub fn start(
+        base: Base,
+        quirks: Quirks,
+        settings_xml: String,
+        feeder: bool,
+        wanted: Option<u32>,
+    ) -> (Job, Step) {
         let job = Job {
             base,
             quirks,
@@ -247,8 +270,15 @@ impl Job {
     }
 
     fn next_document(&self, delay: Duration) -> Step {
-        let url = format!("{}/NextDocument", self.job_url.as_deref().unwrap_or_default());
-        Step::Send { request: Request::get(Operation::NextDocument, url), delay, status: None }
+        let url = format!(
+            "{}/NextDocument",
+            self.job_url.as_deref().unwrap_or_default()
+        );
+        Step::Send {
+            request: Request::get(Operation::NextDocument, url),
+            delay,
+            status: None,
+        }
     }
 
     fn delete(&self) -> Step {
@@ -262,7 +292,11 @@ impl Job {
 
     fn check(&mut self, why: Check, delay: Duration) -> Step {
         self.state = State::Checking(why);
-        Step::Send { request: self.base.status_request(), delay, status: None }
+        Step::Send {
+            request: self.base.status_request(),
+            delay,
+            status: None,
+        }
     }
 
     fn finish(&mut self, result: AcquireResult) -> Step {
@@ -279,7 +313,9 @@ impl Job {
                 DeviceErrorKind::FeederEmpty,
                 "the feeder delivered no page",
             )),
-            (0, _) => Err(errors::bad_response("no page for a flatbed job (NextDocument answered 404)")),
+            (0, _) => Err(errors::bad_response(
+                "no page for a flatbed job (NextDocument answered 404)",
+            )),
             (n, Some(w)) if n < w => Ok(Completion::EndOfMedia),
             _ => Ok(Completion::Done),
         }
@@ -292,22 +328,40 @@ impl Job {
         let state = std::mem::replace(&mut self.state, State::Finished);
         match state {
             State::Creating { attempt } => match head.status {
-                201 => match head.location.as_deref().map(|l| self.base.job_url(l, &self.quirks)) {
+                201 => match head
+                    .location
+                    .as_deref()
+                    .map(|l| self.base.job_url(l, &self.quirks))
+                {
                     Some(Ok(url)) => {
                         self.job_url = Some(url);
                         self.state = State::Fetching { attempt: 0 };
                         self.next_document(Duration::ZERO)
                     }
                     Some(Err(e)) => self.finish(Err(e)),
-                    None => self.finish(Err(errors::http_status(Operation::CreateJob, 201, &self.base.endpoint("ScanJobs")))),
+                    None => self.finish(Err(errors::http_status(
+                        Operation::CreateJob,
+                        201,
+                        &self.base.endpoint("ScanJobs"),
+                    ))),
                 },
                 503 if attempt < CREATE_RETRIES => {
-                    self.state = State::Creating { attempt: attempt + 1 };
-                    Step::Send { request: self.post(), delay: retry_delay(head), status: None }
+                    self.state = State::Creating {
+                        attempt: attempt + 1,
+                    };
+                    Step::Send {
+                        request: self.post(),
+                        delay: retry_delay(head),
+                        status: None,
+                    }
                 }
                 other => self.check(Check::Refused(other), Duration::ZERO),
             },
-            State::CancelOnCreated => match head.location.as_deref().map(|l| self.base.job_url(l, &self.quirks)) {
+            State::CancelOnCreated => match head
+                .location
+                .as_deref()
+                .map(|l| self.base.job_url(l, &self.quirks))
+            {
                 Some(Ok(url)) if head.status == 201 => {
                     self.job_url = Some(url);
                     self.state = State::Cancelling;
@@ -318,11 +372,17 @@ impl Job {
             State::Fetching { attempt } => match head.status {
                 200 => {
                     self.state = State::Receiving;
-                    Step::Receive { number: self.pages + 1 }
+                    Step::Receive {
+                        number: self.pages + 1,
+                    }
                 }
-                503 if attempt < FETCH_RETRIES => {
-                    self.check(Check::Waiting { attempt: attempt + 1, delay: retry_delay(head) }, Duration::ZERO)
-                }
+                503 if attempt < FETCH_RETRIES => self.check(
+                    Check::Waiting {
+                        attempt: attempt + 1,
+                        delay: retry_delay(head),
+                    },
+                    Duration::ZERO,
+                ),
                 // The normal end of a feeder batch; no status read, no DELETE: the job is over.
                 404 if self.pages > 0 => {
                     let r = self.end_of_pages();
@@ -331,14 +391,21 @@ impl Job {
                 other => self.check(Check::Stopped(other), Duration::ZERO),
             },
             State::Checking(why) => {
-                let status = if head.status == 200 { ScannerStatus::from_xml(body).ok() } else { None };
+                let status = if head.status == 200 {
+                    ScannerStatus::from_xml(body).ok()
+                } else {
+                    None
+                };
                 self.decide(why, status.as_ref())
             }
             State::Cleaning(result) => self.finish(result),
             State::Cancelling => self.finish(Ok(Completion::Cancelled)),
             State::Receiving | State::Finished => {
                 self.state = state;
-                Step::Finish(Err(DeviceError::new(DeviceErrorKind::Internal, "eSCL job: a response arrived with no request outstanding")))
+                Step::Finish(Err(DeviceError::new(
+                    DeviceErrorKind::Internal,
+                    "eSCL job: a response arrived with no request outstanding",
+                )))
             }
         }
     }
@@ -358,22 +425,35 @@ impl Job {
             Check::Waiting { attempt, delay } => {
                 // While waiting only informational states are reported; a feeder state here may
                 // be stale (devices keep showing Empty from the last job until paper moves).
-                let code = status.and_then(errors::device_status).filter(|c| c.is_success());
+                let code = status
+                    .and_then(errors::device_status)
+                    .filter(|c| c.is_success());
                 self.state = State::Fetching { attempt };
                 match self.next_document(delay) {
-                    Step::Send { request, delay, .. } => Step::Send { request, delay, status: code },
+                    Step::Send { request, delay, .. } => Step::Send {
+                        request,
+                        delay,
+                        status: code,
+                    },
                     other => other,
                 }
             }
             Check::Refused(code) => {
                 let e = match fault {
                     Some(Err(e)) => e,
-                    _ => errors::http_status(Operation::CreateJob, code, &self.base.endpoint("ScanJobs")),
+                    _ => errors::http_status(
+                        Operation::CreateJob,
+                        code,
+                        &self.base.endpoint("ScanJobs"),
+                    ),
                 };
                 self.finish(Err(e))
             }
             Check::Stopped(code) => {
-                let url = format!("{}/NextDocument", self.job_url.as_deref().unwrap_or_default());
+                let url = format!(
+                    "{}/NextDocument",
+                    self.job_url.as_deref().unwrap_or_default()
+                );
                 let result = match fault {
                     Some(Err(e)) => Err(e),
                     Some(Ok(())) => Ok(Completion::Cancelled),
@@ -413,7 +493,9 @@ impl Job {
                 self.state = state;
                 None
             }
-            State::Fetching { .. } | State::Receiving | State::Checking(_) if self.job_url.is_some() => {
+            State::Fetching { .. } | State::Receiving | State::Checking(_)
+                if self.job_url.is_some() =>
+            {
                 self.state = State::Cancelling;
                 Some(self.delete())
             }
@@ -435,7 +517,11 @@ impl Job {
 }
 
 fn send(request: Request) -> Step {
-    Step::Send { request, delay: Duration::ZERO, status: None }
+    Step::Send {
+        request,
+        delay: Duration::ZERO,
+        status: None,
+    }
 }
 
 fn retry_delay(head: &Head) -> Duration {

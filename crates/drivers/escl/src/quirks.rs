@@ -58,7 +58,10 @@ const FAMILIES: &[(&str, Quirks)] = &[(
 impl Quirks {
     /// The quirks for a device, from its make and model and manufacturer strings.
     pub fn for_model(make_and_model: &str, manufacturer: &str) -> Quirks {
-        let names = [make_and_model.to_ascii_lowercase(), manufacturer.to_ascii_lowercase()];
+        let names = [
+            make_and_model.to_ascii_lowercase(),
+            manufacturer.to_ascii_lowercase(),
+        ];
         FAMILIES
             .iter()
             .find(|(family, _)| names.iter().any(|n| n.starts_with(family)))

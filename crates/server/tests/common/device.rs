@@ -171,7 +171,15 @@ impl TestScanner {
         cancel: &CancelToken,
     ) -> AcquireResult {
         for k in r.options.keys() {
-            if !["band_delay_ms", "feeder_pages", "jam_at", "status_jam_at", "noise"].contains(&k.as_str()) {
+            if ![
+                "band_delay_ms",
+                "feeder_pages",
+                "jam_at",
+                "status_jam_at",
+                "noise",
+            ]
+            .contains(&k.as_str())
+            {
                 return Err(DeviceError::new(
                     DeviceErrorKind::InvalidRequest,
                     format!("unknown option {k}"),
@@ -205,13 +213,20 @@ impl TestScanner {
             if status_jam_at == Some(n) {
                 // Nobody handles it, so the error comes back (WIA's default handler).
                 if let Err(hr) = cb.device_status(scanwire_core::wia::WIA_ERROR_PAPER_JAM, 0) {
-                    return Err(DeviceError::from_hresult(hr, format!("paper jam before page {n}")));
+                    return Err(DeviceError::from_hresult(
+                        hr,
+                        format!("paper jam before page {n}"),
+                    ));
                 }
                 return Ok(Completion::EndOfMedia);
             }
             let page = PageInfo {
                 number: n,
-                sheet: if r.source == Source::FeederDuplex { n.div_ceil(2) } else { n },
+                sheet: if r.source == Source::FeederDuplex {
+                    n.div_ceil(2)
+                } else {
+                    n
+                },
                 side: if r.source == Source::FeederDuplex && n % 2 == 0 {
                     Side::Back
                 } else {
@@ -229,7 +244,9 @@ impl TestScanner {
                 NextStream::Stream(s) => s,
                 NextStream::Skip => continue,
                 NextStream::Cancelled => return Ok(Completion::Cancelled),
-                NextStream::Failed(hr) => return Err(DeviceError::from_hresult(hr, "get_next_stream")),
+                NextStream::Failed(hr) => {
+                    return Err(DeviceError::from_hresult(hr, "get_next_stream"))
+                }
             };
             let mut buf = Vec::with_capacity(bpl * self.band_rows as usize);
             let mut y = 0;

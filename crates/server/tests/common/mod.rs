@@ -16,7 +16,13 @@ pub const ESCL: &str = "http://schemas.hp.com/imaging/escl/2011/05/03";
 pub const PWG: &str = "http://www.pwg.org/schemas/2010/12/sm";
 
 /// A ScanSettings body as sane-airscan writes it.
-pub fn settings_xml(source: &str, mode: &str, dpi: u32, format: &str, region: Option<(u32, u32, u32, u32)>) -> String {
+pub fn settings_xml(
+    source: &str,
+    mode: &str,
+    dpi: u32,
+    format: &str,
+    region: Option<(u32, u32, u32, u32)>,
+) -> String {
     let region = region
         .map(|(x, y, w, h)| {
             format!(
@@ -26,7 +32,11 @@ pub fn settings_xml(source: &str, mode: &str, dpi: u32, format: &str, region: Op
             )
         })
         .unwrap_or_default();
-    let duplex = if source == "Feeder" { "<scan:Duplex>false</scan:Duplex>" } else { "" };
+    let duplex = if source == "Feeder" {
+        "<scan:Duplex>false</scan:Duplex>"
+    } else {
+        ""
+    };
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><scan:ScanSettings xmlns:pwg=\"{PWG}\" xmlns:scan=\"{ESCL}\">\
          <pwg:Version>2.0</pwg:Version>{region}<pwg:InputSource>{source}</pwg:InputSource>\
@@ -37,7 +47,10 @@ pub fn settings_xml(source: &str, mode: &str, dpi: u32, format: &str, region: Op
 }
 
 pub async fn send(app: &Router, req: Request<Body>) -> Response<Body> {
-    app.clone().oneshot(req).await.expect("router is infallible")
+    app.clone()
+        .oneshot(req)
+        .await
+        .expect("router is infallible")
 }
 
 pub async fn get(app: &Router, path: &str) -> Response<Body> {
@@ -74,7 +87,12 @@ pub fn reason<B>(r: &Response<B>) -> String {
 }
 
 pub async fn bytes(r: Response<Body>) -> Vec<u8> {
-    r.into_body().collect().await.expect("complete body").to_bytes().to_vec()
+    r.into_body()
+        .collect()
+        .await
+        .expect("complete body")
+        .to_bytes()
+        .to_vec()
 }
 
 pub async fn text(r: Response<Body>) -> String {
@@ -158,8 +176,8 @@ pub fn check_picture(img: &Image, page: u32, x0: u32, y0: u32, tolerance: f64) {
             } else {
                 vec![gray_at(page, x0 + x, y0 + y)]
             };
-            for c in 0..n {
-                let d = img.data[i + c].abs_diff(want[c]);
+            for (c, w) in want.iter().enumerate() {
+                let d = img.data[i + c].abs_diff(*w);
                 sum += d as u64;
                 worst = worst.max(d);
                 if tolerance == 0.0 {
@@ -203,14 +221,26 @@ pub fn pdf_pages(pdf: &[u8]) -> usize {
 
 /// Runs `qpdf --check` on a PDF if qpdf is installed; panics if it finds errors.
 pub fn qpdf_check(pdf: &[u8]) {
-    if std::process::Command::new("qpdf").arg("--version").output().is_err() {
+    if std::process::Command::new("qpdf")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("doc.pdf");
     std::fs::write(&f, pdf).unwrap();
-    let out = std::process::Command::new("qpdf").arg("--check").arg(&f).output().unwrap();
-    assert!(out.status.success(), "qpdf: {}", String::from_utf8_lossy(&out.stdout));
+    let out = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "qpdf: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// Fetches every document of a job; returns them and the final status code.

@@ -10,9 +10,14 @@ use std::time::Duration;
 
 /// The SANE backend libraries a client needs.
 fn backend_present(name: &str) -> bool {
-    ["/usr/lib/x86_64-linux-gnu/sane", "/usr/lib/aarch64-linux-gnu/sane", "/usr/lib/sane", "/usr/local/lib/sane"]
-        .iter()
-        .any(|d| Path::new(d).join(format!("libsane-{name}.so.1")).exists())
+    [
+        "/usr/lib/x86_64-linux-gnu/sane",
+        "/usr/lib/aarch64-linux-gnu/sane",
+        "/usr/lib/sane",
+        "/usr/local/lib/sane",
+    ]
+    .iter()
+    .any(|d| Path::new(d).join(format!("libsane-{name}.so.1")).exists())
 }
 
 /// Whether `scanimage` and the `backend` are installed. When they are not: fails if
@@ -46,13 +51,14 @@ impl SaneConfig {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("dll.conf"), "airscan\n").unwrap();
         std::fs::create_dir(dir.path().join("dll.d")).unwrap();
-        std::fs::write(
-            dir.path().join("airscan.conf"),
-            format!(
-                "[devices]\n\"Scanwire\" = {url}, eSCL\n[options]\ndiscovery = disable\nws-discovery = off\n"
-            ),
-        )
-        .unwrap();
+        let mut conf = format!(
+            "[devices]\n\"Scanwire\" = {url}, eSCL\n[options]\ndiscovery = disable\nws-discovery = off\n"
+        );
+        // For diagnosing a client: sane-airscan's protocol trace (every request and reply).
+        if let Ok(trace) = std::env::var("SCANWIRE_AIRSCAN_TRACE") {
+            conf.push_str(&format!("[debug]\ntrace = {trace}\n"));
+        }
+        std::fs::write(dir.path().join("airscan.conf"), conf).unwrap();
         SaneConfig { dir }
     }
 
@@ -130,7 +136,13 @@ impl Pnm {
         let mut pos = 0;
         let mut fields: Vec<String> = Vec::new();
         // Magic, width, height, and (not for PBM) the maximum value.
-        let needed = |f: &Vec<String>| if f.first().is_some_and(|m| m == "P4") { 3 } else { 4 };
+        let needed = |f: &Vec<String>| {
+            if f.first().is_some_and(|m| m == "P4") {
+                3
+            } else {
+                4
+            }
+        };
         while fields.len() < needed(&fields) {
             while bytes[pos].is_ascii_whitespace() {
                 pos += 1;
@@ -183,11 +195,17 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Str
     .unwrap();
     let mut all = Vec::new();
     s.read_to_end(&mut all).unwrap();
-    let split = all.windows(4).position(|w| w == b"\r\n\r\n").expect("headers end");
+    let split = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
     let head = String::from_utf8_lossy(&all[..split]).into_owned();
     let code = head.split(' ').nth(1).unwrap().parse().unwrap();
     let mut body = all[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (code, head, body)
@@ -196,8 +214,12 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Str
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let line = b.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..line]).unwrap().trim(), 16).unwrap();
+        let line = b
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..line]).unwrap().trim(), 16).unwrap();
         b = &b[line + 2..];
         if size == 0 {
             return out;

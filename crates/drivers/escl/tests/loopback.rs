@@ -1,0 +1,174 @@
+//! This driver against `scanwire serve` over the virtual scanner, on 127.0.0.1: pages,
+//! feeder outcomes, faults arriving as the right WIA code, and cancel.
+
+use scanwire_core::device::{ColorMode, Driver, Encoding, PageData, ScanRequest, Source};
+use scanwire_core::transfer::{self, CancelHandle, Outcome, Recorder, Recording, TransferOptions};
+use scanwire_core::wia;
+use scanwire_escl_client::EsclDriver;
+use scanwire_server::{BlockingServer, ServerConfig};
+use scanwire_virtual::VirtualDevice;
+use std::time::{Duration, Instant};
+
+fn server(options: &[(&str, &str)]) -> BlockingServer {
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        request_options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    let device = transfer::share(Box::new(VirtualDevice::new()));
+    BlockingServer::start(config, vec![("virtual".into(), device)]).unwrap()
+}
+
+fn scan(s: &BlockingServer, request: &ScanRequest, cancel: &CancelHandle) -> (Outcome, Recording) {
+    let device = transfer::share(
+        EsclDriver::new()
+            .open(&format!("escl:{}", s.url()))
+            .unwrap(),
+    );
+    let (app, log) = Recorder::new();
+    let opts = TransferOptions::strict().watchdog(Some(Duration::from_secs(60)));
+    let outcome = transfer::run(&device, request, Box::new(app), cancel, &opts);
+    let rec = log.snapshot();
+    rec.check_grammar().unwrap();
+    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+    (outcome, rec)
+}
+
+fn request(source: Source, pages: Option<u32>) -> ScanRequest {
+    ScanRequest {
+        source,
+        mode: ColorMode::Gray,
+        resolution: 75,
+        pages,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn flatbed_page_arrives_as_rows_of_the_promised_size() {
+    let s = server(&[]);
+    let (o, rec) = scan(&s, &request(Source::Flatbed, None), &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    let pages = rec.complete_pages();
+    assert_eq!(pages.len(), 1);
+    let PageData::Raster {
+        width,
+        height: Some(h),
+        ..
+    } = pages[0].info.data
+    else {
+        panic!("{:?}", pages[0].info)
+    };
+    assert!(width > 500 && h > 700, "{width} x {h}"); // Letter/A4 at 75 dpi
+    assert_eq!(
+        pages[0].data.len() as u64,
+        pages[0].info.data.expected_bytes().unwrap()
+    );
+}
+
+#[test]
+fn jpeg_passes_through_untouched() {
+    let s = server(&[]);
+    let r = ScanRequest {
+        encoding: Some(Encoding::Jpeg),
+        ..request(Source::Flatbed, None)
+    };
+    let (o, rec) = scan(&s, &r, &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    let page = &rec.complete_pages()[0];
+    assert_eq!(page.info.data, PageData::Encoded(Encoding::Jpeg));
+    assert!(page.data.starts_with(&[0xff, 0xd8]) && page.data.ends_with(&[0xff, 0xd9]));
+}
+
+#[test]
+fn feeder_runs_until_the_scanner_says_404() {
+    let s = server(&[("sheets", "3")]);
+    let (o, rec) = scan(&s, &request(Source::Feeder, None), &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert_eq!(rec.complete_pages().len(), 3);
+}
+
+#[test]
+fn fewer_sheets_than_asked_is_end_of_media() {
+    let s = server(&[("sheets", "2")]);
+    let (o, rec) = scan(&s, &request(Source::Feeder, Some(3)), &CancelHandle::new());
+    assert_eq!(o.result, wia::WIA_STATUS_END_OF_MEDIA, "{:?}", o.error);
+    assert_eq!(rec.complete_pages().len(), 2);
+}
+
+#[test]
+fn asking_for_fewer_pages_stops_the_feeder() {
+    let s = server(&[("sheets", "5")]);
+    let (o, rec) = scan(&s, &request(Source::Feeder, Some(2)), &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert_eq!(rec.complete_pages().len(), 2);
+}
+
+#[test]
+fn faults_arrive_as_their_wia_codes() {
+    for (opts, code, kept) in [
+        (&[("jam-at-page", "2")][..], wia::WIA_ERROR_PAPER_JAM, 1),
+        (
+            &[("feeder-empty", "true")][..],
+            wia::WIA_ERROR_PAPER_EMPTY,
+            0,
+        ),
+        (
+            &[("multi-feed-at-page", "2")][..],
+            wia::WIA_ERROR_MULTI_FEED,
+            1,
+        ),
+    ] {
+        let s = server(opts);
+        let (o, rec) = scan(&s, &request(Source::Feeder, None), &CancelHandle::new());
+        assert_eq!(o.result, code, "{opts:?}: {:?}", o.error);
+        assert_eq!(rec.complete_pages().len(), kept, "{opts:?}");
+    }
+}
+
+#[test]
+fn cancel_mid_page_sends_delete_and_ends_promptly() {
+    // 30 pages a minute: the first page takes two seconds to stream.
+    let s = server(&[("ppm", "30")]);
+    let cancel = CancelHandle::new();
+    let c = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        c.cancel();
+        Instant::now()
+    });
+    let r = ScanRequest {
+        encoding: Some(Encoding::Jpeg),
+        ..request(Source::Flatbed, None)
+    };
+    let (o, rec) = scan(&s, &r, &cancel);
+    let ended = Instant::now();
+    let cancelled_at = t.join().unwrap();
+    assert_eq!(o.result, wia::S_FALSE, "{:?}", o.error);
+    assert!(rec.complete_pages().is_empty());
+    assert!(
+        ended.duration_since(cancelled_at) < Duration::from_secs(1),
+        "took {:?}",
+        ended.duration_since(cancelled_at)
+    );
+    // The server got the DELETE: the next job starts at once.
+    let (o, _) = scan(&s, &request(Source::Flatbed, None), &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+}
+
+#[test]
+fn unreachable_scanner_is_offline() {
+    // A port nothing listens on: bind, learn the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Err(e) = EsclDriver::new().open(&format!("http://127.0.0.1:{port}/eSCL")) else {
+        panic!("opened a closed port")
+    };
+    assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{e}");
+}
