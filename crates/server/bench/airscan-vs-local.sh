@@ -63,6 +63,7 @@ loc() {
     "$SCANWIRE" scan -d virtual --mode color --resolution 300 -l 0 -t 0 -x 210 -y 297 \
         -o "$WORK/local.$1" >/dev/null 2>&1
 }
+SETTINGS='<?xml version="1.0" encoding="UTF-8"?><scan:ScanSettings xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm" xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03"><pwg:ScanRegions><pwg:ScanRegion><pwg:ContentRegionUnits>escl:ThreeHundredthsOfInches</pwg:ContentRegionUnits><pwg:XOffset>0</pwg:XOffset><pwg:YOffset>0</pwg:YOffset><pwg:Width>2480</pwg:Width><pwg:Height>3508</pwg:Height></pwg:ScanRegion></pwg:ScanRegions><pwg:InputSource>Platen</pwg:InputSource><scan:ColorMode>RGB24</scan:ColorMode><pwg:DocumentFormat>image/png</pwg:DocumentFormat><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:ScanSettings>'
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
 
 # Warm caches (binaries, the page cache) once each.
@@ -83,19 +84,29 @@ for fmt in pnm png; do
 done
 ls -l "$WORK"/net.* "$WORK"/local.* | awk '{print "  " $5, $9}' | sed "s|$WORK/||"
 
+# The server's share of the network path: the same job fetched with curl (POST, the
+# page's PNG, the final 404), no decoding or writing on the client side.
+job() {
+    local l
+    l=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: text/xml' --data "$SETTINGS" \
+        "http://127.0.0.1:$PORT/eSCL/ScanJobs" | tr -d '\r' | awk -F': ' 'tolower($1)=="location" {print $2}')
+    curl -sf -o "$WORK/job.png" "http://127.0.0.1:$PORT$l/NextDocument"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$l/NextDocument")
+    [ "$code" = 404 ] || { echo "second NextDocument gave $code"; exit 1; }
+    curl -s -o /dev/null -X DELETE "http://127.0.0.1:$PORT$l"
+}
+: >"$WORK/t-job"
+for _ in $(seq "$RUNS"); do t0=$(now); job; t1=$(now); echo "$t1 - $t0" | bc >>"$WORK/t-job"; done
+printf '  server only (curl: POST, NextDocument PNG %s bytes, 404, DELETE): median %s s\n' \
+    "$(stat -c %s "$WORK/job.png")" "$(median <"$WORK/t-job")"
+
 # Server memory over consecutive jobs (each an A4 300 dpi color PNG fetched with curl, the
 # way sane-airscan does it: POST, NextDocument, NextDocument -> 404, DELETE).
 rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
-SETTINGS='<?xml version="1.0" encoding="UTF-8"?><scan:ScanSettings xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm" xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03"><pwg:ScanRegions><pwg:ScanRegion><pwg:ContentRegionUnits>escl:ThreeHundredthsOfInches</pwg:ContentRegionUnits><pwg:XOffset>0</pwg:XOffset><pwg:YOffset>0</pwg:YOffset><pwg:Width>2480</pwg:Width><pwg:Height>3508</pwg:Height></pwg:ScanRegion></pwg:ScanRegions><pwg:InputSource>Platen</pwg:InputSource><scan:ColorMode>RGB24</scan:ColorMode><pwg:DocumentFormat>image/png</pwg:DocumentFormat><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:ScanSettings>'
 echo "server RSS over $JOBS jobs (KiB): start $(rss)"
 line=""
 for i in $(seq "$JOBS"); do
-    loc_hdr=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: text/xml' --data "$SETTINGS" \
-        "http://127.0.0.1:$PORT/eSCL/ScanJobs" | tr -d '\r' | awk -F': ' 'tolower($1)=="location" {print $2}')
-    curl -sf -o /dev/null "http://127.0.0.1:$PORT$loc_hdr/NextDocument"
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$loc_hdr/NextDocument")
-    [ "$code" = 404 ] || { echo "job $i: second NextDocument gave $code"; exit 1; }
-    curl -s -o /dev/null -X DELETE "http://127.0.0.1:$PORT$loc_hdr"
+    job
     if [ $((i % 20)) = 0 ]; then line="$line $i:$(rss)"; fi
 done
 echo "  after jobs:$line"

@@ -2,7 +2,7 @@
 //! trying clients by hand and for `bench/airscan-vs-local.sh` until the CLI has `serve`.
 //!
 //! ```text
-//! cargo run --release -p scanwire-server --example serve_virtual -- [--listen ADDR:PORT] [--set NAME=VALUE]...
+//! cargo run --release -p scanwire-server --example serve_virtual -- [--listen ADDR:PORT] [--set NAME=VALUE]... [--deflate fastest|fast|balanced|high]
 //! ```
 
 use scanwire_core::transfer::share;
@@ -23,8 +23,18 @@ fn main() {
                 let (k, val) = v.split_once('=').expect("--set needs NAME=VALUE");
                 config.request_options.insert(k.into(), val.into());
             }
+            "--deflate" => {
+                use scanwire_formats::DeflateEffort::*;
+                config.encode.deflate = match args.next().as_deref() {
+                    Some("fastest") => Fastest,
+                    Some("fast") => Fast,
+                    Some("balanced") => Balanced,
+                    Some("high") => High,
+                    other => panic!("--deflate fastest|fast|balanced|high, not {other:?}"),
+                };
+            }
             other => {
-                eprintln!("unknown argument {other}; usage: serve_virtual [--listen ADDR:PORT] [--set NAME=VALUE]...");
+                eprintln!("unknown argument {other}; usage: serve_virtual [--listen ADDR:PORT] [--set NAME=VALUE]... [--deflate fastest|fast|balanced|high]");
                 std::process::exit(2);
             }
         }

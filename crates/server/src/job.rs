@@ -394,6 +394,9 @@ impl Job {
             return Next::End(EndReason::Expired);
         }
         let i = g.next;
+        let platen_done = self.req.request.source == Source::Flatbed
+            && self.req.format != Format::Pdf
+            && g.slots.first().is_some_and(|s| s.end == Some(wia::S_OK));
         match g.slots.get_mut(i) {
             // A page that failed is not handed out; once the job knows why, say it.
             Some(slot)
@@ -415,6 +418,13 @@ impl Job {
                 None => Next::End(EndReason::Expired),
             },
             None if ended => Next::End(end_reason(&g)),
+            // The platen gives one page: once it is complete, nothing else can come, so the
+            // end is said at once rather than when the transfer has wound down. sane-airscan
+            // 0.99.27 hangs in sane_close when its own cancel (scanimage's sane_cancel after
+            // the last page) is processed after this 404 and its DELETE have both completed
+            // (`device_stm_cancel_event_callback` turns DONE into CANCEL_DELAYED); answering
+            // at once keeps the 404 well ahead of the client's cancel.
+            None if platen_done => Next::End(EndReason::Done),
             None => Next::Wait,
         }
     }

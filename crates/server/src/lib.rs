@@ -13,7 +13,21 @@
 //! transfer in decoupled mode ([`scanwire_core::transfer::spawn`]); each page the driver
 //! opens gets an encoder thread whose output is the response body, sent chunked while the
 //! page is being scanned. DELETE cancels through the transfer's `CancelHandle`, so the driver
-//! sees S_FALSE. What clients need, and why, is in `ARCHITECTURE.md` and the eSCL notes.
+//! sees S_FALSE.
+//!
+//! What real clients need, and where it is handled:
+//! - literal `scan:`/`pwg:` prefixes, discrete resolutions only, simplex feeder caps always
+//!   ([`capabilities`], via `scanwire-escl`);
+//! - every ScanSettings element may be missing, and the XML may come form-encoded
+//!   ([`job_request`]);
+//! - `NextDocument` holds the request until the page starts (sane-backends' escl cannot
+//!   retry a 503), then streams; a page that fails before its first byte gets the job's
+//!   status (404, 409, 410, 500, 503) instead of a cut-off 200; error bodies are empty
+//!   (escl writes any body into its image file);
+//! - after the last page the device reads Idle and the feeder Empty (sane-airscan ends a
+//!   batch on that), but only once the client has every page (escl stops fetching when the
+//!   feeder reads empty);
+//! - header names go out in Title-Case (escl looks for `Location:`).
 //!
 //! ```no_run
 //! use scanwire_server::{serve_blocking, ServerConfig};

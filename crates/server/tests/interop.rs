@@ -489,3 +489,54 @@ fn ipv6_loopback_and_title_case_headers() {
         check_page(&Pnm::read(&out), &s.last_request(), 1);
     }
 }
+
+#[test]
+fn stopping_the_server_cancels_jobs_and_closes_the_port() {
+    // 6 pages per minute: the page is still being scanned when the server stops.
+    let s = Served::start("127.0.0.1:0", &[("ppm", "6")]);
+    let addr = s.addr();
+    let settings = common::settings_xml("Platen", "RGB24", 75, "image/png", None);
+    let (code, head, _) = http(addr, "POST", "/eSCL/ScanJobs", &settings);
+    assert_eq!(code, 201, "{head}");
+    let loc = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .unwrap()
+        .to_string();
+    // Start the page (the response streams for 10 s), then stop the server under it.
+    let fetch = std::thread::spawn(move || {
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            c,
+            "GET {loc}/NextDocument HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        let _ = c.read_to_end(&mut buf);
+        buf
+    });
+    let t = Instant::now();
+    while s.requests.lock().unwrap().is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the job never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let requests = s.requests.clone();
+    let t = Instant::now();
+    s.server.stop().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "stopping took {:?}",
+        t.elapsed()
+    );
+    let got = fetch.join().unwrap();
+    assert!(
+        !got.ends_with(b"0\r\n\r\n"),
+        "the cut page must not look complete"
+    );
+    assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
+    assert_eq!(requests.lock().unwrap().len(), 1);
+}

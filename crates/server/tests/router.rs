@@ -161,8 +161,13 @@ async fn flatbed_png_job_from_post_to_404() {
         bytes(r).await.is_empty(),
         "sane-backends' escl would read a body as the image"
     );
+    // The platen's 404 comes as soon as its page is complete; the transfer winds down
+    // right after.
+    wait_status(&app, "/eSCL", Duration::from_millis(500), |s| {
+        s.state == ScannerState::Idle
+    })
+    .await;
     let s = status(&app, "/eSCL").await;
-    assert_eq!(s.state, ScannerState::Idle);
     let j = job_of(&s, &loc);
     assert_eq!(j.job_state, Some(JobState::Completed));
     assert_eq!(

@@ -57,7 +57,12 @@ fn opts() -> TransferOptions {
 
 /// Runs `request` with a recorder following `script`, checking grammar, the verifier and page
 /// sizes. Returns the outcome and the recording.
-pub fn scan(p: &Profile, request: &ScanRequest, script: Script, cancel: &CancelHandle) -> (Outcome, Recording) {
+pub fn scan(
+    p: &Profile,
+    request: &ScanRequest,
+    script: Script,
+    cancel: &CancelHandle,
+) -> (Outcome, Recording) {
     let device = (p.open)();
     let (app, log) = Recorder::scripted(script);
     let outcome = transfer::run(&device, request, Box::new(app), cancel, &opts());
@@ -98,7 +103,9 @@ pub fn flatbed_scan(p: &Profile) {
     assert_eq!(rec.complete_pages().len(), 1);
     assert_eq!(rec.end_of_transfer(), Some(wia::S_OK));
     assert!(
-        rec.messages().iter().any(|m| m.lMessage == wia::WIA_TRANSFER_MSG_STATUS),
+        rec.messages()
+            .iter()
+            .any(|m| m.lMessage == wia::WIA_TRANSFER_MSG_STATUS),
         "{}: no STATUS progress at all",
         p.name
     );
@@ -158,7 +165,11 @@ pub fn cancel_handle_mid_page(p: &Profile) {
     let (o, rec) = scan(p, &p.slow, Script::default(), &cancel);
     let latency = t.join().expect("canceller").elapsed();
     assert_eq!(o.result, wia::S_FALSE, "{}: {:?}", p.name, o.error);
-    assert!(latency < Duration::from_secs(1), "{}: cancel took {latency:?}", p.name);
+    assert!(
+        latency < Duration::from_secs(1),
+        "{}: cancel took {latency:?}",
+        p.name
+    );
     assert!(rec.complete_pages().is_empty());
 }
 
@@ -183,7 +194,12 @@ pub fn skip_item(p: &Profile) {
         ..Default::default()
     };
     let (o, rec) = scan(p, feeder, script, &CancelHandle::new());
-    assert!(o.result.is_success() && o.result != wia::S_FALSE, "{}: {}", p.name, o.result);
+    assert!(
+        o.result.is_success() && o.result != wia::S_FALSE,
+        "{}: {}",
+        p.name,
+        o.result
+    );
     assert_eq!(o.skipped, 1);
     assert_eq!(o.pages + 1, full.pages, "{}", p.name);
     assert!(rec.pages.iter().all(|pg| pg.info.number != 1));
@@ -193,11 +209,19 @@ pub fn skip_item(p: &Profile) {
 pub fn feeder_pages(p: &Profile) {
     let Some(feeder) = &p.feeder else { return };
     let (o, rec) = scan(p, feeder, Script::default(), &CancelHandle::new());
-    assert!(o.result.is_success() && o.result != wia::S_FALSE, "{}: {:?}", p.name, o.error);
+    assert!(
+        o.result.is_success() && o.result != wia::S_FALSE,
+        "{}: {:?}",
+        p.name,
+        o.error
+    );
     assert!(o.pages >= 3, "{}: {} pages", p.name, o.pages);
     for (i, pg) in rec.pages.iter().enumerate() {
         assert_eq!(pg.info.number, i as u32 + 1);
-        assert!(matches!(pg.info.source, Source::Feeder | Source::FeederDuplex));
+        assert!(matches!(
+            pg.info.source,
+            Source::Feeder | Source::FeederDuplex
+        ));
     }
 }
 
@@ -228,7 +252,11 @@ pub fn destination_failure(p: &Profile) {
 pub fn faults(p: &Profile) {
     for f in &p.faults {
         let (o, rec) = scan(p, &f.request, Script::default(), &CancelHandle::new());
-        assert_eq!(o.result, f.result, "{}: fault {}: {:?}", p.name, f.name, o.error);
+        assert_eq!(
+            o.result, f.result,
+            "{}: fault {}: {:?}",
+            p.name, f.name, o.error
+        );
         assert_eq!(
             rec.complete_pages().len() as u32,
             f.complete_pages,

@@ -55,8 +55,15 @@ impl SaneConfig {
             "[devices]\n\"Scanwire\" = {url}, eSCL\n[options]\ndiscovery = disable\nws-discovery = off\n"
         );
         // For diagnosing a client: sane-airscan's protocol trace (every request and reply).
+        // One directory per configuration: every process writes the same file names.
         if let Ok(trace) = std::env::var("SCANWIRE_AIRSCAN_TRACE") {
-            conf.push_str(&format!("[debug]\ntrace = {trace}\n"));
+            let name = dir
+                .path()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            conf.push_str(&format!("[debug]\ntrace = {trace}/{name}\n"));
         }
         std::fs::write(dir.path().join("airscan.conf"), conf).unwrap();
         SaneConfig { dir }
