@@ -13,7 +13,7 @@ set -euo pipefail
 
 RUNS=${1:-9}
 JOBS=${2:-200}
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-server}
 BIN=$CARGO_TARGET_DIR/release
 
