@@ -14,7 +14,7 @@ set -euo pipefail
 RUNS=${1:-9}
 JOBS=${2:-200}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-server}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$CARGO_TARGET_DIR/release
 
 cd "$ROOT"
