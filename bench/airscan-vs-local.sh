@@ -8,7 +8,7 @@
 #
 # Usage: crates/server/bench/airscan-vs-local.sh [RUNS] [JOBS]     (defaults 9 and 200)
 # Needs: scanimage + sane-airscan, curl, python3. Builds release binaries into
-# $CARGO_TARGET_DIR (default /work/target-server). Network: 127.0.0.1 only, discovery off.
+# $CARGO_TARGET_DIR (default target/). Network: 127.0.0.1 only, discovery off.
 set -euo pipefail
 
 RUNS=${1:-9}
