@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use scanwire_core::device::{
-    ColorMode, DeviceErrorKind, Driver, PageData, PixelFormat, Resolutions, Source,
+    ColorMode, DeviceErrorKind, Driver, PageData, PixelFormat, Resolutions, ScanRequest, Source,
 };
 use scanwire_core::transfer::CancelHandle;
 use scanwire_core::wia::{self, HResult};
@@ -19,15 +19,91 @@ use std::time::{Duration, Instant};
 const PATTERN: (&str, &str) = ("test-picture", "Color pattern");
 const GRID: (&str, &str) = ("test-picture", "Grid");
 
-/// Scans `req` on test:0 and `args` with scanimage, and compares the images.
-fn compare(env: &Env, what: &str, req: scanwire_core::device::ScanRequest, args: &[&str]) {
+/// One scan on test:0, described once: Scanwire's request and scanimage's arguments are both
+/// derived from it, so a comparison cannot drift into comparing different scans.
+#[derive(Clone, Copy)]
+struct Case<'a> {
+    mode: ColorMode,
+    dpi: u32,
+    /// left, top, width, height in mm; `None` leaves the backend's default area.
+    area: Option<(u32, u32, u32, u32)>,
+    /// Backend options, passed as `--set` to Scanwire and `--name=value` to scanimage.
+    options: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> Case<'a> {
+    fn new(
+        mode: ColorMode,
+        dpi: u32,
+        area: (u32, u32, u32, u32),
+        options: &'a [(&'a str, &'a str)],
+    ) -> Self {
+        Case {
+            mode,
+            dpi,
+            area: Some(area),
+            options,
+        }
+    }
+
+    fn request(&self) -> ScanRequest {
+        let mut r = request(
+            self.mode,
+            self.dpi,
+            self.area.unwrap_or((0, 0, 0, 0)),
+            self.options,
+        );
+        if self.area.is_none() {
+            r.area = None;
+        }
+        r
+    }
+
+    /// scanimage's spelling of the same scan: SANE has no lineart or 16-bit modes, only
+    /// Gray/Color with a depth.
+    fn scanimage_args(&self) -> Vec<String> {
+        let (mode, depth) = match self.mode {
+            ColorMode::Lineart => ("Gray", 1),
+            ColorMode::Gray => ("Gray", 8),
+            ColorMode::Gray16 => ("Gray", 16),
+            ColorMode::Color => ("Color", 8),
+            ColorMode::Color48 => ("Color", 16),
+        };
+        let mut args = vec![
+            format!("--mode={mode}"),
+            format!("--depth={depth}"),
+            format!("--resolution={}", self.dpi),
+        ];
+        if let Some((l, t, w, h)) = self.area {
+            args.extend([
+                format!("-l{l}"),
+                format!("-t{t}"),
+                format!("-x{w}"),
+                format!("-y{h}"),
+            ]);
+        }
+        args.extend(self.options.iter().map(|(k, v)| format!("--{k}={v}")));
+        args
+    }
+}
+
+/// Scans `ours` with Scanwire and `theirs` with scanimage, and compares the images.
+fn compare_with(env: &Env, what: &str, ours: Case, theirs: Case) -> Log {
     let device = open(env, "sane:test:0");
-    let (o, log) = scan(&device, &req);
+    let (o, log) = scan(&device, &ours.request());
     assert_eq!(o.result, wia::S_OK, "{what}: {:?}", o.error);
     assert_eq!(log.complete().len(), 1, "{what}");
-    let mut theirs = scanimage(env, args);
-    clear_pbm_padding(&mut theirs);
-    assert_same_image(&as_pnm(log.complete()[0]), &theirs, what);
+    drop(device);
+    let args = theirs.scanimage_args();
+    let mut image = scanimage(env, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    clear_pbm_padding(&mut image);
+    assert_same_image(&as_pnm(log.complete()[0]), &image, what);
+    log
+}
+
+/// Scans the same case with both and compares the images.
+fn compare(env: &Env, what: &str, case: Case) -> Log {
+    compare_with(env, what, case, case)
 }
 
 #[test]
@@ -110,25 +186,7 @@ fn gray_8_bit_pattern_matches_scanimage() {
     compare(
         env,
         "gray 8-bit 50 dpi",
-        request(ColorMode::Gray, 50, (0, 0, 80, 100), &[PATTERN]),
-        &[
-            "--mode",
-            "Gray",
-            "--depth",
-            "8",
-            "--resolution",
-            "50",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "80",
-            "-y",
-            "100",
-            "--test-picture",
-            "Color pattern",
-        ],
+        Case::new(ColorMode::Gray, 50, (0, 0, 80, 100), &[PATTERN]),
     );
 }
 
@@ -141,25 +199,7 @@ fn color_region_matches_scanimage() {
     compare(
         env,
         "color 8-bit 100 dpi, region",
-        request(ColorMode::Color, 100, (10, 20, 60, 50), &[PATTERN]),
-        &[
-            "--mode",
-            "Color",
-            "--depth",
-            "8",
-            "--resolution",
-            "100",
-            "-l",
-            "10",
-            "-t",
-            "20",
-            "-x",
-            "60",
-            "-y",
-            "50",
-            "--test-picture",
-            "Color pattern",
-        ],
+        Case::new(ColorMode::Color, 100, (10, 20, 60, 50), &[PATTERN]),
     );
 }
 
@@ -172,25 +212,7 @@ fn gray_16_bit_matches_scanimage() {
     compare(
         env,
         "gray 16-bit 75 dpi",
-        request(ColorMode::Gray16, 75, (0, 0, 80, 100), &[PATTERN]),
-        &[
-            "--mode",
-            "Gray",
-            "--depth",
-            "16",
-            "--resolution",
-            "75",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "80",
-            "-y",
-            "100",
-            "--test-picture",
-            "Color pattern",
-        ],
+        Case::new(ColorMode::Gray16, 75, (0, 0, 80, 100), &[PATTERN]),
     );
 }
 
@@ -203,25 +225,7 @@ fn color_48_bit_grid_matches_scanimage() {
     compare(
         env,
         "color 16-bit 60 dpi grid",
-        request(ColorMode::Color48, 60, (5, 5, 70, 90), &[GRID]),
-        &[
-            "--mode",
-            "Color",
-            "--depth",
-            "16",
-            "--resolution",
-            "60",
-            "-l",
-            "5",
-            "-t",
-            "5",
-            "-x",
-            "70",
-            "-y",
-            "90",
-            "--test-picture",
-            "Grid",
-        ],
+        Case::new(ColorMode::Color48, 60, (5, 5, 70, 90), &[GRID]),
     );
 }
 
@@ -234,48 +238,12 @@ fn lineart_1_bit_matches_scanimage() {
     compare(
         env,
         "lineart 150 dpi grid",
-        request(ColorMode::Lineart, 150, (0, 0, 83, 61), &[GRID]),
-        &[
-            "--mode",
-            "Gray",
-            "--depth",
-            "1",
-            "--resolution",
-            "150",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "83",
-            "-y",
-            "61",
-            "--test-picture",
-            "Grid",
-        ],
+        Case::new(ColorMode::Lineart, 150, (0, 0, 83, 61), &[GRID]),
     );
     compare(
         env,
         "lineart 75 dpi pattern",
-        request(ColorMode::Lineart, 75, (0, 0, 80, 100), &[PATTERN]),
-        &[
-            "--mode",
-            "Gray",
-            "--depth",
-            "1",
-            "--resolution",
-            "75",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "80",
-            "-y",
-            "100",
-            "--test-picture",
-            "Color pattern",
-        ],
+        Case::new(ColorMode::Lineart, 75, (0, 0, 80, 100), &[PATTERN]),
     );
 }
 
@@ -288,58 +256,22 @@ fn solid_pictures_match_scanimage() {
     compare(
         env,
         "solid black color 300 dpi",
-        request(
+        Case::new(
             ColorMode::Color,
             300,
             (0, 0, 50, 40),
             &[("test-picture", "Solid black")],
         ),
-        &[
-            "--mode",
-            "Color",
-            "--depth",
-            "8",
-            "--resolution",
-            "300",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "50",
-            "-y",
-            "40",
-            "--test-picture",
-            "Solid black",
-        ],
     );
     compare(
         env,
         "solid white gray 200 dpi",
-        request(
+        Case::new(
             ColorMode::Gray,
             200,
             (0, 0, 40, 30),
             &[("test-picture", "Solid white")],
         ),
-        &[
-            "--mode",
-            "Gray",
-            "--depth",
-            "8",
-            "--resolution",
-            "200",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "40",
-            "-y",
-            "30",
-            "--test-picture",
-            "Solid white",
-        ],
     );
 }
 
@@ -349,12 +281,11 @@ fn a4_color_at_300_dpi_matches_scanimage() {
         return;
     };
     let _g = lock();
-    let device = open(env, "sane:test:0");
-    let (o, log) = scan(
-        &device,
-        &request(ColorMode::Color, 300, (0, 0, 210, 297), &[PATTERN]),
+    let log = compare(
+        env,
+        "A4 color 300 dpi",
+        Case::new(ColorMode::Color, 300, (0, 0, 210, 297), &[PATTERN]),
     );
-    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
     let page = log.complete()[0];
     assert_eq!(
         page.info.data,
@@ -365,30 +296,10 @@ fn a4_color_at_300_dpi_matches_scanimage() {
         }
     );
     // STATUS after the bands, with growing percent, ending at 100.
-    let pcts: Vec<i32> = log.statuses.iter().map(|s| s.1).collect();
+    let pcts: Vec<i32> = log.statuses.iter().map(|s| s.lPercentComplete).collect();
     assert!(pcts.windows(2).all(|w| w[0] <= w[1]), "{pcts:?}");
     assert_eq!(pcts.last(), Some(&100));
     assert!(pcts.len() > 3, "{pcts:?}");
-    let theirs = scanimage(
-        env,
-        &[
-            "--mode",
-            "Color",
-            "--resolution",
-            "300",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "210",
-            "-y",
-            "297",
-            "--test-picture",
-            "Color pattern",
-        ],
-    );
-    assert_same_image(&as_pnm(page), &theirs, "A4 color 300 dpi");
 }
 
 #[test]
@@ -400,64 +311,26 @@ fn three_pass_frames_are_assembled_like_scanimage() {
     compare(
         env,
         "three-pass color 8-bit, GBR",
-        request(
+        Case::new(
             ColorMode::Color,
             50,
             (0, 0, 80, 100),
             &[PATTERN, ("three-pass", "yes"), ("three-pass-order", "GBR")],
         ),
-        &[
-            "--mode",
-            "Color",
-            "--depth",
-            "8",
-            "--resolution",
-            "50",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "80",
-            "-y",
-            "100",
-            "--test-picture",
-            "Color pattern",
-            "--three-pass=yes",
-            "--three-pass-order",
-            "GBR",
-        ],
     );
     // scanimage 1.1.1 cannot write 16-bit three-pass scans (it asserts `parm.depth == 8`);
     // the test backend's three-pass frames hold the same samples as its one-pass scan, so
     // compare with that.
-    compare(
+    compare_with(
         env,
         "three-pass color 16-bit",
-        request(
+        Case::new(
             ColorMode::Color48,
             40,
             (0, 0, 80, 100),
             &[PATTERN, ("three-pass", "yes")],
         ),
-        &[
-            "--mode",
-            "Color",
-            "--depth",
-            "16",
-            "--resolution",
-            "40",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "80",
-            "-y",
-            "100",
-            "--test-picture",
-            "Color pattern",
-        ],
+        Case::new(ColorMode::Color48, 40, (0, 0, 80, 100), &[PATTERN]),
     );
 }
 
@@ -470,42 +343,19 @@ fn ppl_loss_padding_is_stripped() {
         return;
     };
     let _g = lock();
-    for (mode, sane_mode, depth, bytes_per_px) in [
-        (ColorMode::Gray, "Gray", "8", 1usize),
-        (ColorMode::Color, "Color", "8", 3),
-        (ColorMode::Gray16, "Gray", "16", 2),
+    for (mode, bytes_per_px) in [
+        (ColorMode::Gray, 1usize),
+        (ColorMode::Color, 3),
+        (ColorMode::Gray16, 2),
     ] {
+        let case = Case::new(mode, 50, (0, 0, 80, 100), &[PATTERN, ("ppl-loss", "7")]);
         let device = open(env, "sane:test:0");
-        let (o, log) = scan(
-            &device,
-            &request(mode, 50, (0, 0, 80, 100), &[PATTERN, ("ppl-loss", "7")]),
-        );
+        let (o, log) = scan(&device, &case.request());
         assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
         let ours = as_pnm(log.complete()[0]);
         drop(device);
-        let theirs = scanimage(
-            env,
-            &[
-                "--mode",
-                sane_mode,
-                "--depth",
-                depth,
-                "--resolution",
-                "50",
-                "-l",
-                "0",
-                "-t",
-                "0",
-                "-x",
-                "80",
-                "-y",
-                "100",
-                "--test-picture",
-                "Color pattern",
-                "--ppl-loss",
-                "7",
-            ],
-        );
+        let args = case.scanimage_args();
+        let theirs = scanimage(env, &args.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!((ours.width, ours.height), (theirs.width, theirs.height));
         let used = theirs.width as usize * bytes_per_px;
         let padded = theirs.raster.len() / theirs.height as usize;
@@ -524,7 +374,7 @@ fn ppl_loss_padding_is_stripped() {
             ..theirs
         };
         expected.raster.truncate(used * expected.height as usize);
-        assert_same_image(&ours, &expected, &format!("ppl-loss {sane_mode} {depth}"));
+        assert_same_image(&ours, &expected, &format!("ppl-loss {mode:?}"));
     }
 }
 
@@ -534,40 +384,32 @@ fn hand_scanner_pages_have_unknown_height() {
         return;
     };
     let _g = lock();
+    // The hand scanner has its own fixed width: no area.
+    let case = Case {
+        mode: ColorMode::Gray,
+        dpi: 50,
+        area: None,
+        options: &[PATTERN, ("hand-scanner", "yes")],
+    };
     let device = open(env, "sane:test:0");
-    let (o, log) = scan(
-        &device,
-        &request(
-            ColorMode::Gray,
-            50,
-            (0, 0, 80, 100),
-            &[PATTERN, ("hand-scanner", "yes")],
-        ),
-    );
+    let (o, log) = scan(&device, &case.request());
     assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
     let page = log.complete()[0];
     let PageData::Raster { height, width, .. } = page.info.data else {
-        panic!()
+        panic!("a hand scanner page is raster: {:?}", page.info.data)
     };
     assert_eq!(height, None, "hand scanners do not know the height");
     assert_eq!(width, 216, "the test backend's hand scanner is 110 mm wide");
     // Unknown height: percent stays 0 until the end.
-    assert!(log.statuses.iter().rev().skip(1).all(|s| s.1 == 0));
-    assert_eq!(log.statuses.last().unwrap().1, 100);
-    let theirs = scanimage(
-        env,
-        &[
-            "--mode",
-            "Gray",
-            "--depth",
-            "8",
-            "--resolution",
-            "50",
-            "--test-picture",
-            "Color pattern",
-            "--hand-scanner=yes",
-        ],
-    );
+    assert!(log
+        .statuses
+        .iter()
+        .rev()
+        .skip(1)
+        .all(|s| s.lPercentComplete == 0));
+    assert_eq!(log.statuses.last().unwrap().lPercentComplete, 100);
+    let args = case.scanimage_args();
+    let theirs = scanimage(env, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_same_image(&as_pnm(page), &theirs, "hand scanner");
 }
 
@@ -577,12 +419,9 @@ fn feeder_batch_matches_scanimage_page_for_page() {
         return;
     };
     let _g = lock();
+    let case = Case::new(ColorMode::Color, 50, (0, 0, 80, 100), &[PATTERN]);
     let device = open(env, "sane:test:0");
-    let req = feeder(
-        request(ColorMode::Color, 50, (0, 0, 80, 100), &[PATTERN]),
-        None,
-    );
-    let (o, log) = scan(&device, &req);
+    let (o, log) = scan(&device, &feeder(case.request(), None));
     assert_eq!(
         o.result,
         wia::S_OK,
@@ -601,21 +440,8 @@ fn feeder_batch_matches_scanimage_page_for_page() {
             "--format=pnm",
             "--source",
             "Automatic Document Feeder",
-            "--mode",
-            "Color",
-            "--resolution",
-            "50",
-            "-l",
-            "0",
-            "-t",
-            "0",
-            "-x",
-            "80",
-            "-y",
-            "100",
-            "--test-picture",
-            "Color pattern",
         ])
+        .args(case.scanimage_args())
         .arg(format!("--batch={}", pattern.display()))
         .output()
         .unwrap();
@@ -738,7 +564,7 @@ fn read_faults_map_to_their_wia_codes_and_the_handle_recovers() {
 // ---------------------------------------------------------------------------------------
 // Cancel
 
-fn slow() -> scanwire_core::device::ScanRequest {
+fn slow() -> ScanRequest {
     // The test backend writes the pattern in pieces of about ten lines, pausing before each:
     // 196 lines, 100 ms apart, about 2 s. Small reads make many bands.
     request(

@@ -9,18 +9,17 @@
 #![allow(dead_code)]
 
 use scanwire_core::device::{
-    Area, ColorMode, Driver, Length, PageData, PageInfo, PixelFormat, ScanRequest, Source,
+    Area, ColorMode, Driver, Length, PageData, PixelFormat, ScanRequest, Source,
 };
 use scanwire_core::transfer::{
-    self, AppStream, CancelHandle, Outcome, PageSink, SharedDevice, TransferCallback,
-    TransferOptions,
+    self, CancelHandle, Outcome, RecordedPage, Recorder, Script, SharedDevice, TransferOptions,
 };
-use scanwire_core::wia::{self, HResult, WiaTransferParams};
+use scanwire_core::wia::{self, WiaTransferParams};
 use scanwire_sane::{SaneConfig, SaneDriver};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 pub struct Env {
@@ -195,23 +194,17 @@ pub fn feeder(mut r: ScanRequest, pages: Option<u32>) -> ScanRequest {
 }
 
 // ---------------------------------------------------------------------------------------
-// A recording application
+// The application: core's recorder, seen through the views these tests use
 
+pub type Page = RecordedPage;
+
+/// What the application saw.
 #[derive(Clone, Debug)]
-pub struct Page {
-    pub info: PageInfo,
-    pub data: Vec<u8>,
-    pub closed: Option<HResult>,
-}
-
-#[derive(Clone, Debug, Default)]
 pub struct Log {
+    /// Every page a stream was opened for.
     pub pages: Vec<Page>,
-    /// (page index or None, percent, bytes) of every STATUS.
-    pub statuses: Vec<(Option<usize>, i32, u64)>,
-    pub end_of_streams: Vec<(HResult, u64)>,
-    pub end_of_transfer: Vec<HResult>,
-    pub problems: Vec<String>,
+    /// The STATUS messages, in order.
+    pub statuses: Vec<WiaTransferParams>,
 }
 
 impl Log {
@@ -223,129 +216,46 @@ impl Log {
     }
 }
 
-/// Records pages and messages, checks them as they come, and answers S_FALSE to the n-th
-/// STATUS if asked to.
-pub struct Collector {
-    log: Arc<Mutex<Log>>,
-    open: Option<usize>,
-    cancel_at_status: Option<usize>,
-}
-
-struct Sink {
-    log: Arc<Mutex<Log>>,
-    index: usize,
-}
-
-impl PageSink for Sink {
-    fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
-        self.log.lock().unwrap().pages[self.index]
-            .data
-            .extend_from_slice(data);
-        Ok(())
-    }
-    fn close(self: Box<Self>, status: HResult) -> HResult {
-        self.log.lock().unwrap().pages[self.index].closed = Some(status);
-        wia::S_OK
-    }
-}
-
-impl Collector {
-    pub fn new(cancel_at_status: Option<usize>) -> (Self, Arc<Mutex<Log>>) {
-        let log = Arc::new(Mutex::new(Log::default()));
-        (
-            Collector {
-                log: log.clone(),
-                open: None,
-                cancel_at_status,
-            },
-            log,
-        )
-    }
-}
-
-impl TransferCallback for Collector {
-    fn get_next_stream(&mut self, page: &PageInfo) -> AppStream {
-        let mut log = self.log.lock().unwrap();
-        if let Some(o) = self.open {
-            log.problems.push(format!(
-                "stream for page {} while page {o} is open",
-                page.number
-            ));
-        }
-        log.pages.push(Page {
-            info: page.clone(),
-            data: Vec::new(),
-            closed: None,
-        });
-        let index = log.pages.len() - 1;
-        self.open = Some(index);
-        AppStream::Stream(Box::new(Sink {
-            log: self.log.clone(),
-            index,
-        }))
-    }
-
-    fn transfer_callback(&mut self, p: &WiaTransferParams) -> HResult {
-        let mut log = self.log.lock().unwrap();
-        if !(0..=100).contains(&p.lPercentComplete) {
-            log.problems.push(format!("percent {}", p.lPercentComplete));
-        }
-        match p.lMessage {
-            wia::WIA_TRANSFER_MSG_STATUS => {
-                let held = self.open.map_or(0, |o| log.pages[o].data.len() as u64);
-                if p.ulTransferredBytes != held {
-                    log.problems.push(format!(
-                        "STATUS says {} bytes, the stream holds {held}",
-                        p.ulTransferredBytes
-                    ));
-                }
-                log.statuses
-                    .push((self.open, p.lPercentComplete, p.ulTransferredBytes));
-                if self.cancel_at_status == Some(log.statuses.len()) {
-                    return wia::S_FALSE;
-                }
-            }
-            wia::WIA_TRANSFER_MSG_END_OF_STREAM => {
-                log.end_of_streams
-                    .push((p.hrErrorStatus, p.ulTransferredBytes));
-                self.open = None;
-            }
-            wia::WIA_TRANSFER_MSG_END_OF_TRANSFER => {
-                log.end_of_transfer.push(p.hrErrorStatus);
-            }
-            other => log.problems.push(format!("message kind {other}")),
-        }
-        wia::S_OK
-    }
-}
-
 pub fn opts() -> TransferOptions {
     TransferOptions::strict().watchdog(Some(Duration::from_secs(60)))
 }
 
-/// Runs one transfer through `transfer::run` in strict mode and checks what every transfer
-/// must satisfy.
+/// Runs one transfer through `transfer::run` in strict mode, answering S_FALSE to the n-th
+/// STATUS if asked to, and checks what every transfer must satisfy: no verifier violation,
+/// the message grammar, END_OF_TRANSFER with the result, whole rows of the announced size.
 pub fn scan_with(
     device: &SharedDevice,
     req: &ScanRequest,
     cancel: &CancelHandle,
     cancel_at_status: Option<usize>,
 ) -> (Outcome, Log) {
-    let (app, log) = Collector::new(cancel_at_status);
+    let (app, recording) = Recorder::scripted(Script {
+        cancel_at_status,
+        ..Script::default()
+    });
     let outcome = transfer::run(device, req, Box::new(app), cancel, &opts());
-    let log = log.lock().unwrap().clone();
+    let rec = recording.snapshot();
     assert!(
         outcome.violations.is_empty(),
         "violations: {:?}",
         outcome.violations
     );
-    assert!(log.problems.is_empty(), "problems: {:?}", log.problems);
+    rec.check_grammar()
+        .expect("the application sees WIA's message grammar");
     assert_eq!(
-        log.end_of_transfer,
-        vec![outcome.result],
-        "END_OF_TRANSFER once, with the result"
+        rec.end_of_transfer(),
+        Some(outcome.result),
+        "END_OF_TRANSFER with the result"
     );
-    assert_eq!(log.end_of_streams.len(), log.pages.len());
+    let statuses = rec
+        .messages()
+        .into_iter()
+        .filter(|m| m.lMessage == wia::WIA_TRANSFER_MSG_STATUS)
+        .collect();
+    let log = Log {
+        pages: rec.pages,
+        statuses,
+    };
     for page in log.complete() {
         if let Some(n) = page.info.data.expected_bytes() {
             assert_eq!(page.data.len() as u64, n, "page {} size", page.info.number);
