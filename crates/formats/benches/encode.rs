@@ -121,7 +121,7 @@ fn bench(c: &mut Criterion) {
                 ..base.clone()
             },
         ),
-        ("png-fast", Format::Png, base.clone()),
+        ("png-auto", Format::Png, base.clone()),
         (
             "png-balanced",
             Format::Png,
@@ -132,6 +132,14 @@ fn bench(c: &mut Criterion) {
         ),
         ("jpeg-q85", Format::Jpeg, base.clone()),
         (
+            "jpeg-q85-1thread",
+            Format::Jpeg,
+            EncodeOptions {
+                threads: 1,
+                ..base.clone()
+            },
+        ),
+        (
             "tiff-deflate-1thread",
             Format::Tiff,
             EncodeOptions {
@@ -140,6 +148,14 @@ fn bench(c: &mut Criterion) {
             },
         ),
         ("tiff-deflate", Format::Tiff, base.clone()),
+        (
+            "tiff-deflate-fast",
+            Format::Tiff,
+            EncodeOptions {
+                deflate: DeflateEffort::Fast,
+                ..base.clone()
+            },
+        ),
         (
             "tiff-deflate-fastest",
             Format::Tiff,

@@ -11,13 +11,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
         return Err(
-            "usage: convert IN.pnm OUT.{pnm,png,jpg,tiff,pdf} [fastest|fast|balanced|high]".into(),
+            "usage: convert IN.pnm OUT.{pnm,png,jpg,tiff,pdf} [auto|fastest|fast|balanced|high]"
+                .into(),
         );
     }
     let bytes = std::fs::read(&args[1])?;
     let (pixel, width, height, body) = parse_pnm(&bytes)?;
     let deflate = match args.get(3).map(String::as_str) {
-        None | Some("fast") => DeflateEffort::Fast,
+        None | Some("auto") => DeflateEffort::Auto,
+        Some("fast") => DeflateEffort::Fast,
         Some("fastest") => DeflateEffort::Fastest,
         Some("balanced") => DeflateEffort::Balanced,
         Some("high") => DeflateEffort::High,

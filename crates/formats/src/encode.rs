@@ -58,7 +58,9 @@ pub fn encode_page<W: Write>(
                 |r, rows| match format {
                     Format::Pnm => crate::pnm::encode(r, rows, w),
                     Format::Png => crate::png::encode(r, rows, opts.deflate, w),
-                    Format::Jpeg => crate::jpeg::encode(r, rows, opts.jpeg_quality, w),
+                    Format::Jpeg => {
+                        crate::jpeg::encode(r, rows, opts.jpeg_quality, opts.thread_count(), w)
+                    }
                     Format::Tiff | Format::Pdf => Err(EncodeError::Unsupported(format!(
                         "{format} needs a seekable output; use Document"
                     ))),

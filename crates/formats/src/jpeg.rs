@@ -1,33 +1,42 @@
-//! Baseline JPEG through `jpeg-encoder`, pulling rows as the encoder needs them.
+//! Baseline JPEG, encoded in strips on every core.
 //!
-//! `Encoder::encode` wants the whole image in memory, but `Encoder::encode_image` takes an
-//! [`ImageBuffer`] that it asks for one row at a time, top to bottom, one MCU row (8 or 16
-//! rows) ahead of what it has written: the interleaved baseline path never looks back. So the
-//! buffer here reads the next band from the page's [`RowReader`] when the encoder asks for a
-//! row past it. Memory is one band (about 256 KiB), whatever the page size; the only
-//! requirement is the height up front (SOF comes first), which the caller provides by
-//! spooling pages of unknown height.
+//! The page is cut into strips of whole MCU rows, and each strip is one restart interval
+//! (DRI/RSTn, T.81 F.1.2.3): its DC predictions start from zero and its data ends on a byte
+//! boundary, so strips are encoded independently, on as many threads as the options allow,
+//! and concatenated with RST markers between them. The result is an ordinary baseline JPEG
+//! (every decoder supports restart markers). Rows are pulled from the page's [`RowReader`]
+//! strip by strip while earlier strips are encoded, so memory is a few strips (about
+//! 256 KiB of rows each), whatever the page size; only the height must be known up front
+//! (SOF comes first), which the caller ensures by spooling pages of unknown height.
 //!
-//! `fill_buffers` cannot fail, so a source error (a cancelled page) is parked, the rows are
-//! filled with zeros, and the output writer refuses the next write: the encoder stops at its
-//! next block and the parked error is what the caller sees.
+//! The encoder is our own (`jpeg/strip.rs`) rather than the `jpeg-encoder` crate: on scanned
+//! pages that crate spent about 70 ms of CPU per A4 300 dpi color page, four to five times
+//! what libjpeg-turbo needs, mostly in its per-coefficient Huffman loop; the target is to be
+//! at least as fast as scanimage's libjpeg-turbo (BENCHMARKS.md, "Encoders").
 //!
-//! Conversions: lineart and 16-bit data become 8-bit by the rule in [`crate::convert`].
-//! Chroma is subsampled 4:2:0 below quality 90 (the crate's default), 4:4:4 from 90 up.
+//! Quality scales the Annex K tables exactly as libjpeg's `jpeg_set_quality` does, so
+//! `quality 75` here and in scanimage or cjpeg use the same quantisation. Chroma is
+//! subsampled 4:2:0 (2x2 averages) below quality 90 and kept at full resolution (4:4:4) from
+//! 90 up. Lineart and 16-bit data become 8-bit by the rule in [`crate::convert`].
+
+mod strip;
+mod tables;
 
 use crate::convert::{eight_bit, to_eight_bit};
-use crate::source::{rows_for, Raster, RowReader};
+use crate::par;
+use crate::source::{Raster, RowReader};
 use crate::EncodeError;
-use jpeg_encoder::{
-    rgb_to_ycbcr, Encoder, ImageBuffer, JpegColorType, PixelDensity, PixelDensityUnit,
-};
 use scanwire_core::device::PixelFormat;
-use std::cell::{Cell, RefCell};
-use std::io::{BufWriter, Write};
-use std::rc::Rc;
+use std::io::Write;
+use strip::{Layout, Scratch, Tables};
 
 /// JPEG's dimension limit (16-bit fields in SOF).
 pub(crate) const MAX_SIDE: u32 = 65_535;
+
+/// Rows (8-bit) per strip, about: small enough that both cores get work early and the last
+/// strip's encoding (which nothing overlaps) is short, large enough that the per-strip cost
+/// (a hand-off between threads, two marker bytes) is nil.
+const STRIP_BYTES: usize = 256 * 1024;
 
 /// Checks `r` fits in a JPEG.
 pub(crate) fn check_size(r: &Raster) -> Result<(), EncodeError> {
@@ -40,202 +49,351 @@ pub(crate) fn check_size(r: &Raster) -> Result<(), EncodeError> {
     Ok(())
 }
 
-/// Encodes a baseline JPEG of `r` from `rows` into `out`.
+/// One strip on its way to a worker: the page's rows as they arrived.
+#[derive(Default)]
+struct StripIn {
+    raw: Vec<u8>,
+    rows: usize,
+}
+
+/// A worker's answer: the strip's entropy-coded bytes, and buffers kept for the next strip.
+#[derive(Default)]
+struct StripOut {
+    coded: Vec<u8>,
+    eight: Vec<u8>,
+    scratch: Scratch,
+}
+
+/// One strip's encoding, as a [`pulp::WithSimd`] operation: `pulp` runs it in a copy of the
+/// encoder compiled for the best instruction set the CPU has (AVX2 and FMA on current x86),
+/// chosen at run time; the code itself is plain Rust that the compiler vectorises.
+struct Strip<'a> {
+    tables: &'a Tables,
+    data: &'a [u8],
+    rows: usize,
+    scratch: &'a mut Scratch,
+    out: &'a mut Vec<u8>,
+}
+
+impl pulp::WithSimd for Strip<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        strip::encode(self.tables, self.data, self.rows, self.scratch, self.out);
+    }
+}
+
+/// Encodes a baseline JPEG of `r` from `rows` into `out`, on up to `threads` threads.
 pub(crate) fn encode(
     r: Raster,
     rows: &mut RowReader<'_>,
     quality: u8,
+    threads: usize,
     out: &mut dyn Write,
 ) -> Result<(), EncodeError> {
     check_size(&r)?;
-    let abort = Rc::new(Cell::new(false));
-    let mut writer = AbortWriter {
-        inner: BufWriter::with_capacity(64 * 1024, out),
-        abort: abort.clone(),
+    let target = eight_bit(r.pixel);
+    let layout = match target {
+        PixelFormat::Rgb8 if quality >= 90 => Layout::Ycc444,
+        PixelFormat::Rgb8 => Layout::Ycc420,
+        _ => Layout::Gray,
     };
-    let mut enc = Encoder::new(&mut writer, quality);
-    let clamp = |d: u32| d.min(u16::MAX as u32) as u16;
-    if r.dpi.0 > 0 && r.dpi.1 > 0 {
-        enc.set_density(PixelDensity {
-            density: (clamp(r.dpi.0), clamp(r.dpi.1)),
-            unit: PixelDensityUnit::Inches,
+    let width = r.width as usize;
+    let tables = Tables::new(layout, width, quality);
+    let mcu_h = layout.mcu_height();
+    let row8 = target.bytes_per_line(r.width);
+    // Whole MCU rows per strip, and at most 65535 MCUs (DRI's 16-bit interval).
+    let mcu_rows =
+        (STRIP_BYTES / (row8 * mcu_h)).clamp(1, (u16::MAX as usize / tables.mcus_per_row()).max(1));
+    let strip_rows = mcu_rows * mcu_h;
+    let height = r.height as usize;
+    let strips = height.div_ceil(strip_rows);
+    let interval = (strips > 1).then(|| (mcu_rows * tables.mcus_per_row()) as u16);
+    let io = EncodeError::io("the JPEG image");
+
+    out.write_all(&header(&r, &tables, interval)).map_err(io)?;
+    let raw_bpl = r.bytes_per_line();
+    let mut read = 0usize;
+    let mut written = 0usize;
+    par::ordered(
+        threads.min(strips),
+        |job: &mut StripIn| {
+            job.rows = rows.read_rows(&mut job.raw, strip_rows)?;
+            read += job.rows;
+            Ok(job.rows > 0)
+        },
+        |job: &StripIn, o: &mut StripOut| {
+            let data = if r.pixel == target {
+                &job.raw[..job.rows * raw_bpl]
+            } else {
+                to_eight_bit(r.pixel, r.width, &job.raw, &mut o.eight);
+                &o.eight[..]
+            };
+            pulp::Arch::new().dispatch(Strip {
+                tables: &tables,
+                data,
+                rows: job.rows,
+                scratch: &mut o.scratch,
+                out: &mut o.coded,
+            });
+        },
+        |o: &StripOut| {
+            if written > 0 {
+                out.write_all(&[0xFF, 0xD0 + ((written - 1) % 8) as u8])
+                    .map_err(EncodeError::io("the JPEG image"))?;
+            }
+            written += 1;
+            out.write_all(&o.coded)
+                .map_err(EncodeError::io("the JPEG image"))
+        },
+    )?;
+    if read < height {
+        // The reader reports a short page itself; this only guards the arithmetic above.
+        return Err(EncodeError::ShortPage {
+            rows: read as u32,
+            height: r.height,
         });
     }
-    let target = eight_bit(r.pixel);
-    let pull = Pull {
-        width: r.width as u16,
-        height: r.height as u16,
-        color: if target == PixelFormat::Rgb8 {
-            JpegColorType::Ycbcr
-        } else {
-            JpegColorType::Luma
-        },
-        state: RefCell::new(PullState {
-            rows,
-            pixel: r.pixel,
-            width: r.width,
-            raw: Vec::new(),
-            band: Vec::new(),
-            band_start: 0,
-            band_rows: 0,
-            // At least one 4:2:0 MCU row (16 rows) per band.
-            max_rows: rows_for(256 * 1024, r.bytes_per_line()).max(16),
-            row_len: target.bytes_per_line(r.width),
-            error: None,
-            abort,
-        }),
+    out.write_all(&[0xFF, 0xD9])
+        .map_err(EncodeError::io("the JPEG image"))?;
+    out.flush().map_err(EncodeError::io("the JPEG image"))
+}
+
+/// SOI, JFIF, quantisation tables, frame header, Huffman tables, restart interval, scan
+/// header: everything before the first strip.
+fn header(r: &Raster, t: &Tables, interval: Option<u16>) -> Vec<u8> {
+    let mut h = Vec::with_capacity(700);
+    let segment = |h: &mut Vec<u8>, marker: u8, body: &[u8]| {
+        h.extend_from_slice(&[0xFF, marker]);
+        h.extend_from_slice(&(body.len() as u16 + 2).to_be_bytes());
+        h.extend_from_slice(body);
     };
-    let result = enc.encode_image(&pull);
-    if let Some(e) = pull.state.into_inner().error {
-        return Err(e);
+    h.extend_from_slice(&[0xFF, 0xD8]);
+    // JFIF 1.01 with the density in dots per inch (or 1:1 aspect ratio when unknown).
+    let clamp = |d: u32| d.min(u16::MAX as u32) as u16;
+    let (unit, dx, dy) = match r.dpi {
+        (x, y) if x > 0 && y > 0 => (1u8, clamp(x), clamp(y)),
+        _ => (0, 1, 1),
+    };
+    let mut jfif = b"JFIF\0\x01\x01".to_vec();
+    jfif.push(unit);
+    jfif.extend_from_slice(&dx.to_be_bytes());
+    jfif.extend_from_slice(&dy.to_be_bytes());
+    jfif.extend_from_slice(&[0, 0]);
+    segment(&mut h, 0xE0, &jfif);
+    let comps = t.layout.components();
+    for (id, q) in t.quant.iter().enumerate().take(comps.min(2)) {
+        let mut body = vec![id as u8];
+        body.extend(tables::ZIGZAG.iter().map(|&n| q[n]));
+        segment(&mut h, 0xDB, &body);
     }
-    result.map_err(jpeg_error)?;
-    writer
-        .inner
-        .flush()
-        .map_err(EncodeError::io("the JPEG image"))
-}
-
-fn jpeg_error(e: jpeg_encoder::EncodingError) -> EncodeError {
-    match e {
-        jpeg_encoder::EncodingError::IoError(source) => EncodeError::Io {
-            what: "the JPEG image",
-            source,
-        },
-        other => EncodeError::Jpeg(other.to_string()),
-    }
-}
-
-struct AbortWriter<W> {
-    inner: W,
-    abort: Rc<Cell<bool>>,
-}
-
-impl<W: Write> Write for AbortWriter<W> {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.write_all(buf)?;
-        Ok(buf.len())
-    }
-
-    #[inline]
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        if self.abort.get() {
-            return Err(std::io::Error::other("page source failed"));
-        }
-        self.inner.write_all(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-struct Pull<'a, 'r> {
-    width: u16,
-    height: u16,
-    color: JpegColorType,
-    state: RefCell<PullState<'a, 'r>>,
-}
-
-struct PullState<'a, 'r> {
-    rows: &'a mut RowReader<'r>,
-    pixel: PixelFormat,
-    width: u32,
-    raw: Vec<u8>,
-    /// The current band, converted to 8 bits.
-    band: Vec<u8>,
-    band_start: u32,
-    band_rows: usize,
-    max_rows: usize,
-    row_len: usize,
-    error: Option<EncodeError>,
-    abort: Rc<Cell<bool>>,
-}
-
-impl PullState<'_, '_> {
-    /// Makes row `y` available; false if the source failed.
-    fn seek(&mut self, y: u32) -> bool {
-        while self.error.is_none() && y >= self.band_start + self.band_rows as u32 {
-            self.band_start += self.band_rows as u32;
-            match self.rows.read_rows(&mut self.raw, self.max_rows) {
-                Ok(0) => {
-                    // Cannot happen with a known height (the reader errors first); be safe.
-                    self.fail(EncodeError::ShortPage {
-                        rows: self.band_start,
-                        height: y + 1,
-                    })
-                }
-                Ok(n) => {
-                    self.band_rows = n;
-                    to_eight_bit(self.pixel, self.width, &self.raw, &mut self.band);
-                }
-                Err(e) => self.fail(e),
-            }
-        }
-        self.error.is_none()
-    }
-
-    fn fail(&mut self, e: EncodeError) {
-        self.error = Some(e);
-        self.abort.set(true);
-    }
-}
-
-impl ImageBuffer for &Pull<'_, '_> {
-    fn get_jpeg_color_type(&self) -> JpegColorType {
-        self.color
-    }
-
-    fn width(&self) -> u16 {
-        self.width
-    }
-
-    fn height(&self) -> u16 {
-        self.height
-    }
-
-    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
-        let mut s = self.state.borrow_mut();
-        let w = self.width as usize;
-        let channels = if self.color == JpegColorType::Luma {
-            1
-        } else {
-            3
+    let mut sof = vec![8];
+    sof.extend_from_slice(&(r.height as u16).to_be_bytes());
+    sof.extend_from_slice(&(r.width as u16).to_be_bytes());
+    sof.push(comps as u8);
+    for c in 0..comps {
+        let sampling = match (t.layout, c) {
+            (Layout::Ycc420, 0) => 0x22,
+            _ => 0x11,
         };
-        if !s.seek(y as u32) {
-            for b in buffers.iter_mut().take(channels) {
-                b.resize(b.len() + w, 0);
+        sof.extend_from_slice(&[c as u8 + 1, sampling, (c > 0) as u8]);
+    }
+    segment(&mut h, 0xC0, &sof);
+    let specs = [
+        (0x00, &tables::LUMA_DC),
+        (0x10, &tables::LUMA_AC),
+        (0x01, &tables::CHROMA_DC),
+        (0x11, &tables::CHROMA_AC),
+    ];
+    for (class_id, spec) in specs.iter().take(if comps == 1 { 2 } else { 4 }) {
+        let mut body = vec![*class_id];
+        body.extend_from_slice(&spec.counts);
+        body.extend_from_slice(spec.symbols);
+        segment(&mut h, 0xC4, &body);
+    }
+    if let Some(n) = interval {
+        segment(&mut h, 0xDD, &n.to_be_bytes());
+    }
+    let mut sos = vec![comps as u8];
+    for c in 0..comps {
+        sos.extend_from_slice(&[c as u8 + 1, if c == 0 { 0x00 } else { 0x11 }]);
+    }
+    sos.extend_from_slice(&[0, 63, 0]);
+    segment(&mut h, 0xDA, &sos);
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SliceSource;
+
+    /// A page with gradients, hard edges and noise in every channel.
+    fn chart(w: usize, h: usize, channels: usize) -> Vec<u8> {
+        let mut seed = 0x1234_5678u32;
+        let mut out = Vec::with_capacity(w * h * channels);
+        for y in 0..h {
+            for x in 0..w {
+                for c in 0..channels {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    let base = match c {
+                        0 => x * 255 / w,
+                        1 => y * 255 / h,
+                        _ => {
+                            if (x / 7 + y / 5) % 3 == 0 {
+                                30
+                            } else {
+                                220
+                            }
+                        }
+                    };
+                    out.push((base as i32 + (seed % 9) as i32 - 4).clamp(0, 255) as u8);
+                }
             }
-            return;
         }
-        let start = (y as u32 - s.band_start) as usize * s.row_len;
-        let line = &s.band[start..start + s.row_len];
-        if channels == 1 {
-            buffers[0].extend_from_slice(line);
-            return;
-        }
-        // Fixed-size chunks let the compiler vectorise the conversion (as the crate's own
-        // RgbImage does).
-        const CHUNK: usize = 16;
-        let (mut yb, mut cb, mut cr) = ([0u8; CHUNK], [0u8; CHUNK], [0u8; CHUNK]);
-        let mut chunks = line.chunks_exact(3 * CHUNK);
-        for c in &mut chunks {
-            for i in 0..CHUNK {
-                let (a, b, d) = rgb_to_ycbcr(c[3 * i], c[3 * i + 1], c[3 * i + 2]);
-                yb[i] = a;
-                cb[i] = b;
-                cr[i] = d;
+        out
+    }
+
+    fn encode_with(
+        data: &[u8],
+        pixel: PixelFormat,
+        w: u32,
+        h: u32,
+        q: u8,
+        threads: usize,
+    ) -> Vec<u8> {
+        let r = Raster {
+            pixel,
+            width: w,
+            height: h,
+            dpi: (300, 300),
+        };
+        let mut src = SliceSource::new(data, 1000);
+        let mut rows = RowReader::new(&mut src, r.bytes_per_line(), Some(h));
+        let mut out = Vec::new();
+        encode(r, &mut rows, q, threads, &mut out).unwrap();
+        out
+    }
+
+    fn decode(jpeg: &[u8]) -> (usize, usize, Vec<u8>) {
+        let mut d = zune_jpeg::JpegDecoder::new(jpeg);
+        let px = d.decode().unwrap();
+        let info = d.info().unwrap();
+        (info.width as usize, info.height as usize, px)
+    }
+
+    fn mean_error(a: &[u8], b: &[u8]) -> f64 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| x.abs_diff(*y) as f64)
+            .sum::<f64>()
+            / a.len() as f64
+    }
+
+    /// `ours` is as close to the source as jpeg-encoder (a port of libjpeg's methods) gets,
+    /// in no more bytes (2 % slack).
+    fn like_reference(data: &[u8], pixel: PixelFormat, w: usize, h: usize, q: u8, ours: &[u8]) {
+        let color = if pixel.channels() == 3 {
+            jpeg_encoder::ColorType::Rgb
+        } else {
+            jpeg_encoder::ColorType::Luma
+        };
+        let mut reference = Vec::new();
+        jpeg_encoder::Encoder::new(&mut reference, q)
+            .encode(data, w as u16, h as u16, color)
+            .unwrap();
+        let e = mean_error(&decode(ours).2, data);
+        let e_ref = mean_error(&decode(&reference).2, data);
+        assert!(
+            e <= e_ref * 1.02 && ours.len() <= reference.len() * 102 / 100,
+            "{pixel:?} {w}x{h} q{q}: error {e:.2} vs {e_ref:.2}, {} vs {} bytes",
+            ours.len(),
+            reference.len()
+        );
+    }
+
+    #[test]
+    fn strips_join_into_one_valid_image_on_any_thread_count() {
+        // Tall enough for many restart intervals, widths that are not MCU multiples.
+        for (pixel, w, h, q) in [
+            (PixelFormat::Rgb8, 1203, 517, 75),
+            (PixelFormat::Rgb8, 333, 999, 95),
+            (PixelFormat::Gray8, 2001, 301, 85),
+        ] {
+            let ch = pixel.channels() as usize;
+            let data = chart(w, h, ch);
+            let one = encode_with(&data, pixel, w as u32, h as u32, q, 1);
+            assert!(one.windows(2).any(|m| m == [0xFF, 0xDD]), "has DRI");
+            for threads in [2, 3] {
+                // Threads change nothing in the bytes.
+                assert_eq!(
+                    encode_with(&data, pixel, w as u32, h as u32, q, threads),
+                    one
+                );
             }
-            buffers[0].extend_from_slice(&yb);
-            buffers[1].extend_from_slice(&cb);
-            buffers[2].extend_from_slice(&cr);
+            let (dw, dh, _) = decode(&one);
+            assert_eq!((dw, dh), (w, h));
+            like_reference(&data, pixel, w, h, q, &one);
         }
-        for p in chunks.remainder().chunks_exact(3) {
-            let (a, b, d) = rgb_to_ycbcr(p[0], p[1], p[2]);
-            buffers[0].push(a);
-            buffers[1].push(b);
-            buffers[2].push(d);
+    }
+
+    #[test]
+    fn small_images_have_no_restart_interval() {
+        let data = chart(17, 9, 3);
+        let out = encode_with(&data, PixelFormat::Rgb8, 17, 9, 85, 2);
+        assert!(!out.windows(2).any(|m| m == [0xFF, 0xDD]));
+        let (w, h, px) = decode(&out);
+        assert_eq!((w, h), (17, 9));
+        like_reference(&data, PixelFormat::Rgb8, 17, 9, 85, &out);
+        assert_eq!(px.len(), data.len());
+        let info = crate::jfif::parse_header(&out).unwrap().unwrap();
+        assert_eq!(info.dpi, Some((300, 300)));
+    }
+
+    #[test]
+    fn any_size_decodes() {
+        for (w, h) in [
+            (1, 1),
+            (1, 17),
+            (17, 1),
+            (3, 3),
+            (15, 33),
+            (16, 16),
+            (33, 15),
+        ] {
+            for (pixel, q) in [
+                (PixelFormat::Rgb8, 75),
+                (PixelFormat::Rgb8, 95),
+                (PixelFormat::Gray8, 75),
+            ] {
+                let data = chart(w, h, pixel.channels() as usize);
+                for threads in [1, 2] {
+                    let out = encode_with(&data, pixel, w as u32, h as u32, q, threads);
+                    let (dw, dh, px) = decode(&out);
+                    assert_eq!((dw, dh, px.len()), (w, h, data.len()), "{w}x{h} {pixel:?}");
+                }
+            }
         }
+    }
+
+    #[test]
+    fn higher_quality_is_closer_and_larger() {
+        let data = chart(400, 300, 3);
+        let mut last = (f64::MAX, 0);
+        for q in [20, 50, 75, 90, 100] {
+            let out = encode_with(&data, PixelFormat::Rgb8, 400, 300, q, 1);
+            let e = mean_error(&decode(&out).2, &data);
+            assert!(
+                e < last.0 && out.len() > last.1,
+                "q{q}: error {e:.2}, {} B",
+                out.len()
+            );
+            last = (e, out.len());
+        }
+        assert!(last.0 < 2.5, "q100 error {:.2}", last.0);
     }
 }

@@ -16,11 +16,15 @@
 //! - [`spawn_encoder`]: one page encoded on its own thread into any writer, for streaming
 //!   a page out (an HTTP response) while it is scanned.
 //!
-//! Memory stays flat as pages grow: encoders hold a band of rows (JPEG pulls rows as the
-//! encoder needs them; TIFF and PDF write each page as it is encoded). The exceptions are
-//! named where they happen: pages of unknown height are spooled to a temporary file for the
-//! formats whose header holds the height, and device-encoded pages that must be converted are
-//! decoded whole.
+//! Memory stays flat as pages grow: encoders hold a band of rows, or a few strips of it
+//! (TIFF and PDF write each page as it is encoded). The exceptions are named where they
+//! happen: pages of unknown height are spooled to a temporary file for the formats whose
+//! header holds the height, and device-encoded pages that must be converted are decoded
+//! whole.
+//!
+//! Wide pages use every core ([`EncodeOptions::threads`]): JPEG pages (and the DCT images of
+//! PDF pages) are encoded as independent strips (restart intervals) and TIFF strips are
+//! compressed in parallel, while the encoder thread keeps reading the next rows.
 //!
 //! ```
 //! use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};
@@ -49,6 +53,8 @@ mod naming;
 mod options;
 mod out;
 mod output;
+mod par;
+mod partfile;
 mod pdf;
 mod pipe;
 mod png;

@@ -165,7 +165,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
                     inner: &mut self.out,
                     count: 0,
                 };
-                crate::jpeg::encode(r, rows, opts.jpeg_quality, &mut c)?;
+                crate::jpeg::encode(r, rows, opts.jpeg_quality, opts.thread_count(), &mut c)?;
                 c.count
             }
             Image::Flate => {

@@ -10,6 +10,12 @@ use crate::EncodeError;
 use scanwire_core::device::PixelFormat;
 use std::io::Write;
 
+/// Bytes per IDAT chunk, which is also what the encoder buffers before writing. 12 bytes of
+/// chunk overhead per 64 KiB is nil (0.02 %). Measured against 1 MiB chunks on A4 pages
+/// (SANE test pattern, 300 and 600 dpi): 0.6-1.0 MB less peak RSS for `scanwire scan`, and
+/// the same encoding time (`examples/convert.rs`, 32-35 ms and 380-460 ms either way).
+const IDAT_BYTES: usize = 64 * 1024;
+
 /// Dots per inch to pixels per meter, rounded.
 pub(crate) fn dpi_to_ppm(dpi: u32) -> u32 {
     ((dpi as u64 * 10_000 + 127) / 254) as u32
@@ -49,8 +55,7 @@ pub(crate) fn encode(
     }
     let mut writer = enc.write_header()?;
     {
-        // IDAT chunks of 1 MiB: big enough that chunk overhead is nil, small enough to stream.
-        let mut stream = writer.stream_writer_with_size(1 << 20)?;
+        let mut stream = writer.stream_writer_with_size(IDAT_BYTES)?;
         let mut band = Vec::new();
         let band_rows = rows_for(256 * 1024, r.bytes_per_line());
         while rows.read_rows(&mut band, band_rows)? > 0 {

@@ -108,39 +108,26 @@ impl<W: DocumentOutput> TiffWriter<W> {
         let predict = bits >= 8 && self.compression != TiffCompression::None;
         let mut offsets: Vec<u32> = Vec::new();
         let mut counts: Vec<u32> = Vec::new();
-        let mut band = Vec::new();
-        let batch = rows_per_strip * self.threads;
-        loop {
-            let n = rows.read_rows(&mut band, batch)?;
-            if n == 0 {
-                break;
-            }
-            let strips: Vec<&[u8]> = band.chunks(rows_per_strip * bpl).collect();
-            let (compression, effort) = (self.compression, self.effort);
-            let job = |s: &[u8]| compress(compression, effort, predict, bits, spp, bpl, s);
-            let compressed: Vec<Vec<u8>> = if strips.len() > 1 {
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = strips[1..]
-                        .iter()
-                        .map(|s| scope.spawn(move || job(s)))
-                        .collect();
-                    let mut all = vec![job(strips[0])];
-                    all.extend(
-                        handles
-                            .into_iter()
-                            .map(|h| h.join().expect("strip compression does not panic")),
-                    );
-                    all
-                })
-            } else {
-                vec![job(strips[0])]
-            };
-            for c in compressed {
-                offsets.push(self.offset32()?);
-                counts.push(c.len() as u32);
-                self.out.write_all(&c).map_err(io())?;
-            }
-        }
+        let (compression, effort) = (self.compression, self.effort);
+        let out = &mut self.out;
+        // Uncompressed strips are only copied: not worth a hand-off to another thread.
+        let threads = if compression == TiffCompression::None {
+            1
+        } else {
+            self.threads
+        };
+        crate::par::ordered(
+            threads,
+            |strip: &mut Vec<u8>| Ok(rows.read_rows(strip, rows_per_strip)? > 0),
+            |strip: &Vec<u8>, c: &mut Compressed| {
+                compress(compression, effort, predict, bits, spp, bpl, strip, c)
+            },
+            |c: &Compressed| {
+                offsets.push(offset32(out.position())?);
+                counts.push(c.bytes.len() as u32);
+                out.write_all(&c.bytes).map_err(io())
+            },
+        )?;
         rows.finish()?;
         let height = rows.rows();
         if height == 0 {
@@ -229,11 +216,7 @@ impl<W: DocumentOutput> TiffWriter<W> {
 
     /// The current position as a classic-TIFF offset.
     fn offset32(&self) -> Result<u32, EncodeError> {
-        u32::try_from(self.out.position()).map_err(|_| {
-            EncodeError::Unsupported(
-                "the TIFF file would exceed 4 GiB (classic TIFF's limit); split the scan or use PDF".into(),
-            )
-        })
+        offset32(self.out.position())
     }
 
     /// TIFF wants IFDs and values on word boundaries.
@@ -247,7 +230,26 @@ impl<W: DocumentOutput> TiffWriter<W> {
     }
 }
 
-/// Compresses one strip (whole rows of `bpl` bytes).
+/// `pos` as a classic-TIFF offset.
+fn offset32(pos: u64) -> Result<u32, EncodeError> {
+    u32::try_from(pos).map_err(|_| {
+        EncodeError::Unsupported(
+            "the TIFF file would exceed 4 GiB (classic TIFF's limit); split the scan or use PDF"
+                .into(),
+        )
+    })
+}
+
+/// A compressed strip, and the buffers and compressor kept for the next one.
+#[derive(Default)]
+struct Compressed {
+    bytes: Vec<u8>,
+    differenced: Vec<u8>,
+    zlib: Option<(u8, flate2::Compress)>,
+}
+
+/// Compresses one strip (whole rows of `bpl` bytes) into `c.bytes`.
+#[allow(clippy::too_many_arguments)]
 fn compress(
     compression: TiffCompression,
     effort: DeflateEffort,
@@ -256,38 +258,74 @@ fn compress(
     spp: usize,
     bpl: usize,
     strip: &[u8],
-) -> Vec<u8> {
-    let mut owned;
+    c: &mut Compressed,
+) {
     let data = if predict {
-        owned = vec![0; strip.len()];
-        for (src, dst) in strip.chunks_exact(bpl).zip(owned.chunks_exact_mut(bpl)) {
+        c.differenced.resize(strip.len(), 0);
+        for (src, dst) in strip
+            .chunks_exact(bpl)
+            .zip(c.differenced.chunks_exact_mut(bpl))
+        {
             difference(src, dst, bits, spp);
         }
-        &owned[..]
+        &c.differenced[..]
     } else {
         strip
     };
+    c.bytes.clear();
     match compression {
-        TiffCompression::None => data.to_vec(),
-        TiffCompression::Deflate => match effort.zlib_level() {
+        TiffCompression::None => c.bytes.extend_from_slice(data),
+        TiffCompression::Deflate => match tiff_level(effort, data) {
             // Differenced rows look like PNG-filtered ones, which fdeflate is built for.
-            None => fdeflate::compress_to_vec(data),
+            None => c.bytes = fdeflate::compress_to_vec(data),
             Some(level) => {
-                let mut z = flate2::write::ZlibEncoder::new(
-                    Vec::with_capacity(data.len() / 2),
-                    flate2::Compression::new(level as u32),
-                );
-                z.write_all(data).expect("writing to a Vec cannot fail");
-                z.finish().expect("writing to a Vec cannot fail")
+                // One compressor per buffer set, reset between strips: setting one up
+                // clears its tables, which would cost as much as compressing a small strip.
+                let z = match &mut c.zlib {
+                    Some((l, z)) if *l == level => {
+                        z.reset();
+                        z
+                    }
+                    slot => {
+                        let z = flate2::Compress::new(flate2::Compression::new(level as u32), true);
+                        &mut slot.insert((level, z)).1
+                    }
+                };
+                // Incompressible data grows by at most a few bytes per 64 KiB block.
+                c.bytes.reserve(data.len() + data.len() / 1000 + 64);
+                loop {
+                    let before = z.total_in() as usize;
+                    let status = z
+                        .compress_vec(&data[before..], &mut c.bytes, flate2::FlushCompress::Finish)
+                        .expect("compressing into a Vec cannot fail");
+                    if status == flate2::Status::StreamEnd {
+                        break;
+                    }
+                    c.bytes.reserve(64 * 1024);
+                }
             }
         },
         TiffCompression::Lzw => {
-            let mut lzw = Vec::with_capacity(data.len() / 2);
             let mut enc = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
-            let r = enc.into_vec(&mut lzw).encode_all(data);
+            let r = enc.into_vec(&mut c.bytes).encode_all(data);
             r.status.expect("LZW into a Vec cannot fail");
-            lzw
         }
+    }
+}
+
+/// The zlib level for a strip, or `None` for fdeflate: [`DeflateEffort::Auto`] chooses by
+/// content (see its docs), the others as for every format.
+fn tiff_level(effort: DeflateEffort, data: &[u8]) -> Option<u8> {
+    match effort {
+        DeflateEffort::Auto => {
+            // Counted in bytes per 255-byte piece (vector byte adds), then summed.
+            let zeros: usize = data
+                .chunks(255)
+                .map(|c| c.iter().fold(0u8, |n, &b| n + (b == 0) as u8) as usize)
+                .sum();
+            (2 * zeros >= data.len()).then_some(1)
+        }
+        other => other.zlib_level(),
     }
 }
 
@@ -307,8 +345,11 @@ fn difference(src: &[u8], dst: &mut [u8], bits: u8, spp: usize) {
         }
     } else {
         dst[..spp].copy_from_slice(&src[..spp]);
-        for ((d, cur), left) in dst[spp..].iter_mut().zip(&src[spp..]).zip(src) {
-            *d = cur.wrapping_sub(*left);
+        // Equal-length slices, so the compiler sees one trip count and vectorises.
+        let n = src.len() - spp;
+        let (cur, left, out) = (&src[spp..], &src[..n], &mut dst[spp..]);
+        for i in 0..n {
+            out[i] = cur[i].wrapping_sub(left[i]);
         }
     }
 }

@@ -170,11 +170,13 @@ fn multi_page_tiff_reads_back_exactly() {
         TiffCompression::Lzw,
         TiffCompression::None,
     ] {
-        // Each Deflate effort (fdeflate, zlib-rs 2 and 6), on one and several threads.
+        // Each Deflate effort (fdeflate, zlib-rs 2 and 6, and the per-strip choice between
+        // fdeflate and zlib-rs 1), on one and several threads.
         for (threads, deflate) in [
             (1, DeflateEffort::Fastest),
             (3, DeflateEffort::Fast),
             (2, DeflateEffort::Balanced),
+            (2, DeflateEffort::Auto),
         ] {
             let opts = EncodeOptions {
                 tiff: compression,
@@ -367,6 +369,54 @@ fn jpeg_pdf_renders_within_the_jpeg_bound_and_embeds_device_jpegs() {
         (3, &rgb, false, 200),
     ] {
         let (rw, rh, px) = render(dir.path(), &path, n, dpi, gray_page);
+        assert_eq!((rw, rh), (w, h), "page {n}");
+        let (mean, max) = diff(&px, data);
+        let bound = if gray_page { JPEG_GRAY } else { JPEG_COLOR };
+        assert!(
+            mean <= bound.0 && max <= bound.1,
+            "page {n}: mean {mean:.2} max {max}"
+        );
+    }
+}
+
+#[test]
+fn jpeg_strips_render_in_poppler() {
+    // Pages tall enough for several restart intervals (the JPEG encoder's strips, encoded on
+    // two threads): poppler's libjpeg must decode the joined strips.
+    let dir = tempfile::tempdir().unwrap();
+    let opts = EncodeOptions {
+        threads: 2,
+        ..Default::default()
+    };
+    let (w, h) = (640, 700);
+    let rgb = chart(PixelFormat::Rgb8, w, h);
+    let gray = chart(PixelFormat::Gray8, w, h);
+    let mut doc = Document::new(Format::Pdf, Cursor::new(Vec::new()), &opts, true).unwrap();
+    doc.add_page(
+        &page(1, PixelFormat::Rgb8, w, Some(h), 300),
+        &mut SliceSource::new(&rgb, 65536),
+    )
+    .unwrap();
+    doc.add_page(
+        &page(2, PixelFormat::Gray8, w, Some(h), 300),
+        &mut SliceSource::new(&gray, 65536),
+    )
+    .unwrap();
+    let bytes = doc.finish().unwrap().into_inner();
+    // Restart markers (RST0..RST7) are there.
+    assert!(
+        bytes.windows(2).any(|m| m == [0xFF, 0xD3]),
+        "no RST3 marker"
+    );
+    let path = tmp_file(dir.path(), "strips.pdf", &bytes);
+    if peer("qpdf") {
+        check_qpdf(&path, 2);
+    }
+    if !peer("pdftoppm") {
+        return;
+    }
+    for (n, data, gray_page) in [(1, &rgb, false), (2, &gray, true)] {
+        let (rw, rh, px) = render(dir.path(), &path, n, 300, gray_page);
         assert_eq!((rw, rh), (w, h), "page {n}");
         let (mean, max) = diff(&px, data);
         let bound = if gray_page { JPEG_GRAY } else { JPEG_COLOR };

@@ -171,6 +171,30 @@ fn one_png_per_page_and_a_cancelled_page_leaves_nothing() {
 }
 
 #[test]
+fn durable_output_keeps_the_same_guarantees() {
+    // With fsync before every rename: the same files, a cancelled page and a cancelled
+    // document page still leave nothing half-written, and no temporary file remains.
+    let dir = tempfile::tempdir().unwrap();
+    let pages = three_pages(PixelFormat::Rgb8);
+    let mut p = plan(dir.path(), "page-{n}.png");
+    p.durable = true;
+    let watch = vec![dir.path().join("page-2.png")];
+    let (outcome, report) = scan(p, pages.clone(), Some(2), watch);
+    assert_eq!(outcome.result, wia::S_FALSE);
+    assert!(report.is_ok(), "{:?}", report.errors);
+    assert_eq!(listing(dir.path()), vec!["page-1.png"]);
+    assert_eq!(png_pixels(&dir.path().join("page-1.png")), pages[0].1);
+    let mut p = plan(dir.path(), "doc.tiff");
+    p.durable = true;
+    let watch = vec![dir.path().join("doc.tiff")];
+    let (_, report) = scan(p, pages, Some(3), watch);
+    assert!(report.is_ok(), "{:?}", report.errors);
+    assert_eq!(report.pages, 2);
+    assert_eq!(listing(dir.path()), vec!["doc.tiff", "page-1.png"]);
+    no_temporaries(dir.path());
+}
+
+#[test]
 fn printf_patterns_number_every_page() {
     let dir = tempfile::tempdir().unwrap();
     let pages = three_pages(PixelFormat::Gray8);

@@ -125,6 +125,7 @@ fn decode_jpeg(bytes: &[u8]) -> (u32, u32, usize, Vec<u8>) {
 #[test]
 fn png_is_exact_at_every_effort() {
     for deflate in [
+        DeflateEffort::Auto,
         DeflateEffort::Fastest,
         DeflateEffort::Fast,
         DeflateEffort::Balanced,

@@ -1,0 +1,739 @@
+//! Encoding one strip of whole MCU rows into entropy-coded data: colour conversion, chroma
+//! downsampling, forward DCT, quantisation and Huffman coding.
+//!
+//! Everything is written so that the compiler vectorises it for the baseline x86-64 target
+//! (no `unsafe`, no run-time feature detection): samples are `f32`, the DCT works on eight
+//! rows (or columns) at once, lane by lane, and the Huffman coder walks only the non-zero
+//! coefficients of a block through a bit mask, as libjpeg-turbo does.
+
+use super::tables::{self, ZIGZAG};
+
+/// How the image is split into components and MCUs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Layout {
+    /// One component, 8x8 MCUs.
+    Gray,
+    /// Y, Cb, Cr at full resolution, 8x8 MCUs of three blocks.
+    Ycc444,
+    /// Y at full resolution, Cb and Cr at half resolution both ways: 16x16 MCUs of six blocks.
+    Ycc420,
+}
+
+impl Layout {
+    pub fn mcu_width(self) -> usize {
+        if self == Layout::Ycc420 {
+            16
+        } else {
+            8
+        }
+    }
+
+    pub fn mcu_height(self) -> usize {
+        self.mcu_width()
+    }
+
+    pub fn components(self) -> usize {
+        if self == Layout::Gray {
+            1
+        } else {
+            3
+        }
+    }
+}
+
+/// AAN scale factors: `cos(k * pi / 16) * sqrt(2)` for k > 0, 1 for k = 0 (jfdctflt.c).
+const AAN: [f32; 8] = [
+    1.0,
+    1.387_039_8,
+    1.306_563,
+    1.175_875_6,
+    1.0,
+    0.785_694_96,
+    0.541_196_1,
+    0.275_899_38,
+];
+
+/// What every strip of one image shares: the layout and the coding tables.
+pub(super) struct Tables {
+    pub layout: Layout,
+    pub width: usize,
+    /// Width padded to whole MCUs.
+    padded: usize,
+    /// Quantisation tables (luma, chroma) in natural order, as DQT stores them.
+    pub quant: [[u8; 64]; 2],
+    /// Multipliers turning a DCT output (transposed: coefficient (row v, column u) at
+    /// `u * 8 + v`) into a quantised value: `1 / (q * aan[u] * aan[v] * 8)`.
+    recip: [[f32; 64]; 2],
+    dc: [[u32; 256]; 2],
+    ac: [[u32; 256]; 2],
+}
+
+impl Tables {
+    pub fn new(layout: Layout, width: usize, quality: u8) -> Tables {
+        let quant = [
+            tables::scaled_quant(&tables::LUMA_QUANT, quality),
+            tables::scaled_quant(&tables::CHROMA_QUANT, quality),
+        ];
+        let recip = quant.map(|q| {
+            let mut r = [0f32; 64];
+            for (i, r) in r.iter_mut().enumerate() {
+                let (u, v) = (i / 8, i % 8);
+                *r = 1.0 / (q[v * 8 + u] as f32 * AAN[u] * AAN[v] * 8.0);
+            }
+            r
+        });
+        let mcu = layout.mcu_width();
+        Tables {
+            layout,
+            width,
+            padded: width.div_ceil(mcu) * mcu,
+            quant,
+            recip,
+            dc: [
+                tables::codes(&tables::LUMA_DC),
+                tables::codes(&tables::CHROMA_DC),
+            ],
+            ac: [
+                tables::codes(&tables::LUMA_AC),
+                tables::codes(&tables::CHROMA_AC),
+            ],
+        }
+    }
+
+    pub fn mcus_per_row(&self) -> usize {
+        self.padded / self.layout.mcu_width()
+    }
+}
+
+/// Buffers a strip encoder reuses from strip to strip.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// Level-shifted samples of one MCU row: Y, then Cb and Cr (4:4:4 only).
+    y: Vec<f32>,
+    cb: Vec<f32>,
+    cr: Vec<f32>,
+    /// Cb and Cr averaged over 2x2 squares (4:2:0 only).
+    cb2: Vec<f32>,
+    cr2: Vec<f32>,
+}
+
+/// Encodes `rows` rows of 8-bit samples (gray or RGB, `t.width` pixels each) as one restart
+/// interval: DC predictions start at 0 and the data ends padded to a byte. Rows past the
+/// strip's end (the image's last MCU row) repeat its last row, as libjpeg does.
+#[inline(always)]
+pub(super) fn encode(t: &Tables, data: &[u8], rows: usize, s: &mut Scratch, out: &mut Vec<u8>) {
+    let layout = t.layout;
+    let (mw, mh) = (layout.mcu_width(), layout.mcu_height());
+    let pw = t.padded;
+    let bpp = layout.components();
+    let row_len = t.width * bpp;
+    out.clear();
+    // Roughly what the strip will need (a quarter of the raw size is generous for JPEG).
+    out.reserve(data.len() / 4 + 1024);
+    let mut bits = BitWriter::new(out);
+    let mut pred = [0i32; 3];
+    s.y.resize(pw * mh, 0.0);
+    if layout == Layout::Ycc444 {
+        s.cb.resize(pw * mh, 0.0);
+        s.cr.resize(pw * mh, 0.0);
+    }
+    if layout == Layout::Ycc420 {
+        s.cb2.resize(pw / 2 * mh / 2, 0.0);
+        s.cr2.resize(pw / 2 * mh / 2, 0.0);
+    }
+    let mut zz = Coefs {
+        q: [0; 64],
+        nonzero: 0,
+    };
+    let src = |r: usize| {
+        let r = r.min(rows - 1);
+        &data[r * row_len..(r + 1) * row_len]
+    };
+    for band in (0..rows).step_by(mh) {
+        if layout == Layout::Ycc420 {
+            let half = pw / 2;
+            for p in 0..mh / 2 {
+                let (y0, y1) = s.y[2 * p * pw..(2 * p + 2) * pw].split_at_mut(pw);
+                ycc420_rows(
+                    src(band + 2 * p),
+                    src(band + 2 * p + 1),
+                    y0,
+                    y1,
+                    &mut s.cb2[p * half..(p + 1) * half],
+                    &mut s.cr2[p * half..(p + 1) * half],
+                );
+            }
+        } else {
+            for r in 0..mh {
+                let line = r * pw..(r + 1) * pw;
+                if layout == Layout::Gray {
+                    gray_row(src(band + r), &mut s.y[line]);
+                } else {
+                    ycc_row(
+                        src(band + r),
+                        &mut s.y[line.clone()],
+                        &mut s.cb[line.clone()],
+                        &mut s.cr[line],
+                    );
+                }
+            }
+        }
+        for m in 0..t.mcus_per_row() {
+            let x = m * mw;
+            bits.make_room();
+            match layout {
+                Layout::Gray => {
+                    block(&s.y, pw, x, t, 0, &mut zz);
+                    code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
+                }
+                Layout::Ycc444 => {
+                    block(&s.y, pw, x, t, 0, &mut zz);
+                    code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
+                    block(&s.cb, pw, x, t, 1, &mut zz);
+                    code_block(&mut bits, &zz, &mut pred[1], &t.dc[1], &t.ac[1]);
+                    block(&s.cr, pw, x, t, 1, &mut zz);
+                    code_block(&mut bits, &zz, &mut pred[2], &t.dc[1], &t.ac[1]);
+                }
+                Layout::Ycc420 => {
+                    for (dx, dy) in [(0, 0), (8, 0), (0, 8), (8, 8)] {
+                        block(&s.y[dy * pw..], pw, x + dx, t, 0, &mut zz);
+                        code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
+                    }
+                    let half = pw / 2;
+                    block(&s.cb2, half, x / 2, t, 1, &mut zz);
+                    code_block(&mut bits, &zz, &mut pred[1], &t.dc[1], &t.ac[1]);
+                    block(&s.cr2, half, x / 2, t, 1, &mut zz);
+                    code_block(&mut bits, &zz, &mut pred[2], &t.dc[1], &t.ac[1]);
+                }
+            }
+        }
+    }
+    bits.pad();
+}
+
+/// One gray row, level-shifted, padded to the MCU width with its last sample.
+#[inline(always)]
+fn gray_row(src: &[u8], y: &mut [f32]) {
+    let w = src.len();
+    for (d, &s) in y.iter_mut().zip(src) {
+        *d = s as f32 - 128.0;
+    }
+    let last = y[w - 1];
+    y[w..].fill(last);
+}
+
+/// One RGB row to level-shifted Y, Cb, Cr (JFIF's full-range BT.601), padded like
+/// [`gray_row`].
+#[inline(always)]
+fn ycc_row(src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32]) {
+    let w = src.len() / 3;
+    // Eight pixels at a time through fixed-size arrays: the compiler turns the arithmetic
+    // into vector operations.
+    let mut chunks = src.chunks_exact(24);
+    let mut x = 0;
+    for c in &mut chunks {
+        // Bytes to floats in order (contiguous: vector conversions), then split into
+        // channels (shuffles).
+        let mut f = [0f32; 24];
+        for (f, &c) in f.iter_mut().zip(c) {
+            *f = c as f32;
+        }
+        let (mut r, mut g, mut b) = ([0f32; 8], [0f32; 8], [0f32; 8]);
+        for i in 0..8 {
+            r[i] = f[3 * i];
+            g[i] = f[3 * i + 1];
+            b[i] = f[3 * i + 2];
+        }
+        let (yo, cbo, cro) = (&mut y[x..x + 8], &mut cb[x..x + 8], &mut cr[x..x + 8]);
+        for i in 0..8 {
+            yo[i] = 0.299 * r[i] + 0.587 * g[i] + 0.114 * b[i] - 128.0;
+            cbo[i] = -0.168_736 * r[i] - 0.331_264 * g[i] + 0.5 * b[i];
+            cro[i] = 0.5 * r[i] - 0.418_688 * g[i] - 0.081_312 * b[i];
+        }
+        x += 8;
+    }
+    for p in chunks.remainder().chunks_exact(3) {
+        let (r, g, b) = (p[0] as f32, p[1] as f32, p[2] as f32);
+        y[x] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
+        cb[x] = -0.168_736 * r - 0.331_264 * g + 0.5 * b;
+        cr[x] = 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+        x += 1;
+    }
+    for plane in [y, cb, cr] {
+        let last = plane[w - 1];
+        plane[w..].fill(last);
+    }
+}
+
+/// Two RGB rows to two level-shifted Y rows and one row each of Cb and Cr from 2x2
+/// averages (4:2:0), padded like [`gray_row`]. Chroma comes from the summed RGB of each 2x2
+/// square, which is the average of the four pixels' chroma (the conversion is linear): what
+/// libjpeg's `h2v2_downsample` computes, at a quarter of the conversions.
+#[inline(always)]
+fn ycc420_rows(a: &[u8], b: &[u8], ya: &mut [f32], yb: &mut [f32], cb: &mut [f32], cr: &mut [f32]) {
+    let w = a.len() / 3;
+    let luma = |r: f32, g: f32, b: f32| 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
+    // Eight pixels of each row at a time: bytes to floats in order (contiguous: vector
+    // conversions), then the arithmetic on fixed-size arrays (vector operations).
+    let mut x = 0;
+    for (ca, cb8) in a.chunks_exact(24).zip(b.chunks_exact(24)) {
+        let (mut fa, mut fb) = ([0f32; 24], [0f32; 24]);
+        for i in 0..24 {
+            fa[i] = ca[i] as f32;
+            fb[i] = cb8[i] as f32;
+        }
+        let (yao, ybo) = (&mut ya[x..x + 8], &mut yb[x..x + 8]);
+        for i in 0..8 {
+            yao[i] = luma(fa[3 * i], fa[3 * i + 1], fa[3 * i + 2]);
+            ybo[i] = luma(fb[3 * i], fb[3 * i + 1], fb[3 * i + 2]);
+        }
+        let (cbo, cro) = (&mut cb[x / 2..x / 2 + 4], &mut cr[x / 2..x / 2 + 4]);
+        for j in 0..4 {
+            let sum =
+                |c: usize| fa[6 * j + c] + fa[6 * j + 3 + c] + fb[6 * j + c] + fb[6 * j + 3 + c];
+            let (r, g, bl) = (sum(0), sum(1), sum(2));
+            cbo[j] = 0.25 * (-0.168_736 * r - 0.331_264 * g + 0.5 * bl);
+            cro[j] = 0.25 * (0.5 * r - 0.418_688 * g - 0.081_312 * bl);
+        }
+        x += 8;
+    }
+    // The rest of the row, pixel by pixel; a missing right neighbour repeats the last pixel.
+    let px = |row: &[u8], i: usize| {
+        let i = i.min(w - 1);
+        (
+            row[3 * i] as f32,
+            row[3 * i + 1] as f32,
+            row[3 * i + 2] as f32,
+        )
+    };
+    for i in x..w {
+        let (r, g, bl) = px(a, i);
+        ya[i] = luma(r, g, bl);
+        let (r, g, bl) = px(b, i);
+        yb[i] = luma(r, g, bl);
+    }
+    for j in x / 2..w.div_ceil(2) {
+        let (mut r, mut g, mut bl) = (0f32, 0f32, 0f32);
+        for (pr, pg, pb) in [
+            px(a, 2 * j),
+            px(a, 2 * j + 1),
+            px(b, 2 * j),
+            px(b, 2 * j + 1),
+        ] {
+            (r, g, bl) = (r + pr, g + pg, bl + pb);
+        }
+        cb[j] = 0.25 * (-0.168_736 * r - 0.331_264 * g + 0.5 * bl);
+        cr[j] = 0.25 * (0.5 * r - 0.418_688 * g - 0.081_312 * bl);
+    }
+    for plane in [ya, yb] {
+        let last = plane[w - 1];
+        plane[w..].fill(last);
+    }
+    let cw = w.div_ceil(2);
+    for plane in [cb, cr] {
+        let last = plane[cw - 1];
+        plane[cw..].fill(last);
+    }
+}
+
+/// A block's quantised coefficients, transposed (natural index `row * 8 + column` at
+/// `column * 8 + row`), and which are not zero (bit k: the k-th in zigzag order).
+struct Coefs {
+    q: [i16; 64],
+    nonzero: u64,
+}
+
+/// The 8x8 block at column `x` of the first eight rows of `plane` (row stride `stride`):
+/// forward DCT and quantisation with table `table` (0 luma, 1 chroma).
+///
+/// The AAN butterflies run across the eight rows as vectors (down the columns), then, after a
+/// transpose, across the columns (along the rows). The result is transposed (coefficient
+/// (row v, column u) at `u * 8 + v`), which the tables account for.
+#[inline(always)]
+fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &mut Coefs) {
+    let mut v = [[0f32; 8]; 8];
+    for (y, row) in v.iter_mut().enumerate() {
+        row.copy_from_slice(&plane[y * stride + x..y * stride + x + 8]);
+    }
+    aan(&mut v);
+    let mut v = transpose(&v);
+    aan(&mut v);
+    for ((row, q), r) in v
+        .iter()
+        .zip(c.q.chunks_exact_mut(8))
+        .zip(t.recip[table].chunks_exact(8))
+    {
+        for u in 0..8 {
+            let x = row[u] * r[u];
+            // Baseline allows 10-bit AC and 11-bit DC values; 8-bit samples stay within,
+            // this only guards against rounding at the extremes. (Comparisons become vector
+            // min/max; `clamp` does not vectorise.)
+            let x = if x < -1023.0 { -1023.0 } else { x };
+            let x = if x > 1023.0 { 1023.0 } else { x };
+            // Round to nearest through the float format: adding 1.5 * 2^23 leaves the
+            // rounded integer in the low mantissa bits. Unlike `as i32` (saturating) or
+            // `round` (a library call without SSE4.1), this vectorises.
+            q[u] = ((x + ROUND_MAGIC).to_bits() as i32 - ROUND_MAGIC_BITS) as i16;
+        }
+    }
+    // Which coefficients are not zero: flags in storage order (vector compares), packed
+    // eight to a byte with a multiply (byte i of `b` lands in bit i of the top byte), and
+    // turned into zigzag order a byte at a time through tables, so the coder never reorders
+    // the whole block.
+    let mut flags = [0u8; 64];
+    for (f, &q) in flags.iter_mut().zip(&c.q) {
+        *f = (q != 0) as u8;
+    }
+    let mut nonzero = 0;
+    for (table, eight) in ZIGZAG_BITS.iter().zip(flags.chunks_exact(8)) {
+        let b = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+        nonzero |= table[(b.wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize];
+    }
+    c.nonzero = nonzero;
+}
+
+/// An 8x8 transpose in three rounds of two-input shuffles (the unpack / shuffle /
+/// lane-permute sequence of vector code), written so that each output row is built from
+/// two input rows: the compiler turns every row into one shuffle instruction and keeps the
+/// block in registers.
+#[inline(always)]
+fn transpose(m: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+    // Interleave pairs of rows within 128-bit halves.
+    let lo = |a: &[f32; 8], b: &[f32; 8]| [a[0], b[0], a[1], b[1], a[4], b[4], a[5], b[5]];
+    let hi = |a: &[f32; 8], b: &[f32; 8]| [a[2], b[2], a[3], b[3], a[6], b[6], a[7], b[7]];
+    let t = [
+        lo(&m[0], &m[1]),
+        hi(&m[0], &m[1]),
+        lo(&m[2], &m[3]),
+        hi(&m[2], &m[3]),
+        lo(&m[4], &m[5]),
+        hi(&m[4], &m[5]),
+        lo(&m[6], &m[7]),
+        hi(&m[6], &m[7]),
+    ];
+    // Pairs of pairs: s[k] holds column k of rows 0..4 (or 4..8) and column k + 4.
+    let even = |a: &[f32; 8], b: &[f32; 8]| [a[0], a[1], b[0], b[1], a[4], a[5], b[4], b[5]];
+    let odd = |a: &[f32; 8], b: &[f32; 8]| [a[2], a[3], b[2], b[3], a[6], a[7], b[6], b[7]];
+    let s = [
+        even(&t[0], &t[2]),
+        odd(&t[0], &t[2]),
+        even(&t[1], &t[3]),
+        odd(&t[1], &t[3]),
+        even(&t[4], &t[6]),
+        odd(&t[4], &t[6]),
+        even(&t[5], &t[7]),
+        odd(&t[5], &t[7]),
+    ];
+    // Join the halves.
+    let low = |a: &[f32; 8], b: &[f32; 8]| [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]];
+    let high = |a: &[f32; 8], b: &[f32; 8]| [a[4], a[5], a[6], a[7], b[4], b[5], b[6], b[7]];
+    [
+        low(&s[0], &s[4]),
+        low(&s[1], &s[5]),
+        low(&s[2], &s[6]),
+        low(&s[3], &s[7]),
+        high(&s[0], &s[4]),
+        high(&s[1], &s[5]),
+        high(&s[2], &s[6]),
+        high(&s[3], &s[7]),
+    ]
+}
+
+/// 1.5 * 2^23, and its bit pattern (see [`block`]).
+const ROUND_MAGIC: f32 = 12_582_912.0;
+const ROUND_MAGIC_BITS: i32 = 0x4B40_0000;
+
+/// [`ZIGZAG`] for the transposed layout [`block`] leaves: natural index `row * 8 + column`
+/// is stored at `column * 8 + row`.
+const ZIGZAG_T: [usize; 64] = {
+    let mut t = [0; 64];
+    let mut k = 0;
+    while k < 64 {
+        t[k] = (ZIGZAG[k] % 8) * 8 + ZIGZAG[k] / 8;
+        k += 1;
+    }
+    t
+};
+
+/// `ZIGZAG_BITS[j][b]`: the zigzag-order mask of the stored positions `8 * j + i` whose bit
+/// `i` is set in `b`.
+static ZIGZAG_BITS: [[u64; 256]; 8] = {
+    let mut zz_of = [0usize; 64];
+    let mut k = 0;
+    while k < 64 {
+        zz_of[ZIGZAG_T[k]] = k;
+        k += 1;
+    }
+    let mut t = [[0u64; 256]; 8];
+    let mut j = 0;
+    while j < 8 {
+        let mut b = 0;
+        while b < 256 {
+            let mut i = 0;
+            while i < 8 {
+                if b >> i & 1 == 1 {
+                    t[j][b] |= 1u64 << zz_of[8 * j + i];
+                }
+                i += 1;
+            }
+            b += 1;
+        }
+        j += 1;
+    }
+    t
+};
+
+/// The AAN forward DCT (libjpeg's jfdctflt.c) applied across the eight vectors of `d`, lane by
+/// lane: one 1-D transform per lane, all eight at once.
+#[inline(always)]
+// The lane index runs across all eight vectors at once: that is the vectorisation.
+#[allow(clippy::needless_range_loop)]
+fn aan(d: &mut [[f32; 8]; 8]) {
+    for l in 0..8 {
+        let tmp0 = d[0][l] + d[7][l];
+        let tmp7 = d[0][l] - d[7][l];
+        let tmp1 = d[1][l] + d[6][l];
+        let tmp6 = d[1][l] - d[6][l];
+        let tmp2 = d[2][l] + d[5][l];
+        let tmp5 = d[2][l] - d[5][l];
+        let tmp3 = d[3][l] + d[4][l];
+        let tmp4 = d[3][l] - d[4][l];
+
+        let tmp10 = tmp0 + tmp3;
+        let tmp13 = tmp0 - tmp3;
+        let tmp11 = tmp1 + tmp2;
+        let tmp12 = tmp1 - tmp2;
+        d[0][l] = tmp10 + tmp11;
+        d[4][l] = tmp10 - tmp11;
+        let z1 = (tmp12 + tmp13) * 0.707_106_77;
+        d[2][l] = tmp13 + z1;
+        d[6][l] = tmp13 - z1;
+
+        let tmp10 = tmp4 + tmp5;
+        let tmp11 = tmp5 + tmp6;
+        let tmp12 = tmp6 + tmp7;
+        let z5 = (tmp10 - tmp12) * 0.382_683_43;
+        let z2 = 0.541_196_1 * tmp10 + z5;
+        let z4 = 1.306_563 * tmp12 + z5;
+        let z3 = tmp11 * 0.707_106_77;
+        let z11 = tmp7 + z3;
+        let z13 = tmp7 - z3;
+        d[5][l] = z13 + z2;
+        d[3][l] = z13 - z2;
+        d[1][l] = z11 + z4;
+        d[7][l] = z11 - z4;
+    }
+}
+
+/// Bits of `v` as JPEG codes them (Annex F.1.2.1): the size category, and the low `size`
+/// bits of `v` (or of `v - 1` when negative).
+#[inline(always)]
+fn magnitude(v: i32) -> (u32, u32) {
+    let size = 32 - v.unsigned_abs().leading_zeros();
+    let bits = (v + (v >> 31)) as u32 & ((1u32 << size) - 1);
+    (size, bits)
+}
+
+/// Huffman-codes one block with DC prediction `pred`.
+#[inline(always)]
+fn code_block(bw: &mut BitWriter<'_>, c: &Coefs, pred: &mut i32, dc: &[u32; 256], ac: &[u32; 256]) {
+    // The writer's state in locals for the block, so it stays in registers.
+    let (mut acc, mut n, mut pos) = (bw.acc, bw.n, bw.pos);
+    let buf = &mut bw.buf;
+    // A macro rather than a closure: it must be inlined at every use.
+    macro_rules! put {
+        ($code:expr, $len:expr) => {{
+            let (code, len): (u32, u32) = ($code, $len);
+            // n < 32 before, len <= 27 (a 16-bit code and up to 11 value bits): fits in 64.
+            acc = acc << len | code as u64;
+            n += len;
+            if n >= 32 {
+                n -= 32;
+                let word = (acc >> n) as u32;
+                // Whether any byte of `word` is 0xFF: the zero-byte test on its complement.
+                if (!word).wrapping_sub(0x0101_0101) & word & 0x8080_8080 == 0 {
+                    buf[pos..pos + 4].copy_from_slice(&word.to_be_bytes());
+                    pos += 4;
+                } else {
+                    for b in word.to_be_bytes() {
+                        buf[pos] = b;
+                        pos += 1;
+                        if b == 0xFF {
+                            buf[pos] = 0;
+                            pos += 1;
+                        }
+                    }
+                }
+            }
+        }};
+    }
+    let dc_value = c.q[0] as i32;
+    let (size, value) = magnitude(dc_value - *pred);
+    *pred = dc_value;
+    let code = dc[size as usize];
+    put!((code >> 8) << size | value, (code & 0xFF) + size);
+    let mut nonzero = c.nonzero & !1;
+    let mut last = 0u32;
+    while nonzero != 0 {
+        let k = nonzero.trailing_zeros();
+        nonzero &= nonzero - 1;
+        let mut run = k - last - 1;
+        while run > 15 {
+            let zrl = ac[0xF0];
+            put!(zrl >> 8, zrl & 0xFF);
+            run -= 16;
+        }
+        let (size, value) = magnitude(c.q[ZIGZAG_T[k as usize]] as i32);
+        let code = ac[(run << 4 | size) as usize];
+        put!((code >> 8) << size | value, (code & 0xFF) + size);
+        last = k;
+    }
+    if last != 63 {
+        let eob = ac[0x00];
+        put!(eob >> 8, eob & 0xFF);
+    }
+    (bw.acc, bw.n, bw.pos) = (acc, n, pos);
+}
+
+/// Bytes one block can take at most: 64 codes of at most 27 bits, every byte stuffed.
+const MAX_BLOCK_BYTES: usize = 2 * (64 * 27 / 8 + 1);
+/// Bytes one MCU (at most six blocks) can take.
+const MAX_MCU_BYTES: usize = 6 * MAX_BLOCK_BYTES;
+
+/// Entropy-coded bits into bytes, with JPEG's byte stuffing (a 0 after every 0xFF). Whole
+/// bytes collect in a fixed buffer that moves to `out` between MCUs.
+struct BitWriter<'a> {
+    /// The pending bits are the low `n` bits.
+    acc: u64,
+    n: u32,
+    buf: [u8; 4 * MAX_MCU_BYTES],
+    pos: usize,
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> BitWriter<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        BitWriter {
+            acc: 0,
+            n: 0,
+            buf: [0; 4 * MAX_MCU_BYTES],
+            pos: 0,
+            out,
+        }
+    }
+
+    /// Makes sure the buffer can take one more MCU.
+    #[inline]
+    fn make_room(&mut self) {
+        if self.pos > self.buf.len() - MAX_MCU_BYTES {
+            self.out.extend_from_slice(&self.buf[..self.pos]);
+            self.pos = 0;
+        }
+    }
+
+    /// Flushes the last bits, padding the final byte with 1s (F.1.2.3).
+    fn pad(&mut self) {
+        self.out.extend_from_slice(&self.buf[..self.pos]);
+        self.pos = 0;
+        let fill = (8 - self.n % 8) % 8;
+        self.acc = self.acc << fill | ((1u64 << fill) - 1);
+        self.n += fill;
+        while self.n >= 8 {
+            self.n -= 8;
+            let b = (self.acc >> self.n) as u8;
+            self.out.push(b);
+            if b == 0xFF {
+                self.out.push(0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magnitudes() {
+        assert_eq!(magnitude(0), (0, 0));
+        assert_eq!(magnitude(1), (1, 1));
+        assert_eq!(magnitude(-1), (1, 0));
+        assert_eq!(magnitude(5), (3, 0b101));
+        assert_eq!(magnitude(-5), (3, 0b010));
+        assert_eq!(magnitude(-1023), (10, 0));
+        assert_eq!(magnitude(2047), (11, 0x7FF));
+    }
+
+    #[test]
+    fn bits_are_stuffed_and_padded() {
+        // A block with DC difference 0 and the AC coefficient 1 at zigzag 1 and 63, with
+        // a code table where every symbol is coded as eight 1 bits: long runs of 1s.
+        let mut q = [0i16; 64];
+        q[ZIGZAG_T[1]] = 1;
+        q[ZIGZAG_T[63]] = -1;
+        let c = Coefs {
+            q,
+            nonzero: 1 << 1 | 1 << 63,
+        };
+        let ones = [0xFF << 8 | 8; 256];
+        let mut out = Vec::new();
+        let mut w = BitWriter::new(&mut out);
+        w.make_room();
+        code_block(&mut w, &c, &mut 0, &ones, &ones);
+        w.pad();
+        // DC: 8 ones (size 0). AC 1: run 0 size 1, 8 ones and the value bit 1. ZRL x3 (24
+        // ones), then run 13 size 1: 8 ones and the value bit 0 (for -1). No EOB after 63.
+        // 49 ones, a 0, six 1s of padding: FF00 x6, then 1 0 111111.
+        assert_eq!(
+            out,
+            [
+                0xFF,
+                0,
+                0xFF,
+                0,
+                0xFF,
+                0,
+                0xFF,
+                0,
+                0xFF,
+                0,
+                0xFF,
+                0,
+                0b1011_1111
+            ]
+        );
+    }
+
+    #[test]
+    fn nonzero_masks_follow_zigzag_order() {
+        let t = Tables::new(Layout::Gray, 8, 50);
+        let mut plane = [0f32; 64];
+        for (i, p) in plane.iter_mut().enumerate() {
+            *p = ((i * 37) % 101) as f32 - 50.0;
+        }
+        let mut c = Coefs {
+            q: [0; 64],
+            nonzero: 0,
+        };
+        block(&plane, 8, 0, &t, 0, &mut c);
+        for (k, &i) in ZIGZAG_T.iter().enumerate() {
+            assert_eq!(c.nonzero >> k & 1 == 1, c.q[i] != 0, "zigzag {k}");
+        }
+        assert!(c.nonzero.count_ones() > 5);
+    }
+
+    #[test]
+    fn dct_of_a_flat_block_is_dc_only() {
+        let t = Tables::new(Layout::Gray, 8, 50);
+        let plane = [40.0f32; 64];
+        let mut c = Coefs {
+            q: [0; 64],
+            nonzero: 0,
+        };
+        block(&plane, 8, 0, &t, 0, &mut c);
+        // DC = 8 * mean / q = 8 * 40 / 16 = 20.
+        assert_eq!(c.q[0], 20);
+        assert!(c.q[1..].iter().all(|&c| c == 0), "{:?}", c.q);
+        assert_eq!(c.nonzero, 1);
+    }
+}
