@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# One A4 300 dpi color page from the virtual scanner, two ways, in turns in one session:
-#   network: scanimage -d airscan:... fetching it from the eSCL server (the page is scanned,
-#            encoded as PNG by the server, decoded by sane-airscan, written by scanimage)
-#   local:   the scanwire CLI scanning the same page straight to a file
-# for two output formats (PNM: no output encoding; PNG: each side encodes its own PNG),
-# then the server's RSS over 200 consecutive jobs.
+# One A4 300 dpi color page fetched by `scanimage -d airscan:...` from `scanwire serve`,
+# against the same page scanned locally, in turns in one session (issue 5's benchmark).
 #
-# Usage: crates/server/bench/airscan-vs-local.sh [RUNS] [JOBS]     (defaults 9 and 200)
-# Needs: scanimage + sane-airscan, curl, python3. Builds release binaries into
-# $CARGO_TARGET_DIR (default target/). Network: 127.0.0.1 only, discovery off.
+# Two baselines, both measured:
+#   same client (the honest one): the SANE test backend's "Color pattern" page, scanned
+#       locally by `scanimage -d test:0`, and fetched by `scanimage -d airscan:...` from
+#       `scanwire serve --device sane:test:0`. Same frontend, same page, same output
+#       writer: the difference is exactly what the network path adds (Scanwire's SANE
+#       driver, the server's PNG encoding, HTTP, sane-airscan's PNG decoding).
+#   scanwire local: the virtual scanner's page written by `scanwire scan` (Scanwire's own
+#       encoders), against scanimage via sane-airscan from `scanwire serve` (virtual). This
+#       also charges the network path for scanimage's own output encoding (libpng at zlib
+#       level 6 for PNG), which is not a network cost; kept for comparison with earlier
+#       figures.
+# Each for two output formats: PNM (no output encoding) and PNG. Then the server's own time
+# per job (curl), a comparison of the server's --deflate efforts on the same-client path, and
+# the server's RSS over 200 consecutive jobs.
+#
+# Usage: bench/airscan-vs-local.sh [RUNS] [JOBS]     (defaults 9 and 200)
+# Needs: scanimage + sane-airscan + the SANE test backend, curl, bc. Builds the release binary
+# into $CARGO_TARGET_DIR (default target/). Network: 127.0.0.1 only, discovery off.
 set -euo pipefail
 
 RUNS=${1:-9}
@@ -19,94 +30,161 @@ BIN=$CARGO_TARGET_DIR/release
 
 cd "$ROOT"
 cargo build --release -q -p scanwire
-cargo build --release -q -p scanwire-server --example serve_virtual
 SCANWIRE=$BIN/scanwire
-# `scanwire serve` once the CLI has it; until then the server crate's example does the same.
-if "$SCANWIRE" serve --help >/dev/null 2>&1; then
-    SERVE=("$SCANWIRE" serve)
-else
-    SERVE=("$BIN/examples/serve_virtual")
-fi
 
 WORK=$(mktemp -d)
-SERVER_PID=
+PIDS=()
 cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${SERVE[@]}" --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$PORT/eSCL/ScannerCapabilities" >/dev/null && break
-    sleep 0.1
-done
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
-mkdir -p "$WORK/sane/dll.d"
-echo airscan >"$WORK/sane/dll.conf"
-cat >"$WORK/sane/airscan.conf" <<EOF
+# SANE: the test backend only, with the glass enlarged to A4 (the stock test.conf stops at
+# 200 mm and scanimage then silently clamps the page).
+mkdir -p "$WORK/test/dll.d"
+echo test >"$WORK/test/dll.conf"
+sed 's/^geometry_max.*/geometry_max 300.0/' /etc/sane.d/test.conf >"$WORK/test/test.conf"
+PICTURE="Color pattern"
+
+# serve NAME ARGS...: starts `scanwire serve` on a free port; a sane-airscan configuration
+# for it in $WORK/air-NAME (device airscan:e0:Scanwire).
+serve() {
+    local name=$1 port
+    shift
+    port=$(free_port)
+    SANE_CONFIG_DIR=$WORK/test "$SCANWIRE" serve --listen "127.0.0.1:$port" "$@" \
+        >"$WORK/server-$name.log" 2>&1 &
+    PIDS+=($!)
+    eval "PORT_$name=$port; PID_$name=$!"
+    mkdir -p "$WORK/air-$name/dll.d"
+    echo airscan >"$WORK/air-$name/dll.conf"
+    cat >"$WORK/air-$name/airscan.conf" <<EOF
 [devices]
-"Scanwire" = http://127.0.0.1:$PORT/eSCL, eSCL
+"Scanwire" = http://127.0.0.1:$port/eSCL, eSCL
 [options]
 discovery = disable
 ws-discovery = off
 EOF
-
-now() { date +%s.%N; }
-net() { # $1 = pnm|png
-    SANE_CONFIG_DIR=$WORK/sane scanimage -d 'airscan:e0:Scanwire' --source Flatbed --mode Color \
-        --resolution 300 -l 0 -t 0 -x 210 -y 297 --format="$1" -o "$WORK/net.$1"
-}
-loc() {
-    "$SCANWIRE" scan -d virtual --mode color --resolution 300 -l 0 -t 0 -x 210 -y 297 \
-        -o "$WORK/local.$1" >/dev/null 2>&1
-}
-SETTINGS='<?xml version="1.0" encoding="UTF-8"?><scan:ScanSettings xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm" xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03"><pwg:ScanRegions><pwg:ScanRegion><pwg:ContentRegionUnits>escl:ThreeHundredthsOfInches</pwg:ContentRegionUnits><pwg:XOffset>0</pwg:XOffset><pwg:YOffset>0</pwg:YOffset><pwg:Width>2480</pwg:Width><pwg:Height>3508</pwg:Height></pwg:ScanRegion></pwg:ScanRegions><pwg:InputSource>Platen</pwg:InputSource><scan:ColorMode>RGB24</scan:ColorMode><pwg:DocumentFormat>image/png</pwg:DocumentFormat><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:ScanSettings>'
-median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
-
-# Warm caches (binaries, the page cache) once each.
-net pnm; loc pnm
-echo "A4 300 dpi color, $RUNS runs each, in turns (seconds, wall clock of the whole command)"
-for fmt in pnm png; do
-    : >"$WORK/t-net"; : >"$WORK/t-loc"
-    for _ in $(seq "$RUNS"); do
-        t0=$(now); net "$fmt"; t1=$(now); loc "$fmt"; t2=$(now)
-        echo "$t1 - $t0" | bc >>"$WORK/t-net"
-        echo "$t2 - $t1" | bc >>"$WORK/t-loc"
+    for _ in $(seq 50); do
+        curl -sf "http://127.0.0.1:$port/eSCL/ScannerCapabilities" >/dev/null && return
+        sleep 0.1
     done
-    n=$(median <"$WORK/t-net"); l=$(median <"$WORK/t-loc")
-    printf '  %s: network (scanimage via airscan) median %s s, local (scanwire scan) median %s s, ratio %.2f\n' \
-        "$fmt" "$n" "$l" "$(echo "$n / $l" | bc -l)"
-    printf '       network runs: %s\n' "$(tr '\n' ' ' <"$WORK/t-net")"
-    printf '       local runs:   %s\n' "$(tr '\n' ' ' <"$WORK/t-loc")"
-done
-ls -l "$WORK"/net.* "$WORK"/local.* | awk '{print "  " $5, $9}' | sed "s|$WORK/||"
-
-# The server's share of the network path: the same job fetched with curl (POST, the
-# page's PNG, the final 404), no decoding or writing on the client side.
-job() {
-    local l
-    l=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: text/xml' --data "$SETTINGS" \
-        "http://127.0.0.1:$PORT/eSCL/ScanJobs" | tr -d '\r' | awk -F': ' 'tolower($1)=="location" {print $2}')
-    curl -sf -o "$WORK/job.png" "http://127.0.0.1:$PORT$l/NextDocument"
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$l/NextDocument")
-    [ "$code" = 404 ] || { echo "second NextDocument gave $code"; exit 1; }
-    curl -s -o /dev/null -X DELETE "http://127.0.0.1:$PORT$l"
+    echo "scanwire serve $* did not start:" >&2
+    cat "$WORK/server-$name.log" >&2
+    exit 1
 }
-: >"$WORK/t-job"
-for _ in $(seq "$RUNS"); do t0=$(now); job; t1=$(now); echo "$t1 - $t0" | bc >>"$WORK/t-job"; done
-printf '  server only (curl: POST, NextDocument PNG %s bytes, 404, DELETE): median %s s\n' \
-    "$(stat -c %s "$WORK/job.png")" "$(median <"$WORK/t-job")"
+
+serve virtual --device virtual
+serve test --device sane:test:0 --set "test-picture=$PICTURE"
+serve fastest --device sane:test:0 --set "test-picture=$PICTURE" --deflate fastest
+serve balanced --device sane:test:0 --set "test-picture=$PICTURE" --deflate balanced
+
+AREA=(--mode Color --resolution 300 -l 0 -t 0 -x 210 -y 297)
+net() { # server-name format
+    SANE_CONFIG_DIR=$WORK/air-$1 scanimage -d 'airscan:e0:Scanwire' --source Flatbed "${AREA[@]}" \
+        --format="$2" -o "$WORK/net-$1.$2"
+}
+local_sane() { # format
+    SANE_CONFIG_DIR=$WORK/test scanimage -d test:0 --test-picture "$PICTURE" --depth 8 "${AREA[@]}" \
+        --format="$1" -o "$WORK/local-sane.$1" 2>/dev/null
+}
+local_scanwire() { # format
+    "$SCANWIRE" scan -d virtual --mode color --resolution 300 -l 0 -t 0 -x 210 -y 297 \
+        -o "$WORK/local-scanwire.$1" >/dev/null 2>&1
+}
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
+timed() { # file command...
+    local f=$1 t0 t1
+    shift
+    t0=$(now)
+    "$@"
+    t1=$(now)
+    echo "$t1 - $t0" | bc >>"$f"
+}
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
+
+# Warm caches (binaries, libraries, the page cache) once each.
+for f in pnm png; do
+    net virtual $f; net test $f; net fastest $f; net balanced $f
+    local_sane $f; local_scanwire $f
+done
+
+echo "A4 300 dpi color, $RUNS runs each, in turns (seconds, wall clock of the whole command, median)"
+echo
+echo "| output | baseline | network path | local | ratio |"
+echo "|---|---|---|---|---|"
+for fmt in pnm png; do
+    for k in net-test loc-sane net-virtual loc-scanwire net-fastest net-balanced; do : >"$WORK/t-$k-$fmt"; done
+    for _ in $(seq "$RUNS"); do
+        timed "$WORK/t-net-test-$fmt" net test "$fmt"
+        timed "$WORK/t-loc-sane-$fmt" local_sane "$fmt"
+        timed "$WORK/t-net-virtual-$fmt" net virtual "$fmt"
+        timed "$WORK/t-loc-scanwire-$fmt" local_scanwire "$fmt"
+        timed "$WORK/t-net-fastest-$fmt" net fastest "$fmt"
+        timed "$WORK/t-net-balanced-$fmt" net balanced "$fmt"
+    done
+    for k in net-test loc-sane net-virtual loc-scanwire net-fastest net-balanced; do
+        eval "M_${k//-/_}_$fmt=$(median <"$WORK/t-$k-$fmt")"
+    done
+    eval "a=\$M_net_test_$fmt b=\$M_loc_sane_$fmt c=\$M_net_virtual_$fmt d=\$M_loc_scanwire_$fmt"
+    echo "| ${fmt^^} | same client: \`scanimage -d test:0\` vs \`scanimage -d airscan:\` ← \`scanwire serve -d sane:test:0\` | $a s | $b s | $(ratio "$a" "$b")× |"
+    echo "| ${fmt^^} | scanwire local: \`scanwire scan -d virtual\` vs \`scanimage -d airscan:\` ← \`scanwire serve -d virtual\` | $c s | $d s | $(ratio "$c" "$d")× |"
+done
+echo
+echo "Server --deflate effort, same-client path (network path median; local as above):"
+echo
+echo "| output | fast (default) | fastest (fdeflate) | balanced (zlib 6) | local |"
+echo "|---|---|---|---|---|"
+for fmt in pnm png; do
+    eval "echo \"| ${fmt^^} | \$M_net_test_$fmt s | \$M_net_fastest_$fmt s | \$M_net_balanced_$fmt s | \$M_loc_sane_$fmt s |\""
+done
+echo
+echo "Raw runs (seconds):"
+for fmt in pnm png; do
+    for k in net-test loc-sane net-virtual loc-scanwire net-fastest net-balanced; do
+        printf '  %-16s %s\n' "$k $fmt" "$(tr '\n' ' ' <"$WORK/t-$k-$fmt")"
+    done
+done
+echo
+echo "Files:"
+ls -l "$WORK"/net-*.* "$WORK"/local-*.* | awk '{print "  " $5, $9}' | sed "s|$WORK/||"
+
+# The server's share of the network path: the same job fetched with curl (POST, the page's
+# PNG, the final 404, DELETE), no decoding or writing on the client side.
+settings() {
+    echo '<?xml version="1.0" encoding="UTF-8"?><scan:ScanSettings xmlns:pwg="http://www.pwg.org/schemas/2010/12/sm" xmlns:scan="http://schemas.hp.com/imaging/escl/2011/05/03"><pwg:ScanRegions><pwg:ScanRegion><pwg:ContentRegionUnits>escl:ThreeHundredthsOfInches</pwg:ContentRegionUnits><pwg:XOffset>0</pwg:XOffset><pwg:YOffset>0</pwg:YOffset><pwg:Width>2480</pwg:Width><pwg:Height>3508</pwg:Height></pwg:ScanRegion></pwg:ScanRegions><pwg:InputSource>Platen</pwg:InputSource><scan:ColorMode>RGB24</scan:ColorMode><pwg:DocumentFormat>image/png</pwg:DocumentFormat><scan:XResolution>300</scan:XResolution><scan:YResolution>300</scan:YResolution></scan:ScanSettings>'
+}
+job() { # port
+    local l code
+    l=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: text/xml' --data "$(settings)" \
+        "http://127.0.0.1:$1/eSCL/ScanJobs" | tr -d '\r' | awk -F': ' 'tolower($1)=="location" {print $2}')
+    curl -sf -o "$WORK/job.png" "http://127.0.0.1:$1$l/NextDocument"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1$l/NextDocument")
+    [ "$code" = 404 ] || { echo "second NextDocument gave $code"; exit 1; }
+    curl -s -o /dev/null -X DELETE "http://127.0.0.1:$1$l"
+}
+echo
+for name in test virtual; do
+    eval "port=\$PORT_$name"
+    : >"$WORK/t-job-$name"
+    for _ in $(seq "$RUNS"); do timed "$WORK/t-job-$name" job "$port"; done
+    printf 'server only, %s (curl: POST, NextDocument PNG %s bytes, 404, DELETE): median %s s\n' \
+        "$name" "$(stat -c %s "$WORK/job.png")" "$(median <"$WORK/t-job-$name")"
+done
 
 # Server memory over consecutive jobs (each an A4 300 dpi color PNG fetched with curl, the
 # way sane-airscan does it: POST, NextDocument, NextDocument -> 404, DELETE).
-rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
+rss() { awk '/VmRSS/ {print $2}' "/proc/$PID_virtual/status"; }
 echo "server RSS over $JOBS jobs (KiB): start $(rss)"
 line=""
 for i in $(seq "$JOBS"); do
-    job
+    job "$PORT_virtual"
     if [ $((i % 20)) = 0 ]; then line="$line $i:$(rss)"; fi
 done
 echo "  after jobs:$line"

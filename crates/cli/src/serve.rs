@@ -2,9 +2,10 @@
 
 use crate::args::ServeArgs;
 use crate::devices;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use scanwire_core::transfer;
-use scanwire_server::{BasicAuth, ServerConfig};
+use scanwire_formats::DeflateEffort;
+use scanwire_server::{BasicAuth, MdnsConfig, ServerConfig, TlsConfig};
 
 pub fn serve(args: &ServeArgs) -> Result<i32> {
     let ids = if args.device.is_empty() {
@@ -12,13 +13,20 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     } else {
         args.device.clone()
     };
-    let mut devices = Vec::new();
-    for id in &ids {
-        devices.push((id.clone(), transfer::share(devices::open(id)?)));
+    if args.max_connections == 0 {
+        bail!("--max-connections 0: at least one connection must be allowed");
     }
     let mut config = ServerConfig {
         listen: args.listen,
         ..ServerConfig::default()
+    };
+    config.limits.max_connections = args.max_connections;
+    config.encode.deflate = match args.deflate.as_str() {
+        "fastest" => DeflateEffort::Fastest,
+        "fast" => DeflateEffort::Fast,
+        "balanced" => DeflateEffort::Balanced,
+        "high" => DeflateEffort::High,
+        other => bail!("--deflate {other}: expected fastest, fast, balanced or high"),
     };
     for s in &args.set {
         let Some((k, v)) = s.split_once('=') else {
@@ -34,9 +42,71 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
             password: password.clone(),
         });
     }
+    config.tls = tls(args)?;
+    if args.mdns {
+        config.mdns = Some(MdnsConfig {
+            name: args.mdns_name.clone(),
+            host: None,
+        });
+    }
+    // Devices are opened last: a bad flag is reported before a scanner is touched.
+    let mut devices = Vec::new();
+    for id in &ids {
+        devices.push((id.clone(), transfer::share(devices::open(id)?)));
+    }
     let server = scanwire_server::BlockingServer::start(config, devices)
         .map_err(|e| anyhow!("cannot serve on {}: {e}", args.listen))?;
     eprintln!("serving {} at {}", ids.join(", "), server.url());
-    server.wait().map_err(|e| anyhow!("{e}"))?;
+    for name in server.announced() {
+        eprintln!("announced over mDNS as {name}");
+    }
+    // Ctrl-C or SIGTERM stops it cleanly: the mDNS announcement is withdrawn (goodbye
+    // packets), unfinished jobs are cancelled so their drivers stop.
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    server.wait_until(stopped).map_err(|e| anyhow!("{e}"))?;
+    eprintln!("stopped");
     Ok(0)
+}
+
+fn tls(args: &ServeArgs) -> Result<Option<TlsConfig>> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return Ok(Some(TlsConfig::from_pem_files(cert, key)?));
+    }
+    if !args.tls_self_signed {
+        return Ok(None);
+    }
+    let names = if args.tls_name.is_empty() {
+        default_names(args.listen.ip())
+    } else {
+        args.tls_name.clone()
+    };
+    let tls = TlsConfig::self_signed(&names)?;
+    if let Some(path) = &args.tls_save_cert {
+        std::fs::write(path, tls.certificate_pem())
+            .with_context(|| format!("cannot write the certificate to {}", path.display()))?;
+    }
+    eprintln!("self-signed certificate for {}", names.join(", "));
+    Ok(Some(tls))
+}
+
+/// What clients may call this server: the listening address (unless it is a wildcard),
+/// localhost and the host's names.
+fn default_names(ip: std::net::IpAddr) -> Vec<String> {
+    let mut names = Vec::new();
+    if !ip.is_unspecified() {
+        names.push(ip.to_string());
+    }
+    names.push("localhost".into());
+    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let host = host.trim();
+        if !host.is_empty() && host != "localhost" {
+            names.push(host.to_string());
+            names.push(format!("{host}.local"));
+        }
+    }
+    names
 }

@@ -313,3 +313,175 @@ fn serve_then_scan_from_it_by_url() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(png_size(&dir.path().join("net.png")), (850, 1169));
 }
+
+/// Reads `scanwire serve`'s stderr until the `serving ... at URL` line; returns the URL and
+/// every line read.
+fn serving_url(err: &mut impl std::io::BufRead) -> (String, Vec<String>) {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("scanwire serve ended: {lines:?}");
+        }
+        lines.push(line.trim().to_string());
+        if line.starts_with("serving ") {
+            return (line.trim().rsplit(' ').next().unwrap().to_string(), lines);
+        }
+    }
+}
+
+/// Ctrl-C stops `scanwire serve` cleanly: exit status 0 and `stopped`.
+fn interrupt(mut server: std::process::Child, mut err: impl std::io::Read) -> String {
+    Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status}: {rest}");
+    assert!(rest.contains("stopped"), "{rest}");
+    rest
+}
+
+#[test]
+fn serve_over_https_with_a_self_signed_certificate_then_ctrl_c() {
+    use std::io::BufReader;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_scanwire"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-self-signed"])
+        .args(["--tls-name", "127.0.0.1", "--tls-save-cert"])
+        .arg(&cert)
+        .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(server.stderr.take().unwrap());
+    let (url, lines) = serving_url(&mut err);
+    assert!(url.starts_with("https://127.0.0.1:"), "{lines:?}");
+    assert_eq!(lines[0], "self-signed certificate for 127.0.0.1");
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    if Command::new("curl").arg("--version").output().is_ok() {
+        let out = Command::new("curl")
+            .args(["-sS", "--fail", "--cacert"])
+            .arg(&cert)
+            .arg(format!("{url}/ScannerCapabilities"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("scan:ScannerCapabilities"));
+    }
+    interrupt(server, err);
+}
+
+#[test]
+fn serve_refuses_bad_tls_and_limit_flags_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = scanwire(&["serve", "--tls-cert", "c.pem"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--tls-key"), "{}", stderr(&o));
+    let o = scanwire(
+        &[
+            "serve",
+            "--tls-cert",
+            "missing.pem",
+            "--tls-key",
+            "missing.key",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read the certificate file missing.pem"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+    let o = scanwire(
+        &["serve", "--tls-cert", "junk.pem", "--tls-key", "junk.pem"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no certificate found"),
+        "{}",
+        stderr(&o)
+    );
+    let o = scanwire(&["serve", "--max-connections", "0"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("at least one connection"),
+        "{}",
+        stderr(&o)
+    );
+    let o = scanwire(&["serve", "--deflate", "turbo"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--deflate turbo: expected fastest, fast, balanced or high"),
+        "{}",
+        stderr(&o)
+    );
+    let o = scanwire(&["serve", "--mdns-name", "x"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "--mdns-name needs --mdns");
+}
+
+/// `--mdns` wiring, inside a network namespace of its own (only `lo`, nothing reaches the
+/// machine's interfaces); what the announcement holds and that real browsers find it is
+/// tested in crates/server/tests/mdns.rs.
+#[test]
+fn serve_mdns_announces_and_withdraws_in_a_private_namespace() {
+    use std::io::BufReader;
+    let ns = format!("sw-cli-{}", std::process::id());
+    let made = Command::new("ip")
+        .args(["netns", "add", &ns])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !made {
+        if std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1") {
+            panic!("SCANWIRE_REQUIRE_PEERS=1 but no network namespace could be made (root and iproute2 needed)");
+        }
+        eprintln!("SKIPPED: needs root and `ip` for a private network namespace");
+        return;
+    }
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _cleanup = Cleanup(ns.clone());
+    for args in [
+        &["link", "set", "lo", "up"][..],
+        &["link", "set", "lo", "multicast", "on"][..],
+    ] {
+        let ok = Command::new("ip").args(["-n", &ns]).args(args).status();
+        assert!(ok.unwrap().success(), "ip {args:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new("ip")
+        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_scanwire")])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--mdns",
+            "--mdns-name",
+            "Front desk",
+        ])
+        .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(server.stderr.take().unwrap());
+    let (url, _) = serving_url(&mut err);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert_eq!(
+        line.trim(),
+        "announced over mDNS as Front desk._uscan._tcp.local."
+    );
+    interrupt(server, err);
+}

@@ -1,6 +1,8 @@
 //! How a server is set up: where it listens, which device is the default, its limits and
 //! timeouts.
 
+use crate::mdns::MdnsConfig;
+use crate::tls::TlsConfig;
 use scanwire_core::transfer::TransferOptions;
 use scanwire_formats::EncodeOptions;
 use std::collections::BTreeMap;
@@ -20,6 +22,12 @@ pub struct ServerConfig {
     pub default_device: Option<String>,
     /// HTTP basic authentication every request must carry; `None`: open.
     pub auth: Option<BasicAuth>,
+    /// Serve HTTPS with this certificate instead of HTTP; `None`: plain HTTP. The port then
+    /// speaks TLS only (a plain HTTP request gets a short 400 in clear text saying so).
+    pub tls: Option<TlsConfig>,
+    /// Announce every device over mDNS (DNS-SD `_uscan._tcp`, `_uscans._tcp` with TLS);
+    /// `None`: no announcement (the default).
+    pub mdns: Option<MdnsConfig>,
     /// Resource limits.
     pub limits: Limits,
     /// Timing.
@@ -39,6 +47,8 @@ impl Default for ServerConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
             default_device: None,
             auth: None,
+            tls: None,
+            mdns: None,
             limits: Limits::default(),
             timing: Timing::default(),
             request_options: BTreeMap::new(),
@@ -84,6 +94,11 @@ pub struct Limits {
     pub page_buffer: usize,
     /// Finished jobs kept for ScannerStatus, per device.
     pub max_history: usize,
+    /// Connections served at once (including TLS handshakes and idle keep-alive ones).
+    /// One more is answered `503 Service Unavailable` with `Retry-After` and closed (over
+    /// TLS: closed at once, as no handshake is spent on it). Jobs are limited separately:
+    /// one per device at a time, the next POST gets 503.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -95,6 +110,9 @@ impl Default for Limits {
             max_page_bytes: 1 << 30,
             page_buffer: 1 << 20,
             max_history: 20,
+            // Real clients use one or two at a time (sane-airscan: one per request, with
+            // `Connection: close`); this leaves room for several clients polling status.
+            max_connections: 64,
         }
     }
 }
@@ -126,6 +144,10 @@ pub struct Timing {
     /// response is cut off, so that a client checking ScannerStatus next sees the fault
     /// (sane-airscan does exactly that).
     pub fault_settle: Duration,
+    /// A client must finish its TLS handshake and send each request's headers within this
+    /// time, or its connection is closed (slow-loris guard); it also bounds how long an
+    /// idle keep-alive connection holds one of [`Limits::max_connections`]. Default 30 s.
+    pub header_timeout: Duration,
 }
 
 impl Default for Timing {
@@ -138,6 +160,7 @@ impl Default for Timing {
             feeder_fault: Duration::from_secs(10),
             feeder_empty: Duration::from_secs(3),
             fault_settle: Duration::from_secs(2),
+            header_timeout: Duration::from_secs(30),
         }
     }
 }

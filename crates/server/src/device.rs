@@ -23,6 +23,8 @@ pub(crate) struct DeviceEntry {
     pub caps: Capabilities,
     /// The ScannerCapabilities document, built once.
     pub caps_xml: String,
+    /// `pwg:MakeAndModel`, as clients show the device.
+    pub make_and_model: String,
     pub uuid: String,
     pub shared: SharedDevice,
     state: Mutex<DeviceState>,
@@ -67,12 +69,15 @@ impl DeviceEntry {
             format!("scanwire:device:{id}").as_bytes(),
         )
         .to_string();
-        let caps_xml = crate::mapping::capabilities(&info, &caps, &uuid).to_xml();
+        let doc = crate::mapping::capabilities(&info, &caps, &uuid);
+        let make_and_model = doc.make_and_model.clone().unwrap_or(caps.model.clone());
+        let caps_xml = doc.to_xml();
         DeviceEntry {
             id,
             segment,
             caps,
             caps_xml,
+            make_and_model,
             uuid,
             shared,
             state: Mutex::new(DeviceState {
@@ -124,6 +129,11 @@ impl DeviceEntry {
             }
         }
         Ok(job)
+    }
+
+    /// The job holding the device, if any.
+    pub(crate) fn active_job(&self) -> Option<Arc<Job>> {
+        self.lock().active.clone().filter(|j| j.is_active())
     }
 
     /// A job by its path id.

@@ -42,6 +42,9 @@ pub enum ServerError {
     /// The async runtime could not be started (blocking use).
     #[error("cannot start the server's runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// The mDNS announcement could not be made.
+    #[error("cannot announce over mDNS: {0}")]
+    Mdns(String),
     /// Accepting connections failed for good.
     #[error("the server stopped: {0}")]
     Accept(#[source] std::io::Error),

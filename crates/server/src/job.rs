@@ -518,6 +518,19 @@ impl Job {
         self.lock().phase != Phase::Ended
     }
 
+    /// A flatbed job whose one page was scanned and delivered, waiting only for its
+    /// transfer to wind down (milliseconds): the client already got its 404 (see
+    /// `next_document`) and may post the next job at once.
+    pub(crate) fn is_winding_down(&self) -> bool {
+        let g = self.lock();
+        g.phase == Phase::Running
+            && g.cancelled.is_none()
+            && self.req.request.source == Source::Flatbed
+            && self.req.format != Format::Pdf
+            && g.delivered >= 1
+            && g.slots.first().is_some_and(|s| s.end == Some(wia::S_OK))
+    }
+
     /// Timeouts: cancels a job nobody fetches; frees the pages of an ended job nobody
     /// collects. Returns whether the job may be forgotten (ended before `history`).
     pub(crate) fn sweep(self: &Arc<Self>, timeout: Duration, history: Duration) -> bool {

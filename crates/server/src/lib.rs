@@ -6,7 +6,9 @@
 //! - [`router`]: every eSCL route of every device, as an `axum::Router` (tests call it
 //!   without a socket).
 //! - [`Server`] / [`serve`] (async) and [`BlockingServer`] / [`serve_blocking`] (sync):
-//!   listen on `config.listen` (127.0.0.1 unless told otherwise; `[::1]:PORT` for IPv6).
+//!   listen on `config.listen` (127.0.0.1 unless told otherwise; `[::1]:PORT` for IPv6),
+//!   over HTTPS with [`TlsConfig`], at most [`Limits::max_connections`] at once, and
+//!   announced over mDNS with [`MdnsConfig`] ([`announcements`] says what is announced).
 //!
 //! A scan is a *job*: POST `ScanJobs` validates the client's `ScanSettings` against the
 //! device and creates it (201 + `Location`); the first `NextDocument` starts a core
@@ -27,7 +29,9 @@
 //! - after the last page the device reads Idle and the feeder Empty (sane-airscan ends a
 //!   batch on that), but only once the client has every page (escl stops fetching when the
 //!   feeder reads empty);
-//! - header names go out in Title-Case (escl looks for `Location:`).
+//! - header names go out in Title-Case (escl looks for `Location:`);
+//! - a POST arriving while the previous flatbed job's transfer is still winding down (its
+//!   page delivered, its 404 sent) waits for it (up to 2 s) instead of answering 503.
 //!
 //! ```no_run
 //! use scanwire_server::{serve_blocking, ServerConfig};
@@ -46,13 +50,17 @@ mod encode;
 mod error;
 mod job;
 mod mapping;
+mod mdns;
 mod routes;
 mod serve;
 mod state;
+mod tls;
 
 pub use config::{BasicAuth, Limits, ServerConfig, Timing, DEFAULT_PORT};
 pub use error::ServerError;
 pub use mapping::{capabilities, job_request, Conflict, Geometry, JobRequest, FORMATS};
+pub use mdns::{announcements, Announcement, MdnsConfig};
 pub use routes::router;
 pub use serve::{serve, serve_blocking, BlockingServer, Server};
 pub use state::{Endpoint, ServerState};
+pub use tls::{TlsConfig, TlsError};

@@ -7,6 +7,7 @@
 
 use crate::config::ServerConfig;
 use crate::error::ServerError;
+use crate::mdns::Announcer;
 use crate::routes::router;
 use crate::state::ServerState;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -14,21 +15,21 @@ use hyper_util::service::TowerToHyperService;
 use scanwire_core::transfer::SharedDevice;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 /// How often the background task looks for jobs that timed out.
 const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
 
-/// A client must send its request headers within this time (slow-loris guard).
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A running server: its address, its state, and the way to stop it.
 pub struct Server {
     addr: SocketAddr,
     state: ServerState,
+    /// Withdrawn (dropped) before the listener stops.
+    announcer: Option<Announcer>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
 }
@@ -66,11 +67,16 @@ impl Server {
             addr: listen,
             source,
         })?;
+        let announcer = match state.config().mdns {
+            Some(_) => Some(Announcer::start(&state, addr)?),
+            None => None,
+        };
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, state.clone(), stopped));
         Ok(Server {
             addr,
             state,
+            announcer,
             stop: Some(stop),
             task,
         })
@@ -81,9 +87,10 @@ impl Server {
         self.addr
     }
 
-    /// The URL of the default device's eSCL root, e.g. `http://127.0.0.1:8090/eSCL`.
+    /// The URL of the default device's eSCL root, e.g. `http://127.0.0.1:8090/eSCL`
+    /// (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}/eSCL", self.addr)
+        root_url(&self.state, self.addr)
     }
 
     /// The shared state (devices, configuration).
@@ -91,8 +98,21 @@ impl Server {
         &self.state
     }
 
-    /// Stops accepting, cancels unfinished jobs and closes every connection.
+    /// The DNS-SD service names announced (empty without mDNS).
+    pub fn announced(&self) -> Vec<String> {
+        self.announcer
+            .as_ref()
+            .map(|a| a.names().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Withdraws the mDNS announcement, stops accepting, cancels unfinished jobs and closes
+    /// every connection.
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        if let Some(a) = self.announcer.take() {
+            // Sends the goodbye packets (a blocking wait of at most a few seconds).
+            let _ = tokio::task::spawn_blocking(move || drop(a)).await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -114,6 +134,15 @@ impl Server {
     }
 }
 
+fn root_url(state: &ServerState, addr: SocketAddr) -> String {
+    let scheme = if state.config().tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{addr}/eSCL")
+}
+
 async fn join(task: &mut JoinHandle<Result<(), ServerError>>) -> Result<(), ServerError> {
     match task.await {
         Ok(r) => r,
@@ -127,6 +156,15 @@ async fn accept_loop(
     mut stop: oneshot::Receiver<()>,
 ) -> Result<(), ServerError> {
     let app = router(state.clone());
+    let config = state.config();
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|t| tokio_rustls::TlsAcceptor::from(t.server.clone()));
+    let max_connections = config.limits.max_connections.max(1);
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let header_timeout = config.timing.header_timeout;
+    let retry_after = config.timing.retry_after;
     let mut conns = tokio::task::JoinSet::new();
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -138,14 +176,21 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let _ = stream.set_nodelay(true);
+                    // Taken here, in accept order, so the limit is exact.
+                    let permit = permits.clone().try_acquire_owned().ok();
                     let svc = TowerToHyperService::new(app.clone());
+                    let tls = tls.clone();
                     conns.spawn(async move {
-                        let mut http = hyper::server::conn::http1::Builder::new();
-                        http.title_case_headers(true)
-                            .timer(TokioTimer::new())
-                            .header_read_timeout(HEADER_TIMEOUT);
-                        // A client that vanishes is normal here; its job notices on its own.
-                        let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        let Some(_permit) = permit else {
+                            refuse(stream, tls.is_some(), max_connections, retry_after).await;
+                            return;
+                        };
+                        match tls {
+                            None => serve_connection(stream, svc, header_timeout).await,
+                            Some(acceptor) => {
+                                serve_tls(stream, acceptor, svc, header_timeout).await
+                            }
+                        }
                     });
                 }
                 Err(e) if transient(&e) => {
@@ -162,6 +207,89 @@ async fn accept_loop(
     while conns.join_next().await.is_some() {}
     result
 }
+
+/// Serves HTTP/1.1 on one connection (plain or TLS) until the client closes it.
+async fn serve_connection<S>(
+    stream: S,
+    svc: TowerToHyperService<axum::Router>,
+    header_timeout: Duration,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.title_case_headers(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    // A client that vanishes is normal here; its job notices on its own.
+    let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+}
+
+/// The first byte of every TLS connection: a handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// A TLS connection: handshake (bounded by `header_timeout`), then HTTP. A client speaking
+/// plain HTTP to the TLS port gets a short clear-text 400 saying so, rather than a
+/// handshake failure it cannot explain.
+async fn serve_tls(
+    stream: TcpStream,
+    acceptor: tokio_rustls::TlsAcceptor,
+    svc: TowerToHyperService<axum::Router>,
+    header_timeout: Duration,
+) {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => {}
+        // Closed, failed or silent: nothing to serve.
+        _ => return,
+    }
+    if first[0] != TLS_HANDSHAKE {
+        if first[0].is_ascii_uppercase() {
+            let msg = "this port speaks HTTPS only: use an https:// URL";
+            answer_and_close(stream, "400 Bad Request", &[], msg).await;
+        }
+        return;
+    }
+    if let Ok(Ok(tls)) = tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+        serve_connection(tls, svc, header_timeout).await;
+    }
+    // A failed or timed-out handshake just closes: rustls has sent its alert.
+}
+
+/// A connection over [`Limits::max_connections`](crate::Limits::max_connections): plain
+/// HTTP gets 503 with `Retry-After`; TLS is closed at once (answering would cost a
+/// handshake, which is what the limit is there to bound).
+async fn refuse(stream: TcpStream, tls: bool, max: usize, retry_after: u32) {
+    if tls {
+        return;
+    }
+    let msg = format!("the server is serving its limit of {max} connections; retry later");
+    let retry = format!("Retry-After: {retry_after}\r\n");
+    answer_and_close(stream, "503 Service Unavailable", &[&retry], &msg).await;
+}
+
+/// Writes a minimal HTTP/1.1 response and closes the connection cleanly: the write side
+/// first, then reading what the client sent until it closes (briefly), so that unread
+/// request bytes do not turn the close into a reset that would destroy the response.
+async fn answer_and_close(mut stream: TcpStream, status: &str, headers: &[&str], msg: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n",
+        msg.len() + 1,
+        headers.concat()
+    );
+    let response = format!("{head}{msg}\n");
+    let linger = async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(LINGER, linger).await;
+}
+
+/// How long a refused connection is drained before it is dropped.
+const LINGER: Duration = Duration::from_secs(1);
 
 fn transient(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
@@ -222,12 +350,20 @@ impl BlockingServer {
 
     /// The URL of the default device's eSCL root.
     pub fn url(&self) -> String {
-        format!("http://{}/eSCL", self.local_addr())
+        self.server.as_ref().map(|s| s.url()).expect("running")
     }
 
     /// The shared state.
     pub fn state(&self) -> &ServerState {
         self.server.as_ref().map(|s| s.state()).expect("running")
+    }
+
+    /// The DNS-SD service names announced (empty without mDNS).
+    pub fn announced(&self) -> Vec<String> {
+        self.server
+            .as_ref()
+            .map(|s| s.announced())
+            .unwrap_or_default()
     }
 
     /// Stops the server and its runtime.
@@ -241,6 +377,21 @@ impl BlockingServer {
             return Ok(());
         };
         let r = rt.block_on(server.wait());
+        rt.shutdown_timeout(Duration::from_secs(1));
+        r
+    }
+
+    /// Serves until `stop` receives (or its sender is dropped), then shuts down: the mDNS
+    /// announcement is withdrawn, unfinished jobs are cancelled. What a Ctrl-C handler
+    /// drives.
+    pub fn wait_until(mut self, stop: std::sync::mpsc::Receiver<()>) -> Result<(), ServerError> {
+        let (Some(rt), Some(server)) = (self.runtime.take(), self.server.take()) else {
+            return Ok(());
+        };
+        let signal = async {
+            let _ = tokio::task::spawn_blocking(move || stop.recv()).await;
+        };
+        let r = rt.block_on(server.run_until(signal));
         rt.shutdown_timeout(Duration::from_secs(1));
         r
     }

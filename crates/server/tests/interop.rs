@@ -11,7 +11,7 @@ use common::peers::{self, http, Pnm, SaneConfig};
 use scanwire_core::device::*;
 use scanwire_core::transfer::{share, CancelToken, MiniDrvTransferCallback};
 use scanwire_escl::{Document, JobState, ScannerState, ScannerStatus};
-use scanwire_server::{BlockingServer, ServerConfig};
+use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
 use scanwire_virtual::{expected_page, VirtualDevice};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -49,6 +49,10 @@ struct Served {
 
 impl Served {
     fn start(listen: &str, options: &[(&str, &str)]) -> Served {
+        Self::start_with(listen, options, None)
+    }
+
+    fn start_with(listen: &str, options: &[(&str, &str)], tls: Option<TlsConfig>) -> Served {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let device = share(Box::new(Recorded {
             inner: VirtualDevice::new(),
@@ -60,6 +64,7 @@ impl Served {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            tls,
             ..ServerConfig::default()
         };
         let server =
@@ -539,4 +544,45 @@ fn stopping_the_server_cancels_jobs_and_closes_the_port() {
     );
     assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err());
     assert_eq!(requests.lock().unwrap().len(), 1);
+}
+
+/// Over HTTPS with a self-signed certificate: both real clients accept it (as they must:
+/// real eSCL scanners present self-signed certificates), and scan exactly what they would
+/// over HTTP.
+#[test]
+fn airscan_and_escl_over_https_with_a_self_signed_certificate() {
+    if !peers::available("airscan") || !peers::available("escl") {
+        return;
+    }
+    let tls = TlsConfig::self_signed(&["127.0.0.1".into()]).unwrap();
+    let s = Served::start_with("127.0.0.1:0", &[], Some(tls));
+    let url = s.server.url();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let sane = SaneConfig::airscan(&url);
+    let out = sane.path("tls.pnm");
+    ok(&sane.scan(
+        AIRSCAN,
+        &[
+            "--mode",
+            "Color",
+            "--resolution",
+            "150",
+            "-x",
+            "60",
+            "-y",
+            "40",
+        ],
+        &out,
+    ));
+    check_page(&Pnm::read(&out), &s.last_request(), 1);
+
+    let sane = SaneConfig::escl();
+    let out = sane.path("tls-escl.pnm");
+    let dev = format!("escl:https://{}", s.addr());
+    ok(&sane.scan(&dev, &["--mode", "Gray", "--resolution", "75"], &out));
+    let img = Pnm::read(&out);
+    let req = s.last_request();
+    assert_eq!(req.mode.to_string(), "gray");
+    assert_eq!(req.resolution, 75);
+    assert!(img.w > 600 && img.h > 800, "{}x{}", img.w, img.h);
 }

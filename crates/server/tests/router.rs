@@ -449,6 +449,30 @@ async fn busy_device_answers_503_then_works_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_next_job_may_be_posted_while_the_last_one_winds_down() {
+    // The driver returns 300 ms after its page: the 404 comes at once (the page is all a
+    // flatbed job gives), and a POST right after it waits for the device instead of 503.
+    let (app, log) = app_opts(&[("end_delay_ms", "300")]);
+    let xml = || settings_xml("Platen", "Grayscale8", 75, "image/png", None);
+    let first = create(&app, "/eSCL", xml()).await;
+    let (docs, end) = drain_job(&app, &first).await;
+    assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
+    assert_eq!(log.lock().unwrap().running, 1, "still winding down");
+    let second = create(&app, "/eSCL", xml()).await;
+    // Created once the first transfer had returned from the driver, not before.
+    assert_eq!(log.lock().unwrap().running, 0);
+    let (docs, _) = drain_job(&app, &second).await;
+    assert_eq!(docs.len(), 1);
+    // A job that has not delivered its page (here: not even started) is refused at once.
+    let (app, _) = app_opts(&[("band_delay_ms", "200")]);
+    let _busy = create(&app, "/eSCL", xml()).await;
+    let t = std::time::Instant::now();
+    let r = post(&app, "/eSCL/ScanJobs", "text/xml", xml()).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(t.elapsed() < Duration::from_millis(100));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn feeder_job_serves_every_page_then_404_with_feeder_empty() {
     let (app, _) = one();
     let loc = create(

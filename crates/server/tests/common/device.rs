@@ -10,6 +10,8 @@
 //! - `feeder_pages=N`: sheets in the feeder for this job (default: the device's);
 //! - `jam_at=N`: page N jams halfway through;
 //! - `noise=1`: incompressible pixels instead of the picture (for buffer and timeout tests);
+//! - `end_delay_ms=N`: sleep N ms after the last page before `acquire` returns (a driver
+//!   that takes its time to wind down);
 //! - `status_jam_at=N`: report PAPER_JAM as DEVICE_STATUS before page N, and stop with the
 //!   answer (an error, when nobody handles it).
 
@@ -177,6 +179,7 @@ impl TestScanner {
                 "jam_at",
                 "status_jam_at",
                 "noise",
+                "end_delay_ms",
             ]
             .contains(&k.as_str())
             {
@@ -290,6 +293,9 @@ impl TestScanner {
                 }
             }
             s.finish();
+        }
+        if let Some(ms) = opt(r, "end_delay_ms")? {
+            std::thread::sleep(Duration::from_millis(ms as u64));
         }
         Ok(Completion::Done)
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod device;
+pub mod netns;
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
