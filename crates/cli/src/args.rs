@@ -22,7 +22,7 @@ pub struct Cli {
 pub enum Command {
     /// List the devices Scanwire can reach.
     #[command(
-        after_help = "Examples:\n  scanwire devices\n  scanwire devices --json\n  scanwire devices --verbose      also say why a driver found nothing"
+        after_help = "Examples:\n  scanwire devices\n  scanwire devices --json\n  scanwire devices --verbose      also say why a driver found nothing\n  scanwire devices add escl http://192.168.1.20/eSCL --name office\n  scanwire scan -d office -o page.png\n  scanwire devices remove office\n  scanwire devices --discover     also browse the network (mDNS) for eSCL scanners\n\nAdded devices are kept in $SCANWIRE_CONFIG_DIR/devices.toml, else\n$XDG_CONFIG_HOME/scanwire/devices.toml, else ~/.config/scanwire/devices.toml."
     )]
     Devices(DevicesArgs),
     /// Show what a device can do: sources, modes, resolutions, area, options.
@@ -36,9 +36,9 @@ pub enum Command {
     /// Share devices over eSCL (AirScan), so macOS, Windows, Mopria and sane-airscan scan
     /// from them.
     #[command(
-        after_help = "Examples:\n  scanwire serve                                  the virtual scanner at http://127.0.0.1:8090/eSCL\n  scanwire serve --listen 0.0.0.0:8090 --device sane:epson2:libusb:001:004\n  scanimage -d 'airscan:escl:Scanwire:http://127.0.0.1:8090/eSCL' -o page.png\n\nThe first device is also served at /eSCL, the path clients try first; each device is\nat /eSCL/<id>. It listens on 127.0.0.1 only unless --listen says otherwise."
+        after_help = "Examples:\n  scanwire serve                                  the virtual scanner at http://127.0.0.1:8090/eSCL\n  scanwire serve --listen 0.0.0.0:8090 --device sane:epson2:libusb:001:004\n  scanwire serve --listen 192.0.2.7:8090 --mdns --tls-self-signed   HTTPS, announced as _uscans\n  scanimage -d 'airscan:escl:Scanwire:http://127.0.0.1:8090/eSCL' -o page.png\n\nThe first device is also served at /eSCL, the path clients try first; each device is\nat /eSCL/<id>. It listens on 127.0.0.1 only unless --listen says otherwise."
     )]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -58,6 +58,41 @@ pub struct ServeArgs {
     /// The password for --user.
     #[arg(long, requires = "user")]
     pub password: Option<String>,
+    /// Serve HTTPS with this certificate (PEM: the certificate, then any intermediates).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key for --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a new self-signed certificate for the --tls-name names (default: the
+    /// listening address, localhost and this host's name).
+    #[arg(long)]
+    pub tls_self_signed: bool,
+    /// A host name or IP address for the self-signed certificate, repeatable.
+    #[arg(long, value_name = "NAME", requires = "tls_self_signed")]
+    pub tls_name: Vec<String>,
+    /// Write the self-signed certificate (PEM) here, for clients to trust.
+    #[arg(long, value_name = "FILE", requires = "tls_self_signed")]
+    pub tls_save_cert: Option<PathBuf>,
+    /// Announce the devices over mDNS (DNS-SD _uscan._tcp, _uscans._tcp with TLS) on the
+    /// listening address's network.
+    #[arg(long)]
+    pub mdns: bool,
+    /// The name clients show for the announced scanner (default: its make and model).
+    #[arg(long, value_name = "NAME", requires = "mdns")]
+    pub mdns_name: Option<String>,
+    /// Connections served at once; more get 503 (plain HTTP) or are closed (TLS).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_connections: usize,
+    /// Deflate effort for served PNG pages (and lossless PDF pages): fastest, fast,
+    /// balanced or high. Faster means larger pages on the network.
+    #[arg(long, default_value = "fast", value_name = "EFFORT")]
+    pub deflate: String,
 }
 
 const SCAN_EXAMPLES: &str = "Examples:
@@ -78,12 +113,46 @@ page), 1 when the device failed, 2 for a bad request, 130 when interrupted with 
 
 #[derive(Args, Debug)]
 pub struct DevicesArgs {
+    #[command(subcommand)]
+    pub action: Option<DevicesAction>,
     /// Print JSON for scripts.
     #[arg(long)]
     pub json: bool,
     /// Also say why a driver found no devices (e.g. SANE is not installed).
     #[arg(long, short)]
     pub verbose: bool,
+    /// Also look for eSCL scanners on the network (mDNS: _uscan._tcp, _uscans._tcp).
+    /// Off by default: it sends multicast queries on every interface.
+    #[arg(long)]
+    pub discover: bool,
+    /// How long --discover listens, in seconds.
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub discover_time: f64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DevicesAction {
+    /// Remember a network scanner, usable as --device NAME and listed by `scanwire devices`.
+    Add(DeviceAddArgs),
+    /// Forget a remembered scanner, by name or URL.
+    Remove(DeviceRemoveArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DeviceAddArgs {
+    /// The kind of device: escl.
+    pub kind: String,
+    /// Its URL: http://HOST:PORT/eSCL.
+    pub url: String,
+    /// The name to use with --device (default: HOST-PORT).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DeviceRemoveArgs {
+    /// The name given with `add`, or the URL.
+    pub device: String,
 }
 
 #[derive(Args, Debug)]

@@ -7,7 +7,17 @@ use scanwire_core::device::{Capabilities, Resolutions};
 use serde_json::{json, Value};
 
 pub fn devices(args: &DevicesArgs) -> Result<i32> {
-    let found = devices::list();
+    if args.discover && !(args.discover_time.is_finite() && args.discover_time > 0.0) {
+        return Err(crate::scan::Usage(format!(
+            "--discover-time {}: seconds must be a number > 0",
+            args.discover_time
+        ))
+        .into());
+    }
+    let found = devices::list(
+        args.discover
+            .then(|| std::time::Duration::from_secs_f64(args.discover_time)),
+    );
     if args.json {
         let list: Vec<Value> = found
             .iter()

@@ -3,6 +3,7 @@
 
 mod args;
 mod caps;
+mod config;
 mod devices;
 mod plan;
 mod scan;
@@ -19,7 +20,7 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 fn main() {
     let cli = args::Cli::parse();
     let result = match &cli.command {
-        args::Command::Devices(a) => caps::devices(a),
+        args::Command::Devices(a) => devices::command(a),
         args::Command::Caps(a) => caps::caps(a),
         args::Command::Scan(a) => scan::scan(a),
         args::Command::Serve(a) => serve::serve(a),

@@ -1,8 +1,13 @@
-//! Pages the scanner encoded, turned into the raw rows an application asked for (PNG and
-//! JPEG), and the format of a body recognised by its first bytes.
+//! Pages the scanner encoded, turned into the raw rows an application asked for, and the
+//! format of a body recognised by its first bytes.
+//!
+//! PNG is decoded row by row while its body arrives ([`PngRows`]): the application gets
+//! rows (and progress) as the scanner sends them, and decoding overlaps the scanner's own
+//! scanning and encoding. JPEG is decoded once the whole body is in ([`decode`]).
 
 use crate::errors;
 use scanwire_core::device::{ColorMode, DeviceError, Encoding, PixelFormat};
+use std::io::{BufRead, Read, Seek};
 
 /// A decoded page.
 #[derive(Debug)]
@@ -32,27 +37,59 @@ pub fn sniff(bytes: &[u8]) -> Option<Encoding> {
     }
 }
 
-/// Decodes a PNG or JPEG page into rows for `mode`.
-pub fn decode(bytes: &[u8], mode: ColorMode) -> Result<Raster, DeviceError> {
-    let (width, height, channels, depth16, samples) = match sniff(bytes) {
-        Some(Encoding::Png) => png_samples(bytes)?,
-        Some(Encoding::Jpeg) => jpeg_samples(bytes)?,
-        other => {
-            return Err(errors::bad_response(format!(
-                "a page this driver cannot decode to rows ({}); ask for an encoding instead",
-                other.map(|e| e.mime()).unwrap_or("unknown format")
-            )))
+/// Converts decoded rows (1–4 channels, 8 or 16 bits big-endian) into rows of a
+/// [`PixelFormat`].
+#[derive(Clone, Copy, Debug)]
+pub struct RowConverter {
+    /// What comes out.
+    pub pixel: PixelFormat,
+    /// Pixels per row.
+    pub width: u32,
+    channels: usize,
+    depth16: bool,
+}
+
+impl RowConverter {
+    /// A converter from `channels` samples of 8 or 16 bits to rows for `mode`.
+    pub fn new(mode: ColorMode, width: u32, channels: usize, depth16: bool) -> Self {
+        RowConverter {
+            pixel: PixelFormat::for_mode(mode),
+            width,
+            channels,
+            depth16,
         }
-    };
-    let pixel = PixelFormat::for_mode(mode);
-    let bpl = pixel.bytes_per_line(width);
-    let mut data = vec![0u8; bpl * height as usize];
-    let bps = if depth16 { 2 } else { 1 };
-    let src_bpl = width as usize * channels * bps;
-    for y in 0..height as usize {
-        let src = &samples[y * src_bpl..(y + 1) * src_bpl];
-        let dst = &mut data[y * bpl..(y + 1) * bpl];
-        for x in 0..width as usize {
+    }
+
+    /// Bytes of one source row.
+    pub fn src_len(&self) -> usize {
+        self.width as usize * self.channels * if self.depth16 { 2 } else { 1 }
+    }
+
+    /// Bytes of one output row.
+    pub fn dst_len(&self) -> usize {
+        self.pixel.bytes_per_line(self.width)
+    }
+
+    /// Converts one row; `dst` must be [`Self::dst_len`] bytes and is overwritten.
+    pub fn convert(&self, src: &[u8], dst: &mut [u8]) {
+        let same = matches!(
+            (self.pixel, self.channels, self.depth16),
+            (PixelFormat::Rgb8, 3, false)
+                | (PixelFormat::Gray8, 1, false)
+                | (PixelFormat::Rgb16, 3, true)
+                | (PixelFormat::Gray16, 1, true)
+        );
+        if same {
+            // The common case (the scanner sent what was asked for): a copy.
+            dst.copy_from_slice(&src[..dst.len()]);
+            return;
+        }
+        if self.pixel == PixelFormat::BlackAndWhite1 {
+            dst.fill(0);
+        }
+        let (channels, depth16) = (self.channels, self.depth16);
+        let bps = if depth16 { 2 } else { 1 };
+        for x in 0..self.width as usize {
             let sample = |c: usize| -> u16 {
                 let i = (x * channels + c) * bps;
                 if depth16 {
@@ -70,7 +107,7 @@ pub fn decode(bytes: &[u8], mode: ColorMode) -> Result<Raster, DeviceError> {
             };
             let gray =
                 ((u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000) as u16;
-            match pixel {
+            match self.pixel {
                 PixelFormat::Rgb8 => dst[x * 3..x * 3 + 3].copy_from_slice(&[
                     (r >> 8) as u8,
                     (g >> 8) as u8,
@@ -92,41 +129,36 @@ pub fn decode(bytes: &[u8], mode: ColorMode) -> Result<Raster, DeviceError> {
             }
         }
     }
-    Ok(Raster {
-        pixel,
-        width,
-        height,
-        data,
-    })
 }
 
-type Samples = (u32, u32, usize, bool, Vec<u8>);
-
-fn png_samples(bytes: &[u8]) -> Result<Samples, DeviceError> {
-    let bad = |e: png::DecodingError| {
-        errors::bad_response(format!("a PNG page that does not decode: {e}"))
-    };
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    // Palette to RGB, low-bit gray to 8 bits, tRNS to alpha.
-    decoder.set_transformations(png::Transformations::EXPAND);
-    let mut reader = decoder.read_info().map_err(bad)?;
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| errors::bad_response("a PNG page too large to decode"))?;
-    let mut buf = vec![0u8; size];
-    let info = reader.next_frame(&mut buf).map_err(bad)?;
-    let channels = info.color_type.samples();
-    let depth16 = info.bit_depth == png::BitDepth::Sixteen;
-    let row = info.width as usize * channels * if depth16 { 2 } else { 1 };
-    // Rows are packed (line_size == row) for 8/16-bit output; repack if not.
-    let mut samples = Vec::with_capacity(row * info.height as usize);
-    for y in 0..info.height as usize {
-        samples.extend_from_slice(&buf[y * info.line_size..y * info.line_size + row]);
+/// Decodes a whole PNG or JPEG page into rows for `mode`.
+pub fn decode(bytes: &[u8], mode: ColorMode) -> Result<Raster, DeviceError> {
+    match sniff(bytes) {
+        Some(Encoding::Png) => {
+            let mut rows = PngRows::new(std::io::Cursor::new(bytes), mode)?;
+            let (width, height) = (rows.conv.width, rows.height);
+            let mut data = vec![0u8; rows.conv.dst_len() * height as usize];
+            for row in data.chunks_exact_mut(rows.conv.dst_len().max(1)) {
+                if !rows.next_row(row)? {
+                    return Err(errors::bad_response("a PNG page with missing rows"));
+                }
+            }
+            Ok(Raster {
+                pixel: rows.conv.pixel,
+                width,
+                height,
+                data,
+            })
+        }
+        Some(Encoding::Jpeg) => decode_jpeg(bytes, mode),
+        other => Err(errors::bad_response(format!(
+            "a page this driver cannot decode to rows ({}); ask for an encoding instead",
+            other.map(|e| e.mime()).unwrap_or("unknown format")
+        ))),
     }
-    Ok((info.width, info.height, channels, depth16, samples))
 }
 
-fn jpeg_samples(bytes: &[u8]) -> Result<Samples, DeviceError> {
+fn decode_jpeg(bytes: &[u8], mode: ColorMode) -> Result<Raster, DeviceError> {
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
     let mut d = zune_jpeg::JpegDecoder::new_with_options(
@@ -139,5 +171,210 @@ fn jpeg_samples(bytes: &[u8]) -> Result<Samples, DeviceError> {
     let (w, h) = d
         .dimensions()
         .ok_or_else(|| errors::bad_response("a JPEG page without dimensions"))?;
-    Ok((w as u32, h as u32, 3, false, pixels))
+    let conv = RowConverter::new(mode, w as u32, 3, false);
+    let mut data = vec![0u8; conv.dst_len() * h];
+    for (src, dst) in pixels
+        .chunks_exact(conv.src_len().max(1))
+        .zip(data.chunks_exact_mut(conv.dst_len().max(1)))
+    {
+        conv.convert(src, dst);
+    }
+    Ok(Raster {
+        pixel: conv.pixel,
+        width: w as u32,
+        height: h as u32,
+        data,
+    })
+}
+
+/// A PNG decoded row by row from a reader (a page body as it arrives).
+pub struct PngRows<R: BufRead + Seek> {
+    reader: png::Reader<R>,
+    /// The conversion to the requested rows.
+    pub conv: RowConverter,
+    /// Rows in the image.
+    pub height: u32,
+    /// Rows handed out so far.
+    pub rows: u32,
+}
+
+fn png_error(e: png::DecodingError) -> DeviceError {
+    errors::bad_response(format!("a PNG page that does not decode: {e}"))
+}
+
+impl<R: BufRead + Seek> PngRows<R> {
+    /// Reads the header (blocking until it has arrived).
+    pub fn new(source: R, mode: ColorMode) -> Result<Self, DeviceError> {
+        let mut decoder = png::Decoder::new(source);
+        // Palette to RGB, low-bit gray to 8 bits, tRNS to alpha.
+        decoder.set_transformations(png::Transformations::EXPAND);
+        let reader = decoder.read_info().map_err(png_error)?;
+        let (color, depth) = reader.output_color_type();
+        let info = reader.info();
+        if info.interlaced {
+            // Adam7 delivers passes, not rows; no scanner sends it.
+            return Err(errors::bad_response(
+                "an interlaced PNG page (not supported)",
+            ));
+        }
+        let (width, height) = (info.width, info.height);
+        Ok(PngRows {
+            reader,
+            conv: RowConverter::new(
+                mode,
+                width,
+                color.samples(),
+                depth == png::BitDepth::Sixteen,
+            ),
+            height,
+            rows: 0,
+        })
+    }
+
+    /// Converts the next row into `dst`; `false` when every row has been read.
+    pub fn next_row(&mut self, dst: &mut [u8]) -> Result<bool, DeviceError> {
+        match self.reader.next_row().map_err(png_error)? {
+            Some(row) => {
+                let data = row.data();
+                if data.len() < self.conv.src_len() {
+                    return Err(errors::bad_response("a PNG row shorter than its width"));
+                }
+                self.conv.convert(data, dst);
+                self.rows += 1;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Reads to the end of the image (IEND), so the body can be drained.
+    pub fn finish(&mut self) -> Result<(), DeviceError> {
+        self.reader.finish().map_err(png_error)
+    }
+}
+
+/// Adapts a source of body chunks to [`Read`] + [`BufRead`] for the PNG decoder. `Seek` is a
+/// bound of `png::Decoder` that it never uses; seeking reports "unsupported".
+pub struct ChunkReader<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> {
+    next: F,
+    buf: Vec<u8>,
+    pos: usize,
+    done: bool,
+    /// Bytes taken from the source so far.
+    pub received: u64,
+}
+
+impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> ChunkReader<F> {
+    /// A reader over `first` and then whatever `next` returns (`None` at the end).
+    pub fn new(first: Vec<u8>, next: F) -> Self {
+        ChunkReader {
+            received: first.len() as u64,
+            next,
+            buf: first,
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> BufRead for ChunkReader<F> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos >= self.buf.len() && !self.done {
+            match (self.next)()? {
+                Some(chunk) => {
+                    self.received += chunk.len() as u64;
+                    self.buf = chunk;
+                    self.pos = 0;
+                }
+                None => self.done = true,
+            }
+        }
+        Ok(&self.buf[self.pos.min(self.buf.len())..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.buf.len());
+    }
+}
+
+impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> Read for ChunkReader<F> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> Seek for ChunkReader<F> {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "a page body cannot seek",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32, color: png::ColorType, depth: png::BitDepth) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut e = png::Encoder::new(&mut out, width, height);
+        e.set_color(color);
+        e.set_depth(depth);
+        let bytes = color.samples()
+            * width as usize
+            * height as usize
+            * if depth == png::BitDepth::Sixteen {
+                2
+            } else {
+                1
+            };
+        let data: Vec<u8> = (0..bytes).map(|i| (i * 7 % 251) as u8).collect();
+        let mut w = e.write_header().unwrap();
+        w.write_image_data(&data).unwrap();
+        w.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn png_rows_streamed_in_small_chunks_equal_a_whole_decode() {
+        let bytes = png(37, 11, png::ColorType::Rgb, png::BitDepth::Eight);
+        let whole = decode(&bytes, ColorMode::Color).unwrap();
+        assert_eq!((whole.width, whole.height), (37, 11));
+        // Three bytes at a time, as a slow connection would deliver them.
+        let mut chunks = bytes[3..].chunks(3).map(<[u8]>::to_vec).collect::<Vec<_>>();
+        chunks.reverse();
+        let reader = ChunkReader::new(bytes[..3].to_vec(), move || Ok(chunks.pop()));
+        let mut rows = PngRows::new(reader, ColorMode::Color).unwrap();
+        let mut data = Vec::new();
+        let mut row = vec![0; rows.conv.dst_len()];
+        while rows.next_row(&mut row).unwrap() {
+            data.extend_from_slice(&row);
+        }
+        rows.finish().unwrap();
+        assert_eq!(data, whole.data);
+    }
+
+    #[test]
+    fn gray16_to_gray8_and_lineart() {
+        let bytes = png(9, 2, png::ColorType::Grayscale, png::BitDepth::Sixteen);
+        let g8 = decode(&bytes, ColorMode::Gray).unwrap();
+        assert_eq!(g8.data.len(), 18);
+        let bw = decode(&bytes, ColorMode::Lineart).unwrap();
+        assert_eq!(bw.data.len(), 2 * 2);
+        // Padding bits past the width stay clear.
+        assert_eq!(bw.data[1] & 0x7f, 0);
+    }
+
+    #[test]
+    fn a_cut_png_is_an_error_not_a_panic() {
+        let bytes = png(64, 64, png::ColorType::Rgb, png::BitDepth::Eight);
+        let cut = bytes[..bytes.len() / 2].to_vec();
+        let e = decode(&cut, ColorMode::Color).unwrap_err();
+        assert!(e.to_string().contains("PNG"), "{e}");
+    }
 }

@@ -1,9 +1,9 @@
 //! [`EsclDriver`] opens scanners by URL; [`EsclDevice`] runs [`protocol::Job`] steps over
 //! [`http::Client`] and turns pages into WIA transfer calls.
 
-use crate::decode;
+use crate::decode::{self, ChunkReader, PngRows};
 use crate::errors::{self, Operation};
-use crate::http::{Client, Interrupted, MAX_DOCUMENT};
+use crate::http::{Client, InFlight, Interrupted, MAX_DOCUMENT};
 use crate::options::{self, JobPlan};
 use crate::protocol::{Base, Head, Job, Step};
 use crate::quirks::Quirks;
@@ -12,9 +12,10 @@ use scanwire_core::device::{
     Encoding, PageData, PageInfo, ScanRequest, Side, Source,
 };
 use scanwire_core::transfer::{
-    CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, NextStream,
+    CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, NextStream, StreamHandle,
 };
 use scanwire_escl::{Document, ScannerCapabilities};
+use std::cell::RefCell;
 
 /// The largest page accepted for decoding to rows (a 600 dpi A4 PNG in 48-bit color is
 /// about 200 MiB).
@@ -199,6 +200,25 @@ enum PageEnd {
     Cancelled,
 }
 
+/// Why handing a page on stopped.
+enum PageFail {
+    /// The cancel handle fired while waiting for the body.
+    Cancelled,
+    /// The body broke off or does not decode: the scanner's side.
+    Transport(DeviceError),
+    /// The application's stream or callback failed: its HRESULT ends the transfer.
+    App(DeviceError),
+}
+
+impl From<Interrupted> for PageFail {
+    fn from(i: Interrupted) -> Self {
+        match i {
+            Interrupted::Cancelled => PageFail::Cancelled,
+            Interrupted::Failed(e) => PageFail::Transport(e),
+        }
+    }
+}
+
 impl Session<'_> {
     fn run(mut self, mut step: Step) -> AcquireResult {
         loop {
@@ -241,9 +261,11 @@ impl Session<'_> {
                                 Step::Receive { number } => {
                                     match self.page(number, &head, &mut flight) {
                                         Ok(PageEnd::Done) => self.job.page_received(),
-                                        Ok(PageEnd::Cancelled) => self.on_cancel(None),
-                                        Err(Interrupted::Cancelled) => self.on_cancel(None),
-                                        Err(Interrupted::Failed(e)) => self.job.on_failure(e),
+                                        Ok(PageEnd::Cancelled) | Err(PageFail::Cancelled) => {
+                                            self.on_cancel(None)
+                                        }
+                                        Err(PageFail::Transport(e)) => self.job.on_failure(e),
+                                        Err(PageFail::App(e)) => self.job.abort(e),
                                     }
                                 }
                                 other => other,
@@ -261,7 +283,7 @@ impl Session<'_> {
     }
 
     /// Cancel: the job says whether to wait for the request in flight (a POST) or drop it.
-    fn on_cancel(&mut self, flight: Option<&mut crate::http::InFlight>) -> Step {
+    fn on_cancel(&mut self, flight: Option<&mut InFlight>) -> Step {
         self.cancelled = true;
         match self.job.cancel() {
             Some(step) => step,
@@ -314,62 +336,174 @@ impl Session<'_> {
         }
     }
 
-    /// Hands one NextDocument body on: streamed as it arrives when passing through, else read
-    /// whole, decoded and written in bands.
+    /// Hands one NextDocument body on: passed through as it arrives when the application
+    /// takes the scanner's encoding, PNG decoded to rows as it arrives, anything else (JPEG)
+    /// read whole, decoded and written in bands.
     fn page(
         &mut self,
         number: u32,
         head: &Head,
-        flight: &mut crate::http::InFlight,
-    ) -> Result<PageEnd, Interrupted> {
+        flight: &mut InFlight,
+    ) -> Result<PageEnd, PageFail> {
         let honour = !self.cancelled;
-        if !self.plan.pass_through {
-            let body = flight.read_all(honour, MAX_PAGE)?;
-            let raster = decode::decode(&body, self.request.mode).map_err(Interrupted::Failed)?;
-            let data = PageData::Raster {
-                pixel: raster.pixel,
-                width: raster.width,
-                height: Some(raster.height),
-            };
-            let info = self.page_info(number, data);
-            let mut stream = match self.open(&info)? {
-                Some(s) => s,
-                None => return Ok(PageEnd::Done),
-            };
-            let total = raster.data.len() as u64;
-            let mut sent = 0u64;
-            let band = raster.pixel.bytes_per_line(raster.width).max(1)
-                * (BAND / raster.pixel.bytes_per_line(raster.width).max(1)).max(1);
-            for chunk in raster.data.chunks(band) {
-                stream.write(chunk).map_err(|hr| {
-                    Interrupted::Failed(DeviceError::from_hresult(hr, "writing a page"))
-                })?;
-                sent += chunk.len() as u64;
-                let pct = (sent * 100 / total.max(1)) as i32;
+        // Enough bytes to recognise the format (bodies may come in tiny chunks).
+        let mut first = Vec::new();
+        while first.len() < 8 {
+            match flight.chunk(honour)? {
+                Some(c) => first.extend_from_slice(&c),
+                None => break,
+            }
+        }
+        if first.is_empty() {
+            return Err(PageFail::Transport(errors::bad_response(format!(
+                "an empty body for page {number}"
+            ))));
+        }
+        if self.plan.pass_through {
+            return self.pass_through(number, head, flight, first);
+        }
+        if decode::sniff(&first) == Some(Encoding::Png) {
+            return self.png_rows(number, flight, first);
+        }
+        let mut body = first;
+        while let Some(c) = flight.chunk(honour)? {
+            body.extend_from_slice(&c);
+            if body.len() > MAX_PAGE {
+                return Err(PageFail::Transport(errors::bad_response(format!(
+                    "a page larger than {MAX_PAGE} bytes"
+                ))));
+            }
+        }
+        let raster = decode::decode(&body, self.request.mode).map_err(PageFail::Transport)?;
+        let data = PageData::Raster {
+            pixel: raster.pixel,
+            width: raster.width,
+            height: Some(raster.height),
+        };
+        let info = self.page_info(number, data);
+        let Some(mut stream) = self.open(&info)? else {
+            return Ok(PageEnd::Done);
+        };
+        let total = raster.data.len() as u64;
+        let bpl = raster.pixel.bytes_per_line(raster.width).max(1);
+        let mut sent = 0u64;
+        for chunk in raster.data.chunks(bpl * (BAND / bpl).max(1)) {
+            write(&mut stream, chunk)?;
+            sent += chunk.len() as u64;
+            let pct = (sent * 100 / total.max(1)) as i32;
+            if self.progress(pct, sent)? == Flow::Cancelled {
+                return Ok(PageEnd::Cancelled);
+            }
+        }
+        stream.finish();
+        Ok(PageEnd::Done)
+    }
+
+    /// A PNG page decoded row by row while it arrives; rows go on in bands of about
+    /// [`BAND`] bytes, each with a STATUS whose percent counts rows.
+    fn png_rows(
+        &mut self,
+        number: u32,
+        flight: &mut InFlight,
+        first: Vec<u8>,
+    ) -> Result<PageEnd, PageFail> {
+        let honour = !self.cancelled;
+        // Why the body stopped, when it was not the PNG's fault (cancel, a broken connection):
+        // the decoder only sees an I/O error.
+        let stopped: RefCell<Option<Interrupted>> = RefCell::new(None);
+        let fail = |e: DeviceError| -> PageFail {
+            match stopped.borrow_mut().take() {
+                Some(i) => i.into(),
+                None => PageFail::Transport(e),
+            }
+        };
+        let mut rows = {
+            let source = ChunkReader::new(first, || match flight.chunk(honour) {
+                Ok(c) => Ok(c),
+                Err(i) => {
+                    *stopped.borrow_mut() = Some(i);
+                    Err(std::io::Error::other("the page body stopped"))
+                }
+            });
+            PngRows::new(source, self.request.mode).map_err(fail)?
+        };
+        let (conv, height) = (rows.conv, rows.height);
+        let info = self.page_info(
+            number,
+            PageData::Raster {
+                pixel: conv.pixel,
+                width: conv.width,
+                height: Some(height),
+            },
+        );
+        let Some(mut stream) = self.open(&info)? else {
+            drop(rows);
+            drain(flight, honour)?;
+            return Ok(PageEnd::Done);
+        };
+        let row_len = conv.dst_len().max(1);
+        let per_band = (BAND / row_len).max(1);
+        let mut band = vec![0u8; per_band * row_len];
+        let (mut filled, mut sent) = (0usize, 0u64);
+        loop {
+            let more = rows
+                .next_row(&mut band[filled * row_len..(filled + 1) * row_len])
+                .map_err(fail)?;
+            if more {
+                filled += 1;
+            }
+            if filled == per_band || (!more && filled > 0) {
+                write(&mut stream, &band[..filled * row_len])?;
+                sent += (filled * row_len) as u64;
+                filled = 0;
+                let pct = (u64::from(rows.rows) * 100 / u64::from(height.max(1))) as i32;
                 if self.progress(pct, sent)? == Flow::Cancelled {
                     return Ok(PageEnd::Cancelled);
                 }
             }
-            stream.finish();
-            return Ok(PageEnd::Done);
+            if !more {
+                break;
+            }
         }
-        // Pass-through: the format is what the body is (AirSane answers JPEG requests with
-        // PNG), from the first bytes, else Content-Type, else what was asked for.
-        let first = flight.chunk(honour)?.unwrap_or_default();
+        if rows.rows != height {
+            return Err(PageFail::Transport(errors::bad_response(format!(
+                "page {number} with {} of its {height} rows",
+                rows.rows
+            ))));
+        }
+        rows.finish().map_err(fail)?;
+        drop(rows);
+        // The rest of the body (trailing chunks after IEND): read, so the scanner sees its
+        // page delivered and the connection can be reused.
+        drain(flight, honour)?;
+        stream.finish();
+        Ok(PageEnd::Done)
+    }
+
+    /// The scanner's encoding handed on as it arrives.
+    fn pass_through(
+        &mut self,
+        number: u32,
+        head: &Head,
+        flight: &mut InFlight,
+        first: Vec<u8>,
+    ) -> Result<PageEnd, PageFail> {
+        let honour = !self.cancelled;
+        // The format is what the body is (AirSane answers JPEG requests with PNG), from the
+        // first bytes, else Content-Type, else what was asked for.
         let encoding: Encoding = decode::sniff(&first)
             .or_else(|| head.content_type.as_deref().and_then(options::encoding))
             .unwrap_or(self.plan.wire);
         let info = self.page_info(number, PageData::Encoded(encoding));
         let Some(mut stream) = self.open(&info)? else {
+            drain(flight, honour)?;
             return Ok(PageEnd::Done);
         };
         let mut received = 0u64;
         let mut next = Some(first);
         while let Some(chunk) = next {
             if !chunk.is_empty() {
-                stream.write(&chunk).map_err(|hr| {
-                    Interrupted::Failed(DeviceError::from_hresult(hr, "writing a page"))
-                })?;
+                write(&mut stream, &chunk)?;
                 received += chunk.len() as u64;
                 // Percent from Content-Length when the scanner sent one; bytes only otherwise.
                 let pct = head
@@ -384,42 +518,48 @@ impl Session<'_> {
         }
         if let Some(len) = head.content_length {
             if received < len {
-                return Err(Interrupted::Failed(errors::bad_response(format!(
+                return Err(PageFail::Transport(errors::bad_response(format!(
                     "page {number} cut short: {received} of {len} bytes"
                 ))));
             }
-        }
-        if received == 0 {
-            return Err(Interrupted::Failed(errors::bad_response(format!(
-                "an empty body for page {number}"
-            ))));
         }
         stream.finish();
         Ok(PageEnd::Done)
     }
 
     /// Opens the application's stream: `None` when it skips the page.
-    fn open(
-        &mut self,
-        info: &PageInfo,
-    ) -> Result<Option<scanwire_core::transfer::StreamHandle>, Interrupted> {
+    fn open(&mut self, info: &PageInfo) -> Result<Option<StreamHandle>, PageFail> {
         match self.cb.get_next_stream(0, info) {
             NextStream::Stream(s) => Ok(Some(s)),
             NextStream::Skip => Ok(None),
-            NextStream::Cancelled => Err(Interrupted::Cancelled),
-            NextStream::Failed(hr) => Err(Interrupted::Failed(DeviceError::from_hresult(
+            NextStream::Cancelled => Err(PageFail::Cancelled),
+            NextStream::Failed(hr) => Err(PageFail::App(DeviceError::from_hresult(
                 hr,
                 "the application refused the page",
             ))),
         }
     }
 
-    fn progress(&mut self, pct: i32, bytes: u64) -> Result<Flow, Interrupted> {
+    fn progress(&mut self, pct: i32, bytes: u64) -> Result<Flow, PageFail> {
         self.cb.progress(pct, bytes).map_err(|hr| {
-            Interrupted::Failed(DeviceError::from_hresult(
+            PageFail::App(DeviceError::from_hresult(
                 hr,
                 "the application failed the transfer",
             ))
         })
     }
+}
+
+/// Writes to the application's stream; its failure is the application's.
+fn write(stream: &mut StreamHandle, data: &[u8]) -> Result<(), PageFail> {
+    stream
+        .write(data)
+        .map_err(|hr| PageFail::App(DeviceError::from_hresult(hr, "writing a page")))
+}
+
+/// Reads a body to its end, discarding it (a skipped page must still be fetched whole, or
+/// the scanner takes the closed connection for a client that left).
+fn drain(flight: &mut InFlight, honour: bool) -> Result<(), PageFail> {
+    while flight.chunk(honour)?.is_some() {}
+    Ok(())
 }

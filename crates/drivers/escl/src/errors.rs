@@ -65,8 +65,24 @@ pub fn scanner_fault(state: &ScannerState) -> Option<DeviceError> {
 
 /// What a job's state and reasons mean once it stopped delivering pages: `None` when it
 /// completed or says nothing useful, `Some(Ok(()))` when someone cancelled it at the device,
-/// `Some(Err(e))` when it was aborted.
-pub fn job_outcome(job: &JobInfo) -> Option<Result<(), DeviceError>> {
+/// `Some(Err(e))` when it was aborted. `answered` is the HTTP status that made the driver
+/// look (NextDocument's or POST's), which tells apart what the reasons alone do not:
+///
+/// | reasons (job Aborted)            | answered | WIA code                 |
+/// |----------------------------------|----------|--------------------------|
+/// | InvalidScanTicket                | any      | E_INVALIDARG             |
+/// | UnsupportedDocumentFormat        | any      | INVALID_COMMAND          |
+/// | ServiceOff                       | any      | OFFLINE                  |
+/// | ResourcesAreNotReady             | 503      | BUSY (come back later)   |
+/// | ResourcesAreNotReady             | other    | OFFLINE                  |
+/// | ErrorsDetected                   | 409      | PAPER_PROBLEM            |
+/// | anything else (AbortedBySystem)  | any      | DEVICE_COMMUNICATION     |
+///
+/// ResourcesAreNotReady: a scanner that will be ready soon answers 503 (PWG: retry later);
+/// one that accepted the job and then aborted it for want of resources lost its scan unit
+/// (switched off, disconnected): offline. 409 is the status eSCL servers give for paper
+/// problems (AirSane, scanwire-server); without an ADF state it says no more than that.
+pub fn job_outcome(job: &JobInfo, answered: u16) -> Option<Result<(), DeviceError>> {
     use DeviceErrorKind as K;
     let reasons = &job.job_state_reasons;
     if reasons.contains(&JobStateReason::JobCanceledByUser)
@@ -78,38 +94,67 @@ pub fn job_outcome(job: &JobInfo) -> Option<Result<(), DeviceError>> {
         return None;
     }
     let names: Vec<&str> = reasons.iter().map(|r| r.as_str()).collect();
+    let has = |name: &str| names.contains(&name);
     let detail = format!(
-        "the scanner aborted the job (reasons: {})",
-        names.join(", ")
+        "the scanner aborted the job (HTTP {answered}, reasons: {})",
+        if names.is_empty() {
+            "none given".to_string()
+        } else {
+            names.join(", ")
+        }
     );
     let kind = if reasons.contains(&JobStateReason::InvalidScanTicket) {
         K::InvalidRequest
     } else if reasons.contains(&JobStateReason::UnsupportedDocumentFormat) {
         K::Unsupported
+    } else if has("ServiceOff") {
+        K::Offline
     } else if reasons.contains(&JobStateReason::ResourcesAreNotReady) {
-        K::Busy
+        if answered == 503 {
+            K::Busy
+        } else {
+            K::Offline
+        }
+    } else if answered == 409 && reasons.contains(&JobStateReason::ErrorsDetected) {
+        K::PaperProblem
     } else {
         K::Communication
     };
     Some(Err(DeviceError::new(kind, detail)))
 }
 
-/// Why a job stopped early, from a ScannerStatus read after NextDocument failed: the
-/// feeder state first (it names the paper problem), then the job's reasons, then the
-/// scanner state.
+/// Why a job stopped early, from a ScannerStatus read after a request answered `answered`:
+/// for a feeder job the feeder state first (it names the paper problem), then the job's
+/// state and reasons, then the scanner state. A flatbed job ignores the feeder state (an
+/// empty feeder says nothing about the glass).
 pub fn status_fault(
     status: &ScannerStatus,
     job_uri: Option<&str>,
+    answered: u16,
+    feeder: bool,
 ) -> Option<Result<(), DeviceError>> {
-    if let Some(e) = status.adf_state.as_ref().and_then(adf_fault) {
+    if let Some(e) = status
+        .adf_state
+        .as_ref()
+        .filter(|_| feeder)
+        .and_then(adf_fault)
+    {
         return Some(Err(e));
     }
-    if let Some(job) = job_uri.and_then(|uri| find_job(status, uri)) {
-        if let Some(o) = job_outcome(job) {
-            return Some(o);
-        }
+    if let Some(o) = job_fault(status, job_uri, answered) {
+        return Some(o);
     }
     scanner_fault(&status.state).map(Err)
+}
+
+/// What the job's own entry in a ScannerStatus says (see [`job_outcome`]), if it is listed.
+pub fn job_fault(
+    status: &ScannerStatus,
+    job_uri: Option<&str>,
+    answered: u16,
+) -> Option<Result<(), DeviceError>> {
+    let job = job_uri.and_then(|uri| find_job(status, uri))?;
+    job_outcome(job, answered)
 }
 
 /// The job whose JobUri is `uri`, or whose JobUri is a suffix of it (devices list paths,
@@ -124,14 +169,15 @@ fn find_job<'a>(status: &'a ScannerStatus, uri: &str) -> Option<&'a JobInfo> {
 /// The DEVICE_STATUS code for what a scanner reports while the driver waits for a page
 /// (warming up, a feeder problem), if any.
 pub fn device_status(status: &ScannerStatus) -> Option<HResult> {
-    if let Some(e) = status.adf_state.as_ref().and_then(adf_fault) {
-        return Some(e.hresult());
+    // PWG: Testing = self-test or calibration: the scanner is getting ready.
+    if status.state == ScannerState::Testing {
+        return Some(wia::WIA_STATUS_WARMING_UP);
     }
-    match status.state {
-        // PWG: Testing = self-test or calibration: the scanner is getting ready.
-        ScannerState::Testing => Some(wia::WIA_STATUS_WARMING_UP),
-        _ => None,
-    }
+    status
+        .adf_state
+        .as_ref()
+        .and_then(adf_fault)
+        .map(|e| e.hresult())
 }
 
 /// Which request an HTTP failure answered, for the message and the mapping.
@@ -275,9 +321,27 @@ mod tests {
         let mut job = JobInfo::new("/eSCL/ScanJobs/1");
         job.job_state = Some(JobState::Aborted);
         job.job_state_reasons = vec![JobStateReason::InvalidScanTicket];
-        let e = job_outcome(&job).unwrap().unwrap_err();
+        let e = job_outcome(&job, 500).unwrap().unwrap_err();
         assert_eq!(e.kind(), DeviceErrorKind::InvalidRequest);
+        job.job_state_reasons = vec![JobStateReason::ResourcesAreNotReady];
+        assert_eq!(
+            job_outcome(&job, 503).unwrap().unwrap_err().hresult(),
+            wia::WIA_ERROR_BUSY
+        );
+        assert_eq!(
+            job_outcome(&job, 500).unwrap().unwrap_err().hresult(),
+            wia::WIA_ERROR_OFFLINE
+        );
+        job.job_state_reasons = vec![JobStateReason::ErrorsDetected];
+        assert_eq!(
+            job_outcome(&job, 409).unwrap().unwrap_err().hresult(),
+            wia::WIA_ERROR_PAPER_PROBLEM
+        );
+        assert_eq!(
+            job_outcome(&job, 500).unwrap().unwrap_err().hresult(),
+            wia::WIA_ERROR_DEVICE_COMMUNICATION
+        );
         job.job_state = Some(JobState::Canceled);
-        assert!(job_outcome(&job).unwrap().is_ok());
+        assert!(job_outcome(&job, 410).unwrap().is_ok());
     }
 }

@@ -219,7 +219,7 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
                     return fail(
                         true,
                         &url,
-                        format!("the scanner redirects to {target}; https is not supported by this driver, enable plain http on the device"),
+                        format!("the scanner redirects to {target} (quirk: HTTPS redirect, e.g. HP's \"redirect HTTP to HTTPS\" setting); this driver speaks plain HTTP only, without TLS: turn that setting off on the device"),
                     );
                 }
                 if !quirks.follow_redirects || redirects >= MAX_REDIRECTS {

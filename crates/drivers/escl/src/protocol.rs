@@ -173,7 +173,7 @@ impl Base {
 }
 
 /// Why a ScannerStatus is being read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Check {
     /// NextDocument answered 503: report what the scanner says, then retry.
     Waiting { attempt: u32, delay: Duration },
@@ -181,20 +181,38 @@ enum Check {
     Stopped(u16),
     /// POST answered this status.
     Refused(u16),
+    /// A page's body broke off (connection reset, cut short): the scanner may say why (a
+    /// jam mid-page); if not, this error stands.
+    Broken(DeviceError),
 }
 
-// The job state machine. Each transition consumes the old state.
+// The job state machine. Every transition consumes the old state; `Finish` ends the job.
 //
-//   start ─▶ Creating ──201 + Location──▶ Fetching ──200──▶ Receiving ──page read──▶ Fetching
-//             │  ▲                         │  ▲  │                 │ wanted pages read / flatbed
-//             └──┘ 503 (delay)             │  └──┘ 503 ─▶ Checking(waiting) ─▶ Fetching
-//             │ other                      │ 404 after ≥1 page ─▶ Finish(Done | EndOfMedia)
-//             ▼                            │ 404 before a page, 409, 410, 5xx       ▼
-//           Checking(refused) ─▶ Finish     └─▶ Checking(stopped) ─▶ Finish   Cleaning ─DELETE─▶ Finish
+//   start ─POST─▶ Creating ──201 + Location──────────────▶ Fetching ◀─────────────────────┐
+//                  │ ▲  │                                    │ │ │ │                       │
+//                  └─┘  │ other status, or 503 × 10          │ │ │ └─200─▶ Receiving ─────┤ page read,
+//            503: wait  ▼                                    │ │ │           │ │ │        │ feeder wants more
+//            Retry-After  Checking(Refused) ─▶ Finish(err)   │ │ │           │ │ └─body broke─▶ Checking(Broken)
+//                                                            │ │ │           │ │     ADF fault or the error:
+//      ┌──── 503 (× 60) ─────────────────────────────────────┘ │ │           │ │     Cleaning ─DELETE─▶ Finish(err)
+//      ▼                                                       │ │           │ │
+//   Checking(Waiting): job listed Aborted/Canceled ─▶ Finish   │ │           │ └─feeder: enough pages
+//                      else wait, report status ─▶ Fetching    │ │           │    Cleaning ─DELETE, any answer─▶ Finish(Done)
+//                                                              │ │           └─platen: its page
+//   404 after ≥ 1 page: Finish(Done | EndOfMedia) ◀────────────┘ │              Ending ─NextDocument─▶ 404: Finish(Done)
+//   404 before a page, 409, 410, 5xx: Checking(Stopped) ◀────────┘                       other: Cleaning ─DELETE─▶ Finish(Done)
+//        ─▶ Finish(ADF fault | job reasons | table)
 //
-//   cancel:  Creating ─▶ CancelOnCreated ──201 + Location──▶ Cancelling ─DELETE, any answer─▶ Finish(Cancelled)
-//                                        └─anything else──▶ Finish(Cancelled)
-//            Fetching | Receiving | Checking ─▶ Cancelling ─DELETE, any answer─▶ Finish(Cancelled)
+//   Cancellation (S_FALSE from the application or the cancel handle) has states of its own:
+//
+//      Creating ──cancel──▶ CancelOnCreated ──201 + Location──▶ Cancelling ─DELETE, any answer─▶ Finish(Cancelled)
+//                                  └───────anything else──────────────────────────────────────▶ Finish(Cancelled)
+//      Fetching | Receiving | Checking ──cancel──▶ Cancelling ─DELETE, any answer─▶ Finish(Cancelled)
+//      Cleaning | Cancelling ──cancel──▶ (unchanged: the DELETE is already on its way)
+//      Ending ──cancel──▶ Finish(Done) (every page is in; nothing is left to stop)
+//
+//   The application failing a page (its stream or a callback returned an error) aborts:
+//      Fetching | Receiving | Checking ──abort──▶ Cleaning(err) ─DELETE─▶ Finish(err)
 /// Where a job is; each state names what it waits for.
 #[derive(Debug)]
 enum State {
@@ -208,8 +226,11 @@ enum State {
     Receiving,
     /// ScannerStatus sent to learn why.
     Checking(Check),
-    /// DELETE sent after the wanted pages; the job ends with `result` whatever it answers.
+    /// DELETE sent after the wanted pages (or an abort); the job ends with `result`
+    /// whatever it answers.
     Cleaning(AcquireResult),
+    /// NextDocument sent after the platen's page; waiting for the 404 that ends the job.
+    Ending,
     /// DELETE sent to cancel; waiting for any answer.
     Cancelling,
     /// Over.
@@ -399,6 +420,10 @@ impl Job {
                 self.decide(why, status.as_ref())
             }
             State::Cleaning(result) => self.finish(result),
+            // 404: over. Anything else (another document, an error after the page was
+            // delivered): the page stands; delete whatever the job still holds.
+            State::Ending if head.status == 404 => self.finish(Ok(Completion::Done)),
+            State::Ending => self.clean_up(Ok(Completion::Done)),
             State::Cancelling => self.finish(Ok(Completion::Cancelled)),
             State::Receiving | State::Finished => {
                 self.state = state;
@@ -420,9 +445,24 @@ impl Job {
     }
 
     fn decide(&mut self, why: Check, status: Option<&ScannerStatus>) -> Step {
-        let fault = status.and_then(|s| errors::status_fault(s, self.job_url.as_deref()));
+        let answered = match &why {
+            Check::Waiting { .. } => 503,
+            Check::Refused(code) | Check::Stopped(code) => *code,
+            // Nothing was answered: the body broke off after 200.
+            Check::Broken(_) => 200,
+        };
+        let fault = status
+            .and_then(|s| errors::status_fault(s, self.job_url.as_deref(), answered, self.feeder));
         match why {
             Check::Waiting { attempt, delay } => {
+                // The job itself may be over (aborted or cancelled at the device) while
+                // NextDocument keeps answering 503: its entry says so, retries would not.
+                let job = status.and_then(|s| errors::job_fault(s, self.job_url.as_deref(), 503));
+                match job {
+                    Some(Err(e)) => return self.finish(Err(e)),
+                    Some(Ok(())) => return self.finish(Ok(Completion::Cancelled)),
+                    None => {}
+                }
                 // While waiting only informational states are reported; a feeder state here may
                 // be stale (devices keep showing Empty from the last job until paper moves).
                 let code = status
@@ -455,6 +495,11 @@ impl Job {
                     self.job_url.as_deref().unwrap_or_default()
                 );
                 let result = match fault {
+                    // An empty feeder after pages is the normal end of a batch (the feeder
+                    // table), not a failure.
+                    Some(Err(e)) if e.kind() == DeviceErrorKind::FeederEmpty && self.pages > 0 => {
+                        self.end_of_pages()
+                    }
                     Some(Err(e)) => Err(e),
                     Some(Ok(())) => Ok(Completion::Cancelled),
                     // Gone (cancelled or expired elsewhere) or no more pages: the table decides.
@@ -463,14 +508,60 @@ impl Job {
                 };
                 self.finish(result)
             }
+            Check::Broken(error) => {
+                // Only a paper problem the scanner reports explains a broken page; the job
+                // may still run on the scanner, so it is deleted either way.
+                let adf = status
+                    .filter(|_| self.feeder)
+                    .and_then(|s| s.adf_state.as_ref());
+                let result = match adf.and_then(errors::adf_fault) {
+                    Some(e) => Err(e),
+                    None => Err(error),
+                };
+                self.clean_up(result)
+            }
+        }
+    }
+
+    /// DELETE the job (if the scanner created one), then end with `result`.
+    fn clean_up(&mut self, result: AcquireResult) -> Step {
+        if self.job_url.is_some() {
+            self.state = State::Cleaning(result);
+            self.delete()
+        } else {
+            self.finish(result)
+        }
+    }
+
+    /// The application failed the transfer (its stream or a callback returned `error`):
+    /// drop the request in flight, DELETE the job, end with `error`.
+    pub fn abort(&mut self, error: DeviceError) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        match state {
+            // No job to delete yet, or a DELETE already sent: end now.
+            State::Creating { .. }
+            | State::CancelOnCreated
+            | State::Cleaning(_)
+            | State::Ending
+            | State::Cancelling
+            | State::Finished => self.finish(Err(error)),
+            State::Fetching { .. } | State::Receiving | State::Checking(_) => {
+                self.clean_up(Err(error))
+            }
         }
     }
 
     /// The page announced by [`Step::Receive`] was read in full.
     pub fn page_received(&mut self) -> Step {
         self.pages += 1;
+        if !self.feeder {
+            // The platen's one page: ask once more, as sane-airscan does; the scanner ends
+            // the job with 404 (no DELETE needed: nothing is left to stop).
+            self.state = State::Ending;
+            return self.next_document(Duration::ZERO);
+        }
         if self.wanted.is_some_and(|w| self.pages >= w) {
-            // Enough: tell the scanner to stop feeding (a flatbed job ends here too).
+            // Enough: tell the scanner to stop feeding.
             self.state = State::Cleaning(Ok(Completion::Done));
             return self.delete();
         }
@@ -493,6 +584,8 @@ impl Job {
                 self.state = state;
                 None
             }
+            // Every page is in: a cancel now has nothing left to stop.
+            State::Ending => Some(self.finish(Ok(Completion::Done))),
             State::Fetching { .. } | State::Receiving | State::Checking(_)
                 if self.job_url.is_some() =>
             {
@@ -508,9 +601,13 @@ impl Job {
         let state = std::mem::replace(&mut self.state, State::Finished);
         match state {
             State::Cleaning(result) => self.finish(result),
+            // The page is in; the scanner not answering afterwards changes nothing.
+            State::Ending => self.finish(Ok(Completion::Done)),
             State::Cancelling | State::CancelOnCreated => self.finish(Ok(Completion::Cancelled)),
             // A status read for a diagnosis failed: fall back to what was known.
             State::Checking(why) => self.decide(why, None),
+            // The page broke off: ask the scanner why (a jam mid-page shows in its status).
+            State::Receiving => self.check(Check::Broken(error), Duration::ZERO),
             _ => self.finish(Err(error)),
         }
     }

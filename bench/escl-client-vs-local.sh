@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A 10-page feeder job two ways, in turns in one session (hyperfine):
+#   escl:  scanwire scan -d http://127.0.0.1:PORT/eSCL  (the eSCL client driver) fetching it
+#          from `scanwire serve` in front of the virtual scanner: the server scans and encodes
+#          each page as PNG, the driver decodes it to rows as it streams in
+#   local: scanwire scan -d virtual, the same job scanned by the virtual driver in-process
+# Both write the same files (one per page). Settings: A4, 300 dpi, color and gray; output PNM
+# (no output encoding: the driver's cost shows) and PNG (what people write).
+#
+# Usage: bench/escl-client-vs-local.sh [RUNS]      (default 5)
+# Needs: hyperfine, curl, python3. Builds release binaries into $CARGO_TARGET_DIR (default
+# target/). Network: 127.0.0.1 only.
+set -euo pipefail
+
+RUNS=${1:-5}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+cd "$ROOT"
+cargo build --release -q -p scanwire
+SCANWIRE=$CARGO_TARGET_DIR/release/scanwire
+
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# Ten sheets in the virtual feeder, for every job the server runs.
+"$SCANWIRE" serve --listen "127.0.0.1:$PORT" --set sheets=10 >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do
+    curl -sf "http://127.0.0.1:$PORT/eSCL/ScannerCapabilities" >/dev/null && break
+    sleep 0.1
+done
+URL="http://127.0.0.1:$PORT/eSCL"
+export SANE_CONFIG_DIR=$WORK/sane   # no SANE backend probing in either command
+mkdir -p "$SANE_CONFIG_DIR" && : >"$SANE_CONFIG_DIR/dll.conf"
+
+for mode in color gray; do
+    for fmt in pnm png; do
+        common="--source adf --pages 10 --mode $mode --resolution 300 -l 0 -t 0 -x 210 -y 297 --quiet"
+        hyperfine --style basic --warmup 1 --runs "$RUNS" \
+            --export-markdown "$WORK/$mode-$fmt.md" \
+            -n "escl ($mode, $fmt)" "$SCANWIRE scan -d $URL $common -o $WORK/e-%02d.$fmt" \
+            -n "local ($mode, $fmt)" "$SCANWIRE scan -d virtual --set sheets=10 $common -o $WORK/l-%02d.$fmt" \
+            >"$WORK/$mode-$fmt.txt"
+        cmp -s "$WORK/e-01.$fmt" "$WORK/l-01.$fmt" && same=identical || same=different
+        python3 - "$WORK/$mode-$fmt.md" "$mode" "$fmt" "$same" <<'EOF'
+import sys, re
+path, mode, fmt, same = sys.argv[1:]
+rows = [l for l in open(path) if l.startswith("| `")]
+mean = {}
+for r in rows:
+    cells = [c.strip() for c in r.strip().strip("|").split("|")]
+    name = "escl" if cells[0].startswith("`escl") else "local"
+    mean[name] = cells[1]
+def num(s): return float(re.match(r"[\d.]+", s).group(0))
+ratio = num(mean["escl"]) / num(mean["local"])
+print(f"| 10 pages A4 300 dpi {mode}, {fmt} | {mean['escl']} | {mean['local']} | {ratio:.2f}x | page 1 {same} |")
+EOF
+    done
+done

@@ -1,0 +1,371 @@
+//! `scanwire devices add | remove | --discover` and added devices as `--device NAME`, as a
+//! user runs them. Each test keeps its device list in its own directory
+//! (`SCANWIRE_CONFIG_DIR`). Discovery runs only inside a network namespace the test creates,
+//! never on the machine's interfaces.
+
+use scanwire_core::transfer;
+use scanwire_server::{BlockingServer, ServerConfig};
+use scanwire_virtual::VirtualDevice;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+fn scanwire(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scanwire"))
+        .args(args)
+        .current_dir(dir)
+        .env("SCANWIRE_CONFIG_DIR", dir.join("config"))
+        // Never let SANE load the system backends here: they probe USB and the network.
+        .env("SANE_CONFIG_DIR", sane_dir(dir))
+        .output()
+        .expect("run scanwire")
+}
+
+fn sane_dir(dir: &Path) -> std::path::PathBuf {
+    let d = dir.join("sane.d");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("dll.conf"), "test\n").unwrap();
+    d
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn json_devices(o: &Output) -> Vec<Value> {
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["devices"].as_array().unwrap().clone()
+}
+
+/// The virtual scanner served over eSCL on 127.0.0.1.
+fn server() -> BlockingServer {
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    let device = transfer::share(Box::new(VirtualDevice::new()));
+    BlockingServer::start(config, vec![("virtual".into(), device)]).unwrap()
+}
+
+#[test]
+fn an_added_scanner_is_listed_usable_by_name_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server();
+    let url = s.url();
+    let o = scanwire(
+        &["devices", "add", "escl", &url, "--name", "office"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains(&format!("added office = {url}")));
+    let file = std::fs::read_to_string(dir.path().join("config/devices.toml")).unwrap();
+    assert!(
+        file.contains("name = \"office\"") && file.contains(&url),
+        "{file}"
+    );
+
+    // Listed, with its name.
+    let list = json_devices(&scanwire(&["devices", "--json"], dir.path()));
+    let entry = list
+        .iter()
+        .find(|d| d["id"] == format!("escl:{url}"))
+        .unwrap_or_else(|| panic!("{list:?}"));
+    assert_eq!(entry["driver"], "escl");
+    assert!(
+        entry["model"].as_str().unwrap().contains("`office`"),
+        "{entry}"
+    );
+
+    // Usable as --device NAME, for caps and for a scan.
+    let o = scanwire(&["caps", "office", "--json"], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let caps: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(caps["model"], "Scanwire Virtual Scanner");
+    let o = scanwire(
+        &[
+            "scan",
+            "-d",
+            "office",
+            "--mode",
+            "gray",
+            "--resolution",
+            "75",
+            "-x",
+            "50",
+            "-y",
+            "20",
+            "-o",
+            "p.png",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let png = std::fs::read(dir.path().join("p.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+
+    // The same URL or name twice is refused.
+    let o = scanwire(
+        &["devices", "add", "escl", &url, "--name", "other"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("already added as office"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // Removed by URL (in another spelling: trailing slash).
+    let o = scanwire(&["devices", "remove", &format!("{url}/")], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let list = json_devices(&scanwire(&["devices", "--json"], dir.path()));
+    assert!(list.iter().all(|d| d["driver"] != "escl"), "{list:?}");
+    let o = scanwire(&["caps", "office"], dir.path());
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("unknown device `office`"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn names_default_to_host_and_port_and_remove_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = scanwire(
+        &["devices", "add", "escl", "http://127.0.0.1:9/eSCL"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("added 127.0.0.1-9 = http://127.0.0.1:9/eSCL"));
+    let o = scanwire(&["devices", "remove", "127.0.0.1-9"], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let file = std::fs::read_to_string(dir.path().join("config/devices.toml")).unwrap();
+    assert!(!file.contains("127.0.0.1"), "{file}");
+}
+
+#[test]
+fn bad_input_says_what_is_allowed_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, msg) in [
+        (
+            vec!["devices", "add", "escl", "https://10.0.0.1/eSCL"],
+            "https is not supported",
+        ),
+        (
+            vec!["devices", "add", "escl", "ftp://x/eSCL"],
+            "expected http://HOST:PORT/eSCL",
+        ),
+        (
+            vec!["devices", "add", "twain", "http://127.0.0.1:9/eSCL"],
+            "unknown kind; allowed: escl",
+        ),
+        (
+            vec![
+                "devices",
+                "add",
+                "escl",
+                "http://127.0.0.1:9/eSCL",
+                "--name",
+                "a:b",
+            ],
+            "must not contain ':'",
+        ),
+        (vec!["devices", "remove", "nothing"], "added: none"),
+    ] {
+        let o = scanwire(&args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(msg),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
+    // A broken file is reported with its path, not ignored.
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config/devices.toml"),
+        "[[escl]]\nname = 3\n",
+    )
+    .unwrap();
+    let o = scanwire(
+        &["devices", "add", "escl", "http://127.0.0.1:9/eSCL"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("devices.toml is not a valid device list"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn the_list_lives_under_xdg_config_home_without_an_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_scanwire"))
+        .args([
+            "devices",
+            "add",
+            "escl",
+            "http://127.0.0.1:9/eSCL",
+            "--name",
+            "x",
+        ])
+        .env_remove("SCANWIRE_CONFIG_DIR")
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .env("HOME", dir.path().join("home"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(dir.path().join("xdg/scanwire/devices.toml").is_file());
+    assert!(!dir.path().join("home").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// Discovery, inside a network namespace this test creates.
+
+/// A network namespace with only `lo` (up, multicast on, a route for 224.0.0.0/4), deleted
+/// when dropped, even if the test fails.
+struct Netns(String);
+
+impl Netns {
+    fn create() -> Result<Netns, String> {
+        let name = format!("scanwire-mdns-{}", std::process::id());
+        run(&["ip", "netns", "add", &name])?;
+        let ns = Netns(name);
+        run(&["ip", "-n", &ns.0, "link", "set", "lo", "up"])?;
+        run(&["ip", "-n", &ns.0, "link", "set", "lo", "multicast", "on"])?;
+        run(&[
+            "ip",
+            "-n",
+            &ns.0,
+            "route",
+            "add",
+            "224.0.0.0/4",
+            "dev",
+            "lo",
+        ])?;
+        Ok(ns)
+    }
+
+    fn exec(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0, program]);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn run(args: &[&str]) -> Result<(), String> {
+    let o = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
+    if o.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}: {}", args.join(" "), text(&o.stderr).trim()))
+    }
+}
+
+/// Kills the announcer when the test ends.
+struct Announcer(Child);
+
+impl Drop for Announcer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Run as a helper process inside the namespace (`SCANWIRE_TEST_ANNOUNCE=PORT`): announces an
+/// eSCL scanner at 127.0.0.1:PORT over mDNS on loopback for a few seconds. Without that
+/// variable (a normal test run) it has nothing to do.
+#[test]
+fn announce_helper() {
+    let Ok(port) = std::env::var("SCANWIRE_TEST_ANNOUNCE") else {
+        return;
+    };
+    use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo};
+    let daemon = ServiceDaemon::new().unwrap();
+    daemon.enable_interface(IfKind::LoopbackV4).unwrap();
+    let info = ServiceInfo::new(
+        "_uscan._tcp.local.",
+        "Scanwire Test",
+        "scanwire-test.local.",
+        "127.0.0.1",
+        port.parse().unwrap(),
+        &[
+            ("rs", "eSCL"),
+            ("ty", "Scanwire Test Scanner"),
+            ("txtvers", "1"),
+        ][..],
+    )
+    .unwrap();
+    daemon.register(info).unwrap();
+    println!("announcing");
+    std::thread::sleep(Duration::from_secs(20));
+}
+
+#[test]
+fn discover_finds_a_scanner_announced_in_a_private_network_namespace() {
+    let ns = match Netns::create() {
+        Ok(ns) => ns,
+        Err(e) if std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1") => {
+            panic!("SCANWIRE_REQUIRE_PEERS=1 but no network namespace: {e}")
+        }
+        Err(e) => {
+            eprintln!("note: skipping the discovery test: cannot create a network namespace ({e}); run as root");
+            return;
+        }
+    };
+    let port = "8765";
+    let announcer = ns
+        .exec(std::env::current_exe().unwrap().to_str().unwrap())
+        .args([
+            "--exact",
+            "announce_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SCANWIRE_TEST_ANNOUNCE", port)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _announcer = Announcer(announcer);
+    let dir = tempfile::tempdir().unwrap();
+    let o = ns
+        .exec(env!("CARGO_BIN_EXE_scanwire"))
+        .args(["devices", "--discover", "--discover-time", "4", "--json"])
+        .env("SCANWIRE_CONFIG_DIR", dir.path().join("config"))
+        .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
+        .output()
+        .unwrap();
+    let list = json_devices(&o);
+    let found = list
+        .iter()
+        .find(|d| d["id"] == format!("escl:http://127.0.0.1:{port}/eSCL"))
+        .unwrap_or_else(|| panic!("not discovered: {list:?}\n{}", text(&o.stderr)));
+    assert_eq!(found["model"], "Scanwire Test Scanner");
+    assert_eq!(found["driver"], "escl");
+
+    // Without --discover nothing is browsed.
+    let o = ns
+        .exec(env!("CARGO_BIN_EXE_scanwire"))
+        .args(["devices", "--json"])
+        .env("SCANWIRE_CONFIG_DIR", dir.path().join("config"))
+        .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
+        .output()
+        .unwrap();
+    assert!(json_devices(&o).iter().all(|d| d["driver"] != "escl"));
+}

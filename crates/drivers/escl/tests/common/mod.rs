@@ -1,0 +1,175 @@
+//! Test setup shared by the loopback tests: a Scanwire eSCL server (`scanwire-server`) on
+//! 127.0.0.1 in front of a local device, and [`Remote`], a device that plays the operator of
+//! that server.
+//!
+//! The conformance suite scripts faults through `ScanRequest::options`, but an eSCL scanner
+//! takes no device-specific options over the wire. [`Remote`] therefore does what a person
+//! does with `scanwire serve --set jam-at-page=2`: it starts a server whose every job carries
+//! those options, then scans from it with the eSCL driver and a request without options.
+//! Everything the application sees went through HTTP: the fault happens in the device
+//! behind the server and reaches the driver only as eSCL statuses, job states and reasons.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use scanwire_core::device::{
+    AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, ScanRequest,
+};
+use scanwire_core::transfer::{CancelToken, MiniDrvTransferCallback, SharedDevice};
+use scanwire_escl_client::EsclDevice;
+use scanwire_server::{BlockingServer, ServerConfig};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The real device documents (read from the shared fixtures, never copied).
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/fixtures/escl")
+}
+
+/// Whether a missing peer (libsane, network namespaces) must fail the test.
+pub fn peers_required() -> bool {
+    std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1")
+}
+
+/// A server on 127.0.0.1 (any free port) serving `device`, adding `options` to every job.
+pub fn serve(device: SharedDevice, options: &BTreeMap<String, String>) -> BlockingServer {
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        request_options: options.clone(),
+        ..Default::default()
+    };
+    BlockingServer::start(config, vec![("device".into(), device)])
+        .unwrap_or_else(|e| panic!("starting the eSCL server: {e}"))
+}
+
+/// Opens the device behind the server, afresh for every server.
+pub type Backend = Arc<dyn Fn() -> SharedDevice + Send + Sync>;
+
+/// The eSCL driver scanning from a server in front of a backend device; see the module
+/// documentation.
+pub struct Remote {
+    backend: Backend,
+    /// The running server (dropped first), the options it applies, the driver's device.
+    current: Option<(EsclDevice, BTreeMap<String, String>, BlockingServer)>,
+    /// The device behind the current server, to see it released.
+    served: Option<SharedDevice>,
+    /// Kept alive as long as the device (e.g. a lock on a SANE device).
+    _guard: Option<Box<dyn Send>>,
+}
+
+impl Remote {
+    /// A device whose servers serve what `backend` opens.
+    pub fn new(backend: Backend) -> Self {
+        Remote {
+            backend,
+            current: None,
+            served: None,
+            _guard: None,
+        }
+    }
+
+    /// Keeps `guard` until this device drops (after its server stopped).
+    pub fn with_guard(mut self, guard: Box<dyn Send>) -> Self {
+        self._guard = Some(guard);
+        self
+    }
+
+    /// The eSCL device for a server applying `options`, starting one if needed.
+    fn device(
+        &mut self,
+        options: &BTreeMap<String, String>,
+    ) -> Result<&mut EsclDevice, DeviceError> {
+        if self.current.as_ref().is_none_or(|c| &c.1 != options) {
+            // Stop the old server (and release its device) before the next one opens it.
+            self.stop();
+            let device = (self.backend)();
+            self.served = Some(device.clone());
+            let server = serve(device, options);
+            let device = EsclDevice::open(&server.url())?;
+            self.current = Some((device, options.clone(), server));
+        }
+        Ok(&mut self.current.as_mut().expect("set above").0)
+    }
+
+    /// The server's URL, once one runs.
+    pub fn url(&self) -> Option<String> {
+        self.current.as_ref().map(|c| c.2.url())
+    }
+}
+
+impl Remote {
+    /// Stops the server and waits until the device behind it is released and closed: a
+    /// transfer thread of the stopped server may hold it a moment longer, and a device such
+    /// as the SANE test backend must be closed before it is opened again (its global state
+    /// is not safe against a close and an open at the same time).
+    fn stop(&mut self) {
+        self.current = None;
+        if let Some(device) = self.served.take() {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Arc::strong_count(&device) > 1 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            assert_eq!(
+                Arc::strong_count(&device),
+                1,
+                "the stopped server still holds its device after 30 s"
+            );
+            // The last reference: the device closes here, on this thread.
+            drop(device);
+        }
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        // The driver's device and the server, then the device behind it, then the guard.
+        self.stop();
+    }
+}
+
+impl Device for Remote {
+    fn info(&self) -> DeviceInfo {
+        match &self.current {
+            Some(c) => c.0.info(),
+            None => DeviceInfo {
+                id: "escl:(not started)".into(),
+                vendor: String::new(),
+                model: "eSCL loopback".into(),
+                driver: "escl",
+            },
+        }
+    }
+
+    fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
+        let options = self
+            .current
+            .as_ref()
+            .map(|c| c.1.clone())
+            .unwrap_or_default();
+        self.device(&options)?.capabilities()
+    }
+
+    fn acquire(
+        &mut self,
+        request: &ScanRequest,
+        cb: &mut dyn MiniDrvTransferCallback,
+        cancel: &CancelToken,
+    ) -> AcquireResult {
+        let options = request.options.clone();
+        let wire = ScanRequest {
+            options: BTreeMap::new(),
+            ..request.clone()
+        };
+        self.device(&options)?.acquire(&wire, cb, cancel)
+    }
+}
+
+/// A request with these device options.
+pub fn with_options(mut r: ScanRequest, options: &[(&str, &str)]) -> ScanRequest {
+    r.options = options
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    r
+}
