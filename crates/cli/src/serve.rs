@@ -22,11 +22,12 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     };
     config.limits.max_connections = args.max_connections;
     config.encode.deflate = match args.deflate.as_str() {
+        "wire" => DeflateEffort::Wire,
         "fastest" => DeflateEffort::Fastest,
         "fast" => DeflateEffort::Fast,
         "balanced" => DeflateEffort::Balanced,
         "high" => DeflateEffort::High,
-        other => bail!("--deflate {other}: expected fastest, fast, balanced or high"),
+        other => bail!("--deflate {other}: expected wire, fastest, fast, balanced or high"),
     };
     for s in &args.set {
         let Some((k, v)) = s.split_once('=') else {

@@ -419,7 +419,7 @@ fn serve_refuses_bad_tls_and_limit_flags_clearly() {
     let o = scanwire(&["serve", "--deflate", "turbo"], dir.path());
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("--deflate turbo: expected fastest, fast, balanced or high"),
+        stderr(&o).contains("--deflate turbo: expected wire, fastest, fast, balanced or high"),
         "{}",
         stderr(&o)
     );

@@ -44,8 +44,7 @@ pub(crate) fn encode(
     enc.set_color(ct);
     enc.set_depth(depth);
     enc.set_deflate_compression(compression.to_png());
-    // Per-row filter choice: what makes Deflate effective on photos and scans.
-    enc.set_filter(png::Filter::Adaptive);
+    enc.set_filter(compression.png_filter());
     if r.dpi.0 > 0 && r.dpi.1 > 0 {
         enc.set_pixel_dims(Some(png::PixelDimensions {
             xppu: dpi_to_ppm(r.dpi.0),

@@ -171,12 +171,13 @@ fn multi_page_tiff_reads_back_exactly() {
         TiffCompression::None,
     ] {
         // Each Deflate effort (fdeflate, zlib-rs 2 and 6, and the per-strip choice between
-        // fdeflate and zlib-rs 1), on one and several threads.
+        // fdeflate and zlib-rs 1, and zlib-rs 1 alone), on one and several threads.
         for (threads, deflate) in [
             (1, DeflateEffort::Fastest),
             (3, DeflateEffort::Fast),
             (2, DeflateEffort::Balanced),
             (2, DeflateEffort::Auto),
+            (1, DeflateEffort::Wire),
         ] {
             let opts = EncodeOptions {
                 tiff: compression,
@@ -247,10 +248,21 @@ fn check_qpdf(path: &str, pages: usize) {
 
 #[test]
 fn lossless_pdf_renders_to_the_source_pixels() {
+    lossless_pdf_renders_exactly(DeflateEffort::Auto);
+}
+
+/// The eSCL server's effort: PNG rows stored unfiltered, still `/Predictor 15`.
+#[test]
+fn lossless_pdf_without_row_filters_renders_to_the_source_pixels() {
+    lossless_pdf_renders_exactly(DeflateEffort::Wire);
+}
+
+fn lossless_pdf_renders_exactly(deflate: DeflateEffort) {
     let dir = tempfile::tempdir().unwrap();
     let opts = EncodeOptions {
         pdf_lossless: true,
         title: Some("Lossless test".into()),
+        deflate,
         ..Default::default()
     };
     let bytes = write_document(Format::Pdf, &opts, true);

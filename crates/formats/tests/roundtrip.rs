@@ -130,6 +130,7 @@ fn png_is_exact_at_every_effort() {
         DeflateEffort::Fast,
         DeflateEffort::Balanced,
         DeflateEffort::High,
+        DeflateEffort::Wire,
     ] {
         for pixel in ALL_PIXELS {
             let (w, h) = (61, 17);

@@ -4,7 +4,7 @@
 use crate::mdns::MdnsConfig;
 use crate::tls::TlsConfig;
 use scanwire_core::transfer::TransferOptions;
-use scanwire_formats::EncodeOptions;
+use scanwire_formats::{DeflateEffort, EncodeOptions};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -56,6 +56,9 @@ impl Default for ServerConfig {
                 // Served pages are encoded one at a time on their own thread; splitting a page
                 // across cores (TIFF only) is not worth it here.
                 threads: 1,
+                // Clients decode pages as they arrive, on loopback or a LAN: the cheapest
+                // Deflate makes the network path cost least.
+                deflate: DeflateEffort::Wire,
                 ..EncodeOptions::default()
             },
             transfer: TransferOptions::default(),
