@@ -106,7 +106,7 @@ fn usage(e: anyhow::Error) -> anyhow::Error {
     crate::scan::Usage(format!("{e:#}")).into()
 }
 
-/// The canonical form of an eSCL URL (`http://HOST:PORT/ROOT`), or why it is not one.
+/// The canonical form of an eSCL URL (`http(s)://HOST:PORT/ROOT`), or why it is not one.
 fn canonical(url: &str) -> Result<String> {
     let base = Base::parse(scanwire_escl_client::url_of(url)).map_err(|e| anyhow!("{e}"))?;
     Ok(format!("{}{}", base.origin, base.root))
@@ -118,7 +118,8 @@ fn add(url: &str, name: Option<&str>) -> Result<EsclEntry> {
     let name = match name {
         Some(n) => n.trim().to_string(),
         None => url
-            .trim_start_matches("http://")
+            .split_once("://")
+            .map_or(url.as_str(), |(_, rest)| rest)
             .split('/')
             .next()
             .unwrap_or("escl")
@@ -178,7 +179,7 @@ fn remove(which: &str) -> Result<EsclEntry> {
 }
 
 /// eSCL scanners announcing themselves over mDNS (`_uscan._tcp`, plain HTTP, and
-/// `_uscans._tcp`, HTTPS), browsed for `wait`. Only when asked (`--discover`): browsing
+/// `_uscans._tcp`, HTTPS: `escl:https://…` ids), browsed for `wait`. Only when asked (`--discover`): browsing
 /// sends multicast queries on every interface, including loopback (a local `scanwire serve`
 /// announces there).
 fn discover_escl(wait: Duration) -> Result<Vec<DeviceInfo>, String> {
@@ -229,11 +230,7 @@ fn discover_escl(wait: Duration) -> Result<Vec<DeviceInfo>, String> {
                 found.push(DeviceInfo {
                     id,
                     vendor: String::new(),
-                    model: if tls {
-                        format!("{model} (HTTPS only: not usable by this driver)")
-                    } else {
-                        model
-                    },
+                    model,
                     driver: "escl",
                 });
             }

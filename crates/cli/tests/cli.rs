@@ -373,6 +373,42 @@ fn serve_over_https_with_a_self_signed_certificate_then_ctrl_c() {
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(String::from_utf8_lossy(&out.stdout).contains("scan:ScannerCapabilities"));
     }
+    // Our own eSCL driver takes the self-signed certificate, as scanners need, and scans.
+    let o = scanwire(&["caps", &url, "--json"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let caps: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(caps["model"], "Scanwire Virtual Scanner");
+    assert_eq!(caps["sources"][0]["source"], "flatbed");
+    let o = scanwire(
+        &[
+            "scan",
+            "-d",
+            &url,
+            "--mode",
+            "gray",
+            "--resolution",
+            "75",
+            "-x",
+            "40",
+            "-y",
+            "30",
+            "-o",
+            "tls.png",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(png_size(&dir.path().join("tls.png")), (118, 89));
+    // The plain-HTTP URL of the same port is refused clearly.
+    let plain = url.replace("https://", "http://");
+    let o = scanwire(&["caps", &plain], dir.path());
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&plain) && stderr(&o).contains("this port speaks HTTPS"),
+        "{}",
+        stderr(&o)
+    );
     interrupt(server, err);
 }
 

@@ -4,7 +4,7 @@
 //! never on the machine's interfaces.
 
 use scanwire_core::transfer;
-use scanwire_server::{BlockingServer, ServerConfig};
+use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
 use scanwire_virtual::VirtualDevice;
 use serde_json::Value;
 use std::path::Path;
@@ -41,8 +41,14 @@ fn json_devices(o: &Output) -> Vec<Value> {
 
 /// The virtual scanner served over eSCL on 127.0.0.1.
 fn server() -> BlockingServer {
+    server_with(None)
+}
+
+/// [`server`], over HTTPS with `tls`.
+fn server_with(tls: Option<TlsConfig>) -> BlockingServer {
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        tls,
         ..Default::default()
     };
     let device = transfer::share(Box::new(VirtualDevice::new()));
@@ -133,6 +139,54 @@ fn an_added_scanner_is_listed_usable_by_name_and_removed() {
 }
 
 #[test]
+fn an_https_scanner_with_a_self_signed_certificate_is_added_and_scans() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_with(Some(
+        TlsConfig::self_signed(&["127.0.0.1".to_string()]).unwrap(),
+    ));
+    let url = s.url();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    // Any spelling of the scheme; the name defaults to host and port.
+    let o = scanwire(
+        &["devices", "add", "escl", &url.replace("https:", "HTTPS:")],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let port = s.local_addr().port();
+    let name = format!("127.0.0.1-{port}");
+    assert!(
+        text(&o.stdout).contains(&format!("added {name} = {url}")),
+        "{}",
+        text(&o.stdout)
+    );
+    let list = json_devices(&scanwire(&["devices", "--json"], dir.path()));
+    assert!(
+        list.iter().any(|d| d["id"] == format!("escl:{url}")),
+        "{list:?}"
+    );
+    let o = scanwire(
+        &[
+            "scan",
+            "-d",
+            &name,
+            "--mode",
+            "gray",
+            "--resolution",
+            "75",
+            "-o",
+            "p.png",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let png = std::fs::read(dir.path().join("p.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let o = scanwire(&["devices", "remove", &format!("escl:{url}")], dir.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
 fn names_default_to_host_and_port_and_remove_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let o = scanwire(
@@ -152,12 +206,8 @@ fn bad_input_says_what_is_allowed_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     for (args, msg) in [
         (
-            vec!["devices", "add", "escl", "https://10.0.0.1/eSCL"],
-            "https is not supported",
-        ),
-        (
             vec!["devices", "add", "escl", "ftp://x/eSCL"],
-            "expected http://HOST:PORT/eSCL",
+            "expected http://HOST:PORT/eSCL, https://HOST:PORT/eSCL",
         ),
         (
             vec!["devices", "add", "twain", "http://127.0.0.1:9/eSCL"],
@@ -288,8 +338,8 @@ impl Drop for Announcer {
 }
 
 /// Run as a helper process inside the namespace (`SCANWIRE_TEST_ANNOUNCE=PORT`): announces an
-/// eSCL scanner at 127.0.0.1:PORT over mDNS on loopback for a few seconds. Without that
-/// variable (a normal test run) it has nothing to do.
+/// eSCL scanner at 127.0.0.1:PORT (`_uscan`) and PORT + 1 (`_uscans`) over mDNS on loopback
+/// for a few seconds. Without that variable (a normal test run) it has nothing to do.
 #[test]
 fn announce_helper() {
     let Ok(port) = std::env::var("SCANWIRE_TEST_ANNOUNCE") else {
@@ -298,20 +348,27 @@ fn announce_helper() {
     use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo};
     let daemon = ServiceDaemon::new().unwrap();
     daemon.enable_interface(IfKind::LoopbackV4).unwrap();
-    let info = ServiceInfo::new(
-        "_uscan._tcp.local.",
-        "Scanwire Test",
-        "scanwire-test.local.",
-        "127.0.0.1",
-        port.parse().unwrap(),
-        &[
-            ("rs", "eSCL"),
-            ("ty", "Scanwire Test Scanner"),
-            ("txtvers", "1"),
-        ][..],
-    )
-    .unwrap();
-    daemon.register(info).unwrap();
+    // The same scanner over plain HTTP on PORT and over HTTPS on PORT + 1.
+    let port: u16 = port.parse().unwrap();
+    for (ty, port) in [
+        ("_uscan._tcp.local.", port),
+        ("_uscans._tcp.local.", port + 1),
+    ] {
+        let info = ServiceInfo::new(
+            ty,
+            "Scanwire Test",
+            "scanwire-test.local.",
+            "127.0.0.1",
+            port,
+            &[
+                ("rs", "eSCL"),
+                ("ty", "Scanwire Test Scanner"),
+                ("txtvers", "1"),
+            ][..],
+        )
+        .unwrap();
+        daemon.register(info).unwrap();
+    }
     println!("announcing");
     std::thread::sleep(Duration::from_secs(20));
 }
@@ -358,6 +415,12 @@ fn discover_finds_a_scanner_announced_in_a_private_network_namespace() {
         .unwrap_or_else(|| panic!("not discovered: {list:?}\n{}", text(&o.stderr)));
     assert_eq!(found["model"], "Scanwire Test Scanner");
     assert_eq!(found["driver"], "escl");
+    // `_uscans` is a usable https id.
+    let found = list
+        .iter()
+        .find(|d| d["id"] == "escl:https://127.0.0.1:8766/eSCL")
+        .unwrap_or_else(|| panic!("_uscans not discovered: {list:?}\n{}", text(&o.stderr)));
+    assert_eq!(found["model"], "Scanwire Test Scanner");
 
     // Without --discover nothing is browsed.
     let o = ns

@@ -1,6 +1,6 @@
 //! Everything that can go wrong with an eSCL scanner, mapped to [`DeviceError`] (and so to a
 //! WIA code) in this one file: scanner and feeder states, job state reasons, HTTP statuses
-//! and transport failures.
+//! and transport failures (TLS among them).
 
 use scanwire_core::device::{DeviceError, DeviceErrorKind};
 use scanwire_core::wia::{self, HResult};
@@ -254,6 +254,131 @@ pub fn transport(op: Operation, url: &str, unreachable: bool, detail: &str) -> D
     DeviceError::new(kind, format!("{} {url}: {detail}", op.describe()))
 }
 
+/// A TLS handshake that failed (made in `http.rs`, classified in [`transport_error`]).
+#[derive(Debug, thiserror::Error)]
+#[error("TLS handshake: {source}")]
+pub(crate) struct TlsHandshake {
+    /// What rustls or the socket said.
+    pub source: std::io::Error,
+}
+
+/// The first error of type `T` in `e`'s chain, looking inside `io::Error`s too (whose
+/// `source` skips the error they wrap).
+fn find<'a, T: std::error::Error + 'static>(
+    mut e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    loop {
+        if let Some(t) = e.downcast_ref::<T>() {
+            return Some(t);
+        }
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        e = inner.or_else(|| e.source())?;
+    }
+}
+
+/// A request that failed below HTTP, from ureq's error: a failed TLS handshake (which on a
+/// port that does not speak TLS says so), a broken TLS connection, an answer that is not
+/// HTTP, or a socket failure. Unreachable (name unknown, connection refused, no TLS in
+/// common: nothing usable at this URL) is OFFLINE; a connection that broke is
+/// DEVICE_COMMUNICATION.
+pub(crate) fn transport_error(op: Operation, url: &str, t: &ureq::Transport) -> DeviceError {
+    use DeviceErrorKind as K;
+    let what = op.describe();
+    if let Some(h) = find::<TlsHandshake>(t) {
+        let why = match find::<rustls::Error>(&h.source) {
+            Some(rustls::Error::InvalidMessage(_)) => {
+                "the answer is not TLS: this port seems to speak plain HTTP; use http://".into()
+            }
+            Some(rustls::Error::AlertReceived(alert)) => format!(
+                "the scanner refused the TLS handshake (alert {alert:?}): it may accept no TLS version or cipher suite this driver offers (TLS 1.2 and 1.3)"
+            ),
+            Some(rustls::Error::PeerIncompatible(p)) => format!(
+                "no TLS version or cipher suite in common with the scanner ({p:?}); this driver offers TLS 1.2 and 1.3"
+            ),
+            Some(rustls::Error::InvalidCertificate(c)) => format!(
+                "the scanner's certificate does not match its handshake signature ({c:?})"
+            ),
+            Some(e) => format!("the TLS handshake failed: {e}"),
+            None => match h.source.kind() {
+                std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted => "the scanner closed the connection during the TLS handshake: this port may not speak HTTPS (try http://), or it accepts none of TLS 1.2 and 1.3".into(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                    "no answer to the TLS handshake in time: this port may not speak HTTPS".into()
+                }
+                _ => format!("the TLS handshake failed: {}", h.source),
+            },
+        };
+        return DeviceError::new(K::Offline, format!("{what} {url}: {why}"));
+    }
+    if let Some(e) = find::<rustls::Error>(t) {
+        return DeviceError::new(
+            K::Communication,
+            format!("{what} {url}: the TLS connection broke: {e}"),
+        );
+    }
+    match t.kind() {
+        ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => {
+            DeviceError::new(K::Offline, format!("{what} {url}: {t}"))
+        }
+        ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader if !url_is_https(url) => {
+            DeviceError::new(
+                K::Communication,
+                format!("{what} {url}: the answer is not HTTP ({t}); if this port speaks HTTPS, use https://"),
+            )
+        }
+        _ => DeviceError::new(K::Communication, format!("{what} {url}: {t}")),
+    }
+}
+
+fn url_is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// A 400 to a plain-HTTP request whose body says the port speaks TLS (nginx: "The plain HTTP
+/// request was sent to HTTPS port", Apache: "speaking plain HTTP to an SSL-enabled server
+/// port", `scanwire serve`: "this port speaks HTTPS only"); `None` for any other 400.
+pub(crate) fn plain_http_to_tls_port(op: Operation, url: &str, body: &[u8]) -> Option<DeviceError> {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    const SAYS: [&str; 7] = [
+        "plain http",
+        "https only",
+        "https port",
+        "https server",
+        "ssl port",
+        "ssl-enabled",
+        "tls port",
+    ];
+    if !SAYS.iter().any(|s| text.contains(s)) {
+        return None;
+    }
+    let said = String::from_utf8_lossy(body);
+    let said = said.trim().lines().next().unwrap_or("").trim();
+    Some(DeviceError::new(
+        DeviceErrorKind::Offline,
+        format!(
+            "{} {url}: this port speaks HTTPS, not plain HTTP: use https:// (the scanner answered 400: {said:.200})",
+            op.describe()
+        ),
+    ))
+}
+
+/// A redirect from https to http: refused, since following it would send the rest of the
+/// session in clear text.
+pub fn downgrade(op: Operation, url: &str, target: &str) -> DeviceError {
+    DeviceError::new(
+        DeviceErrorKind::Offline,
+        format!(
+            "{} {url}: the scanner redirects from https to plain http ({target}); refused, so as not to drop encryption; use the http:// URL if plain HTTP is meant",
+            op.describe()
+        ),
+    )
+}
+
 /// A document that does not parse or a page that does not decode.
 pub fn bad_response(what: impl std::fmt::Display) -> DeviceError {
     DeviceError::new(
@@ -266,7 +391,7 @@ pub fn bad_response(what: impl std::fmt::Display) -> DeviceError {
 pub fn bad_url(url: &str, why: &str) -> DeviceError {
     DeviceError::new(
         DeviceErrorKind::InvalidRequest,
-        format!("`{url}` is not an eSCL scanner URL: {why}; expected http://HOST:PORT/eSCL or escl:http://HOST:PORT/eSCL"),
+        format!("`{url}` is not an eSCL scanner URL: {why}; expected http://HOST:PORT/eSCL, https://HOST:PORT/eSCL or escl:http(s)://HOST:PORT/eSCL"),
     )
 }
 

@@ -1,15 +1,30 @@
-//! The one place that does HTTP: each request runs on a short-lived thread with `ureq` and
-//! its timeouts, and reports its status line and body chunks over a channel, so the driver
-//! waits on one channel for the answer *or* a cancel (the cancel token's hook posts into
+//! The one place that does HTTP and HTTPS: each request runs on a short-lived thread with
+//! `ureq` and its timeouts, and reports its status line and body chunks over a channel, so the
+//! driver waits on one channel for the answer *or* a cancel (the cancel token's hook posts into
 //! the same channel) and can walk away from a request that hangs.
+//!
+//! HTTPS is rustls on the `ring` provider with the certificate policy of eSCL clients
+//! (sane-airscan, macOS, Windows): any certificate is accepted, since scanners present
+//! self-signed ones, while the handshake signatures are still verified against the key in the
+//! certificate. The connection is therefore encrypted to whoever holds that key: a passive
+//! eavesdropper on the LAN learns nothing, but an active attacker who answers in the
+//! scanner's place with a certificate of its own is not detected.
+//!
+//! Redirects are followed here (quirk [`Quirks::follow_redirects`]): http to https and within
+//! a scheme, never https to http.
 
 use crate::errors::{self, Operation};
 use crate::protocol::{Head, Request};
 use crate::quirks::Quirks;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use scanwire_core::device::DeviceError;
 use scanwire_core::transfer::{CancelToken, HookGuard};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Connecting to a scanner on the local network takes milliseconds; 5 s means it is not
@@ -24,6 +39,8 @@ const MAX_REDIRECTS: u32 = 5;
 const CHUNK: usize = 64 * 1024;
 /// Largest XML document accepted (ScannerCapabilities of real devices are under 64 KiB).
 pub const MAX_DOCUMENT: usize = 1 << 20;
+/// How much of a 400 answer to plain HTTP is read to recognise a TLS port's complaint.
+const COMPLAINT: u64 = 4096;
 
 /// The whole-request time limit for each operation; NextDocument has none (a page takes as
 /// long as it takes), only the read timeout.
@@ -69,6 +86,7 @@ impl Client {
             .timeout_read(READ_TIMEOUT)
             .timeout_write(Duration::from_secs(30))
             .redirects(0)
+            .tls_connector(Arc::new(Tls(tls_config())))
             .user_agent(concat!("scanwire/", env!("CARGO_PKG_VERSION")))
             .build();
         Client { agent, quirks }
@@ -178,12 +196,9 @@ impl InFlight {
 
 /// The request thread: sends, follows allowed redirects, streams the body.
 fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event>) {
-    let fail = |unreachable: bool, url: &str, detail: String| {
+    let fail = |url: &str, detail: String| {
         let _ = tx.send(Event::Failed(errors::transport(
-            request.op,
-            url,
-            unreachable,
-            &detail,
+            request.op, url, false, &detail,
         )));
     };
     let mut url = request.url.clone();
@@ -204,44 +219,35 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
             Ok(resp) => resp,
             Err(ureq::Error::Status(_, resp)) => resp,
             Err(ureq::Error::Transport(t)) => {
-                let unreachable = matches!(
-                    t.kind(),
-                    ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed
-                );
-                return fail(unreachable, &url, t.to_string());
+                let _ = tx.send(Event::Failed(errors::transport_error(request.op, &url, &t)));
+                return;
             }
         };
         let status = response.status();
         let location = response.header("Location").map(str::to_owned);
         match (status, location) {
             (301 | 302 | 303 | 307 | 308, Some(target)) => {
-                if target.starts_with("https://") {
+                let Some(next) = resolve(&url, &target) else {
+                    return fail(&url, format!("a redirect to an unusable place: {target}"));
+                };
+                if is_https(&url) && !is_https(&next) {
+                    let _ = tx.send(Event::Failed(errors::downgrade(request.op, &url, &next)));
+                    return;
+                }
+                if !quirks.follow_redirects {
                     return fail(
-                        true,
                         &url,
-                        format!("the scanner redirects to {target} (quirk: HTTPS redirect, e.g. HP's \"redirect HTTP to HTTPS\" setting); this driver speaks plain HTTP only, without TLS: turn that setting off on the device"),
+                        format!("a redirect to {next}, not followed (quirk follow_redirects off)"),
                     );
                 }
-                if !quirks.follow_redirects || redirects >= MAX_REDIRECTS {
+                if redirects >= MAX_REDIRECTS {
                     return fail(
-                        false,
                         &url,
-                        format!("too many redirects (last to {target})"),
+                        format!("more than {MAX_REDIRECTS} redirects (the last to {next})"),
                     );
                 }
                 redirects += 1;
-                url = if target.starts_with("http://") {
-                    target
-                } else if let Some(path) = target.strip_prefix('/') {
-                    let origin_end = url[7..].find('/').map(|i| i + 7).unwrap_or(url.len());
-                    format!("{}/{path}", &url[..origin_end])
-                } else {
-                    return fail(
-                        false,
-                        &url,
-                        format!("a redirect to an unusable place: {target}"),
-                    );
-                };
+                url = next;
             }
             _ => break response,
         }
@@ -256,6 +262,15 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
         retry_after: header("Retry-After").and_then(|l| l.trim().parse().ok()),
     };
     let mut reader = BufReader::with_capacity(CHUNK, response.into_reader());
+    // A TLS port answering plain HTTP says so in a short 400 (nginx, Apache, our server).
+    let mut complaint = Vec::new();
+    if head.status == 400 && !is_https(&url) {
+        let _ = (&mut reader).take(COMPLAINT).read_to_end(&mut complaint);
+        if let Some(e) = errors::plain_http_to_tls_port(request.op, &url, &complaint) {
+            let _ = tx.send(Event::Failed(e));
+            return;
+        }
+    }
     // gzip: announced, or recognised by its magic bytes (no image or XML starts with 1f 8b).
     let sniffed = quirks.gzip_bodies
         && reader
@@ -270,6 +285,7 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
     if tx.send(Event::Head(head)).is_err() {
         return;
     }
+    let reader = io::Cursor::new(complaint).chain(reader);
     let mut body: Box<dyn Read> = if gzip {
         Box::new(flate2::read::GzDecoder::new(reader))
     } else {
@@ -292,7 +308,213 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return fail(false, &url, format!("reading the body: {e}")),
+            Err(e) => return fail(&url, format!("reading the body: {e}")),
         }
+    }
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// `scheme://authority` of an absolute URL.
+fn origin(url: &str) -> &str {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    &url[..end]
+}
+
+/// Where a redirect from `current` to `target` (a `Location`) goes: absolute http(s) URLs as
+/// they are, `//host/path` with the current scheme, `/path` on the current origin, and a
+/// relative path next to the current one. `None` for any other scheme.
+fn resolve(current: &str, target: &str) -> Option<String> {
+    let target = target.trim();
+    let lower = target.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Some(target.to_string());
+    }
+    if let Some(rest) = target.strip_prefix("//") {
+        let scheme = if is_https(current) { "https" } else { "http" };
+        return Some(format!("{scheme}://{rest}"));
+    }
+    if target.starts_with('/') {
+        return Some(format!("{}{target}", origin(current)));
+    }
+    let first = target.find(['/', '?', '#']).unwrap_or(target.len());
+    if target.is_empty() || target[..first].contains(':') {
+        return None;
+    }
+    let origin = origin(current);
+    let path = current[origin.len()..]
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("");
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    Some(format!("{origin}{dir}{target}"))
+}
+
+/// The client configuration every HTTPS connection uses, built once.
+fn tls_config() -> Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            // Named rather than the process default, like the server's: another crate
+            // enabling a second rustls provider cannot make this ambiguous.
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .expect("ring supports TLS 1.2 and 1.3")
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+                .with_no_client_auth();
+            // eSCL is HTTP/1.1.
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// The eSCL certificate policy (see the module documentation): any chain, for any name, but
+/// the handshake must be signed with the certificate's key by the provider's algorithms.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// ureq's TLS hook: the handshake runs here, so its failure reaches `errors` as an
+/// [`errors::TlsHandshake`] (ureq would file it under a generic I/O error).
+struct Tls(Arc<ClientConfig>);
+
+impl ureq::TlsConnector for Tls {
+    fn connect(
+        &self,
+        host: &str,
+        mut io: Box<dyn ureq::ReadWrite>,
+    ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
+        let handshake = |source: io::Error| {
+            ureq::Error::from(io::Error::other(errors::TlsHandshake { source }))
+        };
+        // rustls takes IPv6 addresses without brackets (and sends no SNI for addresses).
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| handshake(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        let mut conn = ClientConnection::new(self.0.clone(), name)
+            .map_err(|e| handshake(io::Error::other(e)))?;
+        conn.complete_io(&mut io).map_err(handshake)?;
+        Ok(Box::new(TlsStream(StreamOwned::new(conn, io))))
+    }
+}
+
+/// An established TLS connection, as ureq reads and writes it.
+struct TlsStream(StreamOwned<ClientConnection, Box<dyn ureq::ReadWrite>>);
+
+impl std::fmt::Debug for TlsStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsStream").finish_non_exhaustive()
+    }
+}
+
+impl ureq::ReadWrite for TlsStream {
+    fn socket(&self) -> Option<&std::net::TcpStream> {
+        // ureq sets its read and write timeouts on the socket underneath.
+        self.0.get_ref().socket()
+    }
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.read(buf) {
+            // Embedded TLS stacks often close without close_notify. HTTP's own framing
+            // (Content-Length, chunked) still detects a body cut short, as over plain HTTP.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            r => r,
+        }
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_targets_resolve_against_the_current_url() {
+        let cur = "https://10.0.0.5:443/eSCL/ScannerCapabilities?x=1";
+        assert_eq!(origin(cur), "https://10.0.0.5:443");
+        assert_eq!(origin("http://h"), "http://h");
+        assert_eq!(
+            resolve(cur, "/eSCL2/ScannerCapabilities").unwrap(),
+            "https://10.0.0.5:443/eSCL2/ScannerCapabilities"
+        );
+        assert_eq!(
+            resolve(cur, "Caps").unwrap(),
+            "https://10.0.0.5:443/eSCL/Caps"
+        );
+        assert_eq!(
+            resolve("http://h:80/eSCL/X", "//h:443/eSCL/X").unwrap(),
+            "http://h:443/eSCL/X"
+        );
+        assert_eq!(
+            resolve("http://h/eSCL/X", "HTTPS://h/eSCL/X").unwrap(),
+            "HTTPS://h/eSCL/X"
+        );
+        assert!(is_https("HTTPS://h/eSCL/X"));
+        assert_eq!(resolve(cur, "ftp://h/x"), None);
+        assert_eq!(resolve(cur, ""), None);
     }
 }

@@ -83,23 +83,22 @@ pub enum Step {
 /// The base of a device: `scheme://authority` and the root path (`/eSCL`), no trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Base {
-    /// `http://host:port`.
+    /// `http://host:port` or `https://host:port`.
     pub origin: String,
     /// `/eSCL`.
     pub root: String,
 }
 
 impl Base {
-    /// Parses `http://HOST[:PORT][/PATH]` (the root defaults to `/eSCL`).
+    /// Parses `http://HOST[:PORT][/PATH]` or `https://…` (the port defaults to 80 or 443, the
+    /// root to `/eSCL`); the scheme is taken in any case and kept lowercase.
     pub fn parse(url: &str) -> Result<Base, DeviceError> {
         let url = url.trim();
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            if url.starts_with("https://") {
-                errors::bad_url(url, "https is not supported (this driver has no TLS)")
-            } else {
-                errors::bad_url(url, "it does not start with http://")
-            }
-        })?;
+        let (scheme, rest) = url
+            .split_once("://")
+            .map(|(s, r)| (s.to_ascii_lowercase(), r))
+            .filter(|(s, _)| s == "http" || s == "https")
+            .ok_or_else(|| errors::bad_url(url, "it does not start with http:// or https://"))?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
@@ -109,13 +108,18 @@ impl Base {
         }
         let path = path.trim_end_matches('/');
         Ok(Base {
-            origin: format!("http://{authority}"),
+            origin: format!("{scheme}://{authority}"),
             root: if path.is_empty() {
                 "/eSCL".into()
             } else {
                 path.to_string()
             },
         })
+    }
+
+    /// Whether the device is reached over HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.origin.starts_with("https://")
     }
 
     /// The URL of an endpoint under the root (`ScannerCapabilities`, `ScanJobs`, …).
@@ -136,19 +140,26 @@ impl Base {
         Request::get(Operation::Status, self.endpoint("ScannerStatus"))
     }
 
-    /// The job URL a POST's `Location` names: absolute (host replaced by the request's when
-    /// [`Quirks::keep_request_host`]), an absolute path, a bare `urn:uuid:` id (Kyocera), or a
-    /// path relative to `ScanJobs`.
+    /// The job URL a POST's `Location` names: absolute (scheme and host replaced by the
+    /// request's when [`Quirks::keep_request_host`]), an absolute path, a bare `urn:uuid:` id
+    /// (Kyocera), or a path relative to `ScanJobs`.
     pub fn job_url(&self, location: &str, quirks: &Quirks) -> Result<String, DeviceError> {
         let loc = location.trim().trim_end_matches('/');
         if loc.is_empty() {
             return Err(errors::bad_response("an empty job Location"));
         }
-        if let Some(rest) = loc
-            .strip_prefix("http://")
-            .or_else(|| loc.strip_prefix("https://"))
+        let lower = loc.to_ascii_lowercase();
+        if let Some(rest) = ["http://", "https://"]
+            .iter()
+            .find(|s| lower.starts_with(*s))
+            .map(|s| &loc[s.len()..])
         {
             if !quirks.keep_request_host {
+                if self.is_https() && lower.starts_with("http://") {
+                    return Err(errors::bad_response(format!(
+                        "a job Location on plain http from an https scanner: {loc}"
+                    )));
+                }
                 return Ok(loc.to_string());
             }
             let path = rest.find('/').map(|i| &rest[i..]).unwrap_or("");

@@ -23,9 +23,11 @@ pub struct Quirks {
     /// Send `Connection: close` on every request. Kyocera ECOSYS (M2040dn) mishandles
     /// keep-alive connections (the sane-airscan workaround).
     pub connection_close: bool,
-    /// Follow redirects to the same scheme (http to http). HP devices with "redirect HTTP to
-    /// HTTPS" set in the web admin answer every eSCL request with 301/302/307/308; a redirect
-    /// to https is reported as an error naming the target, since this driver has no TLS.
+    /// Follow redirects (301/302/303/307/308, at most 5 per request), http to https included.
+    /// HP LaserJet, OfficeJet and PageWide devices with "redirect HTTP to HTTPS" set in the web
+    /// admin answer every eSCL request on port 80 with a redirect to the same path over https;
+    /// each request is then repeated there (the method and body kept). A redirect from https
+    /// to http is always refused: it would drop the encryption.
     pub follow_redirects: bool,
 }
 

@@ -81,7 +81,8 @@ fn locations_relative_absolute_and_urn() {
         base.job_url("urn:uuid:1-2", &q).unwrap(),
         "http://127.0.0.1:9/eSCL/ScanJobs/urn:uuid:1-2"
     );
-    assert!(Base::parse("https://x/eSCL").is_err());
+    assert_eq!(Base::parse("https://x/eSCL").unwrap().origin, "https://x");
+    assert!(Base::parse("ftp://x/eSCL").is_err());
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! A stub eSCL scanner built here (std `TcpListener` on 127.0.0.1) replays real device
 //! documents from the shared fixtures and answers the way real scanners do: 503 with and
 //! without Retry-After, 404 to end a feeder job, gzip bodies with and without the header,
-//! absolute, relative and `urn:uuid:` job locations, a redirect to https, a jam mid-job, and
-//! `Connection: close` for Kyocera. Each test asserts what the driver then does.
+//! absolute, relative and `urn:uuid:` job locations, redirects (to https: followed), a jam
+//! mid-job, and `Connection: close` for Kyocera. Each test asserts what the driver then does.
 
 mod common;
 
@@ -13,6 +13,7 @@ use scanwire_core::transfer::{
 };
 use scanwire_core::wia;
 use scanwire_escl_client::EsclDevice;
+use scanwire_virtual::VirtualDevice;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -516,18 +517,46 @@ fn gzip_bodies_with_and_without_content_encoding() {
 }
 
 #[test]
-fn a_redirect_to_https_is_an_error_that_names_the_quirk() {
-    let stub = Stub::start(|r, _| {
-        Reply::new(301).header("Location", &format!("https://127.0.0.1:9{}", r.path))
+fn a_redirect_to_https_is_followed_and_the_scan_runs_there() {
+    // HP with "redirect HTTP to HTTPS": every request on the plain port is redirected to the
+    // same path over https, here `scanwire serve` with a self-signed certificate.
+    let tls = common::serve_with(
+        transfer::share(Box::new(VirtualDevice::new())),
+        &Default::default(),
+        true,
+    );
+    let origin = tls.url().trim_end_matches("/eSCL").to_string();
+    assert!(origin.starts_with("https://127.0.0.1:"), "{origin}");
+    let stub = Stub::start(move |r, _| {
+        Reply::new(if r.method == "POST" { 307 } else { 301 })
+            .header("Location", &format!("{origin}{}", r.path))
     });
+    let request = ScanRequest {
+        resolution: 75,
+        ..gray(Source::Flatbed, None)
+    };
+    let (o, rec) = scan(&stub.url(), &request);
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    let pages = rec.complete_pages();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(
+        pages[0].data.len() as u64,
+        pages[0].info.data.expected_bytes().unwrap()
+    );
+    // Each request went to the plain port first (the job Location, absolute https, is
+    // taken on the request's origin), and was redirected.
+    assert_eq!(stub.count("GET", "/eSCL/ScannerCapabilities"), 1);
+    assert_eq!(stub.count("POST", "/eSCL/ScanJobs"), 1);
+    assert!(stub.count("GET", "/NextDocument") >= 1);
+}
+
+#[test]
+fn a_redirect_loop_ends_after_five_redirects() {
+    let stub = Stub::start(|r, _| Reply::new(302).header("Location", &r.path));
     let e = EsclDevice::open(&stub.url()).unwrap_err();
     let msg = e.to_string();
-    assert!(
-        msg.contains("redirects to https://127.0.0.1:9/eSCL/ScannerCapabilities"),
-        "{msg}"
-    );
-    assert!(msg.contains("HTTPS"), "{msg}");
-    assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{msg}");
+    assert!(msg.contains("more than 5 redirects"), "{msg}");
+    assert_eq!(stub.count("GET", "/eSCL/ScannerCapabilities"), 6);
 }
 
 #[test]

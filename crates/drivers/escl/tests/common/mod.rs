@@ -16,7 +16,7 @@ use scanwire_core::device::{
 };
 use scanwire_core::transfer::{CancelToken, MiniDrvTransferCallback, SharedDevice};
 use scanwire_escl_client::EsclDevice;
-use scanwire_server::{BlockingServer, ServerConfig};
+use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,13 +34,28 @@ pub fn peers_required() -> bool {
 
 /// A server on 127.0.0.1 (any free port) serving `device`, adding `options` to every job.
 pub fn serve(device: SharedDevice, options: &BTreeMap<String, String>) -> BlockingServer {
+    serve_with(device, options, false)
+}
+
+/// [`serve`], over HTTPS with a new self-signed certificate when `tls`.
+pub fn serve_with(
+    device: SharedDevice,
+    options: &BTreeMap<String, String>,
+    tls: bool,
+) -> BlockingServer {
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         request_options: options.clone(),
+        tls: tls.then(self_signed),
         ..Default::default()
     };
     BlockingServer::start(config, vec![("device".into(), device)])
         .unwrap_or_else(|e| panic!("starting the eSCL server: {e}"))
+}
+
+/// A self-signed certificate for 127.0.0.1, as `scanwire serve --tls-self-signed` makes.
+pub fn self_signed() -> TlsConfig {
+    TlsConfig::self_signed(&["127.0.0.1".into()]).expect("a self-signed certificate")
 }
 
 /// Opens the device behind the server, afresh for every server.
@@ -56,6 +71,8 @@ pub struct Remote {
     served: Option<SharedDevice>,
     /// Kept alive as long as the device (e.g. a lock on a SANE device).
     _guard: Option<Box<dyn Send>>,
+    /// Whether the servers speak HTTPS.
+    tls: bool,
 }
 
 impl Remote {
@@ -66,7 +83,14 @@ impl Remote {
             current: None,
             served: None,
             _guard: None,
+            tls: false,
         }
+    }
+
+    /// Serves over HTTPS (a self-signed certificate, as most scanners have).
+    pub fn over_https(mut self) -> Self {
+        self.tls = true;
+        self
     }
 
     /// Keeps `guard` until this device drops (after its server stopped).
@@ -85,7 +109,7 @@ impl Remote {
             self.stop();
             let device = (self.backend)();
             self.served = Some(device.clone());
-            let server = serve(device, options);
+            let server = serve_with(device, options, self.tls);
             let device = EsclDevice::open(&server.url())?;
             self.current = Some((device, options.clone(), server));
         }

@@ -1,0 +1,377 @@
+//! This driver over HTTPS, on 127.0.0.1: `scanwire serve` with a self-signed certificate (as
+//! real scanners have) gives the same capabilities and the same pixels as over plain HTTP,
+//! cancel works mid-page, and every way of getting the scheme wrong is a clear error: an
+//! https URL to a plain port, an http URL to a TLS port, a handshake the scanner refuses, a
+//! redirect from https down to http. The whole conformance suite runs over HTTPS too.
+
+mod common;
+
+use common::{serve_with, with_options, Remote};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use scanwire_core::device::{ColorMode, Driver, Encoding, PageData, ScanRequest, Source};
+use scanwire_core::transfer::{self, CancelHandle, Outcome, Recorder, Recording, TransferOptions};
+use scanwire_core::wia;
+use scanwire_escl_client::protocol::Base;
+use scanwire_escl_client::{EsclDriver, Quirks};
+use scanwire_server::BlockingServer;
+use scanwire_testkit::{FaultCase, Profile};
+use scanwire_virtual::VirtualDevice;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `scanwire serve` in front of the virtual scanner, over HTTPS when `tls`.
+fn server(tls: bool, options: &[(&str, &str)]) -> BlockingServer {
+    let options: BTreeMap<String, String> = options
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    serve_with(
+        transfer::share(Box::new(VirtualDevice::new())),
+        &options,
+        tls,
+    )
+}
+
+fn scan(url: &str, request: &ScanRequest, cancel: &CancelHandle) -> (Outcome, Recording) {
+    let device = transfer::share(EsclDriver::new().open(&format!("escl:{url}")).unwrap());
+    let (app, log) = Recorder::new();
+    let opts = TransferOptions::strict().watchdog(Some(Duration::from_secs(60)));
+    let outcome = transfer::run(&device, request, Box::new(app), cancel, &opts);
+    let rec = log.snapshot();
+    rec.check_grammar().unwrap();
+    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+    (outcome, rec)
+}
+
+fn request(source: Source, mode: ColorMode, pages: Option<u32>) -> ScanRequest {
+    ScanRequest {
+        source,
+        mode,
+        resolution: 75,
+        pages,
+        ..Default::default()
+    }
+}
+
+/// Scans `request` over HTTP and over HTTPS from servers with the same `options`: both must
+/// succeed with the same pages, byte for byte. Returns the page count.
+fn same_over_both(request: &ScanRequest, options: &[(&str, &str)]) -> usize {
+    let (plain, tls) = (server(false, options), server(true, options));
+    assert!(tls.url().starts_with("https://127.0.0.1:"), "{}", tls.url());
+    let (o, over_http) = scan(&plain.url(), request, &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "http: {:?}", o.error);
+    let (o, over_https) = scan(&tls.url(), request, &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "https: {:?}", o.error);
+    let (a, b) = (over_http.complete_pages(), over_https.complete_pages());
+    assert_eq!(a.len(), b.len());
+    for (n, (a, b)) in a.iter().zip(&b).enumerate() {
+        assert_eq!(a.info, b.info, "page {n}");
+        assert!(a.data == b.data, "page {n}: the pixels differ");
+        if let PageData::Raster { .. } = a.info.data {
+            assert_eq!(a.data.len() as u64, a.info.data.expected_bytes().unwrap());
+        }
+    }
+    a.len()
+}
+
+#[test]
+fn capabilities_over_https_are_those_over_http() {
+    let (plain, tls) = (server(false, &[]), server(true, &[]));
+    let driver = EsclDriver::new();
+    let mut over_http = driver.open(&plain.url()).unwrap();
+    let id = format!("escl:{}", tls.url());
+    let mut over_https = driver.open(&id).unwrap();
+    assert_eq!(over_https.info().id, id);
+    assert_eq!(
+        over_https.capabilities().unwrap(),
+        over_http.capabilities().unwrap()
+    );
+    // A configured https device is listed with its https id.
+    let listed = EsclDriver::with_devices([tls.url()]).devices().unwrap();
+    assert_eq!(listed[0].id, id);
+}
+
+#[test]
+fn a_flatbed_page_over_https_is_pixel_identical_to_http() {
+    let r = request(Source::Flatbed, ColorMode::Color, None);
+    assert_eq!(same_over_both(&r, &[]), 1);
+    let jpeg = ScanRequest {
+        encoding: Some(Encoding::Jpeg),
+        ..request(Source::Flatbed, ColorMode::Gray, None)
+    };
+    assert_eq!(same_over_both(&jpeg, &[]), 1);
+}
+
+#[test]
+fn feeder_pages_over_https_are_pixel_identical_to_http() {
+    let r = request(Source::Feeder, ColorMode::Gray, None);
+    assert_eq!(same_over_both(&r, &[("sheets", "3")]), 3);
+}
+
+#[test]
+fn cancel_mid_page_over_https_sends_delete_and_ends_promptly() {
+    // 30 pages a minute: the first page takes two seconds to stream.
+    let s = server(true, &[("ppm", "30")]);
+    let cancel = CancelHandle::new();
+    let c = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        c.cancel();
+        Instant::now()
+    });
+    let r = ScanRequest {
+        encoding: Some(Encoding::Jpeg),
+        ..request(Source::Flatbed, ColorMode::Gray, None)
+    };
+    let (o, rec) = scan(&s.url(), &r, &cancel);
+    let ended = Instant::now();
+    let cancelled_at = t.join().unwrap();
+    assert_eq!(o.result, wia::S_FALSE, "{:?}", o.error);
+    assert!(rec.complete_pages().is_empty());
+    assert!(
+        ended.duration_since(cancelled_at) < Duration::from_secs(1),
+        "took {:?}",
+        ended.duration_since(cancelled_at)
+    );
+    // The server got the DELETE: the next job starts at once (it would be refused busy
+    // while the cancelled one ran).
+    let t = Instant::now();
+    let (o, _) = scan(
+        &s.url(),
+        &request(Source::Flatbed, ColorMode::Gray, None),
+        &CancelHandle::new(),
+    );
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+}
+
+#[test]
+fn https_urls_parse_and_job_locations_keep_the_request_scheme() {
+    let b = Base::parse("HTTPS://10.0.0.5").unwrap();
+    assert_eq!(b.origin, "https://10.0.0.5");
+    assert_eq!(b.root, "/eSCL");
+    assert!(b.is_https());
+    assert_eq!(
+        b.capabilities_request().url,
+        "https://10.0.0.5/eSCL/ScannerCapabilities"
+    );
+    let b = Base::parse("https://[fe80::1]:8443/escl/").unwrap();
+    assert_eq!(b.origin, "https://[fe80::1]:8443");
+    assert_eq!(b.root, "/escl");
+    // HP puts its own host name, and the scheme it was configured with, in the Location.
+    let q = Quirks::default();
+    assert_eq!(
+        b.job_url("http://NPI0A1B2C/escl/ScanJobs/7", &q).unwrap(),
+        "https://[fe80::1]:8443/escl/ScanJobs/7"
+    );
+    // Without that quirk an absolute Location is taken as it is, but never down to http.
+    let q = Quirks {
+        keep_request_host: false,
+        ..Quirks::default()
+    };
+    assert_eq!(
+        b.job_url("https://[fe80::1]:9443/escl/ScanJobs/7", &q)
+            .unwrap(),
+        "https://[fe80::1]:9443/escl/ScanJobs/7"
+    );
+    let e = b
+        .job_url("http://[fe80::1]/escl/ScanJobs/7", &q)
+        .unwrap_err();
+    assert!(e.to_string().contains("plain http"), "{e}");
+    let e = Base::parse("ftp://10.0.0.5/eSCL").unwrap_err();
+    assert!(e.to_string().contains("https://HOST:PORT/eSCL"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The scheme got wrong: each a clear error naming the URL, OFFLINE (nothing usable there).
+
+fn open_error(url: &str) -> scanwire_core::device::DeviceError {
+    match EsclDriver::new().open(url) {
+        Ok(_) => panic!("{url} opened"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn an_https_url_to_a_plain_http_port_says_use_http() {
+    let plain = server(false, &[]);
+    let url = plain.url().replace("http://", "https://");
+    let e = open_error(&url);
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("{url}/ScannerCapabilities")), "{msg}");
+    assert!(
+        msg.contains("plain HTTP") || msg.contains("not speak HTTPS"),
+        "{msg}"
+    );
+    assert!(msg.contains("http://"), "{msg}");
+    assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{msg}");
+}
+
+#[test]
+fn an_http_url_to_a_tls_port_says_use_https() {
+    let tls = server(true, &[]);
+    let url = tls.url().replace("https://", "http://");
+    let e = open_error(&url);
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("{url}/ScannerCapabilities")), "{msg}");
+    assert!(msg.contains("this port speaks HTTPS"), "{msg}");
+    assert!(msg.contains("use https://"), "{msg}");
+    assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{msg}");
+}
+
+/// A listener on 127.0.0.1 handing each connection to `serve` on its own thread.
+fn listener(serve: impl Fn(TcpStream) + Send + Sync + 'static) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(conn) = conn else { return };
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(conn));
+        }
+    });
+    port
+}
+
+/// Reads an HTTP request head (through `\r\n\r\n`); returns its path.
+fn read_head(r: &mut impl Read) -> Option<String> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if r.read(&mut b).ok()? == 0 {
+            return None;
+        }
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    head.split_whitespace().nth(1).map(str::to_string)
+}
+
+#[test]
+fn a_handshake_the_scanner_refuses_names_the_alert() {
+    // An old scanner with nothing in common with this client: it reads the ClientHello and
+    // answers a fatal handshake_failure alert.
+    let port = listener(|mut s| {
+        let mut hello = [0u8; 512];
+        let _ = s.read(&mut hello);
+        let _ = s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let url = format!("https://127.0.0.1:{port}/eSCL");
+    let e = open_error(&url);
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("{url}/ScannerCapabilities")), "{msg}");
+    assert!(msg.contains("refused the TLS handshake"), "{msg}");
+    assert!(msg.contains("HandshakeFailure"), "{msg}");
+    assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{msg}");
+
+    // A port that accepts and hangs up at once.
+    let port = listener(drop);
+    let url = format!("https://127.0.0.1:{port}/eSCL");
+    let e = open_error(&url);
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("{url}/ScannerCapabilities")), "{msg}");
+    assert!(msg.contains("during the TLS handshake"), "{msg}");
+    assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{msg}");
+}
+
+#[test]
+fn a_redirect_from_https_down_to_http_is_refused() {
+    // Where the redirect points: a plain port that must never see a request.
+    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+    plain.set_nonblocking(true).unwrap();
+    let target = format!("http://{}", plain.local_addr().unwrap());
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![made.cert.der().clone()], key)
+            .unwrap(),
+    );
+    let to = target.clone();
+    let port = listener(move |s| {
+        let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, s);
+        while let Some(path) = read_head(&mut tls) {
+            let reply =
+                format!("HTTP/1.1 301 Moved\r\nLocation: {to}{path}\r\nContent-Length: 0\r\n\r\n");
+            if tls.write_all(reply.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}/eSCL");
+    let e = open_error(&url);
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("{url}/ScannerCapabilities")), "{msg}");
+    assert!(msg.contains("from https to plain http"), "{msg}");
+    assert!(
+        msg.contains(&format!("{target}/eSCL/ScannerCapabilities")),
+        "{msg}"
+    );
+    assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{msg}");
+    assert!(
+        plain.accept().is_err(),
+        "the driver followed the redirect to plain http"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The driver conformance suite, every scan over HTTPS.
+
+fn suite_request(source: Source, options: &[(&str, &str)], pages: Option<u32>) -> ScanRequest {
+    with_options(
+        ScanRequest {
+            source,
+            resolution: 75,
+            pages,
+            ..Default::default()
+        },
+        options,
+    )
+}
+
+fn profile() -> Profile {
+    let fault = |name, options: &[(&str, &str)], result, kept| FaultCase {
+        name,
+        request: suite_request(Source::Feeder, options, None),
+        result,
+        complete_pages: kept,
+    };
+    Profile {
+        name: "escl over https → scanwire-server → virtual",
+        open: Box::new(|| {
+            transfer::share(Box::new(
+                Remote::new(Arc::new(|| transfer::share(Box::new(VirtualDevice::new()))))
+                    .over_https(),
+            ))
+        }),
+        flatbed: suite_request(Source::Flatbed, &[], None),
+        feeder: Some(suite_request(Source::Feeder, &[("sheets", "4")], None)),
+        // 30 pages a minute: the server streams the first page over two seconds.
+        slow: suite_request(Source::Flatbed, &[("ppm", "30")], None),
+        // The faults that reach the driver by each eSCL route (NextDocument 409 with the
+        // feeder state, 404 after pages, 500 with the job's reasons); conformance.rs has
+        // the full list over plain HTTP.
+        faults: vec![
+            fault("jam", &[("jam-at-page", "2")], wia::WIA_ERROR_PAPER_JAM, 1),
+            fault("offline", &[("offline", "true")], wia::WIA_ERROR_OFFLINE, 0),
+            FaultCase {
+                name: "end of media",
+                request: suite_request(Source::Feeder, &[("sheets", "2")], Some(3)),
+                result: wia::WIA_STATUS_END_OF_MEDIA,
+                complete_pages: 2,
+            },
+        ],
+    }
+}
+
+scanwire_testkit::conformance_suite!(profile());
