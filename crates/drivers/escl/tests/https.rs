@@ -1,8 +1,9 @@
 //! This driver over HTTPS, on 127.0.0.1: `scanwire serve` with a self-signed certificate (as
 //! real scanners have) gives the same capabilities and the same pixels as over plain HTTP,
-//! cancel works mid-page, and every way of getting the scheme wrong is a clear error: an
-//! https URL to a plain port, an http URL to a TLS port, a handshake the scanner refuses, a
-//! redirect from https down to http. The whole conformance suite runs over HTTPS too.
+//! cancel works mid-page, a page cut short is still noticed, and every way of getting the
+//! scheme wrong is a clear error: an https URL to a plain port, an http URL to a TLS port, a
+//! handshake the scanner refuses, a redirect from https down to http. The conformance suite
+//! runs over HTTPS too.
 
 mod common;
 
@@ -237,20 +238,6 @@ fn listener(serve: impl Fn(TcpStream) + Send + Sync + 'static) -> u16 {
     port
 }
 
-/// Reads an HTTP request head (through `\r\n\r\n`); returns its path.
-fn read_head(r: &mut impl Read) -> Option<String> {
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if r.read(&mut b).ok()? == 0 {
-            return None;
-        }
-        head.push(b[0]);
-    }
-    let head = String::from_utf8_lossy(&head);
-    head.split_whitespace().nth(1).map(str::to_string)
-}
-
 #[test]
 fn a_handshake_the_scanner_refuses_names_the_alert() {
     // An old scanner with nothing in common with this client: it reads the ClientHello and
@@ -279,12 +266,10 @@ fn a_handshake_the_scanner_refuses_names_the_alert() {
     assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{msg}");
 }
 
-#[test]
-fn a_redirect_from_https_down_to_http_is_refused() {
-    // Where the redirect points: a plain port that must never see a request.
-    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
-    plain.set_nonblocking(true).unwrap();
-    let target = format!("http://{}", plain.local_addr().unwrap());
+/// A TLS listener on 127.0.0.1 with a self-signed certificate: `serve` answers each
+/// request (method, path) with raw response bytes, and whether to drop the connection after
+/// them (without a TLS close_notify).
+fn tls_stub(serve: impl Fn(&str, &str) -> (Vec<u8>, bool) + Send + Sync + 'static) -> u16 {
     let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -296,17 +281,61 @@ fn a_redirect_from_https_down_to_http_is_refused() {
             .with_single_cert(vec![made.cert.der().clone()], key)
             .unwrap(),
     );
-    let to = target.clone();
-    let port = listener(move |s| {
+    listener(move |s| {
         let conn = rustls::ServerConnection::new(config.clone()).unwrap();
         let mut tls = rustls::StreamOwned::new(conn, s);
-        while let Some(path) = read_head(&mut tls) {
-            let reply =
-                format!("HTTP/1.1 301 Moved\r\nLocation: {to}{path}\r\nContent-Length: 0\r\n\r\n");
-            if tls.write_all(reply.as_bytes()).is_err() {
+        while let Some((method, path)) = read_request(&mut tls) {
+            let (reply, drop) = serve(&method, &path);
+            if tls.write_all(&reply).and_then(|()| tls.flush()).is_err() || drop {
                 return;
             }
         }
+    })
+}
+
+/// Reads an HTTP request (head, then a `Content-Length` body); returns its method and path.
+fn read_request(r: &mut impl Read) -> Option<(String, String)> {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if r.read(&mut b).ok()? == 0 {
+            return None;
+        }
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let length = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    r.read_exact(&mut body).ok()?;
+    let mut words = head.split_whitespace();
+    Some((words.next()?.to_string(), words.next()?.to_string()))
+}
+
+fn response(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn a_redirect_from_https_down_to_http_is_refused() {
+    // Where the redirect points: a plain port that must never see a request.
+    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+    plain.set_nonblocking(true).unwrap();
+    let target = format!("http://{}", plain.local_addr().unwrap());
+    let to = target.clone();
+    let port = tls_stub(move |_, path| {
+        let location = format!("Location: {to}{path}\r\n");
+        (response("301 Moved", &location, b""), false)
     });
     let url = format!("https://127.0.0.1:{port}/eSCL");
     let e = open_error(&url);
@@ -321,6 +350,58 @@ fn a_redirect_from_https_down_to_http_is_refused() {
     assert!(
         plain.accept().is_err(),
         "the driver followed the redirect to plain http"
+    );
+}
+
+#[test]
+fn a_page_cut_short_over_tls_is_an_error_not_a_short_page() {
+    // The scanner drops the connection mid-page without a TLS close_notify (as embedded TLS
+    // stacks do): the driver takes that as the end of the stream, so HTTP's Content-Length
+    // must be what tells the page is incomplete. JPEG passes through undecoded, so nothing
+    // else would notice.
+    let fixture = |name: &str| std::fs::read(common::fixtures().join(name)).unwrap();
+    let caps = fixture("caps-brother-mfc-l2710dw.xml");
+    let status = fixture("status-brother-mfc-l2710dw-idle-adfempty.xml");
+    let port = tls_stub(move |method, path| {
+        let xml = "Content-Type: text/xml\r\n";
+        match (method, path) {
+            ("GET", "/eSCL/ScannerCapabilities") => (response("200 OK", xml, &caps), false),
+            ("GET", "/eSCL/ScannerStatus") => (response("200 OK", xml, &status), false),
+            ("POST", "/eSCL/ScanJobs") => (
+                response("201 Created", "Location: /eSCL/ScanJobs/7\r\n", b""),
+                false,
+            ),
+            ("GET", "/eSCL/ScanJobs/7/NextDocument") => {
+                // 4000 bytes promised, a whole-looking JPEG of 2000 sent.
+                let mut r = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 4000\r\n\r\n\xff\xd8".to_vec();
+                r.extend_from_slice(&[0u8; 1996]);
+                r.extend_from_slice(b"\xff\xd9");
+                (r, true)
+            }
+            _ => (response("200 OK", "", b""), false),
+        }
+    });
+    let r = ScanRequest {
+        encoding: Some(Encoding::Jpeg),
+        resolution: 100,
+        ..request(Source::Flatbed, ColorMode::Gray, None)
+    };
+    let (o, rec) = scan(
+        &format!("https://127.0.0.1:{port}/eSCL"),
+        &r,
+        &CancelHandle::new(),
+    );
+    assert_eq!(
+        o.result,
+        wia::WIA_ERROR_DEVICE_COMMUNICATION,
+        "{:?}",
+        o.error
+    );
+    assert!(rec.complete_pages().is_empty());
+    let msg = o.error.unwrap().to_string();
+    assert!(
+        msg.contains("/eSCL/ScanJobs/7/NextDocument: reading the body"),
+        "{msg}"
     );
 }
 
