@@ -320,17 +320,25 @@ pub(crate) fn transport_error(op: Operation, url: &str, t: &ureq::Transport) -> 
             format!("{what} {url}: the TLS connection broke: {e}"),
         );
     }
+    // ureq's own text starts with the URL, which the message already names.
+    let mut detail = t.kind().to_string();
+    if let Some(m) = t.message() {
+        detail = format!("{detail}: {m}");
+    }
+    if let Some(s) = std::error::Error::source(t) {
+        detail = format!("{detail}: {s}");
+    }
     match t.kind() {
         ureq::ErrorKind::Dns | ureq::ErrorKind::ConnectionFailed => {
-            DeviceError::new(K::Offline, format!("{what} {url}: {t}"))
+            DeviceError::new(K::Offline, format!("{what} {url}: {detail}"))
         }
         ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader if !url_is_https(url) => {
             DeviceError::new(
                 K::Communication,
-                format!("{what} {url}: the answer is not HTTP ({t}); if this port speaks HTTPS, use https://"),
+                format!("{what} {url}: the answer is not HTTP ({detail}); if this port speaks HTTPS, use https://"),
             )
         }
-        _ => DeviceError::new(K::Communication, format!("{what} {url}: {t}")),
+        _ => DeviceError::new(K::Communication, format!("{what} {url}: {detail}")),
     }
 }
 
@@ -439,6 +447,28 @@ mod tests {
             transport(Operation::NextDocument, "u", false, "reset").hresult(),
             wia::WIA_ERROR_DEVICE_COMMUNICATION
         );
+    }
+
+    #[test]
+    fn a_tls_port_complaining_about_plain_http_is_recognised() {
+        for said in [
+            "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>",
+            "Bad Request\nYour browser sent a request that this server could not understand.\nReason: You're speaking plain HTTP to an SSL-enabled server port.",
+            "Client sent an HTTP request to an HTTPS server.\n",
+            "this port speaks HTTPS only: use an https:// URL\n",
+        ] {
+            let e = plain_http_to_tls_port(Operation::Capabilities, "http://h:443/eSCL/X", said.as_bytes())
+                .unwrap_or_else(|| panic!("not recognised: {said}"));
+            assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE);
+            assert!(e.to_string().contains("use https://"), "{e}");
+        }
+        // A 400 about something else stays a 400.
+        assert!(plain_http_to_tls_port(
+            Operation::CreateJob,
+            "http://h/eSCL/ScanJobs",
+            b"<error>invalid ScanSettings; see https://h/help</error>"
+        )
+        .is_none());
     }
 
     #[test]
