@@ -271,16 +271,18 @@ fn a_handshake_the_scanner_refuses_names_the_alert() {
 /// them (without a TLS close_notify).
 fn tls_stub(serve: impl Fn(&str, &str) -> (Vec<u8>, bool) + Send + Sync + 'static) -> u16 {
     let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![made.cert.der().clone()], key)
-            .unwrap(),
-    );
+    let config = server_config()
+        .with_single_cert(vec![made.cert.der().clone()], key_der(&made.signing_key))
+        .unwrap();
+    tls_stub_with(config, serve)
+}
+
+/// [`tls_stub`] with this server configuration.
+fn tls_stub_with(
+    config: rustls::ServerConfig,
+    serve: impl Fn(&str, &str) -> (Vec<u8>, bool) + Send + Sync + 'static,
+) -> u16 {
+    let config = Arc::new(config);
     listener(move |s| {
         let conn = rustls::ServerConnection::new(config.clone()).unwrap();
         let mut tls = rustls::StreamOwned::new(conn, s);
@@ -291,6 +293,68 @@ fn tls_stub(serve: impl Fn(&str, &str) -> (Vec<u8>, bool) + Send + Sync + 'stati
             }
         }
     })
+}
+
+fn server_config() -> rustls::ConfigBuilder<rustls::ServerConfig, rustls::server::WantsServerCert> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+}
+
+fn key_der(key: &rcgen::KeyPair) -> PrivateKeyDer<'static> {
+    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()))
+}
+
+/// Presents one certificate and signs with whatever key it was given.
+#[derive(Debug)]
+struct Presents(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Presents {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+#[test]
+fn a_certificate_whose_key_did_not_sign_the_handshake_is_refused() {
+    // Any certificate is accepted, but not one the server cannot prove it holds the key of:
+    // this server presents a certificate and signs the handshake with another key (TLS 1.3
+    // and 1.2 both check the signature against the certificate's key).
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let other = rcgen::KeyPair::generate().unwrap();
+    let provider = rustls::crypto::ring::default_provider();
+    let signer = provider
+        .key_provider
+        .load_private_key(key_der(&other))
+        .unwrap();
+    let presents = Presents(Arc::new(rustls::sign::CertifiedKey::new(
+        vec![made.cert.der().clone()],
+        signer,
+    )));
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Presents(presents.0.clone())));
+        let port = tls_stub_with(config, |_, _| (response("200 OK", "", b""), false));
+        let url = format!("https://127.0.0.1:{port}/eSCL");
+        let e = open_error(&url);
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("{url}/ScannerCapabilities")), "{msg}");
+        assert!(
+            msg.contains("certificate does not match its handshake signature"),
+            "{version:?}: {msg}"
+        );
+        assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{msg}");
+    }
 }
 
 /// Reads an HTTP request (head, then a `Content-Length` body); returns its method and path.
