@@ -150,6 +150,31 @@ fn cancel_mid_page_over_https_sends_delete_and_ends_promptly() {
 }
 
 #[test]
+fn https_over_ipv6_loopback() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        assert!(!common::peers_required(), "no IPv6 loopback here");
+        eprintln!("SKIPPED: no IPv6 loopback here");
+        return;
+    }
+    let config = scanwire_server::ServerConfig {
+        listen: "[::1]:0".parse().unwrap(),
+        tls: Some(common::self_signed()),
+        ..Default::default()
+    };
+    let device = transfer::share(Box::new(VirtualDevice::new()));
+    let s = BlockingServer::start(config, vec![("virtual".into(), device)]).unwrap();
+    assert!(s.url().starts_with("https://[::1]:"), "{}", s.url());
+    // rustls takes the address without brackets (and sends no SNI for it).
+    let (o, rec) = scan(
+        &s.url(),
+        &request(Source::Flatbed, ColorMode::Gray, None),
+        &CancelHandle::new(),
+    );
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert_eq!(rec.complete_pages().len(), 1);
+}
+
+#[test]
 fn https_urls_parse_and_job_locations_keep_the_request_scheme() {
     let b = Base::parse("HTTPS://10.0.0.5").unwrap();
     assert_eq!(b.origin, "https://10.0.0.5");
