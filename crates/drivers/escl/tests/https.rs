@@ -1,9 +1,9 @@
-//! This driver over HTTPS, on 127.0.0.1: `scanwire serve` with a self-signed certificate (as
+//! This driver over HTTPS, on loopback: `scanwire serve` with a self-signed certificate (as
 //! real scanners have) gives the same capabilities and the same pixels as over plain HTTP,
-//! cancel works mid-page, a page cut short is still noticed, and every way of getting the
-//! scheme wrong is a clear error: an https URL to a plain port, an http URL to a TLS port, a
-//! handshake the scanner refuses, a redirect from https down to http. The conformance suite
-//! runs over HTTPS too.
+//! cancel works mid-page, a page cut short is still noticed, a certificate whose key did not
+//! sign the handshake is refused, and every way of getting the scheme wrong is a clear error:
+//! an https URL to a plain port, an http URL to a TLS port, a handshake the scanner refuses, a
+//! redirect from https down to http. The conformance suite runs over HTTPS too.
 
 mod common;
 
