@@ -32,18 +32,18 @@ pub fn devices(args: &DevicesArgs) -> Result<i32> {
                     .map(|e| json!({"driver": name, "error": e}))
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({"devices": list, "unavailable": problems}))?
         );
         return Ok(0);
     }
-    println!("{:<28} {:<10} {:<12} MODEL", "DEVICE", "DRIVER", "VENDOR");
+    outln!("{:<28} {:<10} {:<12} MODEL", "DEVICE", "DRIVER", "VENDOR");
     for (name, r) in &found {
         match r {
             Ok(list) => {
                 for d in list {
-                    println!("{:<28} {:<10} {:<12} {}", d.id, d.driver, d.vendor, d.model);
+                    outln!("{:<28} {:<10} {:<12} {}", d.id, d.driver, d.vendor, d.model);
                 }
                 if list.is_empty() && args.verbose {
                     eprintln!("{name}: no devices found");
@@ -72,35 +72,39 @@ pub fn caps(args: &CapsArgs) -> Result<i32> {
             .iter()
             .map(|o| json!({"name": o.name, "type": o.kind, "constraint": o.constraint, "value": o.value, "help": o.help}))
             .collect::<Vec<_>>());
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
-    println!("{} ({})", caps.model, args.device);
+    outln!("{} ({})", caps.model, args.device);
     for s in &caps.sources {
-        println!("  source {}:", s.source);
-        println!("    modes:       {}", join(s.modes.iter()));
-        println!("    resolutions: {} dpi", s.resolutions);
-        println!(
+        outln!("  source {}:", s.source);
+        outln!("    modes:       {}", join(s.modes.iter()));
+        outln!("    resolutions: {} dpi", s.resolutions);
+        outln!(
             "    area:        up to {:.1} x {:.1} mm (-l -t -x -y)",
             s.max_area.width.as_mm(),
             s.max_area.height.as_mm()
         );
         if let Some(c) = s.feeder_capacity {
-            println!("    feeder:      {c} sheets");
+            outln!("    feeder:      {c} sheets");
         }
         if !s.encodings.is_empty() {
-            println!(
+            outln!(
                 "    encodings:   {}",
                 join(s.encodings.iter().map(|e| e.mime()))
             );
         }
     }
     if !extra.is_empty() {
-        println!("  options (--set NAME=VALUE):");
+        outln!("  options (--set NAME=VALUE):");
         for o in &extra {
-            println!(
+            outln!(
                 "    {:<24} {:<8} {:<28} [{}]  {}",
-                o.name, o.kind, o.constraint, o.value, o.help
+                o.name,
+                o.kind,
+                o.constraint,
+                o.value,
+                o.help
             );
         }
     }

@@ -91,12 +91,12 @@ pub fn command(args: &DevicesArgs) -> Result<i32> {
                 .into());
             }
             let entry = add(&a.url, a.name.as_deref()).map_err(usage)?;
-            println!("added {} = {}", entry.name, entry.url);
+            outln!("added {} = {}", entry.name, entry.url);
             Ok(0)
         }
         Some(DevicesAction::Remove(a)) => {
             let entry = remove(&a.device).map_err(usage)?;
-            println!("removed {} = {}", entry.name, entry.url);
+            outln!("removed {} = {}", entry.name, entry.url);
             Ok(0)
         }
     }

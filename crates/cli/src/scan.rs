@@ -146,13 +146,13 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
             "output_errors": report.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "violations": outcome.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else if !args.quiet {
         for v in &outcome.violations {
             eprintln!("warning: {v}");
         }
         for f in &report.files {
-            println!("{}", f.display());
+            outln!("{}", f.display());
         }
         if outcome.result == wia::WIA_STATUS_END_OF_MEDIA {
             eprintln!(

@@ -521,3 +521,29 @@ fn serve_mdns_announces_and_withdraws_in_a_private_namespace() {
     );
     interrupt(server, err);
 }
+
+/// `scanwire caps | head -1`: a reader that stops early is not an error.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scanwire"))
+        .args(["caps", "--json"])
+        .env("SCANWIRE_CONFIG_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end before the program writes: its write meets a closed pipe.
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "status {status:?}, stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
