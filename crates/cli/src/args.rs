@@ -43,8 +43,12 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Address and port to listen on ([::1]:8090 for IPv6).
-    #[arg(long, default_value = "127.0.0.1:8090")]
+    // (Not a doc comment: rustdoc would read "[::1]" as a link.)
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8090",
+        help = "Address and port to listen on ([::1]:8090 for IPv6)"
+    )]
     pub listen: std::net::SocketAddr,
     /// A device to share, repeatable (default: the virtual scanner).
     #[arg(long, short = 'd')]

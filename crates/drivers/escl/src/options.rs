@@ -1,5 +1,5 @@
 //! The one mapping file: eSCL `ScannerCapabilities` → Scanwire [`Capabilities`], and a
-//! [`ScanRequest`] → eSCL [`ScanSettings`] plus the MIME type to ask for.
+//! [`ScanRequest`] → eSCL [`ScanSettings`](scanwire_escl::ScanSettings) plus the MIME type to ask for.
 //!
 //! Lengths on the wire are 1/300 inch; Scanwire keeps micrometres, so both directions go
 //! through [`Length::from_300ths`] / [`Length::to_300ths`].
