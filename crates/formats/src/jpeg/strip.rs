@@ -63,7 +63,8 @@ pub(super) struct Tables {
     pub quant: [[u8; 64]; 2],
     /// Multipliers turning a DCT output (transposed: coefficient (row v, column u) at
     /// `u * 8 + v`) into a quantised value: `1 / (q * aan[u] * aan[v] * 8)`.
-    recip: [[f32; 64]; 2],
+    recip: [[[f32; 8]; 8]; 2],
+    /// Huffman codes by symbol, as [`combined`] packs them.
     dc: [[u32; 256]; 2],
     ac: [[u32; 256]; 2],
 }
@@ -75,10 +76,11 @@ impl Tables {
             tables::scaled_quant(&tables::CHROMA_QUANT, quality),
         ];
         let recip = quant.map(|q| {
-            let mut r = [0f32; 64];
-            for (i, r) in r.iter_mut().enumerate() {
-                let (u, v) = (i / 8, i % 8);
-                *r = 1.0 / (q[v * 8 + u] as f32 * AAN[u] * AAN[v] * 8.0);
+            let mut r = [[0f32; 8]; 8];
+            for (u, r) in r.iter_mut().enumerate() {
+                for (v, r) in r.iter_mut().enumerate() {
+                    *r = 1.0 / (q[v * 8 + u] as f32 * AAN[u] * AAN[v] * 8.0);
+                }
             }
             r
         });
@@ -90,12 +92,12 @@ impl Tables {
             quant,
             recip,
             dc: [
-                tables::codes(&tables::LUMA_DC),
-                tables::codes(&tables::CHROMA_DC),
+                combined(&tables::codes(&tables::LUMA_DC)),
+                combined(&tables::codes(&tables::CHROMA_DC)),
             ],
             ac: [
-                tables::codes(&tables::LUMA_AC),
-                tables::codes(&tables::CHROMA_AC),
+                combined(&tables::codes(&tables::LUMA_AC)),
+                combined(&tables::codes(&tables::CHROMA_AC)),
             ],
         }
     }
@@ -103,6 +105,21 @@ impl Tables {
     pub fn mcus_per_row(&self) -> usize {
         self.padded / self.layout.mcu_width()
     }
+}
+
+/// Codes from [`tables::codes`] (`code << 8 | length`) repacked for the coder: each symbol's
+/// code shifted left by the size category the symbol carries in its low four bits (room for
+/// the value bits that follow it), and the total length, as `code << size << 5 | (length +
+/// size)` (at most 26 + 5 bits).
+fn combined(codes: &[u32; 256]) -> [u32; 256] {
+    let mut out = [0u32; 256];
+    for (sym, (o, &c)) in out.iter_mut().zip(codes).enumerate() {
+        if c != 0 {
+            let size = sym as u32 & 15;
+            *o = (c >> 8) << size << 5 | ((c & 0xFF) + size);
+        }
+    }
+    out
 }
 
 /// Buffers a strip encoder reuses from strip to strip.
@@ -141,10 +158,7 @@ pub(super) fn encode(t: &Tables, data: &[u8], rows: usize, s: &mut Scratch, out:
         s.cb2.resize(pw / 2 * mh / 2, 0.0);
         s.cr2.resize(pw / 2 * mh / 2, 0.0);
     }
-    let mut zz = Coefs {
-        q: [0; 64],
-        nonzero: 0,
-    };
+    let mut zz = Coefs::new();
     let src = |r: usize| {
         let r = r.min(rows - 1);
         &data[r * row_len..(r + 1) * row_len]
@@ -336,11 +350,24 @@ fn ycc420_rows(a: &[u8], b: &[u8], ya: &mut [f32], yb: &mut [f32], cb: &mut [f32
     }
 }
 
-/// A block's quantised coefficients, transposed (natural index `row * 8 + column` at
-/// `column * 8 + row`), and which are not zero (bit k: the k-th in zigzag order).
+/// A block's quantised coefficients as the Huffman coder wants them: the DC value, and for
+/// every coefficient (transposed: natural index `row * 8 + column` at `column * 8 + row`)
+/// its value bits and size category as `bits << 4 | size`; bit k of `nonzero` says whether
+/// the k-th coefficient in zigzag order is not zero.
 struct Coefs {
-    q: [i16; 64],
+    dc: i32,
+    sym: [u32; 64],
     nonzero: u64,
+}
+
+impl Coefs {
+    fn new() -> Coefs {
+        Coefs {
+            dc: 0,
+            sym: [0; 64],
+            nonzero: 0,
+        }
+    }
 }
 
 /// The 8x8 block at column `x` of the first eight rows of `plane` (row stride `stride`):
@@ -350,6 +377,7 @@ struct Coefs {
 /// transpose, across the columns (along the rows). The result is transposed (coefficient
 /// (row v, column u) at `u * 8 + v`), which the tables account for.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)]
 fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &mut Coefs) {
     let mut v = [[0f32; 8]; 8];
     for (y, row) in v.iter_mut().enumerate() {
@@ -358,13 +386,12 @@ fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &m
     aan(&mut v);
     let mut v = transpose(&v);
     aan(&mut v);
-    for ((row, q), r) in v
-        .iter()
-        .zip(c.q.chunks_exact_mut(8))
-        .zip(t.recip[table].chunks_exact(8))
-    {
-        for u in 0..8 {
-            let x = row[u] * r[u];
+    // Quantisation: fixed-size arrays and plain index loops, so that it compiles to whole
+    // vectors (multiply, min/max, add, integer subtract, pack).
+    let mut q = [[0i32; 8]; 8];
+    for ((q, v), r) in q.iter_mut().zip(&v).zip(&t.recip[table]) {
+        for k in 0..8 {
+            let x = v[k] * r[k];
             // Baseline allows 10-bit AC and 11-bit DC values; 8-bit samples stay within,
             // this only guards against rounding at the extremes. (Comparisons become vector
             // min/max; `clamp` does not vectorise.)
@@ -373,17 +400,38 @@ fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &m
             // Round to nearest through the float format: adding 1.5 * 2^23 leaves the
             // rounded integer in the low mantissa bits. Unlike `as i32` (saturating) or
             // `round` (a library call without SSE4.1), this vectorises.
-            q[u] = ((x + ROUND_MAGIC).to_bits() as i32 - ROUND_MAGIC_BITS) as i16;
+            q[k] = (x + ROUND_MAGIC).to_bits() as i32 - ROUND_MAGIC_BITS;
+        }
+    }
+    symbols(&q, c);
+}
+
+/// Fills `c` from quantised coefficients `q` (transposed, as [`block`] leaves them): each
+/// coefficient's size category and value bits, computed for the whole block at once in
+/// vectors, and the zigzag-order mask of the non-zero ones.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)]
+fn symbols(q: &[[i32; 8]; 8], c: &mut Coefs) {
+    c.dc = q[0][0];
+    let mut flags = [0u8; 64];
+    for u in 0..8 {
+        for k in 0..8 {
+            let v = q[u][k];
+            // The size category is the bit length of |v| (at most 11), read from the
+            // exponent of |v| as a float (a vector conversion; there is no vector lzcnt):
+            // 2^(e-127) <= |v| < 2^(e-126), so the length is e - 126; 0 for v = 0.
+            let e = ((v.unsigned_abs() as f32).to_bits() >> 23) as i32 - 126;
+            let size = if e < 0 { 0 } else { e };
+            // Negative values are coded as v - 1 in `size` bits (F.1.2.1).
+            let bits = (v + (v >> 31)) & ((1 << size) - 1);
+            c.sym[u * 8 + k] = (bits << 4 | size) as u32;
+            flags[u * 8 + k] = (v != 0) as u8;
         }
     }
     // Which coefficients are not zero: flags in storage order (vector compares), packed
     // eight to a byte with a multiply (byte i of `b` lands in bit i of the top byte), and
     // turned into zigzag order a byte at a time through tables, so the coder never reorders
     // the whole block.
-    let mut flags = [0u8; 64];
-    for (f, &q) in flags.iter_mut().zip(&c.q) {
-        *f = (q != 0) as u8;
-    }
     let mut nonzero = 0;
     for (table, eight) in ZIGZAG_BITS.iter().zip(flags.chunks_exact(8)) {
         let b = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
@@ -534,44 +582,32 @@ fn magnitude(v: i32) -> (u32, u32) {
     (size, bits)
 }
 
-/// Huffman-codes one block with DC prediction `pred`.
+/// Huffman-codes one block with DC prediction `pred` and tables from [`combined`].
 #[inline(always)]
 fn code_block(bw: &mut BitWriter<'_>, c: &Coefs, pred: &mut i32, dc: &[u32; 256], ac: &[u32; 256]) {
     // The writer's state in locals for the block, so it stays in registers.
     let (mut acc, mut n, mut pos) = (bw.acc, bw.n, bw.pos);
     let buf = &mut bw.buf;
-    // A macro rather than a closure: it must be inlined at every use.
+    // A macro rather than a closure: it must be inlined at every use. Without a branch:
+    // the pending bits (left-aligned in `acc`, n < 8 before) take the code (len <= 27, so
+    // n + len < 64), all eight bytes of `acc` are stored, and `pos` moves past the whole
+    // ones. Byte stuffing is left to `BitWriter::drain` (0xFF bytes are rare).
     macro_rules! put {
         ($code:expr, $len:expr) => {{
             let (code, len): (u32, u32) = ($code, $len);
-            // n < 32 before, len <= 27 (a 16-bit code and up to 11 value bits): fits in 64.
-            acc = acc << len | code as u64;
             n += len;
-            if n >= 32 {
-                n -= 32;
-                let word = (acc >> n) as u32;
-                // Whether any byte of `word` is 0xFF: the zero-byte test on its complement.
-                if (!word).wrapping_sub(0x0101_0101) & word & 0x8080_8080 == 0 {
-                    buf[pos..pos + 4].copy_from_slice(&word.to_be_bytes());
-                    pos += 4;
-                } else {
-                    for b in word.to_be_bytes() {
-                        buf[pos] = b;
-                        pos += 1;
-                        if b == 0xFF {
-                            buf[pos] = 0;
-                            pos += 1;
-                        }
-                    }
-                }
-            }
+            acc |= (code as u64) << (64 - n);
+            buf[pos..pos + 8].copy_from_slice(&acc.to_be_bytes());
+            let whole = n & !7;
+            pos += (whole / 8) as usize;
+            acc <<= whole;
+            n -= whole;
         }};
     }
-    let dc_value = c.q[0] as i32;
-    let (size, value) = magnitude(dc_value - *pred);
-    *pred = dc_value;
+    let (size, value) = magnitude(c.dc - *pred);
+    *pred = c.dc;
     let code = dc[size as usize];
-    put!((code >> 8) << size | value, (code & 0xFF) + size);
+    put!(code >> 5 | value, code & 31);
     let mut nonzero = c.nonzero & !1;
     let mut last = 0u32;
     while nonzero != 0 {
@@ -580,30 +616,30 @@ fn code_block(bw: &mut BitWriter<'_>, c: &Coefs, pred: &mut i32, dc: &[u32; 256]
         let mut run = k - last - 1;
         while run > 15 {
             let zrl = ac[0xF0];
-            put!(zrl >> 8, zrl & 0xFF);
+            put!(zrl >> 5, zrl & 31);
             run -= 16;
         }
-        let (size, value) = magnitude(c.q[ZIGZAG_T[k as usize]] as i32);
-        let code = ac[(run << 4 | size) as usize];
-        put!((code >> 8) << size | value, (code & 0xFF) + size);
+        let sym = c.sym[ZIGZAG_T[k as usize]];
+        let code = ac[(run << 4 | (sym & 15)) as usize];
+        put!(code >> 5 | sym >> 4, code & 31);
         last = k;
     }
     if last != 63 {
         let eob = ac[0x00];
-        put!(eob >> 8, eob & 0xFF);
+        put!(eob >> 5, eob & 31);
     }
     (bw.acc, bw.n, bw.pos) = (acc, n, pos);
 }
 
-/// Bytes one block can take at most: 64 codes of at most 27 bits, every byte stuffed.
-const MAX_BLOCK_BYTES: usize = 2 * (64 * 27 / 8 + 1);
-/// Bytes one MCU (at most six blocks) can take.
-const MAX_MCU_BYTES: usize = 6 * MAX_BLOCK_BYTES;
+/// Bytes one block can take at most: 64 codes of at most 27 bits.
+const MAX_BLOCK_BYTES: usize = 64 * 27 / 8 + 1;
+/// Bytes one MCU (at most six blocks) can take, and the 8 bytes every store writes.
+const MAX_MCU_BYTES: usize = 6 * MAX_BLOCK_BYTES + 8;
 
-/// Entropy-coded bits into bytes, with JPEG's byte stuffing (a 0 after every 0xFF). Whole
-/// bytes collect in a fixed buffer that moves to `out` between MCUs.
+/// Entropy-coded bits into bytes. Whole bytes collect in a fixed buffer that moves to `out`
+/// between MCUs, with JPEG's byte stuffing (a 0 after every 0xFF) added on the way.
 struct BitWriter<'a> {
-    /// The pending bits are the low `n` bits.
+    /// The pending bits are the top `n` bits (n < 8 between codes).
     acc: u64,
     n: u32,
     buf: [u8; 4 * MAX_MCU_BYTES],
@@ -626,27 +662,47 @@ impl<'a> BitWriter<'a> {
     #[inline]
     fn make_room(&mut self) {
         if self.pos > self.buf.len() - MAX_MCU_BYTES {
-            self.out.extend_from_slice(&self.buf[..self.pos]);
-            self.pos = 0;
+            self.drain();
         }
+    }
+
+    /// Moves the whole bytes to `out`, stuffing a 0 after every 0xFF.
+    #[inline(never)]
+    fn drain(&mut self) {
+        let mut rest = &self.buf[..self.pos];
+        while let Some(i) = find_ff(rest) {
+            self.out.extend_from_slice(&rest[..=i]);
+            self.out.push(0);
+            rest = &rest[i + 1..];
+        }
+        self.out.extend_from_slice(rest);
+        self.pos = 0;
     }
 
     /// Flushes the last bits, padding the final byte with 1s (F.1.2.3).
     fn pad(&mut self) {
-        self.out.extend_from_slice(&self.buf[..self.pos]);
-        self.pos = 0;
-        let fill = (8 - self.n % 8) % 8;
-        self.acc = self.acc << fill | ((1u64 << fill) - 1);
-        self.n += fill;
-        while self.n >= 8 {
-            self.n -= 8;
-            let b = (self.acc >> self.n) as u8;
-            self.out.push(b);
-            if b == 0xFF {
-                self.out.push(0);
-            }
+        if self.n > 0 {
+            self.buf[self.pos] = (self.acc >> 56) as u8 | 0xFF >> self.n;
+            self.pos += 1;
+            (self.acc, self.n) = (0, 0);
         }
+        self.drain();
     }
+}
+
+/// The index of the first 0xFF in `d`: 32 bytes at a time (a vector compare each), then the
+/// position within those.
+#[inline(always)]
+fn find_ff(d: &[u8]) -> Option<usize> {
+    let mut chunks = d.chunks_exact(32);
+    let mut base = 0;
+    for c in &mut chunks {
+        if c.iter().fold(false, |any, &b| any | (b == 0xFF)) {
+            break;
+        }
+        base += 32;
+    }
+    d[base..].iter().position(|&b| b == 0xFF).map(|i| base + i)
 }
 
 #[cfg(test)]
@@ -664,18 +720,166 @@ mod tests {
         assert_eq!(magnitude(2047), (11, 0x7FF));
     }
 
+    /// Coefficients for [`code_block`] from `q` in storage order (transposed).
+    fn coefs(q: &[i32; 64]) -> Coefs {
+        let mut rows = [[0i32; 8]; 8];
+        for (i, &v) in q.iter().enumerate() {
+            rows[i / 8][i % 8] = v;
+        }
+        let mut c = Coefs::new();
+        symbols(&rows, &mut c);
+        c
+    }
+
+    /// Blocks coded one after the other, as the strip encoder does.
+    fn fast(blocks: &[[i32; 64]], dc: &[u32; 256], ac: &[u32; 256]) -> Vec<u8> {
+        let (dc, ac) = (combined(dc), combined(ac));
+        let mut out = Vec::new();
+        let mut w = BitWriter::new(&mut out);
+        let mut pred = 0;
+        for q in blocks {
+            w.make_room();
+            code_block(&mut w, &coefs(q), &mut pred, &dc, &ac);
+        }
+        w.pad();
+        out
+    }
+
+    /// The same, the plain way: coefficient by coefficient in zigzag order, bit by bit.
+    fn naive(blocks: &[[i32; 64]], dc: &[u32; 256], ac: &[u32; 256]) -> Vec<u8> {
+        let mut bits = Vec::new();
+        let mut put = |v: u32, len: u32| {
+            for i in (0..len).rev() {
+                bits.push(v >> i & 1 == 1);
+            }
+        };
+        let size_of = |v: i32| (0..16).find(|&s| v.unsigned_abs() < 1 << s).unwrap();
+        let value_of = |v: i32, s: u32| {
+            if v < 0 {
+                (v - 1 + (1 << s)) as u32
+            } else {
+                v as u32
+            }
+        };
+        let mut pred = 0;
+        for q in blocks {
+            let diff = q[0] - pred;
+            pred = q[0];
+            let s = size_of(diff);
+            put(dc[s as usize] >> 8, dc[s as usize] & 0xFF);
+            put(value_of(diff, s), s);
+            let mut run = 0;
+            for k in 1..64 {
+                let v = q[ZIGZAG_T[k]];
+                if v == 0 {
+                    run += 1;
+                    continue;
+                }
+                while run > 15 {
+                    put(ac[0xF0] >> 8, ac[0xF0] & 0xFF);
+                    run -= 16;
+                }
+                let s = size_of(v);
+                let sym = (run << 4 | s) as usize;
+                put(ac[sym] >> 8, ac[sym] & 0xFF);
+                put(value_of(v, s), s);
+                run = 0;
+            }
+            if run > 0 {
+                put(ac[0] >> 8, ac[0] & 0xFF);
+            }
+        }
+        while bits.len() % 8 != 0 {
+            bits.push(true);
+        }
+        let mut out = Vec::new();
+        for byte in bits.chunks(8) {
+            let b = byte.iter().fold(0u8, |b, &bit| b << 1 | bit as u8);
+            out.push(b);
+            if b == 0xFF {
+                out.push(0);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn symbols_match_magnitudes() {
+        for v in -2047..=2047 {
+            let mut q = [0i32; 64];
+            q[9] = v;
+            let c = coefs(&q);
+            let (size, bits) = magnitude(v);
+            assert_eq!(c.sym[9], bits << 4 | size, "{v}");
+            assert_eq!(c.nonzero != 0, v != 0);
+        }
+    }
+
+    #[test]
+    fn coded_blocks_match_a_plain_coder() {
+        // Blocks with: DC only (all-zero AC); AC at the extremes of baseline's ranges; long
+        // zero runs (one ZRL, three ZRLs, a run ending at 63 without EOB); every
+        // coefficient set; and noise of every density. Enough of them that the writer's
+        // buffer drains several times.
+        let mut blocks = Vec::new();
+        // DC values are within +-1023 (the clamp in `block`), differences within +-2046.
+        let mut dc_only = [0i32; 64];
+        dc_only[0] = 1023;
+        blocks.push(dc_only);
+        dc_only[0] = -1023;
+        blocks.push(dc_only);
+        let mut extremes = [0i32; 64];
+        for (i, e) in extremes.iter_mut().enumerate() {
+            *e = if i % 2 == 0 { 1023 } else { -1023 };
+        }
+        blocks.push(extremes);
+        for ks in [&[17][..], &[40], &[63], &[1, 18, 35, 52, 63], &[62]] {
+            let mut q = [0i32; 64];
+            q[0] = 3;
+            for &k in ks {
+                q[ZIGZAG_T[k]] = -(k as i32);
+            }
+            blocks.push(q);
+        }
+        blocks.push([0; 64]);
+        let mut seed = 0x9E37_79B9u32;
+        for density in [1, 3, 8, 16, 40, 64] {
+            for _ in 0..200 {
+                let mut q = [0i32; 64];
+                for v in q.iter_mut() {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    if seed % 64 < density {
+                        // -1023..=1023, of every size.
+                        *v = (((seed >> 8) % 2047) as i32 - 1023) >> ((seed >> 20) % 10);
+                    }
+                }
+                blocks.push(q);
+            }
+        }
+        let (dc, ac) = (
+            tables::codes(&tables::LUMA_DC),
+            tables::codes(&tables::LUMA_AC),
+        );
+        assert_eq!(fast(&blocks, &dc, &ac), naive(&blocks, &dc, &ac));
+        let (dc, ac) = (
+            tables::codes(&tables::CHROMA_DC),
+            tables::codes(&tables::CHROMA_AC),
+        );
+        assert_eq!(fast(&blocks, &dc, &ac), naive(&blocks, &dc, &ac));
+    }
+
     #[test]
     fn bits_are_stuffed_and_padded() {
         // A block with DC difference 0 and the AC coefficient 1 at zigzag 1 and 63, with
         // a code table where every symbol is coded as eight 1 bits: long runs of 1s.
-        let mut q = [0i16; 64];
+        let mut q = [0i32; 64];
         q[ZIGZAG_T[1]] = 1;
         q[ZIGZAG_T[63]] = -1;
-        let c = Coefs {
-            q,
-            nonzero: 1 << 1 | 1 << 63,
-        };
-        let ones = [0xFF << 8 | 8; 256];
+        let c = coefs(&q);
+        assert_eq!(c.nonzero, 1 << 1 | 1 << 63);
+        let ones = combined(&[0xFF << 8 | 8; 256]);
         let mut out = Vec::new();
         let mut w = BitWriter::new(&mut out);
         w.make_room();
@@ -711,13 +915,10 @@ mod tests {
         for (i, p) in plane.iter_mut().enumerate() {
             *p = ((i * 37) % 101) as f32 - 50.0;
         }
-        let mut c = Coefs {
-            q: [0; 64],
-            nonzero: 0,
-        };
+        let mut c = Coefs::new();
         block(&plane, 8, 0, &t, 0, &mut c);
         for (k, &i) in ZIGZAG_T.iter().enumerate() {
-            assert_eq!(c.nonzero >> k & 1 == 1, c.q[i] != 0, "zigzag {k}");
+            assert_eq!(c.nonzero >> k & 1 == 1, c.sym[i] != 0, "zigzag {k}");
         }
         assert!(c.nonzero.count_ones() > 5);
     }
@@ -726,14 +927,11 @@ mod tests {
     fn dct_of_a_flat_block_is_dc_only() {
         let t = Tables::new(Layout::Gray, 8, 50);
         let plane = [40.0f32; 64];
-        let mut c = Coefs {
-            q: [0; 64],
-            nonzero: 0,
-        };
+        let mut c = Coefs::new();
         block(&plane, 8, 0, &t, 0, &mut c);
         // DC = 8 * mean / q = 8 * 40 / 16 = 20.
-        assert_eq!(c.q[0], 20);
-        assert!(c.q[1..].iter().all(|&c| c == 0), "{:?}", c.q);
+        assert_eq!(c.dc, 20);
+        assert!(c.sym[1..].iter().all(|&c| c == 0), "{:?}", c.sym);
         assert_eq!(c.nonzero, 1);
     }
 }
