@@ -377,7 +377,6 @@ impl Coefs {
 /// transpose, across the columns (along the rows). The result is transposed (coefficient
 /// (row v, column u) at `u * 8 + v`), which the tables account for.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)]
 fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &mut Coefs) {
     let mut v = [[0f32; 8]; 8];
     for (y, row) in v.iter_mut().enumerate() {
@@ -388,56 +387,65 @@ fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &m
     aan(&mut v);
     // Quantisation: fixed-size arrays and plain index loops, so that it compiles to whole
     // vectors (multiply, min/max, add, integer subtract, pack).
-    let mut q = [[0i32; 8]; 8];
-    for ((q, v), r) in q.iter_mut().zip(&v).zip(&t.recip[table]) {
+    // Quantisation and each coefficient's symbol, row by row on fixed-size arrays, so that
+    // it compiles to whole vectors (multiply, min/max, add, shifts, compares).
+    let mut flags = [0u8; 64];
+    for (((v, r), sym), flags) in v
+        .iter()
+        .zip(&t.recip[table])
+        .zip(c.sym.chunks_exact_mut(8))
+        .zip(flags.chunks_exact_mut(8))
+    {
         for k in 0..8 {
-            let x = v[k] * r[k];
-            // Baseline allows 10-bit AC and 11-bit DC values; 8-bit samples stay within,
-            // this only guards against rounding at the extremes. (Comparisons become vector
-            // min/max; `clamp` does not vectorise.)
-            let x = if x < -1023.0 { -1023.0 } else { x };
-            let x = if x > 1023.0 { 1023.0 } else { x };
-            // Round to nearest through the float format: adding 1.5 * 2^23 leaves the
-            // rounded integer in the low mantissa bits. Unlike `as i32` (saturating) or
-            // `round` (a library call without SSE4.1), this vectorises.
-            q[k] = (x + ROUND_MAGIC).to_bits() as i32 - ROUND_MAGIC_BITS;
+            let q = quantise(v[k] * r[k]);
+            sym[k] = symbol(q);
+            flags[k] = (q != 0) as u8;
         }
     }
-    symbols(&q, c);
+    c.dc = quantise(v[0][0] * t.recip[table][0][0]);
+    c.nonzero = zigzag_mask(&flags);
 }
 
-/// Fills `c` from quantised coefficients `q` (transposed, as [`block`] leaves them): each
-/// coefficient's size category and value bits, computed for the whole block at once in
-/// vectors, and the zigzag-order mask of the non-zero ones.
+/// `x` rounded to the nearest integer within -1023..=1023.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)]
-fn symbols(q: &[[i32; 8]; 8], c: &mut Coefs) {
-    c.dc = q[0][0];
-    let mut flags = [0u8; 64];
-    for u in 0..8 {
-        for k in 0..8 {
-            let v = q[u][k];
-            // The size category is the bit length of |v| (at most 11), read from the
-            // exponent of |v| as a float (a vector conversion; there is no vector lzcnt):
-            // 2^(e-127) <= |v| < 2^(e-126), so the length is e - 126; 0 for v = 0.
-            let e = ((v.unsigned_abs() as f32).to_bits() >> 23) as i32 - 126;
-            let size = if e < 0 { 0 } else { e };
-            // Negative values are coded as v - 1 in `size` bits (F.1.2.1).
-            let bits = (v + (v >> 31)) & ((1 << size) - 1);
-            c.sym[u * 8 + k] = (bits << 4 | size) as u32;
-            flags[u * 8 + k] = (v != 0) as u8;
-        }
-    }
-    // Which coefficients are not zero: flags in storage order (vector compares), packed
-    // eight to a byte with a multiply (byte i of `b` lands in bit i of the top byte), and
-    // turned into zigzag order a byte at a time through tables, so the coder never reorders
-    // the whole block.
+fn quantise(x: f32) -> i32 {
+    // Baseline allows 10-bit AC and 11-bit DC values; 8-bit samples stay within, this only
+    // guards against rounding at the extremes. (Comparisons become vector min/max; `clamp`
+    // does not vectorise.)
+    let x = if x < -1023.0 { -1023.0 } else { x };
+    let x = if x > 1023.0 { 1023.0 } else { x };
+    // Round to nearest through the float format: adding 1.5 * 2^23 leaves the rounded
+    // integer in the low mantissa bits. Unlike `as i32` (saturating) or `round` (a library
+    // call without SSE4.1), this vectorises.
+    (x + ROUND_MAGIC).to_bits() as i32 - ROUND_MAGIC_BITS
+}
+
+/// A coefficient (-1023..=1023) as the coder wants it: its value bits and size category,
+/// `bits << 4 | size` ([`magnitude`], in operations that vectorise).
+#[inline(always)]
+fn symbol(v: i32) -> u32 {
+    // The size category is the bit length of |v|, read from the exponent of |v| as a float
+    // (a vector conversion; there is no vector lzcnt): 2^(e-127) <= |v| < 2^(e-126), so the
+    // length is e - 126; 0 for v = 0.
+    let e = ((v.abs() as f32).to_bits() >> 23) as i32 - 126;
+    let size = if e < 0 { 0 } else { e };
+    // Negative values are coded as v - 1 in `size` bits (F.1.2.1).
+    let bits = (v + (v >> 31)) & ((1 << size) - 1);
+    (bits << 4 | size) as u32
+}
+
+/// The zigzag-order mask of the non-zero coefficients from flags (0 or 1) in storage order:
+/// eight flags packed into a byte with a multiply (byte i lands in bit i of the top byte),
+/// then into zigzag order a byte at a time through tables, so the coder never reorders the
+/// whole block.
+#[inline(always)]
+fn zigzag_mask(flags: &[u8; 64]) -> u64 {
     let mut nonzero = 0;
     for (table, eight) in ZIGZAG_BITS.iter().zip(flags.chunks_exact(8)) {
         let b = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
         nonzero |= table[(b.wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize];
     }
-    c.nonzero = nonzero;
+    nonzero
 }
 
 /// An 8x8 transpose in three rounds of two-input shuffles (the unpack / shuffle /
@@ -722,12 +730,12 @@ mod tests {
 
     /// Coefficients for [`code_block`] from `q` in storage order (transposed).
     fn coefs(q: &[i32; 64]) -> Coefs {
-        let mut rows = [[0i32; 8]; 8];
-        for (i, &v) in q.iter().enumerate() {
-            rows[i / 8][i % 8] = v;
-        }
         let mut c = Coefs::new();
-        symbols(&rows, &mut c);
+        c.dc = q[0];
+        for (s, &v) in c.sym.iter_mut().zip(q) {
+            *s = symbol(v);
+        }
+        c.nonzero = zigzag_mask(&q.map(|v| (v != 0) as u8));
         c
     }
 
