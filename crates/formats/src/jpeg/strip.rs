@@ -11,6 +11,20 @@ use super::tables::{self, ZIGZAG};
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 
+/// The AVX2 paths' token: present when the CPU has AVX2 and FMA (`pulp`'s V3 level).
+#[cfg(target_arch = "x86_64")]
+type Avx2 = Option<pulp::x86::V3>;
+#[cfg(not(target_arch = "x86_64"))]
+type Avx2 = Option<()>;
+
+/// [`Avx2`] for this CPU.
+fn avx2() -> Avx2 {
+    #[cfg(target_arch = "x86_64")]
+    return pulp::x86::V3::try_new();
+    #[cfg(not(target_arch = "x86_64"))]
+    None
+}
+
 /// How the image is split into components and MCUs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(super) enum Layout {
@@ -170,6 +184,7 @@ pub(super) fn encode(t: &Tables, data: &[u8], rows: usize, s: &mut Scratch, out:
         s.cr2.resize(group / 2 * mh / 2, 0.0);
     }
     let mut zz = Coefs::new();
+    let simd = avx2();
     // Row `r` (repeating the last) of the strip, from pixel `x0` up to `x1` or the image's
     // width. The padding of the last group is up to the conversions.
     let src = |r: usize, x0: usize, x1: usize| {
@@ -192,7 +207,7 @@ pub(super) fn encode(t: &Tables, data: &[u8], rows: usize, s: &mut Scratch, out:
                         y1,
                         &mut s.cb2[p * half..(p + 1) * half],
                         &mut s.cr2[p * half..(p + 1) * half],
-                        true,
+                        simd,
                     );
                 }
             } else {
@@ -215,26 +230,26 @@ pub(super) fn encode(t: &Tables, data: &[u8], rows: usize, s: &mut Scratch, out:
                 bits.make_room();
                 match layout {
                     Layout::Gray => {
-                        block(&s.y, gw, x, t, 0, &mut zz);
+                        block(&s.y, gw, x, t, 0, &mut zz, simd);
                         code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
                     }
                     Layout::Ycc444 => {
-                        block(&s.y, gw, x, t, 0, &mut zz);
+                        block(&s.y, gw, x, t, 0, &mut zz, simd);
                         code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
-                        block(&s.cb, gw, x, t, 1, &mut zz);
+                        block(&s.cb, gw, x, t, 1, &mut zz, simd);
                         code_block(&mut bits, &zz, &mut pred[1], &t.dc[1], &t.ac[1]);
-                        block(&s.cr, gw, x, t, 1, &mut zz);
+                        block(&s.cr, gw, x, t, 1, &mut zz, simd);
                         code_block(&mut bits, &zz, &mut pred[2], &t.dc[1], &t.ac[1]);
                     }
                     Layout::Ycc420 => {
                         for (dx, dy) in [(0, 0), (8, 0), (0, 8), (8, 8)] {
-                            block(&s.y[dy * gw..], gw, x + dx, t, 0, &mut zz);
+                            block(&s.y[dy * gw..], gw, x + dx, t, 0, &mut zz, simd);
                             code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
                         }
                         let half = gw / 2;
-                        block(&s.cb2, half, x / 2, t, 1, &mut zz);
+                        block(&s.cb2, half, x / 2, t, 1, &mut zz, simd);
                         code_block(&mut bits, &zz, &mut pred[1], &t.dc[1], &t.ac[1]);
-                        block(&s.cr2, half, x / 2, t, 1, &mut zz);
+                        block(&s.cr2, half, x / 2, t, 1, &mut zz, simd);
                         code_block(&mut bits, &zz, &mut pred[2], &t.dc[1], &t.ac[1]);
                     }
                 }
@@ -301,9 +316,8 @@ fn ycc_row(src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32]) {
 /// Two RGB rows to two level-shifted Y rows and one row each of Cb and Cr from 2x2
 /// averages (4:2:0), padded like [`gray_row`]. Chroma comes from the summed RGB of each 2x2
 /// square, which is the average of the four pixels' chroma (the conversion is linear): what
-/// libjpeg's `h2v2_downsample` computes, at a quarter of the conversions. With `avx2` (and
-/// a CPU that has it) most of the row goes through the AVX2 version in `strip/avx2.rs`,
-/// which gives the same floats.
+/// libjpeg's `h2v2_downsample` computes, at a quarter of the conversions. With `simd`, most
+/// of the row goes through the AVX2 version in `strip/avx2.rs`, which gives the same floats.
 #[inline(always)]
 fn ycc420_rows(
     a: &[u8],
@@ -312,17 +326,17 @@ fn ycc420_rows(
     yb: &mut [f32],
     cb: &mut [f32],
     cr: &mut [f32],
-    avx2: bool,
+    simd: Avx2,
 ) {
     let w = a.len() / 3;
     let luma = |r: f32, g: f32, b: f32| 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
     let mut x = 0;
     #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V3::try_new().filter(|_| avx2) {
+    if let Some(simd) = simd {
         x = avx2::ycc420(simd, a, b, ya, yb, cb, cr);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = avx2;
+    let _ = simd;
     // Eight pixels of each row at a time: bytes to floats in order (contiguous: vector
     // conversions), then the arithmetic on fixed-size arrays (vector operations).
     for (ca, cb8) in a[3 * x..].chunks_exact(24).zip(b[3 * x..].chunks_exact(24)) {
@@ -412,7 +426,21 @@ impl Coefs {
 /// transpose, across the columns (along the rows). The result is transposed (coefficient
 /// (row v, column u) at `u * 8 + v`), which the tables account for.
 #[inline(always)]
-fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &mut Coefs) {
+fn block(
+    plane: &[f32],
+    stride: usize,
+    x: usize,
+    t: &Tables,
+    table: usize,
+    c: &mut Coefs,
+    simd: Avx2,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = simd {
+        return avx2::block(simd, plane, stride, x, &t.recip[table], c);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
     let mut v = [[0f32; 8]; 8];
     for (y, row) in v.iter_mut().enumerate() {
         row.copy_from_slice(&plane[y * stride + x..y * stride + x + 8]);
@@ -863,13 +891,53 @@ mod tests {
             };
             let (a, b) = (row(), row());
             let pw = w.div_ceil(16) * 16;
-            let run = |avx2: bool| {
+            let run = |simd: Avx2| {
                 let (mut ya, mut yb) = (vec![0f32; pw], vec![0f32; pw]);
                 let (mut cb, mut cr) = (vec![0f32; pw / 2], vec![0f32; pw / 2]);
-                ycc420_rows(&a, &b, &mut ya, &mut yb, &mut cb, &mut cr, avx2);
+                ycc420_rows(&a, &b, &mut ya, &mut yb, &mut cb, &mut cr, simd);
                 [ya, yb, cb, cr]
             };
-            assert_eq!(run(true), run(false), "width {w}");
+            assert_eq!(run(avx2()), run(None), "width {w}");
+        }
+    }
+
+    #[test]
+    fn avx2_block_matches_the_portable_one() {
+        // Noise, flat extremes and checkerboards (the largest AC values), at qualities from
+        // the coarsest to the finest tables, both tables.
+        let mut seed = 0x1357_9BDFu32;
+        let mut planes: Vec<Vec<f32>> = vec![vec![-128.0; 64 * 3], vec![127.0; 64 * 3]];
+        planes.push(
+            (0..64 * 3)
+                .map(|i| if (i + i / 24) % 2 == 0 { -128.0 } else { 127.0 })
+                .collect(),
+        );
+        for _ in 0..50 {
+            planes.push(
+                (0..64 * 3)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 17;
+                        seed ^= seed << 5;
+                        (seed % 256) as f32 - 128.0 + (seed >> 24) as f32 / 256.0
+                    })
+                    .collect(),
+            );
+        }
+        for q in [1, 50, 75, 100] {
+            let t = Tables::new(Layout::Ycc444, 24, q);
+            for plane in &planes {
+                for (x, table) in [(0, 0), (8, 1), (16, 0)] {
+                    let (mut fast, mut plain) = (Coefs::new(), Coefs::new());
+                    block(plane, 24, x, &t, table, &mut fast, avx2());
+                    block(plane, 24, x, &t, table, &mut plain, None);
+                    assert_eq!(
+                        (fast.dc, fast.sym, fast.nonzero),
+                        (plain.dc, plain.sym, plain.nonzero),
+                        "q{q}"
+                    );
+                }
+            }
         }
     }
 
@@ -985,23 +1053,27 @@ mod tests {
         for (i, p) in plane.iter_mut().enumerate() {
             *p = ((i * 37) % 101) as f32 - 50.0;
         }
-        let mut c = Coefs::new();
-        block(&plane, 8, 0, &t, 0, &mut c);
-        for (k, &i) in ZIGZAG_T.iter().enumerate() {
-            assert_eq!(c.nonzero >> k & 1 == 1, c.sym[i] != 0, "zigzag {k}");
+        for simd in [avx2(), None] {
+            let mut c = Coefs::new();
+            block(&plane, 8, 0, &t, 0, &mut c, simd);
+            for (k, &i) in ZIGZAG_T.iter().enumerate() {
+                assert_eq!(c.nonzero >> k & 1 == 1, c.sym[i] != 0, "zigzag {k}");
+            }
+            assert!(c.nonzero.count_ones() > 5);
         }
-        assert!(c.nonzero.count_ones() > 5);
     }
 
     #[test]
     fn dct_of_a_flat_block_is_dc_only() {
         let t = Tables::new(Layout::Gray, 8, 50);
         let plane = [40.0f32; 64];
-        let mut c = Coefs::new();
-        block(&plane, 8, 0, &t, 0, &mut c);
-        // DC = 8 * mean / q = 8 * 40 / 16 = 20.
-        assert_eq!(c.dc, 20);
-        assert!(c.sym[1..].iter().all(|&c| c == 0), "{:?}", c.sym);
-        assert_eq!(c.nonzero, 1);
+        for simd in [avx2(), None] {
+            let mut c = Coefs::new();
+            block(&plane, 8, 0, &t, 0, &mut c, simd);
+            // DC = 8 * mean / q = 8 * 40 / 16 = 20.
+            assert_eq!(c.dc, 20);
+            assert!(c.sym[1..].iter().all(|&c| c == 0), "{:?}", c.sym);
+            assert_eq!(c.nonzero, 1);
+        }
     }
 }
