@@ -738,7 +738,7 @@ impl<'a> BitWriter<'a> {
     }
 
     /// Moves the whole bytes to `out`, stuffing a 0 after every 0xFF.
-    #[inline(never)]
+    #[inline(always)]
     fn drain(&mut self) {
         let mut rest = &self.buf[..self.pos];
         while let Some(i) = find_ff(rest) {

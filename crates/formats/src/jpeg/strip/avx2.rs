@@ -211,6 +211,13 @@ fn transpose(simd: V3, r: [__m256; 8]) -> [__m256; 8] {
     ]
 }
 
+/// Eight samples of `plane` from `at`.
+#[inline(always)]
+fn row(plane: &[f32], at: usize) -> __m256 {
+    let row: &[f32; 8] = plane[at..at + 8].try_into().expect("8 samples");
+    cast(*row)
+}
+
 /// [`super::block`]: DCT, quantisation with `recip`, symbols and the non-zero mask.
 #[inline(always)]
 pub(super) fn block(
@@ -222,12 +229,17 @@ pub(super) fn block(
     c: &mut Coefs,
 ) {
     let (avx, avx2) = (simd.avx, simd.avx2);
-    let rows: [__m256; 8] = core::array::from_fn(|y| {
-        let row: [f32; 8] = plane[y * stride + x..y * stride + x + 8]
-            .try_into()
-            .expect("8 samples");
-        cast(row)
-    });
+    let at = |y: usize| y * stride + x;
+    let rows = [
+        row(plane, at(0)),
+        row(plane, at(1)),
+        row(plane, at(2)),
+        row(plane, at(3)),
+        row(plane, at(4)),
+        row(plane, at(5)),
+        row(plane, at(6)),
+        row(plane, at(7)),
+    ];
     let v = aan(simd, transpose(simd, aan(simd, rows)));
     let splat = |i: i32| avx._mm256_set1_epi32(i);
     let zero = avx._mm256_setzero_si256();
