@@ -1,10 +1,13 @@
 //! Encoding one strip of whole MCU rows into entropy-coded data: colour conversion, chroma
 //! downsampling, forward DCT, quantisation and Huffman coding.
 //!
-//! Everything is written so that the compiler vectorises it for the baseline x86-64 target
-//! (no `unsafe`, no run-time feature detection): samples are `f32`, the DCT works on eight
-//! rows (or columns) at once, lane by lane, and the Huffman coder walks only the non-zero
-//! coefficients of a block through a bit mask, as libjpeg-turbo does.
+//! Samples are `f32` and the DCT works on eight rows (or columns) at once, lane by lane; the
+//! portable code is written so that the compiler vectorises it, and where it does so badly
+//! (the 4:2:0 colour conversion, the DCT with quantisation) `strip/avx2.rs` has AVX2
+//! versions with the same arithmetic, chosen at run time (safe, through `pulp`). The
+//! Huffman coder gets each coefficient's size and value bits from that vector stage, walks
+//! only the non-zero coefficients of a block through a bit mask, as libjpeg-turbo does, and
+//! writes bits without branches, leaving byte stuffing to a pass over the output.
 
 use super::tables::{self, ZIGZAG};
 
