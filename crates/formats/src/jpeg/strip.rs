@@ -224,6 +224,7 @@ pub(super) fn encode(t: &Tables, data: &[u8], rows: usize, s: &mut Scratch, out:
                             &mut s.y[line.clone()],
                             &mut s.cb[line.clone()],
                             &mut s.cr[line],
+                            simd,
                         );
                     }
                 }
@@ -274,14 +275,20 @@ fn gray_row(src: &[u8], y: &mut [f32]) {
 }
 
 /// One RGB row to level-shifted Y, Cb, Cr (JFIF's full-range BT.601), padded like
-/// [`gray_row`].
+/// [`gray_row`]; with `simd`, mostly in AVX2 (`strip/avx2.rs`, the same floats).
 #[inline(always)]
-fn ycc_row(src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32]) {
+fn ycc_row(src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32], simd: Avx2) {
     let w = src.len() / 3;
+    let mut x = 0;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = simd {
+        x = avx2::ycc(simd, src, y, cb, cr);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
     // Eight pixels at a time through fixed-size arrays: the compiler turns the arithmetic
     // into vector operations.
-    let mut chunks = src.chunks_exact(24);
-    let mut x = 0;
+    let mut chunks = src[3 * x..].chunks_exact(24);
     for c in &mut chunks {
         // Bytes to floats in order (contiguous: vector conversions), then split into
         // channels (shuffles).
@@ -899,6 +906,28 @@ mod tests {
                 let (mut cb, mut cr) = (vec![0f32; pw / 2], vec![0f32; pw / 2]);
                 ycc420_rows(&a, &b, &mut ya, &mut yb, &mut cb, &mut cr, simd);
                 [ya, yb, cb, cr]
+            };
+            assert_eq!(run(avx2()), run(None), "width {w}");
+        }
+    }
+
+    #[test]
+    fn avx2_444_conversion_matches_the_portable_one() {
+        let mut seed = 0x0BAD_5EEDu32;
+        for w in [1usize, 7, 8, 9, 16, 23, 100] {
+            let src: Vec<u8> = (0..3 * w)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    seed as u8
+                })
+                .collect();
+            let pw = w.div_ceil(8) * 8;
+            let run = |simd: Avx2| {
+                let (mut y, mut cb, mut cr) = (vec![0f32; pw], vec![0f32; pw], vec![0f32; pw]);
+                ycc_row(&src, &mut y, &mut cb, &mut cr, simd);
+                [y, cb, cr]
             };
             assert_eq!(run(avx2()), run(None), "width {w}");
         }

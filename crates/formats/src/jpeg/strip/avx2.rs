@@ -1,7 +1,7 @@
-//! The 4:2:0 colour conversion and the DCT with quantisation in AVX2, through `pulp`'s safe
-//! intrinsics: the compiler's own vectorisation of [`super::ycc420_rows`] gathers the
-//! interleaved bytes one at a time, and that of [`super::block`] keeps the block in memory
-//! between the passes. The arithmetic is the same, operation for operation, so the results
+//! The colour conversions and the DCT with quantisation in AVX2, through `pulp`'s safe
+//! intrinsics: the compiler's own vectorisation of [`super::ycc420_rows`] and
+//! [`super::ycc_row`] gathers the interleaved bytes one at a time, and that of
+//! [`super::block`] keeps the block in memory between the passes. The arithmetic is the same, operation for operation, so the results
 //! are identical (tested against the portable code).
 
 use super::{Coefs, ROUND_MAGIC, ROUND_MAGIC_BITS, ZIGZAG_BITS};
@@ -48,6 +48,41 @@ fn rgb8(simd: V3, b: &[u8], at: usize) -> [__m256; 3] {
         order([1, 4, 7, 2, 5, 0, 3, 6], g),
         order([2, 5, 0, 3, 6, 1, 4, 7], bl),
     ]
+}
+
+/// [`super::ycc_row`] for the first pixels of `src`, eight at a time; returns how many
+/// pixels it converted.
+#[inline(always)]
+pub(super) fn ycc(simd: V3, src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32]) -> usize {
+    let avx = simd.avx;
+    let c = |v: f32| avx._mm256_set1_ps(v);
+    let (mul, add, sub) = (
+        |a, b| avx._mm256_mul_ps(a, b),
+        |a, b| avx._mm256_add_ps(a, b),
+        |a, b| avx._mm256_sub_ps(a, b),
+    );
+    let store = |out: &mut [f32], v: __m256| out.copy_from_slice(&cast::<__m256, [f32; 8]>(v));
+    let n = src.len() / 24;
+    for i in 0..n {
+        let x = 8 * i;
+        let [r, g, b] = rgb8(simd, src, 24 * i);
+        let yv = sub(
+            add(add(mul(c(0.299), r), mul(c(0.587), g)), mul(c(0.114), b)),
+            c(128.0),
+        );
+        let cbv = add(
+            sub(mul(c(-0.168_736), r), mul(c(0.331_264), g)),
+            mul(c(0.5), b),
+        );
+        let crv = sub(
+            sub(mul(c(0.5), r), mul(c(0.418_688), g)),
+            mul(c(0.081_312), b),
+        );
+        store(&mut y[x..x + 8], yv);
+        store(&mut cb[x..x + 8], cbv);
+        store(&mut cr[x..x + 8], crv);
+    }
+    8 * n
 }
 
 /// [`super::ycc420_rows`] for the first pixels of `a` and `b`, sixteen at a time; returns
