@@ -279,10 +279,13 @@ fn gray_row(src: &[u8], y: &mut [f32]) {
 #[inline(always)]
 fn ycc_row(src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32], simd: Avx2) {
     let w = src.len() / 3;
+    let mut x = 0;
     #[cfg(target_arch = "x86_64")]
-    let mut x = simd.map_or(0, |simd| avx2::ycc(simd, src, y, cb, cr));
+    if let Some(simd) = simd {
+        x = avx2::ycc(simd, src, y, cb, cr);
+    }
     #[cfg(not(target_arch = "x86_64"))]
-    let mut x = simd.map_or(0, |()| 0);
+    let _ = simd;
     // Eight pixels at a time through fixed-size arrays: the compiler turns the arithmetic
     // into vector operations.
     let mut chunks = src[3 * x..].chunks_exact(24);
@@ -337,10 +340,13 @@ fn ycc420_rows(
 ) {
     let w = a.len() / 3;
     let luma = |r: f32, g: f32, b: f32| 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
+    let mut x = 0;
     #[cfg(target_arch = "x86_64")]
-    let mut x = simd.map_or(0, |simd| avx2::ycc420(simd, a, b, ya, yb, cb, cr));
+    if let Some(simd) = simd {
+        x = avx2::ycc420(simd, a, b, ya, yb, cb, cr);
+    }
     #[cfg(not(target_arch = "x86_64"))]
-    let mut x = simd.map_or(0, |()| 0);
+    let _ = simd;
     // Eight pixels of each row at a time: bytes to floats in order (contiguous: vector
     // conversions), then the arithmetic on fixed-size arrays (vector operations).
     for (ca, cb8) in a[3 * x..].chunks_exact(24).zip(b[3 * x..].chunks_exact(24)) {
