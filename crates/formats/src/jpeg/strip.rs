@@ -1,12 +1,35 @@
 //! Encoding one strip of whole MCU rows into entropy-coded data: colour conversion, chroma
 //! downsampling, forward DCT, quantisation and Huffman coding.
 //!
-//! Everything is written so that the compiler vectorises it for the baseline x86-64 target
-//! (no `unsafe`, no run-time feature detection): samples are `f32`, the DCT works on eight
-//! rows (or columns) at once, lane by lane, and the Huffman coder walks only the non-zero
-//! coefficients of a block through a bit mask, as libjpeg-turbo does.
+//! Samples are `f32` and the DCT works on eight rows (or columns) at once, lane by lane; the
+//! portable code is written so that the compiler vectorises it, and where it does so badly
+//! (the 4:2:0 colour conversion, the DCT with quantisation) `strip/avx2.rs` has AVX2
+//! versions with the same arithmetic, chosen at run time (safe, through `pulp`). The
+//! Huffman coder gets each coefficient's size and value bits from that vector stage, walks
+//! only the non-zero coefficients of a block through a bit mask, as libjpeg-turbo does, and
+//! writes bits without branches, leaving byte stuffing to a pass over the output.
 
 use super::tables::{self, ZIGZAG};
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+/// The AVX2 paths' token: present when the CPU has AVX2 and FMA (`pulp`'s V3 level). The
+/// AVX2 functions are called directly from code that `pulp` compiled for V3, never from a
+/// closure (say `Option::map`): a closure is compiled without the target features, and every
+/// intrinsic in it becomes a function call (six times slower, measured).
+#[cfg(target_arch = "x86_64")]
+type Avx2 = Option<pulp::x86::V3>;
+#[cfg(not(target_arch = "x86_64"))]
+type Avx2 = Option<()>;
+
+/// [`Avx2`] for this CPU.
+fn avx2() -> Avx2 {
+    #[cfg(target_arch = "x86_64")]
+    return pulp::x86::V3::try_new();
+    #[cfg(not(target_arch = "x86_64"))]
+    None
+}
 
 /// How the image is split into components and MCUs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -63,7 +86,8 @@ pub(super) struct Tables {
     pub quant: [[u8; 64]; 2],
     /// Multipliers turning a DCT output (transposed: coefficient (row v, column u) at
     /// `u * 8 + v`) into a quantised value: `1 / (q * aan[u] * aan[v] * 8)`.
-    recip: [[f32; 64]; 2],
+    recip: [[[f32; 8]; 8]; 2],
+    /// Huffman codes by symbol, as [`combined`] packs them.
     dc: [[u32; 256]; 2],
     ac: [[u32; 256]; 2],
 }
@@ -75,10 +99,11 @@ impl Tables {
             tables::scaled_quant(&tables::CHROMA_QUANT, quality),
         ];
         let recip = quant.map(|q| {
-            let mut r = [0f32; 64];
-            for (i, r) in r.iter_mut().enumerate() {
-                let (u, v) = (i / 8, i % 8);
-                *r = 1.0 / (q[v * 8 + u] as f32 * AAN[u] * AAN[v] * 8.0);
+            let mut r = [[0f32; 8]; 8];
+            for (u, r) in r.iter_mut().enumerate() {
+                for (v, r) in r.iter_mut().enumerate() {
+                    *r = 1.0 / (q[v * 8 + u] as f32 * AAN[u] * AAN[v] * 8.0);
+                }
             }
             r
         });
@@ -90,12 +115,12 @@ impl Tables {
             quant,
             recip,
             dc: [
-                tables::codes(&tables::LUMA_DC),
-                tables::codes(&tables::CHROMA_DC),
+                combined(&tables::codes(&tables::LUMA_DC)),
+                combined(&tables::codes(&tables::CHROMA_DC)),
             ],
             ac: [
-                tables::codes(&tables::LUMA_AC),
-                tables::codes(&tables::CHROMA_AC),
+                combined(&tables::codes(&tables::LUMA_AC)),
+                combined(&tables::codes(&tables::CHROMA_AC)),
             ],
         }
     }
@@ -105,10 +130,29 @@ impl Tables {
     }
 }
 
+/// Codes from [`tables::codes`] (`code << 8 | length`) repacked for the coder: each symbol's
+/// code shifted left by the size category the symbol carries in its low four bits (room for
+/// the value bits that follow it), and the total length, as `code << size << 5 | (length +
+/// size)` (at most 26 + 5 bits).
+fn combined(codes: &[u32; 256]) -> [u32; 256] {
+    let mut out = [0u32; 256];
+    for (sym, (o, &c)) in out.iter_mut().zip(codes).enumerate() {
+        if c != 0 {
+            let size = sym as u32 & 15;
+            *o = (c >> 8) << size << 5 | ((c & 0xFF) + size);
+        }
+    }
+    out
+}
+
+/// MCUs per group converted and coded together (see [`encode`]): 8 (16 px wide in 4:2:0)
+/// keeps a group's samples, 12 KiB of floats at most, in the L1 cache.
+const GROUP_MCUS: usize = 8;
+
 /// Buffers a strip encoder reuses from strip to strip.
 #[derive(Default)]
 pub(super) struct Scratch {
-    /// Level-shifted samples of one MCU row: Y, then Cb and Cr (4:4:4 only).
+    /// Level-shifted samples of one group of MCUs: Y, then Cb and Cr (4:4:4 only).
     y: Vec<f32>,
     cb: Vec<f32>,
     cr: Vec<f32>,
@@ -132,78 +176,89 @@ pub(super) fn encode(t: &Tables, data: &[u8], rows: usize, s: &mut Scratch, out:
     out.reserve(data.len() / 4 + 1024);
     let mut bits = BitWriter::new(out);
     let mut pred = [0i32; 3];
-    s.y.resize(pw * mh, 0.0);
+    // Each MCU row is converted and coded a group of MCUs at a time, so that the samples
+    // stay in the L1 cache between the colour conversion and the DCT (a whole A4 row of
+    // floats, 16 lines of 2480, is 160 KiB).
+    let group = (GROUP_MCUS * mw).min(pw);
+    s.y.resize(group * mh, 0.0);
     if layout == Layout::Ycc444 {
-        s.cb.resize(pw * mh, 0.0);
-        s.cr.resize(pw * mh, 0.0);
+        s.cb.resize(group * mh, 0.0);
+        s.cr.resize(group * mh, 0.0);
     }
     if layout == Layout::Ycc420 {
-        s.cb2.resize(pw / 2 * mh / 2, 0.0);
-        s.cr2.resize(pw / 2 * mh / 2, 0.0);
+        s.cb2.resize(group / 2 * mh / 2, 0.0);
+        s.cr2.resize(group / 2 * mh / 2, 0.0);
     }
-    let mut zz = Coefs {
-        q: [0; 64],
-        nonzero: 0,
-    };
-    let src = |r: usize| {
+    let mut zz = Coefs::new();
+    let simd = avx2();
+    // Row `r` (repeating the last) of the strip, from pixel `x0` up to `x1` or the image's
+    // width. The padding of the last group is up to the conversions.
+    let src = |r: usize, x0: usize, x1: usize| {
         let r = r.min(rows - 1);
-        &data[r * row_len..(r + 1) * row_len]
+        &data[r * row_len + x0 * bpp..r * row_len + x1.min(t.width) * bpp]
     };
     for band in (0..rows).step_by(mh) {
-        if layout == Layout::Ycc420 {
-            let half = pw / 2;
-            for p in 0..mh / 2 {
-                let (y0, y1) = s.y[2 * p * pw..(2 * p + 2) * pw].split_at_mut(pw);
-                ycc420_rows(
-                    src(band + 2 * p),
-                    src(band + 2 * p + 1),
-                    y0,
-                    y1,
-                    &mut s.cb2[p * half..(p + 1) * half],
-                    &mut s.cr2[p * half..(p + 1) * half],
-                );
-            }
-        } else {
-            for r in 0..mh {
-                let line = r * pw..(r + 1) * pw;
-                if layout == Layout::Gray {
-                    gray_row(src(band + r), &mut s.y[line]);
-                } else {
-                    ycc_row(
-                        src(band + r),
-                        &mut s.y[line.clone()],
-                        &mut s.cb[line.clone()],
-                        &mut s.cr[line],
+        for x0 in (0..pw).step_by(group) {
+            // `x0` is below the width: the padding is less than one MCU.
+            let gw = group.min(pw - x0);
+            let x1 = x0 + gw;
+            if layout == Layout::Ycc420 {
+                let half = gw / 2;
+                for p in 0..mh / 2 {
+                    let (y0, y1) = s.y[2 * p * gw..(2 * p + 2) * gw].split_at_mut(gw);
+                    ycc420_rows(
+                        src(band + 2 * p, x0, x1),
+                        src(band + 2 * p + 1, x0, x1),
+                        y0,
+                        y1,
+                        &mut s.cb2[p * half..(p + 1) * half],
+                        &mut s.cr2[p * half..(p + 1) * half],
+                        simd,
                     );
                 }
+            } else {
+                for r in 0..mh {
+                    let line = r * gw..(r + 1) * gw;
+                    if layout == Layout::Gray {
+                        gray_row(src(band + r, x0, x1), &mut s.y[line]);
+                    } else {
+                        ycc_row(
+                            src(band + r, x0, x1),
+                            &mut s.y[line.clone()],
+                            &mut s.cb[line.clone()],
+                            &mut s.cr[line],
+                            simd,
+                        );
+                    }
+                }
             }
-        }
-        for m in 0..t.mcus_per_row() {
-            let x = m * mw;
-            bits.make_room();
-            match layout {
-                Layout::Gray => {
-                    block(&s.y, pw, x, t, 0, &mut zz);
-                    code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
-                }
-                Layout::Ycc444 => {
-                    block(&s.y, pw, x, t, 0, &mut zz);
-                    code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
-                    block(&s.cb, pw, x, t, 1, &mut zz);
-                    code_block(&mut bits, &zz, &mut pred[1], &t.dc[1], &t.ac[1]);
-                    block(&s.cr, pw, x, t, 1, &mut zz);
-                    code_block(&mut bits, &zz, &mut pred[2], &t.dc[1], &t.ac[1]);
-                }
-                Layout::Ycc420 => {
-                    for (dx, dy) in [(0, 0), (8, 0), (0, 8), (8, 8)] {
-                        block(&s.y[dy * pw..], pw, x + dx, t, 0, &mut zz);
+            for m in 0..gw / mw {
+                let x = m * mw;
+                bits.make_room();
+                match layout {
+                    Layout::Gray => {
+                        block(&s.y, gw, x, t, 0, &mut zz, simd);
                         code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
                     }
-                    let half = pw / 2;
-                    block(&s.cb2, half, x / 2, t, 1, &mut zz);
-                    code_block(&mut bits, &zz, &mut pred[1], &t.dc[1], &t.ac[1]);
-                    block(&s.cr2, half, x / 2, t, 1, &mut zz);
-                    code_block(&mut bits, &zz, &mut pred[2], &t.dc[1], &t.ac[1]);
+                    Layout::Ycc444 => {
+                        block(&s.y, gw, x, t, 0, &mut zz, simd);
+                        code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
+                        block(&s.cb, gw, x, t, 1, &mut zz, simd);
+                        code_block(&mut bits, &zz, &mut pred[1], &t.dc[1], &t.ac[1]);
+                        block(&s.cr, gw, x, t, 1, &mut zz, simd);
+                        code_block(&mut bits, &zz, &mut pred[2], &t.dc[1], &t.ac[1]);
+                    }
+                    Layout::Ycc420 => {
+                        for (dx, dy) in [(0, 0), (8, 0), (0, 8), (8, 8)] {
+                            block(&s.y[dy * gw..], gw, x + dx, t, 0, &mut zz, simd);
+                            code_block(&mut bits, &zz, &mut pred[0], &t.dc[0], &t.ac[0]);
+                        }
+                        let half = gw / 2;
+                        block(&s.cb2, half, x / 2, t, 1, &mut zz, simd);
+                        code_block(&mut bits, &zz, &mut pred[1], &t.dc[1], &t.ac[1]);
+                        block(&s.cr2, half, x / 2, t, 1, &mut zz, simd);
+                        code_block(&mut bits, &zz, &mut pred[2], &t.dc[1], &t.ac[1]);
+                    }
                 }
             }
         }
@@ -223,14 +278,20 @@ fn gray_row(src: &[u8], y: &mut [f32]) {
 }
 
 /// One RGB row to level-shifted Y, Cb, Cr (JFIF's full-range BT.601), padded like
-/// [`gray_row`].
+/// [`gray_row`]; with `simd`, mostly in AVX2 (`strip/avx2.rs`, the same floats).
 #[inline(always)]
-fn ycc_row(src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32]) {
+fn ycc_row(src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32], simd: Avx2) {
     let w = src.len() / 3;
+    let mut x = 0;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = simd {
+        x = avx2::ycc(simd, src, y, cb, cr);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
     // Eight pixels at a time through fixed-size arrays: the compiler turns the arithmetic
     // into vector operations.
-    let mut chunks = src.chunks_exact(24);
-    let mut x = 0;
+    let mut chunks = src[3 * x..].chunks_exact(24);
     for c in &mut chunks {
         // Bytes to floats in order (contiguous: vector conversions), then split into
         // channels (shuffles).
@@ -268,15 +329,30 @@ fn ycc_row(src: &[u8], y: &mut [f32], cb: &mut [f32], cr: &mut [f32]) {
 /// Two RGB rows to two level-shifted Y rows and one row each of Cb and Cr from 2x2
 /// averages (4:2:0), padded like [`gray_row`]. Chroma comes from the summed RGB of each 2x2
 /// square, which is the average of the four pixels' chroma (the conversion is linear): what
-/// libjpeg's `h2v2_downsample` computes, at a quarter of the conversions.
+/// libjpeg's `h2v2_downsample` computes, at a quarter of the conversions. With `simd`, most
+/// of the row goes through the AVX2 version in `strip/avx2.rs`, which gives the same floats.
 #[inline(always)]
-fn ycc420_rows(a: &[u8], b: &[u8], ya: &mut [f32], yb: &mut [f32], cb: &mut [f32], cr: &mut [f32]) {
+fn ycc420_rows(
+    a: &[u8],
+    b: &[u8],
+    ya: &mut [f32],
+    yb: &mut [f32],
+    cb: &mut [f32],
+    cr: &mut [f32],
+    simd: Avx2,
+) {
     let w = a.len() / 3;
     let luma = |r: f32, g: f32, b: f32| 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
+    let mut x = 0;
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = simd {
+        x = avx2::ycc420(simd, a, b, ya, yb, cb, cr);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
     // Eight pixels of each row at a time: bytes to floats in order (contiguous: vector
     // conversions), then the arithmetic on fixed-size arrays (vector operations).
-    let mut x = 0;
-    for (ca, cb8) in a.chunks_exact(24).zip(b.chunks_exact(24)) {
+    for (ca, cb8) in a[3 * x..].chunks_exact(24).zip(b[3 * x..].chunks_exact(24)) {
         let (mut fa, mut fb) = ([0f32; 24], [0f32; 24]);
         for i in 0..24 {
             fa[i] = ca[i] as f32;
@@ -336,11 +412,24 @@ fn ycc420_rows(a: &[u8], b: &[u8], ya: &mut [f32], yb: &mut [f32], cb: &mut [f32
     }
 }
 
-/// A block's quantised coefficients, transposed (natural index `row * 8 + column` at
-/// `column * 8 + row`), and which are not zero (bit k: the k-th in zigzag order).
+/// A block's quantised coefficients as the Huffman coder wants them: the DC value, and for
+/// every coefficient (transposed: natural index `row * 8 + column` at `column * 8 + row`)
+/// its value bits and size category as `bits << 4 | size`; bit k of `nonzero` says whether
+/// the k-th coefficient in zigzag order is not zero.
 struct Coefs {
-    q: [i16; 64],
+    dc: i32,
+    sym: [u32; 64],
     nonzero: u64,
+}
+
+impl Coefs {
+    fn new() -> Coefs {
+        Coefs {
+            dc: 0,
+            sym: [0; 64],
+            nonzero: 0,
+        }
+    }
 }
 
 /// The 8x8 block at column `x` of the first eight rows of `plane` (row stride `stride`):
@@ -350,7 +439,21 @@ struct Coefs {
 /// transpose, across the columns (along the rows). The result is transposed (coefficient
 /// (row v, column u) at `u * 8 + v`), which the tables account for.
 #[inline(always)]
-fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &mut Coefs) {
+fn block(
+    plane: &[f32],
+    stride: usize,
+    x: usize,
+    t: &Tables,
+    table: usize,
+    c: &mut Coefs,
+    simd: Avx2,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = simd {
+        return avx2::block(simd, plane, stride, x, &t.recip[table], c);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = simd;
     let mut v = [[0f32; 8]; 8];
     for (y, row) in v.iter_mut().enumerate() {
         row.copy_from_slice(&plane[y * stride + x..y * stride + x + 8]);
@@ -358,38 +461,67 @@ fn block(plane: &[f32], stride: usize, x: usize, t: &Tables, table: usize, c: &m
     aan(&mut v);
     let mut v = transpose(&v);
     aan(&mut v);
-    for ((row, q), r) in v
+    // Quantisation: fixed-size arrays and plain index loops, so that it compiles to whole
+    // vectors (multiply, min/max, add, integer subtract, pack).
+    // Quantisation and each coefficient's symbol, row by row on fixed-size arrays, so that
+    // it compiles to whole vectors (multiply, min/max, add, shifts, compares).
+    let mut flags = [0u8; 64];
+    for (((v, r), sym), flags) in v
         .iter()
-        .zip(c.q.chunks_exact_mut(8))
-        .zip(t.recip[table].chunks_exact(8))
+        .zip(&t.recip[table])
+        .zip(c.sym.chunks_exact_mut(8))
+        .zip(flags.chunks_exact_mut(8))
     {
-        for u in 0..8 {
-            let x = row[u] * r[u];
-            // Baseline allows 10-bit AC and 11-bit DC values; 8-bit samples stay within,
-            // this only guards against rounding at the extremes. (Comparisons become vector
-            // min/max; `clamp` does not vectorise.)
-            let x = if x < -1023.0 { -1023.0 } else { x };
-            let x = if x > 1023.0 { 1023.0 } else { x };
-            // Round to nearest through the float format: adding 1.5 * 2^23 leaves the
-            // rounded integer in the low mantissa bits. Unlike `as i32` (saturating) or
-            // `round` (a library call without SSE4.1), this vectorises.
-            q[u] = ((x + ROUND_MAGIC).to_bits() as i32 - ROUND_MAGIC_BITS) as i16;
+        for k in 0..8 {
+            let q = quantise(v[k] * r[k]);
+            sym[k] = symbol(q);
+            flags[k] = (q != 0) as u8;
         }
     }
-    // Which coefficients are not zero: flags in storage order (vector compares), packed
-    // eight to a byte with a multiply (byte i of `b` lands in bit i of the top byte), and
-    // turned into zigzag order a byte at a time through tables, so the coder never reorders
-    // the whole block.
-    let mut flags = [0u8; 64];
-    for (f, &q) in flags.iter_mut().zip(&c.q) {
-        *f = (q != 0) as u8;
-    }
+    c.dc = quantise(v[0][0] * t.recip[table][0][0]);
+    c.nonzero = zigzag_mask(&flags);
+}
+
+/// `x` rounded to the nearest integer within -1023..=1023.
+#[inline(always)]
+fn quantise(x: f32) -> i32 {
+    // Baseline allows 10-bit AC and 11-bit DC values; 8-bit samples stay within, this only
+    // guards against rounding at the extremes. (Comparisons become vector min/max; `clamp`
+    // does not vectorise.)
+    let x = if x < -1023.0 { -1023.0 } else { x };
+    let x = if x > 1023.0 { 1023.0 } else { x };
+    // Round to nearest through the float format: adding 1.5 * 2^23 leaves the rounded
+    // integer in the low mantissa bits. Unlike `as i32` (saturating) or `round` (a library
+    // call without SSE4.1), this vectorises.
+    (x + ROUND_MAGIC).to_bits() as i32 - ROUND_MAGIC_BITS
+}
+
+/// A coefficient (-1023..=1023) as the coder wants it: its value bits and size category,
+/// `bits << 4 | size` ([`magnitude`], in operations that vectorise).
+#[inline(always)]
+fn symbol(v: i32) -> u32 {
+    // The size category is the bit length of |v|, read from the exponent of |v| as a float
+    // (a vector conversion; there is no vector lzcnt): 2^(e-127) <= |v| < 2^(e-126), so the
+    // length is e - 126; 0 for v = 0.
+    let e = ((v.abs() as f32).to_bits() >> 23) as i32 - 126;
+    let size = if e < 0 { 0 } else { e };
+    // Negative values are coded as v - 1 in `size` bits (F.1.2.1).
+    let bits = (v + (v >> 31)) & ((1 << size) - 1);
+    (bits << 4 | size) as u32
+}
+
+/// The zigzag-order mask of the non-zero coefficients from flags (0 or 1) in storage order:
+/// eight flags packed into a byte with a multiply (byte i lands in bit i of the top byte),
+/// then into zigzag order a byte at a time through tables, so the coder never reorders the
+/// whole block.
+#[inline(always)]
+fn zigzag_mask(flags: &[u8; 64]) -> u64 {
     let mut nonzero = 0;
     for (table, eight) in ZIGZAG_BITS.iter().zip(flags.chunks_exact(8)) {
         let b = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
         nonzero |= table[(b.wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize];
     }
-    c.nonzero = nonzero;
+    nonzero
 }
 
 /// An 8x8 transpose in three rounds of two-input shuffles (the unpack / shuffle /
@@ -534,44 +666,32 @@ fn magnitude(v: i32) -> (u32, u32) {
     (size, bits)
 }
 
-/// Huffman-codes one block with DC prediction `pred`.
+/// Huffman-codes one block with DC prediction `pred` and tables from [`combined`].
 #[inline(always)]
 fn code_block(bw: &mut BitWriter<'_>, c: &Coefs, pred: &mut i32, dc: &[u32; 256], ac: &[u32; 256]) {
     // The writer's state in locals for the block, so it stays in registers.
     let (mut acc, mut n, mut pos) = (bw.acc, bw.n, bw.pos);
     let buf = &mut bw.buf;
-    // A macro rather than a closure: it must be inlined at every use.
+    // A macro rather than a closure: it must be inlined at every use. Without a branch:
+    // the pending bits (left-aligned in `acc`, n < 8 before) take the code (len <= 27, so
+    // n + len < 64), all eight bytes of `acc` are stored, and `pos` moves past the whole
+    // ones. Byte stuffing is left to `BitWriter::drain` (0xFF bytes are rare).
     macro_rules! put {
         ($code:expr, $len:expr) => {{
             let (code, len): (u32, u32) = ($code, $len);
-            // n < 32 before, len <= 27 (a 16-bit code and up to 11 value bits): fits in 64.
-            acc = acc << len | code as u64;
             n += len;
-            if n >= 32 {
-                n -= 32;
-                let word = (acc >> n) as u32;
-                // Whether any byte of `word` is 0xFF: the zero-byte test on its complement.
-                if (!word).wrapping_sub(0x0101_0101) & word & 0x8080_8080 == 0 {
-                    buf[pos..pos + 4].copy_from_slice(&word.to_be_bytes());
-                    pos += 4;
-                } else {
-                    for b in word.to_be_bytes() {
-                        buf[pos] = b;
-                        pos += 1;
-                        if b == 0xFF {
-                            buf[pos] = 0;
-                            pos += 1;
-                        }
-                    }
-                }
-            }
+            acc |= (code as u64) << (64 - n);
+            buf[pos..pos + 8].copy_from_slice(&acc.to_be_bytes());
+            let whole = n & !7;
+            pos += (whole / 8) as usize;
+            acc <<= whole;
+            n -= whole;
         }};
     }
-    let dc_value = c.q[0] as i32;
-    let (size, value) = magnitude(dc_value - *pred);
-    *pred = dc_value;
+    let (size, value) = magnitude(c.dc - *pred);
+    *pred = c.dc;
     let code = dc[size as usize];
-    put!((code >> 8) << size | value, (code & 0xFF) + size);
+    put!(code >> 5 | value, code & 31);
     let mut nonzero = c.nonzero & !1;
     let mut last = 0u32;
     while nonzero != 0 {
@@ -580,30 +700,30 @@ fn code_block(bw: &mut BitWriter<'_>, c: &Coefs, pred: &mut i32, dc: &[u32; 256]
         let mut run = k - last - 1;
         while run > 15 {
             let zrl = ac[0xF0];
-            put!(zrl >> 8, zrl & 0xFF);
+            put!(zrl >> 5, zrl & 31);
             run -= 16;
         }
-        let (size, value) = magnitude(c.q[ZIGZAG_T[k as usize]] as i32);
-        let code = ac[(run << 4 | size) as usize];
-        put!((code >> 8) << size | value, (code & 0xFF) + size);
+        let sym = c.sym[ZIGZAG_T[k as usize]];
+        let code = ac[(run << 4 | (sym & 15)) as usize];
+        put!(code >> 5 | sym >> 4, code & 31);
         last = k;
     }
     if last != 63 {
         let eob = ac[0x00];
-        put!(eob >> 8, eob & 0xFF);
+        put!(eob >> 5, eob & 31);
     }
     (bw.acc, bw.n, bw.pos) = (acc, n, pos);
 }
 
-/// Bytes one block can take at most: 64 codes of at most 27 bits, every byte stuffed.
-const MAX_BLOCK_BYTES: usize = 2 * (64 * 27 / 8 + 1);
-/// Bytes one MCU (at most six blocks) can take.
-const MAX_MCU_BYTES: usize = 6 * MAX_BLOCK_BYTES;
+/// Bytes one block can take at most: 64 codes of at most 27 bits.
+const MAX_BLOCK_BYTES: usize = 64 * 27 / 8 + 1;
+/// Bytes one MCU (at most six blocks) can take, and the 8 bytes every store writes.
+const MAX_MCU_BYTES: usize = 6 * MAX_BLOCK_BYTES + 8;
 
-/// Entropy-coded bits into bytes, with JPEG's byte stuffing (a 0 after every 0xFF). Whole
-/// bytes collect in a fixed buffer that moves to `out` between MCUs.
+/// Entropy-coded bits into bytes. Whole bytes collect in a fixed buffer that moves to `out`
+/// between MCUs, with JPEG's byte stuffing (a 0 after every 0xFF) added on the way.
 struct BitWriter<'a> {
-    /// The pending bits are the low `n` bits.
+    /// The pending bits are the top `n` bits (n < 8 between codes).
     acc: u64,
     n: u32,
     buf: [u8; 4 * MAX_MCU_BYTES],
@@ -626,27 +746,47 @@ impl<'a> BitWriter<'a> {
     #[inline]
     fn make_room(&mut self) {
         if self.pos > self.buf.len() - MAX_MCU_BYTES {
-            self.out.extend_from_slice(&self.buf[..self.pos]);
-            self.pos = 0;
+            self.drain();
         }
+    }
+
+    /// Moves the whole bytes to `out`, stuffing a 0 after every 0xFF.
+    #[inline(always)]
+    fn drain(&mut self) {
+        let mut rest = &self.buf[..self.pos];
+        while let Some(i) = find_ff(rest) {
+            self.out.extend_from_slice(&rest[..=i]);
+            self.out.push(0);
+            rest = &rest[i + 1..];
+        }
+        self.out.extend_from_slice(rest);
+        self.pos = 0;
     }
 
     /// Flushes the last bits, padding the final byte with 1s (F.1.2.3).
     fn pad(&mut self) {
-        self.out.extend_from_slice(&self.buf[..self.pos]);
-        self.pos = 0;
-        let fill = (8 - self.n % 8) % 8;
-        self.acc = self.acc << fill | ((1u64 << fill) - 1);
-        self.n += fill;
-        while self.n >= 8 {
-            self.n -= 8;
-            let b = (self.acc >> self.n) as u8;
-            self.out.push(b);
-            if b == 0xFF {
-                self.out.push(0);
-            }
+        if self.n > 0 {
+            self.buf[self.pos] = (self.acc >> 56) as u8 | 0xFF >> self.n;
+            self.pos += 1;
+            (self.acc, self.n) = (0, 0);
         }
+        self.drain();
     }
+}
+
+/// The index of the first 0xFF in `d`: 32 bytes at a time (a vector compare each), then the
+/// position within those.
+#[inline(always)]
+fn find_ff(d: &[u8]) -> Option<usize> {
+    let mut chunks = d.chunks_exact(32);
+    let mut base = 0;
+    for c in &mut chunks {
+        if c.iter().fold(false, |any, &b| any | (b == 0xFF)) {
+            break;
+        }
+        base += 32;
+    }
+    d[base..].iter().position(|&b| b == 0xFF).map(|i| base + i)
 }
 
 #[cfg(test)]
@@ -664,18 +804,255 @@ mod tests {
         assert_eq!(magnitude(2047), (11, 0x7FF));
     }
 
+    /// Coefficients for [`code_block`] from `q` in storage order (transposed).
+    fn coefs(q: &[i32; 64]) -> Coefs {
+        let mut c = Coefs::new();
+        c.dc = q[0];
+        for (s, &v) in c.sym.iter_mut().zip(q) {
+            *s = symbol(v);
+        }
+        c.nonzero = zigzag_mask(&q.map(|v| (v != 0) as u8));
+        c
+    }
+
+    /// Blocks coded one after the other, as the strip encoder does.
+    fn fast(blocks: &[[i32; 64]], dc: &[u32; 256], ac: &[u32; 256]) -> Vec<u8> {
+        let (dc, ac) = (combined(dc), combined(ac));
+        let mut out = Vec::new();
+        let mut w = BitWriter::new(&mut out);
+        let mut pred = 0;
+        for q in blocks {
+            w.make_room();
+            code_block(&mut w, &coefs(q), &mut pred, &dc, &ac);
+        }
+        w.pad();
+        out
+    }
+
+    /// The same, the plain way: coefficient by coefficient in zigzag order, bit by bit.
+    fn naive(blocks: &[[i32; 64]], dc: &[u32; 256], ac: &[u32; 256]) -> Vec<u8> {
+        let mut bits = Vec::new();
+        let mut put = |v: u32, len: u32| {
+            for i in (0..len).rev() {
+                bits.push(v >> i & 1 == 1);
+            }
+        };
+        let size_of = |v: i32| (0..16).find(|&s| v.unsigned_abs() < 1 << s).unwrap();
+        let value_of = |v: i32, s: u32| {
+            if v < 0 {
+                (v - 1 + (1 << s)) as u32
+            } else {
+                v as u32
+            }
+        };
+        let mut pred = 0;
+        for q in blocks {
+            let diff = q[0] - pred;
+            pred = q[0];
+            let s = size_of(diff);
+            put(dc[s as usize] >> 8, dc[s as usize] & 0xFF);
+            put(value_of(diff, s), s);
+            let mut run = 0;
+            for k in 1..64 {
+                let v = q[ZIGZAG_T[k]];
+                if v == 0 {
+                    run += 1;
+                    continue;
+                }
+                while run > 15 {
+                    put(ac[0xF0] >> 8, ac[0xF0] & 0xFF);
+                    run -= 16;
+                }
+                let s = size_of(v);
+                let sym = (run << 4 | s) as usize;
+                put(ac[sym] >> 8, ac[sym] & 0xFF);
+                put(value_of(v, s), s);
+                run = 0;
+            }
+            if run > 0 {
+                put(ac[0] >> 8, ac[0] & 0xFF);
+            }
+        }
+        while bits.len() % 8 != 0 {
+            bits.push(true);
+        }
+        let mut out = Vec::new();
+        for byte in bits.chunks(8) {
+            let b = byte.iter().fold(0u8, |b, &bit| b << 1 | bit as u8);
+            out.push(b);
+            if b == 0xFF {
+                out.push(0);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn avx2_colour_conversion_matches_the_portable_one() {
+        // Widths around the 16-pixel steps of the AVX2 loop, odd ones, and noise.
+        let mut seed = 0x2545_F491u32;
+        for w in [1usize, 15, 16, 17, 31, 32, 33, 47, 100, 129] {
+            let mut row = || {
+                (0..3 * w)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 17;
+                        seed ^= seed << 5;
+                        seed as u8
+                    })
+                    .collect::<Vec<u8>>()
+            };
+            let (a, b) = (row(), row());
+            let pw = w.div_ceil(16) * 16;
+            let run = |simd: Avx2| {
+                let (mut ya, mut yb) = (vec![0f32; pw], vec![0f32; pw]);
+                let (mut cb, mut cr) = (vec![0f32; pw / 2], vec![0f32; pw / 2]);
+                ycc420_rows(&a, &b, &mut ya, &mut yb, &mut cb, &mut cr, simd);
+                [ya, yb, cb, cr]
+            };
+            assert_eq!(run(avx2()), run(None), "width {w}");
+        }
+    }
+
+    #[test]
+    fn avx2_444_conversion_matches_the_portable_one() {
+        let mut seed = 0x0BAD_5EEDu32;
+        for w in [1usize, 7, 8, 9, 16, 23, 100] {
+            let src: Vec<u8> = (0..3 * w)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    seed as u8
+                })
+                .collect();
+            let pw = w.div_ceil(8) * 8;
+            let run = |simd: Avx2| {
+                let (mut y, mut cb, mut cr) = (vec![0f32; pw], vec![0f32; pw], vec![0f32; pw]);
+                ycc_row(&src, &mut y, &mut cb, &mut cr, simd);
+                [y, cb, cr]
+            };
+            assert_eq!(run(avx2()), run(None), "width {w}");
+        }
+    }
+
+    #[test]
+    fn avx2_block_matches_the_portable_one() {
+        // Noise, flat extremes and checkerboards (the largest AC values), at qualities from
+        // the coarsest to the finest tables, both tables.
+        let mut seed = 0x1357_9BDFu32;
+        let mut planes: Vec<Vec<f32>> = vec![vec![-128.0; 64 * 3], vec![127.0; 64 * 3]];
+        planes.push(
+            (0..64 * 3)
+                .map(|i| if (i + i / 24) % 2 == 0 { -128.0 } else { 127.0 })
+                .collect(),
+        );
+        for _ in 0..50 {
+            planes.push(
+                (0..64 * 3)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 17;
+                        seed ^= seed << 5;
+                        (seed % 256) as f32 - 128.0 + (seed >> 24) as f32 / 256.0
+                    })
+                    .collect(),
+            );
+        }
+        for q in [1, 50, 75, 100] {
+            let t = Tables::new(Layout::Ycc444, 24, q);
+            for plane in &planes {
+                for (x, table) in [(0, 0), (8, 1), (16, 0)] {
+                    let (mut fast, mut plain) = (Coefs::new(), Coefs::new());
+                    block(plane, 24, x, &t, table, &mut fast, avx2());
+                    block(plane, 24, x, &t, table, &mut plain, None);
+                    assert_eq!(
+                        (fast.dc, fast.sym, fast.nonzero),
+                        (plain.dc, plain.sym, plain.nonzero),
+                        "q{q}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn symbols_match_magnitudes() {
+        for v in -2047..=2047 {
+            let mut q = [0i32; 64];
+            q[9] = v;
+            let c = coefs(&q);
+            let (size, bits) = magnitude(v);
+            assert_eq!(c.sym[9], bits << 4 | size, "{v}");
+            assert_eq!(c.nonzero != 0, v != 0);
+        }
+    }
+
+    #[test]
+    fn coded_blocks_match_a_plain_coder() {
+        // Blocks with: DC only (all-zero AC); AC at the extremes of baseline's ranges; long
+        // zero runs (one ZRL, three ZRLs, a run ending at 63 without EOB); every
+        // coefficient set; and noise of every density. Enough of them that the writer's
+        // buffer drains several times.
+        let mut blocks = Vec::new();
+        // DC values are within +-1023 (the clamp in `block`), differences within +-2046.
+        let mut dc_only = [0i32; 64];
+        dc_only[0] = 1023;
+        blocks.push(dc_only);
+        dc_only[0] = -1023;
+        blocks.push(dc_only);
+        let mut extremes = [0i32; 64];
+        for (i, e) in extremes.iter_mut().enumerate() {
+            *e = if i % 2 == 0 { 1023 } else { -1023 };
+        }
+        blocks.push(extremes);
+        for ks in [&[17][..], &[40], &[63], &[1, 18, 35, 52, 63], &[62]] {
+            let mut q = [0i32; 64];
+            q[0] = 3;
+            for &k in ks {
+                q[ZIGZAG_T[k]] = -(k as i32);
+            }
+            blocks.push(q);
+        }
+        blocks.push([0; 64]);
+        let mut seed = 0x9E37_79B9u32;
+        for density in [1, 3, 8, 16, 40, 64] {
+            for _ in 0..200 {
+                let mut q = [0i32; 64];
+                for v in q.iter_mut() {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    if seed % 64 < density {
+                        // -1023..=1023, of every size.
+                        *v = (((seed >> 8) % 2047) as i32 - 1023) >> ((seed >> 20) % 10);
+                    }
+                }
+                blocks.push(q);
+            }
+        }
+        let (dc, ac) = (
+            tables::codes(&tables::LUMA_DC),
+            tables::codes(&tables::LUMA_AC),
+        );
+        assert_eq!(fast(&blocks, &dc, &ac), naive(&blocks, &dc, &ac));
+        let (dc, ac) = (
+            tables::codes(&tables::CHROMA_DC),
+            tables::codes(&tables::CHROMA_AC),
+        );
+        assert_eq!(fast(&blocks, &dc, &ac), naive(&blocks, &dc, &ac));
+    }
+
     #[test]
     fn bits_are_stuffed_and_padded() {
         // A block with DC difference 0 and the AC coefficient 1 at zigzag 1 and 63, with
         // a code table where every symbol is coded as eight 1 bits: long runs of 1s.
-        let mut q = [0i16; 64];
+        let mut q = [0i32; 64];
         q[ZIGZAG_T[1]] = 1;
         q[ZIGZAG_T[63]] = -1;
-        let c = Coefs {
-            q,
-            nonzero: 1 << 1 | 1 << 63,
-        };
-        let ones = [0xFF << 8 | 8; 256];
+        let c = coefs(&q);
+        assert_eq!(c.nonzero, 1 << 1 | 1 << 63);
+        let ones = combined(&[0xFF << 8 | 8; 256]);
         let mut out = Vec::new();
         let mut w = BitWriter::new(&mut out);
         w.make_room();
@@ -711,29 +1088,27 @@ mod tests {
         for (i, p) in plane.iter_mut().enumerate() {
             *p = ((i * 37) % 101) as f32 - 50.0;
         }
-        let mut c = Coefs {
-            q: [0; 64],
-            nonzero: 0,
-        };
-        block(&plane, 8, 0, &t, 0, &mut c);
-        for (k, &i) in ZIGZAG_T.iter().enumerate() {
-            assert_eq!(c.nonzero >> k & 1 == 1, c.q[i] != 0, "zigzag {k}");
+        for simd in [avx2(), None] {
+            let mut c = Coefs::new();
+            block(&plane, 8, 0, &t, 0, &mut c, simd);
+            for (k, &i) in ZIGZAG_T.iter().enumerate() {
+                assert_eq!(c.nonzero >> k & 1 == 1, c.sym[i] != 0, "zigzag {k}");
+            }
+            assert!(c.nonzero.count_ones() > 5);
         }
-        assert!(c.nonzero.count_ones() > 5);
     }
 
     #[test]
     fn dct_of_a_flat_block_is_dc_only() {
         let t = Tables::new(Layout::Gray, 8, 50);
         let plane = [40.0f32; 64];
-        let mut c = Coefs {
-            q: [0; 64],
-            nonzero: 0,
-        };
-        block(&plane, 8, 0, &t, 0, &mut c);
-        // DC = 8 * mean / q = 8 * 40 / 16 = 20.
-        assert_eq!(c.q[0], 20);
-        assert!(c.q[1..].iter().all(|&c| c == 0), "{:?}", c.q);
-        assert_eq!(c.nonzero, 1);
+        for simd in [avx2(), None] {
+            let mut c = Coefs::new();
+            block(&plane, 8, 0, &t, 0, &mut c, simd);
+            // DC = 8 * mean / q = 8 * 40 / 16 = 20.
+            assert_eq!(c.dc, 20);
+            assert!(c.sym[1..].iter().all(|&c| c == 0), "{:?}", c.sym);
+            assert_eq!(c.nonzero, 1);
+        }
     }
 }
