@@ -58,33 +58,45 @@ pub(crate) const PDF_SPILL: usize = 4 << 20;
 /// the one being filled.
 const POOL: usize = PIPE_MESSAGES + 2;
 
-/// Message buffers going back from the encoder to the driver side, shared by a job's pages.
+/// Message buffers going back from the encoder to the driver side, shared by a job's pages
+/// until its transfer ends ([`Buffers::close`]: ended jobs stay listed for minutes).
 /// Without it every driver write is a fresh allocation freed on another thread, which glibc
 /// hands back to the kernel and faults in again: on A4 300 dpi color pages (bands of about
 /// 256 KiB) that was a fifth of the server's CPU time.
-#[derive(Clone, Default)]
-pub(crate) struct Buffers(Arc<Mutex<Vec<Vec<u8>>>>);
+#[derive(Clone)]
+pub(crate) struct Buffers(Arc<Mutex<Option<Vec<Vec<u8>>>>>);
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Buffers(Arc::new(Mutex::new(Some(Vec::new()))))
+    }
+}
 
 impl Buffers {
-    /// An empty buffer, recycled when one is free.
-    fn take(&self) -> Vec<u8> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop()
-            .unwrap_or_default()
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<Vec<u8>>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Returns a buffer for reuse (dropped when the pool is full).
+    /// An empty buffer, recycled when one is free.
+    fn take(&self) -> Vec<u8> {
+        self.lock().as_mut().and_then(Vec::pop).unwrap_or_default()
+    }
+
+    /// Returns a buffer for reuse (dropped when the pool is full or closed).
     fn give(&self, mut buf: Vec<u8>) {
         if buf.capacity() == 0 {
             return;
         }
         buf.clear();
-        let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < POOL {
+        if let Some(pool) = self.lock().as_mut().filter(|p| p.len() < POOL) {
             pool.push(buf);
         }
+    }
+
+    /// Frees the pool and keeps it empty: the transfer is over.
+    pub(crate) fn close(&self) {
+        let freed = self.lock().take();
+        drop(freed);
     }
 }
 
@@ -620,5 +632,28 @@ impl DocumentOutput for StreamOut {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_are_reused_up_to_the_pool_size_and_freed_on_close() {
+        let pool = Buffers::default();
+        for _ in 0..POOL + 3 {
+            pool.give(Vec::with_capacity(1024));
+        }
+        let held = |p: &Buffers| p.lock().as_ref().map_or(0, Vec::len);
+        assert_eq!(held(&pool), POOL);
+        let b = pool.take();
+        assert!(b.is_empty() && b.capacity() >= 1024);
+        pool.close();
+        assert_eq!(held(&pool), 0);
+        // A closed pool (an ended job, kept for ScannerStatus) holds nothing given back late.
+        pool.give(b);
+        assert_eq!(held(&pool), 0);
+        assert_eq!(pool.take().capacity(), 0);
     }
 }

@@ -349,6 +349,8 @@ impl Job {
             g.phase = Phase::Ended;
             g.ended_at = Some(Instant::now());
         }
+        // No driver writes any more; the job stays listed in ScannerStatus for minutes.
+        self.buffers.close();
         self.ended.notify_all();
         if let Some((tx, _)) = doc {
             let _ = tx.send(Msg::Finish);
