@@ -48,7 +48,8 @@ pub(crate) enum Chunk {
 /// Driver writes are collected into messages of this size: few messages, yet bytes keep
 /// moving while a slow scanner delivers small bands.
 const COALESCE: usize = 64 * 1024;
-/// Messages in the driver→encoder pipe (about 1 MiB with [`COALESCE`]).
+/// Messages in the driver→encoder pipe: about 1 MiB of small writes coalesced to
+/// [`COALESCE`]; larger writes (bands) go whole, 16 of them.
 const PIPE_MESSAGES: usize = 16;
 /// Response chunks are about this size.
 const BODY_CHUNK: usize = 64 * 1024;
