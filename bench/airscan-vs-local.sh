@@ -81,6 +81,7 @@ EOF
 
 serve virtual --device virtual
 serve test --device sane:test:0 --set "test-picture=$PICTURE"
+serve fast --device sane:test:0 --set "test-picture=$PICTURE" --deflate fast
 serve fastest --device sane:test:0 --set "test-picture=$PICTURE" --deflate fastest
 serve balanced --device sane:test:0 --set "test-picture=$PICTURE" --deflate balanced
 
@@ -111,7 +112,7 @@ ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 
 # Warm caches (binaries, libraries, the page cache) once each.
 for f in pnm png; do
-    net virtual $f; net test $f; net fastest $f; net balanced $f
+    net virtual $f; net test $f; net fast $f; net fastest $f; net balanced $f
     local_sane $f; local_scanwire $f
 done
 
@@ -120,16 +121,17 @@ echo
 echo "| output | baseline | network path | local | ratio |"
 echo "|---|---|---|---|---|"
 for fmt in pnm png; do
-    for k in net-test loc-sane net-virtual loc-scanwire net-fastest net-balanced; do : >"$WORK/t-$k-$fmt"; done
+    for k in net-test loc-sane net-virtual loc-scanwire net-fast net-fastest net-balanced; do : >"$WORK/t-$k-$fmt"; done
     for _ in $(seq "$RUNS"); do
         timed "$WORK/t-net-test-$fmt" net test "$fmt"
         timed "$WORK/t-loc-sane-$fmt" local_sane "$fmt"
         timed "$WORK/t-net-virtual-$fmt" net virtual "$fmt"
         timed "$WORK/t-loc-scanwire-$fmt" local_scanwire "$fmt"
+        timed "$WORK/t-net-fast-$fmt" net fast "$fmt"
         timed "$WORK/t-net-fastest-$fmt" net fastest "$fmt"
         timed "$WORK/t-net-balanced-$fmt" net balanced "$fmt"
     done
-    for k in net-test loc-sane net-virtual loc-scanwire net-fastest net-balanced; do
+    for k in net-test loc-sane net-virtual loc-scanwire net-fast net-fastest net-balanced; do
         eval "M_${k//-/_}_$fmt=$(median <"$WORK/t-$k-$fmt")"
     done
     eval "a=\$M_net_test_$fmt b=\$M_loc_sane_$fmt c=\$M_net_virtual_$fmt d=\$M_loc_scanwire_$fmt"
@@ -139,15 +141,15 @@ done
 echo
 echo "Server --deflate effort, same-client path (network path median; local as above):"
 echo
-echo "| output | fast (default) | fastest (fdeflate) | balanced (zlib 6) | local |"
-echo "|---|---|---|---|---|"
+echo "| output | wire (default: zlib 1, no filters) | fast (zlib 2) | fastest (fdeflate) | balanced (zlib 6) | local |"
+echo "|---|---|---|---|---|---|"
 for fmt in pnm png; do
-    eval "echo \"| ${fmt^^} | \$M_net_test_$fmt s | \$M_net_fastest_$fmt s | \$M_net_balanced_$fmt s | \$M_loc_sane_$fmt s |\""
+    eval "echo \"| ${fmt^^} | \$M_net_test_$fmt s | \$M_net_fast_$fmt s | \$M_net_fastest_$fmt s | \$M_net_balanced_$fmt s | \$M_loc_sane_$fmt s |\""
 done
 echo
 echo "Raw runs (seconds):"
 for fmt in pnm png; do
-    for k in net-test loc-sane net-virtual loc-scanwire net-fastest net-balanced; do
+    for k in net-test loc-sane net-virtual loc-scanwire net-fast net-fastest net-balanced; do
         printf '  %-16s %s\n' "$k $fmt" "$(tr '\n' ' ' <"$WORK/t-$k-$fmt")"
     done
 done

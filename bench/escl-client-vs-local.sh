@@ -5,7 +5,8 @@
 #          each page as PNG, the driver decodes it to rows as it streams in
 #   local: scanwire scan -d virtual, the same job scanned by the virtual driver in-process
 # Both write the same files (one per page). Settings: A4, 300 dpi, color and gray; output PNM
-# (no output encoding: the driver's cost shows) and PNG (what people write).
+# (no output encoding: the driver's cost shows) and PNG (what people write). Wall times are
+# hyperfine means; CPU (user+sys) is the median of 3 more runs of each, client and server.
 #
 # Usage: bench/escl-client-vs-local.sh [RUNS]      (default 5)
 # Needs: hyperfine, curl, python3. Builds release binaries into $CARGO_TARGET_DIR (default
@@ -39,6 +40,12 @@ URL="http://127.0.0.1:$PORT/eSCL"
 export SANE_CONFIG_DIR=$WORK/sane   # no SANE backend probing in either command
 mkdir -p "$SANE_CONFIG_DIR" && : >"$SANE_CONFIG_DIR/dll.conf"
 
+TICK=$(getconf CLK_TCK)
+server_cpu() { awk -v t="$TICK" '{printf "%d", ($14 + $15) * 1000 / t}' "/proc/$SERVER_PID/stat"; }
+median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+
+echo "| job | escl (ms) | local (ms) | ratio | CPU escl: client+server | CPU local | output |"
+echo "|---|---|---|---|---|---|---|"
 for mode in color gray; do
     for fmt in pnm png; do
         common="--source adf --pages 10 --mode $mode --resolution 300 -l 0 -t 0 -x 210 -y 297 --quiet"
@@ -48,9 +55,21 @@ for mode in color gray; do
             -n "local ($mode, $fmt)" "$SCANWIRE scan -d virtual --set sheets=10 $common -o $WORK/l-%02d.$fmt" \
             >"$WORK/$mode-$fmt.txt"
         cmp -s "$WORK/e-01.$fmt" "$WORK/l-01.$fmt" && same=identical || same=different
-        python3 - "$WORK/$mode-$fmt.md" "$mode" "$fmt" "$same" <<'EOF'
+        # CPU (user+sys, ms): the client command, and the server's share of the escl job
+        # (/proc/PID/stat, 10 ms ticks); median of 3. Survives a busy machine better than wall.
+        cpu_e=() cpu_s=() cpu_l=()
+        for _ in 1 2 3; do
+            s0=$(server_cpu)
+            /usr/bin/time -f '%U %S' -o "$WORK/time" $SCANWIRE scan -d $URL $common -o "$WORK/e-%02d.$fmt"
+            cpu_s+=($(($(server_cpu) - s0)))
+            cpu_e+=($(awk '{printf "%d", ($1 + $2) * 1000}' "$WORK/time"))
+            /usr/bin/time -f '%U %S' -o "$WORK/time" $SCANWIRE scan -d virtual --set sheets=10 $common -o "$WORK/l-%02d.$fmt"
+            cpu_l+=($(awk '{printf "%d", ($1 + $2) * 1000}' "$WORK/time"))
+        done
+        CPU="$(median3 "${cpu_e[@]}")+$(median3 "${cpu_s[@]}") ms | $(median3 "${cpu_l[@]}") ms"
+        python3 - "$WORK/$mode-$fmt.md" "$mode" "$fmt" "$same" "$CPU" <<'EOF'
 import sys, re
-path, mode, fmt, same = sys.argv[1:]
+path, mode, fmt, same, cpu = sys.argv[1:]
 rows = [l for l in open(path) if l.startswith("| `")]
 mean = {}
 for r in rows:
@@ -59,7 +78,7 @@ for r in rows:
     mean[name] = cells[1]
 def num(s): return float(re.match(r"[\d.]+", s).group(0))
 ratio = num(mean["escl"]) / num(mean["local"])
-print(f"| 10 pages A4 300 dpi {mode}, {fmt} | {mean['escl']} | {mean['local']} | {ratio:.2f}x | page 1 {same} |")
+print(f"| 10 pages A4 300 dpi {mode}, {fmt} | {mean['escl']} | {mean['local']} | {ratio:.2f}x | {cpu} | page 1 {same} |")
 EOF
     done
 done

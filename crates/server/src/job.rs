@@ -16,7 +16,7 @@
 //! the slots out in order, each to exactly one request.
 
 use crate::device::DeviceEntry;
-use crate::encode::{self, BodyTx, Chunk, EncodeStatus, Msg, PageWriter, Settle};
+use crate::encode::{self, BodyTx, Buffers, Chunk, EncodeStatus, Msg, PageWriter, Settle};
 use crate::mapping::JobRequest;
 use scanwire_core::device::{DeviceErrorKind, PageInfo, Source};
 use scanwire_core::transfer::{
@@ -83,6 +83,8 @@ pub(crate) struct Job {
     pub fetch: tokio::sync::Mutex<()>,
     /// The runtime the HTTP side runs on; encoder threads wait on it for body space.
     runtime: Mutex<Option<tokio::runtime::Handle>>,
+    /// Driver→encoder message buffers, reused across the job's pages.
+    buffers: Buffers,
 }
 
 struct JobInner {
@@ -188,6 +190,7 @@ impl Job {
             changed,
             fetch: tokio::sync::Mutex::new(()),
             runtime: Mutex::new(None),
+            buffers: Buffers::default(),
         })
     }
 
@@ -346,6 +349,8 @@ impl Job {
             g.phase = Phase::Ended;
             g.ended_at = Some(Instant::now());
         }
+        // No driver writes any more; the job stays listed in ScannerStatus for minutes.
+        self.buffers.close();
         self.ended.notify_all();
         if let Some((tx, _)) = doc {
             let _ = tx.send(Msg::Finish);
@@ -590,9 +595,10 @@ impl Job {
                 let status = Arc::new(EncodeStatus::default());
                 let st = status.clone();
                 let body = body_tx(btx);
+                let pool = self.buffers.clone();
                 let spawned = std::thread::Builder::new()
                     .name("scanwire-pdf".into())
-                    .spawn(move || encode::encode_pdf(opts, rx, body, st, settle));
+                    .spawn(move || encode::encode_pdf(opts, rx, pool, body, st, settle));
                 if spawned.is_err() {
                     return AppStream::Fail(wia::E_OUTOFMEMORY);
                 }
@@ -616,9 +622,10 @@ impl Job {
             let st = status.clone();
             let p = page.clone();
             let body = body_tx(btx);
+            let pool = self.buffers.clone();
             let spawned = std::thread::Builder::new()
                 .name("scanwire-encode".into())
-                .spawn(move || encode::encode_image(format, p, opts, rx, body, st, settle));
+                .spawn(move || encode::encode_image(format, p, opts, rx, pool, body, st, settle));
             if spawned.is_err() {
                 return AppStream::Fail(wia::E_OUTOFMEMORY);
             }
@@ -630,7 +637,12 @@ impl Job {
             (tx, status)
         };
         self.notify();
-        AppStream::Stream(Box::new(PageWriter::new(tx, status, self.cancel.clone())))
+        AppStream::Stream(Box::new(PageWriter::new(
+            tx,
+            self.buffers.clone(),
+            status,
+            self.cancel.clone(),
+        )))
     }
 }
 

@@ -70,16 +70,20 @@ impl RowConverter {
         self.pixel.bytes_per_line(self.width)
     }
 
-    /// Converts one row; `dst` must be [`Self::dst_len`] bytes and is overwritten.
-    pub fn convert(&self, src: &[u8], dst: &mut [u8]) {
-        let same = matches!(
+    /// Whether source rows already are output rows (the scanner sent what was asked for).
+    pub fn is_identity(&self) -> bool {
+        matches!(
             (self.pixel, self.channels, self.depth16),
             (PixelFormat::Rgb8, 3, false)
                 | (PixelFormat::Gray8, 1, false)
                 | (PixelFormat::Rgb16, 3, true)
                 | (PixelFormat::Gray16, 1, true)
-        );
-        if same {
+        )
+    }
+
+    /// Converts one row; `dst` must be [`Self::dst_len`] bytes and is overwritten.
+    pub fn convert(&self, src: &[u8], dst: &mut [u8]) {
+        if self.is_identity() {
             // The common case (the scanner sent what was asked for): a copy.
             dst.copy_from_slice(&src[..dst.len()]);
             return;
@@ -233,6 +237,16 @@ impl<R: BufRead + Seek> PngRows<R> {
 
     /// Converts the next row into `dst`; `false` when every row has been read.
     pub fn next_row(&mut self, dst: &mut [u8]) -> Result<bool, DeviceError> {
+        if self.conv.is_identity() && dst.len() == self.conv.src_len() {
+            // Straight into `dst`: one copy of each row fewer.
+            return match self.reader.read_row(dst).map_err(png_error)? {
+                Some(_) => {
+                    self.rows += 1;
+                    Ok(true)
+                }
+                None => Ok(false),
+            };
+        }
         match self.reader.next_row().map_err(png_error)? {
             Some(row) => {
                 let data = row.data();

@@ -177,6 +177,7 @@ impl Device for EsclDevice {
             plan,
             job,
             cancelled: false,
+            ready: None,
         }
         .run(step)
     }
@@ -192,11 +193,15 @@ struct Session<'a> {
     job: Job,
     /// Once cancelled, waits no longer listen for cancel (the DELETE must get through).
     cancelled: bool,
+    /// The next step's NextDocument, already sent while the previous page's stream closed.
+    ready: Option<InFlight>,
 }
 
 /// What handing a page on came to.
 enum PageEnd {
-    Done,
+    /// The page is in; its stream (`None`: skipped) is finished by the caller, once the next
+    /// request is on its way.
+    Done(Option<StreamHandle>),
     Cancelled,
 }
 
@@ -250,9 +255,12 @@ impl Session<'_> {
                         continue;
                     }
                     let honour = !self.cancelled;
-                    let mut flight = self
-                        .client
-                        .start(&request, (!self.cancelled).then_some(self.cancel));
+                    let mut flight = match self.ready.take() {
+                        Some(f) => f,
+                        None => self
+                            .client
+                            .start(&request, (!self.cancelled).then_some(self.cancel)),
+                    };
                     match flight.head(honour) {
                         Err(Interrupted::Cancelled) => self.on_cancel(Some(&mut flight)),
                         Err(Interrupted::Failed(e)) => self.job.on_failure(e),
@@ -260,7 +268,7 @@ impl Session<'_> {
                             match self.job.on_response(&head, &[]) {
                                 Step::Receive { number } => {
                                     match self.page(number, &head, &mut flight) {
-                                        Ok(PageEnd::Done) => self.job.page_received(),
+                                        Ok(PageEnd::Done(stream)) => self.page_done(stream),
                                         Ok(PageEnd::Cancelled) | Err(PageFail::Cancelled) => {
                                             self.on_cancel(None)
                                         }
@@ -283,8 +291,36 @@ impl Session<'_> {
     }
 
     /// Cancel: the job says whether to wait for the request in flight (a POST) or drop it.
+    /// A page is in: the job's next step, whose NextDocument (if that is what comes next) is
+    /// sent before the page's stream is finished. Closing the stream waits for the
+    /// application (a file writer drains, syncs and renames: milliseconds); the next page's
+    /// head and first bytes arrive meanwhile. A cancel in that window drops the request and
+    /// deletes the job, as for any NextDocument in flight.
+    fn page_done(&mut self, stream: Option<StreamHandle>) -> Step {
+        let next = self.job.page_received();
+        if let (
+            Some(_),
+            Step::Send {
+                request,
+                delay,
+                status: None,
+            },
+        ) = (&stream, &next)
+        {
+            if request.op == Operation::NextDocument && delay.is_zero() && !self.cancelled {
+                self.ready = Some(self.client.start(request, Some(self.cancel)));
+            }
+        }
+        if let Some(s) = stream {
+            s.finish();
+        }
+        next
+    }
+
     fn on_cancel(&mut self, flight: Option<&mut InFlight>) -> Step {
         self.cancelled = true;
+        // A NextDocument sent ahead is not waited for.
+        self.ready = None;
         match self.job.cancel() {
             Some(step) => step,
             None => match flight {
@@ -382,7 +418,7 @@ impl Session<'_> {
         };
         let info = self.page_info(number, data);
         let Some(mut stream) = self.open(&info)? else {
-            return Ok(PageEnd::Done);
+            return Ok(PageEnd::Done(None));
         };
         let total = raster.data.len() as u64;
         let bpl = raster.pixel.bytes_per_line(raster.width).max(1);
@@ -395,8 +431,7 @@ impl Session<'_> {
                 return Ok(PageEnd::Cancelled);
             }
         }
-        stream.finish();
-        Ok(PageEnd::Done)
+        Ok(PageEnd::Done(Some(stream)))
     }
 
     /// A PNG page decoded row by row while it arrives; rows go on in bands of about
@@ -439,7 +474,7 @@ impl Session<'_> {
         let Some(mut stream) = self.open(&info)? else {
             drop(rows);
             drain(flight, honour)?;
-            return Ok(PageEnd::Done);
+            return Ok(PageEnd::Done(None));
         };
         let row_len = conv.dst_len().max(1);
         let per_band = (BAND / row_len).max(1);
@@ -476,8 +511,7 @@ impl Session<'_> {
         // The rest of the body (trailing chunks after IEND): read, so the scanner sees its
         // page delivered and the connection can be reused.
         drain(flight, honour)?;
-        stream.finish();
-        Ok(PageEnd::Done)
+        Ok(PageEnd::Done(Some(stream)))
     }
 
     /// The scanner's encoding handed on as it arrives.
@@ -497,7 +531,7 @@ impl Session<'_> {
         let info = self.page_info(number, PageData::Encoded(encoding));
         let Some(mut stream) = self.open(&info)? else {
             drain(flight, honour)?;
-            return Ok(PageEnd::Done);
+            return Ok(PageEnd::Done(None));
         };
         let mut received = 0u64;
         let mut next = Some(first);
@@ -523,8 +557,7 @@ impl Session<'_> {
                 ))));
             }
         }
-        stream.finish();
-        Ok(PageEnd::Done)
+        Ok(PageEnd::Done(Some(stream)))
     }
 
     /// Opens the application's stream: `None` when it skips the page.

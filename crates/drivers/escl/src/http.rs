@@ -291,18 +291,19 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
     } else {
         Box::new(reader)
     };
+    // Reused: reads return what has arrived (often 8 KiB); zeroing a fresh CHUNK for each
+    // cost more than copying out the bytes read.
+    let mut buf = vec![0u8; CHUNK];
     loop {
         // One chunk per read: whatever has arrived goes on at once, so a slow page still
         // produces progress (and a chance to cancel) as it streams.
-        let mut buf = vec![0u8; CHUNK];
         match body.read(&mut buf) {
             Ok(0) => {
                 let _ = tx.send(Event::End);
                 return;
             }
             Ok(n) => {
-                buf.truncate(n);
-                if tx.send(Event::Chunk(buf)).is_err() {
+                if tx.send(Event::Chunk(buf[..n].to_vec())).is_err() {
                     // The driver walked away (cancel): drop the connection.
                     return;
                 }
