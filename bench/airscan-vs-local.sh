@@ -86,12 +86,14 @@ serve fastest --device sane:test:0 --set "test-picture=$PICTURE" --deflate faste
 serve balanced --device sane:test:0 --set "test-picture=$PICTURE" --deflate balanced
 
 AREA=(--mode Color --resolution 300 -l 0 -t 0 -x 210 -y 297)
+# scanimage gets 60 s: once (in ~100 runs) the test backend's scanimage hung on a futex;
+# a hang then fails the run instead of stalling it.
 net() { # server-name format
-    SANE_CONFIG_DIR=$WORK/air-$1 scanimage -d 'airscan:e0:Scanwire' --source Flatbed "${AREA[@]}" \
+    SANE_CONFIG_DIR=$WORK/air-$1 timeout 60 scanimage -d 'airscan:e0:Scanwire' --source Flatbed "${AREA[@]}" \
         --format="$2" -o "$WORK/net-$1.$2"
 }
 local_sane() { # format
-    SANE_CONFIG_DIR=$WORK/test scanimage -d test:0 --test-picture "$PICTURE" --depth 8 "${AREA[@]}" \
+    SANE_CONFIG_DIR=$WORK/test timeout 60 scanimage -d test:0 --test-picture "$PICTURE" --depth 8 "${AREA[@]}" \
         --format="$1" -o "$WORK/local-sane.$1" 2>/dev/null
 }
 local_scanwire() { # format
