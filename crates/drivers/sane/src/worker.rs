@@ -30,20 +30,21 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The largest band handed to the driver thread. `sane_read` returns at most what the
-/// backend has (the test backend: one pipe buffer, 64 KiB), so one read usually fills a
-/// band. Larger bands gain no time (a hand-off costs microseconds; an A4 600 dpi page is
-/// 1,600 bands) but every band in flight is resident memory: 256 KiB bands with a queue of 4
-/// cost about 1.5 MB more peak RSS (bench/sane-vs-scanimage.sh).
-pub(crate) const BAND_SIZE: usize = 64 * 1024;
+/// backend has (the test backend: 32 KiB, half its pipe), so a band takes several reads.
+/// Each band costs a thread hand-off (a futex wake and two context switches when the driver
+/// thread waits, as it does for a fast device); at 64 KiB an A4 600 dpi page made 6,400
+/// context switches and cost 20 ms more CPU than at 256 KiB, which costs 0.3 MB more peak
+/// RSS (bench/sane-vs-scanimage.sh; larger bands gain little more).
+pub(crate) const BAND_SIZE: usize = 256 * 1024;
 
 /// A band is handed over at the latest this long after its first byte, so slow devices still
 /// report progress several times a second.
 pub(crate) const BAND_TIME: Duration = Duration::from_millis(20);
 
-/// Bands in flight between the worker and the driver thread (with [`BAND_SIZE`], at most
-/// 128 KiB of page data waits in the queue, besides the band being read and the one being
-/// written): enough for the device to read while the previous band is written.
-pub(crate) const QUEUE: usize = 2;
+/// Bands queued between the worker and the driver thread, besides the band being read and
+/// the one being written: the driver writes a band to its file faster than the device
+/// fills the next, so a deeper queue only holds memory.
+pub(crate) const QUEUE: usize = 1;
 
 /// Options beyond this count are not read (no real backend has more than a few hundred).
 const MAX_OPTIONS: i32 = 4096;
