@@ -46,6 +46,9 @@ pub(crate) const BAND_TIME: Duration = Duration::from_millis(20);
 /// fills the next, so a deeper queue only holds memory.
 pub(crate) const QUEUE: usize = 1;
 
+/// `SANE_INFO_RELOAD_OPTIONS`: setting an option changed others.
+const INFO_RELOAD_OPTIONS: i32 = 2;
+
 /// Options beyond this count are not read (no real backend has more than a few hundred).
 const MAX_OPTIONS: i32 = 4096;
 
@@ -165,25 +168,47 @@ impl Session {
                 &format!("reading the number of options of {}", self.name),
             )
         })?;
-        let mut out = Vec::new();
-        for index in 1..n.clamp(0, MAX_OPTIONS) {
-            let Some(desc) = self.handle.descriptor(index) else {
-                continue;
-            };
-            let readable = desc.is_active()
-                && desc.cap & CAP_SOFT_DETECT != 0
-                && matches!(
-                    desc.kind,
-                    ValueType::Bool | ValueType::Int | ValueType::Fixed | ValueType::String
-                );
-            let value = if readable {
-                self.handle.get(index, &desc).ok()
-            } else {
-                None
-            };
-            out.push(SaneOption { index, desc, value });
+        Ok((1..n.clamp(0, MAX_OPTIONS))
+            .filter_map(|index| self.read_option(index))
+            .collect())
+    }
+
+    /// One option's descriptor and (if it can be read) value; `None` without a descriptor.
+    fn read_option(&mut self, index: i32) -> Option<SaneOption> {
+        let desc = self.handle.descriptor(index)?;
+        let readable = desc.is_active()
+            && desc.cap & CAP_SOFT_DETECT != 0
+            && matches!(
+                desc.kind,
+                ValueType::Bool | ValueType::Int | ValueType::Fixed | ValueType::String
+            );
+        let value = if readable {
+            self.handle.get(index, &desc).ok()
+        } else {
+            None
+        };
+        Some(SaneOption { index, desc, value })
+    }
+
+    /// After `index` was set without SANE_INFO_RELOAD_OPTIONS: only it may have changed
+    /// (its value rounded, say), so only it is read again.
+    fn refresh(&mut self, index: i32) {
+        let Some(pos) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.iter().position(|o| o.index == index))
+        else {
+            self.cache = None;
+            return;
+        };
+        match self.read_option(index) {
+            Some(o) => {
+                if let Some(c) = self.cache.as_mut() {
+                    c[pos] = o;
+                }
+            }
+            None => self.cache = None,
         }
-        Ok(out)
     }
 
     /// Remembers the current values as the ones to go back to after a scan.
@@ -384,15 +409,24 @@ impl OptionAccess for Session {
     }
 
     fn set(&mut self, index: i32, value: &SetValue) -> Result<i32, Status> {
-        // Any change may change other options (SANE_INFO_RELOAD_OPTIONS), and some backends
-        // refuse to touch an option whose descriptor was not fetched since: fetch it afresh
-        // and read everything again next time.
-        self.cache = None;
-        let desc = self.handle.descriptor(index).ok_or(Status::Inval)?;
-        match value {
+        // Some backends refuse to touch an option whose descriptor was not fetched since:
+        // fetch it afresh. A change that may change other options says so
+        // (SANE_INFO_RELOAD_OPTIONS): then everything is read again next time, otherwise
+        // just this option (a scan sets a dozen options; reading all 50-odd of the test
+        // backend's after each cost 1,000 descriptor and 400 option calls per scan).
+        let desc = self.handle.descriptor(index).ok_or_else(|| {
+            self.cache = None;
+            Status::Inval
+        })?;
+        let r = match value {
             SetValue::Value(v) => self.handle.set(index, &desc, v),
             SetValue::Auto => self.handle.set_auto(index, &desc),
+        };
+        match r {
+            Ok(info) if info & INFO_RELOAD_OPTIONS == 0 => self.refresh(index),
+            _ => self.cache = None,
         }
+        r
     }
 
     fn device_name(&self) -> &str {
