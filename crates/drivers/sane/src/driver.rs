@@ -346,7 +346,7 @@ impl PageRun<'_> {
                             failed = r.err();
                         }
                         let _ = self.recycle.send(buf);
-                        if batch >= QUEUE {
+                        if batch > QUEUE {
                             break;
                         }
                         match self.events.try_recv() {

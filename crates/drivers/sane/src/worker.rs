@@ -5,7 +5,7 @@
 //!
 //! Commands are closures sent over a channel and run in order on the worker's [`Session`].
 //! A page scan streams [`Event`]s back over a bounded channel, so the device is read while
-//! the previous band is written (at most [`QUEUE`] bands of [`BAND_SIZE`] in flight).
+//! the previous band is written (at most [`QUEUE`] + 2 bands of [`BAND_SIZE`] in flight).
 //!
 //! ```text
 //!  driver thread                          worker thread ("sane-worker")
@@ -42,9 +42,10 @@ pub(crate) const BAND_SIZE: usize = 256 * 1024;
 pub(crate) const BAND_TIME: Duration = Duration::from_millis(20);
 
 /// Bands queued between the worker and the driver thread, besides the band being read and
-/// the one being written: the driver writes a band to its file faster than the device
-/// fills the next, so a deeper queue only holds memory.
-pub(crate) const QUEUE: usize = 1;
+/// the one being written. None: the hand-off waits for the driver thread, which writes a
+/// band to its file faster than the device fills the next, so a queue only held memory
+/// (one band, 0.25 MB of peak RSS, for no time in bench/sane-vs-scanimage.sh).
+pub(crate) const QUEUE: usize = 0;
 
 /// `SANE_INFO_RELOAD_OPTIONS`: setting an option changed others.
 const INFO_RELOAD_OPTIONS: i32 = 2;
