@@ -30,12 +30,10 @@ pub(crate) fn encode(
 ) -> Result<(), EncodeError> {
     let io = EncodeError::io("the PNM image");
     out.write_all(header(&r).as_bytes()).map_err(io)?;
-    let mut band = Vec::new();
     let band_rows = rows_for(256 * 1024, r.bytes_per_line());
-    while rows.read_rows(&mut band, band_rows)? > 0 {
-        out.write_all(&band)
-            .map_err(EncodeError::io("the PNM image"))?;
-    }
+    rows.for_each_run(band_rows, &mut |run| {
+        out.write_all(run).map_err(EncodeError::io("the PNM image"))
+    })?;
     out.flush().map_err(EncodeError::io("the PNM image"))
 }
 
