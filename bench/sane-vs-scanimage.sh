@@ -9,6 +9,8 @@
 # Usage: bench/sane-vs-scanimage.sh [RUNS]   (default 5; needs scanimage, libsane1, GNU time)
 # Output files go to a temporary directory on the disk holding this checkout's target dir's
 # parent (set BENCH_DIR to choose), never to /dev/null: writing the file is part of the job.
+# BENCH_DIR=/dev/shm takes the disk (writeback, other programs' I/O) out of the comparison;
+# on a disk, scanwire also starts writeback as it writes (partfile.rs), scanimage does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}

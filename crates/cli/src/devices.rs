@@ -65,7 +65,19 @@ pub fn open(id: &str) -> Result<Box<dyn Device>> {
         "http" | "https" => "escl",
         p => p,
     };
-    let drivers = drivers();
+    // Only the driver the id names: the others cost start-up time for nothing.
+    let named: Option<Box<dyn Driver>> = match prefix {
+        "virtual" => Some(Box::new(scanwire_virtual::VirtualDriver::new())),
+        "sane" => Some(Box::new(scanwire_sane::SaneDriver::new())),
+        "escl" => Some(Box::new(scanwire_escl_client::EsclDriver::with_devices(
+            config.escl.into_iter().map(|e| e.url),
+        ))),
+        _ => None,
+    };
+    let drivers = match named {
+        Some(d) => vec![d],
+        None => drivers(),
+    };
     let Some(driver) = drivers.iter().find(|d| d.name() == prefix) else {
         let known: Vec<&str> = drivers.iter().map(|d| d.name()).collect();
         return Err(anyhow!(

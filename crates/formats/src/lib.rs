@@ -6,6 +6,9 @@
 //!                         (FileOutput)   (bytes)                       (whole rows)          └─ rename when complete
 //! ```
 //!
+//! Raw PNM pages of known height need no encoding: their sink writes them to the temporary
+//! file on the driver thread, with no queue and no encoder thread.
+//!
 //! - [`Format`]: which format, from a name or a file extension.
 //! - [`encode_page`]: one page from a [`ChunkSource`] into any writer (PNM, PNG, JPEG);
 //!   [`Document`]: pages appended to a TIFF or PDF, each page all-or-nothing.

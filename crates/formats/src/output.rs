@@ -24,14 +24,17 @@
 //!   scanned, with at most [`OutputPlan::pipeline`] pages in flight. A page that fails to be
 //!   saved makes the next `open_page` fail the transfer, and is listed in the
 //!   [`OutputReport`]. With `pipeline = 0` closing a page waits for it, so the relay's page
-//!   count is exact.
+//!   count is exact. PNM pages of known height need no encoding: they are written on the
+//!   driver's thread and closing them renames them (see `DirectSink`).
 
 use crate::encode::{check_page, encode_page, Document};
 use crate::naming::{NamePattern, PatternError};
 use crate::partfile::{parent, PartFile};
 use crate::pipe::{pipe, Msg, PageStatus, PageWriter, QueueSource, Rx, Tx};
+use crate::pnm::RawPage;
+use crate::source::Raster;
 use crate::{EncodeError, EncodeOptions, Format, FormatError};
-use scanwire_core::device::PageInfo;
+use scanwire_core::device::{PageData, PageInfo};
 use scanwire_core::transfer::{AppStream, PageSink, StreamFactory, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
 use std::collections::VecDeque;
@@ -277,6 +280,8 @@ struct State {
     discarded: u32,
     errors: Vec<OutputError>,
     doc: Option<(Tx, JoinHandle<()>)>,
+    /// Pages written on the driver's thread ([`DirectSink`]) that are still open.
+    direct: Vec<OpenDirect>,
     finished: bool,
 }
 
@@ -376,7 +381,24 @@ impl FileOutput {
         if plan.overwrite == Overwrite::Refuse && path.exists() {
             return Err(inner.fail(Some(page.number), &path, EncodeError::Exists(path.clone())));
         }
-        let tmp = PartFile::create(&path).map_err(|e| inner.fail(Some(page.number), &path, e))?;
+        let mut tmp =
+            PartFile::create(&path).map_err(|e| inner.fail(Some(page.number), &path, e))?;
+        if let Some(raster) = direct_raster(plan, page) {
+            let raw = RawPage::start(&raster, &mut tmp)
+                .map_err(|e| inner.fail(Some(page.number), &path, e))?;
+            let open = Arc::new(Mutex::new(Some(DirectPage {
+                file: tmp,
+                raw,
+                path,
+            })));
+            inner.lock().direct.push(open.clone());
+            return Ok(Box::new(DirectSink {
+                inner: inner.clone(),
+                number: page.number,
+                page: open,
+                failed: None,
+            }));
+        }
         let (tx, rx) = pipe(plan.queue_bytes);
         let abort = tx.clone();
         let worker_inner = inner.clone();
@@ -440,7 +462,14 @@ impl FileOutput {
         st.finished = true;
         let doc = st.doc.take();
         let workers = std::mem::take(&mut st.workers);
+        let direct = std::mem::take(&mut st.direct);
         drop(st);
+        // A page still open now will never be finished: discard it.
+        let open = direct
+            .iter()
+            .filter(|d| lock_page(d).take().is_some())
+            .count();
+        inner.lock().discarded += open as u32;
         let doc_path = match &inner.plan.target {
             Target::Document(p) => p.clone(),
             _ => PathBuf::new(),
@@ -691,6 +720,135 @@ impl PageSink for FileSink {
     }
 }
 
+/// A page [`DirectSink`] writes, shared with the output so `finish` can discard it.
+type OpenDirect = Arc<Mutex<Option<DirectPage>>>;
+
+fn lock_page(p: &OpenDirect) -> MutexGuard<'_, Option<DirectPage>> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct DirectPage {
+    file: PartFile,
+    raw: RawPage,
+    path: PathBuf,
+}
+
+/// The raster a page is written as by a [`DirectSink`], if it can be: PNM of known size,
+/// where the file is the header and the driver's bytes. `durable` with pipelining keeps the
+/// encoder thread, so the `fsync` overlaps the next page instead of holding up the driver.
+fn direct_raster(plan: &OutputPlan, page: &PageInfo) -> Option<Raster> {
+    if plan.format != Format::Pnm || (plan.durable && plan.pipeline > 0) {
+        return None;
+    }
+    match page.data {
+        PageData::Raster {
+            pixel,
+            width,
+            height: Some(height),
+        } if width > 0 && height > 0 => Some(Raster {
+            pixel,
+            width,
+            height,
+            dpi: page.dpi,
+        }),
+        _ => None,
+    }
+}
+
+/// The [`PageSink`] for a raw PNM page: writes go to the file on the driver's thread. An
+/// encoder thread would add two copies of the page and a thread hand-off per write for
+/// nothing (`bench/sane-vs-scanimage.sh`); the file system's page cache is the buffer, and a
+/// slow disk holds up the driver's writes just as a full queue would.
+struct DirectSink {
+    inner: Arc<Inner>,
+    number: u32,
+    page: OpenDirect,
+    /// Why the page failed, once it has (the error is in the report).
+    failed: Option<HResult>,
+}
+
+impl DirectSink {
+    /// Takes the page out of the output's open pages; `None` if `finish` discarded it.
+    fn take(&self) -> Option<DirectPage> {
+        let p = lock_page(&self.page).take();
+        self.inner
+            .lock()
+            .direct
+            .retain(|d| !Arc::ptr_eq(d, &self.page));
+        p
+    }
+}
+
+impl PageSink for DirectSink {
+    fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
+        if let Some(hr) = self.failed {
+            return Err(hr);
+        }
+        let mut g = lock_page(&self.page);
+        let Some(p) = g.as_mut() else {
+            return Err(wia::E_ABORT);
+        };
+        let Err(e) = p.raw.write(data, &mut p.file) else {
+            return Ok(());
+        };
+        drop(g);
+        let path = self.take().map(|p| p.path).unwrap_or_default();
+        let hr = self.inner.fail(Some(self.number), &path, e);
+        self.failed = Some(hr);
+        Err(hr)
+    }
+
+    fn close(self: Box<Self>, status: HResult) -> HResult {
+        if let Some(hr) = self.failed {
+            return if status == wia::S_OK { hr } else { wia::S_OK };
+        }
+        let Some(DirectPage {
+            mut file,
+            raw,
+            path,
+        }) = self.take()
+        else {
+            // `finish` discarded it already.
+            return if status == wia::S_OK {
+                wia::E_ABORT
+            } else {
+                wia::S_OK
+            };
+        };
+        let inner = &self.inner;
+        if status != wia::S_OK {
+            inner.lock().discarded += 1;
+            return wia::S_OK; // the temporary file goes with `file`
+        }
+        if let Err(e) = raw.finish(&mut file) {
+            return inner.fail(Some(self.number), &path, e);
+        }
+        let plan = &inner.plan;
+        if plan.all_or_nothing {
+            inner.lock().held.push((self.number, file, path));
+            return wia::S_OK;
+        }
+        match file.persist(&path, plan.overwrite, plan.durable) {
+            Ok(()) => {
+                let mut st = inner.lock();
+                st.kept.push((self.number, path));
+                st.pages += 1;
+                wia::S_OK
+            }
+            Err(e) => inner.fail(Some(self.number), &path, e),
+        }
+    }
+}
+
+impl Drop for DirectSink {
+    fn drop(&mut self) {
+        // Dropped without `close`: the page is incomplete.
+        if self.failed.is_none() && self.take().is_some() {
+            self.inner.lock().discarded += 1;
+        }
+    }
+}
+
 /// What [`FileTransfer::on_message`] calls.
 type MessageHook = Box<dyn FnMut(&WiaTransferParams) -> HResult + Send>;
 
@@ -729,6 +887,108 @@ impl TransferCallback for FileTransfer {
         match self.on_message.as_mut() {
             Some(f) => f(params),
             None => wia::S_OK,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scanwire_core::device::{PixelFormat, Side, Source};
+
+    fn page(number: u32, height: u32) -> PageInfo {
+        PageInfo {
+            number,
+            sheet: number,
+            side: Side::Front,
+            source: Source::Feeder,
+            data: PageData::Raster {
+                pixel: PixelFormat::Gray8,
+                width: 10,
+                height: Some(height),
+            },
+            dpi: (300, 300),
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn open(output: &FileOutput, number: u32, height: u32) -> Box<dyn PageSink> {
+        match output.open_page(&page(number, height)) {
+            AppStream::Stream(s) => s,
+            _ => panic!("a stream for page {number}"),
+        }
+    }
+
+    #[test]
+    fn raw_pnm_pages_are_written_on_the_driver_thread_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let pattern = dir.path().join("p-{n}.pnm");
+        let output = OutputPlan::new(pattern.to_str().unwrap(), None)
+            .unwrap()
+            .start()
+            .unwrap();
+        // Page 1: complete, in uneven pieces; in place as soon as it is closed.
+        let mut s = open(&output, 1, 3);
+        assert!(s.write(&[5; 13]).is_ok() && s.write(&[6; 17]).is_ok());
+        assert_eq!(s.close(wia::S_OK), wia::S_OK);
+        assert_eq!(names(dir.path()), ["p-1.pnm"]);
+        let file = std::fs::read(dir.path().join("p-1.pnm")).unwrap();
+        assert_eq!(
+            &file[..],
+            &[&b"P5\n10 3\n255\n"[..], &[5; 13], &[6; 17]].concat()[..]
+        );
+        // Page 2: dropped mid-page; page 3: cancelled.
+        let mut s = open(&output, 2, 3);
+        assert!(s.write(&[1; 10]).is_ok());
+        drop(s);
+        let mut s = open(&output, 3, 3);
+        assert!(s.write(&[1; 10]).is_ok());
+        assert_eq!(s.close(wia::S_FALSE), wia::S_OK);
+        // Page 4: still open when the output finishes; its late close hears it was not kept.
+        let mut s = open(&output, 4, 3);
+        assert!(s.write(&[1; 10]).is_ok());
+        let report = output.finish(wia::S_FALSE);
+        assert_eq!(
+            (report.pages, report.discarded),
+            (1, 3),
+            "{:?}",
+            report.errors
+        );
+        assert!(report.is_ok());
+        assert!(s.write(&[1; 10]).is_err());
+        assert!(s.close(wia::S_OK).is_failure());
+        assert_eq!(names(dir.path()), ["p-1.pnm"]);
+    }
+
+    #[test]
+    fn raw_pnm_pages_of_the_wrong_length_fail_and_leave_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (i, (height, bytes)) in [(3u32, 25usize), (3, 30 + 1), (3, 20)]
+            .into_iter()
+            .enumerate()
+        {
+            let path = dir.path().join(format!("x{i}.pnm"));
+            let output = OutputPlan::new(path.to_str().unwrap(), None)
+                .unwrap()
+                .start()
+                .unwrap();
+            let mut s = open(&output, 1, height);
+            let wrote = s.write(&vec![1; bytes]);
+            let closed = s.close(wia::S_OK);
+            // Too much data fails the write; too little fails the close.
+            assert!(wrote.is_err() || closed.is_failure(), "{i}");
+            let report = output.finish(wia::S_OK);
+            assert_eq!(report.errors.len(), 1, "{i}: {:?}", report.errors);
+            assert_eq!(report.pages, 0);
+            assert_eq!(names(dir.path()), Vec::<String>::new(), "{i}");
         }
     }
 }

@@ -95,6 +95,13 @@ impl PartFile {
         self.tmp.as_file()
     }
 
+    /// After `n` bytes were written at the current position.
+    fn advance(&mut self, n: usize) {
+        self.pos += n as u64;
+        self.end = self.end.max(self.pos);
+        self.kick(KICK_BYTES);
+    }
+
     /// Starts writeback of everything written since the last call, if that is at least
     /// `min` bytes.
     fn kick(&mut self, min: u64) {
@@ -177,9 +184,13 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 impl Write for PartFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.tmp.as_file_mut().write(buf)?;
-        self.pos += n as u64;
-        self.end = self.end.max(self.pos);
-        self.kick(KICK_BYTES);
+        self.advance(n);
+        Ok(n)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.tmp.as_file_mut().write_vectored(bufs)?;
+        self.advance(n);
         Ok(n)
     }
 

@@ -55,16 +55,21 @@ pub(crate) fn encode(
     let mut writer = enc.write_header()?;
     {
         let mut stream = writer.stream_writer_with_size(IDAT_BYTES)?;
-        let mut band = Vec::new();
         let band_rows = rows_for(256 * 1024, r.bytes_per_line());
-        while rows.read_rows(&mut band, band_rows)? > 0 {
-            if r.pixel == PixelFormat::BlackAndWhite1 {
-                invert(&mut band);
-            }
+        let mut inverted = Vec::new();
+        rows.for_each_run(band_rows, &mut |run| {
+            let run = if r.pixel == PixelFormat::BlackAndWhite1 {
+                inverted.clear();
+                inverted.extend_from_slice(run);
+                invert(&mut inverted);
+                &inverted[..]
+            } else {
+                run
+            };
             stream
-                .write_all(&band)
-                .map_err(EncodeError::io("the PNG image"))?;
-        }
+                .write_all(run)
+                .map_err(EncodeError::io("the PNG image"))
+        })?;
         stream.finish()?;
     }
     writer.finish()?;

@@ -179,6 +179,88 @@ impl<'s> RowReader<'s> {
         Ok(n)
     }
 
+    /// Passes every remaining row to `f`, in runs of at most `max_rows` whole rows, checking
+    /// the page as [`RowReader::read_rows`] does. Rows are passed straight out of the
+    /// source's chunks; only a row split across two chunks is copied, so an encoder that
+    /// only needs to see rows (PNM, PNG) costs no copy of the page and no band buffer.
+    pub fn for_each_run(
+        &mut self,
+        max_rows: usize,
+        f: &mut dyn FnMut(&[u8]) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        let bpl = self.bpl;
+        let max_rows = max_rows.max(1);
+        // Bytes `read_rows` left over go first, as a chunk of their own.
+        let left = std::mem::take(&mut self.pending);
+        let mut first = Some(left.get(self.pos..).unwrap_or_default().to_vec());
+        self.pos = 0;
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let rows_left = self.height.map_or(u64::MAX, |h| u64::from(h - self.rows));
+            if rows_left == 0 && carry.is_empty() {
+                return Ok(());
+            }
+            let owned;
+            let mut c: &[u8] = match first.take() {
+                Some(v) => {
+                    owned = v;
+                    &owned
+                }
+                None if self.ended => &[],
+                None => match self.src.next_chunk()? {
+                    Some(c) => c,
+                    None => {
+                        self.ended = true;
+                        &[]
+                    }
+                },
+            };
+            if self.ended && c.is_empty() {
+                if !carry.is_empty() {
+                    return Err(EncodeError::PartialRow {
+                        row: self.rows + 1,
+                        extra: carry.len(),
+                        bytes_per_line: bpl,
+                    });
+                }
+                if let Some(h) = self.height.filter(|h| self.rows < *h) {
+                    return Err(EncodeError::ShortPage {
+                        rows: self.rows,
+                        height: h,
+                    });
+                }
+                return Ok(());
+            }
+            if !carry.is_empty() {
+                let take = (bpl - carry.len()).min(c.len());
+                carry.extend_from_slice(&c[..take]);
+                c = &c[take..];
+                if carry.len() < bpl {
+                    continue;
+                }
+                f(&carry)?;
+                carry.clear();
+                self.rows += 1;
+            }
+            let rows_left = self.height.map_or(u64::MAX, |h| u64::from(h - self.rows));
+            let whole = ((c.len() / bpl) as u64).min(rows_left) as usize;
+            for run in c[..whole * bpl].chunks(max_rows * bpl) {
+                f(run)?;
+                self.rows += (run.len() / bpl) as u32;
+            }
+            let rest = &c[whole * bpl..];
+            if self.height.is_some_and(|h| self.rows == h) {
+                // Whatever follows the last row is for `finish` to report.
+                self.pending = rest.to_vec();
+                if !self.pending.is_empty() {
+                    return Ok(());
+                }
+            } else {
+                carry.extend_from_slice(rest);
+            }
+        }
+    }
+
     /// After the last row: waits for the page's end and checks nothing follows it.
     pub fn finish(&mut self) -> Result<(), EncodeError> {
         let excess = |h: Option<u32>, bpl| EncodeError::ExcessData {
@@ -294,6 +376,46 @@ mod tests {
         }
         r.finish()?;
         Ok(all)
+    }
+
+    /// As `read_all_rows`, through `for_each_run`.
+    fn run_all_rows(
+        data: &[u8],
+        chunk: usize,
+        bpl: usize,
+        h: Option<u32>,
+    ) -> Result<Vec<u8>, EncodeError> {
+        let mut src = SliceSource::new(data, chunk);
+        let mut r = RowReader::new(&mut src, bpl, h);
+        let mut all = Vec::new();
+        r.for_each_run(3, &mut |run| {
+            assert!(!run.is_empty() && run.len() % bpl == 0 && run.len() <= 3 * bpl);
+            all.extend_from_slice(run);
+            Ok(())
+        })?;
+        r.finish()?;
+        Ok(all)
+    }
+
+    #[test]
+    fn runs_are_the_same_rows_and_errors() {
+        let data: Vec<u8> = (0..7 * 10).map(|i| i as u8).collect();
+        for chunk in [1, 2, 3, 6, 7, 8, 13, 70, 1000] {
+            assert_eq!(run_all_rows(&data, chunk, 7, Some(10)).unwrap(), data);
+            assert_eq!(run_all_rows(&data, chunk, 7, None).unwrap(), data);
+            let err = |r: Result<Vec<u8>, EncodeError>| format!("{:?}", r.unwrap_err());
+            for (d, h) in [
+                (&data[..], Some(11)),
+                (&data[..], Some(9)),
+                (&data[..68], None),
+            ] {
+                assert_eq!(
+                    err(run_all_rows(d, chunk, 7, h)),
+                    err(read_all_rows(d, chunk, 7, h)),
+                    "chunk {chunk} height {h:?}"
+                );
+            }
+        }
     }
 
     #[test]

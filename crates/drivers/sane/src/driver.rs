@@ -91,8 +91,16 @@ impl SaneDriver {
             ));
         }
         let worker = Worker::open(self.sane()?, name)?;
+        // Every use of a device starts with its capabilities: the worker probes them as soon
+        // as it is open, instead of waiting to be asked (one thread hand-off less).
+        let (tx, probed) = mpsc::channel();
+        let model = name.to_string();
+        worker.submit(Box::new(move |s| {
+            let _ = tx.send(options::capabilities(s, &model));
+        }))?;
         Ok(SaneDevice {
             worker,
+            probed: Some(probed),
             info: DeviceInfo {
                 id: id.to_string(),
                 vendor: String::new(),
@@ -141,6 +149,8 @@ pub struct SaneDevice {
     info: DeviceInfo,
     name: String,
     caps: Option<(Capabilities, Wire)>,
+    /// Capabilities the worker is probing since the device was opened.
+    probed: Option<Receiver<Result<(Capabilities, Wire), DeviceError>>>,
 }
 
 /// How one page ended.
@@ -164,6 +174,7 @@ impl SaneDevice {
     pub fn set_options(&mut self, values: &BTreeMap<String, String>) -> Result<(), DeviceError> {
         let values = values.clone();
         self.caps = None;
+        self.probed = None;
         self.worker.call(move |s| {
             let mut touched = Vec::new();
             let r = options::apply_user_options(s, &values, &mut touched);
@@ -180,10 +191,15 @@ impl SaneDevice {
 
     fn caps_and_wire(&mut self) -> Result<&(Capabilities, Wire), DeviceError> {
         if self.caps.is_none() {
-            let model = self.name.clone();
-            let cw = self
-                .worker
-                .call(move |s| options::capabilities(s, &model))??;
+            let cw = match self.probed.take().map(|rx| rx.recv()) {
+                Some(Ok(r)) => r?,
+                // Not probed (options changed since), or the worker stopped: ask (again).
+                _ => {
+                    let model = self.name.clone();
+                    self.worker
+                        .call(move |s| options::capabilities(s, &model))??
+                }
+            };
             self.caps = Some(cw);
         }
         Ok(self.caps.as_ref().expect("just filled"))
@@ -346,7 +362,7 @@ impl PageRun<'_> {
                             failed = r.err();
                         }
                         let _ = self.recycle.send(buf);
-                        if batch >= QUEUE {
+                        if batch > QUEUE {
                             break;
                         }
                         match self.events.try_recv() {

@@ -5,7 +5,7 @@
 //!
 //! Commands are closures sent over a channel and run in order on the worker's [`Session`].
 //! A page scan streams [`Event`]s back over a bounded channel, so the device is read while
-//! the previous band is written (at most [`QUEUE`] bands of [`BAND_SIZE`] in flight).
+//! the previous band is written (at most [`QUEUE`] + 2 bands of [`BAND_SIZE`] in flight).
 //!
 //! ```text
 //!  driver thread                          worker thread ("sane-worker")
@@ -30,20 +30,25 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The largest band handed to the driver thread. `sane_read` returns at most what the
-/// backend has (the test backend: one pipe buffer, 64 KiB), so one read usually fills a
-/// band. Larger bands gain no time (a hand-off costs microseconds; an A4 600 dpi page is
-/// 1,600 bands) but every band in flight is resident memory: 256 KiB bands with a queue of 4
-/// cost about 1.5 MB more peak RSS (bench/sane-vs-scanimage.sh).
-pub(crate) const BAND_SIZE: usize = 64 * 1024;
+/// backend has (the test backend: 32 KiB, half its pipe), so a band takes several reads.
+/// Each band costs a thread hand-off (a futex wake and two context switches when the driver
+/// thread waits, as it does for a fast device); at 64 KiB an A4 600 dpi page made 6,400
+/// context switches and cost 20 ms more CPU than at 256 KiB, which costs 0.3 MB more peak
+/// RSS (bench/sane-vs-scanimage.sh; larger bands gain little more).
+pub(crate) const BAND_SIZE: usize = 256 * 1024;
 
 /// A band is handed over at the latest this long after its first byte, so slow devices still
 /// report progress several times a second.
 pub(crate) const BAND_TIME: Duration = Duration::from_millis(20);
 
-/// Bands in flight between the worker and the driver thread (with [`BAND_SIZE`], at most
-/// 128 KiB of page data waits in the queue, besides the band being read and the one being
-/// written): enough for the device to read while the previous band is written.
-pub(crate) const QUEUE: usize = 2;
+/// Bands queued between the worker and the driver thread, besides the band being read and
+/// the one being written. One: the driver usually writes a band faster than the device
+/// fills the next, but a write that stalls (writeback started on a disk) then does not stop
+/// the device at once. A rendezvous saved 0.25 MB of peak RSS, for less even timing.
+pub(crate) const QUEUE: usize = 1;
+
+/// `SANE_INFO_RELOAD_OPTIONS`: setting an option changed others.
+const INFO_RELOAD_OPTIONS: i32 = 2;
 
 /// Options beyond this count are not read (no real backend has more than a few hundred).
 const MAX_OPTIONS: i32 = 4096;
@@ -164,25 +169,47 @@ impl Session {
                 &format!("reading the number of options of {}", self.name),
             )
         })?;
-        let mut out = Vec::new();
-        for index in 1..n.clamp(0, MAX_OPTIONS) {
-            let Some(desc) = self.handle.descriptor(index) else {
-                continue;
-            };
-            let readable = desc.is_active()
-                && desc.cap & CAP_SOFT_DETECT != 0
-                && matches!(
-                    desc.kind,
-                    ValueType::Bool | ValueType::Int | ValueType::Fixed | ValueType::String
-                );
-            let value = if readable {
-                self.handle.get(index, &desc).ok()
-            } else {
-                None
-            };
-            out.push(SaneOption { index, desc, value });
+        Ok((1..n.clamp(0, MAX_OPTIONS))
+            .filter_map(|index| self.read_option(index))
+            .collect())
+    }
+
+    /// One option's descriptor and (if it can be read) value; `None` without a descriptor.
+    fn read_option(&mut self, index: i32) -> Option<SaneOption> {
+        let desc = self.handle.descriptor(index)?;
+        let readable = desc.is_active()
+            && desc.cap & CAP_SOFT_DETECT != 0
+            && matches!(
+                desc.kind,
+                ValueType::Bool | ValueType::Int | ValueType::Fixed | ValueType::String
+            );
+        let value = if readable {
+            self.handle.get(index, &desc).ok()
+        } else {
+            None
+        };
+        Some(SaneOption { index, desc, value })
+    }
+
+    /// After `index` was set without SANE_INFO_RELOAD_OPTIONS: only it may have changed
+    /// (its value rounded, say), so only it is read again.
+    fn refresh(&mut self, index: i32) {
+        let Some(pos) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.iter().position(|o| o.index == index))
+        else {
+            self.cache = None;
+            return;
+        };
+        match self.read_option(index) {
+            Some(o) => {
+                if let Some(c) = self.cache.as_mut() {
+                    c[pos] = o;
+                }
+            }
+            None => self.cache = None,
         }
-        Ok(out)
     }
 
     /// Remembers the current values as the ones to go back to after a scan.
@@ -383,15 +410,24 @@ impl OptionAccess for Session {
     }
 
     fn set(&mut self, index: i32, value: &SetValue) -> Result<i32, Status> {
-        // Any change may change other options (SANE_INFO_RELOAD_OPTIONS), and some backends
-        // refuse to touch an option whose descriptor was not fetched since: fetch it afresh
-        // and read everything again next time.
-        self.cache = None;
-        let desc = self.handle.descriptor(index).ok_or(Status::Inval)?;
-        match value {
+        // Some backends refuse to touch an option whose descriptor was not fetched since:
+        // fetch it afresh. A change that may change other options says so
+        // (SANE_INFO_RELOAD_OPTIONS): then everything is read again next time, otherwise
+        // just this option (a scan sets a dozen options; reading all 50-odd of the test
+        // backend's after each cost 1,000 descriptor and 400 option calls per scan).
+        let desc = self.handle.descriptor(index).ok_or_else(|| {
+            self.cache = None;
+            Status::Inval
+        })?;
+        let r = match value {
             SetValue::Value(v) => self.handle.set(index, &desc, v),
             SetValue::Auto => self.handle.set_auto(index, &desc),
+        };
+        match r {
+            Ok(info) if info & INFO_RELOAD_OPTIONS == 0 => self.refresh(index),
+            _ => self.cache = None,
         }
+        r
     }
 
     fn device_name(&self) -> &str {
