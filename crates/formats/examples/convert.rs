@@ -1,7 +1,7 @@
 //! Re-encodes a binary PNM file (P4/P5/P6, as `scanimage --format=pnm` writes) into any
 //! format, to compare our files with other tools' on the same image:
 //!
-//! `cargo run --release -p scanwire-formats --example convert -- in.pnm out.png [fast|balanced|high] [qN] [tN] [xN]`
+//! `cargo run --release -p scanwire-formats --example convert -- in.pnm out.png [auto|fastest|fast|balanced|high|wire] [qN] [tN] [xN]`
 //!
 //! `qN` sets the JPEG quality (default 85), `tN` the threads, `xN` encodes N times (to profile
 //! or time the encoder alone; the times printed are the median and the minimum).
@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
         return Err(
-            "usage: convert IN.pnm OUT.{pnm,png,jpg,tiff,pdf} [auto|fastest|fast|balanced|high] \
+            "usage: convert IN.pnm OUT.{pnm,png,jpg,tiff,pdf} [auto|fastest|fast|balanced|high|wire] \
              [qQUALITY] [tTHREADS] [xREPEATS]"
                 .into(),
         );
@@ -31,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "fastest" => opts.deflate = DeflateEffort::Fastest,
             "balanced" => opts.deflate = DeflateEffort::Balanced,
             "high" => opts.deflate = DeflateEffort::High,
+            "wire" => opts.deflate = DeflateEffort::Wire,
             a if a.starts_with('q') => opts.jpeg_quality = num(&a[1..])? as u8,
             a if a.starts_with('t') => opts.threads = num(&a[1..])?,
             a if a.starts_with('x') => repeats = num(&a[1..])?.max(1),

@@ -57,7 +57,9 @@ pub fn encode_page<W: Write>(
                 || opts.spool_file(),
                 |r, rows| match format {
                     Format::Pnm => crate::pnm::encode(r, rows, w),
-                    Format::Png => crate::png::encode(r, rows, opts.deflate, w),
+                    Format::Png => {
+                        crate::png::encode(r, rows, opts.deflate, opts.thread_count(), w)
+                    }
                     Format::Jpeg => {
                         crate::jpeg::encode(r, rows, opts.jpeg_quality, opts.thread_count(), w)
                     }

@@ -111,8 +111,8 @@ pub struct EncodeOptions {
     pub pdf_lossless: bool,
     /// PDF document title.
     pub title: Option<String>,
-    /// Threads for encoders that split a page (JPEG and PDF DCT strips, TIFF strips);
-    /// 0 = one per core.
+    /// Threads for encoders that split a page (JPEG and PDF DCT strips, TIFF strips, PNG and
+    /// PDF Flate strips at zlib efforts, for pages of at least 2 MiB); 0 = one per core.
     pub threads: usize,
     /// Where pages of unknown height are spooled before encoding (formats whose header
     /// holds the height). `None`: the system temporary directory. File outputs use their own

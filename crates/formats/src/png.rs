@@ -1,4 +1,8 @@
-//! PNG through the `png` crate's streaming writer, one band at a time.
+//! PNG, one band at a time: through the `png` crate's streaming writer on one thread, or, for
+//! pages of several strips on several threads, in strips compressed in parallel (pigz's
+//! technique): each strip of rows is filtered and raw-deflated on its own, ending on a byte
+//! boundary (a full flush) so the strips' Deflate data simply concatenate, and the strips'
+//! Adler-32 checksums are combined into the zlib stream's.
 //!
 //! Lineart is stored as 1-bit gray, where PNG has 0 = black: the bits are inverted. pHYs
 //! carries the resolution in pixels per meter.
@@ -16,6 +20,13 @@ use std::io::Write;
 /// the same encoding time (`examples/convert.rs`, 32-35 ms and 380-460 ms either way).
 const IDAT_BYTES: usize = 64 * 1024;
 
+/// Uncompressed bytes per strip (whole rows) when a page is compressed on several threads.
+/// Each strip starts Deflate's window afresh and ends with a flush (5 bytes).
+const STRIP_BYTES: usize = 512 * 1024;
+
+/// Pages of fewer strips than this stay on one thread: too little to share.
+const MIN_STRIPS: usize = 4;
+
 /// Dots per inch to pixels per meter, rounded.
 pub(crate) fn dpi_to_ppm(dpi: u32) -> u32 {
     ((dpi as u64 * 10_000 + 127) / 254) as u32
@@ -32,8 +43,33 @@ fn color(pixel: PixelFormat) -> (png::ColorType, png::BitDepth) {
     }
 }
 
-/// Encodes a PNG of `r` from `rows` into `out`.
+/// Encodes a PNG of `r` from `rows` into `out`, on up to `threads` threads.
 pub(crate) fn encode(
+    r: Raster,
+    rows: &mut RowReader<'_>,
+    compression: DeflateEffort,
+    threads: usize,
+    out: &mut dyn Write,
+) -> Result<(), EncodeError> {
+    let strip_rows = (STRIP_BYTES / r.bytes_per_line().max(1)).max(1);
+    let strips = (r.height as usize).div_ceil(strip_rows);
+    match compression.zlib_level() {
+        // fdeflate has no flush that ends a block on a byte boundary: one thread.
+        Some(level) if threads > 1 && strips >= MIN_STRIPS => encode_strips(
+            r,
+            rows,
+            level,
+            compression.png_filter(),
+            threads.min(strips),
+            strip_rows,
+            out,
+        ),
+        _ => encode_serial(r, rows, compression, out),
+    }
+}
+
+/// The `png` crate's streaming writer, on the calling thread.
+fn encode_serial(
     r: Raster,
     rows: &mut RowReader<'_>,
     compression: DeflateEffort,
@@ -74,6 +110,397 @@ pub(crate) fn encode(
     }
     writer.finish()?;
     Ok(())
+}
+
+/// A strip of raw rows, with the row above it (empty for the first strip).
+#[derive(Default)]
+struct StripIn {
+    above: Vec<u8>,
+    rows: Vec<u8>,
+    last: bool,
+}
+
+/// A strip's Deflate data and the Adler-32 of its filtered bytes, and the buffers and
+/// compressor kept for the next strip.
+#[derive(Default)]
+struct StripOut {
+    deflated: Vec<u8>,
+    adler: u32,
+    filtered_len: u64,
+    filtered: Vec<u8>,
+    inverted: Vec<u8>,
+    zlib: Option<flate2::Compress>,
+    last: bool,
+}
+
+/// Strips compressed on `threads` threads (see the module docs).
+fn encode_strips(
+    r: Raster,
+    rows: &mut RowReader<'_>,
+    level: u8,
+    filter: png::Filter,
+    threads: usize,
+    strip_rows: usize,
+    out: &mut dyn Write,
+) -> Result<(), EncodeError> {
+    let io = || EncodeError::io("the PNG image");
+    let bpl = r.bytes_per_line();
+    let (ct, depth) = color(r.pixel);
+    let mut head = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&r.width.to_be_bytes());
+    ihdr.extend_from_slice(&r.height.to_be_bytes());
+    ihdr.extend_from_slice(&[depth as u8, ct as u8, 0, 0, 0]);
+    chunk(&mut head, b"IHDR", &ihdr);
+    if r.dpi.0 > 0 && r.dpi.1 > 0 {
+        let mut phys = Vec::with_capacity(9);
+        phys.extend_from_slice(&dpi_to_ppm(r.dpi.0).to_be_bytes());
+        phys.extend_from_slice(&dpi_to_ppm(r.dpi.1).to_be_bytes());
+        phys.push(1); // meter
+        chunk(&mut head, b"pHYs", &phys);
+    }
+    out.write_all(&head).map_err(io())?;
+
+    let mut idat = IdatWriter {
+        out,
+        buf: Vec::with_capacity(IDAT_BYTES),
+    };
+    idat.write(&[0x78, zlib_flags(level)])?;
+    let params = StripParams {
+        pixel: r.pixel,
+        bpl,
+        level,
+        filter,
+    };
+    let mut above: Vec<u8> = Vec::new();
+    let mut adler = 1u32;
+    let mut ended = false;
+    crate::par::ordered(
+        threads,
+        |s: &mut StripIn| {
+            let n = rows.read_rows(&mut s.rows, strip_rows)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            std::mem::swap(&mut s.above, &mut above);
+            above.clear();
+            above.extend_from_slice(&s.rows[s.rows.len() - bpl..]);
+            s.last = rows.rows() >= r.height;
+            Ok(true)
+        },
+        |s: &StripIn, o: &mut StripOut| compress_strip(&params, s, o),
+        |o: &StripOut| {
+            if ended {
+                // Only the last strip may end the Deflate stream.
+                return Err(EncodeError::ExcessData {
+                    height: r.height,
+                    bytes_per_line: bpl,
+                });
+            }
+            ended = o.last;
+            adler = adler32_combine(adler, o.adler, o.filtered_len);
+            idat.write(&o.deflated)
+        },
+    )?;
+    if !ended {
+        return Err(EncodeError::ShortPage {
+            rows: rows.rows(),
+            height: r.height,
+        });
+    }
+    idat.write(&adler.to_be_bytes())?;
+    idat.flush_chunk()?;
+    let mut tail = Vec::with_capacity(12);
+    chunk(&mut tail, b"IEND", &[]);
+    idat.out.write_all(&tail).map_err(io())?;
+    idat.out.flush().map_err(io())
+}
+
+/// What every strip of a page is compressed with.
+struct StripParams {
+    pixel: PixelFormat,
+    bpl: usize,
+    level: u8,
+    filter: png::Filter,
+}
+
+/// Filters and deflates one strip into `o`.
+fn compress_strip(p: &StripParams, s: &StripIn, o: &mut StripOut) {
+    let bpl = p.bpl;
+    let (rows, above) = if p.pixel == PixelFormat::BlackAndWhite1 {
+        o.inverted.clear();
+        o.inverted.extend_from_slice(&s.above);
+        o.inverted.extend_from_slice(&s.rows);
+        invert(&mut o.inverted);
+        let (a, r) = o.inverted.split_at(s.above.len());
+        (r, a)
+    } else {
+        (&s.rows[..], &s.above[..])
+    };
+    // The bytes of one pixel (at least 1), which Sub, Avg and Paeth look back by.
+    let bpp = match p.pixel {
+        PixelFormat::BlackAndWhite1 | PixelFormat::Gray8 => 1,
+        PixelFormat::Gray16 => 2,
+        PixelFormat::Rgb8 => 3,
+        PixelFormat::Rgb16 => 6,
+    };
+    let n = rows.len() / bpl;
+    o.filtered.resize(n * (bpl + 1), 0);
+    let zeros;
+    let mut prev: &[u8] = if above.is_empty() {
+        zeros = vec![0u8; bpl];
+        &zeros
+    } else {
+        above
+    };
+    for (row, dst) in rows
+        .chunks_exact(bpl)
+        .zip(o.filtered.chunks_exact_mut(bpl + 1))
+    {
+        let (kind, body) = dst.split_first_mut().expect("bpl + 1 bytes");
+        *kind = filter::row(p.filter, bpp, prev, row, body);
+        prev = row;
+    }
+    let mut a = simd_adler32::Adler32::new();
+    a.write(&o.filtered);
+    o.adler = a.finish();
+    o.filtered_len = o.filtered.len() as u64;
+    o.last = s.last;
+
+    // One raw-Deflate compressor per buffer set, reset between strips (setting one up costs
+    // as much as compressing a small strip).
+    let z = match &mut o.zlib {
+        Some(z) => {
+            z.reset();
+            z
+        }
+        slot => slot.insert(flate2::Compress::new(
+            flate2::Compression::new(p.level as u32),
+            false,
+        )),
+    };
+    // A full flush ends on a byte boundary with no reference to earlier data, so the next
+    // strip's Deflate data can follow it; the last strip finishes the stream instead.
+    let flush = if s.last {
+        flate2::FlushCompress::Finish
+    } else {
+        flate2::FlushCompress::Full
+    };
+    let data = &o.filtered[..];
+    o.deflated.clear();
+    // Incompressible data grows by at most a few bytes per 64 KiB block.
+    o.deflated.reserve(data.len() + data.len() / 1000 + 64);
+    loop {
+        let before = z.total_in() as usize;
+        let status = z
+            .compress_vec(&data[before..], &mut o.deflated, flush)
+            .expect("compressing into a Vec cannot fail");
+        let consumed = z.total_in() as usize == data.len();
+        let done = match flush {
+            flate2::FlushCompress::Finish => status == flate2::Status::StreamEnd,
+            // A flush is complete when it left output space unused.
+            _ => consumed && o.deflated.len() < o.deflated.capacity(),
+        };
+        if done {
+            break;
+        }
+        o.deflated.reserve(64 * 1024);
+    }
+}
+
+/// The zlib header's FLG byte for a level (FLEVEL, and FCHECK making the header a multiple
+/// of 31 after CMF 0x78: deflate, 32 KiB window).
+fn zlib_flags(level: u8) -> u8 {
+    match level {
+        0 | 1 => 0x01,
+        2..=5 => 0x5e,
+        6 => 0x9c,
+        _ => 0xda,
+    }
+}
+
+/// The Adler-32 of `A` followed by `B` from their checksums and `B`'s length (zlib's
+/// `adler32_combine`).
+fn adler32_combine(a: u32, b: u32, len_b: u64) -> u32 {
+    const BASE: u64 = 65521;
+    let rem = len_b % BASE;
+    let (a1, a2) = (u64::from(a & 0xffff), u64::from(a >> 16));
+    let (b1, b2) = (u64::from(b & 0xffff), u64::from(b >> 16));
+    // B's sums start from 1 and 0: s1 = a1 + b1 - 1, s2 = a2 + b2 + len_b * (a1 - 1).
+    let s1 = (a1 + b1 + BASE - 1) % BASE;
+    let s2 = (a2 + b2 + rem * a1 + BASE - rem) % BASE;
+    (s1 | (s2 << 16)) as u32
+}
+
+/// Appends a chunk: length, type, data, CRC-32 of type and data.
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    crc.update(data);
+    out.extend_from_slice(&crc.finalize().to_be_bytes());
+}
+
+/// Cuts the zlib stream into IDAT chunks of [`IDAT_BYTES`].
+struct IdatWriter<'a> {
+    out: &'a mut dyn Write,
+    buf: Vec<u8>,
+}
+
+impl IdatWriter<'_> {
+    fn write(&mut self, mut data: &[u8]) -> Result<(), EncodeError> {
+        while !data.is_empty() {
+            let n = (IDAT_BYTES - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.buf.len() == IDAT_BYTES {
+                self.flush_chunk()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_chunk(&mut self) -> Result<(), EncodeError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let mut head = [0u8; 8];
+        head[..4].copy_from_slice(&(self.buf.len() as u32).to_be_bytes());
+        head[4..].copy_from_slice(b"IDAT");
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(b"IDAT");
+        crc.update(&self.buf);
+        let io = || EncodeError::io("the PNG image");
+        self.out.write_all(&head).map_err(io())?;
+        self.out.write_all(&self.buf).map_err(io())?;
+        self.out
+            .write_all(&crc.finalize().to_be_bytes())
+            .map_err(io())?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+/// PNG row filters (what the `png` crate does, which keeps them private): the same choice
+/// per row for [`png::Filter::Adaptive`] (least sum of absolute values as signed bytes), so
+/// files compress as the single-threaded ones do.
+mod filter {
+    /// Filters `cur` into `out` (both one row) by `method`; returns the filter type byte.
+    pub(super) fn row(
+        method: png::Filter,
+        bpp: usize,
+        prev: &[u8],
+        cur: &[u8],
+        out: &mut [u8],
+    ) -> u8 {
+        match method {
+            png::Filter::NoFilter => {
+                out.copy_from_slice(cur);
+                0
+            }
+            png::Filter::Sub => apply(SUB, bpp, prev, cur, out),
+            png::Filter::Up => apply(UP, bpp, prev, cur, out),
+            png::Filter::Avg => apply(AVG, bpp, prev, cur, out),
+            png::Filter::Paeth => apply(PAETH, bpp, prev, cur, out),
+            _ => {
+                let (mut best, mut best_cost) = (0, u64::MAX);
+                for kind in [UP, SUB, AVG, PAETH] {
+                    apply(kind, bpp, prev, cur, out);
+                    let cost = cost(out);
+                    if cost <= best_cost {
+                        (best, best_cost) = (kind, cost);
+                        if cost == 0 {
+                            return kind;
+                        }
+                    }
+                }
+                if best != PAETH {
+                    apply(best, bpp, prev, cur, out);
+                }
+                best
+            }
+        }
+    }
+
+    const SUB: u8 = 1;
+    const UP: u8 = 2;
+    const AVG: u8 = 3;
+    const PAETH: u8 = 4;
+
+    fn apply(kind: u8, bpp: usize, prev: &[u8], cur: &[u8], out: &mut [u8]) -> u8 {
+        let len = cur.len();
+        let bpp = bpp.min(len);
+        let (prev, out) = (&prev[..len], &mut out[..len]);
+        let n = len - bpp;
+        // Slices of one length `n`, so the compiler drops the bounds checks and vectorises.
+        let (c, a, b, ul) = (&cur[bpp..], &cur[..n], &prev[bpp..], &prev[..n]);
+        let (head, o) = out.split_at_mut(bpp);
+        match kind {
+            SUB => {
+                for i in 0..n {
+                    o[i] = c[i].wrapping_sub(a[i]);
+                }
+                head.copy_from_slice(&cur[..bpp]);
+            }
+            UP => {
+                for i in 0..len {
+                    out[i] = cur[i].wrapping_sub(prev[i]);
+                }
+            }
+            AVG => {
+                for i in 0..n {
+                    o[i] = c[i].wrapping_sub((a[i] & b[i]) + ((a[i] ^ b[i]) >> 1));
+                }
+                for i in 0..bpp {
+                    head[i] = cur[i].wrapping_sub(prev[i] / 2);
+                }
+            }
+            _ => {
+                for i in 0..n {
+                    o[i] = c[i].wrapping_sub(paeth(a[i], b[i], ul[i]));
+                }
+                for i in 0..bpp {
+                    head[i] = cur[i].wrapping_sub(prev[i]);
+                }
+            }
+        }
+        kind
+    }
+
+    /// Paeth's predictor in 8-bit arithmetic (FPNGE's form, as the `png` crate has it).
+    #[inline(always)]
+    fn paeth(a: u8, b: u8, c: u8) -> u8 {
+        let pa = b.max(c) - c.min(b);
+        let pb = a.max(c) - c.min(a);
+        let pc = if (a < c) == (c < b) {
+            pa.max(pb) - pa.min(pb)
+        } else {
+            255
+        };
+        if pa <= pb && pa <= pc {
+            a
+        } else if pb <= pc {
+            b
+        } else {
+            c
+        }
+    }
+
+    /// Sum of the bytes' absolute values as signed bytes.
+    fn cost(buf: &[u8]) -> u64 {
+        // |b as i8| is min(b, -b) in unsigned bytes; 16-bit sums over 256 bytes (at most
+        // 256 * 128) vectorise, 64-bit ones do not.
+        buf.chunks(256)
+            .map(|c| {
+                let s = c
+                    .iter()
+                    .fold(0u16, |s, &b| s + u16::from(b.min(b.wrapping_neg())));
+                u64::from(s)
+            })
+            .sum()
+    }
 }
 
 /// Passes on only the payload of a PNG's IDAT chunks: the zlib stream of PNG-filtered rows,
@@ -156,6 +583,259 @@ impl<W: Write> Write for IdatOnly<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::SliceSource;
+
+    const ALL_PIXELS: [PixelFormat; 5] = [
+        PixelFormat::BlackAndWhite1,
+        PixelFormat::Gray8,
+        PixelFormat::Gray16,
+        PixelFormat::Rgb8,
+        PixelFormat::Rgb16,
+    ];
+    const ALL_EFFORTS: [DeflateEffort; 6] = [
+        DeflateEffort::Auto,
+        DeflateEffort::Fastest,
+        DeflateEffort::Fast,
+        DeflateEffort::Balanced,
+        DeflateEffort::High,
+        DeflateEffort::Wire,
+    ];
+
+    /// Smooth gradients with noise and flat runs, so every filter wins somewhere.
+    fn page(len: usize, seed: u32) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..len)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                match (i / 97) % 3 {
+                    0 => (i / 5) as u8,
+                    1 => 0xff,
+                    _ => (i / 3) as u8 ^ (x as u8 & 7),
+                }
+            })
+            .collect()
+    }
+
+    fn raster(pixel: PixelFormat, w: u32, h: u32) -> Raster {
+        Raster {
+            pixel,
+            width: w,
+            height: h,
+            dpi: (300, 300),
+        }
+    }
+
+    /// Encodes through the dispatcher (`strips` = `None`) or straight through the strip
+    /// encoder with strips of `rows` rows.
+    fn encode_with(
+        data: &[u8],
+        r: Raster,
+        effort: DeflateEffort,
+        threads: usize,
+        strip_rows: Option<usize>,
+    ) -> Vec<u8> {
+        let mut src = SliceSource::new(data, 1000);
+        let mut rows = RowReader::new(&mut src, r.bytes_per_line(), Some(r.height));
+        let mut out = Vec::new();
+        match strip_rows {
+            None => encode(r, &mut rows, effort, threads, &mut out),
+            Some(n) => encode_strips(
+                r,
+                &mut rows,
+                effort.zlib_level().unwrap_or(2),
+                effort.png_filter(),
+                threads,
+                n,
+                &mut out,
+            ),
+        }
+        .unwrap();
+        rows.finish().unwrap();
+        out
+    }
+
+    /// Decodes with the `png` crate, checking CRCs and the Adler-32; returns the pixels as
+    /// stored (16-bit big-endian, lineart with 0 = black) and the IDAT chunk count.
+    fn decode(bytes: &[u8]) -> (png::OutputInfo, Vec<u8>) {
+        let mut opts = png::DecodeOptions::default();
+        opts.set_ignore_adler32(false);
+        opts.set_ignore_crc(false);
+        let mut reader = png::Decoder::new_with_options(std::io::Cursor::new(bytes), opts)
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        buf.truncate(info.buffer_size());
+        (info, buf)
+    }
+
+    /// The zlib stream of the IDAT chunks, after checking every chunk's CRC.
+    fn zlib_stream(png: &[u8]) -> Vec<u8> {
+        let mut pos = 8;
+        let mut z = Vec::new();
+        while pos < png.len() {
+            let len = u32::from_be_bytes(png[pos..pos + 4].try_into().unwrap()) as usize;
+            let body = &png[pos + 4..pos + 8 + len];
+            let crc = u32::from_be_bytes(png[pos + 8 + len..pos + 12 + len].try_into().unwrap());
+            assert_eq!(crc32fast::hash(body), crc, "chunk CRC");
+            if &body[..4] == b"IDAT" {
+                z.extend_from_slice(&body[4..]);
+            }
+            pos += 12 + len;
+        }
+        z
+    }
+
+    fn inflate(z: &[u8]) -> Result<Vec<u8>, flate2::DecompressError> {
+        let mut d = flate2::Decompress::new(true);
+        let mut out = Vec::with_capacity(z.len() * 20 + 1024);
+        loop {
+            let before = d.total_in() as usize;
+            let status =
+                d.decompress_vec(&z[before..], &mut out, flate2::FlushDecompress::Finish)?;
+            if status == flate2::Status::StreamEnd {
+                return Ok(out);
+            }
+            out.reserve(out.capacity());
+        }
+    }
+
+    #[test]
+    fn adler32_combine_matches_the_concatenation() {
+        let data = page(300_000, 7);
+        let adler = |d: &[u8]| {
+            let mut a = simd_adler32::Adler32::new();
+            a.write(d);
+            a.finish()
+        };
+        for cut in [
+            0, 1, 2, 5551, 65520, 65521, 65522, 131_043, 299_999, 300_000,
+        ] {
+            let (a, b) = data.split_at(cut);
+            assert_eq!(
+                adler32_combine(adler(a), adler(b), b.len() as u64),
+                adler(&data),
+                "cut at {cut}"
+            );
+        }
+        // Three pieces, folded from the empty stream's checksum, as the encoder does.
+        let pieces = [&data[..70_000], &data[70_000..70_001], &data[70_001..]];
+        let folded = pieces
+            .iter()
+            .fold(1, |acc, p| adler32_combine(acc, adler(p), p.len() as u64));
+        assert_eq!(folded, adler(&data));
+    }
+
+    #[test]
+    fn zlib_header_checks() {
+        for level in 0..=9 {
+            let flg = zlib_flags(level);
+            assert_eq!((0x78u16 << 8 | flg as u16) % 31, 0, "level {level}");
+        }
+    }
+
+    #[test]
+    fn strips_decode_to_the_same_pixels_as_one_stream() {
+        for pixel in ALL_PIXELS {
+            for (w, h) in [(1, 1), (1, 9), (2, 7), (3, 5), (7, 13), (33, 11), (64, 4)] {
+                let r = raster(pixel, w, h);
+                let data = page(r.bytes_per_line() * h as usize, w * 31 + h);
+                let mut want = data.clone();
+                if pixel == PixelFormat::BlackAndWhite1 {
+                    invert(&mut want);
+                }
+                for effort in ALL_EFFORTS {
+                    let serial = encode_with(&data, r, effort, 1, None);
+                    let (info, px) = decode(&serial);
+                    assert_eq!(px, want, "{pixel:?} {w}x{h} {effort:?} serial");
+                    for strip_rows in [1, 2, 3, h as usize, h as usize + 1] {
+                        for threads in 1..=4 {
+                            let what = format!(
+                                "{pixel:?} {w}x{h} {effort:?} {strip_rows} rows/strip, {threads} threads"
+                            );
+                            let png = encode_with(&data, r, effort, threads, Some(strip_rows));
+                            let (i, p) = decode(&png);
+                            assert_eq!(p, want, "{what}");
+                            assert_eq!(
+                                (i.width, i.height, i.color_type, i.bit_depth),
+                                (info.width, info.height, info.color_type, info.bit_depth),
+                                "{what}"
+                            );
+                            inflate(&zlib_stream(&png)).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn many_strips_make_one_valid_stream() {
+        // 700 strips, over 11 IDAT chunks: CRCs, the Adler-32 and the pHYs as the png
+        // crate writes them.
+        let r = raster(PixelFormat::Rgb8, 301, 700);
+        let data = page(r.bytes_per_line() * 700, 3);
+        for effort in [
+            DeflateEffort::Auto,
+            DeflateEffort::Wire,
+            DeflateEffort::High,
+        ] {
+            let png = encode_with(&data, r, effort, 3, Some(1));
+            let z = zlib_stream(&png);
+            assert!(z.len() > 2 * IDAT_BYTES, "{} bytes", z.len());
+            let filtered = inflate(&z).unwrap();
+            assert_eq!(filtered.len(), 700 * (r.bytes_per_line() + 1));
+            let serial = encode_with(&data, r, effort, 1, None);
+            assert_eq!(decode(&png).1, decode(&serial).1);
+            let phys = |p: &[u8]| {
+                let i = p.windows(4).position(|w| w == b"pHYs").unwrap();
+                p[i - 4..i + 17].to_vec()
+            };
+            assert_eq!(phys(&png), phys(&serial));
+            // A wrong checksum is caught, so the check above means something.
+            let mut bad = z.clone();
+            let n = bad.len();
+            bad[n - 1] ^= 1;
+            assert!(inflate(&bad).is_err());
+        }
+    }
+
+    #[test]
+    fn pages_of_enough_strips_use_the_threads() {
+        let r = raster(
+            PixelFormat::Gray8,
+            1000,
+            4 * STRIP_BYTES.div_ceil(1000) as u32,
+        );
+        let data = page(r.bytes_per_line() * r.height as usize, 5);
+        for effort in ALL_EFFORTS {
+            for threads in 1..=3 {
+                let png = encode_with(&data, r, effort, threads, None);
+                assert_eq!(decode(&png).1, data, "{effort:?} {threads} threads");
+                // The strip encoder's output, and only it, holds full flushes: 00 00 ff ff.
+                let z = zlib_stream(&png);
+                let flushes = z.windows(4).filter(|w| w == &[0, 0, 0xff, 0xff]).count();
+                let strips = threads > 1 && effort != DeflateEffort::Fastest;
+                assert_eq!(flushes >= 3, strips, "{effort:?} {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn filters_match_the_png_crate_choice() {
+        // Same rows through both encoders with one strip: the filtered bytes are identical.
+        for pixel in ALL_PIXELS {
+            let r = raster(pixel, 45, 20);
+            let data = page(r.bytes_per_line() * 20, 9);
+            for effort in [DeflateEffort::Fast, DeflateEffort::Wire] {
+                let ours = inflate(&zlib_stream(&encode_with(&data, r, effort, 1, Some(20))));
+                let theirs = inflate(&zlib_stream(&encode_with(&data, r, effort, 1, None)));
+                assert_eq!(ours.unwrap(), theirs.unwrap(), "{pixel:?} {effort:?}");
+            }
+        }
+    }
 
     #[test]
     fn ppm_rounding() {

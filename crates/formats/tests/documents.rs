@@ -325,6 +325,93 @@ fn lossless_pdf_renders_exactly(deflate: DeflateEffort) {
 }
 
 #[test]
+fn lossless_pdf_strips_decode_exactly() {
+    // Pages of several 512 KiB strips, compressed on two threads and joined into one zlib
+    // stream: qpdf must inflate it (checking the combined Adler-32) and undo the predictor
+    // to the source bytes, and poppler must render it.
+    let dir = tempfile::tempdir().unwrap();
+    let sizes = [
+        (PixelFormat::BlackAndWhite1, 4001, 4300),
+        (PixelFormat::Gray8, 1001, 2200),
+        (PixelFormat::Gray16, 701, 1700),
+        (PixelFormat::Rgb8, 641, 1190),
+        (PixelFormat::Rgb16, 403, 1001),
+    ];
+    for deflate in [DeflateEffort::Auto, DeflateEffort::Wire] {
+        let opts = EncodeOptions {
+            pdf_lossless: true,
+            deflate,
+            threads: 2,
+            ..Default::default()
+        };
+        let mut doc = Document::new(Format::Pdf, Cursor::new(Vec::new()), &opts, true).unwrap();
+        let mut datas = Vec::new();
+        for (i, &(pixel, w, h)) in sizes.iter().enumerate() {
+            let data = chart(pixel, w, h);
+            assert!(data.len() > 4 * 512 * 1024, "{pixel:?}: too few strips");
+            doc.add_page(
+                &page(i as u32 + 1, pixel, w, Some(h), 300),
+                &mut SliceSource::new(&data, 65536),
+            )
+            .unwrap();
+            datas.push(data);
+        }
+        let bytes = doc.finish().unwrap().into_inner();
+        let path = tmp_file(dir.path(), "strips.pdf", &bytes);
+        if !peer("qpdf") {
+            return;
+        }
+        check_qpdf(&path, sizes.len());
+        for (i, (&(pixel, w, _), data)) in sizes.iter().zip(&datas).enumerate() {
+            let img = format!("--show-object={}", 4 + 4 * i);
+            // qpdf and poppler do not check the Adler-32: inflate the raw stream here.
+            let raw = std::process::Command::new("qpdf")
+                .args([img.as_str(), "--raw-stream-data", &path])
+                .output()
+                .unwrap();
+            assert!(raw.status.success(), "{deflate:?} {pixel:?}");
+            let mut z = flate2::Decompress::new(true);
+            let mut filtered = Vec::with_capacity(data.len() * 2);
+            let status = z
+                .decompress_vec(&raw.stdout, &mut filtered, flate2::FlushDecompress::Finish)
+                .unwrap();
+            assert_eq!(status, flate2::Status::StreamEnd, "{deflate:?} {pixel:?}");
+            assert_eq!(z.total_in(), raw.stdout.len() as u64);
+            let out = std::process::Command::new("qpdf")
+                .args([img.as_str(), "--filtered-stream-data", &path])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{deflate:?} {pixel:?}");
+            let mut want = data.clone();
+            if pixel == PixelFormat::BlackAndWhite1 {
+                // Stored with 0 = black; the pad bits of each row are whatever came in.
+                want.iter_mut().for_each(|b| *b = !*b);
+                let bpl = pixel.bytes_per_line(w);
+                assert_eq!(out.stdout.len(), want.len());
+                let mask = 0xFFu8 << ((8 - w % 8) % 8);
+                for (a, b) in out.stdout.chunks_exact(bpl).zip(want.chunks_exact(bpl)) {
+                    assert_eq!(a[..bpl - 1], b[..bpl - 1]);
+                    assert_eq!(a[bpl - 1] & mask, b[bpl - 1] & mask);
+                }
+            } else {
+                assert!(out.stdout == want, "{deflate:?} {pixel:?} stream");
+            }
+        }
+        if !peer("pdftoppm") {
+            continue;
+        }
+        // Rendering at 4x is costly: the two 8-bit layouts.
+        for i in [1, 3] {
+            let (pixel, w, h) = sizes[i];
+            let gray = pixel.channels() == 1;
+            let (rw, rh, px) = render(dir.path(), &path, i + 1, 300, gray);
+            assert_eq!((rw, rh), (w, h));
+            assert!(px == datas[i], "{deflate:?} {pixel:?} rendered");
+        }
+    }
+}
+
+#[test]
 fn jpeg_pdf_renders_within_the_jpeg_bound_and_embeds_device_jpegs() {
     let dir = tempfile::tempdir().unwrap();
     let opts = EncodeOptions::default();
