@@ -123,6 +123,31 @@ fn bench(c: &mut Criterion) {
         ),
         ("png-auto", Format::Png, base.clone()),
         (
+            "png-auto-1thread",
+            Format::Png,
+            EncodeOptions {
+                threads: 1,
+                ..base.clone()
+            },
+        ),
+        (
+            "png-wire",
+            Format::Png,
+            EncodeOptions {
+                deflate: DeflateEffort::Wire,
+                ..base.clone()
+            },
+        ),
+        (
+            "png-wire-1thread",
+            Format::Png,
+            EncodeOptions {
+                deflate: DeflateEffort::Wire,
+                threads: 1,
+                ..base.clone()
+            },
+        ),
+        (
             "png-balanced",
             Format::Png,
             EncodeOptions {

@@ -21,7 +21,12 @@ use std::io::Write;
 const IDAT_BYTES: usize = 64 * 1024;
 
 /// Uncompressed bytes per strip (whole rows) when a page is compressed on several threads.
-/// Each strip starts Deflate's window afresh and ends with a flush (5 bytes).
+/// Each strip starts Deflate's window afresh and ends with a flush (5 bytes). A4 300 dpi
+/// color, 2 threads (`examples/convert.rs`): SANE "Color pattern" at `Wire` 15.6 -> 8.6 ms
+/// and 2.5 % larger, at `Auto` 18.8 -> 11.5 ms and 0.2 % smaller; the virtual scanner's page
+/// 7.9 -> 5.2 ms (+4.3 %) and 12.5 -> 8.5 ms (+2.8 %). 256 KiB strips: 3 % larger at `Wire`;
+/// 1 MiB: 1 % smaller, no faster. (A preset dictionary from the previous strip made files
+/// larger with zlib-rs, not smaller.)
 const STRIP_BYTES: usize = 512 * 1024;
 
 /// Filtered bytes handed to Deflate at a time.
