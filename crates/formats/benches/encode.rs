@@ -121,20 +121,21 @@ fn bench(c: &mut Criterion) {
                 ..base.clone()
             },
         ),
-        ("png-auto", Format::Png, base.clone()),
         (
-            "png-auto-1thread",
+            "png-auto",
             Format::Png,
             EncodeOptions {
-                threads: 1,
+                png_threads: 0,
                 ..base.clone()
             },
         ),
+        ("png-auto-1thread", Format::Png, base.clone()),
         (
             "png-wire",
             Format::Png,
             EncodeOptions {
                 deflate: DeflateEffort::Wire,
+                png_threads: 0,
                 ..base.clone()
             },
         ),
@@ -143,7 +144,6 @@ fn bench(c: &mut Criterion) {
             Format::Png,
             EncodeOptions {
                 deflate: DeflateEffort::Wire,
-                threads: 1,
                 ..base.clone()
             },
         ),

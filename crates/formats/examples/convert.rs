@@ -33,7 +33,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "high" => opts.deflate = DeflateEffort::High,
             "wire" => opts.deflate = DeflateEffort::Wire,
             a if a.starts_with('q') => opts.jpeg_quality = num(&a[1..])? as u8,
-            a if a.starts_with('t') => opts.threads = num(&a[1..])?,
+            a if a.starts_with('t') => {
+                opts.threads = num(&a[1..])?;
+                opts.png_threads = opts.threads;
+            }
             a if a.starts_with('x') => repeats = num(&a[1..])?.max(1),
             other => return Err(format!("unknown argument '{other}'").into()),
         }

@@ -58,7 +58,7 @@ pub fn encode_page<W: Write>(
                 |r, rows| match format {
                     Format::Pnm => crate::pnm::encode(r, rows, w),
                     Format::Png => {
-                        crate::png::encode(r, rows, opts.deflate, opts.thread_count(), w)
+                        crate::png::encode(r, rows, opts.deflate, opts.png_thread_count(), w)
                     }
                     Format::Jpeg => {
                         crate::jpeg::encode(r, rows, opts.jpeg_quality, opts.thread_count(), w)

@@ -26,9 +26,10 @@
 //! whole.
 //!
 //! Wide pages use every core ([`EncodeOptions::threads`]): JPEG pages (and the DCT images of
-//! PDF pages) are encoded as independent strips (restart intervals), TIFF strips and the
-//! strips of PNG's zlib stream (and of lossless PDF pages) are compressed in parallel, while
-//! the encoder thread keeps reading the next rows.
+//! PDF pages) are encoded as independent strips (restart intervals) and TIFF strips are
+//! compressed in parallel, while the encoder thread keeps reading the next rows. The strips
+//! of PNG's zlib stream (and of lossless PDF pages) can be too
+//! ([`EncodeOptions::png_threads`]; the eSCL server does, a local scan by default not).
 //!
 //! ```
 //! use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};

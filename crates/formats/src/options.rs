@@ -111,9 +111,16 @@ pub struct EncodeOptions {
     pub pdf_lossless: bool,
     /// PDF document title.
     pub title: Option<String>,
-    /// Threads for encoders that split a page (JPEG and PDF DCT strips, TIFF strips, PNG and
-    /// PDF Flate strips at zlib efforts, for pages of at least 2 MiB); 0 = one per core.
+    /// Threads for encoders that split a page (JPEG and PDF DCT strips, TIFF strips); 0 = one
+    /// per core.
     pub threads: usize,
+    /// Threads for PNG and PDF Flate strips (zlib efforts, pages of at least 2 MiB); 0 = one
+    /// per core. Default 1: split, a PNG page costs up to 20 % more CPU, which pays only when
+    /// the encoder is what the scan waits for. Measured on 2 cores, A4 300 dpi: the virtual
+    /// scanner's page 5-15 % faster on 2 threads, the SANE test backend's (a source that
+    /// itself keeps a core busy) 50 % slower (33 to 50 ms). The eSCL server, whose clients
+    /// wait for whole pages, uses every core.
+    pub png_threads: usize,
     /// Where pages of unknown height are spooled before encoding (formats whose header
     /// holds the height). `None`: the system temporary directory. File outputs use their own
     /// directory, so spooling never lands on a RAM-backed /tmp by surprise.
@@ -129,8 +136,17 @@ impl Default for EncodeOptions {
             pdf_lossless: false,
             title: None,
             threads: 0,
+            png_threads: 1,
             spool_dir: None,
         }
+    }
+}
+
+/// A thread count, 0 meaning one per core.
+fn resolve(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
     }
 }
 
@@ -148,10 +164,12 @@ impl EncodeOptions {
 
     /// The worker threads to use, resolving 0 to the number of cores.
     pub(crate) fn thread_count(&self) -> usize {
-        match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
+        resolve(self.threads)
+    }
+
+    /// The PNG strip threads to use, resolving 0 to the number of cores.
+    pub(crate) fn png_thread_count(&self) -> usize {
+        resolve(self.png_threads)
     }
 
     pub(crate) fn spool_file(&self) -> Result<std::fs::File, EncodeError> {

@@ -170,7 +170,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
             }
             Image::Flate => {
                 let mut idat = IdatOnly::new(&mut self.out);
-                crate::png::encode(r, rows, opts.deflate, opts.thread_count(), &mut idat)?;
+                crate::png::encode(r, rows, opts.deflate, opts.png_thread_count(), &mut idat)?;
                 idat.written
             }
         };

@@ -341,7 +341,7 @@ fn lossless_pdf_strips_decode_exactly() {
         let opts = EncodeOptions {
             pdf_lossless: true,
             deflate,
-            threads: 2,
+            png_threads: 2,
             ..Default::default()
         };
         let mut doc = Document::new(Format::Pdf, Cursor::new(Vec::new()), &opts, true).unwrap();

@@ -58,7 +58,8 @@ impl Default for ServerConfig {
                 // turns with one thread: encoding 15.6 -> 8.6 ms (`examples/convert.rs`); a job
                 // fetched with curl 51.6 -> 48.1 ms, sane-airscan's fetch 85 -> 82 ms; same
                 // server CPU per job, about 3 MB more RSS (strips in flight).
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                threads: 0,
+                png_threads: 0,
                 // Clients decode pages as they arrive, on loopback or a LAN: the cheapest
                 // Deflate makes the network path cost least.
                 deflate: DeflateEffort::Wire,
