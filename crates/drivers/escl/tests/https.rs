@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::{serve_with, with_options, Remote};
+use common::{scan_url as scan, serve_with, with_options, Remote};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use scanwire_core::device::{ColorMode, Driver, Encoding, PageData, ScanRequest, Source};
-use scanwire_core::transfer::{self, CancelHandle, Outcome, Recorder, Recording, TransferOptions};
+use scanwire_core::transfer::{self, CancelHandle};
 use scanwire_core::wia;
 use scanwire_escl_client::protocol::Base;
 use scanwire_escl_client::{EsclDriver, Quirks};
@@ -34,17 +34,6 @@ fn server(tls: bool, options: &[(&str, &str)]) -> BlockingServer {
         &options,
         tls,
     )
-}
-
-fn scan(url: &str, request: &ScanRequest, cancel: &CancelHandle) -> (Outcome, Recording) {
-    let device = transfer::share(EsclDriver::new().open(&format!("escl:{url}")).unwrap());
-    let (app, log) = Recorder::new();
-    let opts = TransferOptions::strict().watchdog(Some(Duration::from_secs(60)));
-    let outcome = transfer::run(&device, request, Box::new(app), cancel, &opts);
-    let rec = log.snapshot();
-    rec.check_grammar().unwrap();
-    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
-    (outcome, rec)
 }
 
 fn request(source: Source, mode: ColorMode, pages: Option<u32>) -> ScanRequest {

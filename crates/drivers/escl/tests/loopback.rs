@@ -1,8 +1,10 @@
 //! This driver against `scanwire serve` over the virtual scanner, on 127.0.0.1: pages,
 //! feeder outcomes, faults arriving as the right WIA code, and cancel.
 
+mod common;
+
 use scanwire_core::device::{ColorMode, Driver, Encoding, PageData, ScanRequest, Source};
-use scanwire_core::transfer::{self, CancelHandle, Outcome, Recorder, Recording, TransferOptions};
+use scanwire_core::transfer::{self, CancelHandle, Outcome, Recording};
 use scanwire_core::wia;
 use scanwire_escl_client::EsclDriver;
 use scanwire_server::{BlockingServer, ServerConfig};
@@ -23,18 +25,7 @@ fn server(options: &[(&str, &str)]) -> BlockingServer {
 }
 
 fn scan(s: &BlockingServer, request: &ScanRequest, cancel: &CancelHandle) -> (Outcome, Recording) {
-    let device = transfer::share(
-        EsclDriver::new()
-            .open(&format!("escl:{}", s.url()))
-            .unwrap(),
-    );
-    let (app, log) = Recorder::new();
-    let opts = TransferOptions::strict().watchdog(Some(Duration::from_secs(60)));
-    let outcome = transfer::run(&device, request, Box::new(app), cancel, &opts);
-    let rec = log.snapshot();
-    rec.check_grammar().unwrap();
-    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
-    (outcome, rec)
+    common::scan_url(&s.url(), request, cancel)
 }
 
 fn request(source: Source, pages: Option<u32>) -> ScanRequest {

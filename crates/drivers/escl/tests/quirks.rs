@@ -8,9 +8,7 @@ mod common;
 
 use flate2::write::GzEncoder;
 use scanwire_core::device::{ColorMode, Device, Encoding, PageData, ScanRequest, Source};
-use scanwire_core::transfer::{
-    self, CancelHandle, Outcome, Recorded, Recorder, Recording, TransferOptions,
-};
+use scanwire_core::transfer::{self, CancelHandle, Outcome, Recorded, Recording};
 use scanwire_core::wia;
 use scanwire_escl_client::EsclDevice;
 use scanwire_virtual::VirtualDevice;
@@ -261,18 +259,7 @@ fn idle_status() -> Vec<u8> {
 }
 
 fn scan(url: &str, request: &ScanRequest) -> (Outcome, Recording) {
-    scan_with(url, request, &CancelHandle::new())
-}
-
-fn scan_with(url: &str, request: &ScanRequest, cancel: &CancelHandle) -> (Outcome, Recording) {
-    let device = transfer::share(Box::new(EsclDevice::open(url).unwrap()) as Box<dyn Device>);
-    let (app, log) = Recorder::new();
-    let opts = TransferOptions::strict().watchdog(Some(Duration::from_secs(60)));
-    let outcome = transfer::run(&device, request, Box::new(app), cancel, &opts);
-    let rec = log.snapshot();
-    rec.check_grammar().unwrap();
-    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
-    (outcome, rec)
+    common::scan_url(url, request, &CancelHandle::new())
 }
 
 fn gray(source: Source, pages: Option<u32>) -> ScanRequest {
@@ -721,7 +708,7 @@ fn cancel_mid_page_sends_delete_and_ends_at_once() {
         c.cancel();
         Instant::now()
     });
-    let (o, rec) = scan_with(&stub.url(), &gray(Source::Flatbed, None), &cancel);
+    let (o, rec) = common::scan_url(&stub.url(), &gray(Source::Flatbed, None), &cancel);
     let ended = Instant::now();
     let at = t.join().unwrap();
     assert_eq!(o.result, wia::S_FALSE, "{:?}", o.error);

@@ -14,13 +14,29 @@
 use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, ScanRequest,
 };
-use scanwire_core::transfer::{CancelToken, MiniDrvTransferCallback, SharedDevice};
+use scanwire_core::transfer::{
+    self, CancelHandle, CancelToken, MiniDrvTransferCallback, Outcome, Recorder, Recording,
+    SharedDevice, TransferOptions,
+};
 use scanwire_escl_client::EsclDevice;
 use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Scans `request` through this driver from the eSCL scanner at `url` (http or https), with
+/// the strict verifier; the application must have seen a grammatical transfer.
+pub fn scan_url(url: &str, request: &ScanRequest, cancel: &CancelHandle) -> (Outcome, Recording) {
+    let device = transfer::share(Box::new(EsclDevice::open(url).unwrap()) as Box<dyn Device>);
+    let (app, log) = Recorder::new();
+    let opts = TransferOptions::strict().watchdog(Some(Duration::from_secs(60)));
+    let outcome = transfer::run(&device, request, Box::new(app), cancel, &opts);
+    let rec = log.snapshot();
+    rec.check_grammar().unwrap();
+    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+    (outcome, rec)
+}
 
 /// The real device documents (read from the shared fixtures, never copied).
 pub fn fixtures() -> PathBuf {
