@@ -1,25 +1,11 @@
 //! The `scanwire` binary as a user runs it.
 
+mod common;
+
+use common::{command, sane_dir, scanwire};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn scanwire(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scanwire"))
-        .args(args)
-        .current_dir(dir)
-        // Never let SANE load the system backends here: they probe USB and the network.
-        .env("SANE_CONFIG_DIR", sane_dir(dir))
-        .output()
-        .expect("run scanwire")
-}
-
-fn sane_dir(dir: &Path) -> std::path::PathBuf {
-    let d = dir.join("sane.d");
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("dll.conf"), "test\n").unwrap();
-    d
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -188,7 +174,7 @@ fn a_driver_panic_and_a_hang_end_the_scan_not_the_process() {
 fn ctrl_c_keeps_complete_pages_removes_the_partial_one_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     // 20 images per minute: 3 s per page.
-    let child = Command::new(env!("CARGO_BIN_EXE_scanwire"))
+    let child = command(dir.path())
         .args([
             "scan",
             "--source",
@@ -202,8 +188,6 @@ fn ctrl_c_keeps_complete_pages_removes_the_partial_one_and_exits_130() {
             "-o",
             "p-{n}.png",
         ])
-        .current_dir(dir.path())
-        .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -281,9 +265,8 @@ fn help_teaches_with_examples() {
 fn serve_then_scan_from_it_by_url() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_scanwire"))
+    let mut server = command(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -349,11 +332,10 @@ fn serve_over_https_with_a_self_signed_certificate_then_ctrl_c() {
     use std::io::BufReader;
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("cert.pem");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_scanwire"))
+    let mut server = command(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0", "--tls-self-signed"])
         .args(["--tls-name", "127.0.0.1", "--tls-save-cert"])
         .arg(&cert)
-        .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -527,9 +509,8 @@ fn serve_mdns_announces_and_withdraws_in_a_private_namespace() {
 fn a_closed_pipe_ends_quietly() {
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scanwire"))
+    let mut child = command(dir.path())
         .args(["caps", "--json"])
-        .env("SCANWIRE_CONFIG_DIR", dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -3,31 +3,15 @@
 //! (`SCANWIRE_CONFIG_DIR`). Discovery runs only inside a network namespace the test creates,
 //! never on the machine's interfaces.
 
+mod common;
+
+use common::{sane_dir, scanwire};
 use scanwire_core::transfer;
 use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
 use scanwire_virtual::VirtualDevice;
 use serde_json::Value;
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
-
-fn scanwire(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scanwire"))
-        .args(args)
-        .current_dir(dir)
-        .env("SCANWIRE_CONFIG_DIR", dir.join("config"))
-        // Never let SANE load the system backends here: they probe USB and the network.
-        .env("SANE_CONFIG_DIR", sane_dir(dir))
-        .output()
-        .expect("run scanwire")
-}
-
-fn sane_dir(dir: &Path) -> std::path::PathBuf {
-    let d = dir.join("sane.d");
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("dll.conf"), "test\n").unwrap();
-    d
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

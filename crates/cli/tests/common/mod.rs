@@ -1,0 +1,30 @@
+//! Running the `scanwire` binary as a user does, but with this test's own configuration.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `scanwire` in `dir`, with the added-device list under `dir/config` (never the user's) and
+/// a SANE configuration listing only the `test` backend (the system's backends probe USB and
+/// the network).
+pub fn command(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scanwire"));
+    c.current_dir(dir)
+        .env("SCANWIRE_CONFIG_DIR", dir.join("config"))
+        .env("SANE_CONFIG_DIR", sane_dir(dir));
+    c
+}
+
+/// Runs `scanwire ARGS` (see [`command`]) to the end.
+pub fn scanwire(args: &[&str], dir: &Path) -> Output {
+    command(dir).args(args).output().expect("run scanwire")
+}
+
+/// `dir/sane.d`, whose `dll.conf` lists only the `test` backend.
+pub fn sane_dir(dir: &Path) -> PathBuf {
+    let d = dir.join("sane.d");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("dll.conf"), "test\n").unwrap();
+    d
+}
