@@ -44,11 +44,8 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# SANE: the test backend only, with the glass enlarged to A4 (the stock test.conf stops at
-# 200 mm and scanimage then silently clamps the page).
-mkdir -p "$WORK/test/dll.d"
-echo test >"$WORK/test/dll.conf"
-sed 's/^geometry_max.*/geometry_max 300.0/' /etc/sane.d/test.conf >"$WORK/test/test.conf"
+source bench/lib.sh
+sane_test_config "$WORK/test"
 PICTURE="Color pattern"
 
 # serve NAME ARGS...: starts `scanwire serve` on a free port; a sane-airscan configuration

@@ -11,19 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-for tool in /usr/bin/time qpdf python3; do
-    command -v "$tool" >/dev/null || {
-        echo "missing: $tool (apt-get install time qpdf python3)" >&2
-        exit 1
-    }
-done
+source bench/lib.sh
+need "time qpdf python3" /usr/bin/time qpdf python3
 # SCANWIRE_BIN=path runs another build (say, of an older commit) instead of this checkout's.
-if [ -n "${SCANWIRE_BIN:-}" ]; then
-    bin=$(realpath "$SCANWIRE_BIN")
-else
-    cargo build --release -q -p scanwire
-    bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/scanwire")
-fi
+scanwire_bin
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/pdf-feeder.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

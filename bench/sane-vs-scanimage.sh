@@ -14,21 +14,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-for tool in scanimage /usr/bin/time python3; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install sane-utils time python3)" >&2; exit 1; }
-done
+source bench/lib.sh
+need "sane-utils time python3" scanimage /usr/bin/time python3
 
-cargo build --release -q -p scanwire
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/scanwire")
+# SCANWIRE_BIN=path runs another build (say, of an older commit) instead of this checkout's.
+scanwire_bin
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/sane-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# A private SANE configuration: only the test backend (others probe USB and the network),
-# and geometry_max 300 mm so an A4 page is not silently clipped to 200 mm.
-mkdir -p "$work/sane.d/dll.d"
-echo test >"$work/sane.d/dll.conf"
-sed 's/^[[:space:]]*geometry_max.*/geometry_max 300.0/' /etc/sane.d/test.conf >"$work/sane.d/test.conf"
-grep -q '^geometry_max 300.0' "$work/sane.d/test.conf" || echo 'geometry_max 300.0' >>"$work/sane.d/test.conf"
+sane_test_config "$work/sane.d"
 export SANE_CONFIG_DIR=$work/sane.d
 
 area=(-l 0 -t 0 -x 210 -y 297)
