@@ -8,39 +8,48 @@ use scanwire_core::device::{Device, DeviceInfo, Driver};
 use scanwire_escl_client::protocol::Base;
 use std::time::{Duration, Instant};
 
-/// Every driver, the default (virtual) first. The eSCL driver lists the added scanners.
-pub fn drivers() -> Vec<Box<dyn Driver>> {
-    let added = Config::load()
-        .map(|c| c.escl.into_iter().map(|e| e.url).collect::<Vec<_>>())
-        .unwrap_or_default();
-    vec![
-        Box::new(scanwire_virtual::VirtualDriver::new()),
-        Box::new(scanwire_sane::SaneDriver::new()),
-        Box::new(scanwire_escl_client::EsclDriver::with_devices(added)),
+/// Every driver by name (its device-id prefix), the default (virtual) first.
+const DRIVERS: &[&str] = &[
+    "virtual",
+    "sane",
+    "escl",
+    #[cfg(windows)]
+    "wia",
+];
+
+/// The driver named `name`; the eSCL driver also lists the scanners added in `config`.
+fn driver(name: &str, config: &Config) -> Option<Box<dyn Driver>> {
+    Some(match name {
+        "virtual" => Box::new(scanwire_virtual::VirtualDriver::new()),
+        "sane" => Box::new(scanwire_sane::SaneDriver::new()),
+        "escl" => Box::new(scanwire_escl_client::EsclDriver::with_devices(
+            config.escl.iter().map(|e| e.url.clone()),
+        )),
         #[cfg(windows)]
-        Box::new(scanwire_com::driver::WiaDriver),
-    ]
+        "wia" => Box::new(scanwire_com::driver::WiaDriver),
+        _ => return None,
+    })
 }
 
 /// What each driver found, or why it found nothing; with `discover`, also the eSCL scanners
 /// that answered an mDNS browse within that time.
 pub fn list(discover: Option<Duration>) -> Vec<(&'static str, Result<Vec<DeviceInfo>, String>)> {
     let config = Config::load();
-    let mut found: Vec<(&'static str, Result<Vec<DeviceInfo>, String>)> = drivers()
-        .into_iter()
+    let added = config.as_ref().cloned().unwrap_or_default();
+    let mut found: Vec<(&'static str, Result<Vec<DeviceInfo>, String>)> = DRIVERS
+        .iter()
+        .filter_map(|name| driver(name, &added))
         .map(|d| (d.name(), d.devices().map_err(|e| e.to_string())))
         .collect();
     // Added scanners show their name.
-    if let Ok(config) = &config {
-        for (_, list) in found.iter_mut() {
-            for d in list.iter_mut().flatten() {
-                if let Some(e) = config
-                    .escl
-                    .iter()
-                    .find(|e| d.id == format!("escl:{}", e.url))
-                {
-                    d.model = format!("{} (added as `{}`)", d.model, e.name);
-                }
+    for (_, list) in found.iter_mut() {
+        for d in list.iter_mut().flatten() {
+            if let Some(e) = added
+                .escl
+                .iter()
+                .find(|e| d.id == format!("escl:{}", e.url))
+            {
+                d.model = format!("{} (added as `{}`)", d.model, e.name);
             }
         }
     }
@@ -54,7 +63,8 @@ pub fn list(discover: Option<Duration>) -> Vec<(&'static str, Result<Vec<DeviceI
 }
 
 /// Opens a device by id: `virtual`, `sane:<name>`, `escl:<url>`, an eSCL URL itself
-/// (`http://HOST:PORT/eSCL`), or the name of an added scanner.
+/// (`http://HOST:PORT/eSCL`), or the name of an added scanner. Only the driver the id names
+/// is constructed: the others would cost start-up time for nothing.
 pub fn open(id: &str) -> Result<Box<dyn Device>> {
     let config = Config::load()?;
     let id = match config.find(id) {
@@ -65,24 +75,10 @@ pub fn open(id: &str) -> Result<Box<dyn Device>> {
         "http" | "https" => "escl",
         p => p,
     };
-    // Only the driver the id names: the others cost start-up time for nothing.
-    let named: Option<Box<dyn Driver>> = match prefix {
-        "virtual" => Some(Box::new(scanwire_virtual::VirtualDriver::new())),
-        "sane" => Some(Box::new(scanwire_sane::SaneDriver::new())),
-        "escl" => Some(Box::new(scanwire_escl_client::EsclDriver::with_devices(
-            config.escl.into_iter().map(|e| e.url),
-        ))),
-        _ => None,
-    };
-    let drivers = match named {
-        Some(d) => vec![d],
-        None => drivers(),
-    };
-    let Some(driver) = drivers.iter().find(|d| d.name() == prefix) else {
-        let known: Vec<&str> = drivers.iter().map(|d| d.name()).collect();
+    let Some(driver) = driver(prefix, &config) else {
         return Err(anyhow!(
             "unknown device `{id}`: device ids start with one of {}, or name an added scanner (see `scanwire devices`)",
-            known.join(", ")
+            DRIVERS.join(", ")
         ));
     };
     driver
