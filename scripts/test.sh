@@ -24,10 +24,17 @@ if [ ${#missing[@]} -gt 0 ]; then
         own_policy=
         if [ ! -e "$policy" ]; then
             printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+            # Removed however the install ends, so no later service start is refused.
+            trap 'rm -f "$policy"' EXIT
         fi
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-        [ -z "$own_policy" ] || rm -f "$policy"
+        [ -z "$own_policy" ] || { rm -f "$policy"; trap - EXIT; }
+        # Nor at the next boot, where systemd runs: the tests start their own avahi-daemon,
+        # in network namespaces.
+        if [[ " ${missing[*]} " == *" avahi-daemon "* ]] && command -v systemctl >/dev/null; then
+            systemctl mask avahi-daemon.service avahi-daemon.socket >/dev/null 2>&1 || true
+        fi
     else
         echo "warning: missing Debian packages: ${missing[*]} (install them, or their tests skip;" \
              "with SCANWIRE_REQUIRE_PEERS=1 they fail)" >&2
