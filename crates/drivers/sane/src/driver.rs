@@ -13,6 +13,7 @@
 //!  every end ──> Finishing: sane_cancel, restore --set options (on the worker)
 //! ```
 
+use crate::affinity::Placement;
 use crate::errors::{self, Failure};
 use crate::ffi::{self, Parameters};
 use crate::frames::Assembler;
@@ -42,6 +43,8 @@ pub struct SaneConfig {
     pub config_dir: Option<PathBuf>,
     /// The library to load; `None` tries `libsane.so.1`, then `libsane.so`.
     pub library: Option<PathBuf>,
+    /// Where a page's reading runs: by default on one core (see [`Placement`]).
+    pub placement: Placement,
 }
 
 /// Every SANE backend, through libsane loaded at run time. Device ids are `sane:<SANE name>`.
@@ -90,7 +93,7 @@ impl SaneDriver {
                 "the SANE device name is empty; use sane:<SANE name>, e.g. sane:test:0",
             ));
         }
-        let worker = Worker::open(self.sane()?, name)?;
+        let worker = Worker::open(self.sane()?, name, self.config.placement)?;
         // Every use of a device starts with its capabilities: the worker probes them as soon
         // as it is open, instead of waiting to be asked (one thread hand-off less).
         let (tx, probed) = mpsc::channel();

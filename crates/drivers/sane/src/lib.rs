@@ -15,6 +15,7 @@
 //!   and set with `--set name=value`.
 //! - `frames` turns SANE frames into rows (padding, 16-bit byte order, three-pass).
 //! - `errors` maps every `SANE_Status` to a WIA outcome.
+//! - `affinity` keeps a page's reading (our worker and the backend's reader) on one core.
 //! - `ffi` is the only module with `unsafe` code.
 //!
 //! ```no_run
@@ -36,6 +37,7 @@
 
 #![warn(missing_docs)]
 
+mod affinity;
 mod driver;
 mod errors;
 #[allow(unsafe_code)]
@@ -44,6 +46,7 @@ mod frames;
 mod options;
 mod worker;
 
+pub use affinity::Placement;
 pub use driver::{SaneConfig, SaneDevice, SaneDriver, ID_PREFIX};
 pub use errors::SaneError;
 pub use ffi::Status;

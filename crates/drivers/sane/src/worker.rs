@@ -17,6 +17,7 @@
 //!  cancel hook (any thread) ── Gate::stop ── sane_cancel if start/read is blocking
 //! ```
 
+use crate::affinity::Placement;
 use crate::errors;
 use crate::ffi::{
     Canceller, Handle, OptionValue, Parameters, Sane, Status, ValueType, CAP_SOFT_DETECT,
@@ -159,6 +160,7 @@ pub(crate) struct Session {
     /// Option values at open (or after `set_option`), to undo a scan's `--set` options.
     defaults: Vec<(i32, OptionValue)>,
     spare: Vec<Vec<u8>>,
+    placement: Placement,
 }
 
 impl Session {
@@ -280,6 +282,7 @@ impl Session {
     /// Returns early (without `sane_cancel`; the finish job does that) when stopped or when
     /// the driver stops listening.
     pub(crate) fn scan_page(&mut self, events: &SyncSender<Event>, recycled: &Receiver<Vec<u8>>) {
+        let _pinned = self.placement.pin();
         let gate = self.gate.clone();
         loop {
             if !gate.enter() {
@@ -464,7 +467,11 @@ fn open_error(status: Status, name: &str) -> DeviceError {
 
 impl Worker {
     /// Starts a worker thread and opens `name` on it.
-    pub(crate) fn open(sane: &'static Sane, name: &str) -> Result<Worker, DeviceError> {
+    pub(crate) fn open(
+        sane: &'static Sane,
+        name: &str,
+        placement: Placement,
+    ) -> Result<Worker, DeviceError> {
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Arc<Gate>, DeviceError>>();
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
         let owned = name.to_string();
@@ -490,6 +497,7 @@ impl Worker {
                     cache: None,
                     defaults: Vec::new(),
                     spare: Vec::new(),
+                    placement,
                 };
                 if let Err(e) = session.snapshot_defaults() {
                     let _ = ready_tx.send(Err(e));
