@@ -93,8 +93,8 @@ pub struct ServeArgs {
     /// Connections served at once; more get 503 (plain HTTP) or are closed (TLS).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_connections: usize,
-    /// Deflate effort for served PNG pages (and lossless PDF pages): wire (zlib 1, no row
-    /// filters), fastest (fdeflate), fast (zlib 2), balanced (zlib 6) or high (zlib 9).
+    /// Deflate effort for served PNG pages (and lossless PDF pages): wire (zlib 1, Up or Sub
+    /// row filters), fastest (fdeflate), fast (zlib 2), balanced (zlib 6) or high (zlib 9).
     /// Faster means larger pages on the network; wire suits loopback and a LAN.
     #[arg(long, default_value = "wire", value_name = "EFFORT")]
     pub deflate: String,

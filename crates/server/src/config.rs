@@ -53,15 +53,17 @@ impl Default for ServerConfig {
             timing: Timing::default(),
             request_options: BTreeMap::new(),
             encode: EncodeOptions {
-                // Every core: PNG pages are compressed in parallel strips, so the page's end
-                // reaches the client sooner. A4 300 dpi SANE test page at `Wire`, 2 cores, in
-                // turns with one thread: encoding 15.6 -> 8.6 ms (`examples/convert.rs`); a job
-                // fetched with curl 51.6 -> 48.1 ms, sane-airscan's fetch 85 -> 82 ms; same
-                // server CPU per job, about 3 MB more RSS (strips in flight).
+                // Every core for JPEG strips. PNG pages on one thread each: a feeder job
+                // already encodes page k while page k+1 is scanned, and on a loaded machine
+                // (a client on the same host) strips only add hand-offs. 10-page A4 300 dpi
+                // jobs from the virtual scanner fetched by `scanwire scan` on the same 2
+                // cores (`bench/escl-client-vs-local.sh`): color 205 -> 179 ms, gray 88 -> 81
+                // ms with one thread per page instead of strips on both cores.
                 threads: 0,
-                png_threads: 0,
+                png_threads: 1,
                 // Clients decode pages as they arrive, on loopback or a LAN: the cheapest
-                // Deflate makes the network path cost least.
+                // Deflate (with Up or Sub row filters, which any decoder undoes cheaply)
+                // makes the network path cost least.
                 deflate: DeflateEffort::Wire,
                 ..EncodeOptions::default()
             },
