@@ -220,9 +220,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub format: Option<String>,
 
-    /// JPEG quality 1..=100 (JPEG files and PDF pages).
-    #[arg(long, default_value_t = 85)]
-    pub quality: u8,
+    /// JPEG quality 1..=100 (JPEG files and PDF pages) [default: 85]. Without it, a scanner
+    /// that sends JPEG itself (eSCL) hands its pages over untouched into a .jpg or a PDF;
+    /// with it, Scanwire encodes them at this quality.
+    #[arg(long, value_name = "1-100")]
+    pub quality: Option<u8>,
 
     /// PDF: store pages losslessly (Flate) instead of as JPEG.
     #[arg(long)]

@@ -3,8 +3,9 @@
 
 use crate::args::ScanArgs;
 use anyhow::{anyhow, bail, Result};
-use scanwire_core::device::{Area, Capabilities, ColorMode, Length, ScanRequest, Source};
+use scanwire_core::device::{Area, Capabilities, ColorMode, Encoding, Length, ScanRequest, Source};
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
+use scanwire_formats::Format;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -40,6 +41,31 @@ pub fn request(args: &ScanArgs, caps: &Capabilities) -> Result<ScanRequest> {
         encoding: None,
         options,
     })
+}
+
+/// The encoding to ask the device for so that its pages go into the file untouched: JPEG
+/// for a JPEG file or a PDF's DCT pages, when the source sends JPEG (eSCL scanners do), the
+/// mode is 8-bit gray or color, and no `--quality` asks for Scanwire's own encoding. `None`:
+/// raw rows, encoded here.
+pub fn device_encoding(
+    args: &ScanArgs,
+    format: Format,
+    caps: &Capabilities,
+    request: &ScanRequest,
+) -> Option<Encoding> {
+    let wants_jpeg = match format {
+        Format::Jpeg => true,
+        Format::Pdf => !args.lossless,
+        Format::Pnm | Format::Png | Format::Tiff => false,
+    };
+    let sends_jpeg = caps
+        .source(request.source)
+        .is_some_and(|sc| sc.encodings.contains(&Encoding::Jpeg));
+    (wants_jpeg
+        && sends_jpeg
+        && args.quality.is_none()
+        && matches!(request.mode, ColorMode::Color | ColorMode::Gray))
+    .then_some(Encoding::Jpeg)
 }
 
 fn mm(flag: &str, v: Option<f64>) -> Result<Option<Length>> {

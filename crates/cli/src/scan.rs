@@ -69,8 +69,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     let caps = device
         .capabilities()
         .map_err(|e| anyhow!("{}: {e}", args.device))?;
-    let request = plan::request(args, &caps).map_err(usage)?;
-    request.validate(&caps).map_err(usage)?;
+    let mut request = plan::request(args, &caps).map_err(usage)?;
     let opts = plan::transfer_options(args).map_err(usage)?;
 
     let format = args
@@ -81,6 +80,8 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         .map_err(usage)?;
     let path = args.output.to_string_lossy().into_owned();
     let mut out = OutputPlan::new(&path, format).map_err(usage)?;
+    request.encoding = plan::device_encoding(args, out.format, &caps, &request);
+    request.validate(&caps).map_err(usage)?;
     if request.source.is_feeder() && request.pages != Some(1) && !out.takes_many_pages() {
         return Err(usage(format!(
             "--source {} may scan several pages but -o {path} names one file; \
@@ -88,13 +89,12 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
             request.source
         )));
     }
-    if !(1..=100).contains(&args.quality) {
-        return Err(usage(format!(
-            "--quality {}: allowed 1..=100",
-            args.quality
-        )));
+    if let Some(q) = args.quality {
+        if !(1..=100).contains(&q) {
+            return Err(usage(format!("--quality {q}: allowed 1..=100")));
+        }
+        out.options.jpeg_quality = q;
     }
-    out.options.jpeg_quality = args.quality;
     out.options.pdf_lossless = args.lossless;
     out.options.title = args.title.clone();
     out.all_or_nothing = args.all_or_nothing;
@@ -133,6 +133,9 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     if args.json {
         let v = json!({
             "device": args.device,
+            // Pages the device encoded and the files hold untouched, or null for rows
+            // encoded here.
+            "device_encoding": request.encoding.map(|e| e.mime()),
             "result": outcome.result.to_string(),
             "cancelled": outcome.is_cancelled(),
             "pages": report.pages,

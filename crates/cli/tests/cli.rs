@@ -297,6 +297,51 @@ fn serve_then_scan_from_it_by_url() {
     assert_eq!(png_size(&dir.path().join("net.png")), (850, 1169));
 }
 
+#[test]
+fn jpeg_pages_from_a_scanner_go_into_jpeg_and_pdf_files_untouched() {
+    use std::io::BufReader;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = command(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--set", "sheets=2"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (url, _) = serving_url(&mut BufReader::new(server.stderr.take().unwrap()));
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--device", &url, "--resolution", "75", "--json"];
+        args.extend_from_slice(extra);
+        let o = scanwire(&args, dir.path());
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["device_encoding"].clone()
+    };
+    // The scanner's JPEG as it sent it, then the same page inside a PDF, byte for byte.
+    assert_eq!(scan(&["-o", "device.jpg"]), "image/jpeg");
+    assert_eq!(scan(&["-o", "device.pdf"]), "image/jpeg");
+    // --quality asks for Scanwire's own encoding; lossless PDFs and PNG take rows.
+    assert_eq!(
+        scan(&["-o", "own.jpg", "--quality", "60"]),
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        scan(&["-o", "own.pdf", "--lossless"]),
+        serde_json::Value::Null
+    );
+    assert_eq!(scan(&["-o", "rows.png"]), serde_json::Value::Null);
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let jpeg = std::fs::read(dir.path().join("device.jpg")).unwrap();
+    assert!(jpeg.starts_with(&[0xff, 0xd8]) && jpeg.ends_with(&[0xff, 0xd9]));
+    let pdf = std::fs::read(dir.path().join("device.pdf")).unwrap();
+    assert!(
+        pdf.windows(jpeg.len()).any(|w| w == jpeg),
+        "the PDF holds the scanner's JPEG unchanged"
+    );
+    let own = std::fs::read(dir.path().join("own.jpg")).unwrap();
+    assert_ne!(own, jpeg, "quality 60 is our own encoding");
+}
+
 /// Reads `scanwire serve`'s stderr until the `serving ... at URL` line; returns the URL and
 /// every line read.
 fn serving_url(err: &mut impl std::io::BufRead) -> (String, Vec<String>) {
