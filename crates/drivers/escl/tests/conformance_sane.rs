@@ -45,6 +45,7 @@ fn sane() -> Option<&'static SaneDriver> {
             let driver = SaneDriver::with_config(SaneConfig {
                 config_dir: Some(dir),
                 library: std::env::var_os("SCANWIRE_TEST_LIBSANE").map(PathBuf::from),
+                ..Default::default()
             });
             let missing = match driver.devices() {
                 Err(e) => Some(format!("SANE is not usable: {e}")),

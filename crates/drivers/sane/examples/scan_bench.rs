@@ -98,6 +98,7 @@ fn main() -> Result<(), String> {
     let driver = SaneDriver::with_config(SaneConfig {
         config_dir,
         library: None,
+        ..Default::default()
     });
     let t = Instant::now();
     driver.library_info().map_err(|e| e.to_string())?;

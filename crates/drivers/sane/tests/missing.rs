@@ -9,6 +9,7 @@ fn a_missing_libsane_is_explained_and_shutdown_is_final() {
     let driver = SaneDriver::with_config(SaneConfig {
         config_dir: None,
         library: Some("/nonexistent/scanwire-test/libsane.so.1".into()),
+        ..Default::default()
     });
     let e = driver.devices().unwrap_err();
     assert_eq!(e.kind(), DeviceErrorKind::Offline);

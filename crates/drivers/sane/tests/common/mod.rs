@@ -99,6 +99,7 @@ fn setup() -> Option<Env> {
     let driver = SaneDriver::with_config(SaneConfig {
         config_dir: Some(dir.clone()),
         library: std::env::var_os("SCANWIRE_TEST_LIBSANE").map(PathBuf::from),
+        ..Default::default()
     });
     match driver.devices() {
         Err(e) => return unavailable(format!("SANE is not usable: {e}")),
