@@ -43,29 +43,31 @@ pub fn request(args: &ScanArgs, caps: &Capabilities) -> Result<ScanRequest> {
     })
 }
 
-/// The encoding to ask the device for so that its pages go into the file untouched: JPEG
-/// for a JPEG file or a PDF's DCT pages, when the source sends JPEG (eSCL scanners do), the
-/// mode is 8-bit gray or color, and no `--quality` asks for Scanwire's own encoding. `None`:
-/// raw rows, encoded here.
+/// The encoding to ask the device for so that its pages go into the file untouched: PNG for
+/// a PNG file (lossless either way; a page not in the requested mode is still converted),
+/// JPEG for a JPEG file or a PDF's DCT pages when the mode is 8-bit gray or color and no
+/// `--quality` asks for Scanwire's own encoding; each only when the source sends it (eSCL
+/// scanners do). `None`: raw rows, encoded here.
 pub fn device_encoding(
     args: &ScanArgs,
     format: Format,
     caps: &Capabilities,
     request: &ScanRequest,
 ) -> Option<Encoding> {
-    let wants_jpeg = match format {
-        Format::Jpeg => true,
-        Format::Pdf => !args.lossless,
-        Format::Pnm | Format::Png | Format::Tiff => false,
+    let wanted = match format {
+        Format::Png => Encoding::Png,
+        Format::Jpeg | Format::Pdf
+            if args.quality.is_none()
+                && !(format == Format::Pdf && args.lossless)
+                && matches!(request.mode, ColorMode::Color | ColorMode::Gray) =>
+        {
+            Encoding::Jpeg
+        }
+        _ => return None,
     };
-    let sends_jpeg = caps
-        .source(request.source)
-        .is_some_and(|sc| sc.encodings.contains(&Encoding::Jpeg));
-    (wants_jpeg
-        && sends_jpeg
-        && args.quality.is_none()
-        && matches!(request.mode, ColorMode::Color | ColorMode::Gray))
-    .then_some(Encoding::Jpeg)
+    caps.source(request.source)
+        .is_some_and(|sc| sc.encodings.contains(&wanted))
+        .then_some(wanted)
 }
 
 fn mm(flag: &str, v: Option<f64>) -> Result<Option<Length>> {

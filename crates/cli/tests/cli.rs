@@ -298,7 +298,7 @@ fn serve_then_scan_from_it_by_url() {
 }
 
 #[test]
-fn jpeg_pages_from_a_scanner_go_into_jpeg_and_pdf_files_untouched() {
+fn pages_a_scanner_encodes_go_into_files_untouched() {
     use std::io::BufReader;
     let dir = tempfile::tempdir().unwrap();
     let mut server = command(dir.path())
@@ -327,7 +327,8 @@ fn jpeg_pages_from_a_scanner_go_into_jpeg_and_pdf_files_untouched() {
         scan(&["-o", "own.pdf", "--lossless"]),
         serde_json::Value::Null
     );
-    assert_eq!(scan(&["-o", "rows.png"]), serde_json::Value::Null);
+    assert_eq!(scan(&["-o", "device.png"]), "image/png");
+    assert_eq!(scan(&["-o", "rows.tif"]), serde_json::Value::Null);
     let _ = server.kill();
     let _ = server.wait();
 
@@ -340,6 +341,17 @@ fn jpeg_pages_from_a_scanner_go_into_jpeg_and_pdf_files_untouched() {
     );
     let own = std::fs::read(dir.path().join("own.jpg")).unwrap();
     assert_ne!(own, jpeg, "quality 60 is our own encoding");
+    // The server compressed the PNG for storage (CompressionFactor 1) as a local scan does:
+    // the same file, byte for byte.
+    let o = scanwire(
+        &["scan", "--resolution", "75", "-o", "local.png"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(dir.path().join("device.png")).unwrap(),
+        std::fs::read(dir.path().join("local.png")).unwrap()
+    );
 }
 
 /// Reads `scanwire serve`'s stderr until the `serving ... at URL` line; returns the URL and

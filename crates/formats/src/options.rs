@@ -58,6 +58,15 @@ pub enum DeflateEffort {
 }
 
 impl DeflateEffort {
+    /// The effort for a page that will be stored as it is: this one, or at least what
+    /// Scanwire writes to files ([`DeflateEffort::Auto`]) when this one trades size for speed.
+    pub fn for_storage(self) -> DeflateEffort {
+        match self {
+            DeflateEffort::Wire | DeflateEffort::Fastest => DeflateEffort::Auto,
+            other => other,
+        }
+    }
+
     /// The zlib level, or `None` for fdeflate (`Auto` as PNG uses it).
     pub(crate) fn zlib_level(self) -> Option<u8> {
         match self {

@@ -573,7 +573,10 @@ impl Job {
             return AppStream::Cancel;
         }
         let settle: Arc<dyn Settle> = self.clone();
-        let opts = self.settings.encode.clone();
+        let mut opts = self.settings.encode.clone();
+        if self.req.for_storage {
+            opts.deflate = opts.deflate.for_storage();
+        }
         let body_cap = (self.settings.page_buffer / (64 * 1024)).max(2);
         let Some(runtime) = self
             .runtime

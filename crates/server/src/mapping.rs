@@ -62,6 +62,12 @@ pub fn capabilities(
         uuid: Some(uuid.to_string()),
         platen: caps.source(Source::Flatbed).map(input_caps),
         adf,
+        compression_factor_support: Some(escl::Range {
+            min: COMPRESSION_LINK,
+            max: COMPRESSION_STORAGE,
+            normal: Some(COMPRESSION_LINK),
+            step: Some(1),
+        }),
         ..escl::ScannerCapabilities::default()
     }
 }
@@ -134,6 +140,14 @@ pub fn wire_mode(m: ColorMode) -> Option<escl::ColorMode> {
     })
 }
 
+/// `scan:CompressionFactor` 0 (the default): PNG and lossless PDF pages compressed for the
+/// link, at the server's `--deflate` effort (cheapest to encode and decode).
+pub const COMPRESSION_LINK: i32 = 0;
+/// `scan:CompressionFactor` 1: compressed as Scanwire stores files (zlib level 2 with
+/// per-row filters), for a client that keeps the page as it comes. JPEG quality is the
+/// server's either way.
+pub const COMPRESSION_STORAGE: i32 = 1;
+
 /// A job as the server will run it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRequest {
@@ -143,6 +157,8 @@ pub struct JobRequest {
     pub format: Format,
     /// Expected page size in pixels (width, height) and the raw layout.
     pub geometry: Geometry,
+    /// Deflate for storage ([`COMPRESSION_STORAGE`]) rather than for the link.
+    pub for_storage: bool,
 }
 
 /// The size of the pages a request produces.
@@ -250,6 +266,16 @@ pub fn job_request(
             ))
         })?,
     };
+    let for_storage = match s.compression_factor {
+        None | Some(COMPRESSION_LINK) => false,
+        Some(COMPRESSION_STORAGE) => true,
+        Some(n) => {
+            return Err(Conflict(format!(
+                "CompressionFactor {n} is not supported; allowed: {COMPRESSION_LINK} (pages \
+                 compressed for the network) or {COMPRESSION_STORAGE} (compressed for storage)"
+            )))
+        }
+    };
     let request = ScanRequest {
         source,
         mode,
@@ -273,6 +299,7 @@ pub fn job_request(
         request,
         format,
         geometry,
+        for_storage,
     })
 }
 

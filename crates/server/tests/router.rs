@@ -192,6 +192,60 @@ async fn flatbed_png_job_from_post_to_404() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn compression_factor_one_compresses_for_storage_others_are_refused() {
+    let (app, _) = one();
+    let caps =
+        ScannerCapabilities::from_xml(&bytes(get(&app, "/eSCL/ScannerCapabilities").await).await)
+            .unwrap();
+    let support = caps.compression_factor_support.expect("advertised");
+    assert_eq!((support.min, support.max, support.normal), (0, 1, Some(0)));
+    let with_factor = |f: i32| {
+        settings_xml("Platen", "RGB24", 75, "image/png", None).replace(
+            "</scan:ScanSettings>",
+            &format!("<scan:CompressionFactor>{f}</scan:CompressionFactor></scan:ScanSettings>"),
+        )
+    };
+    let mut pages = Vec::new();
+    for f in [0, 1] {
+        let loc = create(&app, "/eSCL", with_factor(f)).await;
+        let r = get(&app, &format!("{loc}/NextDocument")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        pages.push(bytes(r).await);
+        assert_eq!(
+            get(&app, &format!("{loc}/NextDocument")).await.status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    // The zlib header of the first IDAT says the level: 1 for the link, 2 for storage.
+    let zlib_flags = |png: &[u8]| {
+        let i = png.windows(4).position(|w| w == b"IDAT").unwrap();
+        (png[i + 4], png[i + 5])
+    };
+    assert_eq!(zlib_flags(&pages[0]), (0x78, 0x01));
+    assert_eq!(zlib_flags(&pages[1]), (0x78, 0x5e));
+    assert!(
+        pages[1].len() < pages[0].len(),
+        "{} vs {}",
+        pages[1].len(),
+        pages[0].len()
+    );
+    let (a, b) = (decode_png(&pages[0]), decode_png(&pages[1]));
+    assert_eq!(
+        ((a.w, a.h), &a.data),
+        ((b.w, b.h), &b.data),
+        "the same pixels"
+    );
+
+    let r = post(&app, "/eSCL/ScanJobs", "text/xml", with_factor(5)).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let t = text(r).await;
+    assert!(
+        t.contains("CompressionFactor 5") && t.contains("allowed: 0"),
+        "{t}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn gray_jpeg_region_within_jpeg_error() {
     let (app, log) = one();
     // 10 mm, 20 mm, 100 x 50 mm at 150 dpi, as sane-airscan sends it.

@@ -37,6 +37,25 @@ pub fn sniff(bytes: &[u8]) -> Option<Encoding> {
     }
 }
 
+/// Whether a PNG whose first bytes are `head` (at least 29) already holds `mode`'s rows as a
+/// file of that mode would: the color type and bit depth of its `IHDR`, not interlaced. A
+/// scanner may answer a gray request with an RGB page; such a page is decoded and converted
+/// rather than kept as it came.
+pub fn png_is_mode(head: &[u8], mode: ColorMode) -> bool {
+    if head.len() < 29 || &head[12..16] != b"IHDR" {
+        return false;
+    }
+    let (depth, color_type, interlace) = (head[24], head[25], head[28]);
+    let want = match mode {
+        ColorMode::Lineart => (1, 0),
+        ColorMode::Gray => (8, 0),
+        ColorMode::Gray16 => (16, 0),
+        ColorMode::Color => (8, 2),
+        ColorMode::Color48 => (16, 2),
+    };
+    (depth, color_type) == want && interlace == 0
+}
+
 /// Converts decoded rows (1–4 channels, 8 or 16 bits big-endian) into rows of a
 /// [`PixelFormat`].
 #[derive(Clone, Copy, Debug)]
@@ -371,6 +390,30 @@ mod tests {
         }
         rows.finish().unwrap();
         assert_eq!(data, whole.data);
+    }
+
+    #[test]
+    fn png_is_mode_reads_the_header() {
+        use png::{BitDepth, ColorType};
+        let rgb = png(4, 2, ColorType::Rgb, BitDepth::Eight);
+        assert!(png_is_mode(&rgb, ColorMode::Color));
+        assert!(!png_is_mode(&rgb, ColorMode::Gray));
+        assert!(
+            !png_is_mode(&rgb[..20], ColorMode::Color),
+            "too short to tell"
+        );
+        let g16 = png(4, 2, ColorType::Grayscale, BitDepth::Sixteen);
+        assert!(png_is_mode(&g16, ColorMode::Gray16));
+        assert!(!png_is_mode(&g16, ColorMode::Gray));
+        let mut bw = Vec::new();
+        let mut e = png::Encoder::new(&mut bw, 8, 2);
+        e.set_color(ColorType::Grayscale);
+        e.set_depth(BitDepth::One);
+        let mut w = e.write_header().unwrap();
+        w.write_image_data(&[0x0f, 0xf0]).unwrap();
+        w.finish().unwrap();
+        assert!(png_is_mode(&bw, ColorMode::Lineart));
+        assert!(!png_is_mode(&bw, ColorMode::Gray));
     }
 
     #[test]

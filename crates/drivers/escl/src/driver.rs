@@ -157,7 +157,12 @@ impl Device for EsclDevice {
                 format!("unknown option `{name}`: the eSCL driver has no device-specific options"),
             ));
         }
-        let plan = options::job_plan(request, &self.caps, self.document.version.as_deref())?;
+        let plan = options::job_plan(
+            request,
+            &self.caps,
+            self.document.version.as_deref(),
+            self.document.compression_factor_support.as_ref(),
+        )?;
         let quirks = Quirks::for_model(
             self.document.make_and_model.as_deref().unwrap_or(""),
             self.document.manufacturer.as_deref().unwrap_or(""),
@@ -373,8 +378,9 @@ impl Session<'_> {
     }
 
     /// Hands one NextDocument body on: passed through as it arrives when the application
-    /// takes the scanner's encoding, PNG decoded to rows as it arrives, anything else (JPEG)
-    /// read whole, decoded and written in bands.
+    /// takes the scanner's encoding (a PNG only when it holds the requested mode), PNG
+    /// decoded to rows as it arrives, anything else (JPEG) read whole, decoded and written in
+    /// bands.
     fn page(
         &mut self,
         number: u32,
@@ -396,7 +402,20 @@ impl Session<'_> {
             ))));
         }
         if self.plan.pass_through {
-            return self.pass_through(number, head, flight, first);
+            if decode::sniff(&first) != Some(Encoding::Png) {
+                return self.pass_through(number, head, flight, first);
+            }
+            // A PNG is kept only when it holds the requested mode.
+            while first.len() < 29 {
+                match flight.chunk(honour)? {
+                    Some(c) => first.extend_from_slice(&c),
+                    None => break,
+                }
+            }
+            if decode::png_is_mode(&first, self.request.mode) {
+                return self.pass_through(number, head, flight, first);
+            }
+            return self.png_rows(number, flight, first);
         }
         if decode::sniff(&first) == Some(Encoding::Png) {
             return self.png_rows(number, flight, first);

@@ -171,11 +171,15 @@ pub struct JobPlan {
 }
 
 /// Maps a validated request to the job to post. Raw rows are decoded from PNG when the source
-/// offers it (lossless, and the only choice for 16-bit), else from JPEG.
+/// offers it (lossless, and the only choice for 16-bit), else from JPEG. A PNG the
+/// application keeps as it comes is asked for at the scanner's highest `CompressionFactor`
+/// (`compression`, from its capabilities): lossless either way, so the most compact. Other
+/// requests leave the factor to the scanner.
 pub fn job_plan(
     request: &ScanRequest,
     caps: &Capabilities,
     version: Option<&str>,
+    compression: Option<&escl::Range>,
 ) -> Result<JobPlan, DeviceError> {
     let sc = caps.source(request.source).ok_or_else(|| {
         DeviceError::new(
@@ -242,6 +246,9 @@ pub fn job_plan(
             .source
             .is_feeder()
             .then_some(request.source == Source::FeederDuplex),
+        compression_factor: compression
+            .filter(|_| pass_through && wire == Encoding::Png)
+            .map(|r| r.max),
         ..escl::ScanSettings::default()
     };
     Ok(JobPlan {

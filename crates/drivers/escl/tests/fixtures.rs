@@ -235,7 +235,7 @@ fn a_request_maps_to_settings_the_device_reads() {
         ..Default::default()
     };
     r.validate(&c).unwrap();
-    let plan = options::job_plan(&r, &c, Some("2.63")).unwrap();
+    let plan = options::job_plan(&r, &c, Some("2.63"), None).unwrap();
     let s = &plan.settings;
     assert_eq!(s.input_source, Some(InputSource::Feeder));
     assert_eq!(s.duplex, Some(true));

@@ -7,7 +7,9 @@
 mod common;
 
 use flate2::write::GzEncoder;
-use scanwire_core::device::{ColorMode, Device, Encoding, PageData, ScanRequest, Source};
+use scanwire_core::device::{
+    ColorMode, Device, Encoding, PageData, PixelFormat, ScanRequest, Source,
+};
 use scanwire_core::transfer::{self, CancelHandle, Outcome, Recorded, Recording};
 use scanwire_core::wia;
 use scanwire_escl_client::EsclDevice;
@@ -23,6 +25,7 @@ struct Seen {
     method: String,
     path: String,
     headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 impl Seen {
@@ -162,16 +165,18 @@ fn serve(conn: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
                 headers.push((k.trim().to_string(), v.trim().to_string()));
             }
         }
-        let req = Seen {
+        let mut req = Seen {
             method,
             path,
             headers,
+            body: Vec::new(),
         };
         if let Some(len) = req.header("Content-Length").and_then(|l| l.parse().ok()) {
             let mut body = vec![0u8; len];
             if reader.read_exact(&mut body).is_err() {
                 return;
             }
+            req.body = body;
         }
         let close = req
             .header("Connection")
@@ -682,6 +687,79 @@ fn progress_comes_from_content_length_when_there_is_one() {
             assert_eq!(*percents.last().unwrap(), 100, "{percents:?}");
             assert!(percents[0] < 100, "{percents:?}");
         }
+    }
+}
+
+#[test]
+fn a_png_is_kept_as_it_comes_only_in_the_requested_mode() {
+    // The Kyocera's capabilities (CompressionFactor 1..5) with PNG added, as servers such as
+    // AirSane and Scanwire's offer it; no recorded device sends PNG.
+    let caps = String::from_utf8(fixture("caps-kyocera-ecosys-m2040dn.xml"))
+        .unwrap()
+        .replace(
+            "<pwg:DocumentFormat>image/jpeg</pwg:DocumentFormat>",
+            "<pwg:DocumentFormat>image/jpeg</pwg:DocumentFormat><pwg:DocumentFormat>image/png</pwg:DocumentFormat>",
+        );
+    let (gray_png, gray_rows) = png_page(64, 16);
+    let rgb_png = {
+        let mut out = Vec::new();
+        let mut e = png::Encoder::new(&mut out, 64, 16);
+        e.set_color(png::ColorType::Rgb);
+        let mut w = e.write_header().unwrap();
+        // Every pixel (v, v, v): its gray is v.
+        let rgb: Vec<u8> = gray_rows.iter().flat_map(|&v| [v, v, v]).collect();
+        w.write_image_data(&rgb).unwrap();
+        w.finish().unwrap();
+        out
+    };
+    for (body, kept) in [(gray_png.clone(), true), (rgb_png, false)] {
+        let (caps, page) = (caps.clone(), body.clone());
+        let stub = Stub::start(move |r, n| match (r.method.as_str(), r.path.as_str()) {
+            ("GET", "/eSCL/ScannerCapabilities") => Reply::xml(caps.clone().into_bytes()),
+            ("GET", "/eSCL/ScannerStatus") => Reply::xml(idle_status()),
+            ("POST", "/eSCL/ScanJobs") => Reply::new(201).header("Location", JOB),
+            ("GET", path) if path.ends_with("/NextDocument") && n == 0 => Reply::new(200)
+                .header("Content-Type", "image/png")
+                .body(page.clone()),
+            _ => Reply::new(404),
+        });
+        let request = ScanRequest {
+            encoding: Some(Encoding::Png),
+            ..gray(Source::Flatbed, None)
+        };
+        let (o, rec) = scan(&stub.url(), &request);
+        assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+        let got = &rec.complete_pages()[0];
+        if kept {
+            assert_eq!(got.info.data, PageData::Encoded(Encoding::Png));
+            assert_eq!(got.data, body, "passed through untouched");
+        } else {
+            // An RGB page for a gray request: decoded and converted to gray rows.
+            assert!(
+                matches!(
+                    got.info.data,
+                    PageData::Raster {
+                        pixel: PixelFormat::Gray8,
+                        width: 64,
+                        height: Some(16)
+                    }
+                ),
+                "{:?}",
+                got.info.data
+            );
+            assert_eq!(got.data, gray_rows);
+        }
+        // A page kept as it comes is asked for at the scanner's highest CompressionFactor.
+        let post = stub
+            .seen()
+            .into_iter()
+            .find(|s| s.method == "POST")
+            .unwrap();
+        let xml = String::from_utf8(post.body).unwrap();
+        assert!(
+            xml.contains("<scan:CompressionFactor>5</scan:CompressionFactor>"),
+            "{xml}"
+        );
     }
 }
 
