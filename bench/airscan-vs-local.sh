@@ -140,7 +140,7 @@ done
 echo
 echo "Server --deflate effort, same-client path (network path median; local as above):"
 echo
-echo "| output | wire (default: zlib 1, no filters) | fast (zlib 2) | fastest (fdeflate) | balanced (zlib 6) | local |"
+echo "| output | wire (default: zlib 1, Up or Sub filters) | fast (zlib 2) | fastest (fdeflate) | balanced (zlib 6) | local |"
 echo "|---|---|---|---|---|---|"
 for fmt in pnm png; do
     eval "echo \"| ${fmt^^} | \$M_net_test_$fmt s | \$M_net_fast_$fmt s | \$M_net_fastest_$fmt s | \$M_net_balanced_$fmt s | \$M_loc_sane_$fmt s |\""

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A 10-page feeder job two ways, in turns in one session (hyperfine):
 #   escl:  scanwire scan -d http://127.0.0.1:PORT/eSCL  (the eSCL client driver) fetching it
-#          from `scanwire serve` in front of the virtual scanner: the server scans and encodes
-#          each page as PNG, the driver decodes it to rows as it streams in
+#          from `scanwire serve` in front of the virtual scanner
 #   local: scanwire scan -d virtual, the same job scanned by the virtual driver in-process
 # Both write the same files (one per page). Settings: A4, 300 dpi, color and gray; output PNM
-# (no output encoding: the driver's cost shows) and PNG (what people write). Wall times are
-# hyperfine means; CPU (user+sys) is the median of 3 more runs of each, client and server.
+# and PNG. For PNM the server sends PNG compressed for the link and the driver decodes it to
+# rows as it streams in (the driver's own cost shows); for PNG the driver asks for pages
+# compressed for storage (CompressionFactor 1) and writes them as they come, so the server
+# does the encoding a local scan does. Wall times are hyperfine means; CPU (user+sys) is the
+# median of 3 more runs of each, client and server.
 #
 # Usage: bench/escl-client-vs-local.sh [RUNS]      (default 5)
 # Needs: hyperfine, curl, python3. Builds release binaries into $CARGO_TARGET_DIR (default
