@@ -157,7 +157,7 @@ pub struct JobRequest {
     pub format: Format,
     /// Expected page size in pixels (width, height) and the raw layout.
     pub geometry: Geometry,
-    /// Deflate for storage ([`COMPRESSION_STORAGE`]) rather than for the link.
+    /// Deflate for storage (`CompressionFactor` 1) rather than for the link.
     pub for_storage: bool,
 }
 

@@ -277,6 +277,17 @@ fn gray(source: Source, pages: Option<u32>) -> ScanRequest {
     }
 }
 
+/// A gray flatbed scan asking for `encoding`, checked to succeed.
+fn gray_page_as(url: &str, encoding: Encoding) -> Recording {
+    let request = ScanRequest {
+        encoding: Some(encoding),
+        ..gray(Source::Flatbed, None)
+    };
+    let (o, rec) = scan(url, &request);
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    rec
+}
+
 const JOB: &str = "/eSCL/ScanJobs/7";
 
 /// Brother MFC-L2710DW: flatbed + feeder, PNG (its real capabilities).
@@ -663,12 +674,7 @@ fn progress_comes_from_content_length_when_there_is_one() {
             }
             _ => Reply::new(404),
         });
-        let request = ScanRequest {
-            encoding: Some(Encoding::Jpeg),
-            ..gray(Source::Flatbed, None)
-        };
-        let (o, rec) = scan(&stub.url(), &request);
-        assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+        let rec = gray_page_as(&stub.url(), Encoding::Jpeg);
         let got = &rec.complete_pages()[0];
         // What the body is, not what was asked for.
         assert_eq!(got.info.data, PageData::Encoded(Encoding::Png));
@@ -723,12 +729,7 @@ fn a_png_is_kept_as_it_comes_only_in_the_requested_mode() {
                 .body(page.clone()),
             _ => Reply::new(404),
         });
-        let request = ScanRequest {
-            encoding: Some(Encoding::Png),
-            ..gray(Source::Flatbed, None)
-        };
-        let (o, rec) = scan(&stub.url(), &request);
-        assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+        let rec = gray_page_as(&stub.url(), Encoding::Png);
         let got = &rec.complete_pages()[0];
         if kept {
             assert_eq!(got.info.data, PageData::Encoded(Encoding::Png));
