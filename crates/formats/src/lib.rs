@@ -61,7 +61,7 @@ mod output;
 mod par;
 mod partfile;
 mod pdf;
-mod pipe;
+pub mod pipe;
 mod png;
 mod pnm;
 mod source;

@@ -2,10 +2,38 @@
 //! thread: a queue limited by bytes, not messages, because drivers write anything from one
 //! row to many megabytes at a time. A full queue makes the driver's write wait: that is the
 //! back-pressure that keeps memory flat when encoding is slower than scanning.
+//!
+//! [`FileOutput`](crate::FileOutput) and [`spawn_encoder`](crate::spawn_encoder) use it
+//! inside; an application with encoder threads of its own (the eSCL server streams pages into
+//! HTTP responses) uses it directly: [`pipe`] makes the queue, a [`PageWriter`] on the
+//! driver's side fills it, a [`QueueSource`] on the encoder's side is the page's
+//! [`ChunkSource`], and a [`PageStatus`] carries the encoder's verdict back.
+//!
+//! ```
+//! use scanwire_core::wia;
+//! use scanwire_formats::pipe::{pipe, PageStatus, PageWriter, QueueSource};
+//! use scanwire_formats::ChunkSource;
+//!
+//! let (tx, rx) = pipe(1 << 20);
+//! let (status, _done) = PageStatus::new();
+//! let encoder = std::thread::spawn(move || {
+//!     let mut src = QueueSource::new(&rx);
+//!     let mut bytes = Vec::new();
+//!     while let Some(chunk) = src.next_chunk().unwrap() {
+//!         bytes.extend_from_slice(chunk);
+//!     }
+//!     bytes
+//! });
+//! let mut writer = PageWriter::new(tx, status);
+//! writer.write(b"rows").unwrap();
+//! writer.close(wia::S_OK).unwrap();
+//! assert_eq!(encoder.join().unwrap(), b"rows");
+//! ```
 
 use crate::source::ChunkSource;
 use crate::EncodeError;
 use scanwire_core::device::PageInfo;
+use scanwire_core::transfer::CancelHandle;
 use scanwire_core::wia::{self, HResult};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -13,7 +41,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// What flows to an encoder thread.
-pub(crate) enum Msg {
+pub enum Msg {
     /// A document page starts (multi-page files only); its result goes to the sender.
     Begin(Box<PageInfo>, Arc<PageStatus>),
     /// Page bytes.
@@ -57,18 +85,18 @@ fn lock(s: &Shared) -> MutexGuard<'_, State> {
 }
 
 /// The sending end (cloneable: a document's pages each hold one).
-pub(crate) struct Tx {
+pub struct Tx {
     shared: Arc<Shared>,
     budget: usize,
 }
 
 /// The encoder's end.
-pub(crate) struct Rx {
+pub struct Rx {
     shared: Arc<Shared>,
 }
 
-/// A queue holding at most about `budget` bytes of page data.
-pub(crate) fn pipe(budget: usize) -> (Tx, Rx) {
+/// A queue holding at most about `budget` bytes of page data (one message may go past it).
+pub fn pipe(budget: usize) -> (Tx, Rx) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             items: VecDeque::new(),
@@ -188,7 +216,7 @@ impl Drop for Rx {
 }
 
 /// A page's fate as the encoder thread reports it to the page's sink.
-pub(crate) struct PageStatus {
+pub struct PageStatus {
     /// The first failure (as an HResult), 0 while none: lets `write` stop the driver early.
     failed: AtomicI32,
     /// Sends the page's final result once, for sinks that wait in `close`.
@@ -196,6 +224,7 @@ pub(crate) struct PageStatus {
 }
 
 impl PageStatus {
+    /// A status, and the receiver of its final result (for a sink that waits in `close`).
     pub fn new() -> (Arc<PageStatus>, mpsc::Receiver<HResult>) {
         let (tx, rx) = mpsc::sync_channel(1);
         (
@@ -207,6 +236,7 @@ impl PageStatus {
         )
     }
 
+    /// The first failure recorded, if any.
     pub fn failed(&self) -> Option<HResult> {
         match self.failed.load(Ordering::Acquire) {
             0 => None,
@@ -228,7 +258,7 @@ impl PageStatus {
 }
 
 /// One page's bytes out of the queue, as a [`ChunkSource`].
-pub(crate) struct QueueSource<'a> {
+pub struct QueueSource<'a> {
     rx: &'a Rx,
     chunk: Vec<u8>,
     /// How the page ended, once it has.
@@ -238,6 +268,7 @@ pub(crate) struct QueueSource<'a> {
 }
 
 impl<'a> QueueSource<'a> {
+    /// The page that comes next in `rx`.
     pub fn new(rx: &'a Rx) -> Self {
         QueueSource {
             rx,
@@ -298,17 +329,19 @@ impl ChunkSource for QueueSource<'_> {
     }
 }
 
-/// Bytes collected before they are queued: fewer, larger messages.
+/// Bytes collected before they are queued by default: fewer, larger messages.
 const COALESCE: usize = 256 * 1024;
 
 /// The driver-side writer of one page: coalesces writes and queues them.
 /// Dropped without [`PageWriter::close`], it ends the page as incomplete, so the encoder
 /// never waits for a page nobody will finish.
-pub(crate) struct PageWriter {
+pub struct PageWriter {
     tx: Tx,
     buf: Vec<u8>,
     status: Arc<PageStatus>,
     closed: bool,
+    coalesce: usize,
+    cancel: Option<CancelHandle>,
 }
 
 impl Drop for PageWriter {
@@ -321,35 +354,60 @@ impl Drop for PageWriter {
 }
 
 impl PageWriter {
+    /// A writer into `tx` whose encoder reports to `status`.
     pub fn new(tx: Tx, status: Arc<PageStatus>) -> Self {
         PageWriter {
             tx,
             buf: Vec::new(),
             status,
             closed: false,
+            coalesce: COALESCE,
+            cancel: None,
         }
     }
 
-    fn gone(&self) -> HResult {
-        self.status.failed().unwrap_or(wia::WIA_ERROR_DESTINATION)
+    /// Queues writes once `bytes` have collected (default 256 KiB): smaller keeps bytes
+    /// moving while a slow scanner delivers small bands.
+    pub fn coalescing(mut self, bytes: usize) -> Self {
+        self.coalesce = bytes.max(1);
+        self
     }
 
+    /// Once `cancel` is cancelled, a failed or vanished encoder is expected (it stopped for
+    /// the cancel): writes and `close` succeed and drop the bytes, and the driver learns of
+    /// the cancel at its next callback, as WIA has it.
+    pub fn cancelled_by(mut self, cancel: CancelHandle) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    /// Ok after a cancel (see [`PageWriter::cancelled_by`]), else the encoder's failure.
+    fn gone(&self) -> Result<(), HResult> {
+        if self.cancel.as_ref().is_some_and(CancelHandle::is_cancelled) {
+            Ok(())
+        } else {
+            Err(self.status.failed().unwrap_or(wia::WIA_ERROR_DESTINATION))
+        }
+    }
+
+    /// Queues `data` (coalesced), waiting while the queue is full; the encoder's failure
+    /// once it has failed.
     pub fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
-        if let Some(hr) = self.status.failed() {
-            return Err(hr);
+        if self.status.failed().is_some() {
+            return self.gone();
         }
-        if self.buf.is_empty() && data.len() >= COALESCE {
+        if self.buf.is_empty() && data.len() >= self.coalesce {
             let mut copy = self.tx.buffer(data.len());
             copy.extend_from_slice(data);
-            return self.tx.send(Msg::Data(copy)).map_err(|_| self.gone());
+            return self.tx.send(Msg::Data(copy)).or_else(|_| self.gone());
         }
         if self.buf.capacity() == 0 {
-            self.buf = self.tx.buffer(COALESCE);
+            self.buf = self.tx.buffer(self.coalesce);
         }
         self.buf.extend_from_slice(data);
-        if self.buf.len() >= COALESCE {
+        if self.buf.len() >= self.coalesce {
             let full = std::mem::take(&mut self.buf);
-            self.tx.send(Msg::Data(full)).map_err(|_| self.gone())?;
+            self.tx.send(Msg::Data(full)).or_else(|_| self.gone())?;
         }
         Ok(())
     }
@@ -360,11 +418,11 @@ impl PageWriter {
         if status == wia::S_OK && !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             if self.tx.send(Msg::Data(rest)).is_err() {
-                return Err(self.gone());
+                self.gone()?;
             }
         }
         if self.tx.send(Msg::End(status)).is_err() {
-            return Err(self.gone());
+            self.gone()?;
         }
         Ok(self.status.clone())
     }

@@ -1,9 +1,9 @@
 //! From the driver's writes to HTTP response bytes, while the page is being scanned.
 //!
 //! ```text
-//!  driver thread            encoder thread (one per page; one per job for PDF)       tokio
-//!  StreamHandle::write ─► PageWriter ─► pipe (≤ 1 MiB) ─► PipeSource ─► encoder ─► BodyTx ─► body channel ─► PageBody
-//!                         (PageSink)                                               (≤ page_buffer)         (HTTP response)
+//!  driver thread          encoder thread (one per page; one per job for PDF)             tokio
+//!  StreamHandle::write ─► JobSink ─► queue (≈ 1 MiB) ─► QueueSource ─► encoder ─► BodyTx ─► body channel ─► PageBody
+//!                         (PageSink, scanwire_formats::pipe)                     (≤ page_buffer)         (HTTP response)
 //! ```
 //!
 //! Both hand-offs are bounded: a client that reads slowly makes the encoder wait, then the
@@ -16,23 +16,10 @@ use bytes::Bytes;
 use scanwire_core::device::PageInfo;
 use scanwire_core::transfer::{CancelHandle, PageSink};
 use scanwire_core::wia::{self, HResult};
-use scanwire_formats::{ChunkSource, Document, DocumentOutput, EncodeError, EncodeOptions, Format};
+use scanwire_formats::pipe::{self, Msg, PageStatus, QueueSource, Rx, Tx};
+use scanwire_formats::{Document, DocumentOutput, EncodeError, EncodeOptions, Format};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
-
-/// What flows to an encoder thread.
-pub(crate) enum Msg {
-    /// A page of a PDF document starts.
-    Begin(Box<PageInfo>),
-    /// Page bytes.
-    Data(Vec<u8>),
-    /// The page ended: S_OK complete, anything else incomplete.
-    End(HResult),
-    /// The transfer is over (PDF): finish the document.
-    Finish,
-}
 
 /// One item of a response body.
 #[derive(Debug)]
@@ -48,223 +35,49 @@ pub(crate) enum Chunk {
 /// Driver writes are collected into messages of this size: few messages, yet bytes keep
 /// moving while a slow scanner delivers small bands.
 const COALESCE: usize = 64 * 1024;
-/// Messages in the driver→encoder pipe: about 1 MiB of small writes coalesced to
-/// [`COALESCE`]; larger writes (bands) go whole, 16 of them.
-const PIPE_MESSAGES: usize = 16;
+/// Page bytes queued between the driver and the encoder before the driver's writes wait.
+const QUEUE_BYTES: usize = 1 << 20;
 /// Response chunks are about this size.
 const BODY_CHUNK: usize = 64 * 1024;
 /// Bytes of a PDF page held in memory before the rest goes to a temporary file.
 pub(crate) const PDF_SPILL: usize = 4 << 20;
-/// Buffers a [`Buffers`] pool keeps: enough for a full pipe, the message being encoded and
-/// the one being filled.
-const POOL: usize = PIPE_MESSAGES + 2;
 
-/// Message buffers going back from the encoder to the driver side, shared by a job's pages
-/// until its transfer ends ([`Buffers::close`]: ended jobs stay listed for minutes).
-/// Without it every driver write is a fresh allocation freed on another thread, which glibc
-/// hands back to the kernel and faults in again: on A4 300 dpi color pages (bands of about
-/// 256 KiB) that was a fifth of the server's CPU time.
-#[derive(Clone)]
-pub(crate) struct Buffers(Arc<Mutex<Option<Vec<Vec<u8>>>>>);
-
-impl Default for Buffers {
-    fn default() -> Self {
-        Buffers(Arc::new(Mutex::new(Some(Vec::new()))))
-    }
+/// A new driver→encoder queue (one per image page; one per job for a PDF).
+pub(crate) fn queue() -> (Tx, Rx) {
+    pipe::pipe(QUEUE_BYTES)
 }
 
-impl Buffers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<Vec<u8>>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// An empty buffer, recycled when one is free.
-    fn take(&self) -> Vec<u8> {
-        self.lock().as_mut().and_then(Vec::pop).unwrap_or_default()
-    }
-
-    /// Returns a buffer for reuse (dropped when the pool is full or closed).
-    fn give(&self, mut buf: Vec<u8>) {
-        if buf.capacity() == 0 {
-            return;
-        }
-        buf.clear();
-        if let Some(pool) = self.lock().as_mut().filter(|p| p.len() < POOL) {
-            pool.push(buf);
-        }
-    }
-
-    /// Frees the pool and keeps it empty: the transfer is over.
-    pub(crate) fn close(&self) {
-        let freed = self.lock().take();
-        drop(freed);
-    }
-}
-
-/// A page's (or document's) fate as its encoder reports it back to the driver side.
-#[derive(Default)]
-pub(crate) struct EncodeStatus {
-    failed: AtomicI32,
-}
-
-impl EncodeStatus {
-    fn fail(&self, hr: HResult) {
-        let _ = self
-            .failed
-            .compare_exchange(0, hr.0, Ordering::AcqRel, Ordering::Acquire);
-    }
-
-    fn failed(&self) -> Option<HResult> {
-        match self.failed.load(Ordering::Acquire) {
-            0 => None,
-            hr => Some(HResult(hr)),
-        }
-    }
-}
-
-/// The driver-side sink of one page: coalesces writes and queues them for the encoder.
-pub(crate) struct PageWriter {
-    tx: SyncSender<Msg>,
-    buf: Vec<u8>,
-    pool: Buffers,
-    status: Arc<EncodeStatus>,
+/// The driver-side sink of one page of a job. After a cancel (the client left, or DELETE)
+/// the encoder is expected to be gone: bytes are dropped and the driver learns of the cancel
+/// at its next callback, as WIA has it. Otherwise a failed encoder stops the driver.
+pub(crate) struct JobSink {
+    writer: pipe::PageWriter,
     cancel: CancelHandle,
 }
 
-impl PageWriter {
-    pub(crate) fn new(
-        tx: SyncSender<Msg>,
-        pool: Buffers,
-        status: Arc<EncodeStatus>,
-        cancel: CancelHandle,
-    ) -> Self {
-        PageWriter {
-            tx,
-            buf: Vec::new(),
-            pool,
-            status,
+impl JobSink {
+    pub(crate) fn new(tx: Tx, status: Arc<PageStatus>, cancel: CancelHandle) -> Self {
+        JobSink {
+            writer: pipe::PageWriter::new(tx, status)
+                .coalescing(COALESCE)
+                .cancelled_by(cancel.clone()),
             cancel,
         }
     }
-
-    /// The encoder is gone. After a cancel that is expected (the client left, or DELETE):
-    /// the data is dropped and the driver learns of the cancel at its next callback, as WIA
-    /// has it. Otherwise the encoder failed and the driver must stop.
-    fn gone(&self) -> Result<(), HResult> {
-        if self.cancel.is_cancelled() {
-            Ok(())
-        } else {
-            Err(self.status.failed().unwrap_or(wia::WIA_ERROR_DESTINATION))
-        }
-    }
-
-    fn send(&mut self, msg: Msg) -> Result<(), HResult> {
-        match self.tx.send(msg) {
-            Ok(()) => Ok(()),
-            Err(_) => self.gone(),
-        }
-    }
 }
 
-impl PageSink for PageWriter {
+impl PageSink for JobSink {
     fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
-        if let Some(hr) = self.status.failed() {
-            return if self.cancel.is_cancelled() {
-                Ok(())
-            } else {
-                Err(hr)
-            };
-        }
-        if self.buf.is_empty() && data.len() >= COALESCE {
-            let mut whole = self.pool.take();
-            whole.extend_from_slice(data);
-            return self.send(Msg::Data(whole));
-        }
-        if self.buf.capacity() == 0 {
-            self.buf = self.pool.take();
-            self.buf.reserve(COALESCE);
-        }
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= COALESCE {
-            let full = std::mem::take(&mut self.buf);
-            self.send(Msg::Data(full))?;
-        }
-        Ok(())
+        self.writer.write(data)
     }
 
-    fn close(mut self: Box<Self>, status: HResult) -> HResult {
-        if status == wia::S_OK && !self.buf.is_empty() {
-            let rest = std::mem::take(&mut self.buf);
-            if let Err(hr) = self.send(Msg::Data(rest)) {
-                return hr;
-            }
-        }
-        match self.send(Msg::End(status)) {
+    fn close(self: Box<Self>, status: HResult) -> HResult {
+        match self.writer.close(status) {
             Err(hr) => hr,
-            Ok(()) => match self.status.failed() {
+            Ok(page) => match page.failed() {
                 Some(hr) if status == wia::S_OK && !self.cancel.is_cancelled() => hr,
                 _ => wia::S_OK,
             },
-        }
-    }
-}
-
-/// A new driver→encoder pipe.
-pub(crate) fn pipe() -> (SyncSender<Msg>, Receiver<Msg>) {
-    mpsc::sync_channel(PIPE_MESSAGES)
-}
-
-/// One page's bytes out of the pipe.
-struct PipeSource<'a> {
-    rx: &'a Receiver<Msg>,
-    pool: &'a Buffers,
-    chunk: Vec<u8>,
-    end: Option<HResult>,
-}
-
-impl<'a> PipeSource<'a> {
-    fn new(rx: &'a Receiver<Msg>, pool: &'a Buffers) -> Self {
-        PipeSource {
-            rx,
-            pool,
-            chunk: Vec::new(),
-            end: None,
-        }
-    }
-
-    /// Skips the rest of the page; returns how it ended.
-    fn drain(&mut self) -> HResult {
-        while self.end.is_none() {
-            let _ = self.next_chunk();
-        }
-        self.end.unwrap_or(wia::E_ABORT)
-    }
-}
-
-impl ChunkSource for PipeSource<'_> {
-    fn next_chunk(&mut self) -> Result<Option<&[u8]>, EncodeError> {
-        if let Some(end) = self.end {
-            return if end == wia::S_OK {
-                Ok(None)
-            } else {
-                Err(EncodeError::Incomplete { status: end })
-            };
-        }
-        match self.rx.recv() {
-            Ok(Msg::Data(d)) => {
-                // The encoder is done with the previous chunk (it borrowed it until now).
-                self.pool.give(std::mem::replace(&mut self.chunk, d));
-                Ok(Some(&self.chunk))
-            }
-            Ok(Msg::End(hr)) => {
-                self.end = Some(hr);
-                self.next_chunk()
-            }
-            // The sink vanished without closing the page, or the transfer ended mid-page.
-            Ok(Msg::Begin(_)) | Ok(Msg::Finish) | Err(_) => {
-                self.end = Some(wia::E_ABORT);
-                self.next_chunk()
-            }
         }
     }
 }
@@ -372,24 +185,25 @@ pub(crate) trait Settle: Send + Sync {
     fn settle(&self);
 }
 
-/// Encodes one JPEG or PNG page from `rx` into `body`.
-#[allow(clippy::too_many_arguments)]
+/// Encodes one JPEG or PNG page from `rx` into `body`; the verdict goes to `status`.
 pub(crate) fn encode_image(
     format: Format,
     page: PageInfo,
     opts: EncodeOptions,
-    rx: Receiver<Msg>,
-    pool: Buffers,
+    rx: Rx,
     body: BodyTx,
-    status: Arc<EncodeStatus>,
+    status: Arc<PageStatus>,
     settle: Arc<dyn Settle>,
 ) {
     let mut body = body;
-    let mut src = PipeSource::new(&rx, &pool);
+    let mut src = QueueSource::new(&rx);
     match scanwire_formats::encode_page(format, &page, &opts, &mut src, &mut body) {
-        Ok(_) => body.end(),
+        Ok(_) => {
+            status.finish(wia::S_OK);
+            body.end();
+        }
         Err(e) => {
-            status.fail(e.hresult());
+            status.finish(e.hresult());
             // The driver may still be writing: take its bytes until the page ends, so it
             // never blocks on a dead encoder.
             let end = src.drain();
@@ -409,52 +223,61 @@ pub(crate) fn encode_image(
     }
 }
 
-/// Encodes every page of a job from `rx` into one PDF in `body`.
-pub(crate) fn encode_pdf(
-    opts: EncodeOptions,
-    rx: Receiver<Msg>,
-    pool: Buffers,
-    body: BodyTx,
-    status: Arc<EncodeStatus>,
-    settle: Arc<dyn Settle>,
-) {
+/// Encodes every page of a job from `rx` into one PDF in `body`. Each page's verdict goes
+/// to the status its `Begin` carries; once the document has failed (the client is gone, or a
+/// page could not be encoded) every later page fails with it.
+pub(crate) fn encode_pdf(opts: EncodeOptions, rx: Rx, body: BodyTx, settle: Arc<dyn Settle>) {
     let out = StreamOut::new(body);
     let handle = out.clone();
     let mut doc = match Document::new(Format::Pdf, out, &opts, true) {
         Ok(d) => d,
         Err(e) => {
-            status.fail(e.hresult());
             handle.fail(format!("cannot start the PDF: {e}"));
             // Keep taking pages so the driver never blocks.
-            while rx.recv().is_ok() {}
+            while let Some(msg) = rx.recv() {
+                match msg {
+                    Msg::Begin(_, page) => page.finish(e.hresult()),
+                    Msg::Finish(_) => break,
+                    Msg::Data(_) | Msg::End(_) => {}
+                }
+            }
             return;
         }
     };
     let mut last_error: Option<String> = None;
+    let mut failed: Option<HResult> = None;
     loop {
         match rx.recv() {
-            Ok(Msg::Begin(page)) => {
-                let mut src = PipeSource::new(&rx, &pool);
+            Some(Msg::Begin(page, status)) => {
+                let mut src = QueueSource::new(&rx);
+                if let Some(hr) = failed {
+                    status.finish(hr);
+                    src.drain();
+                    continue;
+                }
                 match doc.add_page(&page, &mut src) {
-                    Ok(()) => {
-                        if let Err(e) = handle.commit() {
+                    Ok(()) => match handle.commit() {
+                        Ok(()) => status.finish(wia::S_OK),
+                        Err(e) => {
                             // The client is gone; the job is cancelled by the body's drop.
-                            status.fail(wia::WIA_ERROR_DESTINATION);
+                            failed = Some(wia::WIA_ERROR_DESTINATION);
+                            status.finish(wia::WIA_ERROR_DESTINATION);
                             last_error = Some(e.to_string());
                         }
-                    }
+                    },
                     Err(e) => {
                         src.drain();
                         if !e.is_incomplete() {
-                            status.fail(e.hresult());
+                            failed = Some(e.hresult());
                         }
+                        status.finish(e.hresult());
                         last_error = Some(format!("page {}: {e}", page.number));
                     }
                 }
             }
             // Stray page bytes without a Begin cannot happen (the factory sends Begin first).
-            Ok(Msg::Data(_)) | Ok(Msg::End(_)) => {}
-            Ok(Msg::Finish) | Err(_) => break,
+            Some(Msg::Data(_)) | Some(Msg::End(_)) => {}
+            Some(Msg::Finish(_)) | None => break,
         }
     }
     drop(rx);
@@ -641,20 +464,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buffers_are_reused_up_to_the_pool_size_and_freed_on_close() {
-        let pool = Buffers::default();
-        for _ in 0..POOL + 3 {
-            pool.give(Vec::with_capacity(1024));
+    fn a_dead_encoder_stops_the_driver_unless_the_job_was_cancelled() {
+        for cancelled in [false, true] {
+            let (tx, rx) = queue();
+            let (status, _done) = PageStatus::new();
+            let cancel = CancelHandle::new();
+            let mut sink: Box<dyn PageSink> =
+                Box::new(JobSink::new(tx, status.clone(), cancel.clone()));
+            assert_eq!(sink.write(&[1; 10]), Ok(()));
+            // The encoder fails and goes away.
+            status.finish(wia::E_FAIL);
+            drop(rx);
+            if cancelled {
+                cancel.cancel();
+            }
+            let write = sink.write(&[2; 10]);
+            let close = sink.close(wia::S_OK);
+            if cancelled {
+                assert_eq!((write, close), (Ok(()), wia::S_OK));
+            } else {
+                assert_eq!((write, close), (Err(wia::E_FAIL), wia::E_FAIL));
+            }
         }
-        let held = |p: &Buffers| p.lock().as_ref().map_or(0, Vec::len);
-        assert_eq!(held(&pool), POOL);
-        let b = pool.take();
-        assert!(b.is_empty() && b.capacity() >= 1024);
-        pool.close();
-        assert_eq!(held(&pool), 0);
-        // A closed pool (an ended job, kept for ScannerStatus) holds nothing given back late.
-        pool.give(b);
-        assert_eq!(held(&pool), 0);
-        assert_eq!(pool.take().capacity(), 0);
     }
 }

@@ -16,7 +16,7 @@
 //! the slots out in order, each to exactly one request.
 
 use crate::device::DeviceEntry;
-use crate::encode::{self, BodyTx, Buffers, Chunk, EncodeStatus, Msg, PageWriter, Settle};
+use crate::encode::{self, BodyTx, Chunk, JobSink, Settle};
 use crate::mapping::JobRequest;
 use scanwire_core::device::{DeviceErrorKind, PageInfo, Source};
 use scanwire_core::transfer::{
@@ -24,6 +24,7 @@ use scanwire_core::transfer::{
 };
 use scanwire_core::wia::{self, HResult, MessageKind};
 use scanwire_escl::{self as escl, JobState, JobStateReason};
+use scanwire_formats::pipe::{Msg, PageStatus, Tx};
 use scanwire_formats::{EncodeOptions, Format};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -83,8 +84,6 @@ pub(crate) struct Job {
     pub fetch: tokio::sync::Mutex<()>,
     /// The runtime the HTTP side runs on; encoder threads wait on it for body space.
     runtime: Mutex<Option<tokio::runtime::Handle>>,
-    /// Driver→encoder message buffers, reused across the job's pages.
-    buffers: Buffers,
 }
 
 struct JobInner {
@@ -111,8 +110,8 @@ struct JobInner {
     ended_at: Option<Instant>,
     /// Documents nobody collected were dropped after the job timeout.
     expired: bool,
-    /// The PDF document's pipe, to finish it when the transfer ends.
-    doc: Option<(std::sync::mpsc::SyncSender<Msg>, Arc<EncodeStatus>)>,
+    /// The PDF document's queue, to finish it when the transfer ends.
+    doc: Option<Tx>,
 }
 
 /// One document to hand out: a page, or the whole PDF.
@@ -190,7 +189,6 @@ impl Job {
             changed,
             fetch: tokio::sync::Mutex::new(()),
             runtime: Mutex::new(None),
-            buffers: Buffers::default(),
         })
     }
 
@@ -338,6 +336,7 @@ impl Job {
         if let Some(d) = self.device.upgrade() {
             d.job_ended(self, &outcome);
         }
+        let outcome_result = outcome.result;
         {
             let mut g = self.lock();
             if self.req.format == Format::Pdf {
@@ -349,11 +348,9 @@ impl Job {
             g.phase = Phase::Ended;
             g.ended_at = Some(Instant::now());
         }
-        // No driver writes any more; the job stays listed in ScannerStatus for minutes.
-        self.buffers.close();
         self.ended.notify_all();
-        if let Some((tx, _)) = doc {
-            let _ = tx.send(Msg::Finish);
+        if let Some(tx) = doc {
+            let _ = tx.send(Msg::Finish(outcome_result));
         }
         self.notify();
     }
@@ -591,17 +588,15 @@ impl Job {
         let mut g = self.lock();
         g.streams += 1;
         g.last_page = Some(page.clone());
-        let (tx, status) = if format == Format::Pdf {
+        let (status, _done) = PageStatus::new();
+        let tx = if format == Format::Pdf {
             if g.doc.is_none() {
-                let (tx, rx) = encode::pipe();
+                let (tx, rx) = encode::queue();
                 let (btx, brx) = tokio::sync::mpsc::channel(body_cap);
-                let status = Arc::new(EncodeStatus::default());
-                let st = status.clone();
                 let body = body_tx(btx);
-                let pool = self.buffers.clone();
                 let spawned = std::thread::Builder::new()
                     .name("scanwire-pdf".into())
-                    .spawn(move || encode::encode_pdf(opts, rx, pool, body, st, settle));
+                    .spawn(move || encode::encode_pdf(opts, rx, body, settle));
                 if spawned.is_err() {
                     return AppStream::Fail(wia::E_OUTOFMEMORY);
                 }
@@ -609,26 +604,25 @@ impl Job {
                     body: Some(brx),
                     end: None,
                 });
-                g.doc = Some((tx, status));
+                g.doc = Some(tx);
             }
-            let (tx, status) = g.doc.clone().expect("set above");
+            let tx = g.doc.clone().expect("set above");
             drop(g);
             // Outside the lock: the document thread may be busy with the previous page.
-            if tx.send(Msg::Begin(Box::new(page.clone()))).is_err() && !self.cancel.is_cancelled() {
+            let begin = Msg::Begin(Box::new(page.clone()), status.clone());
+            if tx.send(begin).is_err() && !self.cancel.is_cancelled() {
                 return AppStream::Fail(wia::WIA_ERROR_DESTINATION);
             }
-            (tx, status)
+            tx
         } else {
-            let (tx, rx) = encode::pipe();
+            let (tx, rx) = encode::queue();
             let (btx, brx) = tokio::sync::mpsc::channel(body_cap);
-            let status = Arc::new(EncodeStatus::default());
             let st = status.clone();
             let p = page.clone();
             let body = body_tx(btx);
-            let pool = self.buffers.clone();
             let spawned = std::thread::Builder::new()
                 .name("scanwire-encode".into())
-                .spawn(move || encode::encode_image(format, p, opts, rx, pool, body, st, settle));
+                .spawn(move || encode::encode_image(format, p, opts, rx, body, st, settle));
             if spawned.is_err() {
                 return AppStream::Fail(wia::E_OUTOFMEMORY);
             }
@@ -637,15 +631,10 @@ impl Job {
                 end: None,
             });
             drop(g);
-            (tx, status)
+            tx
         };
         self.notify();
-        AppStream::Stream(Box::new(PageWriter::new(
-            tx,
-            self.buffers.clone(),
-            status,
-            self.cancel.clone(),
-        )))
+        AppStream::Stream(Box::new(JobSink::new(tx, status, self.cancel.clone())))
     }
 }
 
