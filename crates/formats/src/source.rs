@@ -159,24 +159,31 @@ impl<'s> RowReader<'s> {
             }
         }
         let n = out.len() / self.bpl;
-        let extra = out.len() % self.bpl;
-        if extra != 0 {
+        self.rows += n as u32;
+        if self.ended {
+            self.check_end(out.len() % self.bpl)?;
+        }
+        Ok(n)
+    }
+
+    /// The page's source has ended with `partial` bytes of a row after the rows counted so
+    /// far: an error if that row is incomplete or rows are missing. The one place both ways
+    /// of reading rows check a page's end.
+    fn check_end(&self, partial: usize) -> Result<(), EncodeError> {
+        if partial != 0 {
             return Err(EncodeError::PartialRow {
-                row: self.rows + n as u32 + 1,
-                extra,
+                row: self.rows + 1,
+                extra: partial,
                 bytes_per_line: self.bpl,
             });
         }
-        self.rows += n as u32;
-        if let Some(h) = self.height {
-            if self.ended && self.rows < h {
-                return Err(EncodeError::ShortPage {
-                    rows: self.rows,
-                    height: h,
-                });
-            }
+        match self.height {
+            Some(h) if self.rows < h => Err(EncodeError::ShortPage {
+                rows: self.rows,
+                height: h,
+            }),
+            _ => Ok(()),
         }
-        Ok(n)
     }
 
     /// Passes every remaining row to `f`, in runs of at most `max_rows` whole rows, checking
@@ -216,20 +223,7 @@ impl<'s> RowReader<'s> {
                 },
             };
             if self.ended && c.is_empty() {
-                if !carry.is_empty() {
-                    return Err(EncodeError::PartialRow {
-                        row: self.rows + 1,
-                        extra: carry.len(),
-                        bytes_per_line: bpl,
-                    });
-                }
-                if let Some(h) = self.height.filter(|h| self.rows < *h) {
-                    return Err(EncodeError::ShortPage {
-                        rows: self.rows,
-                        height: h,
-                    });
-                }
-                return Ok(());
+                return self.check_end(carry.len());
             }
             if !carry.is_empty() {
                 let take = (bpl - carry.len()).min(c.len());
