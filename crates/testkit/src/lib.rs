@@ -35,6 +35,58 @@ pub struct FaultCase {
     pub complete_pages: u32,
 }
 
+/// The virtual scanner's scripted faults (its `--set` options) and what each must come to,
+/// for every route that ends at a virtual scanner: in process, or behind `scanwire serve`.
+/// `request(source, options, pages)` builds each request (resolution and the like are the
+/// profile's); `panic` is what a driver that panics comes to on that route
+/// (WIA_ERROR_EXCEPTION_IN_DRIVER in process; behind a server, the scanner aborted the job).
+pub fn virtual_scanner_faults(
+    request: &dyn Fn(Source, &[(&str, &str)], Option<u32>) -> ScanRequest,
+    panic: HResult,
+) -> Vec<FaultCase> {
+    let feeder = |name, options: &[(&str, &str)], result, kept| FaultCase {
+        name,
+        request: request(Source::Feeder, options, None),
+        result,
+        complete_pages: kept,
+    };
+    vec![
+        feeder("jam", &[("jam-at-page", "2")], wia::WIA_ERROR_PAPER_JAM, 1),
+        feeder(
+            "empty",
+            &[("feeder-empty", "true")],
+            wia::WIA_ERROR_PAPER_EMPTY,
+            0,
+        ),
+        feeder(
+            "multi-feed",
+            &[("multi-feed-at-page", "3")],
+            wia::WIA_ERROR_MULTI_FEED,
+            2,
+        ),
+        feeder(
+            "cover",
+            &[("cover-open", "true")],
+            wia::WIA_ERROR_COVER_OPEN,
+            0,
+        ),
+        feeder("offline", &[("offline", "true")], wia::WIA_ERROR_OFFLINE, 0),
+        feeder("panic", &[("panic-at-page", "2")], panic, 1),
+        FaultCase {
+            name: "end of media",
+            request: request(Source::Feeder, &[("sheets", "2")], Some(3)),
+            result: wia::WIA_STATUS_END_OF_MEDIA,
+            complete_pages: 2,
+        },
+        FaultCase {
+            name: "duplex jam on a back",
+            request: request(Source::FeederDuplex, &[("jam-at-page", "4")], None),
+            result: wia::WIA_ERROR_PAPER_JAM,
+            complete_pages: 3,
+        },
+    ]
+}
+
 /// What the suite needs to know about a driver.
 pub struct Profile {
     /// For messages.

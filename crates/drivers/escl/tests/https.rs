@@ -15,7 +15,7 @@ use scanwire_core::wia;
 use scanwire_escl_client::protocol::Base;
 use scanwire_escl_client::{EsclDriver, Quirks};
 use scanwire_server::BlockingServer;
-use scanwire_testkit::{FaultCase, Profile};
+use scanwire_testkit::{virtual_scanner_faults, Profile};
 use scanwire_virtual::VirtualDevice;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -499,12 +499,6 @@ fn suite_request(source: Source, options: &[(&str, &str)], pages: Option<u32>) -
 }
 
 fn profile() -> Profile {
-    let fault = |name, options: &[(&str, &str)], result, kept| FaultCase {
-        name,
-        request: suite_request(Source::Feeder, options, None),
-        result,
-        complete_pages: kept,
-    };
     Profile {
         name: "escl over https → scanwire-server → virtual",
         open: Box::new(|| {
@@ -520,16 +514,10 @@ fn profile() -> Profile {
         // The faults that reach the driver by each eSCL route (NextDocument 409 with the
         // feeder state, 404 after pages, 500 with the job's reasons); conformance.rs has
         // the full list over plain HTTP.
-        faults: vec![
-            fault("jam", &[("jam-at-page", "2")], wia::WIA_ERROR_PAPER_JAM, 1),
-            fault("offline", &[("offline", "true")], wia::WIA_ERROR_OFFLINE, 0),
-            FaultCase {
-                name: "end of media",
-                request: suite_request(Source::Feeder, &[("sheets", "2")], Some(3)),
-                result: wia::WIA_STATUS_END_OF_MEDIA,
-                complete_pages: 2,
-            },
-        ],
+        faults: virtual_scanner_faults(&suite_request, wia::WIA_ERROR_DEVICE_COMMUNICATION)
+            .into_iter()
+            .filter(|f| ["jam", "offline", "end of media"].contains(&f.name))
+            .collect(),
     }
 }
 
