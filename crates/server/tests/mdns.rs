@@ -361,8 +361,14 @@ echo LIST-BEGIN; cat "$D/list.txt"; echo LIST-END
 dev=$(sed -n "s/^device \`\(airscan:[^']*Virtual Scanner\)' is a .*/\1/p" "$D/list.txt" | head -n 1)
 [ -n "$dev" ] || exit 4
 echo "DEVICE $dev"
-SANE_CONFIG_DIR="$D/sane" timeout 60 scanimage -d "$dev" --mode Gray --resolution 75 -l 0 -t 0 -x 50 -y 40 --format=pnm -o "$D/page.pnm" 2>"$D/scan.err"
+SANE_CONFIG_DIR="$D/sane" timeout -s KILL 60 scanimage -d "$dev" --mode Gray --resolution 75 -l 0 -t 0 -x 50 -y 40 --format=pnm -o "$D/page.pnm" 2>"$D/scan.err"
 rc=$?
+# sane-airscan's close race (see common/peers.rs): a hang in sane_close after the whole
+# exchange; the page it wrote is checked like any other.
+if [ $rc = 137 ] && tail -n 5 "$D"/trace/*.log | grep -q 'DEVICE_STM_DONE->DEVICE_STM_CANCEL_DELAYED'; then
+    echo "sane-airscan hung in sane_close after the page (its close race)"
+    rc=0
+fi
 echo "SCAN-RC $rc"
 cat "$D/scan.err"
 # sane-airscan's protocol trace, when the scan failed.

@@ -91,10 +91,34 @@ impl SaneConfig {
     }
 
     /// Runs scanimage with `args`, writing to `out`; returns its output.
+    ///
+    /// sane-airscan (0.99.x) can hang in `sane_close` after a complete, correct flatbed
+    /// scan: closing requests a cancel while the job's last NextDocument (the 404) is in
+    /// flight; when the job finishes before the cancel event is handled, the late cancel
+    /// moves the finished state machine to CANCEL_DELAYED, which nothing leaves again
+    /// (`device_stm_cancel_event_callback` in airscan-device.c; its trace ends
+    /// `DEVICE_STM_DONE->DEVICE_STM_CANCEL_DELAYED` after our 404 and DELETE replies). On
+    /// loopback, where the server answers in microseconds, about one flatbed scan in a few
+    /// hundred hits it. A run that hangs after writing a complete image therefore counts
+    /// as the scan it was (with a warning); a hang before that still fails the test.
     pub fn scan(&self, device: &str, args: &[&str], out: &Path) -> Output {
         let mut c = self.scanimage(device);
         c.args(args).arg("--format=pnm").arg("-o").arg(out);
-        run(c)
+        match run_limited(c) {
+            Ok(o) => o,
+            Err(o) if device.starts_with("airscan:") && Pnm::is_complete(out) => {
+                eprintln!(
+                    "warning: sane-airscan hung in sane_close after a complete page \
+                     (its close race); killed it and kept the page"
+                );
+                use std::os::unix::process::ExitStatusExt;
+                Output {
+                    status: std::process::ExitStatus::from_raw(0),
+                    ..o
+                }
+            }
+            Err(o) => hung(&o),
+        }
     }
 
     /// A file name inside the configuration directory.
@@ -103,8 +127,24 @@ impl SaneConfig {
     }
 }
 
-/// Runs a command with a time limit (2 minutes): a hung client fails the test.
-pub fn run(mut c: Command) -> Output {
+/// How long a scanimage run may take: every scan in these tests takes seconds.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Runs a command with a time limit ([`HANG`]): a hung client fails the test.
+pub fn run(c: Command) -> Output {
+    run_limited(c).unwrap_or_else(|o| hung(&o))
+}
+
+fn hung(o: &Output) -> ! {
+    panic!(
+        "scanimage hung for {} s: {}",
+        HANG.as_secs(),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs a command for at most [`HANG`]; `Err` with its output when it had to be killed.
+fn run_limited(mut c: Command) -> Result<Output, Output> {
     let mut child = c
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -113,15 +153,12 @@ pub fn run(mut c: Command) -> Output {
     let start = std::time::Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+            return Ok(child.wait_with_output().unwrap());
         }
-        if start.elapsed() > Duration::from_secs(120) {
+        if start.elapsed() > HANG {
+            // SIGKILL: on SIGTERM scanimage cancels the scanner, which hangs the same way.
             let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "scanimage hung for 2 minutes: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            return Err(child.wait_with_output().unwrap());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -140,6 +177,18 @@ pub struct Pnm {
 impl Pnm {
     pub fn read(path: &Path) -> Pnm {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Pnm::parse(&bytes).unwrap_or_else(|| panic!("{}: not a PNM file", path.display()))
+    }
+
+    /// Whether `path` holds a whole PNM image (header, and every row of it).
+    pub fn is_complete(path: &Path) -> bool {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| Pnm::parse(&b))
+            .is_some_and(|p| p.data.len() == p.bpl() * p.h as usize)
+    }
+
+    fn parse(bytes: &[u8]) -> Option<Pnm> {
         let mut pos = 0;
         let mut fields: Vec<String> = Vec::new();
         // Magic, width, height, and (not for PBM) the maximum value.
@@ -151,29 +200,29 @@ impl Pnm {
             }
         };
         while fields.len() < needed(&fields) {
-            while bytes[pos].is_ascii_whitespace() {
+            while bytes.get(pos)?.is_ascii_whitespace() {
                 pos += 1;
             }
             if bytes[pos] == b'#' {
-                while bytes[pos] != b'\n' {
+                while *bytes.get(pos)? != b'\n' {
                     pos += 1;
                 }
                 continue;
             }
             let start = pos;
-            while !bytes[pos].is_ascii_whitespace() {
+            while !bytes.get(pos)?.is_ascii_whitespace() {
                 pos += 1;
             }
             fields.push(String::from_utf8_lossy(&bytes[start..pos]).into_owned());
         }
         pos += 1; // the single whitespace before the data
-        let kind = fields[0].as_bytes()[1] - b'0';
-        Pnm {
+        let kind = fields[0].as_bytes().get(1)?.wrapping_sub(b'0');
+        Some(Pnm {
             kind,
-            w: fields[1].parse().unwrap(),
-            h: fields[2].parse().unwrap(),
-            data: bytes[pos..].to_vec(),
-        }
+            w: fields[1].parse().ok()?,
+            h: fields[2].parse().ok()?,
+            data: bytes.get(pos..)?.to_vec(),
+        })
     }
 
     /// Bytes per row.
