@@ -35,15 +35,15 @@ pub struct FaultCase {
     pub complete_pages: u32,
 }
 
+/// Builds a profile's request: source, device options (`--set`), pages.
+pub type RequestFn = dyn Fn(Source, &[(&str, &str)], Option<u32>) -> ScanRequest;
+
 /// The virtual scanner's scripted faults (its `--set` options) and what each must come to,
 /// for every route that ends at a virtual scanner: in process, or behind `scanwire serve`.
 /// `request(source, options, pages)` builds each request (resolution and the like are the
 /// profile's); `panic` is what a driver that panics comes to on that route
 /// (WIA_ERROR_EXCEPTION_IN_DRIVER in process; behind a server, the scanner aborted the job).
-pub fn virtual_scanner_faults(
-    request: &dyn Fn(Source, &[(&str, &str)], Option<u32>) -> ScanRequest,
-    panic: HResult,
-) -> Vec<FaultCase> {
+pub fn virtual_scanner_faults(request: &RequestFn, panic: HResult) -> Vec<FaultCase> {
     let feeder = |name, options: &[(&str, &str)], result, kept| FaultCase {
         name,
         request: request(Source::Feeder, options, None),
