@@ -390,12 +390,7 @@ impl Session<'_> {
         let honour = !self.cancelled;
         // Enough bytes to recognise the format (bodies may come in tiny chunks).
         let mut first = Vec::new();
-        while first.len() < 8 {
-            match flight.chunk(honour)? {
-                Some(c) => first.extend_from_slice(&c),
-                None => break,
-            }
-        }
+        fill(&mut first, 8, flight, honour)?;
         if first.is_empty() {
             return Err(PageFail::Transport(errors::bad_response(format!(
                 "an empty body for page {number}"
@@ -405,13 +400,8 @@ impl Session<'_> {
             if decode::sniff(&first) != Some(Encoding::Png) {
                 return self.pass_through(number, head, flight, first);
             }
-            // A PNG is kept only when it holds the requested mode.
-            while first.len() < 29 {
-                match flight.chunk(honour)? {
-                    Some(c) => first.extend_from_slice(&c),
-                    None => break,
-                }
-            }
+            // A PNG is kept only when it holds the requested mode (its header).
+            fill(&mut first, 29, flight, honour)?;
             if decode::png_is_mode(&first, self.request.mode) {
                 return self.pass_through(number, head, flight, first);
             }
@@ -607,6 +597,22 @@ fn write(stream: &mut StreamHandle, data: &[u8]) -> Result<(), PageFail> {
     stream
         .write(data)
         .map_err(|hr| PageFail::App(DeviceError::from_hresult(hr, "writing a page")))
+}
+
+/// Appends body chunks to `buf` until it holds at least `len` bytes or the body ends.
+fn fill(
+    buf: &mut Vec<u8>,
+    len: usize,
+    flight: &mut InFlight,
+    honour: bool,
+) -> Result<(), PageFail> {
+    while buf.len() < len {
+        match flight.chunk(honour)? {
+            Some(c) => buf.extend_from_slice(&c),
+            None => break,
+        }
+    }
+    Ok(())
 }
 
 /// Reads a body to its end, discarding it (a skipped page must still be fetched whole, or
