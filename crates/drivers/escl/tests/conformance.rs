@@ -7,25 +7,13 @@
 
 mod common;
 
-use common::{with_options, Remote};
-use scanwire_core::device::{ScanRequest, Source};
+use common::{suite_request as request, Remote};
+use scanwire_core::device::Source;
 use scanwire_core::transfer;
 use scanwire_core::wia;
 use scanwire_testkit::{virtual_scanner_faults, Profile};
 use scanwire_virtual::VirtualDevice;
 use std::sync::Arc;
-
-fn request(source: Source, options: &[(&str, &str)], pages: Option<u32>) -> ScanRequest {
-    with_options(
-        ScanRequest {
-            source,
-            resolution: 75,
-            pages,
-            ..Default::default()
-        },
-        options,
-    )
-}
 
 fn profile() -> Profile {
     Profile {

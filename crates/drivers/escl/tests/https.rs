@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{scan_url as scan, serve_with, with_options, Remote};
+use common::{scan_url as scan, suite_request, Remote};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use scanwire_core::device::{ColorMode, Driver, Encoding, PageData, ScanRequest, Source};
 use scanwire_core::transfer::{self, CancelHandle};
@@ -17,23 +17,14 @@ use scanwire_escl_client::{EsclDriver, Quirks};
 use scanwire_server::BlockingServer;
 use scanwire_testkit::{virtual_scanner_faults, Profile};
 use scanwire_virtual::VirtualDevice;
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `scanwire serve` in front of the virtual scanner, over HTTPS when `tls`.
 fn server(tls: bool, options: &[(&str, &str)]) -> BlockingServer {
-    let options: BTreeMap<String, String> = options
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    serve_with(
-        transfer::share(Box::new(VirtualDevice::new())),
-        &options,
-        tls,
-    )
+    common::serve_virtual(tls, options)
 }
 
 fn request(source: Source, mode: ColorMode, pages: Option<u32>) -> ScanRequest {
@@ -103,39 +94,11 @@ fn feeder_pages_over_https_are_pixel_identical_to_http() {
 
 #[test]
 fn cancel_mid_page_over_https_sends_delete_and_ends_promptly() {
-    // 30 pages a minute: the first page takes two seconds to stream.
     let s = server(true, &[("ppm", "30")]);
-    let cancel = CancelHandle::new();
-    let c = cancel.clone();
-    let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(700));
-        c.cancel();
-        Instant::now()
-    });
-    let r = ScanRequest {
-        encoding: Some(Encoding::Jpeg),
-        ..request(Source::Flatbed, ColorMode::Gray, None)
-    };
-    let (o, rec) = scan(&s.url(), &r, &cancel);
-    let ended = Instant::now();
-    let cancelled_at = t.join().unwrap();
-    assert_eq!(o.result, wia::S_FALSE, "{:?}", o.error);
-    assert!(rec.complete_pages().is_empty());
-    assert!(
-        ended.duration_since(cancelled_at) < Duration::from_secs(1),
-        "took {:?}",
-        ended.duration_since(cancelled_at)
-    );
-    // The server got the DELETE: the next job starts at once (it would be refused busy
-    // while the cancelled one ran).
-    let t = Instant::now();
-    let (o, _) = scan(
+    common::cancel_mid_page_then_scan_again(
         &s.url(),
         &request(Source::Flatbed, ColorMode::Gray, None),
-        &CancelHandle::new(),
     );
-    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
-    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
 
 #[test]
@@ -485,18 +448,6 @@ fn a_page_cut_short_over_tls_is_an_error_not_a_short_page() {
 
 // ---------------------------------------------------------------------------------------
 // The driver conformance suite, every scan over HTTPS.
-
-fn suite_request(source: Source, options: &[(&str, &str)], pages: Option<u32>) -> ScanRequest {
-    with_options(
-        ScanRequest {
-            source,
-            resolution: 75,
-            pages,
-            ..Default::default()
-        },
-        options,
-    )
-}
 
 fn profile() -> Profile {
     Profile {

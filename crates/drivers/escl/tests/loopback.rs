@@ -4,24 +4,13 @@
 mod common;
 
 use scanwire_core::device::{ColorMode, Driver, Encoding, PageData, ScanRequest, Source};
-use scanwire_core::transfer::{self, CancelHandle, Outcome, Recording};
+use scanwire_core::transfer::{CancelHandle, Outcome, Recording};
 use scanwire_core::wia;
 use scanwire_escl_client::EsclDriver;
-use scanwire_server::{BlockingServer, ServerConfig};
-use scanwire_virtual::VirtualDevice;
-use std::time::{Duration, Instant};
+use scanwire_server::BlockingServer;
 
 fn server(options: &[(&str, &str)]) -> BlockingServer {
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        request_options: options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Default::default()
-    };
-    let device = transfer::share(Box::new(VirtualDevice::new()));
-    BlockingServer::start(config, vec![("virtual".into(), device)]).unwrap()
+    common::serve_virtual(false, options)
 }
 
 fn scan(s: &BlockingServer, request: &ScanRequest, cancel: &CancelHandle) -> (Outcome, Recording) {
@@ -122,32 +111,8 @@ fn faults_arrive_as_their_wia_codes() {
 
 #[test]
 fn cancel_mid_page_sends_delete_and_ends_promptly() {
-    // 30 pages a minute: the first page takes two seconds to stream.
     let s = server(&[("ppm", "30")]);
-    let cancel = CancelHandle::new();
-    let c = cancel.clone();
-    let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(700));
-        c.cancel();
-        Instant::now()
-    });
-    let r = ScanRequest {
-        encoding: Some(Encoding::Jpeg),
-        ..request(Source::Flatbed, None)
-    };
-    let (o, rec) = scan(&s, &r, &cancel);
-    let ended = Instant::now();
-    let cancelled_at = t.join().unwrap();
-    assert_eq!(o.result, wia::S_FALSE, "{:?}", o.error);
-    assert!(rec.complete_pages().is_empty());
-    assert!(
-        ended.duration_since(cancelled_at) < Duration::from_secs(1),
-        "took {:?}",
-        ended.duration_since(cancelled_at)
-    );
-    // The server got the DELETE: the next job starts at once.
-    let (o, _) = scan(&s, &request(Source::Flatbed, None), &CancelHandle::new());
-    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    common::cancel_mid_page_then_scan_again(&s.url(), &request(Source::Flatbed, None));
 }
 
 #[test]

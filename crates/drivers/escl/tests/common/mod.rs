@@ -12,14 +12,16 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use scanwire_core::device::{
-    AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, ScanRequest,
+    AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, Encoding, ScanRequest, Source,
 };
 use scanwire_core::transfer::{
     self, CancelHandle, CancelToken, MiniDrvTransferCallback, Outcome, Recorder, Recording,
     SharedDevice, TransferOptions,
 };
+use scanwire_core::wia;
 use scanwire_escl_client::EsclDevice;
 use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
+use scanwire_virtual::VirtualDevice;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,6 +69,64 @@ pub fn serve_with(
     };
     BlockingServer::start(config, vec![("device".into(), device)])
         .unwrap_or_else(|e| panic!("starting the eSCL server: {e}"))
+}
+
+/// The virtual scanner served on 127.0.0.1 (over HTTPS when `tls`), every job with `options`.
+pub fn serve_virtual(tls: bool, options: &[(&str, &str)]) -> BlockingServer {
+    let options = options
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    serve_with(
+        transfer::share(Box::new(VirtualDevice::new())),
+        &options,
+        tls,
+    )
+}
+
+/// A request of the conformance profiles: 75 dpi, with the device `options`.
+pub fn suite_request(source: Source, options: &[(&str, &str)], pages: Option<u32>) -> ScanRequest {
+    with_options(
+        ScanRequest {
+            source,
+            resolution: 75,
+            pages,
+            ..Default::default()
+        },
+        options,
+    )
+}
+
+/// Cancels a scan of `flatbed` from `url` 0.7 s into its first page (the scanner behind the
+/// server runs at 30 pages a minute, so the page takes two seconds): S_FALSE, no page, and
+/// the driver back within a second. Then the next job runs at once: the server got the
+/// DELETE (it would refuse a job as busy while the cancelled one ran).
+pub fn cancel_mid_page_then_scan_again(url: &str, flatbed: &ScanRequest) {
+    let cancel = CancelHandle::new();
+    let c = cancel.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        c.cancel();
+        Instant::now()
+    });
+    let r = ScanRequest {
+        encoding: Some(Encoding::Jpeg),
+        ..flatbed.clone()
+    };
+    let (o, rec) = scan_url(url, &r, &cancel);
+    let ended = Instant::now();
+    let cancelled_at = t.join().unwrap();
+    assert_eq!(o.result, wia::S_FALSE, "{:?}", o.error);
+    assert!(rec.complete_pages().is_empty());
+    assert!(
+        ended.duration_since(cancelled_at) < Duration::from_secs(1),
+        "took {:?}",
+        ended.duration_since(cancelled_at)
+    );
+    let t = Instant::now();
+    let (o, _) = scan_url(url, flatbed, &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
 
 /// A self-signed certificate for 127.0.0.1, as `scanwire serve --tls-self-signed` makes.
