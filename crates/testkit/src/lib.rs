@@ -35,6 +35,35 @@ pub struct FaultCase {
     pub complete_pages: u32,
 }
 
+/// The suite's checks run in parallel, but some devices allow one open handle at a time (the
+/// SANE test backend): a profile's `open` takes this slot and keeps it while the device
+/// lives (drop the device's handle before the slot). One slot per test process.
+pub struct DeviceSlot(());
+
+static SLOT: (std::sync::Mutex<bool>, std::sync::Condvar) =
+    (std::sync::Mutex::new(false), std::sync::Condvar::new());
+
+impl DeviceSlot {
+    /// Waits until no other device of this process holds the slot, then holds it.
+    pub fn take() -> DeviceSlot {
+        let (m, cv) = &SLOT;
+        let mut busy = m.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy {
+            busy = cv.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy = true;
+        DeviceSlot(())
+    }
+}
+
+impl Drop for DeviceSlot {
+    fn drop(&mut self) {
+        let (m, cv) = &SLOT;
+        *m.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        cv.notify_all();
+    }
+}
+
 /// Builds a profile's request: source, device options (`--set`), pages.
 pub type RequestFn = dyn Fn(Source, &[(&str, &str)], Option<u32>) -> ScanRequest;
 

@@ -17,10 +17,10 @@ use scanwire_core::device::{
 use scanwire_core::transfer::{self, SharedDevice};
 use scanwire_core::wia::{self, HResult};
 use scanwire_sane::{SaneConfig, SaneDriver};
-use scanwire_testkit::{conformance_suite, FaultCase, Profile};
+use scanwire_testkit::{conformance_suite, DeviceSlot, FaultCase, Profile};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Writes the private SANE configuration: `dll.conf` = `test`, an empty `dll.d`.
@@ -69,32 +69,6 @@ fn sane() -> Option<&'static SaneDriver> {
             }
         })
         .as_ref()
-}
-
-/// The test backend lets one handle per device be open and the suite's checks run in
-/// parallel: each [`Remote`] holds this slot while it lives.
-static SLOT: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
-
-struct Slot;
-
-impl Slot {
-    fn take() -> Slot {
-        let (m, cv) = &SLOT;
-        let mut busy = m.lock().unwrap_or_else(|p| p.into_inner());
-        while *busy {
-            busy = cv.wait(busy).unwrap_or_else(|p| p.into_inner());
-        }
-        *busy = true;
-        Slot
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let (m, cv) = &SLOT;
-        *m.lock().unwrap_or_else(|p| p.into_inner()) = false;
-        cv.notify_all();
-    }
 }
 
 /// Opens `sane:test:0`; a server that just stopped may still be closing the last handle.
@@ -146,7 +120,7 @@ fn profile() -> Option<Profile> {
     Some(Profile {
         name: "escl → scanwire-server → sane:test:0",
         open: Box::new(move || -> SharedDevice {
-            let slot = Slot::take();
+            let slot = DeviceSlot::take();
             let remote =
                 Remote::new(Arc::new(move || open_test_device(driver))).with_guard(Box::new(slot));
             transfer::share(Box::new(remote))

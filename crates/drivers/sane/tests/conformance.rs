@@ -11,39 +11,12 @@ use scanwire_core::device::{
 };
 use scanwire_core::transfer::{self, CancelToken, MiniDrvTransferCallback, SharedDevice};
 use scanwire_core::wia::{self, HResult};
-use scanwire_testkit::{conformance_suite, FaultCase, Profile};
-use std::sync::{Condvar, Mutex};
-
-/// The test backend lets one handle per device be open and the suite's checks run in
-/// parallel: a device holds this slot while it lives (and closes before releasing it).
-static SLOT: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
-
-struct Slot;
-
-impl Slot {
-    fn take() -> Slot {
-        let (m, cv) = &SLOT;
-        let mut busy = m.lock().unwrap_or_else(|p| p.into_inner());
-        while *busy {
-            busy = cv.wait(busy).unwrap_or_else(|p| p.into_inner());
-        }
-        *busy = true;
-        Slot
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let (m, cv) = &SLOT;
-        *m.lock().unwrap_or_else(|p| p.into_inner()) = false;
-        cv.notify_all();
-    }
-}
+use scanwire_testkit::{conformance_suite, DeviceSlot, FaultCase, Profile};
 
 /// A SANE device that owns the slot; fields drop in order, so the handle closes first.
 struct Exclusive {
     inner: Box<dyn Device>,
-    _slot: Slot,
+    _slot: DeviceSlot,
 }
 
 impl Device for Exclusive {
@@ -89,7 +62,7 @@ fn profile() -> Option<Profile> {
     Some(Profile {
         name: "sane:test:0",
         open: Box::new(move || -> SharedDevice {
-            let slot = Slot::take();
+            let slot = DeviceSlot::take();
             let inner = env
                 .driver
                 .open("sane:test:0")
