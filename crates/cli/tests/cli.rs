@@ -2,14 +2,10 @@
 
 mod common;
 
-use common::{command, sane_dir, scanwire};
+use common::{command, exits_with, sane_dir, scanwire, stderr};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn png_size(path: &Path) -> (u32, u32) {
     let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
@@ -107,8 +103,7 @@ fn a_jam_keeps_the_pages_before_it_and_exits_1() {
         ],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("WIA_ERROR_PAPER_JAM"), "{}", stderr(&o));
+    exits_with(&o, 1, "WIA_ERROR_PAPER_JAM");
     assert!(dir.path().join("p-1.png").exists() && dir.path().join("p-2.png").exists());
     assert!(!dir.path().join("p-3.png").exists());
 }
@@ -145,12 +140,7 @@ fn a_driver_panic_and_a_hang_end_the_scan_not_the_process() {
         &["scan", "--set", "panic-at-page=1", "-o", "x.png"],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("WIA_ERROR_EXCEPTION_IN_DRIVER"),
-        "{}",
-        stderr(&o)
-    );
+    exits_with(&o, 1, "WIA_ERROR_EXCEPTION_IN_DRIVER");
     let start = Instant::now();
     let o = scanwire(
         &[
@@ -164,8 +154,7 @@ fn a_driver_panic_and_a_hang_end_the_scan_not_the_process() {
         ],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("stopped responding"), "{}", stderr(&o));
+    exits_with(&o, 1, "stopped responding");
     assert!(start.elapsed() < Duration::from_secs(10));
     assert!(!dir.path().join("x.png").exists());
 }
@@ -455,8 +444,7 @@ fn serve_over_https_with_a_self_signed_certificate_then_ctrl_c() {
 fn serve_refuses_bad_tls_and_limit_flags_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let o = scanwire(&["serve", "--tls-cert", "c.pem"], dir.path());
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--tls-key"), "{}", stderr(&o));
+    exits_with(&o, 2, "--tls-key");
     let o = scanwire(
         &[
             "serve",
@@ -467,36 +455,20 @@ fn serve_refuses_bad_tls_and_limit_flags_clearly() {
         ],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("cannot read the certificate file missing.pem"),
-        "{}",
-        stderr(&o)
-    );
+    exits_with(&o, 1, "cannot read the certificate file missing.pem");
     std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
     let o = scanwire(
         &["serve", "--tls-cert", "junk.pem", "--tls-key", "junk.pem"],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("no certificate found"),
-        "{}",
-        stderr(&o)
-    );
+    exits_with(&o, 1, "no certificate found");
     let o = scanwire(&["serve", "--max-connections", "0"], dir.path());
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("at least one connection"),
-        "{}",
-        stderr(&o)
-    );
+    exits_with(&o, 1, "at least one connection");
     let o = scanwire(&["serve", "--deflate", "turbo"], dir.path());
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("--deflate turbo: expected wire, fastest, fast, balanced or high"),
-        "{}",
-        stderr(&o)
+    exits_with(
+        &o,
+        1,
+        "--deflate turbo: expected wire, fastest, fast, balanced or high",
     );
     let o = scanwire(&["serve", "--mdns-name", "x"], dir.path());
     assert_eq!(o.status.code(), Some(2), "--mdns-name needs --mdns");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{sane_dir, scanwire};
+use common::{exits_with, sane_dir, scanwire, stderr};
 use scanwire_core::transfer;
 use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
 use scanwire_virtual::VirtualDevice;
@@ -18,7 +18,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn json_devices(o: &Output) -> Vec<Value> {
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     v["devices"].as_array().unwrap().clone()
 }
@@ -48,7 +48,7 @@ fn an_added_scanner_is_listed_usable_by_name_and_removed() {
         &["devices", "add", "escl", &url, "--name", "office"],
         dir.path(),
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(text(&o.stdout).contains(&format!("added office = {url}")));
     let file = std::fs::read_to_string(dir.path().join("config/devices.toml")).unwrap();
     assert!(
@@ -70,7 +70,7 @@ fn an_added_scanner_is_listed_usable_by_name_and_removed() {
 
     // Usable as --device NAME, for caps and for a scan.
     let o = scanwire(&["caps", "office", "--json"], dir.path());
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     let caps: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(caps["model"], "Scanwire Virtual Scanner");
     let o = scanwire(
@@ -92,7 +92,7 @@ fn an_added_scanner_is_listed_usable_by_name_and_removed() {
         ],
         dir.path(),
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     let png = std::fs::read(dir.path().join("p.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
 
@@ -101,24 +101,19 @@ fn an_added_scanner_is_listed_usable_by_name_and_removed() {
         &["devices", "add", "escl", &url, "--name", "other"],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("already added as office"),
-        "{}",
-        text(&o.stderr)
-    );
+    exits_with(&o, 2, "already added as office");
 
     // Removed by URL (in another spelling: trailing slash).
     let o = scanwire(&["devices", "remove", &format!("{url}/")], dir.path());
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     let list = json_devices(&scanwire(&["devices", "--json"], dir.path()));
     assert!(list.iter().all(|d| d["driver"] != "escl"), "{list:?}");
     let o = scanwire(&["caps", "office"], dir.path());
     assert!(!o.status.success());
     assert!(
-        text(&o.stderr).contains("unknown device `office`"),
+        stderr(&o).contains("unknown device `office`"),
         "{}",
-        text(&o.stderr)
+        stderr(&o)
     );
 }
 
@@ -135,7 +130,7 @@ fn an_https_scanner_with_a_self_signed_certificate_is_added_and_scans() {
         &["devices", "add", "escl", &url.replace("https:", "HTTPS:")],
         dir.path(),
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     let port = s.local_addr().port();
     let name = format!("127.0.0.1-{port}");
     assert!(
@@ -163,11 +158,11 @@ fn an_https_scanner_with_a_self_signed_certificate_is_added_and_scans() {
         ],
         dir.path(),
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     let png = std::fs::read(dir.path().join("p.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
     let o = scanwire(&["devices", "remove", &format!("escl:{url}")], dir.path());
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]
@@ -177,10 +172,10 @@ fn names_default_to_host_and_port_and_remove_by_name() {
         &["devices", "add", "escl", "http://127.0.0.1:9/eSCL"],
         dir.path(),
     );
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(text(&o.stdout).contains("added 127.0.0.1-9 = http://127.0.0.1:9/eSCL"));
     let o = scanwire(&["devices", "remove", "127.0.0.1-9"], dir.path());
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     let file = std::fs::read_to_string(dir.path().join("config/devices.toml")).unwrap();
     assert!(!file.contains("127.0.0.1"), "{file}");
 }
@@ -211,12 +206,8 @@ fn bad_input_says_what_is_allowed_and_exits_2() {
         (vec!["devices", "remove", "nothing"], "added: none"),
     ] {
         let o = scanwire(&args, dir.path());
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
-        assert!(
-            text(&o.stderr).contains(msg),
-            "{args:?}: {}",
-            text(&o.stderr)
-        );
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(msg), "{args:?}: {}", stderr(&o));
     }
     // A broken file is reported with its path, not ignored.
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
@@ -229,12 +220,7 @@ fn bad_input_says_what_is_allowed_and_exits_2() {
         &["devices", "add", "escl", "http://127.0.0.1:9/eSCL"],
         dir.path(),
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("devices.toml is not a valid device list"),
-        "{}",
-        text(&o.stderr)
-    );
+    exits_with(&o, 2, "devices.toml is not a valid device list");
 }
 
 #[test]
@@ -254,7 +240,7 @@ fn the_list_lives_under_xdg_config_home_without_an_override() {
         .env("HOME", dir.path().join("home"))
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(dir.path().join("xdg/scanwire/devices.toml").is_file());
     assert!(!dir.path().join("home").exists());
 }
@@ -307,7 +293,7 @@ fn run(args: &[&str]) -> Result<(), String> {
     if o.status.success() {
         Ok(())
     } else {
-        Err(format!("{}: {}", args.join(" "), text(&o.stderr).trim()))
+        Err(format!("{}: {}", args.join(" "), stderr(&o).trim()))
     }
 }
 
@@ -396,14 +382,14 @@ fn discover_finds_a_scanner_announced_in_a_private_network_namespace() {
     let found = list
         .iter()
         .find(|d| d["id"] == format!("escl:http://127.0.0.1:{port}/eSCL"))
-        .unwrap_or_else(|| panic!("not discovered: {list:?}\n{}", text(&o.stderr)));
+        .unwrap_or_else(|| panic!("not discovered: {list:?}\n{}", stderr(&o)));
     assert_eq!(found["model"], "Scanwire Test Scanner");
     assert_eq!(found["driver"], "escl");
     // `_uscans` is a usable https id.
     let found = list
         .iter()
         .find(|d| d["id"] == "escl:https://127.0.0.1:8766/eSCL")
-        .unwrap_or_else(|| panic!("_uscans not discovered: {list:?}\n{}", text(&o.stderr)));
+        .unwrap_or_else(|| panic!("_uscans not discovered: {list:?}\n{}", stderr(&o)));
     assert_eq!(found["model"], "Scanwire Test Scanner");
 
     // Without --discover nothing is browsed.

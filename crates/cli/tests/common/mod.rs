@@ -28,3 +28,18 @@ pub fn sane_dir(dir: &Path) -> PathBuf {
     std::fs::write(d.join("dll.conf"), "test\n").unwrap();
     d
 }
+
+/// What the command wrote to stderr.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts that the command exited with `code` and said `needle` on stderr.
+pub fn exits_with(o: &Output, code: i32, needle: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    assert!(
+        stderr(o).contains(needle),
+        "{needle:?} not in: {}",
+        stderr(o)
+    );
+}
