@@ -467,15 +467,29 @@ fn jpeg_pdf_renders_within_the_jpeg_bound_and_embeds_device_jpegs() {
         (2, &rgb, false, 300),
         (3, &rgb, false, 200),
     ] {
-        let (rw, rh, px) = render(dir.path(), &path, n, dpi, gray_page);
-        assert_eq!((rw, rh), (w, h), "page {n}");
-        let (mean, max) = diff(&px, data);
-        let bound = if gray_page { JPEG_GRAY } else { JPEG_COLOR };
-        assert!(
-            mean <= bound.0 && max <= bound.1,
-            "page {n}: mean {mean:.2} max {max}"
-        );
+        check_jpeg_page(dir.path(), &path, n, dpi, gray_page, (w, h), data);
     }
+}
+
+/// Page `n` of the PDF at `path`, rendered by poppler at `dpi`, has the size `(w, h)` and
+/// stays within the JPEG error bound of `data`.
+fn check_jpeg_page(
+    dir: &Path,
+    path: &str,
+    n: usize,
+    dpi: u32,
+    gray: bool,
+    (w, h): (u32, u32),
+    data: &[u8],
+) {
+    let (rw, rh, px) = render(dir, path, n, dpi, gray);
+    assert_eq!((rw, rh), (w, h), "page {n}");
+    let (mean, max) = diff(&px, data);
+    let bound = if gray { JPEG_GRAY } else { JPEG_COLOR };
+    assert!(
+        mean <= bound.0 && max <= bound.1,
+        "page {n}: mean {mean:.2} max {max}"
+    );
 }
 
 #[test]
@@ -515,13 +529,6 @@ fn jpeg_strips_render_in_poppler() {
         return;
     }
     for (n, data, gray_page) in [(1, &rgb, false), (2, &gray, true)] {
-        let (rw, rh, px) = render(dir.path(), &path, n, 300, gray_page);
-        assert_eq!((rw, rh), (w, h), "page {n}");
-        let (mean, max) = diff(&px, data);
-        let bound = if gray_page { JPEG_GRAY } else { JPEG_COLOR };
-        assert!(
-            mean <= bound.0 && max <= bound.1,
-            "page {n}: mean {mean:.2} max {max}"
-        );
+        check_jpeg_page(dir.path(), &path, n, 300, gray_page, (w, h), data);
     }
 }
