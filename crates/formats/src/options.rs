@@ -50,10 +50,11 @@ pub enum DeflateEffort {
     /// Sub per row): the cheapest Deflate that still collapses flat areas, for pages a peer
     /// decodes as soon as they arrive. The eSCL server's default: sane-airscan always asks
     /// for PNG; on an A4 300 dpi SANE test page, unfiltered level 1 took its fetch from 1.40x
-    /// to 1.21x the local scan; Up or Sub then made the virtual scanner's page 548 -> 292 KB
-    /// and its encoding 8.0 -> 6.2 ms, the SANE "Color pattern" 1.83 -> 1.37 MB and 18.2 ->
-    /// 12.4 ms, and a 10-page color job fetched by Scanwire's own eSCL driver 1.30x -> 1.20x
-    /// the local scan (`bench/escl-client-vs-local.sh`).
+    /// to 1.21x the local scan; Up or Sub then made the virtual scanner's page 540 -> 292 KB
+    /// and its encoding 7.8-8.1 -> 5.8-7.2 ms, the SANE "Color pattern" 1.83 -> 1.39 MB and
+    /// 15-17 -> 10 ms (`examples/convert.rs IN out.png wire t1 x15`, against the build before),
+    /// and a 10-page color job fetched by Scanwire's own eSCL driver 1.30x -> 1.20x the local
+    /// scan (`bench/escl-client-vs-local.sh`).
     Wire,
 }
 

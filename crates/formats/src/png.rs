@@ -85,10 +85,11 @@ pub(crate) enum RowFilter {
     Adaptive,
     /// Per row, Up or Sub by the same measure, both costed in one pass. Flat areas and
     /// vertical structure become zero runs that Deflate collapses quickly, and a decoder
-    /// undoes either filter with one addition per byte. On the virtual scanner's A4 300 dpi
-    /// color page at zlib level 1: 292 KB in 6.2 ms against 548 KB in 8.0 ms unfiltered; on
-    /// the SANE test "Color pattern" 1.37 MB in 12.4 ms against 1.83 MB in 18.2 ms; on a noisy
-    /// document scan 20.6 MB either way.
+    /// undoes either filter with one addition per byte. At zlib level 1, one thread
+    /// (`examples/convert.rs IN out.png wire t1 x15`): the virtual scanner's A4 300 dpi color
+    /// page 292 KB in 5.8-7.2 ms against 540 KB in 7.8-8.1 ms unfiltered, the SANE test "Color
+    /// pattern" 1.39 MB in 10 ms against 1.83 MB in 15-17 ms; a noisy document scan stays
+    /// 20.65 MB (`cargo bench -p scanwire-formats --bench encode`).
     UpOrSub,
 }
 
@@ -424,7 +425,8 @@ mod filter {
 
     /// Filters `cur` into `out` (both one row) by `method`; returns the filter type byte.
     /// Compiled for AVX2 too, and run so where the CPU has it (`pulp` checks at run time):
-    /// choosing Up or Sub for an A4 300 dpi color page takes 1.3 ms instead of 3.2.
+    /// costing Up and Sub for an A4 300 dpi color page took 1.3 ms instead of 3.2 in a
+    /// standalone timing of that loop.
     pub(super) fn row(
         method: RowFilter,
         bpp: usize,

@@ -57,8 +57,9 @@ impl Default for ServerConfig {
                 // already encodes page k while page k+1 is scanned, and on a loaded machine
                 // (a client on the same host) strips only add hand-offs. 10-page A4 300 dpi
                 // jobs from the virtual scanner fetched by `scanwire scan` on the same 2
-                // cores (`bench/escl-client-vs-local.sh`): color 205 -> 179 ms, gray 88 -> 81
-                // ms with one thread per page instead of strips on both cores.
+                // cores (two servers, one built with each setting, fetched in one hyperfine
+                // run): color 205 -> 179 ms, gray 88 -> 81 ms with one thread per page
+                // instead of strips on both cores.
                 threads: 0,
                 png_threads: 1,
                 // Clients decode pages as they arrive, on loopback or a LAN: the cheapest
