@@ -61,7 +61,7 @@ pub(crate) fn encode(
 ) -> Result<(), EncodeError> {
     let strip_rows = (STRIP_BYTES / r.bytes_per_line().max(1)).max(1);
     let strips = (r.height as usize).div_ceil(strip_rows);
-    let filter = compression.png_filter();
+    let filter = RowFilter::for_effort(compression);
     match compression.zlib_level() {
         // fdeflate has no flush that ends a block on a byte boundary: one thread. The `png`
         // crate has no Up-or-Sub filter choice: `Wire` always takes the strip encoder.
@@ -85,12 +85,20 @@ pub(crate) enum RowFilter {
     Adaptive,
     /// Per row, Up or Sub by the same measure, both costed in one pass. Flat areas and
     /// vertical structure become zero runs that Deflate collapses quickly, and a decoder
-    /// undoes either filter with one addition per byte. At zlib level 1, one thread
-    /// (`examples/convert.rs IN out.png wire t1 x15`): the virtual scanner's A4 300 dpi color
-    /// page 292 KB in 5.8-7.2 ms against 540 KB in 7.8-8.1 ms unfiltered, the SANE test "Color
-    /// pattern" 1.39 MB in 10 ms against 1.83 MB in 15-17 ms; a noisy document scan stays
-    /// 20.65 MB (`cargo bench -p scanwire-formats --bench encode`).
+    /// undoes either filter with one addition per byte: smaller and faster than no filter
+    /// for the link (BENCHMARKS.md, the eSCL driver section).
     UpOrSub,
+}
+
+impl RowFilter {
+    /// [`DeflateEffort::Wire`] chooses only between the two cheapest filters; every other
+    /// effort filters as PNG files usually are.
+    fn for_effort(effort: DeflateEffort) -> RowFilter {
+        match effort {
+            DeflateEffort::Wire => RowFilter::UpOrSub,
+            _ => RowFilter::Adaptive,
+        }
+    }
 }
 
 /// The `png` crate's streaming writer, on the calling thread.
@@ -725,7 +733,7 @@ mod tests {
                 r,
                 &mut rows,
                 effort.zlib_level().unwrap_or(2),
-                effort.png_filter(),
+                RowFilter::for_effort(effort),
                 threads,
                 n,
                 &mut out,

@@ -45,9 +45,9 @@ const BUF: usize = 64 * 1024;
 
 /// A raw PNM page written as its bytes arrive, for a page of known height: the file is the
 /// header and then exactly the driver's bytes, so nothing needs an encoder thread, a queue or
-/// a copy (`output.rs` writes it on the driver's thread). Checks the page's length as
-/// [`RowReader`] does.
-pub(crate) struct RawPage {
+/// a copy (the page pipeline writes it on the driver's thread). Checks the page's length as
+/// the encoders' row reader does.
+pub struct RawPnm {
     bpl: usize,
     height: u32,
     expected: u64,
@@ -55,13 +55,29 @@ pub(crate) struct RawPage {
     buf: Vec<u8>,
 }
 
-impl RawPage {
-    /// Writes `r`'s header to `out`. `r.height` and `r.width` must not be 0.
-    pub fn start(r: &Raster, out: &mut impl Write) -> Result<RawPage, EncodeError> {
+impl RawPnm {
+    /// Writes the header of a `width` × `height` page of `pixel` samples to `out`; neither
+    /// may be 0.
+    pub fn new(
+        pixel: PixelFormat,
+        width: u32,
+        height: u32,
+        out: &mut impl Write,
+    ) -> Result<RawPnm, EncodeError> {
+        let r = Raster {
+            pixel,
+            width,
+            height,
+            dpi: (0, 0),
+        };
+        RawPnm::start(&r, out)
+    }
+
+    fn start(r: &Raster, out: &mut impl Write) -> Result<RawPnm, EncodeError> {
         out.write_all(header(r).as_bytes())
             .map_err(EncodeError::io("the PNM image"))?;
         let bpl = r.bytes_per_line();
-        Ok(RawPage {
+        Ok(RawPnm {
             bpl,
             height: r.height,
             expected: bpl as u64 * u64::from(r.height),
@@ -158,7 +174,7 @@ mod tests {
     /// Writes `data` in pieces of `chunk` bytes.
     fn raw(data: &[u8], chunk: usize, height: u32) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        let mut page = RawPage::start(&raster(height), &mut out)?;
+        let mut page = RawPnm::start(&raster(height), &mut out)?;
         for c in data.chunks(chunk) {
             page.write(c, &mut out)?;
         }

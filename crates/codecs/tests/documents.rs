@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use scanwire_core::device::{Encoding, PageData, PixelFormat};
 use scanwire_core::wia;
-use scanwire_formats::*;
+use scanwire_codecs::*;
 use std::io::Cursor;
 use std::path::Path;
 

@@ -80,6 +80,14 @@ pub enum EncodeError {
         #[source]
         source: io::Error,
     },
+    /// A processing stage refused or failed on the page.
+    #[error("{message}")]
+    Stage {
+        /// The HRESULT the stage gave.
+        hresult: HResult,
+        /// The stage and what went wrong.
+        message: String,
+    },
     /// The final name exists and the plan says not to replace files.
     #[error("{0} exists; refusing to overwrite it (choose another name or allow overwriting)")]
     Exists(PathBuf),
@@ -87,7 +95,7 @@ pub enum EncodeError {
 
 impl EncodeError {
     /// An I/O error while writing `what`.
-    pub(crate) fn io(what: &'static str) -> impl FnOnce(io::Error) -> EncodeError {
+    pub fn io(what: &'static str) -> impl FnOnce(io::Error) -> EncodeError {
         move |source| EncodeError::Io { what, source }
     }
 
@@ -95,6 +103,7 @@ impl EncodeError {
     pub fn hresult(&self) -> HResult {
         match self {
             EncodeError::Incomplete { status } => *status,
+            EncodeError::Stage { hresult, .. } => *hresult,
             EncodeError::ExcessData { .. }
             | EncodeError::ShortPage { .. }
             | EncodeError::PartialRow { .. }

@@ -1,13 +1,13 @@
 //! Re-encodes a binary PNM file (P4/P5/P6, as `scanimage --format=pnm` writes) into any
 //! format, to compare our files with other tools' on the same image:
 //!
-//! `cargo run --release -p scanwire-formats --example convert -- in.pnm out.png [auto|fastest|fast|balanced|high|wire] [qN] [tN] [xN]`
+//! `cargo run --release -p scanwire-codecs --example convert -- in.pnm out.png [auto|fastest|fast|balanced|high|wire] [qN] [tN] [xN]`
 //!
 //! `qN` sets the JPEG quality (default 85), `tN` the threads, `xN` encodes N times (to profile
 //! or time the encoder alone; the times printed are the median and the minimum).
 
 use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};
-use scanwire_formats::*;
+use scanwire_codecs::*;
 use std::io::Cursor;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,7 +9,7 @@
 //! (Predictor 2) for 8/16-bit data. Strips are compressed in parallel, one per thread.
 
 use crate::options::{DeflateEffort, TiffCompression};
-use crate::out::{DocumentOutput, Out};
+use crate::document_output::{DocumentOutput, Out};
 use crate::source::RowReader;
 use crate::EncodeError;
 use scanwire_core::device::PixelFormat;
@@ -69,6 +69,13 @@ impl<W: DocumentOutput> TiffWriter<W> {
 
     pub fn pages(&self) -> u32 {
         self.pages
+    }
+
+    /// Writes out what is buffered; the bytes before the returned offset are final (the
+    /// last "next IFD" field is patched when another page comes).
+    pub fn settle(&mut self) -> Result<u64, EncodeError> {
+        self.out.flush().map_err(EncodeError::io("the TIFF file"))?;
+        Ok(self.next_ifd_at)
     }
 
     /// Adds a page; on any error the file is as it was before.

@@ -4,11 +4,11 @@
 //! "text" bars, a gray gradient band, colour patches. Output goes to memory, so the figures
 //! are encoder throughput (raw MB per second), not disk speed.
 //!
-//! `cargo bench -p scanwire-formats --bench encode`
+//! `cargo bench -p scanwire-codecs --bench encode`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};
-use scanwire_formats::*;
+use scanwire_codecs::*;
 use std::hint::black_box;
 use std::io::Cursor;
 use std::time::Duration;

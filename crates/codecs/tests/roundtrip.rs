@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use scanwire_core::device::{Encoding, PageData, PixelFormat};
 use scanwire_core::wia;
-use scanwire_formats::*;
+use scanwire_codecs::*;
 use std::io::Cursor;
 
 /// Chunk sizes that split rows every way: single bytes, primes, just under and over a row.
@@ -305,33 +305,3 @@ fn malformed_pages_are_named_errors() {
     assert!(e.to_string().contains("between 1 and 100"), "{e}");
 }
 
-#[test]
-fn spawned_encoders_stream_and_report_cancels() {
-    let (w, h) = (300, 200);
-    let data = chart(PixelFormat::Rgb8, w, h);
-    let p = page(1, PixelFormat::Rgb8, w, Some(h), 300);
-    // A queue smaller than the page: the writes wait for the encoder.
-    let (mut sink, enc) =
-        spawn_encoder(Format::Png, &p, &EncodeOptions::default(), Vec::new(), 4096).unwrap();
-    for c in data.chunks(777) {
-        sink.write(c).unwrap();
-    }
-    assert_eq!(sink.close(wia::S_OK), wia::S_OK);
-    assert_eq!(decode_png(&enc.join().unwrap()).1, data);
-    // Cancelled halfway: the thread reports the page incomplete.
-    let (mut sink, enc) = spawn_encoder(
-        Format::Jpeg,
-        &p,
-        &EncodeOptions::default(),
-        Vec::new(),
-        4096,
-    )
-    .unwrap();
-    sink.write(&data[..data.len() / 2]).unwrap();
-    assert_eq!(sink.close(wia::S_FALSE), wia::S_OK);
-    assert!(
-        matches!(enc.join(), Err(EncodeError::Incomplete { status }) if status == wia::S_FALSE)
-    );
-    // Multi-page formats need a seekable output.
-    assert!(spawn_encoder(Format::Pdf, &p, &EncodeOptions::default(), Vec::new(), 4096).is_err());
-}

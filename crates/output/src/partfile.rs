@@ -37,13 +37,21 @@
 //! rename and of the directory after it, so a file is on disk, under its name, when the
 //! transfer reports it saved (archives, scan-to-folder services).
 
-use crate::out::DocumentOutput;
-use crate::output::Overwrite;
-use crate::EncodeError;
+use scanwire_codecs::{DocumentOutput, EncodeError};
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
+
+/// Whether an existing file may be replaced.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Replace it (atomically, with a complete file), as scanimage does.
+    #[default]
+    Replace,
+    /// Refuse: the page (or the whole transfer, for a single file) fails instead.
+    Refuse,
+}
 
 /// Writeback is started for every this many new bytes: large enough that the calls cost
 /// nothing (seven for an A4 300 dpi page), small enough that little dirty data waits at the

@@ -3,16 +3,15 @@
 //! row to many megabytes at a time. A full queue makes the driver's write wait: that is the
 //! back-pressure that keeps memory flat when encoding is slower than scanning.
 //!
-//! [`FileOutput`](crate::FileOutput) and [`spawn_encoder`](crate::spawn_encoder) use it
-//! inside; an application with encoder threads of its own (the eSCL server streams pages into
-//! HTTP responses) uses it directly: [`pipe`] makes the queue, a [`PageWriter`] on the
-//! driver's side fills it, a [`QueueSource`] on the encoder's side is the page's
-//! [`ChunkSource`], and a [`PageStatus`] carries the encoder's verdict back.
+//! The [`Pipeline`](crate::Pipeline) uses it between every driver page and its worker:
+//! [`pipe`] makes the queue, a [`PageWriter`] on the driver's side fills it, a
+//! [`QueueSource`] on the worker's side is the page's [`ChunkSource`], and a [`PageStatus`]
+//! carries the worker's verdict back.
 //!
 //! ```
 //! use scanwire_core::wia;
-//! use scanwire_formats::pipe::{pipe, PageStatus, PageWriter, QueueSource};
-//! use scanwire_formats::ChunkSource;
+//! use scanwire_pipeline::pipe::{pipe, PageStatus, PageWriter, QueueSource};
+//! use scanwire_codecs::ChunkSource;
 //!
 //! let (tx, rx) = pipe(1 << 20);
 //! let (status, _done) = PageStatus::new();
@@ -30,8 +29,7 @@
 //! assert_eq!(encoder.join().unwrap(), b"rows");
 //! ```
 
-use crate::source::ChunkSource;
-use crate::EncodeError;
+use scanwire_codecs::{ChunkSource, EncodeError};
 use scanwire_core::device::PageInfo;
 use scanwire_core::transfer::CancelHandle;
 use scanwire_core::wia::{self, HResult};

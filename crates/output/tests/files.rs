@@ -1,5 +1,7 @@
 //! FileOutput through the real relay: temporary names, renames, cancellation, overwriting.
 
+// The page and chart helpers the codec tests use.
+#[path = "../../codecs/tests/common/mod.rs"]
 mod common;
 
 use common::*;
@@ -9,7 +11,8 @@ use scanwire_core::transfer::{
     NextStream, TransferOptions,
 };
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_formats::*;
+use scanwire_codecs::{parse_jpeg_header, Format};
+use scanwire_output::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;

@@ -79,15 +79,6 @@ impl DeflateEffort {
         }
     }
 
-    /// PNG row filtering: a per-row choice makes Deflate effective on photos and scans;
-    /// [`DeflateEffort::Wire`] chooses only between the two cheapest filters.
-    pub(crate) fn png_filter(self) -> crate::png::RowFilter {
-        match self {
-            DeflateEffort::Wire => crate::png::RowFilter::UpOrSub,
-            _ => crate::png::RowFilter::Adaptive,
-        }
-    }
-
     pub(crate) fn to_png(self) -> png::DeflateCompression {
         match self.zlib_level() {
             None => png::DeflateCompression::FdeflateUltraFast,

@@ -1,12 +1,13 @@
 //! One entry point per kind of output: [`encode_page`] for the one-image formats (any
 //! writer), [`Document`] for TIFF and PDF (a seekable output that can hold many pages).
 
-use crate::out::DocumentOutput;
+use crate::decode::Decoded;
+use crate::document_output::DocumentOutput;
 use crate::pdf::PdfWriter;
 use crate::source::{read_all, with_height, ChunkSource, RowReader, SliceSource};
 use crate::tiff::{TiffPage, TiffWriter};
 use crate::{EncodeError, EncodeOptions, Format};
-use scanwire_core::device::{Encoding, PageData, PageInfo, PixelFormat};
+use scanwire_core::device::{Encoding, PageData, PageInfo};
 use std::io::Write;
 
 /// Encodes one page pulled from `src` as PNM, PNG or JPEG into `out`, streaming: memory is a
@@ -34,12 +35,8 @@ pub fn encode_page<W: Write>(
         }
         PageData::Encoded(e) => {
             let decoded = decode(e, src, format)?;
-            let page = PageInfo {
-                data: decoded.data,
-                dpi: effective_dpi(page.dpi, decoded.dpi),
-                ..page.clone()
-            };
-            let mut src = SliceSource::new(&decoded.pixels, 1 << 20);
+            let page = decoded_page(page, &decoded);
+            let mut src = SliceSource::new(&decoded.data, 1 << 20);
             encode_page(format, &page, opts, &mut src, out)
         }
         PageData::Raster {
@@ -139,12 +136,8 @@ impl<W: DocumentOutput> Document<W> {
             (PageData::Encoded(Encoding::Jpeg), Kind::Pdf(pdf)) => pdf.add_jpeg(src, page.dpi),
             (PageData::Encoded(e @ (Encoding::Jpeg | Encoding::Png)), _) => {
                 let decoded = decode(e, src, self.format())?;
-                let page = PageInfo {
-                    data: decoded.data,
-                    dpi: effective_dpi(page.dpi, decoded.dpi),
-                    ..page.clone()
-                };
-                self.add_page(&page, &mut SliceSource::new(&decoded.pixels, 1 << 20))
+                let page = decoded_page(page, &decoded);
+                self.add_page(&page, &mut SliceSource::new(&decoded.data, 1 << 20))
             }
             (PageData::Encoded(e), _) => Err(EncodeError::Unsupported(format!(
                 "the device sent this page as {}, which cannot be merged into a {} document; \
@@ -179,6 +172,16 @@ impl<W: DocumentOutput> Document<W> {
         }
     }
 
+    /// Writes out what the encoder buffers and returns how many leading bytes are final:
+    /// they will never be patched or cut off again, so an output that streams the document
+    /// (an HTTP response) may send them. Call it between pages.
+    pub fn settle(&mut self) -> Result<u64, EncodeError> {
+        match &mut self.kind {
+            Kind::Tiff(t) => t.settle(),
+            Kind::Pdf(p) => p.settle(),
+        }
+    }
+
     /// Ends the document (PDF: page tree, catalog, info with Producer, CreationDate and the
     /// title from the options) and returns the output. A document without pages is an error.
     pub fn finish(self) -> Result<W, EncodeError> {
@@ -206,154 +209,39 @@ fn effective_dpi(page: (u32, u32), file: Option<(u32, u32)>) -> (u32, u32) {
     }
 }
 
-struct Decoded {
-    data: PageData,
-    pixels: Vec<u8>,
-    dpi: Option<(u32, u32)>,
-}
-
-/// Decodes a device-encoded page so it can be stored in another format. The whole page is
-/// in memory here (compressed and decoded); it is the exception path, used only when the
-/// device's encoding differs from the requested format and cannot be embedded as is.
+/// Decodes a device-encoded page so it can be stored in another format (see
+/// [`crate::decode::decode`]: the whole page is in memory, the exception path).
 fn decode(e: Encoding, src: &mut dyn ChunkSource, target: Format) -> Result<Decoded, EncodeError> {
-    let data = read_all(src)?;
-    match e {
-        Encoding::Jpeg => decode_jpeg(&data),
-        Encoding::Png => decode_png(&data),
-        other => Err(EncodeError::Unsupported(format!(
+    if !matches!(e, Encoding::Jpeg | Encoding::Png) {
+        return Err(EncodeError::Unsupported(format!(
             "the device sent this page as {}, which cannot be converted to {target}; \
              choose {} output",
-            other.mime(),
-            match other {
+            e.mime(),
+            match e {
                 Encoding::Pdf => "pdf",
                 _ => "tiff",
             }
-        ))),
+        )));
     }
+    crate::decode::decode(&read_all(src)?, None)
 }
 
-fn decode_jpeg(data: &[u8]) -> Result<Decoded, EncodeError> {
-    use zune_jpeg::zune_core::colorspace::ColorSpace;
-    use zune_jpeg::zune_core::options::DecoderOptions;
-    let bad = |e: zune_jpeg::errors::DecodeErrors| EncodeError::BadInput {
-        what: "JPEG",
-        detail: e.to_string(),
-    };
-    let header = crate::jfif::parse_header(data)?.ok_or_else(|| EncodeError::BadInput {
-        what: "JPEG",
-        detail: "it ends before its frame header".into(),
-    })?;
-    let gray = header.components == 1;
-    let opts = DecoderOptions::default()
-        .set_max_width(65_535)
-        .set_max_height(65_535)
-        .jpeg_set_out_colorspace(if gray {
-            ColorSpace::Luma
-        } else {
-            ColorSpace::RGB
-        });
-    let mut dec = zune_jpeg::JpegDecoder::new_with_options(data, opts);
-    let pixels = dec.decode().map_err(bad)?;
-    let info = dec.info().ok_or_else(|| EncodeError::BadInput {
-        what: "JPEG",
-        detail: "no image information after decoding".into(),
-    })?;
-    Ok(Decoded {
+/// A decoded page as a page of rows, and its data.
+fn decoded_page(page: &PageInfo, decoded: &Decoded) -> PageInfo {
+    PageInfo {
         data: PageData::Raster {
-            pixel: if gray {
-                PixelFormat::Gray8
-            } else {
-                PixelFormat::Rgb8
-            },
-            width: info.width as u32,
-            height: Some(info.height as u32),
+            pixel: decoded.pixel,
+            width: decoded.width,
+            height: Some(decoded.height),
         },
-        pixels,
-        dpi: header.dpi,
-    })
-}
-
-fn decode_png(data: &[u8]) -> Result<Decoded, EncodeError> {
-    let bad = |detail: String| EncodeError::BadInput {
-        what: "PNG",
-        detail,
-    };
-    let mut dec = png::Decoder::new(std::io::Cursor::new(data));
-    // Palette and low-bit gray expand to 8 bits; 16 bits stay (big-endian, as ours).
-    dec.set_transformations(png::Transformations::EXPAND);
-    let mut reader = dec.read_info().map_err(|e| bad(e.to_string()))?;
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| bad("image too large".into()))?;
-    let mut buf = vec![0; size];
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| bad(e.to_string()))?;
-    buf.truncate(frame.buffer_size());
-    let (w, h) = (frame.width, frame.height);
-    let sixteen = frame.bit_depth == png::BitDepth::Sixteen;
-    let bps = if sixteen { 2 } else { 1 };
-    // Drop alpha: scanners have none, and the formats here store none.
-    let (pixels, pixel) = match frame.color_type {
-        png::ColorType::Grayscale => (
-            buf,
-            if sixteen {
-                PixelFormat::Gray16
-            } else {
-                PixelFormat::Gray8
-            },
-        ),
-        png::ColorType::Rgb => (
-            buf,
-            if sixteen {
-                PixelFormat::Rgb16
-            } else {
-                PixelFormat::Rgb8
-            },
-        ),
-        png::ColorType::GrayscaleAlpha => (
-            buf.chunks_exact(2 * bps)
-                .flat_map(|p| p[..bps].to_vec())
-                .collect(),
-            if sixteen {
-                PixelFormat::Gray16
-            } else {
-                PixelFormat::Gray8
-            },
-        ),
-        png::ColorType::Rgba => (
-            buf.chunks_exact(4 * bps)
-                .flat_map(|p| p[..3 * bps].to_vec())
-                .collect(),
-            if sixteen {
-                PixelFormat::Rgb16
-            } else {
-                PixelFormat::Rgb8
-            },
-        ),
-        png::ColorType::Indexed => return Err(bad("palette image was not expanded".into())),
-    };
-    let dpi = reader.info().pixel_dims.and_then(|d| match d.unit {
-        png::Unit::Meter => Some((
-            (d.xppu as u64 * 254 / 10_000) as u32,
-            (d.yppu as u64 * 254 / 10_000) as u32,
-        )),
-        png::Unit::Unspecified => None,
-    });
-    Ok(Decoded {
-        data: PageData::Raster {
-            pixel,
-            width: w,
-            height: Some(h),
-        },
-        pixels,
-        dpi,
-    })
+        dpi: effective_dpi(page.dpi, decoded.dpi),
+        ..page.clone()
+    }
 }
 
 /// Whether `page` can be stored as `format` (in a multi-page `document` or its own file),
 /// before any of its bytes arrive: the cheap checks that would otherwise fail mid-page.
-pub(crate) fn check_page(
+pub fn check_page(
     format: Format,
     page: &PageInfo,
     document: bool,

@@ -13,7 +13,7 @@
 
 use crate::convert::eight_bit;
 use crate::jfif::{parse_header, JpegInfo};
-use crate::out::{Counting, DocumentOutput, Out};
+use crate::document_output::{Counting, DocumentOutput, Out};
 use crate::png::IdatOnly;
 use crate::source::{with_height, ChunkSource, Raster, RowReader};
 use crate::{EncodeError, EncodeOptions};
@@ -66,6 +66,13 @@ impl<W: DocumentOutput> PdfWriter<W> {
 
     pub fn pages(&self) -> u32 {
         self.pages.len() as u32
+    }
+
+    /// Writes out what is buffered; every byte so far is final (objects are only appended;
+    /// the page tree and trailer come at the end).
+    pub fn settle(&mut self) -> Result<u64, EncodeError> {
+        self.out.flush().map_err(io())?;
+        Ok(self.out.position())
     }
 
     fn alloc(&mut self) -> Ref {
