@@ -5,7 +5,7 @@ use crate::args::ScanArgs;
 use anyhow::{anyhow, bail, Result};
 use scanwire_core::device::{Area, Capabilities, ColorMode, Encoding, Length, ScanRequest, Source};
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
-use scanwire_formats::Format;
+use scanwire_codecs::Format;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -469,6 +469,32 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_worker_stops_the_driver_unless_the_transfer_was_cancelled() {
+        for cancelled in [false, true] {
+            let (tx, rx) = pipe(1 << 20);
+            let (status, _done) = PageStatus::new();
+            let cancel = CancelHandle::new();
+            let mut writer = PageWriter::new(tx, status.clone())
+                .coalescing(4)
+                .cancelled_by(cancel.clone());
+            assert_eq!(writer.write(&[1; 10]), Ok(()));
+            // The worker fails and goes away.
+            status.finish(wia::E_FAIL);
+            drop(rx);
+            if cancelled {
+                cancel.cancel();
+            }
+            let write = writer.write(&[2; 10]);
+            let failed = writer.close(wia::S_OK).map(|page| page.failed());
+            if cancelled {
+                assert_eq!(write, Ok(()));
+            } else {
+                assert_eq!((write, failed), (Err(wia::E_FAIL), Err(wia::E_FAIL)));
+            }
+        }
+    }
+
+    #[test]
     fn sender_fails_once_receiver_is_gone() {
         let (tx, rx) = pipe(1);
         drop(rx);

@@ -648,6 +648,7 @@ fn document_worker<D: Destination>(
                     } else {
                         staged(opts, &page, &mut src).map(Some)
                     };
+                    let before = doc.pages();
                     let added = match pages {
                         Ok(None) => {
                             number += 1;
@@ -661,11 +662,11 @@ fn document_worker<D: Destination>(
                         }),
                         Err(e) => Err(e),
                     };
+                    // Pages a stage made before one failed stay in the document.
+                    let made = doc.pages() - before;
+                    update(&mut |r| r.pages += made);
                     match added {
-                        Ok(()) => {
-                            update(&mut |r| r.pages += 1);
-                            wia::S_OK
-                        }
+                        Ok(()) => wia::S_OK,
                         Err(e) if e.is_incomplete() => {
                             update(&mut |r| r.discarded += 1);
                             e.hresult()

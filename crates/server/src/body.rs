@@ -1,7 +1,7 @@
 //! The response body of `NextDocument`: the page's bytes as the encoder produces them, sent
 //! chunked. Dropping it before the end (the client went away) cancels the job.
 
-use crate::encode::Chunk;
+use crate::response::Chunk;
 use crate::job::{CancelReason, Job};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};

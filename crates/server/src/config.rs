@@ -4,7 +4,7 @@
 use crate::mdns::MdnsConfig;
 use crate::tls::TlsConfig;
 use scanwire_core::transfer::TransferOptions;
-use scanwire_formats::{DeflateEffort, EncodeOptions};
+use scanwire_codecs::{DeflateEffort, EncodeOptions};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;

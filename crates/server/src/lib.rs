@@ -46,7 +46,7 @@
 mod body;
 mod config;
 mod device;
-mod encode;
+mod response;
 mod error;
 mod job;
 mod mapping;
