@@ -3,9 +3,9 @@
 
 use crate::args::ScanArgs;
 use anyhow::{anyhow, bail, Result};
+use scanwire_codecs::Format;
 use scanwire_core::device::{Area, Capabilities, ColorMode, Encoding, Length, ScanRequest, Source};
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
-use scanwire_codecs::Format;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

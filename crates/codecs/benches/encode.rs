@@ -7,8 +7,8 @@
 //! `cargo bench -p scanwire-codecs --bench encode`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use scanwire_core::device::PixelFormat;
 use scanwire_codecs::*;
+use scanwire_core::device::PixelFormat;
 use std::hint::black_box;
 use std::io::Cursor;
 use std::time::Duration;

@@ -6,8 +6,8 @@
 //! `qN` sets the JPEG quality (default 85), `tN` the threads, `xN` encodes N times (to profile
 //! or time the encoder alone; the times printed are the median and the minimum).
 
-use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};
 use scanwire_codecs::*;
+use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};
 use std::io::Cursor;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

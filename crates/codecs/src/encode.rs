@@ -241,11 +241,7 @@ fn decoded_page(page: &PageInfo, decoded: &Decoded) -> PageInfo {
 
 /// Whether `page` can be stored as `format` (in a multi-page `document` or its own file),
 /// before any of its bytes arrive: the cheap checks that would otherwise fail mid-page.
-pub fn check_page(
-    format: Format,
-    page: &PageInfo,
-    document: bool,
-) -> Result<(), EncodeError> {
+pub fn check_page(format: Format, page: &PageInfo, document: bool) -> Result<(), EncodeError> {
     match page.data {
         PageData::Raster { width, height, .. } => {
             if width == 0 || height == Some(0) {

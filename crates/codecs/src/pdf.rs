@@ -12,8 +12,8 @@
 //! pages. Device JPEGs are embedded as they are. Page size = pixels * 72 / dpi points.
 
 use crate::convert::eight_bit;
-use crate::jfif::{parse_header, JpegInfo};
 use crate::document_output::{Counting, DocumentOutput, Out};
+use crate::jfif::{parse_header, JpegInfo};
 use crate::png::IdatOnly;
 use crate::source::{with_height, ChunkSource, Raster, RowReader};
 use crate::{EncodeError, EncodeOptions};

@@ -8,8 +8,8 @@
 //! 1 = black; gray is BlackIsZero. Deflate and LZW strips use horizontal differencing
 //! (Predictor 2) for 8/16-bit data. Strips are compressed in parallel, one per thread.
 
-use crate::options::{DeflateEffort, TiffCompression};
 use crate::document_output::{DocumentOutput, Out};
+use crate::options::{DeflateEffort, TiffCompression};
 use crate::source::RowReader;
 use crate::EncodeError;
 use scanwire_core::device::PixelFormat;

@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
+use scanwire_codecs::*;
 use scanwire_core::device::{Encoding, PageData, PixelFormat};
 use scanwire_core::wia;
-use scanwire_codecs::*;
 use std::io::Cursor;
 use std::path::Path;
 

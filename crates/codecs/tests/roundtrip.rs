@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
+use scanwire_codecs::*;
 use scanwire_core::device::{Encoding, PageData, PixelFormat};
 use scanwire_core::wia;
-use scanwire_codecs::*;
 use std::io::Cursor;
 
 /// Chunk sizes that split rows every way: single bytes, primes, just under and over a row.
@@ -304,4 +304,3 @@ fn malformed_pages_are_named_errors() {
     .unwrap_err();
     assert!(e.to_string().contains("between 1 and 100"), "{e}");
 }
-

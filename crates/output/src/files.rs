@@ -34,9 +34,7 @@ use scanwire_codecs::{DocumentOutput, EncodeError, EncodeOptions, Format, Format
 use scanwire_core::device::PageInfo;
 use scanwire_core::transfer::{AppStream, StreamFactory, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_pipeline::{
-    succeeded, Destination, Pipeline, PipelineOptions, Report, Stages,
-};
+use scanwire_pipeline::{succeeded, Destination, Pipeline, PipelineOptions, Report, Stages};
 use std::fmt;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -125,7 +123,10 @@ impl fmt::Debug for OutputPlan {
         f.debug_struct("OutputPlan")
             .field("target", &self.target)
             .field("format", &self.format)
-            .field("stages", &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>())
+            .field(
+                "stages",
+                &self.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -15,6 +15,8 @@ mod files;
 mod naming;
 mod partfile;
 
-pub use files::{FileOutput, FileTransfer, OutputError, OutputPlan, OutputReport, PlanError, Target};
+pub use files::{
+    FileOutput, FileTransfer, OutputError, OutputPlan, OutputReport, PlanError, Target,
+};
 pub use naming::{NamePattern, PatternError};
 pub use partfile::Overwrite;

@@ -5,13 +5,13 @@
 mod common;
 
 use common::*;
+use scanwire_codecs::{parse_jpeg_header, Format};
 use scanwire_core::device::*;
 use scanwire_core::transfer::{
     self, AppStream, CancelHandle, CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback,
     NextStream, TransferOptions,
 };
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_codecs::{parse_jpeg_header, Format};
 use scanwire_output::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

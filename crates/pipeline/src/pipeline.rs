@@ -305,7 +305,12 @@ impl<D: Destination> Pipeline<D> {
         }
     }
 
-    fn sink(&self, tx: Tx, status: Arc<PageStatus>, done: mpsc::Receiver<HResult>) -> Box<dyn PageSink> {
+    fn sink(
+        &self,
+        tx: Tx,
+        status: Arc<PageStatus>,
+        done: mpsc::Receiver<HResult>,
+    ) -> Box<dyn PageSink> {
         let opts = &self.shared.opts;
         let mut writer = PageWriter::new(tx, status).coalescing(opts.coalesce);
         if let Some(c) = &opts.cancel {
@@ -542,9 +547,7 @@ fn encode_into<D: Destination>(
     // Encoders write small pieces; outputs are files and network buffers.
     let mut buffered = BufWriter::with_capacity(64 * 1024, out);
     encode_page(opts.format, page, &opts.encode, src, &mut buffered)?;
-    buffered
-        .flush()
-        .map_err(EncodeError::io("the page"))?;
+    buffered.flush().map_err(EncodeError::io("the page"))?;
     Ok(())
 }
 
@@ -658,7 +661,12 @@ fn document_worker<D: Destination>(
                             number += 1;
                             image.page.number = number;
                             let p = image.page.clone();
-                            add(&mut doc, dest, &p, &mut SliceSource::new(&image.data, 1 << 20))
+                            add(
+                                &mut doc,
+                                dest,
+                                &p,
+                                &mut SliceSource::new(&image.data, 1 << 20),
+                            )
                         }),
                         Err(e) => Err(e),
                     };
@@ -829,12 +837,7 @@ impl<D: Destination> PageSink for DirectSink<D> {
         if let Some(hr) = self.failed {
             return if status == wia::S_OK { hr } else { wia::S_OK };
         }
-        let Some(Direct {
-            mut out,
-            raw,
-            page,
-        }) = self.take()
-        else {
+        let Some(Direct { mut out, raw, page }) = self.take() else {
             // `wait` discarded it already.
             return if status == wia::S_OK {
                 wia::E_ABORT

@@ -155,7 +155,10 @@ pub trait Stage: Send + Sync {
 pub type Stages = Vec<Arc<dyn Stage>>;
 
 /// Runs `page` through every stage in order.
-pub(crate) fn apply(stages: &[Arc<dyn Stage>], page: PageImage) -> Result<Vec<PageImage>, StageError> {
+pub(crate) fn apply(
+    stages: &[Arc<dyn Stage>],
+    page: PageImage,
+) -> Result<Vec<PageImage>, StageError> {
     let mut pages = vec![page];
     for stage in stages {
         let mut next = Vec::with_capacity(pages.len());

@@ -88,7 +88,11 @@ impl Stage for DropSecond {
         "drop-second"
     }
     fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
-        Ok(if page.page.number == 2 { vec![] } else { vec![page] })
+        Ok(if page.page.number == 2 {
+            vec![]
+        } else {
+            vec![page]
+        })
     }
 }
 
@@ -128,7 +132,10 @@ fn a_counting_stage_sees_every_page_and_an_inverting_one_changes_them() {
     let count = Arc::new(Count(AtomicU32::new(0)));
     let (report, inverted) = scan(Format::Png, vec![count.clone(), Arc::new(Invert)]);
     assert_eq!(count.0.load(Ordering::SeqCst), 3);
-    assert_eq!((report.pages, report.discarded, report.errors.len()), (3, 0, 0));
+    assert_eq!(
+        (report.pages, report.discarded, report.errors.len()),
+        (3, 0, 0)
+    );
     for (a, b) in plain.iter().zip(&inverted) {
         let (a, b) = (gray(a), gray(b));
         assert_eq!(a.len(), b.len());

@@ -15,20 +15,31 @@
 //! multi-page format) through [`JobOutput`], whose encoder fills the slot's body channel;
 //! `NextDocument` hands the slots out in order, each to exactly one request.
 
-use crate::device::DeviceEntry;
-use crate::response::{self, Chunk, JobOutput, Settle, Slots};
 use crate::mapping::JobRequest;
+use crate::response::{self, Chunk, JobOutput, Settle, Slots};
+use scanwire_codecs::EncodeOptions;
 use scanwire_core::device::{DeviceErrorKind, PageInfo, Source};
 use scanwire_core::transfer::{
-    self, AppStream, CancelHandle, Event, Outcome, StreamFactory, TransferOptions,
+    self, AppStream, CancelHandle, Event, Outcome, SharedDevice, StreamFactory, TransferOptions,
 };
 use scanwire_core::wia::{self, HResult, MessageKind};
 use scanwire_escl::{self as escl, JobState, JobStateReason};
-use scanwire_codecs::EncodeOptions;
 use scanwire_pipeline::{Pipeline, PipelineOptions};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// What a job needs from the device it runs on (the server's device entry).
+pub(crate) trait JobHost: Send + Sync {
+    /// The device the transfer runs on.
+    fn device(&self) -> &SharedDevice;
+    /// A new transfer starts.
+    fn transfer_started(&self, job: &Job);
+    /// A DEVICE_STATUS error from the running transfer.
+    fn feeder_status(&self, job: &Arc<Job>, status: HResult);
+    /// The job ended (its transfer, or the job itself before it ran): free the device.
+    fn job_ended(&self, job: &Arc<Job>, outcome: &Outcome);
+}
 
 /// Where a job is in its life.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -73,7 +84,7 @@ pub(crate) struct Job {
     pub created: Instant,
     pub req: JobRequest,
     pub cancel: CancelHandle,
-    device: Weak<DeviceEntry>,
+    device: Weak<dyn JobHost>,
     settings: JobSettings,
     inner: Mutex<JobInner>,
     /// Wakes encoder threads waiting for the outcome ([`Settle`]).
@@ -148,7 +159,7 @@ pub(crate) enum EndReason {
 
 impl Job {
     pub(crate) fn new(
-        device: &Arc<DeviceEntry>,
+        device: Weak<dyn JobHost>,
         root: &str,
         req: JobRequest,
         settings: JobSettings,
@@ -163,7 +174,7 @@ impl Job {
             created: Instant::now(),
             req,
             cancel: CancelHandle::new(),
-            device: Arc::downgrade(device),
+            device,
             settings,
             inner: Mutex::new(JobInner {
                 phase: Phase::Pending,
@@ -242,7 +253,7 @@ impl Job {
         device.transfer_started(self);
         let factory = JobStreams { job: self.clone() };
         let t = transfer::spawn(
-            &device.shared,
+            device.device(),
             &self.req.request,
             Box::new(factory),
             None,
@@ -348,7 +359,11 @@ impl Job {
             g.ended_at = Some(Instant::now());
         }
         self.ended.notify_all();
-        let pipeline = self.pipeline.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let pipeline = self
+            .pipeline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(p) = pipeline {
             // Completes a document in the background; the job does not wait for its client.
             p.end(outcome_result);
@@ -402,8 +417,7 @@ impl Job {
             && g.slots.first().is_some_and(|s| s.end == Some(wia::S_OK));
         match g.slots.get_mut(i) {
             // A page that failed is not handed out; once the job knows why, say it.
-            Some(slot) if !self.document() && slot.end.is_some_and(|hr| hr != wia::S_OK) =>
-            {
+            Some(slot) if !self.document() && slot.end.is_some_and(|hr| hr != wia::S_OK) => {
                 if ended {
                     Next::End(end_reason(&g))
                 } else {
@@ -595,7 +609,11 @@ impl Job {
         if self.cancel.is_cancelled() {
             return AppStream::Cancel;
         }
-        let pipeline = self.pipeline.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let pipeline = self
+            .pipeline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let Some(pipeline) = pipeline else {
             return AppStream::Fail(wia::E_UNEXPECTED);
         };

@@ -4,12 +4,12 @@
 //! to serve, filling in what clients leave out.
 
 use crate::config::Limits;
+use scanwire_codecs::Format;
 use scanwire_core::device::{
     Area, Capabilities, ColorMode, DeviceInfo, Length, PixelFormat, ScanRequest, Source,
     SourceCaps, UM_PER_INCH,
 };
 use scanwire_escl as escl;
-use scanwire_codecs::Format;
 use std::collections::BTreeMap;
 
 /// The formats every source offers; the server encodes them itself. PDF and TIFF hold every

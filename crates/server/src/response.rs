@@ -368,9 +368,10 @@ impl JobOutput {
 
     /// A new body: its sending end, and its receiving end given to the job as a slot.
     fn body(&self) -> Result<BodyTx, EncodeError> {
-        let job = self.job.upgrade().ok_or_else(|| {
-            EncodeError::io("the response")(io::Error::other("the job is gone"))
-        })?;
+        let job = self
+            .job
+            .upgrade()
+            .ok_or_else(|| EncodeError::io("the response")(io::Error::other("the job is gone")))?;
         let (tx, rx) = tokio::sync::mpsc::channel(self.body_chunks);
         job.push_slot(rx);
         Ok(BodyTx::new(tx, self.runtime.clone(), self.cancel.clone()))

@@ -196,7 +196,12 @@ async fn duplex_feeder_pdf_is_one_document_of_both_sides() {
 async fn feeder_jobs_in_multi_page_formats_are_one_document() {
     let app = app(&[("sheets", "3")]);
     let region = Some((0, 0, 600, 600));
-    let loc = create(&app, "/eSCL", settings_xml("Feeder", "RGB24", 75, "image/tiff", region)).await;
+    let loc = create(
+        &app,
+        "/eSCL",
+        settings_xml("Feeder", "RGB24", 75, "image/tiff", region),
+    )
+    .await;
     let (docs, end) = drain_job(&app, &loc).await;
     assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
     let mut decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(&docs[0])).unwrap();
@@ -210,7 +215,12 @@ async fn feeder_jobs_in_multi_page_formats_are_one_document() {
     assert_eq!(pages, 3);
     tiffinfo_pages(&docs[0], 3);
 
-    let loc = create(&app, "/eSCL", settings_xml("Feeder", "RGB24", 75, "application/pdf", region)).await;
+    let loc = create(
+        &app,
+        "/eSCL",
+        settings_xml("Feeder", "RGB24", 75, "application/pdf", region),
+    )
+    .await;
     let (docs, end) = drain_job(&app, &loc).await;
     assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
     assert_eq!(pdf_pages(&docs[0]), 3);
@@ -235,7 +245,11 @@ fn tiffinfo_pages(tiff: &[u8], pages: usize) {
     };
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "tiffinfo: {text}");
-    assert_eq!(text.matches("TIFF Directory at offset").count(), pages, "{text}");
+    assert_eq!(
+        text.matches("TIFF Directory at offset").count(),
+        pages,
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -88,7 +88,9 @@ mod tests {
         let mut e = png::Encoder::new(&mut out, width, height);
         e.set_color(png::ColorType::Rgb);
         e.set_depth(png::BitDepth::Eight);
-        let data: Vec<u8> = (0..width * height * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..width * height * 3)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let mut w = e.write_header().unwrap();
         w.write_image_data(&data).unwrap();
         w.finish().unwrap();

@@ -2,12 +2,12 @@
 //! [`http::Client`] and turns pages into WIA transfer calls.
 
 use crate::decode::{bad_page, ChunkReader};
-use scanwire_codecs::decode::{self, PngRows};
 use crate::errors::{self, Operation};
 use crate::http::{Client, InFlight, Interrupted, MAX_DOCUMENT};
 use crate::options::{self, JobPlan};
 use crate::protocol::{Base, Head, Job, Step};
 use crate::quirks::Quirks;
+use scanwire_codecs::decode::{self, PngRows};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
     Encoding, PageData, PageInfo, ScanRequest, Side, Source,
