@@ -9,6 +9,7 @@
 //! - [`RowConverter`] turns decoded samples (1–4 channels, 8 or 16 bits) into rows of a
 //!   [`PixelFormat`].
 
+use crate::convert::to8;
 use crate::EncodeError;
 use scanwire_core::device::{ColorMode, Encoding, PixelFormat};
 use std::io::{BufRead, Seek};
@@ -73,7 +74,7 @@ fn native_mode(channels: usize, depth16: bool) -> ColorMode {
 }
 
 /// Converts decoded rows (1–4 channels, 8 or 16 bits big-endian) into rows of a
-/// [`PixelFormat`].
+/// [`PixelFormat`]. 16 bits become 8 by the encoders' one rule (`round(v / 257)`).
 #[derive(Clone, Copy, Debug)]
 pub struct RowConverter {
     /// What comes out.
@@ -147,17 +148,15 @@ impl RowConverter {
             let gray =
                 ((u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000) as u16;
             match self.pixel {
-                PixelFormat::Rgb8 => dst[x * 3..x * 3 + 3].copy_from_slice(&[
-                    (r >> 8) as u8,
-                    (g >> 8) as u8,
-                    (b >> 8) as u8,
-                ]),
+                PixelFormat::Rgb8 => {
+                    dst[x * 3..x * 3 + 3].copy_from_slice(&[to8(r), to8(g), to8(b)])
+                }
                 PixelFormat::Rgb16 => {
                     for (k, v) in [r, g, b].into_iter().enumerate() {
                         dst[x * 6 + k * 2..x * 6 + k * 2 + 2].copy_from_slice(&v.to_be_bytes());
                     }
                 }
-                PixelFormat::Gray8 => dst[x] = (gray >> 8) as u8,
+                PixelFormat::Gray8 => dst[x] = to8(gray),
                 PixelFormat::Gray16 => dst[x * 2..x * 2 + 2].copy_from_slice(&gray.to_be_bytes()),
                 // 1 = black, most significant bit first.
                 PixelFormat::BlackAndWhite1 => {
