@@ -13,6 +13,8 @@
 //! - `protocol` is the job state machine without I/O: request builders and response decoders
 //!   returning the next step and its delay (503 retries, NextDocument until 404, DELETE on
 //!   cancel); `http` is the one loop doing HTTP(S), with `ureq`, rustls and timeouts.
+//! - `decode` turns PNG/JPEG pages into rows; public because the WSD driver
+//!   (`scanwire-wsd-client`) decodes its pages with it too.
 //! - `errors` maps scanner states, job reasons and HTTP failures to WIA codes; `quirks`
 //!   holds device workarounds as data.
 //!
@@ -29,7 +31,7 @@
 
 #![warn(missing_docs)]
 
-mod decode;
+pub mod decode;
 mod driver;
 pub mod errors;
 mod http;
