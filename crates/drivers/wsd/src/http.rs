@@ -242,7 +242,7 @@ fn run(agent: &ureq::Agent, url: &str, request: &Request, tx: &Sender<Event>) {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return fail(format!("reading the answer: {e}")),
+            Err(e) => return fail(format!("the answer broke off after {received} bytes: {e}")),
         }
     }
 }
