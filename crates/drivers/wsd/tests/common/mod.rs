@@ -73,21 +73,13 @@ pub struct Responder {
 
 impl Responder {
     pub fn start(plan: Plan) -> Responder {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/WSDScanner", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State {
             plan,
             next_id: 1,
             ..State::default()
         }));
         let s = state.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let s = s.clone();
-                std::thread::spawn(move || serve(conn, &s));
-            }
-        });
+        let url = listen(Arc::new(move |body: Vec<u8>| answer(&body, &s)));
         Responder { url, state }
     }
 
@@ -135,7 +127,25 @@ impl Responder {
     }
 }
 
-fn serve(conn: TcpStream, state: &Mutex<State>) {
+/// A SOAP handler: request body in, answer out.
+pub type Handler = Arc<dyn Fn(Vec<u8>) -> Out + Send + Sync>;
+
+/// Serves `handler` on 127.0.0.1 (a thread per connection, one request each); returns the
+/// service URL.
+pub fn listen(handler: Handler) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/WSDScanner", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let h = handler.clone();
+            std::thread::spawn(move || serve(conn, &h));
+        }
+    });
+    url
+}
+
+fn serve(conn: TcpStream, handler: &Handler) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut len = 0usize;
     loop {
@@ -157,17 +167,17 @@ fn serve(conn: TcpStream, state: &Mutex<State>) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    let answer = answer(&body, state);
-    write_answer(conn, answer);
+    write_answer(conn, handler(body));
 }
 
-enum Out {
+/// An HTTP answer.
+pub enum Out {
     Send(u16, String, Vec<u8>),
     Cut(String, Vec<u8>, usize),
     Slow(Duration, Box<Out>),
 }
 
-fn fault_out(request: &Header, f: Fault) -> Out {
+pub fn fault_out(request: &Header, f: Fault) -> Out {
     let status = if f.code == "Sender" { 400 } else { 500 };
     let body = Body::Fault(f);
     let env = Envelope::new(Header::reply(request, &body), body);
@@ -178,7 +188,7 @@ fn fault_out(request: &Header, f: Fault) -> Out {
     )
 }
 
-fn reply(request: &Header, body: Body) -> Out {
+pub fn reply(request: &Header, body: Body) -> Out {
     let env = Envelope::new(Header::reply(request, &body), body);
     Out::Send(
         200,
