@@ -196,12 +196,27 @@ pub fn resolve(target: &Target) -> Result<Found, DeviceError> {
     }))
 }
 
+/// A socket on the WS-Discovery port in the IPv4 group, sharing the port with other
+/// listeners (SO_REUSEADDR: each gets every multicast datagram).
+pub fn group_listener() -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, PORT)).into())?;
+    let s: UdpSocket = s.into();
+    s.join_multicast_v4(&GROUP_V4, &Ipv4Addr::UNSPECIFIED)?;
+    Ok(s)
+}
+
 /// Probes for scanners, listens `wait` for answers and announcements, and resolves each
 /// scanner's scan service. Devices that do not answer their metadata request are left out.
 /// Fails only when no socket could be opened at all.
 pub fn discover(wait: Duration) -> Result<Vec<Found>, DeviceError> {
     let probe = Probe::new();
     let mut collector = Collector::new(&probe);
+    // Hello and Bye go to the group's port; listening there is best effort, and starts
+    // before the probe so announcements it provokes are heard.
+    let listener = group_listener().ok();
     let mut sockets = Vec::new();
     if let Ok(s) = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)) {
         let _ = s.set_multicast_ttl_v4(1);
@@ -231,6 +246,7 @@ pub fn discover(wait: Duration) -> Result<Vec<Found>, DeviceError> {
             sockets.push(s);
         }
     }
+    sockets.extend(listener);
     let deadline = Instant::now() + wait;
     let mut buf = vec![0u8; DATAGRAM];
     while Instant::now() < deadline {
