@@ -2,7 +2,7 @@
 //! service address with a WS-Transfer `Get` of the device's metadata.
 //!
 //! [`Probe`] and [`Collector`] do no I/O (a probe message; datagrams in, targets out);
-//! [`discover`] multicasts the probe (UDP 239.255.255.250:3702 and [ff02::c]:3702), listens
+//! [`discover`] multicasts the probe (UDP 239.255.255.250:3702 and `[ff02::c]:3702`), listens
 //! for ProbeMatches and Hello/Bye for `wait`, then asks each device for its metadata over
 //! HTTP. Nothing in Scanwire calls it unless asked: multicast happens only when a user (or a
 //! test in its own network namespace) wants it.
