@@ -254,14 +254,19 @@ fn headers(block: &[u8], part: usize) -> Result<Vec<(String, String)>, Multipart
     Ok(out)
 }
 
+/// The first `needle` at or after `from`. Candidates are found by the first byte (the
+/// delimiter's line feed), which is rare in image data, so a page is scanned about once.
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if from > hay.len() || needle.is_empty() {
-        return None;
+    let (&first, _) = needle.split_first()?;
+    let mut at = from;
+    while at <= hay.len() {
+        let p = hay[at..].iter().position(|&b| b == first)? + at;
+        if hay[p..].starts_with(needle) {
+            return Some(p);
+        }
+        at = p + 1;
     }
-    hay[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    None
 }
 
 /// A SOAP answer as received: the envelope, and the attachment its `xop:Include` names.
