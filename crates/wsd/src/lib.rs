@@ -12,7 +12,8 @@
 //!   [`JobStatus`]…) keep wire units: lengths in thousandths of an inch, resolutions in dpi.
 //! - [`read_message`] reads an HTTP answer, plain SOAP or MTOM/XOP (`multipart/related`
 //!   with the image as the part an `xop:Include href="cid:…"` names);
-//!   [`write_retrieve_image_response`] writes one.
+//!   [`write_retrieve_image_response`] writes one, [`XopFrame`] the pieces around an image a
+//!   server streams.
 //! - **Reading** matches names by namespace URI, not prefix, accepts SOAP 1.1 and the older
 //!   or newer revisions of WS-Addressing, WS-Scan and XOP (`docs/wsd.md`), ignores unknown
 //!   elements and element order, and enforces [`Limits`]; every refusal is an [`Error`]

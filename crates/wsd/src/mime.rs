@@ -373,6 +373,61 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A RetrieveImage answer in three pieces, so a server can stream the image between them:
+/// the HTTP Content-Type, everything before the image bytes (the root part with the envelope,
+/// the image part's headers), and everything after them (the closing delimiter). The image is
+/// the second part, where sane-airscan looks for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct XopFrame {
+    /// The HTTP `Content-Type` (`multipart/related; type="application/xop+xml"; …`).
+    pub content_type: String,
+    /// The bytes before the image.
+    pub head: Vec<u8>,
+    /// The bytes after the image.
+    pub tail: Vec<u8>,
+}
+
+impl XopFrame {
+    /// The frame of an answer to `request` carrying an image of type `image_mime`.
+    pub fn new(request: &Header, image_mime: &str) -> XopFrame {
+        let id = new_message_id();
+        let token = &id["urn:uuid:".len()..];
+        let boundary = format!("uuid:{token}");
+        let root_id = format!("<root.{token}@scanwire>");
+        let image_id = format!("image.{token}@scanwire");
+        let body = Body::RetrieveImageResponse {
+            href: format!("cid:{image_id}"),
+        };
+        let env = Envelope::new(Header::reply(request, &body), body).to_xml();
+        let content_type = format!(
+            "multipart/related; type=\"application/xop+xml\"; boundary=\"{boundary}\"; \
+             start=\"{root_id}\"; start-info=\"application/soap+xml\""
+        );
+        let mut head = Vec::with_capacity(env.len() + 512);
+        head.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Type: application/xop+xml; charset=UTF-8; \
+                 type=\"application/soap+xml\"\r\nContent-Transfer-Encoding: binary\r\n\
+                 Content-ID: {root_id}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        head.extend_from_slice(env.as_bytes());
+        head.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Type: {image_mime}\r\nContent-Transfer-Encoding: \
+                 binary\r\nContent-ID: <{image_id}>\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        XopFrame {
+            content_type,
+            head,
+            tail: format!("\r\n--{boundary}--\r\n").into_bytes(),
+        }
+    }
+}
+
 /// Writes a RetrieveImage answer: returns the HTTP Content-Type and the body (the envelope
 /// as root part, the image as the second part, as sane-airscan expects it).
 pub fn write_retrieve_image_response(
@@ -380,37 +435,10 @@ pub fn write_retrieve_image_response(
     image: &[u8],
     image_mime: &str,
 ) -> (String, Vec<u8>) {
-    let id = new_message_id();
-    let token = &id["urn:uuid:".len()..];
-    let boundary = format!("uuid:{token}");
-    let root_id = format!("<root.{token}@scanwire>");
-    let image_id = format!("image.{token}@scanwire");
-    let body = Body::RetrieveImageResponse {
-        href: format!("cid:{image_id}"),
-    };
-    let env = Envelope::new(Header::reply(request, &body), body).to_xml();
-    let content_type = format!(
-        "multipart/related; type=\"application/xop+xml\"; boundary=\"{boundary}\"; \
-         start=\"{root_id}\"; start-info=\"application/soap+xml\""
-    );
-    let mut out = Vec::with_capacity(image.len() + env.len() + 512);
-    out.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Type: application/xop+xml; charset=UTF-8; \
-             type=\"application/soap+xml\"\r\nContent-Transfer-Encoding: binary\r\n\
-             Content-ID: {root_id}\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(env.as_bytes());
-    out.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Type: {image_mime}\r\nContent-Transfer-Encoding: \
-             binary\r\nContent-ID: <{image_id}>\r\n\r\n"
-        )
-        .as_bytes(),
-    );
+    let frame = XopFrame::new(request, image_mime);
+    let mut out = Vec::with_capacity(frame.head.len() + image.len() + frame.tail.len());
+    out.extend_from_slice(&frame.head);
     out.extend_from_slice(image);
-    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (content_type, out)
+    out.extend_from_slice(&frame.tail);
+    (frame.content_type, out)
 }
