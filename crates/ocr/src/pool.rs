@@ -1,0 +1,226 @@
+//! Engines on worker threads: pages recognised in parallel, results taken in order.
+//!
+//! ```text
+//!  submit(page) ──► queue ──► worker 1 (Engine) ──► PageJob 1 ─┐
+//!  submit(page) ──►       ──► worker 2 (Engine) ──► PageJob 2 ─┼─► wait() in submission order
+//!  submit(page) ──►       ──► (next free worker) ─► PageJob 3 ─┘
+//! ```
+//! A Tesseract engine cannot be shared between threads, so each worker owns one, made when
+//! the pool starts. The caller keeps the [`PageJob`]s in order and waits on them in order;
+//! page k+1 is recognised while page k is written. Cancellation is per job (a [`CancelFlag`]):
+//! a queued page is never started, a running page stops at its next word, and `wait` returns
+//! at once without waiting for the worker to notice.
+
+use crate::engine::{CancelFlag, Engine, OcrConfig, Orientation, Recognized};
+use crate::error::OcrError;
+use crate::image::PageImage;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// How often a waiting caller looks at its cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(10);
+
+enum Task {
+    Recognize(mpsc::SyncSender<Result<Recognized, OcrError>>),
+    Orientation(mpsc::SyncSender<Result<Orientation, OcrError>>),
+}
+
+struct Job {
+    page: PageImage,
+    cancel: CancelFlag,
+    task: Task,
+}
+
+/// A pool of Tesseract engines, one per worker thread.
+pub struct OcrPool {
+    queue: Mutex<Option<Sender<Job>>>,
+    workers: usize,
+    version: String,
+}
+
+/// A page submitted to the pool; [`wait`](PageJob::wait) for its result.
+#[must_use = "a PageJob does nothing unless waited on"]
+pub struct PageJob<T> {
+    rx: Receiver<Result<T, OcrError>>,
+    cancel: CancelFlag,
+}
+
+impl<T> PageJob<T> {
+    /// The result. Returns [`OcrError::Cancelled`] as soon as the job's cancel flag is set,
+    /// even while the worker is still finishing its current word.
+    pub fn wait(self) -> Result<T, OcrError> {
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(OcrError::Cancelled);
+            }
+            match self.rx.recv_timeout(CANCEL_POLL) {
+                Ok(r) => return r,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(OcrError::Worker("the worker dropped the page".into()))
+                }
+            }
+        }
+    }
+}
+
+impl OcrPool {
+    /// Starts `workers` threads (at least 1), each with its own engine for `config`; returns
+    /// once every engine is initialised, or with the first error (missing library or language).
+    pub fn new(config: &OcrConfig, workers: usize) -> Result<OcrPool, OcrError> {
+        let workers = workers.max(1);
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<String, OcrError>>();
+        for i in 0..workers {
+            let rx = rx.clone();
+            let ready = ready_tx.clone();
+            let config = config.clone();
+            thread::Builder::new()
+                .name(format!("scanwire-ocr-{i}"))
+                .spawn(move || worker(config, rx, ready))
+                .map_err(|e| OcrError::Worker(format!("could not start a thread: {e}")))?;
+        }
+        drop(ready_tx);
+        let mut version = String::new();
+        for _ in 0..workers {
+            match ready_rx.recv() {
+                Ok(Ok(v)) => version = v,
+                Ok(Err(e)) => return Err(e), // dropping `tx` ends the other workers
+                Err(_) => return Err(OcrError::Worker("a worker died while starting".into())),
+            }
+        }
+        Ok(OcrPool {
+            queue: Mutex::new(Some(tx)),
+            workers,
+            version,
+        })
+    }
+
+    /// A pool with one engine per core.
+    pub fn per_core(config: &OcrConfig) -> Result<OcrPool, OcrError> {
+        let n = thread::available_parallelism().map_or(1, |n| n.get());
+        OcrPool::new(config, n)
+    }
+
+    /// The number of worker threads (engines).
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Tesseract's version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Queues a page for recognition.
+    pub fn submit(&self, page: PageImage, cancel: &CancelFlag) -> PageJob<Recognized> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.send(page, cancel, Task::Recognize(tx));
+        PageJob {
+            rx,
+            cancel: cancel.clone(),
+        }
+    }
+
+    /// Queues a page for orientation detection.
+    pub fn submit_orientation(&self, page: PageImage, cancel: &CancelFlag) -> PageJob<Orientation> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.send(page, cancel, Task::Orientation(tx));
+        PageJob {
+            rx,
+            cancel: cancel.clone(),
+        }
+    }
+
+    /// Recognises pages in parallel; the results come back in the pages' order.
+    pub fn recognize_all(
+        &self,
+        pages: impl IntoIterator<Item = PageImage>,
+        cancel: &CancelFlag,
+    ) -> Vec<Result<Recognized, OcrError>> {
+        let jobs: Vec<_> = pages.into_iter().map(|p| self.submit(p, cancel)).collect();
+        jobs.into_iter().map(PageJob::wait).collect()
+    }
+
+    fn send(&self, page: PageImage, cancel: &CancelFlag, task: Task) {
+        let job = Job {
+            page,
+            cancel: cancel.clone(),
+            task,
+        };
+        let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        // A send can only fail when every worker is gone; the job's reply channel is then
+        // dropped and `wait` reports it.
+        if let Some(q) = q.as_ref() {
+            let _ = q.send(job);
+        }
+    }
+}
+
+impl Drop for OcrPool {
+    /// Closes the queue: workers finish the page they have and exit (they are not joined, so
+    /// dropping the pool never waits for a page nobody is waiting for).
+    fn drop(&mut self) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+fn worker(
+    config: OcrConfig,
+    rx: Arc<Mutex<Receiver<Job>>>,
+    ready: Sender<Result<String, OcrError>>,
+) {
+    let mut engine = match Engine::new(&config) {
+        Ok(e) => {
+            let _ = ready.send(Ok(e.version().to_string()));
+            e
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    drop(ready);
+    loop {
+        let job = {
+            let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+            rx.recv()
+        };
+        let Ok(job) = job else { return };
+        let cancelled = job.cancel.is_cancelled();
+        match job.task {
+            Task::Recognize(reply) => {
+                let r = if cancelled {
+                    Err(OcrError::Cancelled)
+                } else {
+                    contain(|| engine.recognize(&job.page, &job.cancel))
+                };
+                let _ = reply.send(r);
+            }
+            Task::Orientation(reply) => {
+                let r = if cancelled {
+                    Err(OcrError::Cancelled)
+                } else {
+                    contain(|| engine.detect_orientation(&job.page))
+                };
+                let _ = reply.send(r);
+            }
+        }
+    }
+}
+
+/// Turns a panic in recognition into an error for that page only.
+fn contain<T>(f: impl FnOnce() -> Result<T, OcrError>) -> Result<T, OcrError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        Err(OcrError::Worker(msg))
+    })
+}
