@@ -5,7 +5,7 @@ use crate::ffi::{self, RawEngine, RecognizeFailure, Tesseract, PSM_AUTO, PSM_OSD
 use crate::image::PageImage;
 use crate::languages::{check_installed, find_tessdata, installed_in, Languages};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,6 +112,27 @@ pub struct Orientation {
 #[derive(Clone, Debug, Default)]
 pub struct CancelFlag(Arc<AtomicBool>);
 
+/// How far recognition of one page is, 0..=100 (Tesseract's own estimate: its first pass over
+/// the words reaches 70), readable from any thread while the page is recognised.
+#[derive(Clone, Debug, Default)]
+pub struct Progress(Arc<AtomicU8>);
+
+impl Progress {
+    /// At 0.
+    pub fn new() -> Progress {
+        Progress::default()
+    }
+
+    /// The percentage.
+    pub fn percent(&self) -> u8 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set(&self, p: u8) {
+        self.0.store(p, Ordering::Relaxed);
+    }
+}
+
 impl CancelFlag {
     /// A flag not set.
     pub fn new() -> CancelFlag {
@@ -129,7 +150,7 @@ impl CancelFlag {
         self.0.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn shared(&self) -> &Arc<AtomicBool> {
+    pub(crate) fn flag(&self) -> &AtomicBool {
         &self.0
     }
 }
@@ -206,7 +227,18 @@ impl Engine {
         page: &PageImage,
         cancel: &CancelFlag,
     ) -> Result<Recognized, OcrError> {
+        self.recognize_with_progress(page, cancel, &Progress::new())
+    }
+
+    /// Recognises one page, updating `progress` as Tesseract goes (100 when done).
+    pub fn recognize_with_progress(
+        &mut self,
+        page: &PageImage,
+        cancel: &CancelFlag,
+        progress: &Progress,
+    ) -> Result<Recognized, OcrError> {
         page.validate()?;
+        progress.set(0);
         if cancel.is_cancelled() {
             return Err(OcrError::Cancelled);
         }
@@ -218,7 +250,7 @@ impl Engine {
             page.pixels.bytes_per_pixel(),
             page.dpi,
         );
-        let result = self.raw.recognize(cancel.shared());
+        let result = self.raw.recognize(cancel.flag(), &progress.0);
         let raw_words = match result {
             Ok(()) => self.raw.words(),
             Err(_) => Vec::new(),
@@ -229,6 +261,7 @@ impl Engine {
             Err(RecognizeFailure::Cancelled) => return Err(OcrError::Cancelled),
             Err(RecognizeFailure::Failed(code)) => return Err(OcrError::Recognize(code)),
         }
+        progress.set(100);
         let words = number_words(raw_words, page.width, page.height);
         let mean_confidence = if words.is_empty() {
             0.0
@@ -280,9 +313,10 @@ impl Engine {
                 "Tesseract found too little text on the page to tell which way up it is".into(),
             ));
         };
-        // Tesseract reports the page's rotation counter-clockwise from upright ("orientation
-        // in degrees"); turning it back clockwise by as much makes it upright.
-        let quarter_turns = ((o.degrees.rem_euclid(360) + 45) / 90 % 4) as u8;
+        // Tesseract reports how far the page is turned clockwise from upright ("orientation
+        // in degrees"); the rest of a full turn makes it upright (its "Rotate:").
+        let off = ((o.degrees.rem_euclid(360) + 45) / 90 % 4) as u8;
+        let quarter_turns = (4 - off) % 4;
         Ok(Orientation {
             quarter_turns,
             confidence: o.confidence,

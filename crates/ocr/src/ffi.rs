@@ -13,8 +13,9 @@ use crate::error::OcrError;
 use libloading::Library;
 use std::ffi::{c_char, c_float, c_int, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU8;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, OnceLock};
 
 type TessBaseApi = c_void;
 type TessResultIterator = c_void;
@@ -22,6 +23,8 @@ type TessPageIterator = c_void;
 type EtextDesc = c_void;
 type Bool = c_int;
 type CancelFunc = Option<unsafe extern "C" fn(*mut c_void, c_int) -> bool>;
+type ProgressFunc =
+    Option<unsafe extern "C" fn(*mut EtextDesc, c_int, c_int, c_int, c_int) -> bool>;
 
 /// `TessPageSegMode::PSM_OSD_ONLY`.
 pub(crate) const PSM_OSD_ONLY: c_int = 0;
@@ -88,7 +91,24 @@ struct MonitorApi {
     delete: unsafe extern "C" fn(*mut EtextDesc),
     set_cancel_func: unsafe extern "C" fn(*mut EtextDesc, CancelFunc),
     set_cancel_this: unsafe extern "C" fn(*mut EtextDesc, *mut c_void),
+    get_cancel_this: unsafe extern "C" fn(*mut EtextDesc) -> *mut c_void,
+    set_progress_func: unsafe extern "C" fn(*mut EtextDesc, ProgressFunc),
+    get_progress: unsafe extern "C" fn(*mut EtextDesc) -> c_int,
 }
+
+/// What Tesseract's monitor callbacks reach through `cancel_this`: the job's cancel flag, the
+/// page's progress, and the monitor function that reads the progress.
+struct MonitorCell<'a> {
+    cancel: &'a AtomicBool,
+    progress: &'a AtomicU8,
+    get_progress: unsafe extern "C" fn(*mut EtextDesc) -> c_int,
+}
+
+/// `TessMonitorGetCancelThis`, for the progress callback, whose only argument is the monitor.
+/// Set once, by the first library loaded with a monitor (every libtesseract 5 reads its own
+/// ETEXT_DESC the same way).
+static GET_CANCEL_THIS: OnceLock<unsafe extern "C" fn(*mut EtextDesc) -> *mut c_void> =
+    OnceLock::new();
 
 /// The loaded library. Leaked on purpose (never unloaded: Tesseract leaves OpenMP threads and
 /// static destructors behind), so `&'static Tesseract` is always valid.
@@ -184,22 +204,20 @@ fn resolve(lib: &Library, path: &Path) -> Result<Api, OcrError> {
                 .map(|s| *s)
         }};
     }
-    let monitor = match (
-        optional!("TessMonitorCreate"),
-        optional!("TessMonitorDelete"),
-        optional!("TessMonitorSetCancelFunc"),
-        optional!("TessMonitorSetCancelThis"),
-    ) {
-        (Some(create), Some(delete), Some(set_cancel_func), Some(set_cancel_this)) => {
-            Some(MonitorApi {
-                create,
-                delete,
-                set_cancel_func,
-                set_cancel_this,
-            })
-        }
-        _ => None,
-    };
+    let monitor = (|| {
+        Some(MonitorApi {
+            create: optional!("TessMonitorCreate")?,
+            delete: optional!("TessMonitorDelete")?,
+            set_cancel_func: optional!("TessMonitorSetCancelFunc")?,
+            set_cancel_this: optional!("TessMonitorSetCancelThis")?,
+            get_cancel_this: optional!("TessMonitorGetCancelThis")?,
+            set_progress_func: optional!("TessMonitorSetProgressFunc")?,
+            get_progress: optional!("TessMonitorGetProgress")?,
+        })
+    })();
+    if let Some(m) = &monitor {
+        GET_CANCEL_THIS.get_or_init(|| m.get_cancel_this);
+    }
     Ok(Api {
         version: sym!("TessVersion"),
         create: sym!("TessBaseAPICreate"),
@@ -379,20 +397,31 @@ impl RawEngine {
         }
     }
 
-    /// `TessBaseAPIRecognize` with a monitor whose cancel callback reads `cancel`.
-    pub(crate) fn recognize(&mut self, cancel: &Arc<AtomicBool>) -> Result<(), RecognizeFailure> {
+    /// `TessBaseAPIRecognize` with a monitor whose cancel callback reads `cancel` and whose
+    /// progress callback stores Tesseract's percentage into `progress`.
+    pub(crate) fn recognize(
+        &mut self,
+        cancel: &AtomicBool,
+        progress: &AtomicU8,
+    ) -> Result<(), RecognizeFailure> {
         let monitor = self.tess.api.monitor.as_ref();
         let mut desc: *mut EtextDesc = std::ptr::null_mut();
-        if let Some(m) = monitor {
+        let mut cell = monitor.map(|m| MonitorCell {
+            cancel,
+            progress,
+            get_progress: m.get_progress,
+        });
+        if let (Some(m), Some(cell)) = (monitor, cell.as_mut()) {
             // SAFETY: TessMonitorCreate has no preconditions and returns an owned ETEXT_DESC.
             desc = unsafe { (m.create)() };
             if !desc.is_null() {
-                // SAFETY: `desc` is valid; `cancel_this` points into the Arc's allocation,
-                // which `cancel` keeps alive until after Recognize returns and the monitor is
-                // deleted below; `cancel_callback` only reads that AtomicBool.
+                // SAFETY: `desc` is valid; `cancel_this` points at `cell`, which lives on this
+                // stack frame until after Recognize returns and the monitor is deleted below;
+                // the callbacks only read it.
                 unsafe {
-                    (m.set_cancel_this)(desc, Arc::as_ptr(cancel) as *mut c_void);
+                    (m.set_cancel_this)(desc, cell as *mut MonitorCell as *mut c_void);
                     (m.set_cancel_func)(desc, Some(cancel_callback));
+                    (m.set_progress_func)(desc, Some(progress_callback));
                 }
             }
         }
@@ -403,6 +432,7 @@ impl RawEngine {
             // SAFETY: created above, deleted once, no longer used by Tesseract.
             unsafe { (m.delete)(desc) };
         }
+        // `cell` lives on to the end of this function, past the monitor's deletion.
         if cancel.load(Ordering::SeqCst) {
             return Err(RecognizeFailure::Cancelled);
         }
@@ -488,13 +518,11 @@ impl RawEngine {
                 &mut script_confidence,
             )
         } != 0;
-        // SAFETY: NULL or a NUL-terminated string owned by us (capi.h: free it with
-        // TessDeleteText).
+        // SAFETY: NULL or a NUL-terminated string inside the OSD engine's unicharset, valid
+        // while the engine lives. Not ours to free: capi.h's comment says to TessDeleteText
+        // it, but baseapi.cpp hands out the unicharset's own pointer (freeing it corrupts the
+        // heap).
         let name = unsafe { string(script) };
-        if !script.is_null() {
-            // SAFETY: freed exactly once.
-            unsafe { (self.tess.api.delete_text)(script) };
-        }
         ok.then_some(RawOrientation {
             degrees,
             confidence,
@@ -520,12 +548,41 @@ impl Drop for RawEngine {
     }
 }
 
-/// Tesseract's cancel callback: `cancel_this` is the job's cancel flag.
+/// Tesseract's cancel callback, asked before each word: `cancel_this` is our [`MonitorCell`].
 unsafe extern "C" fn cancel_callback(cancel_this: *mut c_void, _words: c_int) -> bool {
     if cancel_this.is_null() {
         return false;
     }
-    // SAFETY: set by `recognize` to an `AtomicBool` kept alive for the whole Recognize call.
-    let flag = unsafe { &*(cancel_this as *const AtomicBool) };
-    flag.load(Ordering::Relaxed)
+    // SAFETY: set by `recognize` to a MonitorCell alive for the whole Recognize call.
+    let cell = unsafe { &*(cancel_this as *const MonitorCell) };
+    cell.cancel.load(Ordering::Relaxed)
+}
+
+/// Tesseract's progress callback, called after each word of the first pass.
+unsafe extern "C" fn progress_callback(
+    monitor: *mut EtextDesc,
+    _left: c_int,
+    _right: c_int,
+    _top: c_int,
+    _bottom: c_int,
+) -> bool {
+    if monitor.is_null() {
+        return true;
+    }
+    let Some(get_cancel_this) = GET_CANCEL_THIS.get() else {
+        return true;
+    };
+    // SAFETY: this is the monitor our `recognize` made (Tesseract passes its own pointer),
+    // valid during the callback.
+    let this = unsafe { get_cancel_this(monitor) };
+    if this.is_null() {
+        return true;
+    }
+    // SAFETY: our `recognize` set cancel_this to a MonitorCell alive for the whole call.
+    let cell = unsafe { &*(this as *const MonitorCell) };
+    // SAFETY: `monitor` is valid during the callback.
+    let p = unsafe { (cell.get_progress)(monitor) };
+    cell.progress
+        .store(p.clamp(0, 100) as u8, Ordering::Relaxed);
+    true
 }

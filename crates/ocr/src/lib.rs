@@ -36,7 +36,7 @@ mod pool;
 pub mod text;
 mod ttf;
 
-pub use engine::{BBox, CancelFlag, Engine, OcrConfig, Orientation, Recognized, Word};
+pub use engine::{BBox, CancelFlag, Engine, OcrConfig, Orientation, Progress, Recognized, Word};
 pub use error::{debian_package, OcrError, DEBIAN_PACKAGES};
 pub use image::{PageImage, Pixels};
 pub use languages::{check_installed, find_tessdata, installed_in, Languages};

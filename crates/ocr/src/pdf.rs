@@ -145,7 +145,9 @@ fn to_unicode_cmap() -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Appends the invisible text of `words` to a page's content stream.
+/// Appends the invisible text of `words` to a page's content stream: each word on its box
+/// horizontally, on its line's box vertically (baseline at the line's bottom, the font as
+/// tall as the line), so text extraction finds the words in place and the lines whole.
 ///
 /// `image_size` is the page image's size in pixels (the frame of the word boxes),
 /// `page_size` the PDF page's in points; `font` is the name the page's resources give the
@@ -167,26 +169,35 @@ pub fn text_layer(
     content.begin_text();
     content.set_text_rendering_mode(TextRenderingMode::Invisible);
     let mut size = f32::NAN;
-    for w in words {
-        let codes: Vec<u16> = w.text.encode_utf16().collect();
-        let (bw, bh) = (w.bbox.width() as f32 * sx, w.bbox.height() as f32 * sy);
-        if codes.is_empty() || bw <= 0.0 || bh <= 0.0 {
-            continue;
+    let mut start = 0;
+    while start < words.len() {
+        // The words of one line share its baseline (the line's bottom) and font size (its
+        // height): text extraction then sees one line, in order, not words at odd heights.
+        let line = words[start].line;
+        let end = start + words[start..].iter().take_while(|w| w.line == line).count();
+        let (top, bottom) = words[start..end].iter().fold((u32::MAX, 0), |(t, b), w| {
+            (t.min(w.bbox.top), b.max(w.bbox.bottom))
+        });
+        let fs = round2((bottom.saturating_sub(top)) as f32 * sy);
+        let y = round2(page_size.1 - bottom as f32 * sy);
+        for w in &words[start..end] {
+            let codes: Vec<u16> = w.text.encode_utf16().collect();
+            let bw = w.bbox.width() as f32 * sx;
+            if codes.is_empty() || bw <= 0.0 || fs <= 0.0 {
+                continue;
+            }
+            if fs != size {
+                content.set_font(font, fs);
+                size = fs;
+            }
+            let x = round2(w.bbox.left as f32 * sx);
+            content.set_text_matrix([1.0, 0.0, 0.0, 1.0, x, y]);
+            let natural = codes.len() as f32 * fs * char_width;
+            content.set_horizontal_scaling(round2(100.0 * bw / natural));
+            let bytes: Vec<u8> = codes.iter().flat_map(|c| c.to_be_bytes()).collect();
+            content.show(Str(&bytes));
         }
-        // The font size is the box's height, the baseline its bottom: with ascent 1000 and
-        // descent ~0 the text's box is the word's box.
-        let fs = round2(bh);
-        if fs != size {
-            content.set_font(font, fs);
-            size = fs;
-        }
-        let x = w.bbox.left as f32 * sx;
-        let y = page_size.1 - w.bbox.bottom as f32 * sy;
-        content.set_text_matrix([1.0, 0.0, 0.0, 1.0, round2(x), round2(y)]);
-        let natural = codes.len() as f32 * fs * char_width;
-        content.set_horizontal_scaling(round2(100.0 * bw / natural));
-        let bytes: Vec<u8> = codes.iter().flat_map(|c| c.to_be_bytes()).collect();
-        content.show(Str(&bytes));
+        start = end;
     }
     content.end_text();
     content.restore_state();

@@ -11,10 +11,11 @@
 //! a queued page is never started, a running page stops at its next word, and `wait` returns
 //! at once without waiting for the worker to notice.
 
-use crate::engine::{CancelFlag, Engine, OcrConfig, Orientation, Recognized};
+use crate::engine::{CancelFlag, Engine, OcrConfig, Orientation, Progress, Recognized};
 use crate::error::OcrError;
 use crate::image::PageImage;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -31,13 +32,16 @@ enum Task {
 struct Job {
     page: PageImage,
     cancel: CancelFlag,
+    progress: Progress,
     task: Task,
 }
 
 /// A pool of Tesseract engines, one per worker thread.
 pub struct OcrPool {
     queue: Mutex<Option<Sender<Job>>>,
-    workers: usize,
+    threads: Vec<thread::JoinHandle<()>>,
+    /// Set when the pool is dropped: workers skip what is still queued.
+    closing: Arc<AtomicBool>,
     version: String,
 }
 
@@ -46,9 +50,15 @@ pub struct OcrPool {
 pub struct PageJob<T> {
     rx: Receiver<Result<T, OcrError>>,
     cancel: CancelFlag,
+    progress: Progress,
 }
 
 impl<T> PageJob<T> {
+    /// How far the page is (0 while queued, 100 when done).
+    pub fn progress(&self) -> u8 {
+        self.progress.percent()
+    }
+
     /// The result. Returns [`OcrError::Cancelled`] as soon as the job's cancel flag is set,
     /// even while the worker is still finishing its current word.
     pub fn wait(self) -> Result<T, OcrError> {
@@ -75,29 +85,33 @@ impl OcrPool {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let (ready_tx, ready_rx) = mpsc::channel::<Result<String, OcrError>>();
+        let closing = Arc::new(AtomicBool::new(false));
+        let mut pool = OcrPool {
+            queue: Mutex::new(Some(tx)),
+            threads: Vec::with_capacity(workers),
+            closing: closing.clone(),
+            version: String::new(),
+        };
         for i in 0..workers {
             let rx = rx.clone();
             let ready = ready_tx.clone();
             let config = config.clone();
-            thread::Builder::new()
+            let closing = closing.clone();
+            let t = thread::Builder::new()
                 .name(format!("scanwire-ocr-{i}"))
-                .spawn(move || worker(config, rx, ready))
+                .spawn(move || worker(config, rx, ready, closing))
                 .map_err(|e| OcrError::Worker(format!("could not start a thread: {e}")))?;
+            pool.threads.push(t);
         }
         drop(ready_tx);
-        let mut version = String::new();
         for _ in 0..workers {
             match ready_rx.recv() {
-                Ok(Ok(v)) => version = v,
-                Ok(Err(e)) => return Err(e), // dropping `tx` ends the other workers
+                Ok(Ok(v)) => pool.version = v,
+                Ok(Err(e)) => return Err(e), // dropping the pool ends the other workers
                 Err(_) => return Err(OcrError::Worker("a worker died while starting".into())),
             }
         }
-        Ok(OcrPool {
-            queue: Mutex::new(Some(tx)),
-            workers,
-            version,
-        })
+        Ok(pool)
     }
 
     /// A pool with one engine per core.
@@ -108,7 +122,7 @@ impl OcrPool {
 
     /// The number of worker threads (engines).
     pub fn workers(&self) -> usize {
-        self.workers
+        self.threads.len()
     }
 
     /// Tesseract's version.
@@ -119,20 +133,24 @@ impl OcrPool {
     /// Queues a page for recognition.
     pub fn submit(&self, page: PageImage, cancel: &CancelFlag) -> PageJob<Recognized> {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.send(page, cancel, Task::Recognize(tx));
+        let progress = Progress::new();
+        self.send(page, cancel, &progress, Task::Recognize(tx));
         PageJob {
             rx,
             cancel: cancel.clone(),
+            progress,
         }
     }
 
     /// Queues a page for orientation detection.
     pub fn submit_orientation(&self, page: PageImage, cancel: &CancelFlag) -> PageJob<Orientation> {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.send(page, cancel, Task::Orientation(tx));
+        let progress = Progress::new();
+        self.send(page, cancel, &progress, Task::Orientation(tx));
         PageJob {
             rx,
             cancel: cancel.clone(),
+            progress,
         }
     }
 
@@ -146,10 +164,11 @@ impl OcrPool {
         jobs.into_iter().map(PageJob::wait).collect()
     }
 
-    fn send(&self, page: PageImage, cancel: &CancelFlag, task: Task) {
+    fn send(&self, page: PageImage, cancel: &CancelFlag, progress: &Progress, task: Task) {
         let job = Job {
             page,
             cancel: cancel.clone(),
+            progress: progress.clone(),
             task,
         };
         let q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -162,10 +181,14 @@ impl OcrPool {
 }
 
 impl Drop for OcrPool {
-    /// Closes the queue: workers finish the page they have and exit (they are not joined, so
-    /// dropping the pool never waits for a page nobody is waiting for).
+    /// Closes the queue and waits for the workers: each finishes (or, cancelled, abandons) the
+    /// page it has, skips what is still queued and ends its engine.
     fn drop(&mut self) {
+        self.closing.store(true, Ordering::SeqCst);
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
     }
 }
 
@@ -173,6 +196,7 @@ fn worker(
     config: OcrConfig,
     rx: Arc<Mutex<Receiver<Job>>>,
     ready: Sender<Result<String, OcrError>>,
+    closing: Arc<AtomicBool>,
 ) {
     let mut engine = match Engine::new(&config) {
         Ok(e) => {
@@ -191,13 +215,15 @@ fn worker(
             rx.recv()
         };
         let Ok(job) = job else { return };
-        let cancelled = job.cancel.is_cancelled();
+        let cancelled = job.cancel.is_cancelled() || closing.load(Ordering::SeqCst);
         match job.task {
             Task::Recognize(reply) => {
                 let r = if cancelled {
                     Err(OcrError::Cancelled)
                 } else {
-                    contain(|| engine.recognize(&job.page, &job.cancel))
+                    contain(|| {
+                        engine.recognize_with_progress(&job.page, &job.cancel, &job.progress)
+                    })
                 };
                 let _ = reply.send(r);
             }
@@ -207,6 +233,7 @@ fn worker(
                 } else {
                     contain(|| engine.detect_orientation(&job.page))
                 };
+                job.progress.set(100);
                 let _ = reply.send(r);
             }
         }
