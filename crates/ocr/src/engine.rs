@@ -2,7 +2,7 @@
 
 use crate::error::OcrError;
 use crate::ffi::{self, RawEngine, RecognizeFailure, Tesseract, PSM_AUTO, PSM_OSD_ONLY};
-use crate::image::PageImage;
+use crate::image::{PageImage, Pixels};
 use crate::languages::{check_installed, find_tessdata, installed_in, Languages};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -243,13 +243,7 @@ impl Engine {
             return Err(OcrError::Cancelled);
         }
         let start = Instant::now();
-        self.raw.set_image(
-            page.pixels.data(),
-            page.width,
-            page.height,
-            page.pixels.bytes_per_pixel(),
-            page.dpi,
-        );
+        set_image(&mut self.raw, page);
         let result = self.raw.recognize(cancel.flag(), &progress.0);
         let raw_words = match result {
             Ok(()) => self.raw.words(),
@@ -299,13 +293,7 @@ impl Engine {
             self.osd = Some(osd);
         }
         let osd = self.osd.as_mut().expect("set above");
-        osd.set_image(
-            page.pixels.data(),
-            page.width,
-            page.height,
-            page.pixels.bytes_per_pixel(),
-            page.dpi,
-        );
+        set_image(osd, page);
         let found = osd.detect_orientation();
         osd.clear();
         let Some(o) = found else {
@@ -322,6 +310,20 @@ impl Engine {
             confidence: o.confidence,
             script: o.script,
         })
+    }
+}
+
+/// Hands a (validated) page to Tesseract.
+fn set_image(raw: &mut RawEngine, page: &PageImage) {
+    let bpl = page.pixels.bytes_per_line(page.width);
+    match &page.pixels {
+        // Tesseract's 1-bit images have 1 = white.
+        Pixels::BlackAndWhite1(d) => {
+            let inverted: Vec<u8> = d.iter().map(|b| !b).collect();
+            raw.set_image(&inverted, page.width, page.height, 0, bpl, page.dpi);
+        }
+        Pixels::Gray8(d) => raw.set_image(d, page.width, page.height, 1, bpl, page.dpi),
+        Pixels::Rgb8(d) => raw.set_image(d, page.width, page.height, 3, bpl, page.dpi),
     }
 }
 

@@ -362,23 +362,34 @@ impl RawEngine {
         out
     }
 
-    /// `TessBaseAPISetImage` (+ `SetSourceResolution`). The image data is copied by Tesseract
-    /// (into a Leptonica Pix) before this returns.
+    /// `TessBaseAPISetImage` (+ `SetSourceResolution`). `bytes_per_pixel` 0 is Tesseract's
+    /// 1-bit form (MSB first, 1 = white). Tesseract copies the pixels (into a Leptonica Pix)
+    /// before this returns.
     pub(crate) fn set_image(
         &mut self,
         data: &[u8],
         width: u32,
         height: u32,
         bytes_per_pixel: u32,
+        bytes_per_line: usize,
         dpi: Option<u32>,
     ) {
-        let bpl = width as usize * bytes_per_pixel as usize;
+        let min_bpl = if bytes_per_pixel == 0 {
+            (width as usize).div_ceil(8)
+        } else {
+            width as usize * bytes_per_pixel as usize
+        };
         assert!(
-            width > 0 && height > 0 && data.len() == bpl * height as usize,
+            width > 0
+                && height > 0
+                && bytes_per_line >= min_bpl
+                && data.len() == bytes_per_line * height as usize
+                && bytes_per_line <= c_int::MAX as usize,
             "set_image: the caller validates the page first"
         );
-        // SAFETY: `data` holds `height` rows of `bpl` bytes (asserted); the dimensions fit a
-        // C int (PageImage::validate); SetImage copies the pixels before returning.
+        // SAFETY: `data` holds `height` rows of `bytes_per_line` bytes, each holding `width`
+        // pixels (asserted); the dimensions fit a C int (PageImage::validate); SetImage copies
+        // the pixels before returning.
         unsafe {
             (self.tess.api.set_image)(
                 self.raw,
@@ -386,7 +397,7 @@ impl RawEngine {
                 width as c_int,
                 height as c_int,
                 bytes_per_pixel as c_int,
-                bpl as c_int,
+                bytes_per_line as c_int,
             )
         };
         if let Some(dpi) = dpi {

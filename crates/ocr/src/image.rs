@@ -2,28 +2,42 @@
 
 use crate::error::OcrError;
 
-/// The pixels of a page, rows top to bottom, tightly packed (no row padding).
+/// The pixels of a page, rows top to bottom.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Pixels {
-    /// One byte per pixel, 0 = black.
+    /// One bit per pixel, most significant bit first, 1 = black (as Scanwire's lineart pages,
+    /// SANE and PBM have it), each row padded to whole bytes. Tesseract takes these without
+    /// thresholding.
+    BlackAndWhite1(Vec<u8>),
+    /// One byte per pixel, 0 = black, rows tightly packed.
     Gray8(Vec<u8>),
-    /// Three bytes per pixel, R G B.
+    /// Three bytes per pixel, R G B, rows tightly packed.
     Rgb8(Vec<u8>),
 }
 
 impl Pixels {
-    /// Bytes per pixel.
-    pub fn bytes_per_pixel(&self) -> u32 {
+    /// Bytes of one row of `width` pixels.
+    pub fn bytes_per_line(&self, width: u32) -> usize {
+        let w = width as usize;
         match self {
-            Pixels::Gray8(_) => 1,
-            Pixels::Rgb8(_) => 3,
+            Pixels::BlackAndWhite1(_) => w.div_ceil(8),
+            Pixels::Gray8(_) => w,
+            Pixels::Rgb8(_) => w * 3,
         }
     }
 
     /// The bytes.
     pub fn data(&self) -> &[u8] {
         match self {
-            Pixels::Gray8(d) | Pixels::Rgb8(d) => d,
+            Pixels::BlackAndWhite1(d) | Pixels::Gray8(d) | Pixels::Rgb8(d) => d,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Pixels::BlackAndWhite1(_) => "BlackAndWhite1",
+            Pixels::Gray8(_) => "Gray8",
+            Pixels::Rgb8(_) => "Rgb8",
         }
     }
 }
@@ -47,6 +61,23 @@ pub struct PageImage {
 const MAX_SIDE: u32 = 1 << 16;
 
 impl PageImage {
+    /// A black-and-white page (1 bit per pixel, 1 = black, rows padded to whole bytes).
+    pub fn black_and_white(
+        width: u32,
+        height: u32,
+        dpi: Option<u32>,
+        data: Vec<u8>,
+    ) -> Result<Self, OcrError> {
+        let p = PageImage {
+            width,
+            height,
+            dpi,
+            pixels: Pixels::BlackAndWhite1(data),
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
     /// An 8-bit gray page.
     pub fn gray(
         width: u32,
@@ -78,10 +109,7 @@ impl PageImage {
 
     /// Checks that the size and the data agree (recognition checks again: the fields are public).
     pub fn validate(&self) -> Result<(), OcrError> {
-        let kind = match self.pixels {
-            Pixels::Gray8(_) => "Gray8",
-            Pixels::Rgb8(_) => "Rgb8",
-        };
+        let kind = self.pixels.name();
         if self.width == 0 || self.height == 0 {
             return Err(OcrError::BadImage(format!(
                 "{}×{} {kind}: width and height must be at least 1",
@@ -99,13 +127,14 @@ impl PageImage {
                 "resolution 0 dpi (use None when it is unknown)".into(),
             ));
         }
-        let expected =
-            self.width as u64 * self.height as u64 * self.pixels.bytes_per_pixel() as u64;
+        let expected = self.pixels.bytes_per_line(self.width) as u64 * self.height as u64;
         let got = self.pixels.data().len() as u64;
         if got != expected {
             return Err(OcrError::BadImage(format!(
-                "{}×{} {kind} holds {got} bytes, expected {expected} (rows tightly packed)",
-                self.width, self.height
+                "{}×{} {kind} holds {got} bytes, expected {expected} ({} bytes a row)",
+                self.width,
+                self.height,
+                self.pixels.bytes_per_line(self.width)
             )));
         }
         Ok(())
@@ -118,31 +147,100 @@ impl PageImage {
         if turns == 0 {
             return self.clone();
         }
-        let bpp = self.pixels.bytes_per_pixel() as usize;
         let (w, h) = (self.width as usize, self.height as usize);
-        let src = self.pixels.data();
         let (nw, nh) = if turns == 2 { (w, h) } else { (h, w) };
-        let mut out = vec![0u8; src.len()];
-        for y in 0..h {
-            for x in 0..w {
-                let (nx, ny) = match turns {
-                    1 => (h - 1 - y, x),
-                    2 => (w - 1 - x, h - 1 - y),
-                    _ => (y, w - 1 - x),
-                };
-                let s = (y * w + x) * bpp;
-                let d = (ny * nw + nx) * bpp;
-                out[d..d + bpp].copy_from_slice(&src[s..s + bpp]);
+        // Where source pixel (x, y) goes.
+        let to = |x: usize, y: usize| match turns {
+            1 => (h - 1 - y, x),
+            2 => (w - 1 - x, h - 1 - y),
+            _ => (y, w - 1 - x),
+        };
+        let src = self.pixels.data();
+        let pixels = match &self.pixels {
+            Pixels::BlackAndWhite1(_) => {
+                let (sbpl, dbpl) = (w.div_ceil(8), nw.div_ceil(8));
+                let mut out = vec![0u8; dbpl * nh];
+                for y in 0..h {
+                    for x in 0..w {
+                        if src[y * sbpl + x / 8] & (0x80 >> (x % 8)) != 0 {
+                            let (nx, ny) = to(x, y);
+                            out[ny * dbpl + nx / 8] |= 0x80 >> (nx % 8);
+                        }
+                    }
+                }
+                Pixels::BlackAndWhite1(out)
             }
-        }
+            Pixels::Gray8(_) | Pixels::Rgb8(_) => {
+                let bpp = self.pixels.bytes_per_line(1);
+                let mut out = vec![0u8; src.len()];
+                for y in 0..h {
+                    for x in 0..w {
+                        let (nx, ny) = to(x, y);
+                        let (s, d) = ((y * w + x) * bpp, (ny * nw + nx) * bpp);
+                        out[d..d + bpp].copy_from_slice(&src[s..s + bpp]);
+                    }
+                }
+                match self.pixels {
+                    Pixels::Gray8(_) => Pixels::Gray8(out),
+                    _ => Pixels::Rgb8(out),
+                }
+            }
+        };
         PageImage {
             width: nw as u32,
             height: nh as u32,
             dpi: self.dpi,
-            pixels: match self.pixels {
-                Pixels::Gray8(_) => Pixels::Gray8(out),
-                Pixels::Rgb8(_) => Pixels::Rgb8(out),
-            },
+            pixels,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_is_the_same_in_every_format() {
+        // 11 × 3: not a multiple of 8 wide, so row padding is exercised.
+        let (w, h) = (11u32, 3u32);
+        let gray: Vec<u8> = (0..w * h)
+            .map(|i| if (i * 7) % 5 < 2 { 0 } else { 255 })
+            .collect();
+        let pack = |p: &PageImage| -> PageImage {
+            let Pixels::Gray8(g) = &p.pixels else {
+                unreachable!()
+            };
+            let bpl = (p.width as usize).div_ceil(8);
+            let mut bw = vec![0u8; bpl * p.height as usize];
+            for (i, v) in g.iter().enumerate() {
+                let (x, y) = (i % p.width as usize, i / p.width as usize);
+                if *v == 0 {
+                    bw[y * bpl + x / 8] |= 0x80 >> (x % 8);
+                }
+            }
+            PageImage::black_and_white(p.width, p.height, p.dpi, bw).unwrap()
+        };
+        let g = PageImage::gray(w, h, Some(300), gray.clone()).unwrap();
+        let rgb = PageImage::rgb(w, h, None, gray.iter().flat_map(|v| [*v; 3]).collect()).unwrap();
+        for turns in 0..4 {
+            let r = g.rotated(turns);
+            r.validate().unwrap();
+            assert_eq!(pack(&r), pack(&g).rotated(turns), "{turns}");
+            let Pixels::Rgb8(c) = rgb.rotated(turns).pixels else {
+                unreachable!()
+            };
+            let Pixels::Gray8(rg) = &r.pixels else {
+                unreachable!()
+            };
+            assert_eq!(c.chunks(3).map(|p| p[0]).collect::<Vec<_>>(), *rg);
+        }
+        assert_eq!(g.rotated(1).width, 3);
+        assert_eq!(g.rotated(1).rotated(3), g);
+        assert_eq!(g.rotated(2).rotated(2), g);
+        // Turning clockwise: the top-left pixel goes to the top-right.
+        let Pixels::Gray8(r) = g.rotated(1).pixels else {
+            unreachable!()
+        };
+        assert_eq!(r[2], gray[0]);
     }
 }

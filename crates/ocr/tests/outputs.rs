@@ -53,22 +53,27 @@ fn searchable_pdf(page: &PageImage, rec: &Recognized, dpi: f32) -> Vec<u8> {
     let content = content.finish();
     pdf.stream(content_id, &content);
 
-    let (gray, data) = match &page.pixels {
-        Pixels::Gray8(d) => (true, d),
-        Pixels::Rgb8(d) => (false, d),
-    };
+    let data = page.pixels.data();
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     z.write_all(data).unwrap();
     let packed = z.finish().unwrap();
     let mut img = pdf.image_xobject(image_id, &packed);
     img.filter(Filter::FlateDecode);
-    img.width(page.width as i32)
-        .height(page.height as i32)
-        .bits_per_component(8);
-    if gray {
-        img.color_space().device_gray();
-    } else {
-        img.color_space().device_rgb();
+    img.width(page.width as i32).height(page.height as i32);
+    match &page.pixels {
+        Pixels::BlackAndWhite1(_) => {
+            // 1 = black: the decode array flips DeviceGray's 0 = black.
+            img.bits_per_component(1).decode([1.0, 0.0]);
+            img.color_space().device_gray();
+        }
+        Pixels::Gray8(_) => {
+            img.bits_per_component(8);
+            img.color_space().device_gray();
+        }
+        Pixels::Rgb8(_) => {
+            img.bits_per_component(8);
+            img.color_space().device_rgb();
+        }
     }
     img.finish();
     write_glyphless_font(&mut pdf, &font);

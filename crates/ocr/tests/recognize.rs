@@ -144,6 +144,21 @@ fn synthetic_page_words_in_order_and_in_place() {
         rec2.words.iter().map(|w| &w.text).collect::<Vec<_>>(),
         found
     );
+    // And in black and white (1 bit a pixel), as a lineart scan.
+    let bpl = (page.width as usize).div_ceil(8);
+    let mut bw = vec![0u8; bpl * page.height as usize];
+    for (i, v) in g.iter().enumerate() {
+        let (x, y) = (i % page.width as usize, i / page.width as usize);
+        if *v < 128 {
+            bw[y * bpl + x / 8] |= 0x80 >> (x % 8);
+        }
+    }
+    let lineart = PageImage::black_and_white(page.width, page.height, page.dpi, bw).unwrap();
+    let rec3 = engine.recognize(&lineart, &CancelFlag::new()).unwrap();
+    assert_eq!(
+        rec3.words.iter().map(|w| &w.text).collect::<Vec<_>>(),
+        found
+    );
 }
 
 #[test]
@@ -242,12 +257,11 @@ fn bad_images_are_refused_before_tesseract() {
 /// A page that takes Tesseract seconds: imgsrc002 twice, one above the other.
 fn long_page() -> Option<PageImage> {
     let p = png_page::load_png(&fixture("unpaper-imgsrc002.png")?).unwrap();
-    let Pixels::Gray8(g) = &p.pixels else {
-        panic!("imgsrc002 is gray")
+    let Pixels::BlackAndWhite1(d) = &p.pixels else {
+        panic!("imgsrc002 is a 1-bit page")
     };
-    let mut twice = g.clone();
-    twice.extend_from_slice(g);
-    Some(PageImage::gray(p.width, p.height * 2, Some(150), twice).unwrap())
+    let twice = [d.as_slice(), d].concat();
+    Some(PageImage::black_and_white(p.width, p.height * 2, Some(150), twice).unwrap())
 }
 
 #[test]
