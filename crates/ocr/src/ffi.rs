@@ -518,8 +518,9 @@ impl RawEngine {
         let mut degrees: c_int = 0;
         let mut confidence: c_float = 0.0;
         let mut script: *const c_char = std::ptr::null();
-        let mut script_confidence: c_float = 0.0; // not used: the script is only informative
-                                                  // SAFETY: the handle is initialised with an image set; four valid out-pointers.
+        // Not used: the script is only informative.
+        let mut script_confidence: c_float = 0.0;
+        // SAFETY: the handle is initialised with an image set; four valid out-pointers.
         let ok = unsafe {
             f(
                 self.raw,

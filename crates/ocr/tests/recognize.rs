@@ -333,6 +333,19 @@ fn pool_returns_pages_in_order_and_cancels_at_once() {
         |t: &[(String, scanwire_ocr::BBox)]| t.iter().map(|(w, _)| w.clone()).collect::<Vec<_>>();
     assert_eq!(texts, vec![names(&ta), names(&tb), names(&ta)]);
 
+    // Orientation through the pool (each worker makes its OSD engine on first use).
+    let lines: Vec<&str> = LINES.iter().chain(LINES).chain(LINES).copied().collect();
+    if let Some((page, _)) = synthetic_page(&lines, 40.0, 1600) {
+        let jobs: Vec<_> = (1..4u8)
+            .map(|t| pool.submit_orientation(page.rotated(t), &CancelFlag::new()))
+            .collect();
+        let turns: Vec<u8> = jobs
+            .into_iter()
+            .map(|j| j.wait().unwrap().quarter_turns)
+            .collect();
+        assert_eq!(turns, [3, 2, 1]);
+    }
+
     // Cancel while pages are queued and one is running: every wait returns at once.
     let Some(long) = long_page() else { return };
     let flag = CancelFlag::new();
