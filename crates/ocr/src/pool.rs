@@ -46,7 +46,7 @@ pub struct OcrPool {
 }
 
 /// A page submitted to the pool; [`wait`](PageJob::wait) for its result.
-#[must_use = "a PageJob does nothing unless waited on"]
+#[must_use = "the page is recognised anyway; its result is lost unless waited on"]
 pub struct PageJob<T> {
     rx: Receiver<Result<T, OcrError>>,
     cancel: CancelFlag,
@@ -130,7 +130,8 @@ impl OcrPool {
         &self.version
     }
 
-    /// Queues a page for recognition.
+    /// Queues a page for recognition. Never blocks: the caller bounds how many pages it has in
+    /// flight (a few more than [`workers`](OcrPool::workers) keeps every engine busy).
     pub fn submit(&self, page: PageImage, cancel: &CancelFlag) -> PageJob<Recognized> {
         let (tx, rx) = mpsc::sync_channel(1);
         let progress = Progress::new();
