@@ -130,4 +130,17 @@ mod tests {
         assert_eq!(&f[..4], &[0, 1, 0, 0]);
         assert_eq!(u16::from_be_bytes([f[4], f[5]]), 7);
     }
+
+    #[test]
+    fn a_font_parser_reads_it() {
+        use ab_glyph::{Font, FontRef, GlyphId};
+        let bytes = glyphless();
+        let font = FontRef::try_from_slice(&bytes).expect("ttf-parser accepts the font");
+        assert_eq!(font.glyph_count(), GLYPHS as usize);
+        assert_eq!(font.units_per_em(), Some(UNITS_PER_EM as f32));
+        for g in 0..GLYPHS {
+            assert_eq!(font.h_advance_unscaled(GlyphId(g)), ADVANCE as f32);
+            assert!(font.outline(GlyphId(g)).is_none(), "glyph {g} is empty");
+        }
+    }
 }
