@@ -12,7 +12,8 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use scanwire_core::device::{
-    AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, Encoding, ScanRequest, Source,
+    AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, Encoding, OptionValue,
+    ScanRequest, Source,
 };
 use scanwire_core::transfer::{
     self, CancelHandle, CancelToken, MiniDrvTransferCallback, Outcome, Recorder, Recording,
@@ -256,7 +257,12 @@ impl Device for Remote {
         cb: &mut dyn MiniDrvTransferCallback,
         cancel: &CancelToken,
     ) -> AcquireResult {
-        let options = request.options.clone();
+        // The server parses them again against the device it serves.
+        let options = request
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
         let wire = ScanRequest {
             options: BTreeMap::new(),
             ..request.clone()
@@ -265,11 +271,13 @@ impl Device for Remote {
     }
 }
 
-/// A request with these device options.
+/// A request with these device options for a [`Remote`], which hands them to its server as
+/// the text they are: the server parses them against the device it serves (the virtual
+/// scanner or SANE's test backend), as `scanwire serve --set` does.
 pub fn with_options(mut r: ScanRequest, options: &[(&str, &str)]) -> ScanRequest {
     r.options = options
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.to_string(), OptionValue::Text(v.to_string())))
         .collect();
     r
 }

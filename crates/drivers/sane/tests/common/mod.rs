@@ -9,7 +9,7 @@
 #![allow(dead_code)]
 
 use scanwire_core::device::{
-    Area, ColorMode, Driver, Length, PageData, PixelFormat, ScanRequest, Source,
+    Area, ColorMode, DeviceOption, Driver, Length, PageData, PixelFormat, ScanRequest, Source,
 };
 use scanwire_core::transfer::{
     self, CancelHandle, Outcome, RecordedPage, Recorder, Script, SharedDevice, TransferOptions,
@@ -26,6 +26,9 @@ pub struct Env {
     pub dir: PathBuf,
     pub driver: SaneDriver,
     pub scanimage: Option<PathBuf>,
+    /// `sane:test:0`'s options as listed when the tests start, which `--set` pairs are
+    /// parsed against (the test options are listed too, inactive until enabled).
+    pub options: Vec<DeviceOption>,
 }
 
 fn required() -> bool {
@@ -110,10 +113,18 @@ fn setup() -> Option<Env> {
         }
         Ok(_) => {}
     }
+    // Before any test holds a device: every test waits in `env()` until this returns.
+    let options = match driver.open_device("sane:test:0") {
+        Ok(mut d) => d
+            .option_list()
+            .unwrap_or_else(|e| panic!("sane:test:0 options: {e}")),
+        Err(e) => return unavailable(format!("cannot open sane:test:0: {e}")),
+    };
     Some(Env {
         dir,
         driver,
         scanimage: which("scanimage"),
+        options,
     })
 }
 
@@ -180,10 +191,7 @@ pub fn request(
             width: Length::mm(area.2),
             height: Length::mm(area.3),
         }),
-        options: options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        options: scanwire_testkit::set(&env().expect("SANE is usable").options, options),
         ..Default::default()
     }
 }
