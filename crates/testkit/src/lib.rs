@@ -12,6 +12,10 @@
 //! - an application or destination failure comes back as that exact HRESULT;
 //! - every scripted fault ends with its WIA code and keeps the pages completed before it;
 //! - complete raster pages hold exactly `bytes_per_line × height` bytes.
+//!
+//! Also for every test crate: [`fixtures_dir`] and [`peer_missing`] (`peers.rs`), the one way a
+//! test skips when a fixture set or peer program is missing (or fails under
+//! `SCANWIRE_REQUIRE_PEERS=1`).
 
 use scanwire_core::device::{
     parse_settings, DeviceOption, OptionValue, PageData, ScanRequest, Source,
@@ -24,6 +28,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 pub use scanwire_core::transfer::Recorder as RecordingCallback;
+
+mod peers;
+pub use peers::{fixtures_dir, fixtures_path, fixtures_root, peer_missing, peers_required};
 
 /// A scripted fault and what it must come to.
 #[derive(Clone, Debug)]

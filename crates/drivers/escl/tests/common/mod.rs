@@ -41,14 +41,10 @@ pub fn scan_url(url: &str, request: &ScanRequest, cancel: &CancelHandle) -> (Out
     (outcome, rec)
 }
 
-/// The real device documents (read from the shared fixtures, never copied).
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/fixtures/escl")
-}
-
-/// Whether a missing peer (libsane, network namespaces) must fail the test.
-pub fn peers_required() -> bool {
-    std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1")
+/// The real device documents (`$SCANWIRE_FIXTURES/escl`, never copied), or `None` after a
+/// `skipped:` line when they are absent (a failure under SCANWIRE_REQUIRE_PEERS=1).
+pub fn fixtures() -> Option<PathBuf> {
+    scanwire_testkit::fixtures_dir("escl")
 }
 
 /// A server on 127.0.0.1 (any free port) serving `device`, adding `options` to every job.
