@@ -4,13 +4,19 @@
 use crate::args::ScanArgs;
 use anyhow::{anyhow, bail, Result};
 use scanwire_codecs::Format;
-use scanwire_core::device::{Area, Capabilities, ColorMode, Encoding, Length, ScanRequest, Source};
+use scanwire_core::device::{
+    parse_settings, split_setting, Area, Capabilities, ColorMode, DeviceOption, Encoding, Length,
+    ScanRequest, Source,
+};
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The request a scan command makes.
-pub fn request(args: &ScanArgs, caps: &Capabilities) -> Result<ScanRequest> {
+pub fn request(
+    args: &ScanArgs,
+    caps: &Capabilities,
+    device_options: &[DeviceOption],
+) -> Result<ScanRequest> {
     let source: Source = args.source.parse().map_err(|e: String| anyhow!(e))?;
     let mut mode: ColorMode = args.mode.parse().map_err(|e: String| anyhow!(e))?;
     if let Some(depth) = args.depth {
@@ -22,16 +28,13 @@ pub fn request(args: &ScanArgs, caps: &Capabilities) -> Result<ScanRequest> {
         })?;
     }
     let area = area(args, caps, source)?;
-    let mut options = BTreeMap::new();
-    for s in &args.set {
-        let Some((k, v)) = s.split_once('=') else {
-            bail!("--set {s}: expected NAME=VALUE, e.g. --set sheets=3");
-        };
-        if k.trim().is_empty() {
-            bail!("--set {s}: the option name is empty");
-        }
-        options.insert(k.trim().to_string(), v.trim().to_string());
-    }
+    let settings = args
+        .set
+        .iter()
+        .map(|s| split_setting(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("--set {e}"))?;
+    let options = parse_settings(device_options, &settings).map_err(|e| anyhow!("--set {e}"))?;
     Ok(ScanRequest {
         source,
         mode,

@@ -70,7 +70,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     let caps = device
         .capabilities()
         .map_err(|e| anyhow!("{}: {e}", args.device))?;
-    let mut request = plan::request(args, &caps).map_err(usage)?;
+    let mut request = plan::request(args, &caps, &device.options()).map_err(usage)?;
     let opts = plan::transfer_options(args).map_err(usage)?;
 
     let format = args
