@@ -39,6 +39,9 @@ struct DeviceState {
     jobs: VecDeque<Arc<Job>>,
     /// The last paper problem (or empty feeder) a feeder job ran into.
     feeder: Option<FeederNote>,
+    /// The last job found the device offline (until a job works again): real scanners say
+    /// `Down` then, and a client must not see `Idle`.
+    down: bool,
 }
 
 /// A feeder state a job caused. It shows only once that job has handed out its last page:
@@ -88,6 +91,7 @@ impl DeviceEntry {
                 active: None,
                 jobs: VecDeque::new(),
                 feeder: None,
+                down: false,
             }),
         }
     }
@@ -178,6 +182,8 @@ impl DeviceEntry {
             version: Some("2.63".into()),
             state: if busy {
                 ScannerState::Processing
+            } else if st.down {
+                ScannerState::Down
             } else {
                 ScannerState::Idle
             },
@@ -237,6 +243,16 @@ impl JobHost for DeviceEntry {
         let mut st = self.lock();
         if st.active.as_ref().is_some_and(|a| Arc::ptr_eq(a, job)) {
             st.active = None;
+        }
+        match &outcome.error {
+            Some(e) if e.kind() == DeviceErrorKind::Offline => st.down = true,
+            Some(_) => {}
+            None if outcome.result == wia::S_OK
+                || outcome.result == wia::WIA_STATUS_END_OF_MEDIA =>
+            {
+                st.down = false;
+            }
+            None => {}
         }
         let source = job.req.request.source;
         if !source.is_feeder() {

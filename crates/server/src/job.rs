@@ -728,12 +728,21 @@ fn end_reason(g: &JobInner) -> EndReason {
 }
 
 fn escl_state(g: &JobInner, document: bool) -> (JobState, Vec<JobStateReason>) {
+    // The pairs of PWG 5100.7's job model: a job its client ended is Canceled by the user; one
+    // the server ended (nobody fetched it in time, shutdown) was Aborted by the system.
     if let Some(why) = g.cancelled {
-        let reason = match why {
-            CancelReason::Client => JobStateReason::JobCanceledByUser,
-            _ => JobStateReason::AbortedBySystem,
+        return match why {
+            CancelReason::Client | CancelReason::Disconnected => {
+                (JobState::Canceled, vec![JobStateReason::JobCanceledByUser])
+            }
+            CancelReason::TimedOut | CancelReason::Shutdown => {
+                (JobState::Aborted, vec![JobStateReason::AbortedBySystem])
+            }
         };
-        return (JobState::Canceled, vec![reason]);
+    }
+    // Scanned pages nobody fetched were dropped after the job timeout: not a completed job.
+    if g.expired {
+        return (JobState::Aborted, vec![JobStateReason::AbortedBySystem]);
     }
     match g.phase {
         Phase::Pending => (JobState::Pending, vec![JobStateReason::JobQueued]),

@@ -829,7 +829,8 @@ async fn unfetched_jobs_time_out_and_free_the_device() {
     tokio::time::sleep(Duration::from_millis(450)).await;
     let s = status(&app, "/eSCL").await;
     assert_eq!(s.state, ScannerState::Idle);
-    assert_eq!(job_of(&s, &loc).job_state, Some(JobState::Canceled));
+    // The server ended it: Aborted by the system (PWG's pair), not Canceled.
+    assert_eq!(job_of(&s, &loc).job_state, Some(JobState::Aborted));
     assert_eq!(
         job_of(&s, &loc).job_state_reasons,
         vec![JobStateReason::AbortedBySystem]
@@ -850,7 +851,7 @@ async fn unfetched_jobs_time_out_and_free_the_device() {
     })
     .await;
     let s = status(&app, "/eSCL").await;
-    assert_eq!(job_of(&s, &loc).job_state, Some(JobState::Canceled));
+    assert_eq!(job_of(&s, &loc).job_state, Some(JobState::Aborted));
     assert_eq!(
         logs[0].lock().unwrap().running,
         0,

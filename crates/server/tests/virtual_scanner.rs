@@ -9,19 +9,23 @@ use common::*;
 use scanwire_core::device::{parse_settings, ScanRequest, Source};
 use scanwire_core::transfer::share;
 use scanwire_escl::{
-    AdfState, Document, JobState, ScanSettings, ScannerCapabilities, ScannerState,
+    AdfState, Document, JobState, JobStateReason, ScanSettings, ScannerCapabilities, ScannerState,
 };
 use scanwire_server::{job_request, router, Limits, ServerConfig, ServerState};
 use scanwire_virtual::{expected_page, VirtualDevice};
 use std::time::Duration;
 
 fn app(options: &[(&str, &str)]) -> Router {
+    app_with(options, ServerConfig::default())
+}
+
+fn app_with(options: &[(&str, &str)], config: ServerConfig) -> Router {
     let config = ServerConfig {
         request_options: options
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        ..ServerConfig::default()
+        ..config
     };
     let state = ServerState::new(
         config,
@@ -255,7 +259,8 @@ fn tiffinfo_pages(tiff: &[u8], pages: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scripted_faults_become_escl_states() {
-    // (options, source, pages delivered, final NextDocument status, AdfState, JobState)
+    // (options, source, pages delivered, final NextDocument status, AdfState, JobState,
+    // ScannerState after the job)
     type Case = (
         &'static [(&'static str, &'static str)],
         &'static str,
@@ -263,6 +268,7 @@ async fn scripted_faults_become_escl_states() {
         StatusCode,
         Option<AdfState>,
         JobState,
+        ScannerState,
     );
     let cases: [Case; 5] = [
         (
@@ -272,6 +278,7 @@ async fn scripted_faults_become_escl_states() {
             StatusCode::CONFLICT,
             Some(AdfState::Jam),
             JobState::Aborted,
+            ScannerState::Idle,
         ),
         (
             &[("feeder-empty", "true")],
@@ -280,6 +287,7 @@ async fn scripted_faults_become_escl_states() {
             StatusCode::CONFLICT,
             Some(AdfState::Empty),
             JobState::Aborted,
+            ScannerState::Idle,
         ),
         (
             &[("multi-feed-at-page", "2")],
@@ -288,6 +296,7 @@ async fn scripted_faults_become_escl_states() {
             StatusCode::CONFLICT,
             Some(AdfState::MultipickDetected),
             JobState::Aborted,
+            ScannerState::Idle,
         ),
         (
             &[("cover-open", "true")],
@@ -296,6 +305,7 @@ async fn scripted_faults_become_escl_states() {
             StatusCode::CONFLICT,
             Some(AdfState::Loaded),
             JobState::Aborted,
+            ScannerState::Idle,
         ),
         (
             &[("offline", "true")],
@@ -304,9 +314,10 @@ async fn scripted_faults_become_escl_states() {
             StatusCode::INTERNAL_SERVER_ERROR,
             Some(AdfState::Loaded),
             JobState::Aborted,
+            ScannerState::Down,
         ),
     ];
-    for (opts, source, pages, code, adf, state) in cases {
+    for (opts, source, pages, code, adf, state, scanner) in cases {
         let app = app(opts);
         let loc = create(
             &app,
@@ -317,7 +328,8 @@ async fn scripted_faults_become_escl_states() {
         let (docs, end) = drain_job(&app, &loc).await;
         assert_eq!((docs.len(), end), (pages, code), "{opts:?}");
         let s = status(&app, "/eSCL").await;
-        assert_eq!(s.state, ScannerState::Idle, "{opts:?}");
+        // An offline device is Down, as real scanners report it, not Idle.
+        assert_eq!(s.state, scanner, "{opts:?}");
         assert_eq!(s.adf_state, adf, "{opts:?}");
         assert_eq!(s.job(&loc).unwrap().job_state, Some(state), "{opts:?}");
         // The device works again afterwards (without the fault, on the flatbed).
@@ -329,6 +341,41 @@ async fn scripted_faults_become_escl_states() {
         .await;
         let _ = drain_job(&app, &loc).await;
     }
+}
+
+/// A feeder job whose client fetched page 1 and walked away is not Completed: its pages were
+/// dropped untransferred, so it is Aborted by the system and says how many were left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feeder_job_left_with_pages_unfetched_is_aborted_not_completed() {
+    let mut config = ServerConfig::default();
+    config.timing.job_timeout = Duration::from_millis(300);
+    let app = app_with(&[("sheets", "5")], config);
+    let xml = settings_xml(
+        "Feeder",
+        "Grayscale8",
+        75,
+        "image/png",
+        Some((0, 0, 150, 150)),
+    );
+    let loc = create(&app, "/eSCL", xml).await;
+    let r = get(&app, &format!("{loc}/NextDocument")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let _ = bytes(r).await;
+    // The scan ends, the client does not come back.
+    wait_status(&app, "/eSCL", Duration::from_secs(5), |s| {
+        s.job(&loc).unwrap().images_completed == Some(5)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let s = status(&app, "/eSCL").await;
+    let job = s.job(&loc).unwrap();
+    assert_eq!(job.job_state, Some(JobState::Aborted), "{job:?}");
+    assert_eq!(job.job_state_reasons, vec![JobStateReason::AbortedBySystem]);
+    assert_eq!(job.images_to_transfer, Some(4), "{job:?}");
+    assert_eq!(
+        get(&app, &format!("{loc}/NextDocument")).await.status(),
+        StatusCode::GONE
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
