@@ -85,6 +85,9 @@ pub struct SheetSpec {
     pub bleed_through: bool,
     /// A small page number near the bottom.
     pub page_number: bool,
+    /// Lines flush at both margins and no short paragraph ends (a text block with straight
+    /// sides, which edge-scanning deskewers such as unpaper need).
+    pub justified: bool,
     /// Background colour (lid or feeder).
     pub lid: [u8; 3],
     /// Paper colour.
@@ -109,6 +112,7 @@ impl SheetSpec {
             hole_punch: false,
             bleed_through: false,
             page_number: false,
+            justified: false,
             lid: [48, 50, 52],
             paper: [238, 236, 230],
             seed,
@@ -295,13 +299,16 @@ fn draw_text(
     lines: usize,
     level: u8,
     paragraph_every: usize,
+    justified: bool,
 ) {
     let (xh, asc, desc, stroke, pitch) = (2.0, 3.0, 0.9, 0.35, 5.0);
     let mut y = y_mm;
     for line in 0..lines {
         let last_of_paragraph =
             paragraph_every > 0 && line % paragraph_every == paragraph_every - 1;
-        let end = if last_of_paragraph {
+        let end = if justified {
+            x1
+        } else if last_of_paragraph {
             x0 + (x1 - x0) * rng.range(0.3, 0.8)
         } else {
             x1 - rng.range(0.0, 6.0)
@@ -329,6 +336,10 @@ fn draw_text(
                 x += wl;
             }
             x += rng.range(1.5, 2.5);
+        }
+        if justified {
+            // A last stem flush with the margin, as a justified line's last letter is.
+            layer.darken_rect(dpi, x1 - stroke, y - xh, x1, y, level);
         }
         y += pitch;
         if last_of_paragraph {
@@ -376,7 +387,9 @@ pub fn sheet(spec: &SheetSpec) -> Sheet {
         // The other side's text, mirrored left to right, at 12 % of its contrast.
         let mut back = Layer::new(pw, ph, [255; 3]);
         let lines = ((hmm - 60.0) / 5.5) as usize;
-        draw_text(&mut back, dpi, &mut rng, left, right, top, lines, 20, 7);
+        draw_text(
+            &mut back, dpi, &mut rng, left, right, top, lines, 20, 7, false,
+        );
         for y in 0..ph {
             for x in 0..pw {
                 let b = back.rgb[y * pw + (pw - 1 - x)][0] as f64 / 255.0;
@@ -392,13 +405,36 @@ pub fn sheet(spec: &SheetSpec) -> Sheet {
     match spec.content {
         Content::Text => {
             let lines = ((hmm - 60.0) / 5.7) as usize;
-            draw_text(&mut layer, dpi, &mut rng, left, right, top, lines, ink, 7);
+            let every = if spec.justified { 0 } else { 7 };
+            draw_text(
+                &mut layer,
+                dpi,
+                &mut rng,
+                left,
+                right,
+                top,
+                lines,
+                ink,
+                every,
+                spec.justified,
+            );
         }
         Content::OneLine => {
             let y = rng.range(40.0, hmm - 40.0);
             let len = rng.range(60.0, right - left);
             let x = rng.range(left, right - len);
-            draw_text(&mut layer, dpi, &mut rng, x, x + len, y, 1, ink, 0);
+            draw_text(
+                &mut layer,
+                dpi,
+                &mut rng,
+                x,
+                x + len,
+                y,
+                1,
+                ink,
+                0,
+                spec.justified,
+            );
         }
         Content::Blank => {}
     }
