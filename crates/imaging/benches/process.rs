@@ -4,48 +4,16 @@
 //! `cargo bench -p scanwire-imaging --bench process`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use scanwire_imaging::synth::{self, SheetSpec};
+use scanwire_imaging::synth;
 use scanwire_imaging::{
-    blank_score_in, deskew, detect_paper_in, detect_skew_in, extract, segment_photos, Image,
-    Sensitivity, Thumbnail,
+    blank_score_in, detect_paper_in, detect_skew_in, extract, segment_photos, Thumbnail,
 };
 use std::hint::black_box;
 
-/// An A4 page scanned at 300 dpi in colour: a text sheet a little smaller than the glass,
-/// turned 2.5°, on a dark lid.
-fn a4_page() -> Image {
-    let mut spec = SheetSpec::a4_on_platen(300, 42);
-    spec.color = true;
-    spec.platen_mm = (210.0, 297.0);
-    spec.paper_mm = (190.0, 275.0);
-    spec.center_mm = (106.0, 149.0);
-    spec.skew_deg = 2.5;
-    spec.page_number = true;
-    synth::sheet(&spec).image
-}
-
-/// What the page pipeline does to a page with `--deskew --crop --blank skip`.
-fn finish(page: &Image) -> (Option<Image>, bool) {
-    let t = Thumbnail::of(page).expect("valid page");
-    let skew = detect_skew_in(&t).ok();
-    match detect_paper_in(page, &t) {
-        // The sheet's own edges give the turn to cut it out straight; the text's skew is
-        // still measured (and reported by the pipeline).
-        Some(sheet) => {
-            let blank = blank_score_in(&t, Some(&sheet)).is_blank(Sensitivity::default());
-            let out = (!blank).then(|| extract(page, &sheet).expect("in range"));
-            (out, blank)
-        }
-        None => {
-            let blank = blank_score_in(&t, None).is_blank(Sensitivity::default());
-            let out = (!blank).then(|| match skew {
-                Some(s) => deskew(page, s.angle_deg).expect("in range"),
-                None => page.clone(),
-            });
-            (out, blank)
-        }
-    }
-}
+#[allow(dead_code)] // the example uses the rest
+#[path = "common/finish.rs"]
+mod finish;
+use finish::{a4_page, finish};
 
 fn process(c: &mut Criterion) {
     let page = a4_page();

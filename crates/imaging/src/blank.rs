@@ -87,13 +87,17 @@ pub fn blank_score_in(t: &Thumbnail, sheet: Option<&Region>) -> BlankResult {
     let hu = sheet.size.0 / 2.0 - margin(sheet.size.0, t.dpi.0);
     let hv = sheet.size.1 / 2.0 - margin(sheet.size.1, t.dpi.1);
     let (w, h) = (t.width as usize, t.height as usize);
-    let inside: Vec<bool> = (0..w * h)
-        .map(|i| {
-            let (x, y) = ((i % w) as f64 + 0.5, (i / w) as f64 + 0.5);
-            let (u, v) = sheet.from_image(x * f, y * f);
-            u.abs() < hu && v.abs() < hv
-        })
-        .collect();
+    // The region's own coordinates of thumbnail pixel centres, stepped along each row.
+    let (sn, cs) = sheet.angle_deg.to_radians().sin_cos();
+    let mut inside = vec![false; w * h];
+    for y in 0..h {
+        let (u0, v0) = sheet.from_image(0.5 * f, (y as f64 + 0.5) * f);
+        let (du, dv) = (cs * f, sn * f);
+        for x in 0..w {
+            let (u, v) = (u0 + du * x as f64, v0 + dv * x as f64);
+            inside[y * w + x] = u.abs() < hu && v.abs() < hv;
+        }
+    }
     let mut hist = [0u64; 256];
     let mut n = 0u64;
     for (i, &keep) in inside.iter().enumerate() {

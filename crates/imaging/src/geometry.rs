@@ -88,14 +88,20 @@ pub(crate) fn fill_holes(mask: &mut Mask) {
 /// Convex hull (Andrew's monotone chain) of pixel corners of the given pixels.
 pub(crate) fn hull(pixels: &[(u32, u32)]) -> Vec<(f64, f64)> {
     // Only the extreme pixels of each row can be on the hull.
-    let mut rows: std::collections::BTreeMap<u32, (u32, u32)> = Default::default();
+    let Some(max_y) = pixels.iter().map(|p| p.1).max() else {
+        return Vec::new();
+    };
+    let mut rows = vec![(u32::MAX, 0u32); max_y as usize + 1];
     for &(x, y) in pixels {
-        let e = rows.entry(y).or_insert((x, x));
+        let e = &mut rows[y as usize];
         e.0 = e.0.min(x);
         e.1 = e.1.max(x);
     }
     let mut pts: Vec<(f64, f64)> = Vec::with_capacity(rows.len() * 4);
-    for (&y, &(x0, x1)) in &rows {
+    for (y, &(x0, x1)) in rows.iter().enumerate() {
+        if x0 == u32::MAX {
+            continue;
+        }
         let (y, x0, x1) = (y as f64, x0 as f64, x1 as f64 + 1.0);
         pts.extend([(x0, y), (x0, y + 1.0), (x1, y), (x1, y + 1.0)]);
     }

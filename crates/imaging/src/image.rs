@@ -422,6 +422,39 @@ impl Thumbnail {
         }
     }
 
+    /// Half the size each way (2 x 2 means): for finding large shapes, whose edges are then
+    /// refined on the full page anyway.
+    pub(crate) fn halved(&self) -> Thumbnail {
+        let (w, h) = (self.width as usize / 2, self.height as usize / 2);
+        let src = self.width as usize;
+        let mut data = Vec::with_capacity(w * h);
+        for y in 0..h {
+            let (a, b) = (&self.data[2 * y * src..], &self.data[(2 * y + 1) * src..]);
+            data.extend((0..w).map(|x| {
+                let s =
+                    a[2 * x] as u32 + a[2 * x + 1] as u32 + b[2 * x] as u32 + b[2 * x + 1] as u32;
+                ((s + 2) / 4) as u8
+            }));
+        }
+        Thumbnail {
+            factor: self.factor * 2,
+            width: w as u32,
+            height: h as u32,
+            data,
+            dpi: self.dpi,
+        }
+    }
+
+    /// This thumbnail, or its half when it is over ~50 dpi and large (shape finders' input).
+    pub(crate) fn coarse(&self) -> std::borrow::Cow<'_, Thumbnail> {
+        let dpi = self.dpi.0.min(self.dpi.1) / self.factor;
+        if dpi >= 90 && self.width >= 200 && self.height >= 200 {
+            std::borrow::Cow::Owned(self.halved())
+        } else {
+            std::borrow::Cow::Borrowed(self)
+        }
+    }
+
     /// Luma at (x, y).
     #[inline]
     pub fn at(&self, x: u32, y: u32) -> u8 {
@@ -468,12 +501,15 @@ fn accumulate_luma(pixel: PixelFormat, row: &[u8], f: usize, tw: usize, sums: &m
             }
         }
         PixelFormat::Rgb8 => {
+            // Channel sums per block, weighted once per block.
             for (s, block) in sums.iter_mut().zip(row.chunks_exact(3 * f)).take(tw) {
-                let mut acc = 0u32;
+                let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
                 for px in block.chunks_exact(3) {
-                    acc += px[0] as u32 * 77 + px[1] as u32 * 150 + px[2] as u32 * 29;
+                    r += px[0] as u32;
+                    g += px[1] as u32;
+                    b += px[2] as u32;
                 }
-                *s += acc >> 8;
+                *s += (r * 77 + g * 150 + b * 29) >> 8;
             }
         }
         PixelFormat::Gray16 => {

@@ -18,6 +18,7 @@ pub fn detect_paper(img: &Image) -> Result<Option<Region>, ImagingError> {
 
 /// [`detect_paper`] with a thumbnail already made.
 pub fn detect_paper_in(img: &Image, t: &Thumbnail) -> Option<Region> {
+    let t = &*t.coarse();
     let (w, h) = (t.width, t.height);
     if w < 16 || h < 16 {
         return None;

@@ -202,37 +202,65 @@ fn warp<S: Sample, const N: usize>(img: &Image, g: &Geometry, fill: [u16; 3]) ->
             S::read(src, y as usize * sbpl + x as usize * N + k)
         }
     };
+    let (wf, hf) = (w as f64, h as f64);
     for oy in 0..g.oh {
         let row_out = &mut out[oy * obpl * S::BYTES..(oy + 1) * obpl * S::BYTES];
         let sx = g.sx0 + g.dyx * oy as f64;
         let sy = g.sy0 + g.dyy * oy as f64;
-        let mut fx = (sx * one).round() as i64;
-        let mut fy = (sy * one).round() as i64;
-        for ox in 0..g.ow {
-            let ix = fx >> FRAC;
-            let iy = fy >> FRAC;
-            let wx = ((fx >> (FRAC - WBITS)) & (WONE as i64 - 1)) as u32;
-            let wy = ((fy >> (FRAC - WBITS)) & (WONE as i64 - 1)) as u32;
-            let o = ox * N;
-            if ix >= 0 && iy >= 0 && ix + 1 < w && iy + 1 < h {
-                let p = iy as usize * sbpl + ix as usize * N;
-                for k in 0..N {
-                    let p00 = S::read(src, p + k);
-                    let p10 = S::read(src, p + N + k);
-                    let p01 = S::read(src, p + sbpl + k);
-                    let p11 = S::read(src, p + sbpl + N + k);
-                    let top = p00 * (WONE - wx) + p10 * wx;
-                    let bot = p01 * (WONE - wx) + p11 * wx;
-                    let v = (top * (WONE - wy) + bot * wy + (1 << (2 * WBITS - 1))) >> (2 * WBITS);
-                    S::write(row_out, o + k, v);
+        // Columns whose four taps all lie inside the source (one column of margin each side
+        // against rounding): the fast loop, without edge checks.
+        let (mut lo, mut hi) = (0.0f64, g.ow as f64);
+        for (start, step, limit) in [(sx, g.dxx, wf - 1.0), (sy, g.dxy, hf - 1.0)] {
+            // 0 <= start + step * ox < limit
+            if step.abs() < 1e-12 {
+                if !(0.0..limit).contains(&start) {
+                    hi = lo;
                 }
             } else {
-                for k in 0..N {
-                    let top = tap(ix, iy, k) * (WONE - wx) + tap(ix + 1, iy, k) * wx;
-                    let bot = tap(ix, iy + 1, k) * (WONE - wx) + tap(ix + 1, iy + 1, k) * wx;
-                    let v = (top * (WONE - wy) + bot * wy + (1 << (2 * WBITS - 1))) >> (2 * WBITS);
-                    S::write(row_out, o + k, v);
-                }
+                let (a, b) = ((0.0 - start) / step, (limit - start) / step);
+                let (a, b) = if a < b { (a, b) } else { (b, a) };
+                lo = lo.max(a);
+                hi = hi.min(b);
+            }
+        }
+        let fast_lo = (lo.ceil() as i64 + 1).clamp(0, g.ow as i64) as usize;
+        let fast_hi = (hi.floor() as i64 - 1).clamp(fast_lo as i64, g.ow as i64) as usize;
+        let fx0 = (sx * one).round() as i64;
+        let fy0 = (sy * one).round() as i64;
+        let pos = |ox: usize| (fx0 + step_x.0 * ox as i64, fy0 + step_x.1 * ox as i64);
+        let edge = |ox: usize, row_out: &mut [u8]| {
+            let (fx, fy) = pos(ox);
+            let (ix, iy) = (fx >> FRAC, fy >> FRAC);
+            let wx = ((fx >> (FRAC - WBITS)) & (WONE as i64 - 1)) as u32;
+            let wy = ((fy >> (FRAC - WBITS)) & (WONE as i64 - 1)) as u32;
+            for k in 0..N {
+                let top = tap(ix, iy, k) * (WONE - wx) + tap(ix + 1, iy, k) * wx;
+                let bot = tap(ix, iy + 1, k) * (WONE - wx) + tap(ix + 1, iy + 1, k) * wx;
+                let v = (top * (WONE - wy) + bot * wy + (1 << (2 * WBITS - 1))) >> (2 * WBITS);
+                S::write(row_out, ox * N + k, v);
+            }
+        };
+        for ox in (0..fast_lo).chain(fast_hi..g.ow) {
+            edge(ox, row_out);
+        }
+        let (mut fx, mut fy) = pos(fast_lo);
+        for ox in fast_lo..fast_hi {
+            let ix = (fx >> FRAC) as usize;
+            let iy = (fy >> FRAC) as usize;
+            let wx = ((fx >> (FRAC - WBITS)) & (WONE as i64 - 1)) as u32;
+            let wy = ((fy >> (FRAC - WBITS)) & (WONE as i64 - 1)) as u32;
+            let p = iy * sbpl + ix * N;
+            let r0 = &src[p * S::BYTES..(p + 2 * N) * S::BYTES];
+            let r1 = &src[(p + sbpl) * S::BYTES..(p + sbpl + 2 * N) * S::BYTES];
+            let o = &mut row_out[ox * N * S::BYTES..(ox + 1) * N * S::BYTES];
+            let (w00, w10) = ((WONE - wx) * (WONE - wy), wx * (WONE - wy));
+            let (w01, w11) = ((WONE - wx) * wy, wx * wy);
+            for k in 0..N {
+                let v = S::read(r0, k) * w00
+                    + S::read(r0, N + k) * w10
+                    + S::read(r1, k) * w01
+                    + S::read(r1, N + k) * w11;
+                S::write(o, k, (v + (1 << (2 * WBITS - 1))) >> (2 * WBITS));
             }
             fx += step_x.0;
             fy += step_x.1;

@@ -14,6 +14,7 @@ pub const MIN_SIDE_INCH: f64 = 0.75;
 /// rows grouped within half an inch). Photos that touch are found as one.
 pub fn segment_photos(img: &Image) -> Result<Vec<Region>, ImagingError> {
     let t = Thumbnail::of(img)?;
+    let t = &*t.coarse();
     let (w, h) = (t.width, t.height);
     if w < 16 || h < 16 {
         return Ok(Vec::new());
