@@ -180,7 +180,7 @@ impl Sample for u16 {
 }
 
 /// Fractional bits of the source position, and of the interpolation weights.
-const FRAC: u32 = 16;
+const FRAC: u32 = 32;
 const WBITS: u32 = 7;
 const WONE: u32 = 1 << WBITS;
 
@@ -211,13 +211,16 @@ fn warp<S: Sample, const N: usize>(img: &Image, g: &Geometry, fill: [u16; 3]) ->
         // against rounding): the fast loop, without edge checks.
         let (mut lo, mut hi) = (0.0f64, g.ow as f64);
         for (start, step, limit) in [(sx, g.dxx, wf - 1.0), (sy, g.dxy, hf - 1.0)] {
-            // 0 <= start + step * ox < limit
+            // MARGIN <= start + step * ox < limit − MARGIN: a margin in source pixels, since
+            // with a tiny step one output column moves the source position almost nowhere.
+            const MARGIN: f64 = 0.5;
+            let (floor, ceil) = (MARGIN, limit - MARGIN);
             if step.abs() < 1e-12 {
-                if !(0.0..limit).contains(&start) {
+                if !(floor..ceil).contains(&start) {
                     hi = lo;
                 }
             } else {
-                let (a, b) = ((0.0 - start) / step, (limit - start) / step);
+                let (a, b) = ((floor - start) / step, (ceil - start) / step);
                 let (a, b) = if a < b { (a, b) } else { (b, a) };
                 lo = lo.max(a);
                 hi = hi.min(b);

@@ -286,3 +286,31 @@ fn deskew_xy_round_trips() {
     );
     assert_eq!(angle_from_deskew_xy(0, 17), 0.0);
 }
+
+/// Turns so small that a column moves the source by a hair, and the largest allowed, in every
+/// format: the fast path stays inside the source (a regression: a 0.01° turn once read a row
+/// above the page), and a zero turn is the identity.
+#[test]
+fn tiny_and_large_turns_stay_inside() {
+    for pixel in [
+        PixelFormat::Gray8,
+        PixelFormat::Rgb8,
+        PixelFormat::Gray16,
+        PixelFormat::Rgb16,
+        PixelFormat::BlackAndWhite1,
+    ] {
+        let (w, h) = (301u32, 203u32);
+        let bpl = pixel.bytes_per_line(w);
+        let data: Vec<u8> = (0..bpl * h as usize)
+            .map(|i| (i * 31 % 253) as u8)
+            .collect();
+        let img = Image::new(pixel, w, h, (300, 300), data).unwrap();
+        for angle in [1e-9, 0.001, -0.001, 0.01, -0.01, 0.3, 45.0, -45.0] {
+            let out = deskew(&img, angle).unwrap();
+            assert_eq!((out.width, out.height, out.pixel), (w, h, pixel));
+        }
+        if pixel != PixelFormat::BlackAndWhite1 {
+            assert_eq!(deskew(&img, 0.0).unwrap(), img, "{pixel:?}");
+        }
+    }
+}
