@@ -33,10 +33,11 @@ impl Sensitivity {
         self.0
     }
 
-    /// Coverage below which a page is blank: 0.05 % at 50, ten times less at 0, ten times
-    /// more at 100 (a line of text covers about 0.2 %, a page number about 0.01 %).
+    /// Coverage below which a page is blank: 0.08 % at 50, ten times less at 0, ten times
+    /// more at 100. The default sits midway (on a log scale) between a blank side with a page
+    /// number on a small sheet and one line of text on it (BENCHMARKS.md has the figures).
     pub fn threshold(self) -> f64 {
-        0.0005 * 10f64.powf((self.0 as f64 - 50.0) / 50.0)
+        0.0008 * 10f64.powf((self.0 as f64 - 50.0) / 50.0)
     }
 }
 
