@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(sane-utils libsane1 sane-airscan qpdf poppler-utils libtiff-tools
+PACKAGES=(sane-utils libsane1 sane-airscan qpdf poppler-utils libtiff-tools unpaper
           avahi-daemon avahi-utils dbus-daemon iproute2 util-linux curl
           tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core)
 
