@@ -440,6 +440,8 @@ fn serve_over_https_with_a_self_signed_certificate_then_ctrl_c() {
     interrupt(server, err);
 }
 
+/// Bad flags, certificate files included, are requests the user can fix: exit status 2 (they
+/// were 1 before the one exit-status rule).
 #[test]
 fn serve_refuses_bad_tls_and_limit_flags_clearly() {
     let dir = tempfile::tempdir().unwrap();
@@ -455,19 +457,19 @@ fn serve_refuses_bad_tls_and_limit_flags_clearly() {
         ],
         dir.path(),
     );
-    exits_with(&o, 1, "cannot read the certificate file missing.pem");
+    exits_with(&o, 2, "cannot read the certificate file missing.pem");
     std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
     let o = scanwire(
         &["serve", "--tls-cert", "junk.pem", "--tls-key", "junk.pem"],
         dir.path(),
     );
-    exits_with(&o, 1, "no certificate found");
+    exits_with(&o, 2, "no certificate found");
     let o = scanwire(&["serve", "--max-connections", "0"], dir.path());
-    exits_with(&o, 1, "at least one connection");
+    exits_with(&o, 2, "at least one connection");
     let o = scanwire(&["serve", "--deflate", "turbo"], dir.path());
     exits_with(
         &o,
-        1,
+        2,
         "--deflate turbo: expected wire, fastest, fast, balanced or high",
     );
     let o = scanwire(&["serve", "--mdns-name", "x"], dir.path());
