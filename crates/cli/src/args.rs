@@ -108,7 +108,10 @@ pub struct ServeArgs {
 
 const SCAN_EXAMPLES: &str = "Examples:
   scanwire scan -o page.png
-      one A4 page, color, 300 dpi, from the virtual scanner
+      the whole glass (the virtual scanner's: 215.9 x 297 mm, wider than A4), color,
+      300 dpi, from the virtual scanner
+  scanwire scan --paper a4 -o page.png
+      an A4 page (210 x 297 mm) from the top-left corner of the glass
   scanwire scan --mode gray --resolution 150 -l 10 -t 10 -x 100 -y 50 -o crop.png
       a 100 x 50 mm region, 10 mm from the top-left corner
   scanwire scan --source adf --pages 5 -o page-%02d.png

@@ -1,6 +1,7 @@
 //! `scan`'s raw arguments to what to do, in two steps (as ripgrep's `lowargs` → `hiargs`):
-//! [`ScanPlan::new`] checks everything that needs no device (flags, the output file and what
-//! its format can hold, the transfer's options, `--set` split into names and values), and
+//! [`ScanPlan::new`] checks everything that needs no device (flags, the output file, its
+//! directory and what its format can hold, the transfer's options, `--set` split into names
+//! and values), and
 //! [`ScanPlan::request`] resolves the rest against the open device (its area, its options, the
 //! encoding its pages come in). Every error here is one the user can fix before scanning:
 //! exit status 2.
@@ -12,7 +13,7 @@ use scanwire_core::device::{
     Area, Capabilities, ColorMode, DeviceOption, Encoding, Length, ScanRequest, Source,
 };
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
-use scanwire_formats::{Format, OutputPlan};
+use scanwire_formats::{FileOutput, Format, OutputPlan};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -41,8 +42,12 @@ pub struct ScanPlan {
     paper: Option<Paper>,
     /// `--set` as (name, value), in order.
     pub settings: Vec<(String, String)>,
-    /// The files (started by `scan`, once the request holds).
-    pub output: OutputPlan,
+    /// The files, checked (their directory exists) but none created yet.
+    pub output: FileOutput,
+    /// Their format.
+    format: Format,
+    /// `--lossless`.
+    lossless: bool,
     /// How the transfer runs.
     pub transfer: TransferOptions,
     /// `--quality` was given (the device's own JPEG is not wanted).
@@ -106,6 +111,9 @@ impl ScanPlan {
         output.options.title = args.title.clone();
         output.all_or_nothing = args.all_or_nothing;
         output.queue_bytes = CLI_QUEUE_BYTES;
+        let format = output.format;
+        // Checks the directory (a missing one is the user's to fix) and creates nothing.
+        let output = output.start().map_err(usage)?;
 
         Ok(ScanPlan {
             device: args.device.clone(),
@@ -117,6 +125,8 @@ impl ScanPlan {
             paper: args.paper,
             settings,
             output,
+            format,
+            lossless: args.lossless,
             transfer,
             quality: args.quality.is_some(),
         })
@@ -147,9 +157,8 @@ impl ScanPlan {
     /// color and no `--quality` asks for Scanwire's own encoding; each only when the source
     /// sends it (eSCL scanners do). `None`: raw rows, encoded here.
     fn device_encoding(&self, caps: &Capabilities, request: &ScanRequest) -> Option<Encoding> {
-        let format = self.output.format;
-        let own_encoding =
-            self.quality || (format == Format::Pdf && self.output.options.pdf_lossless);
+        let format = self.format;
+        let own_encoding = self.quality || (format == Format::Pdf && self.lossless);
         let wanted = match format {
             Format::Png => Encoding::Png,
             Format::Jpeg | Format::Pdf

@@ -10,7 +10,7 @@
 
 use crate::args::ScanArgs;
 use crate::devices;
-use crate::exit::{self, usage};
+use crate::exit;
 use crate::plan::ScanPlan;
 use crate::ui::Ui;
 use anyhow::{anyhow, Context, Result};
@@ -94,7 +94,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         })
         .context("cannot install the Ctrl-C handler")?;
     }
-    let output = plan.output.clone().start().map_err(usage)?;
+    let output = plan.output.clone();
 
     let open = Arc::new(Mutex::new(true));
     let app = CliApp {
