@@ -203,6 +203,39 @@ fn bad_requests_say_what_is_allowed_and_exit_2() {
     }
 }
 
+/// A refused `--set` names the device once and says what is wrong in words; the WIA code
+/// (E_INVALIDARG) only with --verbose and in --json.
+#[test]
+fn set_errors_name_the_device_once_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    for (set, msg) in [
+        ("jam-at-pag=3", "did you mean jam-at-page?"),
+        ("hang-at-page=0", "hang-at-page"),
+        ("sheets=many", "sheets"),
+    ] {
+        let o = scanwire(&["scan", "--set", set, "-o", "x.png"], dir.path());
+        exits_with(&o, 2, msg);
+        let err = stderr(&o);
+        assert_eq!(err.matches("virtual").count(), 1, "{err}");
+        assert!(
+            !err.contains("E_INVALIDARG") && !err.contains("0x8007"),
+            "{err}"
+        );
+        let o = scanwire(
+            &["scan", "--set", set, "-o", "x.png", "--verbose"],
+            dir.path(),
+        );
+        exits_with(&o, 2, "E_INVALIDARG");
+        let o = scanwire(&["scan", "--set", set, "-o", "x.png", "--json"], dir.path());
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["error"]["hresult"], "0x80070057 (E_INVALIDARG)", "{v}");
+        assert_eq!(v["error"]["kind"], "InvalidRequest", "{v}");
+        assert_eq!(v["pages"], 0);
+        assert!(!dir.path().join("x.png").exists());
+    }
+}
+
 #[test]
 fn a_jam_keeps_the_pages_before_it_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
