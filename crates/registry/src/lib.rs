@@ -225,9 +225,18 @@ mod tests {
 
     #[test]
     fn list_has_one_row_per_driver() {
+        // SANE lists only its test backend: the system's would probe USB and the network.
+        let sane = tempfile::tempdir().unwrap();
+        std::fs::write(sane.path().join("dll.conf"), "test\n").unwrap();
+        std::env::set_var("SANE_CONFIG_DIR", sane.path());
         let found = list(&Config::default(), None);
         assert_eq!(found.len(), DRIVERS.len());
         assert_eq!(found[0].driver, "virtual");
         assert_eq!(found[0].devices.as_ref().unwrap()[0].id, "virtual");
+        // With libsane installed its test backend is there; without, the row says why.
+        match &found[1].devices {
+            Ok(d) => assert!(d.iter().any(|d| d.id.starts_with("sane:test")), "{d:?}"),
+            Err(why) => assert!(why.contains("libsane"), "{why}"),
+        }
     }
 }
