@@ -9,11 +9,12 @@
 use crate::args::{Paper, ScanArgs};
 use crate::exit::usage;
 use anyhow::{anyhow, bail, Result};
+use scanwire_codecs::Format;
 use scanwire_core::device::{
     Area, Capabilities, ColorMode, DeviceOption, Encoding, Length, ScanRequest, Source,
 };
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
-use scanwire_formats::{FileOutput, Format, OutputPlan};
+use scanwire_output::{FileOutput, OutputPlan};
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use scanwire_core::device::{DeviceError, DeviceErrorKind, PageInfo};
 use scanwire_core::transfer::{self, AppStream, CancelHandle, Outcome, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_formats::{FileOutput, OutputReport};
+use scanwire_output::{FileOutput, OutputReport};
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};

@@ -7,7 +7,7 @@ use crate::args::ServeArgs;
 use crate::exit::usage;
 use crate::plan::split_setting;
 use anyhow::{bail, Result};
-use scanwire_formats::DeflateEffort;
+use scanwire_codecs::DeflateEffort;
 use scanwire_server::{BasicAuth, MdnsConfig, ServerConfig, TlsConfig};
 use std::path::Path;
 
