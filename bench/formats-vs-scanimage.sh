@@ -73,8 +73,7 @@ cmd_for() {
 # (CPU = user + system time of all threads, GNU time's 10 ms resolution: less sensitive to
 # other load on the machine than wall time).
 # The SANE test backend can deadlock at the end of a page (its reader thread is cancelled
-# asynchronously by sanei_thread and may die holding a malloc lock; see the notes in
-# /work/notes/bench-formats.md): such a run (a watchdog error from scanwire, a timeout for
+# asynchronously by sanei_thread and may die holding a malloc lock): such a run (a watchdog error from scanwire, a timeout for
 # scanimage) is counted, reported, and repeated, up to 3 attempts.
 measure() { # prog case
     local d="$work/run" attempt t0 t1 cmd rc

@@ -5,6 +5,12 @@
 #
 #   ./scripts/test.sh            everything
 #   SCANWIRE_REQUIRE_PEERS=1     a missing peer fails its test instead of skipping it (CI)
+#   SCANWIRE_FIXTURES=DIR        the real-device fixtures (default: ../shared/fixtures beside
+#                                the repository); without them those tests skip
+#
+# Every stage runs even when an earlier one fails; the end prints each stage's result and the
+# tests that were skipped, with why (their `skipped:` lines), and the exit status is non-zero
+# if any stage failed. Each stage's output is also in target/test-logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,15 +48,46 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-echo "== cargo test (workspace)"
-cargo test --workspace --all-targets --no-fail-fast
-cargo test --workspace --doc
+# From here on a failing stage is recorded, not fatal.
+set +e
+logs=target/test-logs
+mkdir -p "$logs"
+rm -f "$logs"/*.log
+stages=()
+results=()
 
-echo "== loom model checks (scanwire-core)"
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
+# stage NAME COMMAND...: runs COMMAND with its output shown and kept in $logs/NAME.log.
+stage() {
+    local name=$1
+    shift
+    echo "== $name"
+    "$@" 2>&1 | tee "$logs/$name.log"
+    local status=${PIPESTATUS[0]}
+    stages+=("$name")
+    if [ "$status" = 0 ]; then results+=(passed); else results+=("FAILED (exit $status)"); fi
+}
+
+stage cargo-test cargo test --workspace --all-targets --no-fail-fast
+stage doc-tests cargo test --workspace --doc
+stage loom env RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom \
     cargo test -p scanwire-core --test loom --release
-
 if [ -x crates/com/run-wine-tests.sh ]; then
-    echo "== Windows COM layer under wine"
-    crates/com/run-wine-tests.sh
+    stage wine crates/com/run-wine-tests.sh
 fi
+
+echo
+echo "== summary"
+failed=0
+for i in "${!stages[@]}"; do
+    printf '  %-12s %s\n' "${stages[$i]}" "${results[$i]}"
+    [ "${results[$i]}" = passed ] || failed=1
+done
+# A skip line may share a terminal line with the harness's own output: take it from `skipped:`.
+skipped=$(grep -ho 'skipped: .*' "$logs"/*.log | sort -u)
+if [ -n "$skipped" ]; then
+    echo "  skipped tests ($(printf '%s\n' "$skipped" | wc -l)):"
+    printf '%s\n' "$skipped" | sed 's/^skipped: /    /'
+else
+    echo "  no test was skipped"
+fi
+exit "$failed"

@@ -3,7 +3,7 @@
 use crate::args::CapsArgs;
 use crate::devices;
 use anyhow::Result;
-use scanwire_core::device::{Capabilities, Resolutions};
+use scanwire_core::device::{Capabilities, DeviceOption, OptionValue, Resolutions};
 use serde_json::{json, Value};
 
 pub fn caps(args: &CapsArgs) -> Result<i32> {
@@ -15,10 +15,7 @@ pub fn caps(args: &CapsArgs) -> Result<i32> {
     if args.json {
         let mut v = caps_json(&caps);
         v["id"] = json!(args.device);
-        v["options"] = json!(extra
-            .iter()
-            .map(|o| json!({"name": o.name, "type": o.kind, "constraint": o.constraint, "value": o.value, "help": o.help}))
-            .collect::<Vec<_>>());
+        v["options"] = json!(extra.iter().map(option_json).collect::<Vec<_>>());
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
@@ -45,17 +42,31 @@ pub fn caps(args: &CapsArgs) -> Result<i32> {
     if !extra.is_empty() {
         outln!("  options (--set NAME=VALUE):");
         for o in &extra {
-            outln!(
-                "    {:<24} {:<8} {:<28} [{}]  {}",
-                o.name,
-                o.kind,
-                o.constraint,
-                o.value,
-                o.help
-            );
+            outln!("    {o}");
         }
     }
     Ok(0)
+}
+
+/// One option in `caps --json`: its value typed (bool, number, string or null), what it
+/// allows in words, and the sources it applies to (empty: every source).
+fn option_json(o: &DeviceOption) -> Value {
+    let value = match &o.value {
+        None => Value::Null,
+        Some(OptionValue::Bool(b)) => json!(b),
+        Some(OptionValue::Int(n)) => json!(n),
+        Some(OptionValue::Fixed(x)) => json!(x),
+        Some(OptionValue::Text(t)) => json!(t),
+    };
+    json!({
+        "name": o.name,
+        "type": o.kind.name(),
+        "unit": o.unit,
+        "constraint": o.allowed_text(),
+        "value": value,
+        "help": o.help,
+        "sources": o.sources.iter().map(|s| s.cli_name()).collect::<Vec<_>>(),
+    })
 }
 
 fn join<T: std::fmt::Display>(it: impl Iterator<Item = T>) -> String {

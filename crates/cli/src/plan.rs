@@ -11,7 +11,8 @@ use crate::exit::usage;
 use anyhow::{anyhow, bail, Result};
 use scanwire_codecs::Format;
 use scanwire_core::device::{
-    Area, Capabilities, ColorMode, DeviceOption, Encoding, Length, ScanRequest, Source,
+    parse_settings, Area, Capabilities, ColorMode, DeviceOption, Encoding, Length, OptionError,
+    OptionValue, ScanRequest, Source,
 };
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
 use scanwire_output::{FileOutput, OutputPlan};
@@ -133,11 +134,23 @@ impl ScanPlan {
         })
     }
 
-    /// The request for the open device: its area rules, its options, the encoding its pages
-    /// should come in; validated against its capabilities.
-    pub fn request(&self, caps: &Capabilities, _options: &[DeviceOption]) -> Result<ScanRequest> {
+    /// `--set` parsed against the open device's options (core's one parser): typed values, or
+    /// what is wrong in words.
+    pub fn options(
+        &self,
+        device_options: &[DeviceOption],
+    ) -> Result<BTreeMap<String, OptionValue>, OptionError> {
+        parse_settings(device_options, &self.settings)
+    }
+
+    /// The request for the open device: its area rules, its options (see [`Self::options`]),
+    /// the encoding its pages should come in; validated against its capabilities.
+    pub fn request(
+        &self,
+        caps: &Capabilities,
+        options: BTreeMap<String, OptionValue>,
+    ) -> Result<ScanRequest> {
         let area = self.area(caps)?;
-        let options: BTreeMap<String, String> = self.settings.iter().cloned().collect();
         let mut request = ScanRequest {
             source: self.source,
             mode: self.mode,
@@ -214,18 +227,10 @@ impl ScanPlan {
     }
 }
 
-/// `--set NAME=VALUE` split at the first `=`, both sides trimmed: the one place `scan` and
-/// `serve` read it.
+/// `--set NAME=VALUE` split by core's `split_setting` (the one place that splits it), as a
+/// usage error for `scan` and `serve`.
 pub fn split_setting(s: &str) -> Result<(String, String)> {
-    let Some((k, v)) = s.split_once('=') else {
-        bail!(usage(format!(
-            "--set {s}: expected NAME=VALUE, e.g. --set sheets=3"
-        )));
-    };
-    if k.trim().is_empty() {
-        bail!(usage(format!("--set {s}: the option name is empty")));
-    }
-    Ok((k.trim().to_string(), v.trim().to_string()))
+    scanwire_core::device::split_setting(s).map_err(|e| usage(format!("--set {e}")))
 }
 
 /// Whether a file in `format` holds pages in `mode` as they are scanned; if not, what it can

@@ -14,7 +14,7 @@ use crate::exit;
 use crate::plan::ScanPlan;
 use crate::ui::Ui;
 use anyhow::{anyhow, Context, Result};
-use scanwire_core::device::{DeviceError, DeviceErrorKind, PageInfo};
+use scanwire_core::device::{DeviceError, DeviceErrorKind, Encoding, PageInfo};
 use scanwire_core::transfer::{self, AppStream, CancelHandle, Outcome, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
 use scanwire_output::{FileOutput, OutputReport};
@@ -75,8 +75,28 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     let caps = device
         .capabilities()
         .map_err(|e| anyhow!("{}: {}", plan.device, describe(&e, args.verbose)))?;
-    let options = device.options();
-    let request = plan.request(&caps, &options)?;
+    let options = match plan.options(&device.options()) {
+        Ok(o) => o,
+        Err(e) => {
+            // Refused before scanning: reported as a refused request (exit 2), with its
+            // WIA code in --json and --verbose.
+            let e = DeviceError::with_hresult(
+                DeviceErrorKind::InvalidRequest,
+                e.hresult(),
+                format!("{}: {e}", plan.device),
+            );
+            let outcome = Outcome {
+                result: e.hresult(),
+                error: Some(e),
+                pages: 0,
+                incomplete: 0,
+                skipped: 0,
+                violations: Vec::new(),
+            };
+            return report(args, None, &outcome, OutputReport::default(), false);
+        }
+    };
+    let request = plan.request(&caps, options)?;
 
     // Ctrl-C handling is in place before the first file exists (a Ctrl-C earlier leaves
     // nothing behind); see the module documentation.
@@ -127,15 +147,25 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
             return Ok(exit::INTERRUPTED);
         }
     };
-    let report = output.finish(outcome.result);
+    let files = output.finish(outcome.result);
     let was_interrupted = presses.load(Ordering::SeqCst) > 0 && outcome.is_cancelled();
+    report(args, request.encoding, &outcome, files, was_interrupted)
+}
 
+/// Prints what the scan came to (files, the JSON report, errors) and picks the exit status.
+fn report(
+    args: &ScanArgs,
+    encoding: Option<Encoding>,
+    outcome: &Outcome,
+    report: OutputReport,
+    was_interrupted: bool,
+) -> Result<i32> {
     if args.json {
         let v = json!({
             "device": args.device,
             // Pages the device encoded and the files hold untouched, or null for rows
             // encoded here.
-            "device_encoding": request.encoding.map(|e| e.mime()),
+            "device_encoding": encoding.map(|e| e.mime()),
             "result": outcome.result.to_string(),
             "cancelled": outcome.is_cancelled(),
             "pages": report.pages,
@@ -183,7 +213,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         } else {
             String::new()
         };
-        // A request the device refused before scanning names the device in its own words.
+        // A request the device refused before scanning: its message names the device.
         if e.kind() == DeviceErrorKind::InvalidRequest && report.pages == 0 {
             eprintln!("scanwire: {}{kept}", describe(e, args.verbose));
             return Ok(exit::USAGE);

@@ -32,7 +32,10 @@ pub struct ServerConfig {
     /// Timing.
     pub timing: Timing,
     /// Device options added to every scan request (`--set`-style, e.g. the virtual scanner's
-    /// pacing), unless the device rejects them.
+    /// pacing), parsed against each device's options when the server starts (a name or value
+    /// a device does not take stops the start with [`ServerError::Options`]).
+    ///
+    /// [`ServerError::Options`]: crate::ServerError::Options
     pub request_options: BTreeMap<String, String>,
     /// Encoder settings (JPEG quality, PNG effort) for the pages the server encodes.
     pub encode: EncodeOptions,

@@ -4,11 +4,11 @@
 use crate::config::Timing;
 use crate::job::{CancelReason, Job, JobHost, JobSettings};
 use crate::mapping::JobRequest;
-use scanwire_core::device::{Capabilities, DeviceErrorKind, DeviceInfo, Source};
+use scanwire_core::device::{Capabilities, DeviceErrorKind, DeviceInfo, OptionValue, Source};
 use scanwire_core::transfer::{Outcome, SharedDevice};
 use scanwire_core::wia::{self, HResult};
 use scanwire_escl::{self as escl, AdfState, Document, ScannerState};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,8 @@ pub(crate) struct DeviceEntry {
     /// Its path segment under `/eSCL/`.
     pub segment: String,
     pub caps: Capabilities,
+    /// The configuration's `request_options`, parsed against this device's options.
+    pub options: BTreeMap<String, OptionValue>,
     /// The ScannerCapabilities document, built once.
     pub caps_xml: String,
     /// `pwg:MakeAndModel`, as clients show the device.
@@ -61,6 +63,7 @@ impl DeviceEntry {
         segment: String,
         info: DeviceInfo,
         caps: Capabilities,
+        options: BTreeMap<String, OptionValue>,
         shared: SharedDevice,
     ) -> Self {
         // Stable across restarts: clients remember scanners by UUID.
@@ -76,6 +79,7 @@ impl DeviceEntry {
             id,
             segment,
             caps,
+            options,
             caps_xml,
             make_and_model,
             uuid,

@@ -30,6 +30,15 @@ pub enum ServerError {
         #[source]
         source: scanwire_core::device::DeviceError,
     },
+    /// `request_options` do not fit a device's options (checked at start, not per job).
+    #[error("--set for `{id}`: {source}")]
+    Options {
+        /// The device id.
+        id: String,
+        /// What is wrong, naming what is allowed.
+        #[source]
+        source: scanwire_core::device::OptionError,
+    },
     /// Binding the listening socket failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -6,8 +6,8 @@
 use crate::config::Limits;
 use scanwire_codecs::Format;
 use scanwire_core::device::{
-    Area, Capabilities, ColorMode, DeviceInfo, Length, PixelFormat, ScanRequest, Source,
-    SourceCaps, UM_PER_INCH,
+    Area, Capabilities, ColorMode, DeviceInfo, Length, OptionValue, PixelFormat, ScanRequest,
+    Source, SourceCaps, UM_PER_INCH,
 };
 use scanwire_escl as escl;
 use std::collections::BTreeMap;
@@ -150,7 +150,7 @@ pub const COMPRESSION_LINK: i32 = 0;
 pub const COMPRESSION_STORAGE: i32 = 1;
 
 /// A job as the server will run it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct JobRequest {
     /// What the device is asked for.
     pub request: ScanRequest,
@@ -199,7 +199,7 @@ fn from_300ths(n: u32) -> Length {
 pub fn job_request(
     s: &escl::ScanSettings,
     caps: &Capabilities,
-    options: &BTreeMap<String, String>,
+    options: &BTreeMap<String, OptionValue>,
     limits: &Limits,
 ) -> Result<JobRequest, Conflict> {
     let source = match (&s.input_source, s.duplex) {

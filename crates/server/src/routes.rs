@@ -157,7 +157,7 @@ async fn create_job(State(c): State<Ctx>, req: Request) -> Result<Response, ApiE
         _ => ApiError::bad_request(format!("the ScanSettings document is invalid: {e}")),
     })?;
     let cfg = c.app.config();
-    let req = mapping::job_request(&settings, &c.dev.caps, &cfg.request_options, &cfg.limits)
+    let req = mapping::job_request(&settings, &c.dev.caps, &c.dev.options, &cfg.limits)
         .map_err(|e| ApiError::conflict(e.0))?;
     wait_for_wind_down(&c.dev).await;
     let job = c

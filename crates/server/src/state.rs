@@ -6,6 +6,7 @@ use crate::error::ServerError;
 use crate::job::JobSettings;
 use axum::http::HeaderValue;
 use base64::Engine as _;
+use scanwire_core::device::parse_settings;
 use scanwire_core::transfer::SharedDevice;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,7 +56,7 @@ impl ServerState {
             if entries.iter().any(|e| e.id == id) {
                 return Err(ServerError::DuplicateDevice(id));
             }
-            let (info, caps) = {
+            let (info, caps, options) = {
                 let mut d = shared.lock().unwrap_or_else(|p| p.into_inner());
                 let info = d.info();
                 let caps = d
@@ -64,11 +65,25 @@ impl ServerState {
                         id: id.clone(),
                         source,
                     })?;
-                (info, caps)
+                // Parsed once, here: a bad --set stops the start instead of failing every job.
+                let settings: Vec<(String, String)> = config
+                    .request_options
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let options = parse_settings(&d.options(), &settings).map_err(|source| {
+                    ServerError::Options {
+                        id: id.clone(),
+                        source,
+                    }
+                })?;
+                (info, caps, options)
             };
             let segment = segment_for(&id, &taken);
             taken.push(segment.clone());
-            entries.push(Arc::new(DeviceEntry::new(id, segment, info, caps, shared)));
+            entries.push(Arc::new(DeviceEntry::new(
+                id, segment, info, caps, options, shared,
+            )));
         }
         let default = match &config.default_device {
             None => 0,

@@ -31,6 +31,9 @@ impl Device for Recorded {
     fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
         self.inner.capabilities()
     }
+    fn options(&mut self) -> Vec<DeviceOption> {
+        self.inner.options()
+    }
     fn acquire(
         &mut self,
         request: &ScanRequest,
@@ -453,7 +456,7 @@ fn escl_backend_scans_color_gray_lineart_and_a_batch() {
 #[test]
 fn ipv6_loopback_and_title_case_headers() {
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED: no IPv6 loopback here");
+        scanwire_testkit::peer_missing("no IPv6 loopback here");
         return;
     }
     let s = Served::start("[::1]:0", &[]);

@@ -181,10 +181,7 @@ fn curl_trusts_the_self_signed_certificate_it_is_given() {
         .output()
         .is_err()
     {
-        if std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1") {
-            panic!("SCANWIRE_REQUIRE_PEERS=1 but curl is missing");
-        }
-        eprintln!("SKIPPED: needs curl");
+        scanwire_testkit::peer_missing("needs curl");
         return;
     }
     let tls = TlsConfig::self_signed(&["127.0.0.1".into(), "localhost".into()]).unwrap();

@@ -6,14 +6,13 @@ mod common;
 use axum::http::StatusCode;
 use axum::Router;
 use common::*;
-use scanwire_core::device::{ScanRequest, Source};
+use scanwire_core::device::{parse_settings, ScanRequest, Source};
 use scanwire_core::transfer::share;
 use scanwire_escl::{
     AdfState, Document, JobState, ScanSettings, ScannerCapabilities, ScannerState,
 };
 use scanwire_server::{job_request, router, Limits, ServerConfig, ServerState};
 use scanwire_virtual::{expected_page, VirtualDevice};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn app(options: &[(&str, &str)]) -> Router {
@@ -35,10 +34,12 @@ fn app(options: &[(&str, &str)]) -> Router {
 /// The request the server makes of the device for `xml`, to render the expected pages.
 fn request_for(xml: &str, options: &[(&str, &str)]) -> ScanRequest {
     let settings = ScanSettings::from_xml(xml.as_bytes()).unwrap();
-    let opts: BTreeMap<String, String> = options
+    let pairs: Vec<(String, String)> = options
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    let opts =
+        parse_settings(&scanwire_virtual::options::device_options(), &pairs).expect("options");
     job_request(
         &settings,
         &scanwire_virtual::options::capabilities(),

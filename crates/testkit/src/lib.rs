@@ -12,15 +12,25 @@
 //! - an application or destination failure comes back as that exact HRESULT;
 //! - every scripted fault ends with its WIA code and keeps the pages completed before it;
 //! - complete raster pages hold exactly `bytes_per_line × height` bytes.
+//!
+//! Also for every test crate: [`fixtures_dir`] and [`peer_missing`] (`peers.rs`), the one way a
+//! test skips when a fixture set or peer program is missing (or fails under
+//! `SCANWIRE_REQUIRE_PEERS=1`).
 
-use scanwire_core::device::{PageData, ScanRequest, Source};
+use scanwire_core::device::{
+    parse_settings, DeviceOption, OptionValue, PageData, ScanRequest, Source,
+};
 use scanwire_core::transfer::{
     self, CancelHandle, Outcome, Recorder, Recording, Script, SharedDevice, TransferOptions,
 };
 use scanwire_core::wia::{self, HResult};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 pub use scanwire_core::transfer::Recorder as RecordingCallback;
+
+mod peers;
+pub use peers::{fixtures_dir, fixtures_path, fixtures_root, peer_missing, peers_required};
 
 /// A scripted fault and what it must come to.
 #[derive(Clone, Debug)]
@@ -33,6 +43,16 @@ pub struct FaultCase {
     pub result: HResult,
     /// How many complete pages the application keeps.
     pub complete_pages: u32,
+}
+
+/// `--set`-style pairs parsed against a device's options, as the CLI does it; panics with
+/// the parse error (a test's own options are meant to be valid).
+pub fn set(options: &[DeviceOption], pairs: &[(&str, &str)]) -> BTreeMap<String, OptionValue> {
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    parse_settings(options, &pairs).unwrap_or_else(|e| panic!("{pairs:?}: {e}"))
 }
 
 /// The suite's checks run in parallel, but some devices allow one open handle at a time (the

@@ -5,12 +5,17 @@
 mod caps;
 mod error;
 mod geometry;
+pub mod options;
 mod page;
 mod request;
 
 pub use caps::{Capabilities, ColorMode, Resolutions, Source, SourceCaps};
 pub use error::{DeviceError, DeviceErrorKind};
 pub use geometry::{Area, Length, UM_PER_INCH};
+pub use options::{
+    check_value, parse_setting, parse_settings, parse_value, split_setting, Constraint,
+    DeviceOption, OptionError, OptionType, OptionValue,
+};
 pub use page::{Encoding, PageData, PageInfo, PixelFormat, Side};
 pub use request::{RequestError, ScanRequest};
 
@@ -62,21 +67,6 @@ pub fn acquire_hresult(r: &AcquireResult) -> HResult {
         Ok(c) => c.hresult(),
         Err(e) => e.hresult(),
     }
-}
-
-/// A device-specific option, settable with `--set name=value` (`ScanRequest::options`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceOption {
-    /// The name used with `--set`.
-    pub name: String,
-    /// Its type, in words (`int`, `bool`, `string`, `mm`, …).
-    pub kind: String,
-    /// What values are allowed, in words (`1..=100`, `A|B|C`).
-    pub constraint: String,
-    /// The current or default value.
-    pub value: String,
-    /// What it does.
-    pub help: String,
 }
 
 /// An open scanner.

@@ -1,12 +1,12 @@
 //! What the user asks for, and the check against what the device can do. The second of the
 //! three vocabularies.
 
-use super::{Area, Capabilities, ColorMode, Encoding, Length, Source};
+use super::{Area, Capabilities, ColorMode, Encoding, Length, OptionValue, Source};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// A scan job as the user asked for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScanRequest {
     /// Where the paper is.
     pub source: Source,
@@ -22,8 +22,9 @@ pub struct ScanRequest {
     /// The encoding the application would like from a device that can encode; `None` asks
     /// for raw rows where the device has them.
     pub encoding: Option<Encoding>,
-    /// Device-specific options (`--set name=value`), checked by the device itself.
-    pub options: BTreeMap<String, String>,
+    /// Device-specific options (`--set name=value`), parsed against the device's
+    /// [`DeviceOption`](super::DeviceOption)s with [`parse_settings`](super::parse_settings).
+    pub options: BTreeMap<String, OptionValue>,
 }
 
 impl Default for ScanRequest {

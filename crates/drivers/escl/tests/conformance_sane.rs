@@ -18,7 +18,6 @@ use scanwire_core::transfer::{self, SharedDevice};
 use scanwire_core::wia::{self, HResult};
 use scanwire_sane::{SaneConfig, SaneDriver};
 use scanwire_testkit::{conformance_suite, DeviceSlot, FaultCase, Profile};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -35,40 +34,34 @@ fn write_config(dir: &Path) -> std::io::Result<()> {
 /// The SANE driver with the private configuration, or `None` (with a note) when libsane or
 /// its test backend is missing; a panic then under SCANWIRE_REQUIRE_PEERS=1.
 fn sane() -> Option<&'static SaneDriver> {
-    static DRIVER: OnceLock<Option<SaneDriver>> = OnceLock::new();
-    DRIVER
-        .get_or_init(|| {
-            // One directory per test process; libsane reads it once, at sane_init.
-            let dir: PathBuf =
-                std::env::temp_dir().join(format!("scanwire-escl-sane-{}", std::process::id()));
-            write_config(&dir).unwrap_or_else(|e| panic!("writing {}: {e}", dir.display()));
-            let driver = SaneDriver::with_config(SaneConfig {
-                config_dir: Some(dir),
-                library: std::env::var_os("SCANWIRE_TEST_LIBSANE").map(PathBuf::from),
-                ..Default::default()
-            });
-            let missing = match driver.devices() {
-                Err(e) => Some(format!("SANE is not usable: {e}")),
-                Ok(list) if !list.iter().any(|d| d.id == "sane:test:0") => Some(format!(
-                    "the SANE test backend is missing (devices: {list:?})"
-                )),
-                Ok(_) => None,
-            };
-            match missing {
-                Some(why) if common::peers_required() => {
-                    panic!("SCANWIRE_REQUIRE_PEERS=1 but {why}")
-                }
-                Some(why) => {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "note: skipping eSCL-over-SANE tests: {why} (install libsane1)"
-                    );
-                    None
-                }
-                None => Some(driver),
-            }
-        })
+    static DRIVER: OnceLock<Result<SaneDriver, String>> = OnceLock::new();
+    let driver = DRIVER.get_or_init(|| {
+        // One directory per test process; libsane reads it once, at sane_init.
+        let dir: PathBuf =
+            std::env::temp_dir().join(format!("scanwire-escl-sane-{}", std::process::id()));
+        write_config(&dir).unwrap_or_else(|e| panic!("writing {}: {e}", dir.display()));
+        let driver = SaneDriver::with_config(SaneConfig {
+            config_dir: Some(dir),
+            library: std::env::var_os("SCANWIRE_TEST_LIBSANE").map(PathBuf::from),
+            ..Default::default()
+        });
+        let missing = match driver.devices() {
+            Err(e) => Some(format!("SANE is not usable: {e}")),
+            Ok(list) if !list.iter().any(|d| d.id == "sane:test:0") => Some(format!(
+                "the SANE test backend is missing (devices: {list:?})"
+            )),
+            Ok(_) => None,
+        };
+        match missing {
+            Some(why) => Err(format!("{why} (install libsane1)")),
+            None => Ok(driver),
+        }
+    });
+    // Each test that needs it says so (or fails under SCANWIRE_REQUIRE_PEERS=1).
+    driver
         .as_ref()
+        .map_err(|why| scanwire_testkit::peer_missing(why))
+        .ok()
 }
 
 /// Opens `sane:test:0`; a server that just stopped may still be closing the last handle.

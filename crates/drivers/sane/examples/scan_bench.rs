@@ -10,13 +10,14 @@
 //! `--sink null` counts and drops the bytes (as `scanimage > /dev/null`). Prints one line per
 //! run and the median, then the process's peak RSS.
 
-use scanwire_core::device::{Area, ColorMode, Driver, Length, PageInfo, ScanRequest};
+use scanwire_core::device::{
+    parse_settings, split_setting, Area, ColorMode, Driver, Length, PageInfo, ScanRequest,
+};
 use scanwire_core::transfer::{
     self, AppStream, CancelHandle, NullSink, PageSink, TransferCallback, TransferOptions,
 };
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
 use scanwire_sane::{SaneConfig, SaneDriver};
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 struct App {
@@ -66,7 +67,7 @@ fn main() -> Result<(), String> {
     let mut mode = ColorMode::Color;
     let mut dpi = 300;
     let mut area = (210u32, 297u32);
-    let mut options = BTreeMap::new();
+    let mut settings = Vec::new();
     let mut runs = 5;
     let mut memory = true;
     let mut args = std::env::args().skip(1);
@@ -86,9 +87,7 @@ fn main() -> Result<(), String> {
                 );
             }
             "--set" => {
-                let v = value()?;
-                let (k, val) = v.split_once('=').ok_or("--set name=value")?;
-                options.insert(k.to_string(), val.to_string());
+                settings.push(split_setting(&value()?).map_err(|e| format!("--set {e}"))?);
             }
             "--runs" => runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
             "--sink" => memory = value()? == "memory",
@@ -113,6 +112,7 @@ fn main() -> Result<(), String> {
         (t_open - t_init).as_secs_f64() * 1e3,
         (t_caps - t_open).as_secs_f64() * 1e3
     );
+    let options = parse_settings(&opened.options(), &settings).map_err(|e| e.to_string())?;
     let dev = transfer::share(opened);
     let request = ScanRequest {
         mode,

@@ -174,7 +174,10 @@ impl SaneDevice {
 
     /// Sets SANE options for good (`name` → `value`, as with `--set`): unlike a request's
     /// options, these stay after scans. Errors name the constraint a bad value breaks.
-    pub fn set_options(&mut self, values: &BTreeMap<String, String>) -> Result<(), DeviceError> {
+    pub fn set_options(
+        &mut self,
+        values: &BTreeMap<String, scanwire_core::device::OptionValue>,
+    ) -> Result<(), DeviceError> {
         let values = values.clone();
         self.caps = None;
         self.probed = None;

@@ -4,8 +4,10 @@
 //!   each source and color mode (probing each source and mode, then restoring them).
 //! - [`apply`]: a [`ScanRequest`] → option settings (source, mode, depth, resolution, area),
 //!   then the request's `--set name=value` options on top.
-//! - [`describe`]: every option with its type, unit, constraint and value, for `caps`.
-//! - [`parse_value`]: `--set` text → a SANE value, with errors naming the constraint.
+//! - [`describe`]: every option as a typed [`DeviceOption`] (type, unit, constraint, value),
+//!   which `caps` lists and scanwire-core parses `--set` text against.
+//! - [`set_value`]: a typed value → a SANE value, checked again against the option as it is
+//!   now (another option may have changed its constraint).
 //!
 //! None of this does I/O itself: it talks to the device through [`OptionAccess`], which the
 //! worker implements over a SANE handle and unit tests implement over a table.
@@ -16,8 +18,9 @@ use crate::ffi::{
     CAP_AUTOMATIC, CAP_EMULATED, CAP_SOFT_DETECT,
 };
 use scanwire_core::device::{
-    Area, Capabilities, ColorMode, DeviceError, DeviceErrorKind, DeviceOption, Length, Resolutions,
-    ScanRequest, Source, SourceCaps,
+    self as core, check_value, parse_value, Area, Capabilities, ColorMode, DeviceError,
+    DeviceErrorKind, DeviceOption, Length, OptionError, OptionType, Resolutions, ScanRequest,
+    Source, SourceCaps,
 };
 use std::collections::BTreeMap;
 
@@ -748,19 +751,19 @@ pub(crate) fn apply(
     Ok(read_dpi(access.options()?, request.resolution))
 }
 
-/// Applies `--set name=value` options in name order, retrying those that are inactive until
-/// another one activates them (`read-delay-duration` needs `read-delay=yes`). Appends each
-/// changed option's index to `touched`.
+/// Applies `--set` options in name order, retrying those that are inactive until another one
+/// activates them (`read-delay-duration` needs `read-delay=yes`). Appends each changed
+/// option's index to `touched`.
 pub(crate) fn apply_user_options(
     access: &mut dyn OptionAccess,
-    options: &BTreeMap<String, String>,
+    options: &BTreeMap<String, core::OptionValue>,
     touched: &mut Vec<i32>,
 ) -> Result<(), DeviceError> {
     let invalid = |msg: String| DeviceError::new(DeviceErrorKind::InvalidRequest, msg);
-    let mut pending: Vec<(&String, &String)> = options.iter().collect();
+    let mut pending: Vec<(&String, &core::OptionValue)> = options.iter().collect();
     while !pending.is_empty() {
         let mut deferred = Vec::new();
-        for (name, text) in pending.iter().copied() {
+        for (name, typed) in pending.iter().copied() {
             let (index, value) = {
                 let device = access.device_name().to_string();
                 let opts = access.options()?;
@@ -771,30 +774,28 @@ pub(crate) fn apply_user_options(
                         .map(|o| o.desc.name.as_str())
                         .collect();
                     return Err(invalid(format!(
-                        "--set {name}={text}: {device} has no option `{name}`; its options: {} \
+                        "{device} has no option `{name}`; its options: {} \
                          (`scanwire caps sane:{device}` lists them with their values)",
                         names.join(", ")
                     )));
                 };
                 if o.desc.kind == ValueType::Group {
                     return Err(invalid(format!(
-                        "--set {name}={text}: `{name}` is an option group, not an option"
+                        "`{name}` is an option group, not an option"
                     )));
                 }
                 if !o.desc.is_settable() {
-                    return Err(invalid(format!(
-                        "--set {name}={text}: `{name}` is read-only on {device}"
-                    )));
+                    return Err(invalid(format!("`{name}` is read-only on {device}")));
                 }
                 if !o.desc.is_active() {
-                    deferred.push((name, text));
+                    deferred.push((name, typed));
                     continue;
                 }
-                (o.index, parse_value(o, text).map_err(invalid)?)
+                (o.index, set_value(o, typed)?)
             };
             let device = access.device_name().to_string();
             access.set(index, &value).map_err(|s| {
-                let mut e = errors::error(s, &format!("--set {name}={text}: {device} refused it"));
+                let mut e = errors::error(s, &format!("{name}={typed}: {device} refused it"));
                 if s == Status::Inval {
                     e = DeviceError::new(DeviceErrorKind::InvalidRequest, e.detail().to_string());
                 }
@@ -803,9 +804,9 @@ pub(crate) fn apply_user_options(
             touched.push(index);
         }
         if deferred.len() == pending.len() {
-            let (name, text) = deferred[0];
+            let (name, _) = deferred[0];
             return Err(invalid(format!(
-                "--set {name}={text}: `{name}` is inactive with the current settings on {} \
+                "`{name}` is inactive with the current settings on {} \
                  (it depends on another option: a mode, a source or a switch such as \
                  read-delay=yes; set that too)",
                 access.device_name()
@@ -832,18 +833,6 @@ fn unit_word(unit: Unit) -> String {
     }
 }
 
-fn unit_suffixes(unit: Unit) -> &'static [&'static str] {
-    match unit {
-        Unit::Pixel => &["px", "pel", "pixels", "pixel"],
-        Unit::Bit => &["bits", "bit"],
-        Unit::Mm => &["mm"],
-        Unit::Dpi => &["dpi"],
-        Unit::Percent => &["%"],
-        Unit::Microsecond => &["us", "µs"],
-        _ => &[],
-    }
-}
-
 fn fmt_number(desc: &OptionDescriptor, w: i32) -> String {
     match desc.kind {
         ValueType::Fixed => {
@@ -865,41 +854,6 @@ fn with_unit(desc: &OptionDescriptor, s: String) -> String {
         s
     } else {
         format!("{s} {u}")
-    }
-}
-
-/// The constraint in words: `4..192 px, step 2`, `1|8|16`, `Gray|Color`, `yes|no`.
-fn constraint_text(desc: &OptionDescriptor) -> String {
-    match (&desc.constraint, desc.kind) {
-        (_, ValueType::Bool) => "yes|no".into(),
-        (_, ValueType::Button) => "press".into(),
-        (Constraint::Range { min, max, quant }, _) => {
-            let mut s = with_unit(
-                desc,
-                format!("{}..{}", fmt_number(desc, *min), fmt_number(desc, *max)),
-            );
-            let trivial = *quant <= 0 || (desc.kind == ValueType::Int && *quant == 1);
-            if !trivial {
-                s.push_str(&format!(", step {}", fmt_number(desc, *quant)));
-            }
-            s
-        }
-        (Constraint::WordList(v), _) => with_unit(
-            desc,
-            v.iter()
-                .map(|w| fmt_number(desc, *w))
-                .collect::<Vec<_>>()
-                .join("|"),
-        ),
-        (Constraint::StringList(v), _) => v.join("|"),
-        (Constraint::None, ValueType::String) => format!(
-            "text, up to {} characters",
-            desc.size.saturating_sub(1).max(0)
-        ),
-        (Constraint::None, ValueType::Int) => with_unit(desc, "any integer".into()),
-        (Constraint::None, ValueType::Fixed) => with_unit(desc, "any number".into()),
-        (Constraint::None, _) => String::new(),
-        (Constraint::Unknown(n), _) => format!("(unknown constraint type {n})"),
     }
 }
 
@@ -965,7 +919,80 @@ fn covered_by(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Every option (groups left out) with its type, unit, constraint and current value.
+/// The unit of a number option, as a typed value may carry it.
+fn unit_name(desc: &OptionDescriptor) -> Option<String> {
+    let u = unit_word(desc.unit);
+    (!u.is_empty() && matches!(desc.kind, ValueType::Int | ValueType::Fixed)).then_some(u)
+}
+
+/// Whether an option holds several numbers (a gamma table, SANE's `int[6]`).
+fn is_array(desc: &OptionDescriptor) -> bool {
+    matches!(desc.kind, ValueType::Int | ValueType::Fixed) && desc.words() > 1
+}
+
+/// The typed option one value of `desc` is: its type, constraint, unit and `auto`. An
+/// array's elements are each this.
+fn scalar(desc: &OptionDescriptor) -> DeviceOption {
+    use core::Constraint as C;
+    let kind = match desc.kind {
+        ValueType::Bool => OptionType::Bool,
+        ValueType::Int => OptionType::Int,
+        ValueType::Fixed => OptionType::Fixed,
+        ValueType::Button => OptionType::Button,
+        ValueType::String | ValueType::Group | ValueType::Other(_) => OptionType::Text,
+    };
+    let fx = |w: i32| word_to_f64(desc, w);
+    let constraint = match (&desc.constraint, desc.kind) {
+        (Constraint::Range { min, max, quant }, ValueType::Int) => C::IntRange {
+            min: (*min).into(),
+            max: (*max).into(),
+            step: (*quant).into(),
+        },
+        (Constraint::Range { min, max, quant }, ValueType::Fixed) => C::FixedRange {
+            min: fx(*min),
+            max: fx(*max),
+            step: fx(*quant).max(0.0),
+        },
+        (Constraint::WordList(v), ValueType::Int) => {
+            C::IntList(v.iter().map(|w| (*w).into()).collect())
+        }
+        (Constraint::WordList(v), ValueType::Fixed) => {
+            C::FixedList(v.iter().map(|w| fx(*w)).collect())
+        }
+        (Constraint::StringList(v), ValueType::String) => C::TextList(v.clone()),
+        _ => C::None,
+    };
+    DeviceOption {
+        constraint,
+        unit: unit_name(desc),
+        auto: desc.cap & CAP_AUTOMATIC != 0,
+        ..DeviceOption::new(desc.name.clone(), kind)
+    }
+}
+
+/// The current value, typed; arrays as their comma-separated text.
+fn typed_value(o: &SaneOption) -> Option<core::OptionValue> {
+    use core::OptionValue as V;
+    if !o.desc.is_active() {
+        return None;
+    }
+    if is_array(&o.desc) {
+        return o.value.as_ref().map(|_| V::Text(value_text(o)));
+    }
+    match (&o.value, o.desc.kind) {
+        (Some(OptionValue::Words(w)), ValueType::Bool) => Some(V::Bool(*w.first()? != 0)),
+        (Some(OptionValue::Words(w)), ValueType::Int) => Some(V::Int((*w.first()?).into())),
+        (Some(OptionValue::Words(w)), ValueType::Fixed) => {
+            Some(V::Fixed(fixed_to_f64(*w.first()?)))
+        }
+        (Some(OptionValue::Text(s)), _) => Some(V::Text(s.clone())),
+        _ => None,
+    }
+}
+
+/// Every option (groups left out), typed, with its current value. An array option is listed
+/// as text (`1,2,3,4,5,6`, or one value for all) with its element type and constraint in
+/// the help.
 pub(crate) fn describe(opts: &[SaneOption]) -> Vec<DeviceOption> {
     opts.iter()
         .filter(|o| !o.desc.name.is_empty() && o.desc.kind != ValueType::Group)
@@ -978,6 +1005,10 @@ pub(crate) fn describe(opts: &[SaneOption]) -> Vec<DeviceOption> {
             }
             if !d.is_settable() {
                 tags.push("read-only".to_string());
+            }
+            if d.is_active() && o.value.is_none() && d.kind != ValueType::Button {
+                // "(write-only)" or "(unreadable)"
+                tags.push(value_text(o).trim_matches(['(', ')']).to_string());
             }
             if d.cap & CAP_AUTOMATIC != 0 {
                 tags.push("auto possible".to_string());
@@ -994,90 +1025,80 @@ pub(crate) fn describe(opts: &[SaneOption]) -> Vec<DeviceOption> {
             if !tags.is_empty() {
                 help = format!("{help} [{}]", tags.join(", "));
             }
+            let mut option = scalar(d);
+            if is_array(d) {
+                help = format!(
+                    "{} values, comma-separated or one for all: {} {}; {help}",
+                    d.words(),
+                    kind_text(d),
+                    option.allowed_text()
+                );
+                option = DeviceOption {
+                    auto: option.auto,
+                    ..DeviceOption::new(d.name.clone(), OptionType::Text)
+                };
+            } else if d.kind == ValueType::String && matches!(d.constraint, Constraint::None) {
+                help = format!(
+                    "{help} (up to {} characters)",
+                    d.size.saturating_sub(1).max(0)
+                );
+            }
             DeviceOption {
-                name: d.name.clone(),
-                kind: kind_text(d),
-                constraint: constraint_text(d),
-                value: value_text(o),
+                value: typed_value(o),
                 help,
+                ..option
             }
         })
         .collect()
 }
 
-fn strip_unit<'a>(desc: &OptionDescriptor, s: &'a str) -> &'a str {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    for suf in unit_suffixes(desc.unit) {
-        if lower.ends_with(suf) && lower.len() > suf.len() {
-            return t[..t.len() - suf.len()].trim_end();
-        }
-    }
-    t
-}
-
-/// `--set` text → a value for option `o`, or why not, naming what is allowed.
-pub(crate) fn parse_value(o: &SaneOption, text: &str) -> Result<SetValue, String> {
+/// A typed value → what to set on option `o`, checked against `o` as it is now. An array
+/// option takes text (`1,2,3,4,5,6`) or one number for every element.
+pub(crate) fn set_value(
+    o: &SaneOption,
+    value: &core::OptionValue,
+) -> Result<SetValue, OptionError> {
+    use core::OptionValue as V;
     let d = &o.desc;
-    let name = &d.name;
-    let allowed = constraint_text(d);
-    let bad = |why: String| {
-        format!(
-            "--set {name}={text}: {why}; `{name}` ({}) takes {}",
-            kind_text(d),
-            if allowed.is_empty() {
-                "no value".to_string()
-            } else {
-                allowed.clone()
-            }
-        )
+    let element = scalar(d);
+    let bad = |why: String| OptionError::Value {
+        name: d.name.clone(),
+        value: value.to_string(),
+        why,
+        allowed: if is_array(d) {
+            format!("{} values, each {}", d.words(), element.allowed_text())
+        } else {
+            element.allowed_text()
+        },
     };
-    let auto_ok = d.cap & CAP_AUTOMATIC != 0;
-    if auto_ok && text.trim().eq_ignore_ascii_case("auto") {
+    if element.auto && value.is_auto() {
         if let Constraint::StringList(list) = &d.constraint {
-            if list.iter().any(|s| s == text.trim()) {
-                return Ok(SetValue::Value(OptionValue::Text(text.trim().to_string())));
+            if list.iter().any(|s| s == "auto") {
+                return Ok(SetValue::Value(OptionValue::Text("auto".into())));
             }
         }
         return Ok(SetValue::Auto);
     }
-    match d.kind {
-        ValueType::Bool => match text.trim().to_ascii_lowercase().as_str() {
-            "yes" | "y" | "true" | "on" | "1" => Ok(SetValue::Value(OptionValue::Words(vec![1]))),
-            "no" | "n" | "false" | "off" | "0" => Ok(SetValue::Value(OptionValue::Words(vec![0]))),
-            _ => Err(bad("not a yes/no value".into())),
-        },
-        ValueType::Button => match text.trim().to_ascii_lowercase().as_str() {
-            "" | "press" | "yes" | "1" | "true" => Ok(SetValue::Value(OptionValue::Nothing)),
-            _ => Err(bad("a button only takes `press`".into())),
-        },
-        ValueType::String => {
-            let list_match = match &d.constraint {
-                Constraint::StringList(list) => {
-                    let exact = list.iter().find(|s| *s == text);
-                    let loose: Vec<&String> = list
-                        .iter()
-                        .filter(|s| s.eq_ignore_ascii_case(text.trim()))
-                        .collect();
-                    match (exact, loose.as_slice()) {
-                        (Some(s), _) => Some(s.clone()),
-                        (None, [s]) => Some((*s).clone()),
-                        _ => return Err(bad("not one of the allowed values".into())),
-                    }
-                }
-                _ => None,
-            };
-            let value = list_match.unwrap_or_else(|| text.to_string());
-            let max = d.size.saturating_sub(1).max(0) as usize;
-            if value.contains('\0') {
-                return Err(bad("contains a NUL character".into()));
-            }
-            if value.len() > max {
-                return Err(bad(format!("{} characters is too long", value.len())));
-            }
-            Ok(SetValue::Value(OptionValue::Text(value)))
+    // One number → one word, checked against the element's type and constraint.
+    let word = |v: &V| -> Result<i32, OptionError> {
+        let v = match (d.kind, v) {
+            // A fixed option takes a whole number too.
+            (ValueType::Fixed, V::Int(i)) => V::Fixed(*i as f64),
+            _ => v.clone(),
+        };
+        check_value(&element, &v)?;
+        match v {
+            V::Int(n) => i32::try_from(n).map_err(|_| bad(format!("{n} is too large"))),
+            V::Fixed(x) if x.abs() < 32768.0 => Ok(f64_to_fixed(x)),
+            V::Fixed(x) => Err(bad(format!("{x} is too large"))),
+            _ => Err(bad(format!("not a value of type {}", element.kind))),
         }
-        ValueType::Int | ValueType::Fixed => {
+    };
+    let set = match (d.kind, value) {
+        (ValueType::Bool, V::Bool(b)) => OptionValue::Words(vec![i32::from(*b)]),
+        (ValueType::Button, V::Bool(true)) => OptionValue::Nothing,
+        (ValueType::Button, _) => return Err(bad("a button only takes `press`".into())),
+        (ValueType::Int | ValueType::Fixed, V::Text(text)) if is_array(d) => {
             let n = d.words();
             let parts: Vec<&str> = text.split(',').collect();
             if parts.len() != n && parts.len() != 1 {
@@ -1086,34 +1107,43 @@ pub(crate) fn parse_value(o: &SaneOption, text: &str) -> Result<SetValue, String
                     parts.len()
                 )));
             }
-            let mut ws = Vec::with_capacity(parts.len());
-            for p in &parts {
-                let s = strip_unit(d, p);
-                let w = match d.kind {
-                    ValueType::Int => s
-                        .parse::<i64>()
-                        .ok()
-                        .and_then(|v| i32::try_from(v).ok())
-                        .ok_or_else(|| bad(format!("`{}` is not an integer", p.trim())))?,
-                    _ => {
-                        let v = s
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|v| v.is_finite() && v.abs() < 32768.0)
-                            .ok_or_else(|| bad(format!("`{}` is not a number", p.trim())))?;
-                        f64_to_fixed(v)
-                    }
-                };
-                check_word(d, w).map_err(&bad)?;
-                ws.push(w);
+            let mut ws = Vec::with_capacity(n);
+            for p in parts {
+                ws.push(word(&parse_value(&element, p)?)?);
             }
-            if ws.len() == 1 && n > 1 {
+            if ws.len() == 1 {
                 ws = vec![ws[0]; n];
             }
-            Ok(SetValue::Value(OptionValue::Words(ws)))
+            OptionValue::Words(ws)
         }
-        ValueType::Group | ValueType::Other(_) => Err(bad("it cannot be set".into())),
+        (ValueType::Int | ValueType::Fixed, V::Int(_) | V::Fixed(_)) => {
+            OptionValue::Words(vec![word(value)?; d.words()])
+        }
+        (ValueType::String, V::Text(t)) => {
+            check_value(&element, value)?;
+            let max = d.size.saturating_sub(1).max(0) as usize;
+            if t.contains('\0') {
+                return Err(bad("contains a NUL character".into()));
+            }
+            if t.len() > max {
+                return Err(bad(format!(
+                    "{} characters is too long (up to {max})",
+                    t.len()
+                )));
+            }
+            OptionValue::Text(t.clone())
+        }
+        (ValueType::Group | ValueType::Other(_), _) => return Err(bad("it cannot be set".into())),
+        _ => return Err(bad(format!("not a value of type {}", element.kind))),
+    };
+    // Integers must be on the step; fixed values may be off it (the backend rounds them, as
+    // scanimage lets it); list values are compared in words.
+    if let OptionValue::Words(ws) = &set {
+        for w in ws {
+            check_word(d, *w).map_err(&bad)?;
+        }
     }
+    Ok(SetValue::Value(set))
 }
 
 /// Whether a word fits the constraint. Fixed values may be off the step (the backend rounds
@@ -1182,6 +1212,23 @@ mod tests {
 
     fn fx(v: f64) -> i32 {
         f64_to_fixed(v)
+    }
+
+    /// `--set` pairs parsed by scanwire-core against the fake device's listing.
+    fn typed(f: &Fake, pairs: &[(&str, &str)]) -> BTreeMap<String, core::OptionValue> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        core::parse_settings(&describe(&f.opts), &pairs).unwrap()
+    }
+
+    /// Text → typed (core) → SANE value, as `--set` goes; errors as the user sees them.
+    fn parse(f: &Fake, name: &str, text: &str) -> Result<SetValue, String> {
+        let o = find(&f.opts, name).unwrap();
+        let listed = describe(std::slice::from_ref(o)).remove(0);
+        let v = parse_value(&listed, text).map_err(|e| e.to_string())?;
+        set_value(o, &v).map_err(|e| e.to_string())
     }
 
     /// A device that behaves like the SANE test backend: modes Gray/Color, depths 1/8/16,
@@ -1415,7 +1462,7 @@ mod tests {
                 width: Length::mm(60),
                 height: Length::mm(50),
             }),
-            options: [("test-picture".to_string(), "color pattern".to_string())].into(),
+            options: typed(&f, &[("test-picture", "color pattern")]),
             ..Default::default()
         };
         let mut touched = Vec::new();
@@ -1470,17 +1517,15 @@ mod tests {
         // Named so that it sorts after the option it activates: the first pass defers
         // `read-delay-duration`, the second sets it.
         f.opts[11].desc.name = "zz-read-delay".into();
-        let opts: BTreeMap<String, String> = [
-            ("read-delay-duration".to_string(), "200000".to_string()),
-            ("zz-read-delay".to_string(), "yes".to_string()),
-        ]
-        .into();
+        let opts = typed(
+            &f,
+            &[("read-delay-duration", "200000"), ("zz-read-delay", "yes")],
+        );
         let mut touched = Vec::new();
         apply_user_options(&mut f, &opts, &mut touched).unwrap();
         assert_eq!(touched, vec![12, 13]);
         let mut f = Fake::test_backend();
-        let only: BTreeMap<String, String> =
-            [("read-delay-duration".to_string(), "2000".to_string())].into();
+        let only = typed(&f, &[("read-delay-duration", "2000")]);
         let e = apply_user_options(&mut f, &only, &mut Vec::new()).unwrap_err();
         assert!(e.detail().contains("inactive"), "{e}");
         assert_eq!(e.kind(), DeviceErrorKind::InvalidRequest);
@@ -1489,59 +1534,67 @@ mod tests {
     #[test]
     fn bad_values_name_the_constraint() {
         let f = Fake::test_backend();
-        let o = |n: &str| find(&f.opts, n).unwrap().clone();
-        let e = parse_value(&o("int-constraint-range"), "5").unwrap_err();
+        let e = parse(&f, "int-constraint-range", "5").unwrap_err();
         assert_eq!(
             e,
-            "--set int-constraint-range=5: 5 is not on a step; `int-constraint-range` (int px) takes 4..192 px, step 2"
+            "invalid value `5` for option int-constraint-range: 5 is not on a step; allowed: 4..=192 px, step 2"
         );
-        let e = parse_value(&o("int-constraint-range"), "400").unwrap_err();
+        let e = parse(&f, "int-constraint-range", "400").unwrap_err();
         assert!(
-            e.contains("400 is out of range") && e.contains("4..192 px"),
+            e.contains("400 is out of range") && e.contains("4..=192 px"),
             "{e}"
         );
-        let e = parse_value(&o("mode"), "Lineart").unwrap_err();
-        assert!(e.contains("takes Gray|Color"), "{e}");
-        let e = parse_value(&o("depth"), "12").unwrap_err();
-        assert!(e.contains("takes 1|8|16"), "{e}");
-        let e = parse_value(&o("read-delay"), "maybe").unwrap_err();
-        assert!(e.contains("takes yes|no"), "{e}");
-        let e = parse_value(&o("fixed-constraint-word-list"), "13").unwrap_err();
+        let e = parse(&f, "mode", "Lineart").unwrap_err();
+        assert!(e.ends_with("allowed: Gray|Color"), "{e}");
+        let e = parse(&f, "depth", "12").unwrap_err();
+        assert!(e.ends_with("allowed: 1|8|16"), "{e}");
+        let e = parse(&f, "read-delay", "maybe").unwrap_err();
+        assert!(e.ends_with("allowed: true|false"), "{e}");
+        let e = parse(&f, "fixed-constraint-word-list", "13").unwrap_err();
         assert!(e.contains("-32.7|12.1|42|129.5"), "{e}");
-        let e = parse_value(&o("resolution"), "abc").unwrap_err();
+        let e = parse(&f, "resolution", "abc").unwrap_err();
         assert!(
-            e.contains("not a number") && e.contains("1..1200 dpi"),
+            e.contains("not a number") && e.contains("1..=1200 dpi"),
             "{e}"
         );
-        let e = parse_value(&o("int-array"), "1,2").unwrap_err();
+        let e = parse(&f, "int-array", "1,2").unwrap_err();
         assert!(e.contains("has 6"), "{e}");
+        // A typed value built in code is checked against the option as it is now.
+        let depth = find(&f.opts, "depth").unwrap();
+        let e = set_value(depth, &core::OptionValue::Int(12)).unwrap_err();
+        assert!(e.to_string().ends_with("allowed: 1|8|16"), "{e}");
+        let e = set_value(depth, &core::OptionValue::Text("8".into())).unwrap_err();
+        assert!(e.to_string().contains("not a value of type int"), "{e}");
     }
 
     #[test]
     fn good_values_parse() {
         let f = Fake::test_backend();
-        let o = |n: &str| find(&f.opts, n).unwrap().clone();
         let v = |x: Vec<i32>| SetValue::Value(OptionValue::Words(x));
         assert_eq!(
-            parse_value(&o("int-constraint-range"), "6px").unwrap(),
+            parse(&f, "int-constraint-range", "6px").unwrap(),
             v(vec![6])
         );
         assert_eq!(
-            parse_value(&o("resolution"), "300dpi").unwrap(),
+            parse(&f, "resolution", "300dpi").unwrap(),
             v(vec![fx(300.0)])
         );
         assert_eq!(
-            parse_value(&o("fixed-constraint-word-list"), "12.1").unwrap(),
+            parse(&f, "fixed-constraint-word-list", "12.1").unwrap(),
             v(vec![fx(12.1)])
         );
-        assert_eq!(parse_value(&o("read-delay"), "Yes").unwrap(), v(vec![1]));
-        assert_eq!(parse_value(&o("int-array"), "7").unwrap(), v(vec![7; 6]));
+        assert_eq!(parse(&f, "read-delay", "Yes").unwrap(), v(vec![1]));
+        assert_eq!(parse(&f, "int-array", "7").unwrap(), v(vec![7; 6]));
         assert_eq!(
-            parse_value(&o("mode"), "color").unwrap(),
+            parse(&f, "int-array", "1,2,3,4,5,6mm").unwrap(),
+            v(vec![1, 2, 3, 4, 5, 6])
+        );
+        assert_eq!(
+            parse(&f, "mode", "color").unwrap(),
             SetValue::Value(OptionValue::Text("Color".into()))
         );
         assert_eq!(
-            parse_value(&o("button"), "press").unwrap(),
+            parse(&f, "button", "press").unwrap(),
             SetValue::Value(OptionValue::Nothing)
         );
     }
@@ -1553,23 +1606,36 @@ mod tests {
         let get = |n: &str| list.iter().find(|o| o.name == n).unwrap().clone();
         let r = get("resolution");
         assert_eq!(
-            (r.kind.as_str(), r.constraint.as_str(), r.value.as_str()),
-            ("fixed dpi", "1..1200 dpi, step 1", "50")
+            (
+                r.type_text().as_str(),
+                r.allowed_text().as_str(),
+                r.value.clone()
+            ),
+            (
+                "fixed dpi",
+                "1..=1200 dpi, step 1",
+                Some(core::OptionValue::Fixed(50.0))
+            )
         );
         assert!(r.help.contains("set by --resolution"), "{}", r.help);
         let a = get("int-array");
-        assert_eq!(
-            (a.kind.as_str(), a.value.as_str()),
-            ("int[6] mm", "1,2,3,4,5,6")
+        assert_eq!(a.kind, OptionType::Text);
+        assert!(
+            a.help
+                .starts_with("6 values, comma-separated or one for all: int[6] mm"),
+            "{}",
+            a.help
         );
+        assert_eq!(a.value, Some(core::OptionValue::Text("1,2,3,4,5,6".into())));
         let mut long = f.opts[10].clone();
         long.desc.size = 4 * 256;
         long.value = Some(OptionValue::Words((0..256).collect()));
         assert_eq!(value_text(&long), "0,1,2,3,4,5,…,255 (256 values)");
         let d = get("read-delay-duration");
-        assert_eq!(d.value, "inactive");
-        assert_eq!(d.constraint, "1000..200000 us, step 1000");
-        assert_eq!(get("button").kind, "button");
+        assert_eq!(d.value, None);
+        assert!(d.help.contains("inactive"), "{}", d.help);
+        assert_eq!(d.allowed_text(), "1000..=200000 us, step 1000");
+        assert_eq!(get("button").kind, OptionType::Button);
     }
 
     #[test]

@@ -122,8 +122,8 @@ impl Device for VirtualDevice {
     ) -> AcquireResult {
         // Everything the user gave is checked before the first callback call.
         let geometry = PageGeometry::for_request(request)?;
-        let opts = VirtualOptions::parse(&request.options)?;
-        opts.check(request, geometry.height)?;
+        let opts = VirtualOptions::parse(&request.options, request.source)?;
+        opts.check(geometry.height)?;
         let bpl = geometry.bytes_per_line().max(1);
         let mut band_rows = (BAND_BYTES / bpl).clamp(1, BAND_ROWS);
         if let Some(page_time) = opts.page_time() {

@@ -65,45 +65,8 @@ impl Fault {
     }
 }
 
-/// Why the `--set` options of a request were refused. Each message names the option and says
-/// what is allowed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum OptionError {
-    /// No such option.
-    #[error("unknown option \"{name}\" for virtual; allowed: {allowed}{hint}")]
-    Unknown {
-        /// What was given.
-        name: String,
-        /// Every option name, comma-separated.
-        allowed: String,
-        /// ` (did you mean …?)` or empty.
-        hint: String,
-    },
-    /// The value does not parse or is out of range.
-    #[error("invalid value \"{value}\" for option {name} of virtual; expected {expected}")]
-    Value {
-        /// The option.
-        name: &'static str,
-        /// What was given.
-        value: String,
-        /// What is allowed, in words.
-        expected: String,
-    },
-    /// The option does not make sense with the rest of the request.
-    #[error("option {name} of virtual: {reason}")]
-    Conflict {
-        /// The option.
-        name: &'static str,
-        /// Why, and what to do instead.
-        reason: String,
-    },
-}
-
-impl From<OptionError> for DeviceError {
-    fn from(e: OptionError) -> Self {
-        DeviceError::new(DeviceErrorKind::InvalidRequest, e.to_string())
-    }
-}
+/// Why the `--set` options of a request were refused: scanwire-core's one option error.
+pub use scanwire_core::device::OptionError;
 
 /// A request that does not fit the virtual scanner's capabilities.
 pub(crate) fn invalid_request(e: RequestError) -> DeviceError {
@@ -142,9 +105,10 @@ mod tests {
     #[test]
     fn option_errors_are_invalid_requests() {
         let e: DeviceError = OptionError::Value {
-            name: "sheets",
+            name: "sheets".into(),
             value: "x".into(),
-            expected: "a whole number in 0..=50".into(),
+            why: "not a whole number".into(),
+            allowed: "0..=50".into(),
         }
         .into();
         assert_eq!(e.kind(), DeviceErrorKind::InvalidRequest);

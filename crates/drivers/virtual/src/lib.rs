@@ -13,13 +13,13 @@
 //! - [`feeder`]: the paper model (sheets, sides, end of media).
 //!
 //! ```
-//! use scanwire_core::device::{ScanRequest, Source};
+//! use scanwire_core::device::{OptionValue, ScanRequest, Source};
 //! use scanwire_core::transfer::{self, CancelHandle, Recorder, TransferOptions};
 //! use scanwire_virtual::{expected_page, VirtualDevice};
 //!
 //! let device = transfer::share(Box::new(VirtualDevice::new()));
 //! let mut request = ScanRequest { source: Source::FeederDuplex, resolution: 75, ..Default::default() };
-//! request.options.insert("sheets".into(), "2".into());
+//! request.options.insert("sheets".into(), OptionValue::Int(2));
 //! let (app, log) = Recorder::new();
 //! let outcome = transfer::run(&device, &request, Box::new(app), &CancelHandle::new(), &TransferOptions::strict());
 //! assert_eq!(outcome.pages, 4); // two sheets, both sides

@@ -1,5 +1,5 @@
 //! The virtual scanner's one mapping file: its [`Capabilities`] and its `--set` options (the
-//! "wire settings" of a device that has no wire), parsed from [`ScanRequest::options`] into
+//! "wire settings" of a device that has no wire), parsed from [`ScanRequest::options`](scanwire_core::device::ScanRequest::options) into
 //! [`VirtualOptions`].
 //!
 //! | option | values | default | what it does |
@@ -16,13 +16,18 @@
 //! | `panic-at-page` | 1..=100 | none | the driver panics mid page (tests the runner) |
 //! | `hang-at-page` | 1..=100 | none | the driver hangs mid page (tests the watchdog) |
 //!
-//! Booleans take `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`; an empty value means true.
-//! The page and row options take `none` to leave the fault out.
+//! The text a user types is parsed by scanwire-core ([`parse_settings`] against
+//! [`device_options`]: one set of boolean words, `none` for the page and row options); this
+//! file turns the typed values into [`VirtualOptions`]. The paper-path options (`sheets`,
+//! `feeder-empty`, `jam-at-page`, `jam-at-row`, `multi-feed-at-page`) apply to the feeder
+//! only: on the flatbed they are ignored, so a server-wide `jam-at-page` does not fail a
+//! flatbed job.
+//!
+//! [`parse_settings`]: scanwire_core::device::parse_settings
 
-use crate::errors::OptionError;
 use scanwire_core::device::{
-    Area, Capabilities, ColorMode, DeviceOption, Length, Resolutions, ScanRequest, Source,
-    SourceCaps,
+    check_value, Area, Capabilities, ColorMode, Constraint, DeviceOption, Length, OptionError,
+    OptionType, OptionValue, Resolutions, Source, SourceCaps,
 };
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -80,6 +85,7 @@ pub fn capabilities() -> Capabilities {
     }
 }
 
+/// An option's type in the table.
 #[derive(Copy, Clone)]
 enum Kind {
     Int {
@@ -98,137 +104,154 @@ enum Kind {
 struct Spec {
     name: &'static str,
     kind: Kind,
-    default: &'static str,
+    /// The default; `None` for the options that default to `none`.
+    default: Option<OptionValue>,
+    /// Whether it applies to the feeder only.
+    feeder_only: bool,
     help: &'static str,
 }
 
 const PAGE: Kind = Kind::Page { max: MAX_PAGE };
 
-/// The option table: parsing, `scanwire caps` and error messages all read it.
-const SPECS: &[Spec] = &[
-    Spec {
-        name: "sheets",
-        kind: Kind::Int {
-            min: 0,
-            max: FEEDER_CAPACITY,
+/// The option table: `scanwire caps`, parsing and error messages all read it.
+fn specs() -> [Spec; 11] {
+    let int = |n: u32| Some(OptionValue::Int(n.into()));
+    let no = Some(OptionValue::Bool(false));
+    [
+        Spec {
+            name: "sheets",
+            kind: Kind::Int { min: 0, max: FEEDER_CAPACITY },
+            default: int(DEFAULT_SHEETS),
+            feeder_only: true,
+            help: "sheets loaded in the feeder (duplex gives two pages per sheet)",
         },
-        default: "5",
-        help: "sheets loaded in the feeder (duplex gives two pages per sheet)",
-    },
-    Spec {
-        name: "ppm",
-        kind: Kind::Int {
-            min: 0,
-            max: MAX_PPM,
+        Spec {
+            name: "ppm",
+            kind: Kind::Int { min: 0, max: MAX_PPM },
+            default: int(0),
+            feeder_only: false,
+            help: "speed in pages (images) per minute, spread over each page's rows; 0 = as fast as possible",
         },
-        default: "0",
-        help: "speed in pages (images) per minute, spread over each page's rows; 0 = as fast as possible",
-    },
-    Spec {
-        name: "warmup-ms",
-        kind: Kind::Int {
-            min: 0,
-            max: MAX_WARMUP_MS,
+        Spec {
+            name: "warmup-ms",
+            kind: Kind::Int { min: 0, max: MAX_WARMUP_MS },
+            default: int(0),
+            feeder_only: false,
+            help: "lamp warm-up before the first page, reported as WIA_STATUS_WARMING_UP",
         },
-        default: "0",
-        help: "lamp warm-up before the first page, reported as WIA_STATUS_WARMING_UP",
-    },
-    Spec {
-        name: "jam-at-page",
-        kind: PAGE,
-        default: "none",
-        help: "the paper jams while this page is scanned (feeder only): WIA_ERROR_PAPER_JAM",
-    },
-    Spec {
-        name: "jam-at-row",
-        kind: Kind::Row,
-        default: "none",
-        help: "the row of the jam (default: mid page)",
-    },
-    Spec {
-        name: "feeder-empty",
-        kind: Kind::Bool,
-        default: "false",
-        help: "no paper in the feeder: WIA_ERROR_PAPER_EMPTY",
-    },
-    Spec {
-        name: "multi-feed-at-page",
-        kind: PAGE,
-        default: "none",
-        help: "a double feed is detected as this page starts (feeder only): WIA_ERROR_MULTI_FEED",
-    },
-    Spec {
-        name: "cover-open",
-        kind: Kind::Bool,
-        default: "false",
-        help: "the cover is open at start: WIA_ERROR_COVER_OPEN unless the application's error handler answers S_OK (closed)",
-    },
-    Spec {
-        name: "offline",
-        kind: Kind::Bool,
-        default: "false",
-        help: "the device does not answer: WIA_ERROR_OFFLINE",
-    },
-    Spec {
-        name: "panic-at-page",
-        kind: PAGE,
-        default: "none",
-        help: "the driver panics mid page (tests the runner's containment)",
-    },
-    Spec {
-        name: "hang-at-page",
-        kind: PAGE,
-        default: "none",
-        help: "the driver hangs mid page, ignoring cancel (tests the watchdog); the device stays busy until the process exits",
-    },
-];
-
-fn allowed_names() -> String {
-    SPECS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+        Spec {
+            name: "jam-at-page",
+            kind: PAGE,
+            default: None,
+            feeder_only: true,
+            help: "the paper jams while this page is scanned (feeder only): WIA_ERROR_PAPER_JAM",
+        },
+        Spec {
+            name: "jam-at-row",
+            kind: Kind::Row,
+            default: None,
+            feeder_only: true,
+            help: "the row of the jam (default: mid page)",
+        },
+        Spec {
+            name: "feeder-empty",
+            kind: Kind::Bool,
+            default: no.clone(),
+            feeder_only: true,
+            help: "no paper in the feeder: WIA_ERROR_PAPER_EMPTY",
+        },
+        Spec {
+            name: "multi-feed-at-page",
+            kind: PAGE,
+            default: None,
+            feeder_only: true,
+            help: "a double feed is detected as this page starts (feeder only): WIA_ERROR_MULTI_FEED",
+        },
+        Spec {
+            name: "cover-open",
+            kind: Kind::Bool,
+            default: no.clone(),
+            feeder_only: false,
+            help: "the cover is open at start: WIA_ERROR_COVER_OPEN unless the application's error handler answers S_OK (closed)",
+        },
+        Spec {
+            name: "offline",
+            kind: Kind::Bool,
+            default: no,
+            feeder_only: false,
+            help: "the device does not answer: WIA_ERROR_OFFLINE",
+        },
+        Spec {
+            name: "panic-at-page",
+            kind: PAGE,
+            default: None,
+            feeder_only: false,
+            help: "the driver panics mid page (tests the runner's containment)",
+        },
+        Spec {
+            name: "hang-at-page",
+            kind: PAGE,
+            default: None,
+            feeder_only: false,
+            help: "the driver hangs mid page, ignoring cancel (tests the watchdog); the device stays busy until the process exits",
+        },
+    ]
 }
 
-impl Kind {
-    fn words(self) -> String {
-        match self {
-            Kind::Int { min, max } => format!("a whole number in {min}..={max}"),
-            Kind::Page { max } => format!("a page number in 1..={max}, or none"),
-            Kind::Row => "a row number (0 or more, less than the page height), or none".into(),
-            Kind::Bool => "true or false (also yes/no, on/off, 1/0)".into(),
-        }
-    }
-
-    fn constraint(self) -> String {
-        match self {
-            Kind::Int { min, max } => format!("{min}..={max}"),
-            Kind::Page { max } => format!("1..={max}|none"),
-            Kind::Row => "0..height|none".into(),
-            Kind::Bool => "true|false".into(),
-        }
-    }
-
-    fn type_name(self) -> &'static str {
-        match self {
-            Kind::Int { .. } | Kind::Page { .. } | Kind::Row => "int",
-            Kind::Bool => "bool",
+impl Spec {
+    fn option(&self) -> DeviceOption {
+        let (kind, constraint, allows_none) = match self.kind {
+            Kind::Int { min, max } => (
+                OptionType::Int,
+                Constraint::IntRange {
+                    min: min.into(),
+                    max: max.into(),
+                    step: 1,
+                },
+                false,
+            ),
+            Kind::Page { max } => (
+                OptionType::Int,
+                Constraint::IntRange {
+                    min: 1,
+                    max: max.into(),
+                    step: 1,
+                },
+                true,
+            ),
+            // The tallest page; checked against the page's height when the scan starts.
+            Kind::Row => (
+                OptionType::Int,
+                Constraint::IntRange {
+                    min: 0,
+                    max: i64::from(GLASS_HEIGHT.to_pixels(1200)) - 1,
+                    step: 1,
+                },
+                true,
+            ),
+            Kind::Bool => (OptionType::Bool, Constraint::None, false),
+        };
+        DeviceOption {
+            constraint,
+            value: self.default.clone(),
+            help: self.help.into(),
+            sources: if self.feeder_only {
+                vec![Source::Feeder, Source::FeederDuplex]
+            } else {
+                Vec::new()
+            },
+            allows_none,
+            ..DeviceOption::new(self.name, kind)
         }
     }
 }
 
-/// The options as `scanwire caps virtual` lists them.
+/// The options as `scanwire caps virtual` lists them and `--set` is parsed against.
 pub fn device_options() -> Vec<DeviceOption> {
-    SPECS
-        .iter()
-        .map(|s| DeviceOption {
-            name: s.name.into(),
-            kind: s.kind.type_name().into(),
-            constraint: s.kind.constraint(),
-            value: s.default.into(),
-            help: s.help.into(),
-        })
-        .collect()
+    specs().iter().map(Spec::option).collect()
 }
 
-/// The `--set` options of one request, parsed and range-checked.
+/// The `--set` options of one request, checked and applied where they apply.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VirtualOptions {
     /// Sheets in the feeder (0 when `feeder-empty`).
@@ -273,146 +296,86 @@ impl Default for VirtualOptions {
     }
 }
 
-enum Value {
-    Int(u32),
-    Opt(Option<u32>),
-    Bool(bool),
-}
-
-fn parse_value(spec: &Spec, raw: &str) -> Result<Value, OptionError> {
-    let bad = || OptionError::Value {
-        name: spec.name,
-        value: raw.to_string(),
-        expected: spec.kind.words(),
-    };
-    let v = raw.trim();
-    match spec.kind {
-        Kind::Bool => match v.to_ascii_lowercase().as_str() {
-            "" | "true" | "yes" | "on" | "1" => Ok(Value::Bool(true)),
-            "false" | "no" | "off" | "0" => Ok(Value::Bool(false)),
-            _ => Err(bad()),
-        },
-        Kind::Int { min, max } => match v.parse::<u32>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(Value::Int(n)),
-            _ => Err(bad()),
-        },
-        _ if v.eq_ignore_ascii_case("none") => Ok(Value::Opt(None)),
-        Kind::Page { max } => match v.parse::<u32>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(Value::Opt(Some(n))),
-            _ => Err(bad()),
-        },
-        Kind::Row => v
-            .parse::<u32>()
-            .map(|n| Value::Opt(Some(n)))
-            .map_err(|_| bad()),
+fn conflict(name: &str, reason: impl Into<String>) -> OptionError {
+    OptionError::Conflict {
+        name: name.into(),
+        reason: reason.into(),
     }
-}
-
-/// Levenshtein distance, for "did you mean" (option names are short).
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-fn suggestion(name: &str) -> String {
-    let lower = name.to_ascii_lowercase().replace('_', "-");
-    SPECS
-        .iter()
-        .map(|s| (distance(&lower, s.name), s.name))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, n)| format!(" (did you mean {n}?)"))
-        .unwrap_or_default()
 }
 
 impl VirtualOptions {
-    /// Parses `--set` options. Unknown names and bad values are refused with the allowed names
-    /// or values; nothing is ignored silently.
-    pub fn parse(options: &BTreeMap<String, String>) -> Result<Self, OptionError> {
+    /// The options of a request for `source`. Values are checked again against the table
+    /// (a request built in code may skip `parse_settings`); unknown names are refused with
+    /// the allowed names. Options that do not apply to `source` are left out.
+    pub fn parse(
+        options: &BTreeMap<String, OptionValue>,
+        source: Source,
+    ) -> Result<Self, OptionError> {
+        let table = device_options();
         let mut o = VirtualOptions::default();
         let mut sheets_given = None;
-        for (name, raw) in options {
-            let Some(spec) = SPECS.iter().find(|s| s.name == name.trim()) else {
-                return Err(OptionError::Unknown {
-                    name: name.clone(),
-                    allowed: allowed_names(),
-                    hint: suggestion(name),
-                });
+        for (name, value) in options {
+            let Some(option) = table.iter().find(|s| &s.name == name) else {
+                // The same message as `parse_settings` gives.
+                return Err(scanwire_core::device::parse_settings(
+                    &table,
+                    &[(name.clone(), String::new())],
+                )
+                .unwrap_err());
             };
-            let value = parse_value(spec, raw)?;
-            match (spec.name, value) {
-                ("sheets", Value::Int(n)) => {
-                    o.sheets = n;
-                    sheets_given = Some(n);
+            check_value(option, value)?;
+            if !option.applies_to(source) {
+                continue;
+            }
+            // In range after check_value: every Int is within u32.
+            let n = value.as_int().and_then(|n| u32::try_from(n).ok());
+            let b = value.as_bool().unwrap_or(false);
+            match name.as_str() {
+                "sheets" => {
+                    o.sheets = n.unwrap_or(DEFAULT_SHEETS);
+                    sheets_given = n;
                 }
-                ("ppm", Value::Int(n)) => o.ppm = n,
-                ("warmup-ms", Value::Int(n)) => o.warmup = Duration::from_millis(n.into()),
-                ("jam-at-page", Value::Opt(n)) => o.jam_at_page = n,
-                ("jam-at-row", Value::Opt(n)) => o.jam_at_row = n,
-                ("feeder-empty", Value::Bool(b)) => o.feeder_empty = b,
-                ("multi-feed-at-page", Value::Opt(n)) => o.multi_feed_at_page = n,
-                ("cover-open", Value::Bool(b)) => o.cover_open = b,
-                ("offline", Value::Bool(b)) => o.offline = b,
-                ("panic-at-page", Value::Opt(n)) => o.panic_at_page = n,
-                ("hang-at-page", Value::Opt(n)) => o.hang_at_page = n,
-                // The table and this match list the same names with the same kinds.
-                _ => unreachable!("option table and parser disagree on {}", spec.name),
+                "ppm" => o.ppm = n.unwrap_or(0),
+                "warmup-ms" => o.warmup = Duration::from_millis(n.unwrap_or(0).into()),
+                "jam-at-page" => o.jam_at_page = n,
+                "jam-at-row" => o.jam_at_row = n,
+                "feeder-empty" => o.feeder_empty = b,
+                "multi-feed-at-page" => o.multi_feed_at_page = n,
+                "cover-open" => o.cover_open = b,
+                "offline" => o.offline = b,
+                "panic-at-page" => o.panic_at_page = n,
+                "hang-at-page" => o.hang_at_page = n,
+                // The table and this match list the same names.
+                other => unreachable!("option table and parser disagree on {other}"),
             }
         }
         if o.feeder_empty {
             if let Some(n) = sheets_given.filter(|n| *n > 0) {
-                return Err(OptionError::Conflict {
-                    name: "feeder-empty",
-                    reason: format!(
-                        "an empty feeder cannot hold sheets={n}; give one or the other"
-                    ),
-                });
+                return Err(conflict(
+                    "feeder-empty",
+                    format!("an empty feeder cannot hold sheets={n}; give one or the other"),
+                ));
             }
             o.sheets = 0;
         }
         if o.jam_at_row.is_some() && o.jam_at_page.is_none() {
-            return Err(OptionError::Conflict {
-                name: "jam-at-row",
-                reason: "needs jam-at-page=K to say which page jams".into(),
-            });
+            return Err(conflict(
+                "jam-at-row",
+                "needs jam-at-page=K to say which page jams",
+            ));
         }
         Ok(o)
     }
 
-    /// Checks the options against the request they came with: paper-path faults need the
-    /// feeder, and the jam row must lie on the page.
-    pub fn check(&self, request: &ScanRequest, page_height: u32) -> Result<(), OptionError> {
-        if !request.source.is_feeder() {
-            for (name, set) in [
-                ("jam-at-page", self.jam_at_page.is_some()),
-                ("multi-feed-at-page", self.multi_feed_at_page.is_some()),
-            ] {
-                if set {
-                    return Err(OptionError::Conflict {
-                        name,
-                        reason: format!(
-                            "needs the feeder (--source adf or adf-duplex); the {} has no paper path",
-                            request.source
-                        ),
-                    });
-                }
-            }
-        }
+    /// Checks the options against the page: the jam row must lie on it.
+    pub fn check(&self, page_height: u32) -> Result<(), OptionError> {
         if let Some(row) = self.jam_at_row {
             if row >= page_height {
                 return Err(OptionError::Value {
-                    name: "jam-at-row",
+                    name: "jam-at-row".into(),
                     value: row.to_string(),
-                    expected: format!(
+                    why: "the row is past the end of the page".into(),
+                    allowed: format!(
                         "a row of the page, 0..={} at this resolution and area",
                         page_height.saturating_sub(1)
                     ),
@@ -431,25 +394,31 @@ impl VirtualOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scanwire_core::device::parse_settings;
 
-    fn set(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
+    fn parse_for(source: Source, pairs: &[(&str, &str)]) -> Result<VirtualOptions, OptionError> {
+        let pairs: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+            .collect();
+        VirtualOptions::parse(&parse_settings(&device_options(), &pairs)?, source)
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<VirtualOptions, OptionError> {
+        parse_for(Source::Feeder, pairs)
     }
 
     #[test]
     fn defaults_without_options() {
         assert_eq!(
-            VirtualOptions::parse(&BTreeMap::new()).unwrap(),
+            VirtualOptions::parse(&BTreeMap::new(), Source::Feeder).unwrap(),
             VirtualOptions::default()
         );
     }
 
     #[test]
     fn every_option_parses() {
-        let o = VirtualOptions::parse(&set(&[
+        let o = parse(&[
             ("sheets", "12"),
             ("ppm", "30"),
             ("warmup-ms", "250"),
@@ -460,7 +429,7 @@ mod tests {
             ("offline", "0"),
             ("panic-at-page", "5"),
             ("hang-at-page", "6"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(o.sheets, 12);
         assert_eq!(o.page_time(), Some(Duration::from_secs(2)));
@@ -474,77 +443,119 @@ mod tests {
 
     #[test]
     fn unknown_option_lists_the_allowed_ones_and_suggests() {
-        let e = VirtualOptions::parse(&set(&[("jam-at-pag", "3")]))
-            .unwrap_err()
-            .to_string();
+        let e = parse(&[("jam-at-pag", "3")]).unwrap_err().to_string();
         assert!(
-            e.starts_with("unknown option \"jam-at-pag\" for virtual; allowed: sheets, ppm, warmup-ms, jam-at-page, jam-at-row, feeder-empty, multi-feed-at-page, cover-open, offline, panic-at-page, hang-at-page"),
+            e.starts_with("unknown option `jam-at-pag`; allowed: sheets, ppm, warmup-ms, jam-at-page, jam-at-row, feeder-empty, multi-feed-at-page, cover-open, offline, panic-at-page, hang-at-page"),
             "{e}"
         );
         assert!(e.ends_with("(did you mean jam-at-page?)"), "{e}");
-        let e = VirtualOptions::parse(&set(&[("colour", "1")]))
-            .unwrap_err()
-            .to_string();
+        let e = parse(&[("colour", "1")]).unwrap_err().to_string();
         assert!(!e.contains("did you mean"), "{e}");
+        // A request built in code gets the same answer from the driver.
+        let typed: BTreeMap<String, OptionValue> =
+            [("jam-at-pag".to_string(), OptionValue::Int(3))].into();
+        let e = VirtualOptions::parse(&typed, Source::Feeder).unwrap_err();
+        assert!(
+            e.to_string().ends_with("(did you mean jam-at-page?)"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_values_name_the_option_and_the_range() {
-        let e = VirtualOptions::parse(&set(&[("sheets", "51")])).unwrap_err();
+        let e = parse(&[("sheets", "51")]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid value \"51\" for option sheets of virtual; expected a whole number in 0..=50"
+            "invalid value `51` for option sheets: 51 is out of range; allowed: 0..=50"
         );
-        let e = VirtualOptions::parse(&set(&[("cover-open", "maybe")])).unwrap_err();
+        let e = parse(&[("cover-open", "maybe")]).unwrap_err();
         assert!(e.to_string().contains("true or false"), "{e}");
-        let e = VirtualOptions::parse(&set(&[("jam-at-page", "0")])).unwrap_err();
-        assert!(e.to_string().contains("1..=100"), "{e}");
-        let o = VirtualOptions::parse(&set(&[("jam-at-page", "None")])).unwrap();
+        let e = parse(&[("jam-at-page", "0")]).unwrap_err();
+        assert!(e.to_string().contains("1..=100|none"), "{e}");
+        let o = parse(&[("jam-at-page", "None")]).unwrap();
         assert_eq!(o.jam_at_page, None);
-        let e = VirtualOptions::parse(&set(&[("ppm", "-3")])).unwrap_err();
+        let e = parse(&[("ppm", "-3")]).unwrap_err();
         assert!(e.to_string().contains("ppm"), "{e}");
+        // Typed values from code are checked too.
+        let typed: BTreeMap<String, OptionValue> =
+            [("sheets".to_string(), OptionValue::Int(51))].into();
+        let e = VirtualOptions::parse(&typed, Source::Feeder).unwrap_err();
+        assert!(e.to_string().contains("0..=50"), "{e}");
+        let typed: BTreeMap<String, OptionValue> =
+            [("offline".to_string(), OptionValue::Int(1))].into();
+        let e = VirtualOptions::parse(&typed, Source::Feeder).unwrap_err();
+        assert!(e.to_string().contains("not a value of type bool"), "{e}");
     }
 
     #[test]
     fn contradictions_are_refused() {
-        let e =
-            VirtualOptions::parse(&set(&[("feeder-empty", "true"), ("sheets", "3")])).unwrap_err();
+        let e = parse(&[("feeder-empty", "true"), ("sheets", "3")]).unwrap_err();
         assert!(e.to_string().contains("sheets=3"), "{e}");
-        let o = VirtualOptions::parse(&set(&[("feeder-empty", ""), ("sheets", "0")])).unwrap();
+        let o = parse(&[("feeder-empty", ""), ("sheets", "0")]).unwrap();
         assert_eq!(o.sheets, 0);
-        let e = VirtualOptions::parse(&set(&[("jam-at-row", "3")])).unwrap_err();
+        let e = parse(&[("jam-at-row", "3")]).unwrap_err();
         assert!(e.to_string().contains("needs jam-at-page"), "{e}");
     }
 
     #[test]
-    fn paper_path_faults_need_the_feeder_and_rows_must_fit() {
-        let o = VirtualOptions::parse(&set(&[("jam-at-page", "1")])).unwrap();
-        let flatbed = ScanRequest::default();
-        let e = o.check(&flatbed, 100).unwrap_err().to_string();
-        assert!(e.contains("needs the feeder"), "{e}");
-        let adf = ScanRequest {
-            source: Source::Feeder,
-            ..Default::default()
-        };
-        o.check(&adf, 100).unwrap();
-        let o =
-            VirtualOptions::parse(&set(&[("jam-at-page", "1"), ("jam-at-row", "100")])).unwrap();
-        let e = o.check(&adf, 100).unwrap_err().to_string();
+    fn paper_path_options_apply_to_the_feeder_only() {
+        let all = [
+            ("jam-at-page", "1"),
+            ("jam-at-row", "5"),
+            ("multi-feed-at-page", "2"),
+            ("feeder-empty", "true"),
+            ("sheets", "0"),
+            ("ppm", "60"),
+        ];
+        let flatbed = parse_for(Source::Flatbed, &all).unwrap();
+        assert_eq!(
+            flatbed,
+            VirtualOptions {
+                ppm: 60,
+                ..Default::default()
+            }
+        );
+        let adf = parse_for(Source::FeederDuplex, &all).unwrap();
+        assert_eq!(
+            (adf.jam_at_page, adf.multi_feed_at_page, adf.sheets),
+            (Some(1), Some(2), 0)
+        );
+        for o in device_options() {
+            let feeder_only = [
+                "sheets",
+                "feeder-empty",
+                "jam-at-page",
+                "jam-at-row",
+                "multi-feed-at-page",
+            ]
+            .contains(&o.name.as_str());
+            assert_eq!(!o.applies_to(Source::Flatbed), feeder_only, "{}", o.name);
+        }
+    }
+
+    #[test]
+    fn rows_must_fit() {
+        let adf = parse(&[("jam-at-page", "1")]).unwrap();
+        adf.check(100).unwrap();
+        let o = parse(&[("jam-at-page", "1"), ("jam-at-row", "100")]).unwrap();
+        let e = o.check(100).unwrap_err().to_string();
         assert!(e.contains("0..=99"), "{e}");
     }
 
     #[test]
     fn every_listed_default_parses_to_the_default() {
         for o in device_options() {
-            let parsed = VirtualOptions::parse(&set(&[(&o.name, &o.value)]));
+            let shown = o
+                .value
+                .as_ref()
+                .map_or("none".to_string(), |v| v.to_string());
             assert_eq!(
-                parsed,
+                parse(&[(&o.name, &shown)]),
                 Ok(VirtualOptions::default()),
-                "{}={}",
+                "{}={shown}",
                 o.name,
-                o.value
             );
-            assert!(!o.help.is_empty() && !o.constraint.is_empty());
+            assert!(!o.help.is_empty() && !o.allowed_text().is_empty());
         }
     }
 
@@ -559,6 +570,6 @@ mod tests {
             assert!(s.resolutions.contains(75) && s.resolutions.contains(1200));
             assert!(s.resolutions.contains(301) && !s.resolutions.contains(1201));
         }
-        assert_eq!(device_options().len(), SPECS.len());
+        assert_eq!(device_options().len(), specs().len());
     }
 }

@@ -11,10 +11,7 @@ fn request(source: Source, options: &[(&str, &str)], pages: Option<u32>) -> Scan
         source,
         resolution: 75,
         pages,
-        options: options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        options: scanwire_testkit::set(&scanwire_virtual::options::device_options(), options),
         ..Default::default()
     }
 }

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use scanwire_core::device::{
-    Area, Completion, Device, DeviceErrorKind, Driver, Length, PageData, PixelFormat, ScanRequest,
-    Side, Source,
+    parse_settings, Area, Completion, Device, DeviceErrorKind, Driver, Length, OptionValue,
+    PageData, PixelFormat, ScanRequest, Side, Source,
 };
 use scanwire_core::transfer::{self, CancelHandle, Recorder, Relay, TransferOptions};
 use scanwire_core::wia::{self, HResult};
@@ -480,26 +480,75 @@ fn skipped_pages_are_scanned_and_the_rest_arrive() {
 
 #[test]
 fn option_errors_are_clear_and_stop_before_the_driver_does_anything() {
-    let cases: [(Opts, Source, &str); 6] = [
+    // Typed `--set` text is refused by scanwire-core's parser against the device's options…
+    let options = VirtualDevice::new().options();
+    let cases: [(Opts, &str); 4] = [
         (
             &[("jam-at-pag", "3")],
-            Source::Feeder,
-            "unknown option \"jam-at-pag\" for virtual; allowed: sheets, ppm, warmup-ms, jam-at-page",
+            "unknown option `jam-at-pag`; allowed: sheets, ppm, warmup-ms, jam-at-page",
         ),
-        (&[("sheets", "lots")], Source::Feeder, "invalid value \"lots\" for option sheets"),
-        (&[("sheets", "51")], Source::Feeder, "0..=50"),
-        (&[("offline", "perhaps")], Source::Feeder, "true or false"),
-        (&[("jam-at-page", "1")], Source::Flatbed, "needs the feeder"),
-        (&[("multi-feed-at-page", "1")], Source::Flatbed, "needs the feeder"),
+        (
+            &[("sheets", "lots")],
+            "invalid value `lots` for option sheets",
+        ),
+        (&[("sheets", "51")], "0..=50"),
+        (&[("offline", "perhaps")], "true or false"),
     ];
-    for (opts, source, text) in cases {
-        let (o, log) = scan(&req(source, opts));
-        assert_eq!(o.result, wia::E_INVALIDARG, "{opts:?}");
+    for (opts, text) in cases {
+        let pairs: Vec<(String, String)> = opts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let e = parse_settings(&options, &pairs).unwrap_err();
+        assert!(e.to_string().contains(text), "{opts:?}: {e}");
+        assert_eq!(e.hresult(), wia::E_INVALIDARG);
+    }
+    // …and typed values built in code are checked by the driver before it does anything.
+    let typed: [(&str, OptionValue, &str); 3] = [
+        (
+            "jam-at-pag",
+            OptionValue::Int(3),
+            "did you mean jam-at-page?",
+        ),
+        ("sheets", OptionValue::Int(51), "0..=50"),
+        (
+            "offline",
+            OptionValue::Text("perhaps".into()),
+            "not a value of type bool",
+        ),
+    ];
+    for (name, value, text) in typed {
+        let mut r = req(Source::Feeder, &[]);
+        r.options.insert(name.into(), value.clone());
+        let (o, log) = scan(&r);
+        assert_eq!(o.result, wia::E_INVALIDARG, "{name}={value}");
         let e = o.error.unwrap();
         assert_eq!(e.kind(), DeviceErrorKind::InvalidRequest);
-        assert!(e.detail().contains(text), "{opts:?}: {e}");
-        assert_eq!(log.events.len(), 1, "{opts:?}: {:?}", log.events);
+        assert!(e.detail().contains(text), "{name}={value}: {e}");
+        assert_eq!(log.events.len(), 1, "{name}: {:?}", log.events);
     }
+}
+
+#[test]
+fn feeder_only_options_leave_a_flatbed_scan_alone() {
+    // Set server-wide, a feeder fault must not fail flatbed jobs (issue 18): the flatbed
+    // scans its page as if the options were not there, and the feeder still jams.
+    let opts: Opts = &[
+        ("jam-at-page", "1"),
+        ("multi-feed-at-page", "1"),
+        ("jam-at-row", "3"),
+        ("feeder-empty", "false"),
+        ("sheets", "2"),
+    ];
+    let flatbed = req(Source::Flatbed, opts);
+    let (o, log) = scan(&flatbed);
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert_eq!(log.complete().len(), 1);
+    assert_eq!(log.pages[0].data, expected_page(&flatbed, 1).unwrap());
+    let (o, _) = scan(&req(Source::Feeder, opts));
+    assert_eq!(o.result, wia::WIA_ERROR_MULTI_FEED);
+    let (o, _) = scan(&req(Source::Feeder, &[("jam-at-page", "1")]));
+    assert_eq!(o.result, wia::WIA_ERROR_PAPER_JAM);
 }
 
 #[test]
@@ -563,9 +612,17 @@ fn every_outcome_passes_the_core_grammar_check() {
         for source in [Source::Feeder, Source::FeederDuplex] {
             let device = transfer::share(Box::new(VirtualDevice::new()));
             let (app, log) = Recorder::new();
+            // `bogus` cannot be parsed: it goes in as a request built in code would carry it.
+            let base = if opts == [("bogus", "1")] {
+                let mut r = req(source, &[]);
+                r.options.insert("bogus".into(), OptionValue::Int(1));
+                r
+            } else {
+                req(source, &opts)
+            };
             let r = ScanRequest {
                 pages: Some(3),
-                ..req(source, &opts)
+                ..base
             };
             let o = transfer::run(
                 &device,

@@ -14,7 +14,7 @@ mod common;
 use common::{fault_out, listen, reply, Out};
 use scanwire_core::device::{
     AcquireResult, Area, Capabilities, ColorMode, Device, DeviceError, DeviceErrorKind, DeviceInfo,
-    Length, PageData, PixelFormat, ScanRequest, Source,
+    Length, OptionValue, PageData, PixelFormat, ScanRequest, Source,
 };
 use scanwire_core::transfer::{
     self, CancelHandle, CancelToken, MiniDrvTransferCallback, Outcome, Recorder, RecordingHandle,
@@ -42,7 +42,7 @@ struct Run {
 struct Service {
     device: SharedDevice,
     caps: Capabilities,
-    options: BTreeMap<String, String>,
+    options: BTreeMap<String, OptionValue>,
     run: Mutex<Option<Run>>,
     next_id: Mutex<u32>,
     /// What GetScannerElements(ScannerStatus) and GetJobElements report after a failure.
@@ -357,13 +357,13 @@ fn png(data: &PageData, rows: &[u8]) -> Result<Vec<u8>, String> {
 /// The WSD driver scanning from a virtual-backed service that applies the request's options
 /// (one service per option set, as `scanwire serve --set` would be started).
 struct Remote {
-    current: Option<(WsdDevice, BTreeMap<String, String>)>,
+    current: Option<(WsdDevice, BTreeMap<String, OptionValue>)>,
 }
 
 impl Remote {
     fn device(
         &mut self,
-        options: &BTreeMap<String, String>,
+        options: &BTreeMap<String, OptionValue>,
     ) -> Result<&mut WsdDevice, DeviceError> {
         if self.current.as_ref().is_none_or(|c| &c.1 != options) {
             let device = transfer::share(Box::new(VirtualDevice::new()));
@@ -423,10 +423,7 @@ fn request(source: Source, options: &[(&str, &str)], pages: Option<u32>) -> Scan
         source,
         resolution: 75,
         pages,
-        options: options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        options: scanwire_testkit::set(&VirtualDevice::new().options(), options),
         ..ScanRequest::default()
     }
 }

@@ -1,23 +1,26 @@
-//! Shared helpers: the real-device fixtures live in `shared/fixtures/escl`, outside the repo.
+//! Shared helpers: the real-device fixtures live in `$SCANWIRE_FIXTURES/escl` (by default
+//! `<repo>/../shared/fixtures/escl`), outside the repo. A test that reads them starts with
+//! `let Some(_) = fixtures_dir() else { return };`, which skips it visibly when they are absent.
 
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 
-/// `/work/shared/fixtures/escl`, found relative to this crate (`crates/escl` -> `../../../shared`).
-pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/escl")
+/// The eSCL fixtures, or `None` after a `skipped:` line (a failure under
+/// SCANWIRE_REQUIRE_PEERS=1).
+pub fn fixtures_dir() -> Option<PathBuf> {
+    scanwire_testkit::fixtures_dir("escl")
 }
 
-/// The bytes of one fixture.
+/// The bytes of one fixture (after [`fixtures_dir`] found them).
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = fixtures_dir().join(name);
+    let path = scanwire_testkit::fixtures_path("escl").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
 /// Every `*.xml` fixture as (file name, bytes), sorted by name.
 pub fn all_fixtures() -> Vec<(String, Vec<u8>)> {
-    let dir = fixtures_dir();
+    let dir = scanwire_testkit::fixtures_path("escl");
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("listing {}: {e}", dir.display()))
         .map(|entry| entry.expect("directory entry").path())

@@ -7,17 +7,9 @@ use scanwire_ocr::{BBox, Engine, OcrConfig, PageImage};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Whether a missing peer (Tesseract, poppler, qpdf, a fixture) must fail the test.
-pub fn peers_required() -> bool {
-    std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1")
-}
-
 /// Skips (prints why, returns false) or fails under SCANWIRE_REQUIRE_PEERS=1.
 pub fn skip(why: &str) -> bool {
-    if peers_required() {
-        panic!("SCANWIRE_REQUIRE_PEERS=1 but this test {why}");
-    }
-    eprintln!("SKIPPED: this test {why}");
+    scanwire_testkit::peer_missing(&format!("this test {why}"));
     false
 }
 
@@ -39,21 +31,7 @@ pub fn have(program: &str, arg: &str) -> bool {
 
 /// A scanned page from the shared fixtures, or None (skipped) when absent.
 pub fn fixture(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("SCANWIRE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-        });
-    let p = dir.join("scans").join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        skip(&format!(
-            "needs the fixture {} (set SCANWIRE_FIXTURES)",
-            p.display()
-        ));
-        None
-    }
+    scanwire_testkit::fixtures_dir("scans").map(|d| d.join(name))
 }
 
 /// Word recall: the share of `truth`'s words (punctuation at their ends ignored) that

@@ -117,15 +117,29 @@ pub fn black_at(page: u32, x: u32, y: u32) -> bool {
     (x / 16 + y / 16 + page) % 2 == 0
 }
 
+/// The options above, as the device declares them (whole numbers ≥ 0).
+const OPTIONS: [&str; 6] = [
+    "band_delay_ms",
+    "feeder_pages",
+    "jam_at",
+    "status_jam_at",
+    "noise",
+    "end_delay_ms",
+];
+
 fn opt(r: &ScanRequest, name: &str) -> Result<Option<u32>, DeviceError> {
     match r.options.get(name) {
         None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| {
-            DeviceError::new(
-                DeviceErrorKind::InvalidRequest,
-                format!("option {name}={v} is not a number"),
-            )
-        }),
+        Some(v) => v
+            .as_int()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                DeviceError::new(
+                    DeviceErrorKind::InvalidRequest,
+                    format!("option {name}={v} is not a number"),
+                )
+            }),
     }
 }
 
@@ -141,6 +155,20 @@ impl Device for TestScanner {
 
     fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
         Ok(self.caps.clone())
+    }
+
+    fn options(&mut self) -> Vec<DeviceOption> {
+        OPTIONS
+            .iter()
+            .map(|name| DeviceOption {
+                constraint: Constraint::IntRange {
+                    min: 0,
+                    max: u32::MAX.into(),
+                    step: 1,
+                },
+                ..DeviceOption::new(*name, OptionType::Int)
+            })
+            .collect()
     }
 
     fn acquire(
@@ -173,16 +201,7 @@ impl TestScanner {
         cancel: &CancelToken,
     ) -> AcquireResult {
         for k in r.options.keys() {
-            if ![
-                "band_delay_ms",
-                "feeder_pages",
-                "jam_at",
-                "status_jam_at",
-                "noise",
-                "end_delay_ms",
-            ]
-            .contains(&k.as_str())
-            {
+            if !OPTIONS.contains(&k.as_str()) {
                 return Err(DeviceError::new(
                     DeviceErrorKind::InvalidRequest,
                     format!("unknown option {k}"),

@@ -12,7 +12,8 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 use scanwire_core::device::{
-    AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, Encoding, ScanRequest, Source,
+    AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, Encoding, OptionValue,
+    ScanRequest, Source,
 };
 use scanwire_core::transfer::{
     self, CancelHandle, CancelToken, MiniDrvTransferCallback, Outcome, Recorder, Recording,
@@ -40,14 +41,10 @@ pub fn scan_url(url: &str, request: &ScanRequest, cancel: &CancelHandle) -> (Out
     (outcome, rec)
 }
 
-/// The real device documents (read from the shared fixtures, never copied).
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/fixtures/escl")
-}
-
-/// Whether a missing peer (libsane, network namespaces) must fail the test.
-pub fn peers_required() -> bool {
-    std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1")
+/// The real device documents (`$SCANWIRE_FIXTURES/escl`, never copied), or `None` after a
+/// `skipped:` line when they are absent (a failure under SCANWIRE_REQUIRE_PEERS=1).
+pub fn fixtures() -> Option<PathBuf> {
+    scanwire_testkit::fixtures_dir("escl")
 }
 
 /// A server on 127.0.0.1 (any free port) serving `device`, adding `options` to every job.
@@ -256,7 +253,12 @@ impl Device for Remote {
         cb: &mut dyn MiniDrvTransferCallback,
         cancel: &CancelToken,
     ) -> AcquireResult {
-        let options = request.options.clone();
+        // The server parses them again against the device it serves.
+        let options = request
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
         let wire = ScanRequest {
             options: BTreeMap::new(),
             ..request.clone()
@@ -265,11 +267,13 @@ impl Device for Remote {
     }
 }
 
-/// A request with these device options.
+/// A request with these device options for a [`Remote`], which hands them to its server as
+/// the text they are: the server parses them against the device it serves (the virtual
+/// scanner or SANE's test backend), as `scanwire serve --set` does.
 pub fn with_options(mut r: ScanRequest, options: &[(&str, &str)]) -> ScanRequest {
     r.options = options
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.to_string(), OptionValue::Text(v.to_string())))
         .collect();
     r
 }

@@ -9,14 +9,13 @@
 #![allow(dead_code)]
 
 use scanwire_core::device::{
-    Area, ColorMode, Driver, Length, PageData, PixelFormat, ScanRequest, Source,
+    Area, ColorMode, DeviceOption, Driver, Length, PageData, PixelFormat, ScanRequest, Source,
 };
 use scanwire_core::transfer::{
     self, CancelHandle, Outcome, RecordedPage, Recorder, Script, SharedDevice, TransferOptions,
 };
 use scanwire_core::wia::{self, WiaTransferParams};
 use scanwire_sane::{SaneConfig, SaneDriver};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -26,22 +25,14 @@ pub struct Env {
     pub dir: PathBuf,
     pub driver: SaneDriver,
     pub scanimage: Option<PathBuf>,
+    /// `sane:test:0`'s options as listed when the tests start, which `--set` pairs are
+    /// parsed against (the test options are listed too, inactive until enabled).
+    pub options: Vec<DeviceOption>,
 }
 
-fn required() -> bool {
-    std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1")
-}
-
-fn unavailable(reason: String) -> Option<Env> {
-    if required() {
-        panic!("SCANWIRE_REQUIRE_PEERS=1 but {reason}");
-    }
-    // Straight to stderr: the test harness captures eprintln! of passing tests.
-    let _ = writeln!(
-        std::io::stderr(),
-        "note: skipping SANE tests: {reason} (install libsane1 and sane-utils)"
-    );
-    None
+/// Why the SANE tests cannot run (each test that needs SANE says so).
+fn unavailable(reason: String) -> Result<Env, String> {
+    Err(format!("{reason} (install libsane1 and sane-utils)"))
 }
 
 fn which(name: &str) -> Option<PathBuf> {
@@ -85,7 +76,7 @@ fn remove_stale_dirs() {
     }
 }
 
-fn setup() -> Option<Env> {
+fn setup() -> Result<Env, String> {
     remove_stale_dirs();
     let dir = std::env::temp_dir().join(format!("scanwire-sane-tests-{}", std::process::id()));
     if let Err(e) = write_config(&dir) {
@@ -110,30 +101,36 @@ fn setup() -> Option<Env> {
         }
         Ok(_) => {}
     }
-    Some(Env {
+    // Before any test holds a device: every test waits in `env()` until this returns.
+    let options = match driver.open_device("sane:test:0") {
+        Ok(mut d) => d
+            .option_list()
+            .unwrap_or_else(|e| panic!("sane:test:0 options: {e}")),
+        Err(e) => return unavailable(format!("cannot open sane:test:0: {e}")),
+    };
+    Ok(Env {
         dir,
         driver,
         scanimage: which("scanimage"),
+        options,
     })
 }
 
-/// The environment, or `None` (with a note) when SANE or its test backend is missing.
+/// The environment, or `None` after a `skipped:` line when SANE or its test backend is
+/// missing (a failure under SCANWIRE_REQUIRE_PEERS=1).
 pub fn env() -> Option<&'static Env> {
-    static ENV: OnceLock<Option<Env>> = OnceLock::new();
-    ENV.get_or_init(setup).as_ref()
+    static ENV: OnceLock<Result<Env, String>> = OnceLock::new();
+    ENV.get_or_init(setup)
+        .as_ref()
+        .map_err(|why| scanwire_testkit::peer_missing(why))
+        .ok()
 }
 
 /// The environment and scanimage, or `None` (or a failure under SCANWIRE_REQUIRE_PEERS=1).
 pub fn env_with_scanimage() -> Option<&'static Env> {
     let e = env()?;
     if e.scanimage.is_none() {
-        if required() {
-            panic!("SCANWIRE_REQUIRE_PEERS=1 but scanimage (sane-utils) is not installed");
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: skipping scanimage comparisons: scanimage is not installed (sane-utils)"
-        );
+        scanwire_testkit::peer_missing("scanimage is not installed (sane-utils)");
         return None;
     }
     Some(e)
@@ -180,10 +177,7 @@ pub fn request(
             width: Length::mm(area.2),
             height: Length::mm(area.3),
         }),
-        options: options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        options: scanwire_testkit::set(&env().expect("SANE is usable").options, options),
         ..Default::default()
     }
 }

@@ -268,9 +268,7 @@ pub fn req(source: Source, options: &[(&str, &str)]) -> ScanRequest {
         resolution: 75,
         ..Default::default()
     };
-    for (k, v) in options {
-        r.options.insert(k.to_string(), v.to_string());
-    }
+    r.options = scanwire_testkit::set(&scanwire_virtual::options::device_options(), options);
     r
 }
 

@@ -15,7 +15,6 @@ use scanwire_wsd_client::WsdDevice;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -431,22 +430,12 @@ pub fn png_gray(w: u32, h: u32) -> Vec<u8> {
 /// The real device documents (read from the shared fixtures, never copied); `None` with a
 /// line saying so when absent, a failure under `SCANWIRE_REQUIRE_PEERS=1`.
 pub fn kyocera() -> Option<Vec<u8>> {
-    let dir = match std::env::var_os("SCANWIRE_FIXTURES") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/fixtures"),
-    };
-    let path = dir.join("wsd/kyocera-ecosys-m2040dn-get-scanner-elements-response.xml");
-    match std::fs::read(&path) {
-        Ok(b) => Some(b),
-        Err(e) if peers_required() => panic!("{} is required: {e}", path.display()),
-        Err(e) => {
-            eprintln!("skipped: {} not readable ({e})", path.display());
-            None
-        }
-    }
+    let dir = scanwire_testkit::fixtures_dir("wsd")?;
+    let path = dir.join("kyocera-ecosys-m2040dn-get-scanner-elements-response.xml");
+    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 /// Whether a missing peer (fixtures, network namespaces) must fail the test.
 pub fn peers_required() -> bool {
-    std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1")
+    scanwire_testkit::peers_required()
 }
