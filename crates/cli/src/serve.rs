@@ -4,8 +4,8 @@ use crate::args::ServeArgs;
 use crate::devices;
 use crate::exit::usage;
 use crate::serve_plan::{ServePlan, PASSWORD_ENV};
-use anyhow::{anyhow, bail, Context, Result};
-use scanwire_core::device::Device;
+use anyhow::{anyhow, Context, Result};
+use scanwire_core::device::{parse_settings, Device};
 use scanwire_core::transfer;
 use std::collections::BTreeMap;
 
@@ -46,26 +46,16 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `--set` checked against one device's options: a name it does not have is refused at
-/// start-up (exit 2), naming the device, instead of failing every job later.
+/// `--set` checked against one device's options by core's one parser: an option it does not
+/// have, or a value it does not take, is refused at start-up (exit 2) naming the device,
+/// instead of failing every job later. The server parses the same settings again per device
+/// (typed values for its jobs); this check only makes the refusal a usage error.
 fn device_settings(
     id: &str,
     device: &mut dyn Device,
     settings: &[(String, String)],
 ) -> Result<BTreeMap<String, String>> {
-    let known = device.options();
-    for (name, _) in settings {
-        if !known.iter().any(|o| &o.name == name) {
-            let names: Vec<&str> = known.iter().map(|o| o.name.as_str()).collect();
-            bail!(usage(format!(
-                "--set {name}: device {id} has no option {name}; its options: {}",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )));
-        }
-    }
+    parse_settings(&device.options(), settings)
+        .map_err(|e| usage(format!("--set for device {id}: {e}")))?;
     Ok(settings.iter().cloned().collect())
 }

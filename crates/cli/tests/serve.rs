@@ -174,3 +174,35 @@ fn credentials_basic_auth_cannot_carry_are_refused() {
     exits_with(&o, 2, "cannot be used with");
     assert!(!stderr(&o).contains("serving"));
 }
+
+/// `--set` is checked against every served device at start-up: an option a device does not
+/// have, or a value it does not take, stops `serve` with exit status 2 naming the device and
+/// the option (it used to start and then fail every job with 500 InvalidScanTicket).
+#[test]
+fn set_is_checked_against_each_device_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    for (set, msg) in [
+        ("foo=bar", "unknown option `foo`"),
+        ("hang-at-page=0", "hang-at-page"),
+        ("jam-at-pag=2", "did you mean jam-at-page?"),
+        ("ppm", "expected NAME=VALUE"),
+    ] {
+        let o = scanwire(
+            &["serve", "--listen", "127.0.0.1:0", "--set", set],
+            dir.path(),
+        );
+        exits_with(&o, 2, msg);
+        let err = stderr(&o);
+        assert!(
+            set == "ppm" || err.contains("virtual"),
+            "names the device: {err}"
+        );
+        assert!(!err.contains("serving"), "{err}");
+    }
+    // Options the device takes: it serves, and jobs get them.
+    let s = Server::start(
+        &mut command(dir.path()),
+        &["--set", "ppm=600", "--set", "jam-at-page=none"],
+    );
+    assert_eq!(s.status(None), 200);
+}
