@@ -85,6 +85,26 @@ impl Drop for Server {
     }
 }
 
+/// Runs `cmd`, which must end by itself within 10 s (a `serve` that starts is killed and
+/// fails the test instead of hanging it).
+fn refused(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!("it started instead of refusing: {}", stderr(&o));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
 /// `Basic base64(scan:secret)`.
 const SCAN_SECRET: &str = "Basic c2NhbjpzZWNyZXQ=";
 
@@ -187,10 +207,8 @@ fn set_is_checked_against_each_device_at_start_up() {
         ("jam-at-pag=2", "did you mean jam-at-page?"),
         ("ppm", "expected NAME=VALUE"),
     ] {
-        let o = scanwire(
-            &["serve", "--listen", "127.0.0.1:0", "--set", set],
-            dir.path(),
-        );
+        let o =
+            refused(command(dir.path()).args(["serve", "--listen", "127.0.0.1:0", "--set", set]));
         exits_with(&o, 2, msg);
         let err = stderr(&o);
         assert!(
