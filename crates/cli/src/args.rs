@@ -1,6 +1,7 @@
 //! The command line as typed: clap definitions only. `plan.rs` turns these into what to do.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use scanwire_core::device::Length;
 use std::path::PathBuf;
 
 /// Scan documents from scanners (the built-in virtual scanner, SANE backends, eSCL network
@@ -56,12 +57,17 @@ pub struct ServeArgs {
     /// A device-specific option applied to every job, repeatable: --set name=value.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
-    /// Require HTTP basic auth with this user (and --password).
-    #[arg(long, requires = "password")]
+    /// Require HTTP basic auth with this user; the password comes from --password-file,
+    /// the SCANWIRE_PASSWORD environment variable or --password.
+    #[arg(long)]
     pub user: Option<String>,
-    /// The password for --user.
-    #[arg(long, requires = "user")]
+    /// The password for --user. Every local user can read it in the process list: prefer
+    /// --password-file or SCANWIRE_PASSWORD.
+    #[arg(long, requires = "user", conflicts_with = "password_file")]
     pub password: Option<String>,
+    /// Read the password for --user from this file (its first line).
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub password_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate (PEM: the certificate, then any intermediates).
     #[arg(
         long,
@@ -102,7 +108,10 @@ pub struct ServeArgs {
 
 const SCAN_EXAMPLES: &str = "Examples:
   scanwire scan -o page.png
-      one A4 page, color, 300 dpi, from the virtual scanner
+      the whole glass (the virtual scanner's: 215.9 x 297 mm, wider than A4), color,
+      300 dpi, from the virtual scanner
+  scanwire scan --paper a4 -o page.png
+      an A4 page (210 x 297 mm) from the top-left corner of the glass
   scanwire scan --mode gray --resolution 150 -l 10 -t 10 -x 100 -y 50 -o crop.png
       a 100 x 50 mm region, 10 mm from the top-left corner
   scanwire scan --source adf --pages 5 -o page-%02d.png
@@ -113,8 +122,11 @@ const SCAN_EXAMPLES: &str = "Examples:
       the virtual scanner jams at page 3 (pages 1 and 2 are kept)
 
 Exit status: 0 when the scan succeeded (also when the feeder ran out after at least one
-page), 1 when the device failed, 2 for a bad request, 130 when interrupted with Ctrl-C
-(completed pages are kept, the partial page is removed).";
+page); 2 for a request that can be fixed before scanning (bad arguments, an unknown device or
+option, an output path that cannot be written, a format that cannot hold what was asked);
+1 when the device or the output failed during the scan; 130 when interrupted with Ctrl-C
+(completed pages are kept, the partial page is removed; a second Ctrl-C stops waiting for
+the device, and still removes the partial page).";
 
 #[derive(Args, Debug)]
 pub struct DevicesArgs {
@@ -198,12 +210,16 @@ pub struct ScanArgs {
     /// Top edge of the scan area in mm.
     #[arg(short = 't', value_name = "MM")]
     pub top: Option<f64>,
-    /// Width of the scan area in mm (default: to the right edge).
+    /// Width of the scan area in mm (default: to the right edge of the glass).
     #[arg(short = 'x', value_name = "MM")]
     pub width: Option<f64>,
-    /// Height of the scan area in mm (default: to the bottom edge).
+    /// Height of the scan area in mm (default: to the bottom edge of the glass).
     #[arg(short = 'y', value_name = "MM")]
     pub height: Option<f64>,
+    /// Scan this paper size from the top-left corner (-l/-t move it) instead of the whole
+    /// glass.
+    #[arg(long, value_enum, conflicts_with_all = ["width", "height"])]
+    pub paper: Option<Paper>,
 
     /// Pages to scan from the feeder (default: every sheet in it). Duplex counts both sides.
     #[arg(long)]
@@ -229,6 +245,11 @@ pub struct ScanArgs {
     /// PDF: store pages losslessly (Flate) instead of as JPEG.
     #[arg(long)]
     pub lossless: bool,
+
+    /// Write the file even if its format cannot hold what was asked (16 bits or lineart
+    /// into JPEG, 16 bits into a PDF's JPEG pages): the pages are converted to 8 bits.
+    #[arg(long)]
+    pub force: bool,
 
     /// PDF: the document title.
     #[arg(long)]
@@ -258,4 +279,44 @@ pub struct ScanArgs {
     /// Print a JSON report for scripts (implies --quiet).
     #[arg(long)]
     pub json: bool,
+
+    /// Also print the WIA code (HRESULT) with a device's errors.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Common paper sizes for `--paper`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Paper {
+    /// ISO A4, 210 x 297 mm.
+    A4,
+    /// US Letter, 8.5 x 11 in.
+    Letter,
+    /// US Legal, 8.5 x 14 in.
+    Legal,
+    /// ISO A5, 148 x 210 mm.
+    A5,
+}
+
+impl Paper {
+    /// Width and height, portrait.
+    pub fn size(self) -> (Length, Length) {
+        let inch = |n: u32| Length::from_300ths(n * 300);
+        match self {
+            Paper::A4 => (Length::mm(210), Length::mm(297)),
+            Paper::Letter => (Length::from_300ths(2550), inch(11)),
+            Paper::Legal => (Length::from_300ths(2550), inch(14)),
+            Paper::A5 => (Length::mm(148), Length::mm(210)),
+        }
+    }
+
+    /// As typed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Paper::A4 => "a4",
+            Paper::Letter => "letter",
+            Paper::Legal => "legal",
+            Paper::A5 => "a5",
+        }
+    }
 }

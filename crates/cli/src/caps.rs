@@ -1,63 +1,10 @@
-//! `scanwire devices` and `scanwire caps`: what there is and what it can do.
+//! `scanwire caps`: what a device can do.
 
-use crate::args::{CapsArgs, DevicesArgs};
+use crate::args::CapsArgs;
 use crate::devices;
 use anyhow::Result;
 use scanwire_core::device::{Capabilities, DeviceOption, OptionValue, Resolutions};
 use serde_json::{json, Value};
-
-pub fn devices(args: &DevicesArgs) -> Result<i32> {
-    if args.discover && !(args.discover_time.is_finite() && args.discover_time > 0.0) {
-        return Err(crate::scan::Usage(format!(
-            "--discover-time {}: seconds must be a number > 0",
-            args.discover_time
-        ))
-        .into());
-    }
-    let found = devices::list(
-        args.discover
-            .then(|| std::time::Duration::from_secs_f64(args.discover_time)),
-    );
-    if args.json {
-        let list: Vec<Value> = found
-            .iter()
-            .flat_map(|(_, r)| r.iter().flatten())
-            .map(|d| json!({"id": d.id, "vendor": d.vendor, "model": d.model, "driver": d.driver}))
-            .collect();
-        let problems: Vec<Value> = found
-            .iter()
-            .filter_map(|(name, r)| {
-                r.as_ref()
-                    .err()
-                    .map(|e| json!({"driver": name, "error": e}))
-            })
-            .collect();
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"devices": list, "unavailable": problems}))?
-        );
-        return Ok(0);
-    }
-    outln!("{:<28} {:<10} {:<12} MODEL", "DEVICE", "DRIVER", "VENDOR");
-    for (name, r) in &found {
-        match r {
-            Ok(list) => {
-                for d in list {
-                    outln!("{:<28} {:<10} {:<12} {}", d.id, d.driver, d.vendor, d.model);
-                }
-                if list.is_empty() && args.verbose {
-                    eprintln!("{name}: no devices found");
-                }
-            }
-            Err(e) if args.verbose => eprintln!("{name}: {e}"),
-            Err(_) => {}
-        }
-    }
-    if !args.verbose && found.iter().any(|(_, r)| r.is_err()) {
-        eprintln!("(some drivers are unavailable; `scanwire devices --verbose` says why)");
-    }
-    Ok(0)
-}
 
 pub fn caps(args: &CapsArgs) -> Result<i32> {
     let mut device = devices::open(&args.device)?;

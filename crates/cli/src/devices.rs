@@ -1,102 +1,132 @@
-//! Which drivers exist and how a device id finds its driver; `scanwire devices add`,
-//! `remove` and `--discover`.
+//! `scanwire devices` (list, `add`, `remove`, `--discover`) and [`open`]: a device id or the
+//! name of an added scanner to an open device, through the driver registry
+//! (`scanwire-registry`, where the drivers are).
 
 use crate::args::{DevicesAction, DevicesArgs};
 use crate::config::{Config, EsclEntry};
+use crate::exit::usage;
 use anyhow::{anyhow, bail, Result};
-use scanwire_core::device::{Device, DeviceInfo, Driver};
+use scanwire_core::device::Device;
 use scanwire_escl_client::protocol::Base;
-use std::time::{Duration, Instant};
+use serde_json::{json, Value};
+use std::time::Duration;
 
-/// Every driver by name (its device-id prefix), the default (virtual) first.
-const DRIVERS: &[&str] = &[
-    "virtual",
-    "sane",
-    "escl",
-    #[cfg(windows)]
-    "wia",
-];
-
-/// The driver named `name`; the eSCL driver also lists the scanners added in `config`.
-fn driver(name: &str, config: &Config) -> Option<Box<dyn Driver>> {
-    Some(match name {
-        "virtual" => Box::new(scanwire_virtual::VirtualDriver::new()),
-        "sane" => Box::new(scanwire_sane::SaneDriver::new()),
-        "escl" => Box::new(scanwire_escl_client::EsclDriver::with_devices(
-            config.escl.iter().map(|e| e.url.clone()),
-        )),
-        #[cfg(windows)]
-        "wia" => Box::new(scanwire_com::driver::WiaDriver),
-        _ => return None,
-    })
+/// The registry's view of the added devices.
+fn registry_config(config: &Config) -> scanwire_registry::Config {
+    scanwire_registry::Config {
+        escl: config.escl.iter().map(|e| e.url.clone()).collect(),
+    }
 }
 
-/// What each driver found, or why it found nothing; with `discover`, also the eSCL scanners
-/// that answered an mDNS browse within that time.
-pub fn list(discover: Option<Duration>) -> Vec<(&'static str, Result<Vec<DeviceInfo>, String>)> {
-    let config = Config::load();
-    let added = config.as_ref().cloned().unwrap_or_default();
-    let mut found: Vec<(&'static str, Result<Vec<DeviceInfo>, String>)> = DRIVERS
-        .iter()
-        .filter_map(|name| driver(name, &added))
-        .map(|d| (d.name(), d.devices().map_err(|e| e.to_string())))
-        .collect();
-    // Added scanners show their name.
-    for (_, list) in found.iter_mut() {
-        for d in list.iter_mut().flatten() {
-            if let Some(e) = added
-                .escl
-                .iter()
-                .find(|e| d.id == format!("escl:{}", e.url))
-            {
-                d.model = format!("{} (added as `{}`)", d.model, e.name);
-            }
-        }
-    }
-    if let Err(e) = config {
-        found.push(("config", Err(format!("{e:#}"))));
-    }
-    if let Some(wait) = discover {
-        found.push(("escl (mDNS)", discover_escl(wait)));
-    }
-    found
-}
-
-/// Opens a device by id: `virtual`, `sane:<name>`, `escl:<url>`, an eSCL URL itself
-/// (`http://HOST:PORT/eSCL`), or the name of an added scanner. Only the driver the id names
-/// is constructed: the others would cost start-up time for nothing.
+/// Opens a device by id (see `scanwire_registry::open`) or by the name of an added scanner.
+/// An id no driver knows, or a device its driver says does not exist, is a usage error (2);
+/// a device that fails to open (unreachable, libsane missing) is a failure (1).
 pub fn open(id: &str) -> Result<Box<dyn Device>> {
-    let config = Config::load()?;
+    let config = Config::load().map_err(usage)?;
     let id = match config.find(id) {
         Some(e) => format!("escl:{}", e.url),
         None => id.to_string(),
     };
-    let prefix = match id.split(':').next().unwrap_or(&id) {
-        "http" | "https" => "escl",
-        p => p,
-    };
-    let Some(driver) = driver(prefix, &config) else {
-        return Err(anyhow!(
-            "unknown device `{id}`: device ids start with one of {}, or name an added scanner (see `scanwire devices`)",
-            DRIVERS.join(", ")
-        ));
-    };
-    driver
-        .open(&id)
-        .map_err(|e| anyhow!("cannot open {id}: {e}"))
+    scanwire_registry::open(&id, &registry_config(&config)).map_err(|e| {
+        if e.is_bad_id() {
+            let hint = match e {
+                scanwire_registry::OpenError::UnknownDriver { .. } => {
+                    ", or name an added scanner (see `scanwire devices`)"
+                }
+                _ => "",
+            };
+            usage(format!("{e}{hint}"))
+        } else {
+            anyhow!("{e}")
+        }
+    })
+}
+
+/// `scanwire devices`: what every driver found (and, with `--discover`, the network).
+fn list(args: &DevicesArgs) -> Result<i32> {
+    if args.discover && !(args.discover_time.is_finite() && args.discover_time > 0.0) {
+        return Err(usage(format!(
+            "--discover-time {}: seconds must be a number > 0",
+            args.discover_time
+        )));
+    }
+    let config = Config::load();
+    let added = config.as_ref().cloned().unwrap_or_default();
+    let wait = args
+        .discover
+        .then(|| Duration::from_secs_f64(args.discover_time));
+    let mut found = scanwire_registry::list(&registry_config(&added), wait);
+    // Added scanners show their name.
+    for d in found
+        .iter_mut()
+        .flat_map(|f| f.devices.iter_mut().flatten())
+    {
+        if let Some(e) = added
+            .escl
+            .iter()
+            .find(|e| d.id == format!("escl:{}", e.url))
+        {
+            d.model = format!("{} (added as `{}`)", d.model, e.name);
+        }
+    }
+    if let Err(e) = config {
+        found.push(scanwire_registry::Found {
+            driver: "config".into(),
+            devices: Err(format!("{e:#}")),
+        });
+    }
+    if args.json {
+        let list: Vec<Value> = found
+            .iter()
+            .flat_map(|f| f.devices.iter().flatten())
+            .map(|d| json!({"id": d.id, "vendor": d.vendor, "model": d.model, "driver": d.driver}))
+            .collect();
+        let problems: Vec<Value> = found
+            .iter()
+            .filter_map(|f| {
+                f.devices
+                    .as_ref()
+                    .err()
+                    .map(|e| json!({"driver": f.driver, "error": e}))
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"devices": list, "unavailable": problems}))?
+        );
+        return Ok(0);
+    }
+    outln!("{:<28} {:<10} {:<12} MODEL", "DEVICE", "DRIVER", "VENDOR");
+    for f in &found {
+        match &f.devices {
+            Ok(list) => {
+                for d in list {
+                    outln!("{:<28} {:<10} {:<12} {}", d.id, d.driver, d.vendor, d.model);
+                }
+                if list.is_empty() && args.verbose {
+                    eprintln!("{}: no devices found", f.driver);
+                }
+            }
+            Err(e) if args.verbose => eprintln!("{}: {e}", f.driver),
+            Err(_) => {}
+        }
+    }
+    if !args.verbose && found.iter().any(|f| f.devices.is_err()) {
+        eprintln!("(some drivers are unavailable; `scanwire devices --verbose` says why)");
+    }
+    Ok(0)
 }
 
 /// `scanwire devices [add|remove] ...`.
 pub fn command(args: &DevicesArgs) -> Result<i32> {
     match &args.action {
-        None => crate::caps::devices(args),
+        None => list(args),
         Some(DevicesAction::Add(a)) => {
             if a.kind != "escl" {
-                return Err(crate::scan::Usage(format!(
+                return Err(usage(format!(
                     "devices add {}: unknown kind; allowed: escl",
                     a.kind
-                ))
-                .into());
+                )));
             }
             let entry = add(&a.url, a.name.as_deref()).map_err(usage)?;
             outln!("added {} = {}", entry.name, entry.url);
@@ -108,10 +138,6 @@ pub fn command(args: &DevicesArgs) -> Result<i32> {
             Ok(0)
         }
     }
-}
-
-fn usage(e: anyhow::Error) -> anyhow::Error {
-    crate::scan::Usage(format!("{e:#}")).into()
 }
 
 /// The canonical form of an eSCL URL (`http(s)://HOST:PORT/ROOT`), or why it is not one.
@@ -184,68 +210,4 @@ fn remove(which: &str) -> Result<EsclEntry> {
     let entry = config.escl.remove(i);
     config.save()?;
     Ok(entry)
-}
-
-/// eSCL scanners announcing themselves over mDNS (`_uscan._tcp`, plain HTTP, and
-/// `_uscans._tcp`, HTTPS: `escl:https://…` ids), browsed for `wait`. Only when asked (`--discover`): browsing
-/// sends multicast queries on every interface, including loopback (a local `scanwire serve`
-/// announces there).
-fn discover_escl(wait: Duration) -> Result<Vec<DeviceInfo>, String> {
-    use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent};
-    let daemon = ServiceDaemon::new().map_err(|e| format!("mDNS: {e}"))?;
-    let _ = daemon.enable_interface(IfKind::LoopbackV4);
-    let mut found: Vec<DeviceInfo> = Vec::new();
-    let mut receivers = Vec::new();
-    for ty in ["_uscan._tcp.local.", "_uscans._tcp.local."] {
-        receivers.push((
-            ty,
-            daemon
-                .browse(ty)
-                .map_err(|e| format!("mDNS browse {ty}: {e}"))?,
-        ));
-    }
-    let deadline = Instant::now() + wait;
-    while Instant::now() < deadline {
-        for (ty, rx) in &receivers {
-            while let Ok(event) = rx.try_recv() {
-                let ServiceEvent::ServiceResolved(s) = event else {
-                    continue;
-                };
-                let tls = ty.starts_with("_uscans");
-                let Some(addr) = s.get_addresses_v4().into_iter().min() else {
-                    continue;
-                };
-                // TXT `rs` is the root without slashes ("eSCL"); missing means /eSCL.
-                let rs = s
-                    .get_property_val_str("rs")
-                    .unwrap_or("eSCL")
-                    .trim_matches('/')
-                    .to_string();
-                let scheme = if tls { "https" } else { "http" };
-                let id = format!("escl:{scheme}://{addr}:{}/{rs}", s.port);
-                if found.iter().any(|d| d.id == id) {
-                    continue;
-                }
-                let instance = s
-                    .fullname
-                    .strip_suffix(&format!(".{ty}"))
-                    .unwrap_or(&s.fullname)
-                    .to_string();
-                let model = s
-                    .get_property_val_str("ty")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| instance.clone());
-                found.push(DeviceInfo {
-                    id,
-                    vendor: String::new(),
-                    model,
-                    driver: "escl",
-                });
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = daemon.shutdown();
-    found.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(found)
 }

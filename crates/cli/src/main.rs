@@ -1,5 +1,9 @@
 //! `scanwire`: parse, build a plan, run, pick an exit code. Everything else lives in the
-//! library crates.
+//! library crates (the drivers are found through `scanwire-registry`).
+//!
+//! `args.rs` is the command line as typed (clap); `plan.rs` (scan) and `serve_plan.rs` turn
+//! it into what to do; `scan.rs`, `serve.rs`, `caps.rs` and `devices.rs` do it; `exit.rs`
+//! holds the one exit-status rule.
 
 /// `println!` for results. A closed pipe (`scanwire caps | head`) ends the program quietly,
 /// as it ends any Unix filter, instead of panicking as `println!` does.
@@ -13,17 +17,14 @@ mod args;
 mod caps;
 mod config;
 mod devices;
+mod exit;
 mod plan;
 mod scan;
 mod serve;
+mod serve_plan;
 mod ui;
 
 use clap::Parser;
-
-/// Exit status for a bad request or bad arguments (clap uses 2 as well).
-pub const EXIT_USAGE: i32 = 2;
-/// Exit status after Ctrl-C, as shells report SIGINT.
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Writes one line of results to standard output (see [`outln!`]).
 pub fn write_out(line: std::fmt::Arguments) {
@@ -34,7 +35,7 @@ pub fn write_out(line: std::fmt::Arguments) {
             std::process::exit(0);
         }
         eprintln!("scanwire: writing to standard output: {e}");
-        std::process::exit(1);
+        std::process::exit(exit::FAILURE);
     }
 }
 
@@ -50,11 +51,7 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             eprintln!("scanwire: {e:#}");
-            if e.downcast_ref::<scan::Usage>().is_some() {
-                EXIT_USAGE
-            } else {
-                1
-            }
+            exit::status(&e)
         }
     };
     std::process::exit(code);

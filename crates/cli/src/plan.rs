@@ -1,118 +1,275 @@
-//! From what was typed to what to do: resolves `ScanArgs` against the device's capabilities
-//! into a `ScanRequest` and output settings, with errors that say what is allowed.
+//! `scan`'s raw arguments to what to do, in two steps (as ripgrep's `lowargs` → `hiargs`):
+//! [`ScanPlan::new`] checks everything that needs no device (flags, the output file, its
+//! directory and what its format can hold, the transfer's options, `--set` split into names
+//! and values), and
+//! [`ScanPlan::request`] resolves the rest against the open device (its area, its options, the
+//! encoding its pages come in). Every error here is one the user can fix before scanning:
+//! exit status 2.
 
-use crate::args::ScanArgs;
+use crate::args::{Paper, ScanArgs};
+use crate::exit::usage;
 use anyhow::{anyhow, bail, Result};
 use scanwire_codecs::Format;
 use scanwire_core::device::{
-    parse_settings, split_setting, Area, Capabilities, ColorMode, DeviceOption, Encoding, Length,
-    ScanRequest, Source,
+    parse_settings, Area, Capabilities, ColorMode, DeviceOption, Encoding, Length, OptionError,
+    OptionValue, ScanRequest, Source,
 };
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
+use scanwire_output::{FileOutput, OutputPlan};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The request a scan command makes.
-pub fn request(
-    args: &ScanArgs,
-    caps: &Capabilities,
-    device_options: &[DeviceOption],
-) -> Result<ScanRequest> {
-    let source: Source = args.source.parse().map_err(|e: String| anyhow!(e))?;
-    let mut mode: ColorMode = args.mode.parse().map_err(|e: String| anyhow!(e))?;
-    if let Some(depth) = args.depth {
-        mode = mode.with_depth(depth).ok_or_else(|| {
-            anyhow!(
-                "--depth {depth} does not go with --mode {}; allowed: lineart 1, gray 8 or 16, color 8 or 16",
-                args.mode
-            )
-        })?;
-    }
-    let area = area(args, caps, source)?;
-    let settings = args
-        .set
-        .iter()
-        .map(|s| split_setting(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow!("--set {e}"))?;
-    let options = parse_settings(device_options, &settings).map_err(|e| anyhow!("--set {e}"))?;
-    Ok(ScanRequest {
-        source,
-        mode,
-        resolution: args.resolution,
-        area,
-        pages: args.pages,
-        encoding: None,
-        options,
-    })
+/// Bytes queued per page between the driver and the page's encoder. The formats crate's
+/// default (8 MiB) lets a fast device (the SANE test backend reads at memory speed) run
+/// megabytes ahead of the encoder, which only raises peak memory and gains no time for a
+/// page file; pages still overlap through the output's pipeline.
+/// `bench/sane-vs-scanimage.sh` measures it.
+const CLI_QUEUE_BYTES: usize = 256 * 1024;
+
+/// What `scanwire scan` will do, before the device is asked.
+pub struct ScanPlan {
+    /// The device id or added name, as typed.
+    pub device: String,
+    /// Where the paper is.
+    pub source: Source,
+    /// Color mode and depth.
+    pub mode: ColorMode,
+    /// dpi.
+    pub resolution: u32,
+    /// Feeder pages (`None`: every sheet).
+    pub pages: Option<u32>,
+    /// `-l -t -x -y` in micrometres, as given.
+    edges: [Option<Length>; 4],
+    /// `--paper`.
+    paper: Option<Paper>,
+    /// `--set` as (name, value), in order.
+    pub settings: Vec<(String, String)>,
+    /// The files, checked (their directory exists) but none created yet.
+    pub output: FileOutput,
+    /// Their format.
+    format: Format,
+    /// `--lossless`.
+    lossless: bool,
+    /// How the transfer runs.
+    pub transfer: TransferOptions,
+    /// `--quality` was given (the device's own JPEG is not wanted).
+    quality: bool,
 }
 
-/// The encoding to ask the device for so that its pages go into the file untouched: PNG for
-/// a PNG file (lossless either way; a page not in the requested mode is still converted),
-/// JPEG for a JPEG file or a PDF's DCT pages when the mode is 8-bit gray or color and no
-/// `--quality` asks for Scanwire's own encoding; each only when the source sends it (eSCL
-/// scanners do). `None`: raw rows, encoded here.
-pub fn device_encoding(
-    args: &ScanArgs,
-    format: Format,
-    caps: &Capabilities,
-    request: &ScanRequest,
-) -> Option<Encoding> {
-    let wanted = match format {
-        Format::Png => Encoding::Png,
-        Format::Jpeg | Format::Pdf
-            if args.quality.is_none()
-                && !(format == Format::Pdf && args.lossless)
-                && matches!(request.mode, ColorMode::Color | ColorMode::Gray) =>
-        {
-            Encoding::Jpeg
+impl ScanPlan {
+    /// Checks the arguments that need no device.
+    pub fn new(args: &ScanArgs) -> Result<ScanPlan> {
+        let source: Source = args.source.parse().map_err(|e: String| usage(e))?;
+        let mut mode: ColorMode = args.mode.parse().map_err(|e: String| usage(e))?;
+        if let Some(depth) = args.depth {
+            mode = mode.with_depth(depth).ok_or_else(|| {
+                usage(format!(
+                    "--depth {depth} does not go with --mode {}; allowed: lineart 1, gray 8 or 16, color 8 or 16",
+                    args.mode
+                ))
+            })?;
         }
-        _ => return None,
-    };
-    caps.source(request.source)
-        .is_some_and(|sc| sc.encodings.contains(&wanted))
-        .then_some(wanted)
+        let edges = [
+            mm("-l", args.left)?,
+            mm("-t", args.top)?,
+            mm("-x", args.width)?,
+            mm("-y", args.height)?,
+        ];
+        let settings = args
+            .set
+            .iter()
+            .map(|s| split_setting(s))
+            .collect::<Result<Vec<_>>>()?;
+        let transfer = transfer_options(args)?;
+
+        let format = args
+            .format
+            .as_deref()
+            .map(Format::from_name)
+            .transpose()
+            .map_err(usage)?;
+        let path = args.output.to_string_lossy().into_owned();
+        let mut output = OutputPlan::new(&path, format).map_err(usage)?;
+        if source.is_feeder() && args.pages != Some(1) && !output.takes_many_pages() {
+            bail!(usage(format!(
+                "--source {source} may scan several pages but -o {path} names one file; \
+                 use a pattern such as page-{{n}}.png, or a .pdf or .tif file"
+            )));
+        }
+        if !args.force {
+            if let Err(why) = holds(output.format, mode, args.lossless) {
+                bail!(usage(format!(
+                    "-o {path}: {why} (--force writes it anyway, converted)"
+                )));
+            }
+        }
+        if let Some(q) = args.quality {
+            if !(1..=100).contains(&q) {
+                bail!(usage(format!("--quality {q}: allowed 1..=100")));
+            }
+            output.options.jpeg_quality = q;
+        }
+        output.options.pdf_lossless = args.lossless;
+        output.options.title = args.title.clone();
+        output.all_or_nothing = args.all_or_nothing;
+        output.queue_bytes = CLI_QUEUE_BYTES;
+        let format = output.format;
+        // Checks the directory (a missing one is the user's to fix) and creates nothing.
+        let output = output.start().map_err(usage)?;
+
+        Ok(ScanPlan {
+            device: args.device.clone(),
+            source,
+            mode,
+            resolution: args.resolution,
+            pages: args.pages,
+            edges,
+            paper: args.paper,
+            settings,
+            output,
+            format,
+            lossless: args.lossless,
+            transfer,
+            quality: args.quality.is_some(),
+        })
+    }
+
+    /// `--set` parsed against the open device's options (core's one parser): typed values, or
+    /// what is wrong in words.
+    pub fn options(
+        &self,
+        device_options: &[DeviceOption],
+    ) -> Result<BTreeMap<String, OptionValue>, OptionError> {
+        parse_settings(device_options, &self.settings)
+    }
+
+    /// The request for the open device: its area rules, its options (see [`Self::options`]),
+    /// the encoding its pages should come in; validated against its capabilities.
+    pub fn request(
+        &self,
+        caps: &Capabilities,
+        options: BTreeMap<String, OptionValue>,
+    ) -> Result<ScanRequest> {
+        let area = self.area(caps)?;
+        let mut request = ScanRequest {
+            source: self.source,
+            mode: self.mode,
+            resolution: self.resolution,
+            area,
+            pages: self.pages,
+            encoding: None,
+            options,
+        };
+        request.encoding = self.device_encoding(caps, &request);
+        request.validate(caps).map_err(usage)?;
+        Ok(request)
+    }
+
+    /// The encoding to ask the device for so that its pages go into the file untouched: PNG
+    /// for a PNG file (lossless either way; a page not in the requested mode is still
+    /// converted), JPEG for a JPEG file or a PDF's DCT pages when the mode is 8-bit gray or
+    /// color and no `--quality` asks for Scanwire's own encoding; each only when the source
+    /// sends it (eSCL scanners do). `None`: raw rows, encoded here.
+    fn device_encoding(&self, caps: &Capabilities, request: &ScanRequest) -> Option<Encoding> {
+        let format = self.format;
+        let own_encoding = self.quality || (format == Format::Pdf && self.lossless);
+        let wanted = match format {
+            Format::Png => Encoding::Png,
+            Format::Jpeg | Format::Pdf
+                if !own_encoding && matches!(request.mode, ColorMode::Color | ColorMode::Gray) =>
+            {
+                Encoding::Jpeg
+            }
+            _ => return None,
+        };
+        caps.source(request.source)
+            .is_some_and(|sc| sc.encodings.contains(&wanted))
+            .then_some(wanted)
+    }
+
+    /// scanimage's rules: -l/-t default to 0, -x/-y to the rest of the glass; `--paper`
+    /// sets -x/-y (clap keeps them apart) and must fit on the glass. No flag: `None`, the
+    /// whole glass.
+    fn area(&self, caps: &Capabilities) -> Result<Option<Area>> {
+        let [l, t, mut x, mut y] = self.edges;
+        // Without the source the validator reports the source; any max will do here.
+        let sc = caps.source(self.source);
+        let max = sc.map(|s| s.max_area).unwrap_or_default();
+        if let Some(paper) = self.paper {
+            let (w, h) = paper.size();
+            if sc.is_some() && (w > max.width || h > max.height) {
+                bail!(usage(format!(
+                    "--paper {} ({:.1} x {:.1} mm) is larger than the glass of {} {} ({:.1} x {:.1} mm)",
+                    paper.name(),
+                    w.as_mm(),
+                    h.as_mm(),
+                    caps.model,
+                    self.source,
+                    max.width.as_mm(),
+                    max.height.as_mm()
+                )));
+            }
+            (x, y) = (Some(w), Some(h));
+        }
+        if l.is_none() && t.is_none() && x.is_none() && y.is_none() {
+            return Ok(None);
+        }
+        let left = l.unwrap_or(Length::ZERO);
+        let top = t.unwrap_or(Length::ZERO);
+        let width = x.unwrap_or(Length(max.right().0.saturating_sub(left.0)));
+        let height = y.unwrap_or(Length(max.bottom().0.saturating_sub(top.0)));
+        Ok(Some(Area {
+            left,
+            top,
+            width,
+            height,
+        }))
+    }
+}
+
+/// `--set NAME=VALUE` split by core's `split_setting` (the one place that splits it), as a
+/// usage error for `scan` and `serve`.
+pub fn split_setting(s: &str) -> Result<(String, String)> {
+    scanwire_core::device::split_setting(s).map_err(|e| usage(format!("--set {e}")))
+}
+
+/// Whether a file in `format` holds pages in `mode` as they are scanned; if not, what it can
+/// hold. The encoders would convert (16 bits to 8, lineart to gray), silently losing what
+/// was asked for.
+pub fn holds(format: Format, mode: ColorMode, lossless: bool) -> Result<(), String> {
+    let sixteen = mode.depth() == 16;
+    match format {
+        Format::Jpeg if sixteen || mode == ColorMode::Lineart => Err(format!(
+            "JPEG holds 8-bit gray or color only, not {} ({} bit); use .png, .tif or .pnm",
+            mode,
+            mode.depth()
+        )),
+        Format::Pdf if sixteen && !lossless => Err(format!(
+            "PDF pages are JPEG (8-bit gray or color) unless --lossless, not {} (16 bit); \
+             add --lossless, or use .png or .tif",
+            mode
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn mm(flag: &str, v: Option<f64>) -> Result<Option<Length>> {
     match v {
         None => Ok(None),
         Some(x) if x.is_finite() && x >= 0.0 => Ok(Some(Length::from_mm(x))),
-        Some(x) => bail!("{flag} {x}: a length in mm must be a number >= 0"),
+        Some(x) => Err(usage(format!(
+            "{flag} {x}: a length in mm must be a number >= 0"
+        ))),
     }
-}
-
-/// scanimage's rules: -l/-t default to 0, -x/-y default to the rest of the glass.
-fn area(args: &ScanArgs, caps: &Capabilities, source: Source) -> Result<Option<Area>> {
-    let (l, t, x, y) = (
-        mm("-l", args.left)?,
-        mm("-t", args.top)?,
-        mm("-x", args.width)?,
-        mm("-y", args.height)?,
-    );
-    if l.is_none() && t.is_none() && x.is_none() && y.is_none() {
-        return Ok(None);
-    }
-    // Without the source the validator reports the source; any max will do here.
-    let max = caps.source(source).map(|s| s.max_area).unwrap_or_default();
-    let left = l.unwrap_or(Length::ZERO);
-    let top = t.unwrap_or(Length::ZERO);
-    let width = x.unwrap_or(Length(max.right().0.saturating_sub(left.0)));
-    let height = y.unwrap_or(Length(max.bottom().0.saturating_sub(top.0)));
-    Ok(Some(Area {
-        left,
-        top,
-        width,
-        height,
-    }))
 }
 
 /// How the transfer runs.
-pub fn transfer_options(args: &ScanArgs) -> Result<TransferOptions> {
+fn transfer_options(args: &ScanArgs) -> Result<TransferOptions> {
     if !args.watchdog.is_finite() || args.watchdog < 0.0 {
-        bail!(
+        return Err(usage(anyhow!(
             "--watchdog {}: seconds must be a number >= 0 (0 turns it off)",
             args.watchdog
-        );
+        )));
     }
     Ok(TransferOptions {
         verify: if args.verify {
@@ -123,4 +280,34 @@ pub fn transfer_options(args: &ScanArgs) -> Result<TransferOptions> {
         watchdog: (args.watchdog > 0.0).then(|| Duration::from_secs_f64(args.watchdog)),
         ..TransferOptions::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_splits_at_the_first_equals_sign() {
+        assert_eq!(
+            split_setting(" test-picture = Color pattern=x ").unwrap(),
+            ("test-picture".into(), "Color pattern=x".into())
+        );
+        assert!(split_setting("sheets").is_err());
+        assert!(split_setting("=3").is_err());
+    }
+
+    #[test]
+    fn what_each_format_holds() {
+        assert!(holds(Format::Jpeg, ColorMode::Color48, false).is_err());
+        assert!(holds(Format::Jpeg, ColorMode::Lineart, false).is_err());
+        assert!(holds(Format::Jpeg, ColorMode::Gray, false).is_ok());
+        assert!(holds(Format::Pdf, ColorMode::Gray16, false).is_err());
+        assert!(holds(Format::Pdf, ColorMode::Gray16, true).is_ok());
+        assert!(holds(Format::Pdf, ColorMode::Lineart, false).is_ok());
+        for f in [Format::Png, Format::Tiff, Format::Pnm] {
+            for m in [ColorMode::Lineart, ColorMode::Gray16, ColorMode::Color48] {
+                assert!(holds(f, m, false).is_ok(), "{f:?} {m:?}");
+            }
+        }
+    }
 }

@@ -1,47 +1,44 @@
-//! `scanwire scan`: resolve the plan, run the transfer with files and progress, report, and
-//! pick the exit status.
+//! `scanwire scan`: open the device, resolve the plan, run the transfer into files with
+//! progress, report, and pick the exit status (see `exit.rs`).
+//!
+//! Ctrl-C (SIGINT, SIGTERM): the first cancels the transfer through its cancel handle, and the
+//! files are finished as after any cancel (complete pages kept, the partial page removed). A
+//! second one hurries: the scan stops waiting for the driver (which may be slow to notice a
+//! cancel), no further page is opened, the output is finished at once (the same rule: whole
+//! pages kept, partial ones removed), and the program exits 130. Further ones are ignored:
+//! the cleanup always runs to its end, so no hidden `.part` file is ever left.
 
 use crate::args::ScanArgs;
+use crate::devices;
+use crate::exit;
+use crate::plan::ScanPlan;
 use crate::ui::Ui;
-use crate::{devices, plan, EXIT_INTERRUPTED, EXIT_USAGE};
 use anyhow::{anyhow, Context, Result};
-use scanwire_codecs::Format;
-use scanwire_core::device::{DeviceErrorKind, PageInfo};
-use scanwire_core::transfer::{self, AppStream, CancelHandle, TransferCallback};
+use scanwire_core::device::{DeviceError, DeviceErrorKind, Encoding, PageInfo};
+use scanwire_core::transfer::{self, AppStream, CancelHandle, Outcome, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_output::{FileOutput, OutputPlan};
+use scanwire_output::{FileOutput, OutputReport};
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-/// Bytes queued per page between the driver and the page's encoder (see `scan`).
-const CLI_QUEUE_BYTES: usize = 256 * 1024;
-
-/// A bad request or bad arguments: printed as it is, exit status 2.
-#[derive(Debug)]
-pub struct Usage(pub String);
-
-impl std::fmt::Display for Usage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Usage {}
-
-fn usage(e: impl std::fmt::Display) -> anyhow::Error {
-    Usage(e.to_string()).into()
-}
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// The application side of the CLI's transfer: files from `scanwire-formats`, bars from `ui`.
 struct CliApp {
     output: FileOutput,
     ui: Ui,
+    /// Closed (false) once the scan was told to hurry: no page opens after that. Held while
+    /// a page opens, so the output is never finished in the middle of opening one.
+    open: Arc<Mutex<bool>>,
 }
 
 impl TransferCallback for CliApp {
     fn get_next_stream(&mut self, page: &PageInfo) -> AppStream {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if !*open {
+            return AppStream::Cancel;
+        }
         let s = self.output.open_page(page);
+        drop(open);
         if let AppStream::Stream(_) = s {
             self.ui.start_page(page, "");
         }
@@ -64,79 +61,111 @@ impl TransferCallback for CliApp {
     }
 }
 
+/// What the main thread waits for: the transfer's end, or a second Ctrl-C.
+enum Stop {
+    Done(Outcome),
+    Hurry,
+}
+
 pub fn scan(args: &ScanArgs) -> Result<i32> {
     let quiet = args.quiet || args.json;
-    let mut device = devices::open(&args.device)?;
+    // Everything that needs no device first: a bad flag never touches a scanner.
+    let plan = ScanPlan::new(args)?;
+    let mut device = devices::open(&plan.device)?;
     let caps = device
         .capabilities()
-        .map_err(|e| anyhow!("{}: {e}", args.device))?;
-    let mut request = plan::request(args, &caps, &device.options()).map_err(usage)?;
-    let opts = plan::transfer_options(args).map_err(usage)?;
-
-    let format = args
-        .format
-        .as_deref()
-        .map(Format::from_name)
-        .transpose()
-        .map_err(usage)?;
-    let path = args.output.to_string_lossy().into_owned();
-    let mut out = OutputPlan::new(&path, format).map_err(usage)?;
-    request.encoding = plan::device_encoding(args, out.format, &caps, &request);
-    request.validate(&caps).map_err(usage)?;
-    if request.source.is_feeder() && request.pages != Some(1) && !out.takes_many_pages() {
-        return Err(usage(format!(
-            "--source {} may scan several pages but -o {path} names one file; \
-             use a pattern such as page-{{n}}.png, or a .pdf or .tif file",
-            request.source
-        )));
-    }
-    if let Some(q) = args.quality {
-        if !(1..=100).contains(&q) {
-            return Err(usage(format!("--quality {q}: allowed 1..=100")));
+        .map_err(|e| anyhow!("{}: {}", plan.device, describe(&e, args.verbose)))?;
+    let options = match plan.options(&device.options()) {
+        Ok(o) => o,
+        Err(e) => {
+            // Refused before scanning: reported as a refused request (exit 2), with its
+            // WIA code in --json and --verbose.
+            let e = DeviceError::with_hresult(
+                DeviceErrorKind::InvalidRequest,
+                e.hresult(),
+                format!("{}: {e}", plan.device),
+            );
+            let outcome = Outcome {
+                result: e.hresult(),
+                error: Some(e),
+                pages: 0,
+                incomplete: 0,
+                skipped: 0,
+                violations: Vec::new(),
+            };
+            return report(args, None, &outcome, OutputReport::default(), false);
         }
-        out.options.jpeg_quality = q;
-    }
-    out.options.pdf_lossless = args.lossless;
-    out.options.title = args.title.clone();
-    out.all_or_nothing = args.all_or_nothing;
-    // A small queue between the driver and the encoder: the default 8 MiB lets a fast device
-    // (the SANE test backend reads at memory speed) run megabytes ahead of the encoder, which
-    // only raises peak memory (A4 600 dpi PNG: 26 MB RSS with 8 MiB, 13 MB with this) and
-    // gains no time for a page file; pages still overlap through `pipeline`.
-    // bench/sane-vs-scanimage.sh measures it.
-    out.queue_bytes = CLI_QUEUE_BYTES;
-    let output = out.start().map_err(usage)?;
+    };
+    let request = plan.request(&caps, options)?;
 
-    // Ctrl-C: the first cancels through the cancel handle (completed pages are kept); a
-    // second one leaves at once.
+    // Ctrl-C handling is in place before the first file exists (a Ctrl-C earlier leaves
+    // nothing behind); see the module documentation.
     let cancel = CancelHandle::new();
-    let interrupted = Arc::new(AtomicBool::new(false));
+    let presses = Arc::new(AtomicU32::new(0));
+    let (stop, stopped) = mpsc::channel::<Stop>();
     {
-        let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
-        ctrlc::set_handler(move || {
-            if interrupted.swap(true, Ordering::SeqCst) {
-                std::process::exit(EXIT_INTERRUPTED);
+        let (cancel, presses, stop) = (cancel.clone(), presses.clone(), stop.clone());
+        ctrlc::set_handler(move || match presses.fetch_add(1, Ordering::SeqCst) {
+            0 => cancel.cancel(),
+            1 => {
+                let _ = stop.send(Stop::Hurry);
             }
-            cancel.cancel();
+            _ => {}
         })
         .context("cannot install the Ctrl-C handler")?;
     }
+    let output = plan.output.clone();
 
+    let open = Arc::new(Mutex::new(true));
     let app = CliApp {
         output: output.clone(),
         ui: Ui::new(quiet),
+        open: open.clone(),
     };
     let device = transfer::share(device);
-    let outcome = transfer::run(&device, &request, Box::new(app), &cancel, &opts);
-    let report = output.finish(outcome.result);
-    let was_interrupted = interrupted.load(Ordering::SeqCst) && outcome.is_cancelled();
+    {
+        let (request, cancel, opts) = (request.clone(), cancel.clone(), plan.transfer);
+        std::thread::Builder::new()
+            .name("scanwire-scan".into())
+            .spawn(move || {
+                let outcome = transfer::run(&device, &request, Box::new(app), &cancel, &opts);
+                let _ = stop.send(Stop::Done(outcome));
+            })
+            .context("cannot start the scan thread")?;
+    }
+    let outcome = match stopped.recv() {
+        Ok(Stop::Done(outcome)) => outcome,
+        Ok(Stop::Hurry) | Err(_) => {
+            // The driver has not stopped after the first Ctrl-C: leave it (the process ends
+            // with it) and finish the files now.
+            *open.lock().unwrap_or_else(|p| p.into_inner()) = false;
+            let report = output.finish(wia::S_FALSE);
+            for e in &report.errors {
+                eprintln!("scanwire: {e}");
+            }
+            interrupted(&report);
+            return Ok(exit::INTERRUPTED);
+        }
+    };
+    let files = output.finish(outcome.result);
+    let was_interrupted = presses.load(Ordering::SeqCst) > 0 && outcome.is_cancelled();
+    report(args, request.encoding, &outcome, files, was_interrupted)
+}
 
+/// Prints what the scan came to (files, the JSON report, errors) and picks the exit status.
+fn report(
+    args: &ScanArgs,
+    encoding: Option<Encoding>,
+    outcome: &Outcome,
+    report: OutputReport,
+    was_interrupted: bool,
+) -> Result<i32> {
     if args.json {
         let v = json!({
             "device": args.device,
             // Pages the device encoded and the files hold untouched, or null for rows
             // encoded here.
-            "device_encoding": request.encoding.map(|e| e.mime()),
+            "device_encoding": encoding.map(|e| e.mime()),
             "result": outcome.result.to_string(),
             "cancelled": outcome.is_cancelled(),
             "pages": report.pages,
@@ -171,15 +200,12 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         eprintln!("scanwire: {e}");
     }
     if was_interrupted {
-        eprintln!(
-            "scanwire: interrupted; kept {} complete page(s)",
-            report.pages
-        );
-        return Ok(EXIT_INTERRUPTED);
+        interrupted(&report);
+        return Ok(exit::INTERRUPTED);
     }
     if outcome.is_cancelled() {
         eprintln!("scanwire: the scan was cancelled");
-        return Ok(1);
+        return Ok(exit::FAILURE);
     }
     if let Some(e) = &outcome.error {
         let kept = if report.pages > 0 {
@@ -187,15 +213,34 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         } else {
             String::new()
         };
+        // A request the device refused before scanning: its message names the device.
+        if e.kind() == DeviceErrorKind::InvalidRequest && report.pages == 0 {
+            eprintln!("scanwire: {}{kept}", describe(e, args.verbose));
+            return Ok(exit::USAGE);
+        }
         eprintln!("scanwire: {}: {e}{kept}", args.device);
-        return Ok(if e.kind() == DeviceErrorKind::InvalidRequest {
-            EXIT_USAGE
-        } else {
-            1
-        });
+        return Ok(exit::FAILURE);
     }
     if !report.is_ok() {
-        return Ok(1);
+        return Ok(exit::FAILURE);
     }
     Ok(0)
+}
+
+/// A device error as the user reads it: a request the device refused in words only (the
+/// WIA code, E_INVALIDARG, says nothing more), with `--verbose` also its code; any other
+/// error with its WIA code, which names the fault (WIA_ERROR_PAPER_JAM).
+fn describe(e: &DeviceError, verbose: bool) -> String {
+    if verbose || e.kind() != DeviceErrorKind::InvalidRequest || e.detail().is_empty() {
+        e.to_string()
+    } else {
+        e.detail().to_string()
+    }
+}
+
+fn interrupted(report: &OutputReport) {
+    eprintln!(
+        "scanwire: interrupted; kept {} complete page(s)",
+        report.pages
+    );
 }

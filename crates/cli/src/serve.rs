@@ -1,113 +1,61 @@
-//! `scanwire serve`: every chosen device as an eSCL scanner.
+//! `scanwire serve`: every chosen device as an eSCL scanner, until Ctrl-C or SIGTERM.
 
 use crate::args::ServeArgs;
 use crate::devices;
-use anyhow::{anyhow, bail, Context, Result};
-use scanwire_codecs::DeflateEffort;
+use crate::exit::usage;
+use crate::serve_plan::{ServePlan, PASSWORD_ENV};
+use anyhow::{anyhow, Context, Result};
+use scanwire_core::device::{parse_settings, Device};
 use scanwire_core::transfer;
-use scanwire_server::{BasicAuth, MdnsConfig, ServerConfig, TlsConfig};
+use std::collections::BTreeMap;
 
 pub fn serve(args: &ServeArgs) -> Result<i32> {
-    let ids = if args.device.is_empty() {
-        vec!["virtual".to_string()]
-    } else {
-        args.device.clone()
-    };
-    if args.max_connections == 0 {
-        bail!("--max-connections 0: at least one connection must be allowed");
+    let plan = ServePlan::new(args, std::env::var(PASSWORD_ENV).ok())?;
+    for w in &plan.warnings {
+        eprintln!("{w}");
     }
-    let mut config = ServerConfig {
-        listen: args.listen,
-        ..ServerConfig::default()
-    };
-    config.limits.max_connections = args.max_connections;
-    config.encode.deflate = match args.deflate.as_str() {
-        "wire" => DeflateEffort::Wire,
-        "fastest" => DeflateEffort::Fastest,
-        "fast" => DeflateEffort::Fast,
-        "balanced" => DeflateEffort::Balanced,
-        "high" => DeflateEffort::High,
-        other => bail!("--deflate {other}: expected wire, fastest, fast, balanced or high"),
-    };
-    for s in &args.set {
-        let Some((k, v)) = s.split_once('=') else {
-            bail!("--set {s}: expected NAME=VALUE, e.g. --set ppm=10");
-        };
-        config
-            .request_options
-            .insert(k.trim().into(), v.trim().into());
+    if let Some(names) = &plan.self_signed {
+        eprintln!("self-signed certificate for {}", names.join(", "));
     }
-    if let (Some(user), Some(password)) = (&args.user, &args.password) {
-        config.auth = Some(BasicAuth {
-            user: user.clone(),
-            password: password.clone(),
-        });
-    }
-    config.tls = tls(args)?;
-    if args.mdns {
-        config.mdns = Some(MdnsConfig {
-            name: args.mdns_name.clone(),
-            host: None,
-        });
-    }
+    let mut config = plan.config;
     // Devices are opened last: a bad flag is reported before a scanner is touched.
     let mut devices = Vec::new();
-    for id in &ids {
-        devices.push((id.clone(), transfer::share(devices::open(id)?)));
-    }
-    let server = scanwire_server::BlockingServer::start(config, devices)
-        .map_err(|e| anyhow!("cannot serve on {}: {e}", args.listen))?;
-    eprintln!("serving {} at {}", ids.join(", "), server.url());
-    for name in server.announced() {
-        eprintln!("announced over mDNS as {name}");
+    for id in &plan.ids {
+        let mut device = devices::open(id)?;
+        let options = device_settings(id, device.as_mut(), &plan.settings)?;
+        // Every device takes every --set (checked above), so one map serves them all.
+        config.request_options = options;
+        devices.push((id.clone(), transfer::share(device)));
     }
     // Ctrl-C or SIGTERM stops it cleanly: the mDNS announcement is withdrawn (goodbye
-    // packets), unfinished jobs are cancelled so their drivers stop.
+    // packets), unfinished jobs are cancelled so their drivers stop. The handler is in place
+    // before the first line that tells anyone the server is up.
     let (stop, stopped) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = stop.send(());
     })
     .context("cannot install the Ctrl-C handler")?;
+    let server = scanwire_server::BlockingServer::start(config, devices)
+        .map_err(|e| anyhow!("cannot serve on {}: {e}", args.listen))?;
+    eprintln!("serving {} at {}", plan.ids.join(", "), server.url());
+    for name in server.announced() {
+        eprintln!("announced over mDNS as {name}");
+    }
     server.wait_until(stopped).map_err(|e| anyhow!("{e}"))?;
     eprintln!("stopped");
     Ok(0)
 }
 
-fn tls(args: &ServeArgs) -> Result<Option<TlsConfig>> {
-    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        return Ok(Some(TlsConfig::from_pem_files(cert, key)?));
-    }
-    if !args.tls_self_signed {
-        return Ok(None);
-    }
-    let names = if args.tls_name.is_empty() {
-        default_names(args.listen.ip())
-    } else {
-        args.tls_name.clone()
-    };
-    let tls = TlsConfig::self_signed(&names)?;
-    if let Some(path) = &args.tls_save_cert {
-        std::fs::write(path, tls.certificate_pem())
-            .with_context(|| format!("cannot write the certificate to {}", path.display()))?;
-    }
-    eprintln!("self-signed certificate for {}", names.join(", "));
-    Ok(Some(tls))
-}
-
-/// What clients may call this server: the listening address (unless it is a wildcard),
-/// localhost and the host's names.
-fn default_names(ip: std::net::IpAddr) -> Vec<String> {
-    let mut names = Vec::new();
-    if !ip.is_unspecified() {
-        names.push(ip.to_string());
-    }
-    names.push("localhost".into());
-    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-        let host = host.trim();
-        if !host.is_empty() && host != "localhost" {
-            names.push(host.to_string());
-            names.push(format!("{host}.local"));
-        }
-    }
-    names
+/// `--set` checked against one device's options by core's one parser: an option it does not
+/// have, or a value it does not take, is refused at start-up (exit 2) naming the device,
+/// instead of failing every job later. The server parses the same settings again per device
+/// (typed values for its jobs); this check only makes the refusal a usage error.
+fn device_settings(
+    id: &str,
+    device: &mut dyn Device,
+    settings: &[(String, String)],
+) -> Result<BTreeMap<String, String>> {
+    parse_settings(&device.options(), settings)
+        .map_err(|e| usage(format!("--set for device {id}: {e}")))?;
+    Ok(settings.iter().cloned().collect())
 }

@@ -13,12 +13,129 @@ fn png_size(path: &Path) -> (u32, u32) {
     (r.info().width, r.info().height)
 }
 
+/// The default area is the whole glass: the virtual scanner's is 215.9 x 297 mm (Letter's
+/// width, A4's height), not A4.
 #[test]
-fn the_readme_scan_writes_an_a4_page() {
+fn the_readme_scan_covers_the_whole_glass() {
     let dir = tempfile::tempdir().unwrap();
     let o = scanwire(&["scan", "-o", "page.png"], dir.path());
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(png_size(&dir.path().join("page.png")), (2550, 3508));
+}
+
+#[test]
+fn paper_sizes_start_at_the_top_left_corner_and_must_fit_the_glass() {
+    let dir = tempfile::tempdir().unwrap();
+    for (paper, size) in [
+        ("a4", (2480, 3508)),
+        ("letter", (2550, 3300)),
+        ("a5", (1748, 2480)),
+    ] {
+        let o = scanwire(
+            &["scan", "--mode", "gray", "--paper", paper, "-o", "p.png"],
+            dir.path(),
+        );
+        assert!(o.status.success(), "{paper}: {}", stderr(&o));
+        assert_eq!(png_size(&dir.path().join("p.png")), size, "{paper}");
+    }
+    // -l/-t move it; it must still fit.
+    let o = scanwire(
+        &[
+            "scan", "--paper", "a5", "-l", "10", "-t", "10", "-o", "p.png",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = scanwire(
+        &["scan", "--paper", "a4", "-l", "10", "-o", "p.png"],
+        dir.path(),
+    );
+    exits_with(&o, 2, "right edge (-l + -x) is 220 mm");
+    let o = scanwire(&["scan", "--paper", "legal", "-o", "p.png"], dir.path());
+    exits_with(
+        &o,
+        2,
+        "--paper legal (215.9 x 355.6 mm) is larger than the glass of Virtual Scanner flatbed (215.9 x 297.0 mm)",
+    );
+    let o = scanwire(
+        &["scan", "--paper", "a4", "-x", "100", "-o", "p.png"],
+        dir.path(),
+    );
+    exits_with(&o, 2, "cannot be used with");
+    let o = scanwire(&["scan", "--paper", "b5", "-o", "p.png"], dir.path());
+    exits_with(&o, 2, "a4, letter, legal, a5");
+}
+
+/// 2 for what the user can fix before scanning, 1 for what fails while scanning.
+#[test]
+fn one_exit_status_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, msg) in [
+        (
+            vec!["scan", "--device", "nosuch", "-o", "x.png"],
+            "unknown device `nosuch`: device ids start with one of virtual, sane, escl",
+        ),
+        (
+            vec!["scan", "--device", "virtual:2", "-o", "x.png"],
+            "no device \"virtual:2\" in the virtual driver",
+        ),
+        (vec!["caps", "nosuch"], "unknown device `nosuch`"),
+        (
+            vec!["scan", "-o", "/nonexistent/dir/x.png"],
+            "cannot write to directory /nonexistent/dir",
+        ),
+        (vec!["serve", "-d", "nosuch"], "unknown device `nosuch`"),
+    ] {
+        let o = scanwire(&args, dir.path());
+        exits_with(&o, 2, msg);
+    }
+    // A device that fails while scanning: 1.
+    let o = scanwire(
+        &["scan", "--set", "offline=true", "-o", "x.png"],
+        dir.path(),
+    );
+    exits_with(&o, 1, "WIA_ERROR_OFFLINE");
+}
+
+/// A file that cannot hold what was asked is refused unless --force, saying what it holds.
+#[test]
+fn formats_that_cannot_hold_the_request_are_refused_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = ["--resolution", "75", "-x", "20", "-y", "20"];
+    for (args, msg) in [
+        (
+            vec!["--depth", "16", "-o", "x.jpg"],
+            "JPEG holds 8-bit gray or color only, not color48 (16 bit)",
+        ),
+        (
+            vec!["--mode", "lineart", "-o", "bw.jpg"],
+            "JPEG holds 8-bit gray or color only, not lineart (1 bit)",
+        ),
+        (
+            vec!["--mode", "gray", "--depth", "16", "-o", "x.pdf"],
+            "PDF pages are JPEG (8-bit gray or color) unless --lossless",
+        ),
+    ] {
+        let o = scanwire(&[&["scan"], &small[..], &args[..]].concat(), dir.path());
+        exits_with(&o, 2, msg);
+        assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+        assert!(!dir.path().join(args[args.len() - 1]).exists());
+        let o = scanwire(
+            &[&["scan", "--force"], &small[..], &args[..]].concat(),
+            dir.path(),
+        );
+        assert!(o.status.success(), "{args:?} --force: {}", stderr(&o));
+    }
+    // What the format holds is fine without --force.
+    for args in [
+        &["--depth", "16", "-o", "x.png"][..],
+        &["--depth", "16", "-o", "x.pdf", "--lossless"][..],
+        &["--mode", "lineart", "-o", "x.pdf"][..],
+        &["--depth", "16", "-o", "x.tif"][..],
+    ] {
+        let o = scanwire(&[&["scan"], &small[..], args].concat(), dir.path());
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
 }
 
 #[test]
@@ -82,6 +199,39 @@ fn bad_requests_say_what_is_allowed_and_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(msg), "{args:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"));
+        assert!(!dir.path().join("x.png").exists());
+    }
+}
+
+/// A refused `--set` names the device once and says what is wrong in words; the WIA code
+/// (E_INVALIDARG) only with --verbose and in --json.
+#[test]
+fn set_errors_name_the_device_once_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    for (set, msg) in [
+        ("jam-at-pag=3", "did you mean jam-at-page?"),
+        ("hang-at-page=0", "hang-at-page"),
+        ("sheets=many", "sheets"),
+    ] {
+        let o = scanwire(&["scan", "--set", set, "-o", "x.png"], dir.path());
+        exits_with(&o, 2, msg);
+        let err = stderr(&o);
+        assert_eq!(err.matches("virtual").count(), 1, "{err}");
+        assert!(
+            !err.contains("E_INVALIDARG") && !err.contains("0x8007"),
+            "{err}"
+        );
+        let o = scanwire(
+            &["scan", "--set", set, "-o", "x.png", "--verbose"],
+            dir.path(),
+        );
+        exits_with(&o, 2, "E_INVALIDARG");
+        let o = scanwire(&["scan", "--set", set, "-o", "x.png", "--json"], dir.path());
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["error"]["hresult"], "0x80070057 (E_INVALIDARG)", "{v}");
+        assert_eq!(v["error"]["kind"], "InvalidRequest", "{v}");
+        assert_eq!(v["pages"], 0);
         assert!(!dir.path().join("x.png").exists());
     }
 }
@@ -245,9 +395,14 @@ fn help_teaches_with_examples() {
         "130",
         "page-%02d.png",
         "page-%d.png",
+        "--paper",
+        "the whole glass",
+        "--force",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
+    // The default area is the glass, not A4 (the virtual scanner's glass is wider).
+    assert!(!out.contains("one A4 page"), "{out}");
 }
 
 #[test]
@@ -440,6 +595,8 @@ fn serve_over_https_with_a_self_signed_certificate_then_ctrl_c() {
     interrupt(server, err);
 }
 
+/// Bad flags, certificate files included, are requests the user can fix: exit status 2 (they
+/// were 1 before the one exit-status rule).
 #[test]
 fn serve_refuses_bad_tls_and_limit_flags_clearly() {
     let dir = tempfile::tempdir().unwrap();
@@ -455,19 +612,19 @@ fn serve_refuses_bad_tls_and_limit_flags_clearly() {
         ],
         dir.path(),
     );
-    exits_with(&o, 1, "cannot read the certificate file missing.pem");
+    exits_with(&o, 2, "cannot read the certificate file missing.pem");
     std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
     let o = scanwire(
         &["serve", "--tls-cert", "junk.pem", "--tls-key", "junk.pem"],
         dir.path(),
     );
-    exits_with(&o, 1, "no certificate found");
+    exits_with(&o, 2, "no certificate found");
     let o = scanwire(&["serve", "--max-connections", "0"], dir.path());
-    exits_with(&o, 1, "at least one connection");
+    exits_with(&o, 2, "at least one connection");
     let o = scanwire(&["serve", "--deflate", "turbo"], dir.path());
     exits_with(
         &o,
-        1,
+        2,
         "--deflate turbo: expected wire, fastest, fast, balanced or high",
     );
     let o = scanwire(&["serve", "--mdns-name", "x"], dir.path());

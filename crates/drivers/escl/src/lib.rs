@@ -13,6 +13,8 @@
 //! - `protocol` is the job state machine without I/O: request builders and response decoders
 //!   returning the next step and its delay (503 retries, NextDocument until 404, DELETE on
 //!   cancel); `http` is the one loop doing HTTP(S), with `ureq`, rustls and timeouts.
+//! - [`discovery`] finds scanners on the network (mDNS `_uscan._tcp` and `_uscans._tcp`) and
+//!   turns their TXT keys into device ids.
 //! - `errors` maps scanner states, job reasons and HTTP failures to WIA codes; `quirks`
 //!   holds device workarounds as data.
 //!
@@ -30,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod decode;
+pub mod discovery;
 mod driver;
 pub mod errors;
 mod http;
@@ -37,5 +40,6 @@ pub mod options;
 pub mod protocol;
 pub mod quirks;
 
+pub use discovery::discover;
 pub use driver::{url_of, EsclDevice, EsclDriver};
 pub use quirks::Quirks;
