@@ -78,6 +78,23 @@ pub const DRIVERS: &[Entry] = &[
         },
         discover: Some(|wait| scanwire_escl_client::discover(wait).map_err(|e| e.to_string())),
     },
+    Entry {
+        name: "wsd",
+        about: "WS-Scan (WSD) network scanners",
+        make: |_| Box::new(scanwire_wsd_client::WsdDriver::new()),
+        discover: Some(|wait| {
+            let found = scanwire_wsd_client::discover(wait).map_err(|e| e.to_string())?;
+            Ok(found
+                .into_iter()
+                .map(|f| DeviceInfo {
+                    id: f.id,
+                    vendor: f.metadata.manufacturer.unwrap_or_default(),
+                    model: f.metadata.model.unwrap_or(f.endpoint),
+                    driver: "wsd",
+                })
+                .collect())
+        }),
+    },
     #[cfg(windows)]
     Entry {
         name: "wia",
@@ -161,8 +178,8 @@ pub struct Found {
     pub devices: Result<Vec<DeviceInfo>, String>,
 }
 
-/// What every driver found, in table order; with `discover`, each driver's network
-/// discovery also runs for that long, after the drivers' own lists.
+/// What every driver found, in table order; with `discover`, every driver's network
+/// discovery (eSCL's mDNS, WS-Discovery) also runs, all at once, for that long.
 pub fn list(config: &Config, discover: Option<Duration>) -> Vec<Found> {
     let mut found: Vec<Found> = DRIVERS
         .iter()
@@ -172,14 +189,24 @@ pub fn list(config: &Config, discover: Option<Duration>) -> Vec<Found> {
         })
         .collect();
     if let Some(wait) = discover {
-        for e in DRIVERS {
-            if let Some(browse) = e.discover {
+        // Every browse listens at the same time, so the wait is `wait`, not one per driver.
+        std::thread::scope(|scope| {
+            let browses: Vec<_> = DRIVERS
+                .iter()
+                .filter_map(|e| {
+                    e.discover
+                        .map(|browse| (e.name, scope.spawn(move || browse(wait))))
+                })
+                .collect();
+            for (name, browse) in browses {
                 found.push(Found {
-                    driver: format!("{} (discovery)", e.name),
-                    devices: browse(wait),
+                    driver: format!("{name} (discovery)"),
+                    devices: browse
+                        .join()
+                        .unwrap_or_else(|_| Err("the browse stopped unexpectedly".into())),
                 });
             }
-        }
+        });
     }
     found
 }
