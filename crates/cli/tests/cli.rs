@@ -89,6 +89,21 @@ fn one_exit_status_rule() {
         let o = scanwire(&args, dir.path());
         exits_with(&o, 2, msg);
     }
+    // A SANE device that is not there (the test backend has test:0 and test:1 only).
+    if std::process::Command::new("scanimage")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let o = command(dir.path())
+            .env("SANE_CONFIG_DIR", sane_dir(dir.path()))
+            .args(["scan", "--device", "sane:test:9", "-o", "x.png"])
+            .output()
+            .unwrap();
+        exits_with(&o, 2, "there is no SANE device `test:9`");
+    } else {
+        scanwire_testkit::peer_missing("SANE (sane-utils, libsane1) is not installed");
+    }
     // A device that fails while scanning: 1.
     let o = scanwire(
         &["scan", "--set", "offline=true", "-o", "x.png"],

@@ -454,8 +454,10 @@ fn open_error(status: Status, name: &str) -> DeviceError {
             DeviceErrorKind::Busy,
             format!("SANE device `{name}` is in use (by this or another program)"),
         ),
+        // SANE cannot tell a name that never existed from a scanner unplugged since: either
+        // way the user fixes it by naming a device that is there.
         Status::Inval => DeviceError::new(
-            DeviceErrorKind::Offline,
+            DeviceErrorKind::InvalidRequest,
             format!(
                 "there is no SANE device `{name}` (`scanwire devices` lists them): {}",
                 errors::describe(status)

@@ -162,7 +162,8 @@ fn opening_errors_say_what_is_wrong() {
     let Some(env) = env() else { return };
     let _g = lock();
     let e = env.driver.open("sane:test:9").err().expect("no test:9");
-    assert_eq!(e.kind(), DeviceErrorKind::Offline);
+    // A device that is not there is the request's fault (the CLI exits 2), as an unknown id is.
+    assert_eq!(e.kind(), DeviceErrorKind::InvalidRequest);
     assert!(e.detail().contains("no SANE device `test:9`"), "{e}");
     let e = env.driver.open("test:0").err().expect("not an id");
     assert!(e.detail().contains("sane:<SANE name>"), "{e}");
