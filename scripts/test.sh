@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(sane-utils libsane1 sane-airscan qpdf poppler-utils libtiff-tools
-          avahi-daemon avahi-utils dbus-daemon iproute2 util-linux curl)
+          avahi-daemon avahi-utils dbus-daemon iproute2 util-linux curl
+          tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

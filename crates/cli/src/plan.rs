@@ -3,12 +3,12 @@
 
 use crate::args::ScanArgs;
 use anyhow::{anyhow, bail, Result};
+use scanwire_codecs::Format;
 use scanwire_core::device::{
     parse_settings, split_setting, Area, Capabilities, ColorMode, DeviceOption, Encoding, Length,
     ScanRequest, Source,
 };
 use scanwire_core::transfer::{TransferOptions, VerifyMode};
-use scanwire_formats::Format;
 use std::time::Duration;
 
 /// The request a scan command makes.

@@ -3,8 +3,8 @@
 use crate::args::ServeArgs;
 use crate::devices;
 use anyhow::{anyhow, bail, Context, Result};
+use scanwire_codecs::DeflateEffort;
 use scanwire_core::transfer;
-use scanwire_formats::DeflateEffort;
 use scanwire_server::{BasicAuth, MdnsConfig, ServerConfig, TlsConfig};
 
 pub fn serve(args: &ServeArgs) -> Result<i32> {

@@ -1,8 +1,8 @@
 //! The response body of `NextDocument`: the page's bytes as the encoder produces them, sent
 //! chunked. Dropping it before the end (the client went away) cancels the job.
 
-use crate::encode::Chunk;
 use crate::job::{CancelReason, Job};
+use crate::response::Chunk;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;

@@ -1,10 +1,9 @@
 //! How a server is set up: where it listens, which device is the default, its limits and
 //! timeouts.
 
-use crate::mdns::MdnsConfig;
 use crate::tls::TlsConfig;
+use scanwire_codecs::{DeflateEffort, EncodeOptions};
 use scanwire_core::transfer::TransferOptions;
-use scanwire_formats::{DeflateEffort, EncodeOptions};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -176,4 +175,16 @@ impl Default for Timing {
             header_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// How a server announces itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MdnsConfig {
+    /// The service name clients show; default: the device's make and model. Other devices
+    /// than the default one get their path segment appended in parentheses.
+    pub name: Option<String>,
+    /// The host name in the SRV and address records, without `.local`; default
+    /// `scanwire-<system host name>` (distinct from the host's own name, which Avahi may
+    /// already publish).
+    pub host: Option<String>,
 }

@@ -2,7 +2,7 @@
 //! the server has seen.
 
 use crate::config::Timing;
-use crate::job::{CancelReason, Job, JobSettings};
+use crate::job::{CancelReason, Job, JobHost, JobSettings};
 use crate::mapping::JobRequest;
 use scanwire_core::device::{Capabilities, DeviceErrorKind, DeviceInfo, OptionValue, Source};
 use scanwire_core::transfer::{Outcome, SharedDevice};
@@ -120,7 +120,8 @@ impl DeviceEntry {
                 ))
             }
         }
-        let job = Job::new(self, root, req, settings);
+        let host: Arc<dyn JobHost> = self.clone();
+        let job = Job::new(Arc::downgrade(&host), root, req, settings);
         st.active = Some(job.clone());
         st.jobs.push_front(job.clone());
         while st.jobs.len() > max_history.max(1) {
@@ -143,54 +144,6 @@ impl DeviceEntry {
     /// A job by its path id.
     pub(crate) fn job(&self, id: &str) -> Option<Arc<Job>> {
         self.lock().jobs.iter().find(|j| j.id == id).cloned()
-    }
-
-    /// A new transfer starts: an old feeder fault no longer says anything.
-    pub(crate) fn transfer_started(&self, _job: &Job) {
-        self.lock().feeder = None;
-    }
-
-    /// A DEVICE_STATUS error from a running job.
-    pub(crate) fn feeder_status(&self, job: &Arc<Job>, status: HResult) {
-        let source = job.req.request.source;
-        if let Some(state) = feeder_state(DeviceErrorKind::from_hresult(status), source) {
-            self.lock().feeder = Some(FeederNote {
-                state,
-                job: Arc::downgrade(job),
-                shown: None,
-            });
-        }
-    }
-
-    /// A job ended (its transfer, or the job itself before it ran): free the device and
-    /// record what the feeder did.
-    pub(crate) fn job_ended(&self, job: &Arc<Job>, outcome: &Outcome) {
-        let mut st = self.lock();
-        if st.active.as_ref().is_some_and(|a| Arc::ptr_eq(a, job)) {
-            st.active = None;
-        }
-        let source = job.req.request.source;
-        if !source.is_feeder() {
-            return;
-        }
-        let fault = outcome
-            .error
-            .as_ref()
-            .and_then(|e| feeder_state(e.kind(), source));
-        let note = |state| FeederNote {
-            state,
-            job: Arc::downgrade(job),
-            shown: None,
-        };
-        if let Some(state) = fault {
-            st.feeder = Some(note(state));
-        } else if outcome.result == wia::S_OK || outcome.result == wia::WIA_STATUS_END_OF_MEDIA {
-            // eSCL jobs ask for all pages: a feeder job that ended normally emptied the
-            // feeder. A jam the driver reported on the way (a DEVICE_STATUS) stays.
-            if st.feeder.is_none() {
-                st.feeder = Some(note(AdfState::Empty));
-            }
-        }
     }
 
     /// The ScannerStatus document.
@@ -252,6 +205,60 @@ impl DeviceEntry {
         let jobs: Vec<Arc<Job>> = self.lock().jobs.iter().cloned().collect();
         for j in jobs {
             j.cancel(CancelReason::Shutdown);
+        }
+    }
+}
+
+impl JobHost for DeviceEntry {
+    fn device(&self) -> &SharedDevice {
+        &self.shared
+    }
+
+    /// A new transfer starts: an old feeder fault no longer says anything.
+    fn transfer_started(&self, _job: &Job) {
+        self.lock().feeder = None;
+    }
+
+    /// A DEVICE_STATUS error from a running job.
+    fn feeder_status(&self, job: &Arc<Job>, status: HResult) {
+        let source = job.req.request.source;
+        if let Some(state) = feeder_state(DeviceErrorKind::from_hresult(status), source) {
+            self.lock().feeder = Some(FeederNote {
+                state,
+                job: Arc::downgrade(job),
+                shown: None,
+            });
+        }
+    }
+
+    /// A job ended (its transfer, or the job itself before it ran): free the device and
+    /// record what the feeder did.
+    fn job_ended(&self, job: &Arc<Job>, outcome: &Outcome) {
+        let mut st = self.lock();
+        if st.active.as_ref().is_some_and(|a| Arc::ptr_eq(a, job)) {
+            st.active = None;
+        }
+        let source = job.req.request.source;
+        if !source.is_feeder() {
+            return;
+        }
+        let fault = outcome
+            .error
+            .as_ref()
+            .and_then(|e| feeder_state(e.kind(), source));
+        let note = |state| FeederNote {
+            state,
+            job: Arc::downgrade(job),
+            shown: None,
+        };
+        if let Some(state) = fault {
+            st.feeder = Some(note(state));
+        } else if outcome.result == wia::S_OK || outcome.result == wia::WIA_STATUS_END_OF_MEDIA {
+            // eSCL jobs ask for all pages: a feeder job that ended normally emptied the
+            // feeder. A jam the driver reported on the way (a DEVICE_STATUS) stays.
+            if st.feeder.is_none() {
+                st.feeder = Some(note(AdfState::Empty));
+            }
         }
     }
 }

@@ -11,24 +11,35 @@
 //!                                        the transfer then ends)
 //! ```
 //!
-//! Pages are *slots*: the driver thread opens one per page (one per job for PDF) through
-//! [`JobStreams`], whose encoder thread fills the slot's body channel; `NextDocument` hands
-//! the slots out in order, each to exactly one request.
+//! Pages are *slots*: the job's page pipeline opens one per page (one per job for a
+//! multi-page format) through [`JobOutput`], whose encoder fills the slot's body channel;
+//! `NextDocument` hands the slots out in order, each to exactly one request.
 
-use crate::device::DeviceEntry;
-use crate::encode::{self, BodyTx, Chunk, JobSink, Settle};
 use crate::mapping::JobRequest;
+use crate::response::{self, Chunk, JobOutput, Settle, Slots};
+use scanwire_codecs::EncodeOptions;
 use scanwire_core::device::{DeviceErrorKind, PageInfo, Source};
 use scanwire_core::transfer::{
-    self, AppStream, CancelHandle, Event, Outcome, StreamFactory, TransferOptions,
+    self, AppStream, CancelHandle, Event, Outcome, SharedDevice, StreamFactory, TransferOptions,
 };
 use scanwire_core::wia::{self, HResult, MessageKind};
 use scanwire_escl::{self as escl, JobState, JobStateReason};
-use scanwire_formats::pipe::{Msg, PageStatus, Tx};
-use scanwire_formats::{EncodeOptions, Format};
+use scanwire_pipeline::{Pipeline, PipelineOptions};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// What a job needs from the device it runs on (the server's device entry).
+pub(crate) trait JobHost: Send + Sync {
+    /// The device the transfer runs on.
+    fn device(&self) -> &SharedDevice;
+    /// A new transfer starts.
+    fn transfer_started(&self, job: &Job);
+    /// A DEVICE_STATUS error from the running transfer.
+    fn feeder_status(&self, job: &Arc<Job>, status: HResult);
+    /// The job ended (its transfer, or the job itself before it ran): free the device.
+    fn job_ended(&self, job: &Arc<Job>, outcome: &Outcome);
+}
 
 /// Where a job is in its life.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -73,7 +84,7 @@ pub(crate) struct Job {
     pub created: Instant,
     pub req: JobRequest,
     pub cancel: CancelHandle,
-    device: Weak<DeviceEntry>,
+    device: Weak<dyn JobHost>,
     settings: JobSettings,
     inner: Mutex<JobInner>,
     /// Wakes encoder threads waiting for the outcome ([`Settle`]).
@@ -82,8 +93,8 @@ pub(crate) struct Job {
     changed: watch::Sender<u64>,
     /// Serializes `NextDocument` requests so that each page goes to exactly one of them.
     pub fetch: tokio::sync::Mutex<()>,
-    /// The runtime the HTTP side runs on; encoder threads wait on it for body space.
-    runtime: Mutex<Option<tokio::runtime::Handle>>,
+    /// The job's page pipeline, once the transfer starts.
+    pipeline: Mutex<Option<Pipeline<JobOutput>>>,
 }
 
 struct JobInner {
@@ -110,14 +121,12 @@ struct JobInner {
     ended_at: Option<Instant>,
     /// Documents nobody collected were dropped after the job timeout.
     expired: bool,
-    /// The PDF document's queue, to finish it when the transfer ends.
-    doc: Option<Tx>,
 }
 
 /// One document to hand out: a page, or the whole PDF.
 struct Slot {
     body: Option<tokio::sync::mpsc::Receiver<Chunk>>,
-    /// How the driver ended the page (images only; PDF: how the transfer ended).
+    /// How the driver ended the page (one-image formats; a document: how the transfer ended).
     end: Option<HResult>,
 }
 
@@ -150,7 +159,7 @@ pub(crate) enum EndReason {
 
 impl Job {
     pub(crate) fn new(
-        device: &Arc<DeviceEntry>,
+        device: Weak<dyn JobHost>,
         root: &str,
         req: JobRequest,
         settings: JobSettings,
@@ -165,7 +174,7 @@ impl Job {
             created: Instant::now(),
             req,
             cancel: CancelHandle::new(),
-            device: Arc::downgrade(device),
+            device,
             settings,
             inner: Mutex::new(JobInner {
                 phase: Phase::Pending,
@@ -183,18 +192,23 @@ impl Job {
                 last_activity: Instant::now(),
                 ended_at: None,
                 expired: false,
-                doc: None,
             }),
             ended: Condvar::new(),
             changed,
             fetch: tokio::sync::Mutex::new(()),
-            runtime: Mutex::new(None),
+            pipeline: Mutex::new(None),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, JobInner> {
         // A panic while holding the lock leaves consistent-enough bookkeeping behind.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the job's pages go into one document (a multi-page format) rather than a
+    /// response each.
+    fn document(&self) -> bool {
+        self.req.format.is_multi_page()
     }
 
     fn notify(&self) {
@@ -226,8 +240,8 @@ impl Job {
         let Some(device) = self.device.upgrade() else {
             return;
         };
-        if let Ok(h) = tokio::runtime::Handle::try_current() {
-            *self.runtime.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            *self.pipeline.lock().unwrap_or_else(|p| p.into_inner()) = self.pipeline(runtime);
         }
         {
             let mut g = self.lock();
@@ -239,7 +253,7 @@ impl Job {
         device.transfer_started(self);
         let factory = JobStreams { job: self.clone() };
         let t = transfer::spawn(
-            &device.shared,
+            device.device(),
             &self.req.request,
             Box::new(factory),
             None,
@@ -302,7 +316,7 @@ impl Job {
             if hr == wia::S_OK {
                 g.completed += 1;
             }
-            if self.req.format != Format::Pdf {
+            if !self.document() {
                 let i = g.streams as usize;
                 if let Some(slot) = i.checked_sub(1).and_then(|i| g.slots.get_mut(i)) {
                     slot.end = Some(hr);
@@ -324,13 +338,9 @@ impl Job {
     /// The transfer is over (or never ran): record the outcome, free the device, finish a
     /// PDF, wake everyone.
     pub(crate) fn finish(self: &Arc<Self>, outcome: Outcome) {
-        let doc = {
-            let mut g = self.lock();
-            if g.phase == Phase::Ended {
-                return;
-            }
-            g.doc.take()
-        };
+        if self.lock().phase == Phase::Ended {
+            return;
+        }
         // Free the device first, so a client reading ScannerStatus after the last 404 sees
         // it Idle.
         if let Some(d) = self.device.upgrade() {
@@ -339,7 +349,7 @@ impl Job {
         let outcome_result = outcome.result;
         {
             let mut g = self.lock();
-            if self.req.format == Format::Pdf {
+            if self.document() {
                 if let Some(slot) = g.slots.first_mut() {
                     slot.end = Some(outcome.result);
                 }
@@ -349,8 +359,14 @@ impl Job {
             g.ended_at = Some(Instant::now());
         }
         self.ended.notify_all();
-        if let Some(tx) = doc {
-            let _ = tx.send(Msg::Finish(outcome_result));
+        let pipeline = self
+            .pipeline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(p) = pipeline {
+            // Completes a document in the background; the job does not wait for its client.
+            p.end(outcome_result);
         }
         self.notify();
     }
@@ -397,13 +413,11 @@ impl Job {
         }
         let i = g.next;
         let platen_done = self.req.request.source == Source::Flatbed
-            && self.req.format != Format::Pdf
+            && !self.document()
             && g.slots.first().is_some_and(|s| s.end == Some(wia::S_OK));
         match g.slots.get_mut(i) {
             // A page that failed is not handed out; once the job knows why, say it.
-            Some(slot)
-                if self.req.format != Format::Pdf && slot.end.is_some_and(|hr| hr != wia::S_OK) =>
-            {
+            Some(slot) if !self.document() && slot.end.is_some_and(|hr| hr != wia::S_OK) => {
                 if ended {
                     Next::End(end_reason(&g))
                 } else {
@@ -461,18 +475,18 @@ impl Job {
     /// waiting (not one that failed).
     pub(crate) fn has_pending(&self) -> bool {
         let g = self.lock();
-        has_pending(&g, self.req.format)
+        has_pending(&g, self.document())
     }
 
     /// The job as ScannerStatus lists it.
     pub(crate) fn info(&self) -> escl::JobInfo {
         let g = self.lock();
-        let (state, reasons) = escl_state(&g, self.req.format);
+        let (state, reasons) = escl_state(&g, self.document());
         // Documents the client can still get: not the page that failed.
         let docs = g
             .slots
             .iter()
-            .filter(|s| self.req.format == Format::Pdf || s.end.is_none_or(|hr| hr == wia::S_OK))
+            .filter(|s| self.document() || s.end.is_none_or(|hr| hr == wia::S_OK))
             .count() as u32;
         escl::JobInfo {
             job_uri: self.uri.clone(),
@@ -528,7 +542,7 @@ impl Job {
         g.phase == Phase::Running
             && g.cancelled.is_none()
             && self.req.request.source == Source::Flatbed
-            && self.req.format != Format::Pdf
+            && !self.document()
             && g.delivered >= 1
             && g.slots.first().is_some_and(|s| s.end == Some(wia::S_OK))
     }
@@ -564,77 +578,67 @@ impl Job {
         self.req.format.mime()
     }
 
+    /// The job's page pipeline: pages into response bodies, encoded as the job's format.
+    fn pipeline(self: &Arc<Self>, runtime: tokio::runtime::Handle) -> Option<Pipeline<JobOutput>> {
+        let mut encode: EncodeOptions = self.settings.encode.clone();
+        if self.req.for_storage {
+            encode.deflate = encode.deflate.for_storage();
+        }
+        let slots: Arc<dyn Slots + Send + Sync> = self.clone();
+        let output = JobOutput::new(
+            Arc::downgrade(&slots),
+            runtime,
+            self.cancel.clone(),
+            self.settings.page_buffer,
+        );
+        let opts = PipelineOptions {
+            encode,
+            // Each page waits for its client, not for the page before it.
+            pages_in_flight: None,
+            queue_bytes: response::QUEUE_BYTES,
+            coalesce: response::COALESCE,
+            cancel: Some(self.cancel.clone()),
+            direct: false,
+            ..PipelineOptions::new(self.req.format)
+        };
+        Pipeline::new(output, opts).ok()
+    }
+
     /// Opens the slot for a page the driver is about to write (driver thread).
     fn open_page(self: &Arc<Self>, page: &PageInfo) -> AppStream {
         if self.cancel.is_cancelled() {
             return AppStream::Cancel;
         }
-        let settle: Arc<dyn Settle> = self.clone();
-        let mut opts = self.settings.encode.clone();
-        if self.req.for_storage {
-            opts.deflate = opts.deflate.for_storage();
-        }
-        let body_cap = (self.settings.page_buffer / (64 * 1024)).max(2);
-        let Some(runtime) = self
-            .runtime
+        let pipeline = self
+            .pipeline
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        else {
+            .clone();
+        let Some(pipeline) = pipeline else {
             return AppStream::Fail(wia::E_UNEXPECTED);
         };
-        let body_tx = |btx| BodyTx::new(btx, runtime.clone(), self.cancel.clone());
-        let format = self.req.format;
-        let mut g = self.lock();
-        g.streams += 1;
-        g.last_page = Some(page.clone());
-        let (status, _done) = PageStatus::new();
-        let tx = if format == Format::Pdf {
-            if g.doc.is_none() {
-                let (tx, rx) = encode::queue();
-                let (btx, brx) = tokio::sync::mpsc::channel(body_cap);
-                let body = body_tx(btx);
-                let spawned = std::thread::Builder::new()
-                    .name("scanwire-pdf".into())
-                    .spawn(move || encode::encode_pdf(opts, rx, body, settle));
-                if spawned.is_err() {
-                    return AppStream::Fail(wia::E_OUTOFMEMORY);
-                }
-                g.slots.push(Slot {
-                    body: Some(brx),
-                    end: None,
-                });
-                g.doc = Some(tx);
+        {
+            let mut g = self.lock();
+            g.streams += 1;
+            g.last_page = Some(page.clone());
+        }
+        let stream = pipeline.open_page(page);
+        if let AppStream::Fail(_) = stream {
+            if self.cancel.is_cancelled() {
+                return AppStream::Cancel;
             }
-            let tx = g.doc.clone().expect("set above");
-            drop(g);
-            // Outside the lock: the document thread may be busy with the previous page.
-            let begin = Msg::Begin(Box::new(page.clone()), status.clone());
-            if tx.send(begin).is_err() && !self.cancel.is_cancelled() {
-                return AppStream::Fail(wia::WIA_ERROR_DESTINATION);
-            }
-            tx
-        } else {
-            let (tx, rx) = encode::queue();
-            let (btx, brx) = tokio::sync::mpsc::channel(body_cap);
-            let st = status.clone();
-            let p = page.clone();
-            let body = body_tx(btx);
-            let spawned = std::thread::Builder::new()
-                .name("scanwire-encode".into())
-                .spawn(move || encode::encode_image(format, p, opts, rx, body, st, settle));
-            if spawned.is_err() {
-                return AppStream::Fail(wia::E_OUTOFMEMORY);
-            }
-            g.slots.push(Slot {
-                body: Some(brx),
-                end: None,
-            });
-            drop(g);
-            tx
-        };
+        }
         self.notify();
-        AppStream::Stream(Box::new(JobSink::new(tx, status, self.cancel.clone())))
+        stream
+    }
+}
+
+impl Slots for Job {
+    fn push_slot(&self, body: tokio::sync::mpsc::Receiver<Chunk>) {
+        self.lock().slots.push(Slot {
+            body: Some(body),
+            end: None,
+        });
     }
 }
 
@@ -689,13 +693,13 @@ pub(crate) fn is_paper_problem(kind: DeviceErrorKind) -> bool {
     )
 }
 
-fn has_pending(g: &JobInner, format: Format) -> bool {
+fn has_pending(g: &JobInner, document: bool) -> bool {
     if g.cancelled.is_some() || g.expired {
         return false;
     }
     g.open_bodies > 0
         || g.slots.get(g.next).is_some_and(|s| {
-            s.body.is_some() && (format == Format::Pdf || s.end.is_none_or(|hr| hr == wia::S_OK))
+            s.body.is_some() && (document || s.end.is_none_or(|hr| hr == wia::S_OK))
         })
 }
 
@@ -723,7 +727,7 @@ fn end_reason(g: &JobInner) -> EndReason {
     }
 }
 
-fn escl_state(g: &JobInner, format: Format) -> (JobState, Vec<JobStateReason>) {
+fn escl_state(g: &JobInner, document: bool) -> (JobState, Vec<JobStateReason>) {
     if let Some(why) = g.cancelled {
         let reason = match why {
             CancelReason::Client => JobStateReason::JobCanceledByUser,
@@ -743,7 +747,7 @@ fn escl_state(g: &JobInner, format: Format) -> (JobState, Vec<JobStateReason>) {
         ),
         // Scanned, but the client is still fetching pages: the job goes on for it
         // (sane-backends' escl fetches the next page only while the job is Processing).
-        Phase::Ended if has_pending(g, format) => {
+        Phase::Ended if has_pending(g, document) => {
             (JobState::Processing, vec![JobStateReason::JobTransferring])
         }
         Phase::Ended => match g.outcome.as_ref().map(|o| o.completion()) {

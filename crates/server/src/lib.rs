@@ -46,20 +46,20 @@
 mod body;
 mod config;
 mod device;
-mod encode;
 mod error;
 mod job;
 mod mapping;
 mod mdns;
+mod response;
 mod routes;
 mod serve;
 mod state;
 mod tls;
 
-pub use config::{BasicAuth, Limits, ServerConfig, Timing, DEFAULT_PORT};
+pub use config::{BasicAuth, Limits, MdnsConfig, ServerConfig, Timing, DEFAULT_PORT};
 pub use error::ServerError;
 pub use mapping::{capabilities, job_request, Conflict, Geometry, JobRequest, FORMATS};
-pub use mdns::{announcements, Announcement, MdnsConfig};
+pub use mdns::{announcements, Announcement};
 pub use routes::router;
 pub use serve::{serve, serve_blocking, BlockingServer, Server};
 pub use state::{Endpoint, ServerState};

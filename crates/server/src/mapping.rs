@@ -4,16 +4,17 @@
 //! to serve, filling in what clients leave out.
 
 use crate::config::Limits;
+use scanwire_codecs::Format;
 use scanwire_core::device::{
     Area, Capabilities, ColorMode, DeviceInfo, Length, OptionValue, PixelFormat, ScanRequest,
     Source, SourceCaps, UM_PER_INCH,
 };
 use scanwire_escl as escl;
-use scanwire_formats::Format;
 use std::collections::BTreeMap;
 
-/// The formats every source offers; the server encodes them itself.
-pub const FORMATS: [&str; 3] = ["image/jpeg", "image/png", "application/pdf"];
+/// The formats every source offers; the server encodes them itself. PDF and TIFF hold every
+/// page of a feeder job in one document.
+pub const FORMATS: [&str; 4] = ["image/jpeg", "image/png", "application/pdf", "image/tiff"];
 
 /// The format served when a client names none (every eSCL client decodes JPEG).
 const DEFAULT_FORMAT: Format = Format::Jpeg;
@@ -389,6 +390,7 @@ pub fn format_for(mime: &str) -> Option<Format> {
         "image/jpeg" | "image/jpg" => Some(Format::Jpeg),
         "image/png" => Some(Format::Png),
         "application/pdf" => Some(Format::Pdf),
+        "image/tiff" => Some(Format::Tiff),
         _ => None,
     }
 }

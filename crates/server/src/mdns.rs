@@ -11,6 +11,7 @@
 //! Where it is announced: on the interface of the listening address only; listening on an
 //! unspecified address (`0.0.0.0`, `[::]`) announces on every interface with every address.
 
+use crate::config::MdnsConfig;
 use crate::error::ServerError;
 use crate::mapping::FORMATS;
 use crate::state::ServerState;
@@ -18,18 +19,6 @@ use mdns_sd::{IfKind, ServiceDaemon, ServiceInfo};
 use scanwire_core::device::{ColorMode, Source};
 use std::net::SocketAddr;
 use std::time::Duration;
-
-/// How a server announces itself.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MdnsConfig {
-    /// The service name clients show; default: the device's make and model. Other devices
-    /// than the default one get their path segment appended in parentheses.
-    pub name: Option<String>,
-    /// The host name in the SRV and address records, without `.local`; default
-    /// `scanwire-<system host name>` (distinct from the host's own name, which Avahi may
-    /// already publish).
-    pub host: Option<String>,
-}
 
 /// One DNS-SD service the server announces (one per device).
 #[derive(Clone, Debug, PartialEq, Eq)]

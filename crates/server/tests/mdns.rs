@@ -57,7 +57,7 @@ fn announcements_carry_the_txt_keys_clients_need() {
         ("ty", "Scanwire Test Scanner test"),
         ("uuid", uuid.as_str()),
         ("rs", "eSCL"),
-        ("pdl", "application/pdf,image/jpeg,image/png"),
+        ("pdl", "application/pdf,image/jpeg,image/png,image/tiff"),
         ("cs", "color,grayscale,binary"),
         ("is", "platen,adf"),
         ("duplex", "T"),
@@ -294,7 +294,7 @@ fn announced_in_a_namespace_found_by_mdns_sd_and_withdrawn_on_stop() {
         "txtvers=1",
         "ty=Scanwire Virtual Scanner",
         "rs=eSCL",
-        "pdl=application/pdf,image/jpeg,image/png",
+        "pdl=application/pdf,image/jpeg,image/png,image/tiff",
         "is=platen,adf",
         "duplex=T",
     ] {

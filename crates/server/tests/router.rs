@@ -70,7 +70,7 @@ async fn capabilities_are_what_clients_need() {
     assert_eq!(res, vec![75, 150, 300, 600]);
     assert_eq!(
         platen.document_formats(),
-        vec!["image/jpeg", "image/png", "application/pdf"]
+        vec!["image/jpeg", "image/png", "application/pdf", "image/tiff"]
     );
     let adf = caps.adf.as_ref().unwrap();
     assert!(adf.simplex.is_some(), "simplex caps are always there");
@@ -404,10 +404,10 @@ async fn bad_requests_get_400_409_413_with_reasons() {
         t.contains("resolution 9601 dpi is not supported") && t.contains("50..9600"),
         "{t}"
     );
-    let (c, t) = post_xml(settings_xml("Platen", "RGB24", 300, "image/tiff", None)).await;
+    let (c, t) = post_xml(settings_xml("Platen", "RGB24", 300, "image/bmp", None)).await;
     assert_eq!(c, StatusCode::CONFLICT);
     assert!(
-        t.contains("image/tiff") && t.contains("image/jpeg, image/png, application/pdf"),
+        t.contains("image/bmp") && t.contains("image/jpeg, image/png, application/pdf, image/tiff"),
         "{t}"
     );
     let (c, t) = post_xml(settings_xml("Platen", "RGB48", 300, "image/png", None)).await;

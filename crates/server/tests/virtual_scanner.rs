@@ -191,6 +191,66 @@ async fn duplex_feeder_pdf_is_one_document_of_both_sides() {
     qpdf_check(&docs[0]);
 }
 
+/// A multi-page format is the format's property, not PDF's: a 3-page feeder job asked for
+/// as `image/tiff` is one TIFF of three pages, as `application/pdf` one PDF of three pages.
+#[tokio::test(flavor = "multi_thread")]
+async fn feeder_jobs_in_multi_page_formats_are_one_document() {
+    let app = app(&[("sheets", "3")]);
+    let region = Some((0, 0, 600, 600));
+    let loc = create(
+        &app,
+        "/eSCL",
+        settings_xml("Feeder", "RGB24", 75, "image/tiff", region),
+    )
+    .await;
+    let (docs, end) = drain_job(&app, &loc).await;
+    assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
+    let mut decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(&docs[0])).unwrap();
+    let mut pages = 1;
+    assert_eq!(decoder.dimensions().unwrap(), (150, 150));
+    while decoder.more_images() {
+        decoder.next_image().unwrap();
+        assert_eq!(decoder.dimensions().unwrap(), (150, 150));
+        pages += 1;
+    }
+    assert_eq!(pages, 3);
+    tiffinfo_pages(&docs[0], 3);
+
+    let loc = create(
+        &app,
+        "/eSCL",
+        settings_xml("Feeder", "RGB24", 75, "application/pdf", region),
+    )
+    .await;
+    let (docs, end) = drain_job(&app, &loc).await;
+    assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
+    assert_eq!(pdf_pages(&docs[0]), 3);
+    qpdf_check(&docs[0]);
+}
+
+/// libtiff's own reading of a TIFF: `tiffinfo` lists one directory per page.
+fn tiffinfo_pages(tiff: &[u8], pages: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("doc.tif");
+    std::fs::write(&f, tiff).unwrap();
+    let out = match std::process::Command::new("tiffinfo").arg(&f).output() {
+        Ok(out) => out,
+        Err(e) => {
+            scanwire_testkit::peer_missing(&format!(
+                "the tiffinfo check needs tiffinfo (libtiff-tools): {e}"
+            ));
+            return;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "tiffinfo: {text}");
+    assert_eq!(
+        text.matches("TIFF Directory at offset").count(),
+        pages,
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn scripted_faults_become_escl_states() {
     // (options, source, pages delivered, final NextDocument status, AdfState, JobState)

@@ -1,289 +1,17 @@
-//! Pages the scanner encoded, turned into the raw rows an application asked for, and the
-//! format of a body recognised by its first bytes.
-//!
-//! PNG is decoded row by row while its body arrives ([`PngRows`]): the application gets
-//! rows (and progress) as the scanner sends them, and decoding overlaps the scanner's own
-//! scanning and encoding. JPEG is decoded once the whole body is in ([`decode`]).
+//! Page bodies as the decoders want them: a [`ChunkReader`] turns the chunks of a body that
+//! is still arriving into a reader, so a PNG is decoded row by row while it arrives
+//! (`scanwire_codecs::decode::PngRows`: the application gets rows, and progress, as the
+//! scanner sends them). The decoders themselves are the codecs crate's, shared with the
+//! encoders.
 
 use crate::errors;
-use scanwire_core::device::{ColorMode, DeviceError, Encoding, PixelFormat};
+use scanwire_codecs::EncodeError;
+use scanwire_core::device::DeviceError;
 use std::io::{BufRead, Read, Seek};
 
-/// A decoded page.
-#[derive(Debug)]
-pub struct Raster {
-    /// Sample layout.
-    pub pixel: PixelFormat,
-    /// Pixels per row.
-    pub width: u32,
-    /// Rows.
-    pub height: u32,
-    /// `pixel.bytes_per_line(width) * height` bytes.
-    pub data: Vec<u8>,
-}
-
-/// The encoding of a body, from its magic bytes (sane-airscan ignores Content-Type too).
-pub fn sniff(bytes: &[u8]) -> Option<Encoding> {
-    if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
-        Some(Encoding::Png)
-    } else if bytes.starts_with(&[0xff, 0xd8]) {
-        Some(Encoding::Jpeg)
-    } else if bytes.starts_with(b"%PDF") {
-        Some(Encoding::Pdf)
-    } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
-        Some(Encoding::Tiff)
-    } else {
-        None
-    }
-}
-
-/// Whether a PNG whose first bytes are `head` (at least 29) already holds `mode`'s rows as a
-/// file of that mode would: the color type and bit depth of its `IHDR`, not interlaced. A
-/// scanner may answer a gray request with an RGB page; such a page is decoded and converted
-/// rather than kept as it came.
-pub fn png_is_mode(head: &[u8], mode: ColorMode) -> bool {
-    if head.len() < 29 || &head[12..16] != b"IHDR" {
-        return false;
-    }
-    let (depth, color_type, interlace) = (head[24], head[25], head[28]);
-    let want = match mode {
-        ColorMode::Lineart => (1, 0),
-        ColorMode::Gray => (8, 0),
-        ColorMode::Gray16 => (16, 0),
-        ColorMode::Color => (8, 2),
-        ColorMode::Color48 => (16, 2),
-    };
-    (depth, color_type) == want && interlace == 0
-}
-
-/// Converts decoded rows (1–4 channels, 8 or 16 bits big-endian) into rows of a
-/// [`PixelFormat`].
-#[derive(Clone, Copy, Debug)]
-pub struct RowConverter {
-    /// What comes out.
-    pub pixel: PixelFormat,
-    /// Pixels per row.
-    pub width: u32,
-    channels: usize,
-    depth16: bool,
-}
-
-impl RowConverter {
-    /// A converter from `channels` samples of 8 or 16 bits to rows for `mode`.
-    pub fn new(mode: ColorMode, width: u32, channels: usize, depth16: bool) -> Self {
-        RowConverter {
-            pixel: PixelFormat::for_mode(mode),
-            width,
-            channels,
-            depth16,
-        }
-    }
-
-    /// Bytes of one source row.
-    pub fn src_len(&self) -> usize {
-        self.width as usize * self.channels * if self.depth16 { 2 } else { 1 }
-    }
-
-    /// Bytes of one output row.
-    pub fn dst_len(&self) -> usize {
-        self.pixel.bytes_per_line(self.width)
-    }
-
-    /// Whether source rows already are output rows (the scanner sent what was asked for).
-    pub fn is_identity(&self) -> bool {
-        matches!(
-            (self.pixel, self.channels, self.depth16),
-            (PixelFormat::Rgb8, 3, false)
-                | (PixelFormat::Gray8, 1, false)
-                | (PixelFormat::Rgb16, 3, true)
-                | (PixelFormat::Gray16, 1, true)
-        )
-    }
-
-    /// Converts one row; `dst` must be [`Self::dst_len`] bytes and is overwritten.
-    pub fn convert(&self, src: &[u8], dst: &mut [u8]) {
-        if self.is_identity() {
-            // The common case (the scanner sent what was asked for): a copy.
-            dst.copy_from_slice(&src[..dst.len()]);
-            return;
-        }
-        if self.pixel == PixelFormat::BlackAndWhite1 {
-            dst.fill(0);
-        }
-        let (channels, depth16) = (self.channels, self.depth16);
-        let bps = if depth16 { 2 } else { 1 };
-        for x in 0..self.width as usize {
-            let sample = |c: usize| -> u16 {
-                let i = (x * channels + c) * bps;
-                if depth16 {
-                    u16::from_be_bytes([src[i], src[i + 1]])
-                } else {
-                    u16::from(src[i]) * 257
-                }
-            };
-            // Gray inputs have 1 or 2 (with alpha) channels; color 3 or 4.
-            let (r, g, b) = if channels >= 3 {
-                (sample(0), sample(1), sample(2))
-            } else {
-                let v = sample(0);
-                (v, v, v)
-            };
-            let gray =
-                ((u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000) as u16;
-            match self.pixel {
-                PixelFormat::Rgb8 => dst[x * 3..x * 3 + 3].copy_from_slice(&[
-                    (r >> 8) as u8,
-                    (g >> 8) as u8,
-                    (b >> 8) as u8,
-                ]),
-                PixelFormat::Rgb16 => {
-                    for (k, v) in [r, g, b].into_iter().enumerate() {
-                        dst[x * 6 + k * 2..x * 6 + k * 2 + 2].copy_from_slice(&v.to_be_bytes());
-                    }
-                }
-                PixelFormat::Gray8 => dst[x] = (gray >> 8) as u8,
-                PixelFormat::Gray16 => dst[x * 2..x * 2 + 2].copy_from_slice(&gray.to_be_bytes()),
-                // 1 = black, most significant bit first.
-                PixelFormat::BlackAndWhite1 => {
-                    if gray < 0x8000 {
-                        dst[x / 8] |= 0x80 >> (x % 8);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Decodes a whole PNG or JPEG page into rows for `mode`.
-pub fn decode(bytes: &[u8], mode: ColorMode) -> Result<Raster, DeviceError> {
-    match sniff(bytes) {
-        Some(Encoding::Png) => {
-            let mut rows = PngRows::new(std::io::Cursor::new(bytes), mode)?;
-            let (width, height) = (rows.conv.width, rows.height);
-            let mut data = vec![0u8; rows.conv.dst_len() * height as usize];
-            for row in data.chunks_exact_mut(rows.conv.dst_len().max(1)) {
-                if !rows.next_row(row)? {
-                    return Err(errors::bad_response("a PNG page with missing rows"));
-                }
-            }
-            Ok(Raster {
-                pixel: rows.conv.pixel,
-                width,
-                height,
-                data,
-            })
-        }
-        Some(Encoding::Jpeg) => decode_jpeg(bytes, mode),
-        other => Err(errors::bad_response(format!(
-            "a page this driver cannot decode to rows ({}); ask for an encoding instead",
-            other.map(|e| e.mime()).unwrap_or("unknown format")
-        ))),
-    }
-}
-
-fn decode_jpeg(bytes: &[u8], mode: ColorMode) -> Result<Raster, DeviceError> {
-    use zune_core::colorspace::ColorSpace;
-    use zune_core::options::DecoderOptions;
-    let mut d = zune_jpeg::JpegDecoder::new_with_options(
-        bytes,
-        DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB),
-    );
-    let pixels = d
-        .decode()
-        .map_err(|e| errors::bad_response(format!("a JPEG page that does not decode: {e:?}")))?;
-    let (w, h) = d
-        .dimensions()
-        .ok_or_else(|| errors::bad_response("a JPEG page without dimensions"))?;
-    let conv = RowConverter::new(mode, w as u32, 3, false);
-    let mut data = vec![0u8; conv.dst_len() * h];
-    for (src, dst) in pixels
-        .chunks_exact(conv.src_len().max(1))
-        .zip(data.chunks_exact_mut(conv.dst_len().max(1)))
-    {
-        conv.convert(src, dst);
-    }
-    Ok(Raster {
-        pixel: conv.pixel,
-        width: w as u32,
-        height: h as u32,
-        data,
-    })
-}
-
-/// A PNG decoded row by row from a reader (a page body as it arrives).
-pub struct PngRows<R: BufRead + Seek> {
-    reader: png::Reader<R>,
-    /// The conversion to the requested rows.
-    pub conv: RowConverter,
-    /// Rows in the image.
-    pub height: u32,
-    /// Rows handed out so far.
-    pub rows: u32,
-}
-
-fn png_error(e: png::DecodingError) -> DeviceError {
-    errors::bad_response(format!("a PNG page that does not decode: {e}"))
-}
-
-impl<R: BufRead + Seek> PngRows<R> {
-    /// Reads the header (blocking until it has arrived).
-    pub fn new(source: R, mode: ColorMode) -> Result<Self, DeviceError> {
-        let mut decoder = png::Decoder::new(source);
-        // Palette to RGB, low-bit gray to 8 bits, tRNS to alpha.
-        decoder.set_transformations(png::Transformations::EXPAND);
-        let reader = decoder.read_info().map_err(png_error)?;
-        let (color, depth) = reader.output_color_type();
-        let info = reader.info();
-        if info.interlaced {
-            // Adam7 delivers passes, not rows; no scanner sends it.
-            return Err(errors::bad_response(
-                "an interlaced PNG page (not supported)",
-            ));
-        }
-        let (width, height) = (info.width, info.height);
-        Ok(PngRows {
-            reader,
-            conv: RowConverter::new(
-                mode,
-                width,
-                color.samples(),
-                depth == png::BitDepth::Sixteen,
-            ),
-            height,
-            rows: 0,
-        })
-    }
-
-    /// Converts the next row into `dst`; `false` when every row has been read.
-    pub fn next_row(&mut self, dst: &mut [u8]) -> Result<bool, DeviceError> {
-        if self.conv.is_identity() && dst.len() == self.conv.src_len() {
-            // Straight into `dst`: one copy of each row fewer.
-            return match self.reader.read_row(dst).map_err(png_error)? {
-                Some(_) => {
-                    self.rows += 1;
-                    Ok(true)
-                }
-                None => Ok(false),
-            };
-        }
-        match self.reader.next_row().map_err(png_error)? {
-            Some(row) => {
-                let data = row.data();
-                if data.len() < self.conv.src_len() {
-                    return Err(errors::bad_response("a PNG row shorter than its width"));
-                }
-                self.conv.convert(data, dst);
-                self.rows += 1;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// Reads to the end of the image (IEND), so the body can be drained.
-    pub fn finish(&mut self) -> Result<(), DeviceError> {
-        self.reader.finish().map_err(png_error)
-    }
+/// A page that does not decode is the scanner's fault.
+pub fn bad_page(e: EncodeError) -> DeviceError {
+    errors::bad_response(format!("a page that does not decode: {e}"))
 }
 
 /// Adapts a source of body chunks to [`Read`] + [`BufRead`] for the PNG decoder. `Seek` is a
@@ -352,21 +80,17 @@ impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> Seek for ChunkReader<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scanwire_codecs::decode::{decode, PngRows};
+    use scanwire_core::device::ColorMode;
 
-    fn png(width: u32, height: u32, color: png::ColorType, depth: png::BitDepth) -> Vec<u8> {
+    fn png(width: u32, height: u32) -> Vec<u8> {
         let mut out = Vec::new();
         let mut e = png::Encoder::new(&mut out, width, height);
-        e.set_color(color);
-        e.set_depth(depth);
-        let bytes = color.samples()
-            * width as usize
-            * height as usize
-            * if depth == png::BitDepth::Sixteen {
-                2
-            } else {
-                1
-            };
-        let data: Vec<u8> = (0..bytes).map(|i| (i * 7 % 251) as u8).collect();
+        e.set_color(png::ColorType::Rgb);
+        e.set_depth(png::BitDepth::Eight);
+        let data: Vec<u8> = (0..width * height * 3)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let mut w = e.write_header().unwrap();
         w.write_image_data(&data).unwrap();
         w.finish().unwrap();
@@ -375,14 +99,14 @@ mod tests {
 
     #[test]
     fn png_rows_streamed_in_small_chunks_equal_a_whole_decode() {
-        let bytes = png(37, 11, png::ColorType::Rgb, png::BitDepth::Eight);
-        let whole = decode(&bytes, ColorMode::Color).unwrap();
+        let bytes = png(37, 11);
+        let whole = decode(&bytes, Some(ColorMode::Color)).unwrap();
         assert_eq!((whole.width, whole.height), (37, 11));
         // Three bytes at a time, as a slow connection would deliver them.
         let mut chunks = bytes[3..].chunks(3).map(<[u8]>::to_vec).collect::<Vec<_>>();
         chunks.reverse();
         let reader = ChunkReader::new(bytes[..3].to_vec(), move || Ok(chunks.pop()));
-        let mut rows = PngRows::new(reader, ColorMode::Color).unwrap();
+        let mut rows = PngRows::new(reader, Some(ColorMode::Color)).unwrap();
         let mut data = Vec::new();
         let mut row = vec![0; rows.conv.dst_len()];
         while rows.next_row(&mut row).unwrap() {
@@ -393,45 +117,10 @@ mod tests {
     }
 
     #[test]
-    fn png_is_mode_reads_the_header() {
-        use png::{BitDepth, ColorType};
-        let rgb = png(4, 2, ColorType::Rgb, BitDepth::Eight);
-        assert!(png_is_mode(&rgb, ColorMode::Color));
-        assert!(!png_is_mode(&rgb, ColorMode::Gray));
-        assert!(
-            !png_is_mode(&rgb[..20], ColorMode::Color),
-            "too short to tell"
-        );
-        let g16 = png(4, 2, ColorType::Grayscale, BitDepth::Sixteen);
-        assert!(png_is_mode(&g16, ColorMode::Gray16));
-        assert!(!png_is_mode(&g16, ColorMode::Gray));
-        let mut bw = Vec::new();
-        let mut e = png::Encoder::new(&mut bw, 8, 2);
-        e.set_color(ColorType::Grayscale);
-        e.set_depth(BitDepth::One);
-        let mut w = e.write_header().unwrap();
-        w.write_image_data(&[0x0f, 0xf0]).unwrap();
-        w.finish().unwrap();
-        assert!(png_is_mode(&bw, ColorMode::Lineart));
-        assert!(!png_is_mode(&bw, ColorMode::Gray));
-    }
-
-    #[test]
-    fn gray16_to_gray8_and_lineart() {
-        let bytes = png(9, 2, png::ColorType::Grayscale, png::BitDepth::Sixteen);
-        let g8 = decode(&bytes, ColorMode::Gray).unwrap();
-        assert_eq!(g8.data.len(), 18);
-        let bw = decode(&bytes, ColorMode::Lineart).unwrap();
-        assert_eq!(bw.data.len(), 2 * 2);
-        // Padding bits past the width stay clear.
-        assert_eq!(bw.data[1] & 0x7f, 0);
-    }
-
-    #[test]
-    fn a_cut_png_is_an_error_not_a_panic() {
-        let bytes = png(64, 64, png::ColorType::Rgb, png::BitDepth::Eight);
-        let cut = bytes[..bytes.len() / 2].to_vec();
-        let e = decode(&cut, ColorMode::Color).unwrap_err();
-        assert!(e.to_string().contains("PNG"), "{e}");
+    fn a_page_that_does_not_decode_is_the_scanners_fault() {
+        let bytes = png(64, 64);
+        let e = decode(&bytes[..bytes.len() / 2], Some(ColorMode::Color)).unwrap_err();
+        let e = bad_page(e).to_string();
+        assert!(e.contains("the scanner sent") && e.contains("PNG"), "{e}");
     }
 }

@@ -1,12 +1,13 @@
 //! [`EsclDriver`] opens scanners by URL; [`EsclDevice`] runs [`protocol::Job`] steps over
 //! [`http::Client`] and turns pages into WIA transfer calls.
 
-use crate::decode::{self, ChunkReader, PngRows};
+use crate::decode::{bad_page, ChunkReader};
 use crate::errors::{self, Operation};
 use crate::http::{Client, InFlight, Interrupted, MAX_DOCUMENT};
 use crate::options::{self, JobPlan};
 use crate::protocol::{Base, Head, Job, Step};
 use crate::quirks::Quirks;
+use scanwire_codecs::decode::{self, PngRows};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
     Encoding, PageData, PageInfo, ScanRequest, Side, Source,
@@ -419,7 +420,8 @@ impl Session<'_> {
                 ))));
             }
         }
-        let raster = decode::decode(&body, self.request.mode).map_err(PageFail::Transport)?;
+        let raster = decode::decode(&body, Some(self.request.mode))
+            .map_err(|e| PageFail::Transport(bad_page(e)))?;
         let data = PageData::Raster {
             pixel: raster.pixel,
             width: raster.width,
@@ -469,7 +471,7 @@ impl Session<'_> {
                     Err(std::io::Error::other("the page body stopped"))
                 }
             });
-            PngRows::new(source, self.request.mode).map_err(fail)?
+            PngRows::new(source, Some(self.request.mode)).map_err(|e| fail(bad_page(e)))?
         };
         let (conv, height) = (rows.conv, rows.height);
         let info = self.page_info(
@@ -492,7 +494,7 @@ impl Session<'_> {
         loop {
             let more = rows
                 .next_row(&mut band[filled * row_len..(filled + 1) * row_len])
-                .map_err(fail)?;
+                .map_err(|e| fail(bad_page(e)))?;
             if more {
                 filled += 1;
             }
@@ -515,7 +517,7 @@ impl Session<'_> {
                 rows.rows
             ))));
         }
-        rows.finish().map_err(fail)?;
+        rows.finish().map_err(|e| fail(bad_page(e)))?;
         drop(rows);
         // The rest of the body (trailing chunks after IEND): read, so the scanner sees its
         // page delivered and the connection can be reused.

@@ -1,0 +1,424 @@
+//! A PDF written page by page: each page's image goes to the file as it is encoded, and the
+//! page tree, catalog, info and cross-reference table are written at the end. Memory holds
+//! the object offsets and page references, never a page.
+//!
+//! `pdf-writer` serialises the small objects (pages, content streams, catalog, info); the
+//! image streams are written by hand around the streamed data, with their `/Length` as an
+//! indirect object written after the data, as PDF allows. An incomplete page is cut off
+//! again (truncation) and its object numbers reused, so the file only holds complete pages.
+//!
+//! Images: DCT (JPEG, baseline) for gray and color unless lossless, Flate with PNG
+//! predictors (`/Predictor 15`, the IDAT stream of a PNG of the page) for lineart and lossless
+//! pages. Device JPEGs are embedded as they are. Page size = pixels * 72 / dpi points.
+
+use crate::convert::eight_bit;
+use crate::document_output::{Counting, DocumentOutput, Out};
+use crate::jfif::{parse_header, JpegInfo};
+use crate::png::IdatOnly;
+use crate::source::{with_height, ChunkSource, Raster, RowReader};
+use crate::{EncodeError, EncodeOptions};
+use pdf_writer::{Chunk, Content, Date, Finish, Name, Rect, Ref, Settings, TextStr};
+use scanwire_core::device::PixelFormat;
+use std::io::Write;
+
+const CATALOG: Ref = Ref::new(1);
+const PAGE_TREE: Ref = Ref::new(2);
+const INFO: Ref = Ref::new(3);
+const FIRST_FREE: i32 = 4;
+
+/// Bytes of a device JPEG buffered while looking for its frame header.
+const MAX_JPEG_HEADER: usize = 4 << 20;
+
+/// Appends pages to one PDF.
+pub(crate) struct PdfWriter<W> {
+    out: Out<W>,
+    /// Offset of object `i + 1`.
+    offsets: Vec<Option<u64>>,
+    next_id: i32,
+    pages: Vec<Ref>,
+}
+
+fn io() -> impl FnOnce(std::io::Error) -> EncodeError {
+    EncodeError::io("the PDF file")
+}
+
+/// How the image of a page is stored.
+enum Image {
+    /// Baseline JPEG of `eight_bit(pixel)`.
+    Dct,
+    /// PNG-predicted Flate.
+    Flate,
+}
+
+impl<W: DocumentOutput> PdfWriter<W> {
+    pub fn new(inner: W) -> Result<Self, EncodeError> {
+        let mut out = Out::new(inner).map_err(io())?;
+        // The binary comment marks the file as binary for transfer programs (PDF 7.5.2).
+        out.write_all(b"%PDF-1.7\n%\x80\x80\x80\x80\n")
+            .map_err(io())?;
+        Ok(PdfWriter {
+            out,
+            offsets: vec![None; (FIRST_FREE - 1) as usize],
+            next_id: FIRST_FREE,
+            pages: Vec::new(),
+        })
+    }
+
+    pub fn pages(&self) -> u32 {
+        self.pages.len() as u32
+    }
+
+    /// Writes out what is buffered; every byte so far is final (objects are only appended;
+    /// the page tree and trailer come at the end).
+    pub fn settle(&mut self) -> Result<u64, EncodeError> {
+        self.out.flush().map_err(io())?;
+        Ok(self.out.position())
+    }
+
+    fn alloc(&mut self) -> Ref {
+        let r = Ref::new(self.next_id);
+        self.next_id += 1;
+        self.offsets.push(None);
+        r
+    }
+
+    fn mark(&mut self, id: Ref) {
+        self.offsets[(id.get() - 1) as usize] = Some(self.out.position());
+    }
+
+    /// Writes a chunk holding exactly the object `id`.
+    fn put(&mut self, id: Ref, chunk: &Chunk) -> Result<(), EncodeError> {
+        self.mark(id);
+        self.out.write_all(chunk.as_bytes()).map_err(io())
+    }
+
+    /// Runs `write` as one page; on error, cuts the file back and forgets its objects.
+    fn transaction(
+        &mut self,
+        write: impl FnOnce(&mut Self) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        let start = self.out.position();
+        let first = self.next_id;
+        let pages = self.pages.len();
+        match write(self) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.out.rollback(start).map_err(io())?;
+                self.next_id = first;
+                self.offsets.truncate((first - 1) as usize);
+                self.pages.truncate(pages);
+                Err(e)
+            }
+        }
+    }
+
+    /// Adds a raster page; pages of unknown height are spooled first (the image dictionary
+    /// and JPEG's frame header come before the data).
+    pub fn add_raster(
+        &mut self,
+        src: &mut dyn ChunkSource,
+        page: (PixelFormat, u32, Option<u32>, (u32, u32)),
+        opts: &EncodeOptions,
+    ) -> Result<(), EncodeError> {
+        let (pixel, width, height, dpi) = page;
+        // The page's end is checked (nothing after its last row) inside the transaction too.
+        self.transaction(|pdf| {
+            with_height(
+                src,
+                pixel,
+                width,
+                height,
+                dpi,
+                || opts.spool_file(),
+                |r, rows| pdf.raster(r, rows, opts),
+            )
+        })
+    }
+
+    fn raster(
+        &mut self,
+        r: Raster,
+        rows: &mut RowReader<'_>,
+        opts: &EncodeOptions,
+    ) -> Result<(), EncodeError> {
+        let image = if opts.pdf_lossless || r.pixel == PixelFormat::BlackAndWhite1 {
+            Image::Flate
+        } else {
+            crate::jpeg::check_size(&r)?;
+            Image::Dct
+        };
+        let img = self.alloc();
+        let len = self.alloc();
+        let (space, bpc, filter) = match image {
+            Image::Dct => {
+                let space = color_space(eight_bit(r.pixel).channels());
+                (space, 8, "/Filter /DCTDecode".to_string())
+            }
+            Image::Flate => (
+                color_space(r.pixel.channels()),
+                r.pixel.bit_depth(),
+                format!(
+                    "/Filter /FlateDecode /DecodeParms << /Predictor 15 /Colors {} /BitsPerComponent {} /Columns {} >>",
+                    r.pixel.channels(),
+                    r.pixel.bit_depth(),
+                    r.width
+                ),
+            ),
+        };
+        self.begin_image(img, len, r.width, r.height, space, bpc, &filter, "")?;
+        let written = match image {
+            Image::Dct => {
+                let mut c = Counting {
+                    inner: &mut self.out,
+                    count: 0,
+                };
+                crate::jpeg::encode(r, rows, opts.jpeg_quality, opts.thread_count(), &mut c)?;
+                c.count
+            }
+            Image::Flate => {
+                let mut idat = IdatOnly::new(&mut self.out);
+                crate::png::encode(r, rows, opts.deflate, opts.png_thread_count(), &mut idat)?;
+                idat.written
+            }
+        };
+        self.end_image(len, written)?;
+        self.page(img, r.width, r.height, r.dpi)
+    }
+
+    /// Adds a device JPEG as it is.
+    pub fn add_jpeg(
+        &mut self,
+        src: &mut dyn ChunkSource,
+        dpi: (u32, u32),
+    ) -> Result<(), EncodeError> {
+        self.transaction(|pdf| {
+            let mut head = Vec::new();
+            let info: JpegInfo = loop {
+                match src.next_chunk()? {
+                    Some(c) => head.extend_from_slice(c),
+                    None => {
+                        return Err(EncodeError::BadInput {
+                            what: "JPEG",
+                            detail: format!(
+                                "it ended after {} bytes, before its frame header",
+                                head.len()
+                            ),
+                        })
+                    }
+                }
+                if let Some(info) = parse_header(&head)? {
+                    break info;
+                }
+                if head.len() > MAX_JPEG_HEADER {
+                    return Err(EncodeError::BadInput {
+                        what: "JPEG",
+                        detail: "no frame header in its first 4 MiB".into(),
+                    });
+                }
+            };
+            if info.bits != 8 {
+                return Err(EncodeError::Unsupported(format!(
+                    "PDF embeds 8-bit JPEGs only; this one has {}-bit samples",
+                    info.bits
+                )));
+            }
+            // Adobe CMYK JPEGs are stored inverted (PDF 8.9.5.3's note on DCTDecode).
+            let decode = if info.components == 4 && info.adobe {
+                "/Decode [1 0 1 0 1 0 1 0]"
+            } else {
+                ""
+            };
+            let img = pdf.alloc();
+            let len = pdf.alloc();
+            let space = color_space(info.components);
+            pdf.begin_image(
+                img,
+                len,
+                info.width,
+                info.height,
+                space,
+                8,
+                "/Filter /DCTDecode",
+                decode,
+            )?;
+            pdf.out.write_all(&head).map_err(io())?;
+            let mut written = head.len() as u64;
+            while let Some(c) = src.next_chunk()? {
+                pdf.out.write_all(c).map_err(io())?;
+                written += c.len() as u64;
+            }
+            pdf.end_image(len, written)?;
+            let dpi = match dpi {
+                (x, y) if x > 0 && y > 0 => (x, y),
+                _ => info.dpi.unwrap_or((72, 72)),
+            };
+            pdf.page(img, info.width, info.height, dpi)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn begin_image(
+        &mut self,
+        img: Ref,
+        len: Ref,
+        width: u32,
+        height: u32,
+        space: &str,
+        bpc: u8,
+        filter: &str,
+        extra: &str,
+    ) -> Result<(), EncodeError> {
+        self.mark(img);
+        let head = format!(
+            "{} 0 obj\n<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /{space} /BitsPerComponent {bpc} {filter} {extra} /Length {} 0 R >>\nstream\n",
+            img.get(),
+            len.get()
+        );
+        self.out.write_all(head.as_bytes()).map_err(io())
+    }
+
+    fn end_image(&mut self, len: Ref, written: u64) -> Result<(), EncodeError> {
+        self.out.write_all(b"\nendstream\nendobj\n").map_err(io())?;
+        // By hand: pdf-writer's integers are i32, an image stream may pass 2 GiB.
+        self.mark(len);
+        let obj = format!("{} 0 obj\n{written}\nendobj\n", len.get());
+        self.out.write_all(obj.as_bytes()).map_err(io())
+    }
+
+    /// The content stream and the page object for an image of `w`x`h` pixels.
+    fn page(&mut self, img: Ref, w: u32, h: u32, dpi: (u32, u32)) -> Result<(), EncodeError> {
+        // Just under the exact size (by less than 1/10000 pt, invisible): renderers compute
+        // pixels as points * (dpi / 72) and round up, so the exact 33.12 pt at 600 dpi gives
+        // 276.00000000000006 and pdftoppm adds a blank column.
+        let pt = |px: u32, dpi: u32| {
+            let exact = px as f64 * 72.0 / dpi.max(1) as f64;
+            (((exact * 10_000.0).ceil() - 1.0) / 10_000.0) as f32
+        };
+        let (wpt, hpt) = (pt(w, dpi.0), pt(h, dpi.1));
+        let mut content = Content::new();
+        content
+            .save_state()
+            .transform([wpt, 0.0, 0.0, hpt, 0.0, 0.0])
+            .x_object(Name(b"Im0"))
+            .restore_state();
+        let data = content.finish();
+        let contents = self.alloc();
+        let mut c = chunk();
+        c.stream(contents, &data);
+        self.put(contents, &c)?;
+        let page = self.alloc();
+        let mut c = chunk();
+        {
+            let mut p = c.page(page);
+            p.parent(PAGE_TREE)
+                .media_box(Rect::new(0.0, 0.0, wpt, hpt))
+                .contents(contents);
+            p.resources().x_objects().pair(Name(b"Im0"), img);
+            p.finish();
+        }
+        self.put(page, &c)?;
+        self.pages.push(page);
+        Ok(())
+    }
+
+    /// Writes the page tree, catalog, info and cross-reference table.
+    pub fn finish(mut self, title: Option<&str>) -> Result<W, EncodeError> {
+        let mut c = chunk();
+        c.pages(PAGE_TREE)
+            .kids(self.pages.iter().copied())
+            .count(self.pages.len() as i32);
+        self.put(PAGE_TREE, &c)?;
+        let mut c = chunk();
+        c.indirect(CATALOG)
+            .start::<pdf_writer::writers::Catalog>()
+            .pages(PAGE_TREE);
+        self.put(CATALOG, &c)?;
+        let mut c = chunk();
+        {
+            let mut info = c
+                .indirect(INFO)
+                .start::<pdf_writer::writers::DocumentInfo>();
+            let producer = format!("Scanwire {}", env!("CARGO_PKG_VERSION"));
+            info.producer(TextStr(&producer)).creation_date(now());
+            if let Some(t) = title {
+                info.title(TextStr(t));
+            }
+        }
+        self.put(INFO, &c)?;
+
+        let xref = self.out.position();
+        let mut x = format!("xref\n0 {}\n0000000000 65535 f\r\n", self.offsets.len() + 1);
+        for (i, off) in self.offsets.iter().enumerate() {
+            let off = off.ok_or_else(|| {
+                EncodeError::Unsupported(format!(
+                    "internal: PDF object {} was never written",
+                    i + 1
+                ))
+            })?;
+            x.push_str(&format!("{off:010} 00000 n\r\n"));
+        }
+        x.push_str(&format!(
+            "trailer\n<< /Size {} /Root {} 0 R /Info {} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            self.offsets.len() + 1,
+            CATALOG.get(),
+            INFO.get()
+        ));
+        self.out.write_all(x.as_bytes()).map_err(io())?;
+        self.out.finish().map_err(io())
+    }
+}
+
+fn chunk() -> Chunk {
+    Chunk::with_settings(Settings { pretty: false })
+}
+
+fn color_space(components: u8) -> &'static str {
+    match components {
+        1 => "DeviceGray",
+        4 => "DeviceCMYK",
+        _ => "DeviceRGB",
+    }
+}
+
+/// The current time in UTC as a PDF date.
+fn now() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    Date::new(y as u16)
+        .month(m)
+        .day(d)
+        .hour((t / 3600) as u8)
+        .minute((t / 60 % 60) as u8)
+        .second((t % 60) as u8)
+        .utc_offset_hour(0)
+        .utc_offset_minute(0)
+}
+
+/// Days since 1970-01-01 to (year, month, day) (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u8, u8) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_from_days;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(20_000), (2024, 10, 4));
+    }
+}
