@@ -34,7 +34,7 @@
 //!   dropped without either. Nothing reaches the application after it.
 
 use crate::pages::{PageTemplate, STG_E_INVALIDFUNCTION, STG_E_REVERTED};
-use scanwire_core::transfer::{AppStream, CancelHandle, PageSink, TransferCallback};
+use scanwire_core::transfer::{self, AppStream, CancelHandle, PageSink, TransferCallback};
 use scanwire_core::wia::{self, HResult, MessageKind, WiaTransferParams};
 use std::io::SeekFrom;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -139,18 +139,9 @@ impl SinkSlot {
         if g.sink.is_none() {
             return Err(STG_E_REVERTED);
         }
-        let target = match pos {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::End(d) => g.end.checked_add_signed(d),
-            SeekFrom::Current(d) => g.position.checked_add_signed(d),
-        };
-        match target {
-            Some(t) if t <= g.end => {
-                g.position = t;
-                Ok(t)
-            }
-            _ => Err(STG_E_INVALIDFUNCTION),
-        }
+        let t = transfer::seek_within(g.position, g.end, pos).ok_or(STG_E_INVALIDFUNCTION)?;
+        g.position = t;
+        Ok(t)
     }
 
     /// Closes the sink with `status` (or the write failure, if one happened); returns the

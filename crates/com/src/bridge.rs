@@ -27,7 +27,8 @@
 
 use scanwire_core::device::PageInfo;
 use scanwire_core::transfer::{
-    AppStream, MiniDrvTransferCallback, NextStream, PageSink, StreamHandle, TransferCallback,
+    panic_message, AppStream, MiniDrvTransferCallback, NextStream, PageSink, StreamHandle,
+    TransferCallback,
 };
 use scanwire_core::wia::{self, HResult, MessageKind, WiaTransferParams};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -198,16 +199,6 @@ fn serve(cb: &mut dyn MiniDrvTransferCallback, rx: &Receiver<Request>) {
             }
             Request::Done => return,
         }
-    }
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".into()
     }
 }
 

@@ -10,7 +10,11 @@
 //!   [`spawn`](transfer::spawn) to drive a device on its own thread.
 //! - [`device`]: [`Driver`](device::Driver) and [`Device`](device::Device),
 //!   [`Capabilities`](device::Capabilities), [`ScanRequest`](device::ScanRequest) and its
-//!   validation, [`PageInfo`](device::PageInfo), [`DeviceError`](device::DeviceError).
+//!   validation, [`PageInfo`](device::PageInfo), [`DeviceError`](device::DeviceError), and
+//!   the typed `--set` options ([`device::options`]).
+//!
+//! `examples/third_party_driver.rs` is a complete driver scanned through the relay with the
+//! strict verifier; `examples/page_consumer.rs` is the application side.
 //!
 //! ```
 //! use scanwire_core::transfer::{self, CancelHandle, Recorder, TransferOptions};

@@ -283,7 +283,7 @@ impl DeviceOption {
 }
 
 impl fmt::Display for DeviceOption {
-    /// One line: `name  type  allowed  [value]  help`.
+    /// One line: `name  type  allowed  [value]  help (only: sources)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let value = match &self.value {
             Some(v) => v.to_string(),
@@ -297,7 +297,12 @@ impl fmt::Display for DeviceOption {
             self.type_text(),
             self.allowed_text(),
             self.help
-        )
+        )?;
+        if !self.sources.is_empty() {
+            let names: Vec<&str> = self.sources.iter().map(|s| s.cli_name()).collect();
+            write!(f, " (only: {})", names.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -565,7 +570,8 @@ fn did_you_mean<'a>(options: &'a [DeviceOption], name: &str) -> Option<&'a str> 
                 o.name.as_str(),
             )
         })
-        .filter(|(d, _)| *d <= 3.min(wanted.len().max(1)))
+        // About one typo in three letters: `shets` → sheets, but not `foo` → ppm.
+        .filter(|(d, _)| *d <= (wanted.chars().count() / 3).max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
 }
@@ -769,6 +775,11 @@ mod tests {
         );
         let e = parse_settings(&opts, &pairs(&[("colour", "1")])).unwrap_err();
         assert!(!e.to_string().contains("did you mean"), "{e}");
+        let e = parse_settings(&opts, &pairs(&[("shets", "1")])).unwrap_err();
+        assert!(e.to_string().ends_with("(did you mean sheets?)"), "{e}");
+        let ppm = [int("ppm", 0, 10, 1)];
+        let e = parse_settings(&ppm, &pairs(&[("foo", "1")])).unwrap_err();
+        assert!(!e.to_string().contains("did you mean"), "{e}");
         let e = parse_settings(&[], &pairs(&[("x", "1")])).unwrap_err();
         assert!(e.to_string().contains("has no options"), "{e}");
         let ok = parse_settings(&opts, &pairs(&[(" sheets ", "3")])).unwrap();
@@ -803,5 +814,8 @@ mod tests {
         assert!(o.applies_to(Source::Flatbed));
         o.sources = vec![Source::Feeder, Source::FeederDuplex];
         assert!(!o.applies_to(Source::Flatbed) && o.applies_to(Source::Feeder));
+        assert!(o
+            .to_string()
+            .ends_with("sheets loaded (only: adf, adf-duplex)"));
     }
 }

@@ -19,6 +19,7 @@
 //! DEVICE_STATUS never reaches `transfer_callback` (S6); it goes to `report_status` and the
 //! rest of the error-handler chain.
 
+use super::stream::{PageSink, StreamHandle};
 use crate::device::PageInfo;
 use crate::wia::{self, HResult, WiaTransferParams};
 
@@ -106,18 +107,6 @@ pub trait DriverCallbackExt: MiniDrvTransferCallback {
 
 impl<T: MiniDrvTransferCallback + ?Sized> DriverCallbackExt for T {}
 
-/// The application's stream for one page (`IStream` on the application side): the bytes
-/// arrive in order, and `close` says whether the page is complete.
-pub trait PageSink: Send {
-    /// Appends bytes. An error stops the transfer: the driver sees it from its write.
-    fn write(&mut self, data: &[u8]) -> Result<(), HResult>;
-
-    /// Ends the page. `status` is S_OK when the driver finished the page, otherwise why it
-    /// did not (S_FALSE: cancelled; an error). A sink keeps a complete page and discards an
-    /// incomplete one. Returns S_OK, or an error if keeping the page failed.
-    fn close(self: Box<Self>, status: HResult) -> HResult;
-}
-
 /// `IWiaTransferCallback::GetNextStream`'s answer.
 pub enum AppStream {
     /// S_OK and a stream.
@@ -166,5 +155,3 @@ pub trait ErrorHandler: Send {
     /// Same meanings as [`TransferCallback::report_status`].
     fn report_status(&mut self, status: HResult, percent: i32) -> HResult;
 }
-
-pub use super::stream::StreamHandle;

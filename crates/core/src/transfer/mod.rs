@@ -24,6 +24,7 @@
 
 mod callback;
 mod cancel;
+mod options;
 mod progress;
 mod recorder;
 mod relay;
@@ -33,56 +34,16 @@ mod verifier;
 
 pub use callback::{
     AppStream, DriverCallbackExt, ErrorHandler, Flow, MiniDrvTransferCallback, NextStream,
-    PageSink, StreamHandle, TransferCallback,
+    TransferCallback,
 };
 pub use cancel::{CancelHandle, CancelToken, HookGuard};
+pub use options::{TransferOptions, Tymed, DEFAULT_WATCHDOG};
 pub use progress::{Progress, ProgressCell};
 pub use recorder::{Recorded, RecordedPage, Recorder, Recording, RecordingHandle, Script};
-pub use relay::{Outcome, Relay, Tymed};
+pub use relay::{Outcome, Relay};
 pub use run::{
-    run, run_relay, share, spawn, DecoupledTransfer, Event, NullSink, SharedDevice, StreamFactory,
-    EVENT_QUEUE, HRESULT_TIMEOUT,
+    panic_message, run, run_relay, share, spawn, DecoupledTransfer, Event, NullSink, SharedDevice,
+    StreamFactory, EVENT_QUEUE, HRESULT_TIMEOUT,
 };
+pub use stream::{seek_within, PageSink, StreamHandle};
 pub use verifier::{Rule, VerifyMode, Violation};
-
-use std::time::Duration;
-
-/// How a transfer is run.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct TransferOptions {
-    /// Strict or lenient verification of the driver.
-    pub verify: VerifyMode,
-    /// End the transfer if the driver makes no callback call for this long (`None`: never).
-    pub watchdog: Option<Duration>,
-    /// One stream per page, or one for all.
-    pub tymed: Tymed,
-}
-
-/// The default watchdog: long enough for a scanner that warms up without saying so.
-pub const DEFAULT_WATCHDOG: Duration = Duration::from_secs(120);
-
-impl Default for TransferOptions {
-    fn default() -> Self {
-        TransferOptions {
-            verify: VerifyMode::Lenient,
-            watchdog: Some(DEFAULT_WATCHDOG),
-            tymed: Tymed::File,
-        }
-    }
-}
-
-impl TransferOptions {
-    /// Strict verification (tests, `--verify`).
-    pub fn strict() -> Self {
-        TransferOptions {
-            verify: VerifyMode::Strict,
-            ..Self::default()
-        }
-    }
-
-    /// With another watchdog.
-    pub fn watchdog(mut self, limit: Option<Duration>) -> Self {
-        self.watchdog = limit;
-        self
-    }
-}

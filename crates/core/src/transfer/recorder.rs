@@ -2,7 +2,8 @@
 //! with scripted answers (skip, cancel, fail). Tests use it to see a transfer exactly as an
 //! application does, and [`Recording::check_grammar`] checks the message order.
 
-use super::callback::{AppStream, PageSink, TransferCallback};
+use super::callback::{AppStream, TransferCallback};
+use super::stream::PageSink;
 use crate::device::PageInfo;
 use crate::wia::{self, HResult, MessageKind, WiaTransferParams};
 use std::sync::{Arc, Mutex};

@@ -25,23 +25,13 @@ use super::callback::{
     AppStream, ErrorHandler, MiniDrvTransferCallback, NextStream, TransferCallback,
 };
 use super::cancel::CancelHandle;
+use super::options::{TransferOptions, Tymed};
 use super::progress::{Progress, ProgressCell};
-use super::stream::{StreamHandle, StreamSlot};
+use super::stream::{PageSink, StreamHandle, StreamOwner, StreamSlot};
 use super::verifier::{Rule, VerifyMode, Violation};
-use super::TransferOptions;
 use crate::device::{acquire_hresult, AcquireResult, DeviceError, PageInfo};
 use crate::sync::{lock, Arc, AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::wia::{self, HResult, MessageKind, WiaTransferParams};
-
-/// How the application receives a transfer.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
-pub enum Tymed {
-    /// `TYMED_FILE`: one stream per page (the default).
-    #[default]
-    File,
-    /// `TYMED_MULTIPAGE_FILE`: one stream for all pages, page breaks marked with NEW_PAGE.
-    MultipageFile,
-}
 
 /// What a transfer came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +68,29 @@ impl Outcome {
                 .clone()
                 .unwrap_or_else(|| DeviceError::from_hresult(hr, ""))),
         }
+    }
+}
+
+/// A handle reaches the relay's state through [`StreamOwner`] (the stream module does not
+/// know the relay).
+impl StreamOwner for Arc<Shared> {
+    #[inline]
+    fn beat(&self) {
+        Shared::beat(self)
+    }
+    fn violate(&self, rule: Rule, detail: String) -> bool {
+        Shared::violate(self, rule, detail)
+    }
+    #[inline]
+    fn enter_app(&self) -> bool {
+        Shared::enter_app(self)
+    }
+    #[inline]
+    fn leave_app(&self, entered: bool) {
+        Shared::leave_app(self, entered)
+    }
+    fn release(&self, slot: &Arc<StreamSlot>, finished: bool, failed: Option<HResult>) {
+        Shared::release(self, slot, finished, failed)
     }
 }
 
@@ -178,7 +191,7 @@ impl Shared {
         &self,
         a: &mut AppSide,
         slot: &Arc<StreamSlot>,
-        sink: Box<dyn super::callback::PageSink>,
+        sink: Box<dyn PageSink>,
         status: HResult,
     ) {
         if a.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, slot)) {
@@ -691,7 +704,7 @@ impl MiniDrvTransferCallback for Relay {
                         bytes: 0,
                     });
                 }
-                NextStream::Stream(StreamHandle::new(slot, self.shared.clone()))
+                NextStream::Stream(StreamHandle::new(slot, Box::new(self.shared.clone())))
             }
             AppStream::Skip => {
                 a.skipped += 1;

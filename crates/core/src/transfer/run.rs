@@ -1,11 +1,12 @@
 //! Running a device's `acquire` on its own thread, with a watchdog and panic containment,
 //! in either delivery mode.
 
-use super::callback::{AppStream, ErrorHandler, PageSink, TransferCallback};
+use super::callback::{AppStream, ErrorHandler, TransferCallback};
 use super::cancel::CancelHandle;
+use super::options::TransferOptions;
 use super::progress::ProgressCell;
 use super::relay::{Outcome, Relay, Shared};
-use super::TransferOptions;
+use super::stream::PageSink;
 use crate::device::{Device, DeviceError, DeviceErrorKind, PageInfo, ScanRequest};
 use crate::sync::Arc;
 use crate::wia::{self, HResult, WiaTransferParams};
@@ -86,7 +87,7 @@ pub fn run_relay(
                             Ok(r) => r,
                             Err(panic) => Err(DeviceError::from_hresult(
                                 wia::WIA_ERROR_EXCEPTION_IN_DRIVER,
-                                format!("the driver panicked: {}", panic_message(&panic)),
+                                format!("the driver panicked: {}", panic_message(panic.as_ref())),
                             )),
                         },
                     },
@@ -105,7 +106,9 @@ pub fn run_relay(
     supervise(&shared, &rx, opts.watchdog)
 }
 
-fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+/// The message of a caught panic (`catch_unwind`'s payload), or `unknown panic`. Public for the
+/// COM layer, which contains a driver's panics the same way.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {

@@ -5,12 +5,37 @@
 //! runner can close a page whose driver hung. Releasing the handle (drop) delivers
 //! END_OF_STREAM at once; [`StreamHandle::finish`] first marks the page complete.
 
-use super::callback::PageSink;
-use super::relay::Shared;
 use super::verifier::Rule;
 use crate::sync::{lock, Arc, AtomicU64, Mutex, Ordering};
 use crate::wia::{self, HResult};
 use std::io::SeekFrom;
+
+/// The application's stream for one page (`IStream` on the application side): the bytes
+/// arrive in order, and `close` says whether the page is complete.
+pub trait PageSink: Send {
+    /// Appends bytes. An error stops the transfer: the driver sees it from its write.
+    fn write(&mut self, data: &[u8]) -> Result<(), HResult>;
+
+    /// Ends the page. `status` is S_OK when the driver finished the page, otherwise why it
+    /// did not (S_FALSE: cancelled; an error). A sink keeps a complete page and discards an
+    /// incomplete one. Returns S_OK, or an error if keeping the page failed.
+    fn close(self: Box<Self>, status: HResult) -> HResult;
+}
+
+/// What a stream handle reports to: the relay's shared state, seen only through this trait
+/// so that this module does not depend on the relay (which creates the handles).
+pub(crate) trait StreamOwner: Send + Sync {
+    /// Driver activity, for the watchdog.
+    fn beat(&self);
+    /// Records a broken rule; true in strict mode (the call must fail).
+    fn violate(&self, rule: Rule, detail: String) -> bool;
+    /// The driver's thread enters the application's code; returns whether it was outside.
+    fn enter_app(&self) -> bool;
+    /// And leaves it (pass `enter_app`'s answer).
+    fn leave_app(&self, entered: bool);
+    /// The handle was dropped: close the sink and deliver END_OF_STREAM.
+    fn release(&self, slot: &Arc<StreamSlot>, finished: bool, failed: Option<HResult>);
+}
 
 pub(crate) struct StreamSlot {
     pub(crate) inner: Mutex<SlotInner>,
@@ -53,7 +78,7 @@ impl StreamSlot {
 /// A page's stream, handed out by `get_next_stream`.
 pub struct StreamHandle {
     slot: Arc<StreamSlot>,
-    shared: Arc<Shared>,
+    shared: Box<dyn StreamOwner>,
     finished: bool,
 }
 
@@ -67,7 +92,7 @@ impl std::fmt::Debug for StreamHandle {
 }
 
 impl StreamHandle {
-    pub(crate) fn new(slot: Arc<StreamSlot>, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(slot: Arc<StreamSlot>, shared: Box<dyn StreamOwner>) -> Self {
         StreamHandle {
             slot,
             shared,
@@ -130,18 +155,9 @@ impl StreamHandle {
     /// written in order, so a later write anywhere else breaks S21.
     pub fn seek(&mut self, pos: SeekFrom) -> Result<u64, HResult> {
         let mut g = lock(&self.slot.inner);
-        let target = match pos {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::End(d) => g.end.checked_add_signed(d),
-            SeekFrom::Current(d) => g.position.checked_add_signed(d),
-        };
-        match target {
-            Some(t) if t <= g.end => {
-                g.position = t;
-                Ok(t)
-            }
-            _ => Err(wia::E_INVALIDARG),
-        }
+        let t = seek_within(g.position, g.end, pos).ok_or(wia::E_INVALIDARG)?;
+        g.position = t;
+        Ok(t)
     }
 
     /// Bytes written so far: the `ulTransferredBytes` to report (S16).
@@ -160,6 +176,19 @@ impl StreamHandle {
     }
 }
 
+/// `IStream::Seek` on a stream that is only ever appended to (a page being written): the new
+/// position for `pos` from `position` in a stream of `end` bytes, or `None` when it falls
+/// outside `0..=end` (seeking cannot grow such a stream: nothing would fill the gap). Public
+/// for the COM layer's application-side stream, which follows the same rule.
+pub fn seek_within(position: u64, end: u64, pos: SeekFrom) -> Option<u64> {
+    let target = match pos {
+        SeekFrom::Start(n) => Some(n),
+        SeekFrom::End(d) => end.checked_add_signed(d),
+        SeekFrom::Current(d) => position.checked_add_signed(d),
+    };
+    target.filter(|t| *t <= end)
+}
+
 impl Drop for StreamHandle {
     fn drop(&mut self) {
         // Release: the application closes the sink and gets END_OF_STREAM now, before any
@@ -167,5 +196,23 @@ impl Drop for StreamHandle {
         let failed = lock(&self.slot.inner).failed;
         let finished = self.finished && failed.is_none();
         self.shared.release(&self.slot, finished, failed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeking_stays_within_what_was_written() {
+        assert_eq!(seek_within(3, 10, SeekFrom::Start(10)), Some(10));
+        assert_eq!(seek_within(3, 10, SeekFrom::Start(11)), None);
+        assert_eq!(seek_within(3, 10, SeekFrom::End(0)), Some(10));
+        assert_eq!(seek_within(3, 10, SeekFrom::End(-10)), Some(0));
+        assert_eq!(seek_within(3, 10, SeekFrom::End(-11)), None);
+        assert_eq!(seek_within(3, 10, SeekFrom::End(1)), None);
+        assert_eq!(seek_within(3, 10, SeekFrom::Current(-3)), Some(0));
+        assert_eq!(seek_within(3, 10, SeekFrom::Current(-4)), None);
+        assert_eq!(seek_within(3, 10, SeekFrom::Current(7)), Some(10));
     }
 }

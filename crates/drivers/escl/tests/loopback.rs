@@ -128,3 +128,41 @@ fn unreachable_scanner_is_offline() {
     };
     assert_eq!(e.hresult(), wia::WIA_ERROR_OFFLINE, "{e}");
 }
+
+#[test]
+fn a_server_wide_feeder_fault_leaves_flatbed_jobs_alone() {
+    // `scanwire serve --set jam-at-page=1`: the feeder jams, the flatbed scans (issue 18).
+    let s = server(&[("jam-at-page", "1")]);
+    let (o, rec) = scan(&s, &request(Source::Flatbed, None), &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert_eq!(rec.complete_pages().len(), 1);
+    let (o, _) = scan(&s, &request(Source::Feeder, None), &CancelHandle::new());
+    assert_eq!(o.result, wia::WIA_ERROR_PAPER_JAM, "{:?}", o.error);
+}
+
+#[test]
+fn server_options_the_device_does_not_take_stop_the_start() {
+    // Checked once at start, not by failing every job (issue 18).
+    for (name, value, says) in [
+        ("foo", "bar", "unknown option `foo`; allowed: sheets"),
+        (
+            "hang-at-page",
+            "0",
+            "0 is out of range; allowed: 1..=100|none",
+        ),
+    ] {
+        let config = scanwire_server::ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            request_options: [(name.to_string(), value.to_string())].into(),
+            ..Default::default()
+        };
+        let device =
+            scanwire_core::transfer::share(Box::new(scanwire_virtual::VirtualDevice::new()));
+        let e = BlockingServer::start(config, vec![("virtual".into(), device)])
+            .err()
+            .unwrap_or_else(|| panic!("{name}={value} was accepted"));
+        let e = e.to_string();
+        assert!(e.contains("`virtual`") && e.contains(says), "{e}");
+        assert!(!e.contains("0x8007"), "{e}");
+    }
+}

@@ -18,10 +18,94 @@
 //! | HW_LOCKED | WIA_ERROR_USER_INTERVENTION (unlock the transport lock) |
 //! | anything else | WIA_ERROR_GENERAL_ERROR, naming the number |
 
-use crate::ffi::Status;
 use scanwire_core::device::{AcquireResult, Completion, DeviceError, DeviceErrorKind};
 use scanwire_core::wia;
 use std::path::PathBuf;
+
+/// `SANE_Status`, including the two codes newer backends return (WARMING_UP, HW_LOCKED).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// `SANE_STATUS_GOOD`.
+    Good,
+    /// `SANE_STATUS_UNSUPPORTED`.
+    Unsupported,
+    /// `SANE_STATUS_CANCELLED`.
+    Cancelled,
+    /// `SANE_STATUS_DEVICE_BUSY`.
+    DeviceBusy,
+    /// `SANE_STATUS_INVAL`.
+    Inval,
+    /// `SANE_STATUS_EOF`.
+    Eof,
+    /// `SANE_STATUS_JAMMED`.
+    Jammed,
+    /// `SANE_STATUS_NO_DOCS`.
+    NoDocs,
+    /// `SANE_STATUS_COVER_OPEN`.
+    CoverOpen,
+    /// `SANE_STATUS_IO_ERROR`.
+    IoError,
+    /// `SANE_STATUS_NO_MEM`.
+    NoMem,
+    /// `SANE_STATUS_ACCESS_DENIED`.
+    AccessDenied,
+    /// `SANE_STATUS_WARMING_UP` (12, behind `#if 0` in sane.h but returned by some backends).
+    WarmingUp,
+    /// `SANE_STATUS_HW_LOCKED` (13, likewise).
+    HwLocked,
+    /// Any other value.
+    Other(i32),
+}
+
+impl Status {
+    /// Every status the standard and its extensions define, in numeric order.
+    pub const ALL: [Status; 14] = [
+        Status::Good,
+        Status::Unsupported,
+        Status::Cancelled,
+        Status::DeviceBusy,
+        Status::Inval,
+        Status::Eof,
+        Status::Jammed,
+        Status::NoDocs,
+        Status::CoverOpen,
+        Status::IoError,
+        Status::NoMem,
+        Status::AccessDenied,
+        Status::WarmingUp,
+        Status::HwLocked,
+    ];
+
+    /// From the C value.
+    pub fn from_raw(raw: i32) -> Status {
+        match raw {
+            0..=13 => Status::ALL[raw as usize],
+            other => Status::Other(other),
+        }
+    }
+
+    /// The C name (`SANE_STATUS_JAMMED`).
+    pub fn name(self) -> String {
+        let s = match self {
+            Status::Good => "GOOD",
+            Status::Unsupported => "UNSUPPORTED",
+            Status::Cancelled => "CANCELLED",
+            Status::DeviceBusy => "DEVICE_BUSY",
+            Status::Inval => "INVAL",
+            Status::Eof => "EOF",
+            Status::Jammed => "JAMMED",
+            Status::NoDocs => "NO_DOCS",
+            Status::CoverOpen => "COVER_OPEN",
+            Status::IoError => "IO_ERROR",
+            Status::NoMem => "NO_MEM",
+            Status::AccessDenied => "ACCESS_DENIED",
+            Status::WarmingUp => "WARMING_UP",
+            Status::HwLocked => "HW_LOCKED",
+            Status::Other(n) => return format!("SANE status {n}"),
+        };
+        format!("SANE_STATUS_{s}")
+    }
+}
 
 /// Why SANE itself (not a device) cannot be used.
 #[derive(Debug, thiserror::Error)]

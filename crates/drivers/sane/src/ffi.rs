@@ -13,7 +13,7 @@
 //! - The one exception is `sane_cancel`, which the standard allows from any thread while
 //!   another call on the handle blocks; [`Canceller`] is the `Send + Sync` way to reach it.
 
-use crate::errors::SaneError;
+use crate::errors::{SaneError, Status};
 use libloading::Library;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
@@ -109,95 +109,11 @@ const MAX_VALUE_BYTES: usize = 4 << 20;
 /// Extra zeroed space after every value buffer, for backends that write a little past `size`.
 const SLACK_WORDS: usize = 4;
 
-/// `SANE_Status`, including the two codes newer backends return (WARMING_UP, HW_LOCKED).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    /// `SANE_STATUS_GOOD`.
-    Good,
-    /// `SANE_STATUS_UNSUPPORTED`.
-    Unsupported,
-    /// `SANE_STATUS_CANCELLED`.
-    Cancelled,
-    /// `SANE_STATUS_DEVICE_BUSY`.
-    DeviceBusy,
-    /// `SANE_STATUS_INVAL`.
-    Inval,
-    /// `SANE_STATUS_EOF`.
-    Eof,
-    /// `SANE_STATUS_JAMMED`.
-    Jammed,
-    /// `SANE_STATUS_NO_DOCS`.
-    NoDocs,
-    /// `SANE_STATUS_COVER_OPEN`.
-    CoverOpen,
-    /// `SANE_STATUS_IO_ERROR`.
-    IoError,
-    /// `SANE_STATUS_NO_MEM`.
-    NoMem,
-    /// `SANE_STATUS_ACCESS_DENIED`.
-    AccessDenied,
-    /// `SANE_STATUS_WARMING_UP` (12, behind `#if 0` in sane.h but returned by some backends).
-    WarmingUp,
-    /// `SANE_STATUS_HW_LOCKED` (13, likewise).
-    HwLocked,
-    /// Any other value.
-    Other(i32),
-}
-
-impl Status {
-    /// Every status the standard and its extensions define, in numeric order.
-    pub const ALL: [Status; 14] = [
-        Status::Good,
-        Status::Unsupported,
-        Status::Cancelled,
-        Status::DeviceBusy,
-        Status::Inval,
-        Status::Eof,
-        Status::Jammed,
-        Status::NoDocs,
-        Status::CoverOpen,
-        Status::IoError,
-        Status::NoMem,
-        Status::AccessDenied,
-        Status::WarmingUp,
-        Status::HwLocked,
-    ];
-
-    /// From the C value.
-    pub fn from_raw(raw: i32) -> Status {
-        match raw {
-            0..=13 => Status::ALL[raw as usize],
-            other => Status::Other(other),
-        }
-    }
-
-    /// The C name (`SANE_STATUS_JAMMED`).
-    pub fn name(self) -> String {
-        let s = match self {
-            Status::Good => "GOOD",
-            Status::Unsupported => "UNSUPPORTED",
-            Status::Cancelled => "CANCELLED",
-            Status::DeviceBusy => "DEVICE_BUSY",
-            Status::Inval => "INVAL",
-            Status::Eof => "EOF",
-            Status::Jammed => "JAMMED",
-            Status::NoDocs => "NO_DOCS",
-            Status::CoverOpen => "COVER_OPEN",
-            Status::IoError => "IO_ERROR",
-            Status::NoMem => "NO_MEM",
-            Status::AccessDenied => "ACCESS_DENIED",
-            Status::WarmingUp => "WARMING_UP",
-            Status::HwLocked => "HW_LOCKED",
-            Status::Other(n) => return format!("SANE status {n}"),
-        };
-        format!("SANE_STATUS_{s}")
-    }
-
-    fn check(raw: RawStatus) -> Result<(), Status> {
-        match Status::from_raw(raw) {
-            Status::Good => Ok(()),
-            s => Err(s),
-        }
+/// A C status: `Ok` for SANE_STATUS_GOOD, the status otherwise.
+fn check(raw: RawStatus) -> Result<(), Status> {
+    match Status::from_raw(raw) {
+        Status::Good => Ok(()),
+        s => Err(s),
     }
 }
 
@@ -434,7 +350,7 @@ pub(crate) fn sane(
     // GLOBAL is locked and `g.sane` is None; the out-pointer is valid and a NULL auth
     // callback is allowed by the standard.
     let status = unsafe { (api.init)(&mut version, None) };
-    Status::check(status).map_err(|s| SaneError::Init {
+    check(status).map_err(|s| SaneError::Init {
         library: path.clone(),
         status: s,
     })?;
@@ -574,7 +490,7 @@ impl Sane {
         let mut list: *const *const RawDevice = std::ptr::null();
         // SAFETY: valid out-pointer; SANE is initialised (checked by `global`).
         let status = unsafe { (self.api.get_devices)(&mut list, 0) };
-        if let Err(s) = Status::check(status) {
+        if let Err(s) = check(status) {
             return Ok(Err(s));
         }
         let mut out = Vec::new();
@@ -659,7 +575,7 @@ impl Handle {
         // SAFETY: SANE is initialised; `cname` is NUL-terminated and outlives the call; `raw`
         // is a valid out-pointer.
         let status = unsafe { (sane.api.open)(cname.as_ptr(), &mut raw) };
-        if let Err(s) = Status::check(status) {
+        if let Err(s) = check(status) {
             return Ok(Err(s));
         }
         if raw.is_null() {
@@ -779,7 +695,7 @@ impl Handle {
                 std::ptr::null_mut(),
             )
         };
-        Status::check(status)?;
+        check(status)?;
         Ok(n)
     }
 
@@ -804,7 +720,7 @@ impl Handle {
                         std::ptr::null_mut(),
                     )
                 };
-                Status::check(status)?;
+                check(status)?;
                 buf.truncate(n);
                 Ok(OptionValue::Words(buf))
             }
@@ -824,7 +740,7 @@ impl Handle {
                         std::ptr::null_mut(),
                     )
                 };
-                Status::check(status)?;
+                check(status)?;
                 let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
                 Ok(OptionValue::Text(
                     String::from_utf8_lossy(&buf[..end]).into_owned(),
@@ -898,7 +814,7 @@ impl Handle {
                 }
             }
         };
-        Status::check(status)?;
+        check(status)?;
         Ok(info)
     }
 
@@ -919,7 +835,7 @@ impl Handle {
                 &mut info,
             )
         };
-        Status::check(status)?;
+        check(status)?;
         Ok(info)
     }
 
@@ -928,7 +844,7 @@ impl Handle {
         let mut p = RawParameters::default();
         // SAFETY: valid out-pointer to a SANE_Parameters; the handle is open.
         let status = unsafe { (self.sane.api.get_parameters)(self.raw, &mut p) };
-        Status::check(status)?;
+        check(status)?;
         Ok(Parameters {
             format: match p.format {
                 0 => Frame::Gray,
@@ -949,7 +865,7 @@ impl Handle {
     /// `sane_start`.
     pub(crate) fn start(&mut self) -> Result<(), Status> {
         // SAFETY: the handle is open.
-        Status::check(unsafe { (self.sane.api.start)(self.raw) })
+        check(unsafe { (self.sane.api.start)(self.raw) })
     }
 
     /// `sane_read` into `buf`; `Err(Status::Eof)` at the end of the frame.
@@ -959,7 +875,7 @@ impl Handle {
         // SAFETY: `buf` is writable for `max` bytes; `len` is a valid out-pointer; the handle
         // is open.
         let status = unsafe { (self.sane.api.read)(self.raw, buf.as_mut_ptr(), max, &mut len) };
-        Status::check(status)?;
+        check(status)?;
         Ok(usize::try_from(len.clamp(0, max)).unwrap_or(0))
     }
 

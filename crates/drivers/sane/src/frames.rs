@@ -330,7 +330,7 @@ impl Assembler {
                         } else {
                             "the page".to_string()
                         },
-                        crate::ffi::Status::Eof.name(),
+                        crate::errors::Status::Eof.name(),
                         self.rows_in_frame
                     ),
                 ));
@@ -362,7 +362,7 @@ impl Assembler {
         }
         if self.rows_out == 0 {
             return Err(errors::error(
-                crate::ffi::Status::Eof,
+                crate::errors::Status::Eof,
                 &format!("{} sent an empty page", self.device),
             ));
         }

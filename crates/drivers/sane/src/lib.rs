@@ -49,7 +49,7 @@ mod worker;
 pub use affinity::Placement;
 pub use driver::{SaneConfig, SaneDevice, SaneDriver, ID_PREFIX};
 pub use errors::SaneError;
-pub use ffi::Status;
+pub use errors::Status;
 
 /// Calls `sane_exit`, once, if SANE was initialised and no device is open. SANE cannot be
 /// used again in this process afterwards (`sane_init` runs once per process). Returns

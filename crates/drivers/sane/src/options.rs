@@ -12,10 +12,10 @@
 //! None of this does I/O itself: it talks to the device through [`OptionAccess`], which the
 //! worker implements over a SANE handle and unit tests implement over a table.
 
-use crate::errors;
+use crate::errors::{self, Status};
 use crate::ffi::{
-    Constraint, OptionDescriptor, OptionValue, Status, Unit, ValueType, CAP_ADVANCED,
-    CAP_AUTOMATIC, CAP_EMULATED, CAP_SOFT_DETECT,
+    Constraint, OptionDescriptor, OptionValue, Unit, ValueType, CAP_ADVANCED, CAP_AUTOMATIC,
+    CAP_EMULATED, CAP_SOFT_DETECT,
 };
 use scanwire_core::device::{
     self as core, check_value, parse_value, Area, Capabilities, ColorMode, DeviceError,

@@ -18,10 +18,8 @@
 //! ```
 
 use crate::affinity::Placement;
-use crate::errors;
-use crate::ffi::{
-    Canceller, Handle, OptionValue, Parameters, Sane, Status, ValueType, CAP_SOFT_DETECT,
-};
+use crate::errors::{self, Status};
+use crate::ffi::{Canceller, Handle, OptionValue, Parameters, Sane, ValueType, CAP_SOFT_DETECT};
 use crate::options::{self, OptionAccess, SaneOption, SetValue, Wire};
 use scanwire_core::device::{DeviceError, DeviceErrorKind, ScanRequest};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -144,7 +144,7 @@ fn specs() -> [Spec; 11] {
             kind: PAGE,
             default: None,
             feeder_only: true,
-            help: "the paper jams while this page is scanned (feeder only): WIA_ERROR_PAPER_JAM",
+            help: "the paper jams while this page is scanned: WIA_ERROR_PAPER_JAM",
         },
         Spec {
             name: "jam-at-row",
@@ -165,7 +165,7 @@ fn specs() -> [Spec; 11] {
             kind: PAGE,
             default: None,
             feeder_only: true,
-            help: "a double feed is detected as this page starts (feeder only): WIA_ERROR_MULTI_FEED",
+            help: "a double feed is detected as this page starts: WIA_ERROR_MULTI_FEED",
         },
         Spec {
             name: "cover-open",
