@@ -26,7 +26,7 @@ use crate::pipe::{pipe, Msg, PageStatus, PageWriter, QueueSource, Rx, Tx};
 use crate::stage::{apply, PageImage, Stages};
 use scanwire_codecs::{
     check_page, encode_page, ChunkSource, Document, EncodeError, EncodeOptions, Format, RawPnm,
-    SliceSource,
+    SliceSource, TextLayer,
 };
 use scanwire_core::device::{PageData, PageInfo};
 use scanwire_core::transfer::{AppStream, CancelHandle, PageSink, StreamFactory};
@@ -467,7 +467,7 @@ fn page_worker<D: Destination>(
     let mut src = QueueSource::new(&rx);
     match route {
         Route::Stream(mut out) => {
-            let r = encode_into::<D>(&sh.opts, page, &mut src, &mut out);
+            let r = encode_into::<D>(&sh.opts, page, &mut src, None, &mut out);
             match r {
                 Ok(_) => match sh.dest.keep_page(page, out) {
                     Ok(()) => {
@@ -524,12 +524,13 @@ fn page_worker<D: Destination>(
     }
 }
 
-/// Encodes one page into its own output: a one-image format streamed, a multi-page format
-/// as a one-page document (the output must seek).
+/// Encodes one page into its own output: a one-image format streamed (any text dropped), a
+/// multi-page format as a one-page document (the output must seek).
 fn encode_into<D: Destination>(
     opts: &PipelineOptions,
     page: &PageInfo,
     src: &mut dyn ChunkSource,
+    text: Option<&TextLayer>,
     out: &mut D::Page,
 ) -> Result<(), EncodeError> {
     if opts.format.is_multi_page() {
@@ -540,7 +541,7 @@ fn encode_into<D: Destination>(
             )));
         };
         let mut doc = Document::new(opts.format, doc_out, &opts.encode, false)?;
-        doc.add_page(page, src)?;
+        doc.add_page_with_text(page, src, text)?;
         doc.finish()?;
         return Ok(());
     }
@@ -558,9 +559,13 @@ fn staged(
     src: &mut dyn ChunkSource,
 ) -> Result<Vec<PageImage>, EncodeError> {
     let image = PageImage::collect(page, src)?;
-    apply(&opts.stages, image).map_err(|e| EncodeError::Stage {
-        hresult: e.hresult,
-        message: e.to_string(),
+    apply(&opts.stages, image).map_err(|e| match e.hresult {
+        // The transfer was cancelled under the stage: the page is incomplete, not failed.
+        wia::S_FALSE | wia::E_ABORT => EncodeError::Incomplete { status: e.hresult },
+        hresult => EncodeError::Stage {
+            hresult,
+            message: e.to_string(),
+        },
     })
 }
 
@@ -577,7 +582,7 @@ fn store_image<D: Destination>(sh: &Arc<Shared<D>>, mut image: PageImage) -> HRe
         Err(e) => return sh.fail(Some(page.number), e),
     };
     let mut src = SliceSource::new(&image.data, 1 << 20);
-    match encode_into::<D>(&sh.opts, &page, &mut src, &mut out) {
+    match encode_into::<D>(&sh.opts, &page, &mut src, image.text.as_deref(), &mut out) {
         Ok(_) => match sh.dest.keep_page(&page, out) {
             Ok(()) => {
                 sh.state().report.pages += 1;
@@ -655,7 +660,7 @@ fn document_worker<D: Destination>(
                     let added = match pages {
                         Ok(None) => {
                             number += 1;
-                            add(&mut doc, dest, &page, &mut src)
+                            add(&mut doc, dest, &page, &mut src, None)
                         }
                         Ok(Some(images)) => images.into_iter().try_for_each(|mut image| {
                             number += 1;
@@ -666,6 +671,7 @@ fn document_worker<D: Destination>(
                                 dest,
                                 &p,
                                 &mut SliceSource::new(&image.data, 1 << 20),
+                                image.text.as_deref(),
                             )
                         }),
                         Err(e) => Err(e),
@@ -735,8 +741,9 @@ fn add<D: Destination>(
     dest: &D,
     page: &PageInfo,
     src: &mut dyn ChunkSource,
+    text: Option<&TextLayer>,
 ) -> Result<(), EncodeError> {
-    doc.add_page(page, src)?;
+    doc.add_page_with_text(page, src, text)?;
     let stable = doc.settle()?;
     dest.page_added(page, stable)
 }
