@@ -142,8 +142,8 @@ pub struct AutoRotate {
 }
 
 impl AutoRotate {
-    /// Below this OSD confidence a page is not turned (Tesseract's own `min_orientation_margin`
-    /// is 7 on a different scale; OCRmyPDF's default threshold is 2).
+    /// Below this OSD confidence a page is not turned: above about 2 OSD is usually right
+    /// (see [`Orientation::confidence`](crate::Orientation)); a wrong turn is worse than none.
     pub const MIN_CONFIDENCE: f32 = 2.0;
 
     /// A stage detecting with `pool`'s engines (each makes its OSD engine on first use).
