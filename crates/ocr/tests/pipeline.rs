@@ -113,9 +113,12 @@ impl TransferCallback for App {
     }
 }
 
+/// A page's words and where they are printed.
+type Truth = Vec<(String, BBox)>;
+
 /// The pages rendered (each page's lines `repeat` times), each turned clockwise by its entry
 /// in `turns`, and the words' true boxes on the upright page.
-fn render(turns: [u8; 3], repeat: usize) -> Option<(Vec<OcrImage>, Vec<Vec<(String, BBox)>>)> {
+fn render(turns: [u8; 3], repeat: usize) -> Option<(Vec<OcrImage>, Vec<Truth>)> {
     let mut pages = Vec::new();
     let mut truth = Vec::new();
     for (lines, t) in PAGES.iter().zip(turns) {
@@ -188,7 +191,7 @@ fn to_pt(b: &BBox) -> [f64; 4] {
 }
 
 /// Every page's words, in order, where they are printed.
-fn assert_searchable(pdf: &[u8], name: &str, truth: &[Vec<(String, BBox)>]) {
+fn assert_searchable(pdf: &[u8], name: &str, truth: &[Truth]) {
     let pages = write_and_read_pages(pdf, name);
     assert_eq!(pages.len(), truth.len(), "pages");
     for (i, (found, truth)) in pages.iter().zip(truth).enumerate() {
