@@ -13,6 +13,7 @@ mod args;
 mod caps;
 mod config;
 mod devices;
+mod ocr;
 mod plan;
 mod scan;
 mod serve;

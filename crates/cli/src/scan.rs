@@ -105,11 +105,12 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     // gains no time for a page file; pages still overlap through `pipeline`.
     // bench/sane-vs-scanimage.sh measures it.
     out.queue_bytes = CLI_QUEUE_BYTES;
+    // Ctrl-C: the first cancels through the cancel handle (completed pages are kept; OCR
+    // under way stops at once); a second one leaves at once.
+    let cancel = CancelHandle::new();
+    let ocr = crate::ocr::plan(args, &mut out, &cancel)?;
     let output = out.start().map_err(usage)?;
 
-    // Ctrl-C: the first cancels through the cancel handle (completed pages are kept); a
-    // second one leaves at once.
-    let cancel = CancelHandle::new();
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
@@ -130,6 +131,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     let outcome = transfer::run(&device, &request, Box::new(app), &cancel, &opts);
     let report = output.finish(outcome.result);
     let was_interrupted = interrupted.load(Ordering::SeqCst) && outcome.is_cancelled();
+    let text_written = ocr.as_ref().map(|o| o.write_text()).transpose();
 
     if args.json {
         let v = json!({
@@ -149,6 +151,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
             })),
             "output_errors": report.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "violations": outcome.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "ocr": ocr.as_ref().map(|o| o.report()),
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else if !args.quiet {
@@ -168,6 +171,9 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     }
 
     for e in &report.errors {
+        eprintln!("scanwire: {e}");
+    }
+    if let Err(e) = &text_written {
         eprintln!("scanwire: {e}");
     }
     if was_interrupted {
@@ -194,7 +200,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
             1
         });
     }
-    if !report.is_ok() {
+    if !report.is_ok() || text_written.is_err() {
         return Ok(1);
     }
     Ok(0)

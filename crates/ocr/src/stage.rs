@@ -133,6 +133,9 @@ impl Stage for OcrStage {
     }
 }
 
+/// How the engine's error for a page without enough text for OSD begins.
+const TOO_LITTLE_TEXT: &str = "Tesseract found too little text";
+
 /// Turns pages that are 90°, 180° or 270° off upright (Tesseract's orientation detection,
 /// `osd.traineddata`). Runs before OCR; a page whose orientation is unsure (confidence below
 /// [`AutoRotate::MIN_CONFIDENCE`]) or has no text is left as it is.
@@ -161,8 +164,11 @@ impl Stage for AutoRotate {
         let image = from_pipeline(&page).map_err(|e| stage_error(self.name(), e))?;
         let o = match self.pool.submit_orientation(image, &self.cancel).wait() {
             Ok(o) => o,
-            // A page without enough text for OSD stays as it is.
-            Err(OcrError::NoOrientation(_)) => return Ok(vec![page]),
+            // A page without enough text for OSD stays as it is (missing osd.traineddata
+            // is an error, not such a page).
+            Err(OcrError::NoOrientation(why)) if why.starts_with(TOO_LITTLE_TEXT) => {
+                return Ok(vec![page])
+            }
             Err(e) => return Err(stage_error(self.name(), e)),
         };
         if o.quarter_turns == 0 || o.confidence < Self::MIN_CONFIDENCE {
