@@ -275,19 +275,20 @@ fn a_missing_language_names_what_is_missing_and_installed() {
     assert!(msg.contains("tesseract-ocr-qqq"), "{msg}");
 }
 
-/// Cancels the transfer (as Ctrl-C does) once page 2's recognition has started.
-struct CancelOnPage2 {
+/// Cancels the transfer (as Ctrl-C does) just after page 1 is recognised, while page 2 (whose
+/// recognition started beside page 1's and takes seconds) is being recognised.
+struct CancelAfterPage1 {
     cancel: CancelHandle,
     started: Arc<std::sync::Mutex<Option<Instant>>>,
 }
 
-impl Stage for CancelOnPage2 {
+impl Stage for CancelAfterPage1 {
     fn name(&self) -> &str {
-        "cancel-on-page-2"
+        "cancel-after-page-1"
     }
 
     fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
-        if page.page.number == 2 {
+        if page.page.number == 1 {
             let cancel = self.cancel.clone();
             let started = self.started.clone();
             std::thread::spawn(move || {
@@ -326,14 +327,14 @@ fn cancel_mid_ocr_returns_at_once_and_keeps_the_finished_pages() {
     let _hook = handle.token().on_cancel(move || hook_flag.cancel());
     let started = Arc::new(std::sync::Mutex::new(None));
     let stages: Vec<Arc<dyn Stage>> = vec![
-        Arc::new(CancelOnPage2 {
+        Arc::new(OcrStage::new(pool, flag)),
+        Arc::new(CancelAfterPage1 {
             cancel: handle.clone(),
             started: started.clone(),
         }),
-        Arc::new(OcrStage::new(pool, flag)),
     ];
     let (outcome, report, pdf) = scan_pdf(pages, stages, &handle);
-    let cancelled_at = started.lock().unwrap().expect("page 2 was reached");
+    let cancelled_at = started.lock().unwrap().expect("page 1 was recognised");
     let after = cancelled_at.elapsed();
     assert!(
         after < Duration::from_secs(1),
