@@ -29,16 +29,20 @@ scan=(scan --mode gray --resolution 300 --quiet)
 
 "$bin" "${scan[@]}" -o "$work/page.png"
 echo "== same words? (virtual scanner, A4 300 dpi gray)"
-"$bin" "${scan[@]}" --ocr eng -o "$work/ours.pdf"
-OMP_THREAD_LIMIT=1 tesseract "$work/page.png" "$work/tess" -l eng pdf 2>/dev/null
-pdftotext "$work/ours.pdf" - | tr -s ' \n\f' '\n\n\n' | sed '/^$/d' >"$work/ours.words"
-pdftotext "$work/tess.pdf" - | tr -s ' \n\f' '\n\n\n' | sed '/^$/d' >"$work/tess.words"
+# The engine's words (--ocr-text against Tesseract's txt), then what pdftotext reads back
+# from each PDF's text layer.
+"$bin" "${scan[@]}" --ocr eng --ocr-text "$work/ours.txt" -o "$work/ours.pdf"
+OMP_THREAD_LIMIT=1 tesseract "$work/page.png" "$work/tess" -l eng pdf txt 2>/dev/null
+words() { tr -s ' \n\f' '\n\n\n' | sed '/^$/d'; }
+words <"$work/ours.txt" >"$work/ours.words"
+words <"$work/tess.txt" >"$work/tess.words"
 if cmp -s "$work/ours.words" "$work/tess.words"; then
-    echo "identical: $(wc -l <"$work/ours.words") words"
+    echo "engine: identical, $(wc -l <"$work/ours.words") words"
 else
-    echo "DIFFERENT words (ours $(wc -l <"$work/ours.words"), tesseract $(wc -l <"$work/tess.words")):"
-    diff "$work/ours.words" "$work/tess.words" | head -20 || true
+    echo "engine: DIFFERENT words:"; diff "$work/ours.words" "$work/tess.words" | head -20 || true
 fi
+echo "pdftotext: ours $(pdftotext "$work/ours.pdf" - | words | wc -l) words," \
+    "tesseract's PDF $(pdftotext "$work/tess.pdf" - | words | wc -l)"
 
 echo "== time ($runs rounds; each round runs both once, in turns)"
 for r in $(seq "$runs"); do

@@ -48,8 +48,13 @@ pub fn plan(args: &ScanArgs, plan: &mut OutputPlan, cancel: &CancelHandle) -> Re
         check_installed(&Languages::parse("osd").map_err(usage)?, &tessdata)
             .map_err(|e| Usage(format!("--auto-rotate needs orientation data: {e}")))?;
     }
-    // One engine per core: Tesseract is single-threaded here (OMP_THREAD_LIMIT=1).
-    let pool = Arc::new(OcrPool::per_core(&config).map_err(usage)?);
+    // One engine per core for a feeder job: Tesseract is single-threaded here
+    // (OMP_THREAD_LIMIT=1). One page needs one engine, and each costs its language data's
+    // loading time (BENCHMARKS.md, "Searchable PDF").
+    let one_page = args.pages == Some(1) || args.source == "flatbed";
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = if one_page { 1 } else { cores };
+    let pool = Arc::new(OcrPool::new(&config, workers).map_err(usage)?);
     let flag = CancelFlag::new();
     let hook = {
         let flag = flag.clone();

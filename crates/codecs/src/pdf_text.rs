@@ -249,8 +249,8 @@ pub fn text_layer(content: &mut Content, layer: &TextLayer, page_size: (f32, f32
         });
         let fs = round2((bottom.saturating_sub(top)) as f32 * sy);
         let y = round2(page_size.1 - bottom as f32 * sy);
-        for w in &words[start..end] {
-            let codes: Vec<u16> = w.text.encode_utf16().collect();
+        for (i, w) in words[start..end].iter().enumerate() {
+            let mut codes: Vec<u16> = w.text.encode_utf16().collect();
             let bw = w.bbox[2].saturating_sub(w.bbox[0]) as f32 * sx;
             if codes.is_empty() || bw <= 0.0 || fs <= 0.0 {
                 continue;
@@ -263,6 +263,11 @@ pub fn text_layer(content: &mut Content, layer: &TextLayer, page_size: (f32, f32
             content.set_text_matrix([1.0, 0.0, 0.0, 1.0, x, y]);
             let natural = codes.len() as f32 * fs * char_width;
             content.set_horizontal_scaling(round2(100.0 * bw / natural));
+            // A space after every word but the line's last, beyond its box (as Tesseract's
+            // renderer does): extraction then separates words whose boxes touch.
+            if start + i + 1 < end {
+                codes.push(u16::from(b' '));
+            }
             let bytes: Vec<u8> = codes.iter().flat_map(|c| c.to_be_bytes()).collect();
             content.show(Str(&bytes));
         }
@@ -301,6 +306,29 @@ mod tests {
         assert!(s.contains("300 Tz"), "{s}");
         // UTF-16BE code units: H, é.
         assert!(s.contains("<004800E9> Tj"), "{s}");
+    }
+
+    #[test]
+    fn words_of_a_line_are_separated_by_a_space_after_all_but_the_last() {
+        let w = |t: &str, x: u32, line| TextWord {
+            text: t.into(),
+            bbox: [x, 0, x + 10, 10],
+            line,
+        };
+        let layer = TextLayer {
+            width: 100,
+            height: 100,
+            words: vec![w("a", 0, 0), w("b", 10, 0), w("c", 0, 1)],
+        };
+        let mut c = Content::new();
+        text_layer(&mut c, &layer, (100.0, 100.0), Name(b"F"));
+        let s = String::from_utf8_lossy(&c.finish()).into_owned();
+        // UTF-16BE: a, space; b; c (pdf-writer writes them as literal strings).
+        assert!(s.contains(r"(\000a\000 ) Tj"), "{s}");
+        assert!(
+            s.contains(r"(\000b) Tj") && s.contains(r"(\000c) Tj"),
+            "{s}"
+        );
     }
 
     #[test]
