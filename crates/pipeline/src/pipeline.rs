@@ -697,6 +697,10 @@ fn document_worker<D: Destination>(
     let mut failed: Option<HResult> = None;
     let mut last_error: Option<String> = None;
     let mut number = 0u32;
+    // Once a processed page comes back cancelled (S_FALSE), the pages after it are dropped
+    // too: pages processed in parallel may finish after the cancel, and the document keeps
+    // the pages before the cut, not a page with a gap before it.
+    let mut cut = false;
     while let Some(msg) = rx.recv() {
         // Each page: its number, its status, what adding it gave (None: the document had
         // failed already) and, for a streamed page, whether the transfer ended inside it.
@@ -717,6 +721,16 @@ fn document_worker<D: Destination>(
                 (page.number, status, added, src.finish())
             }
             Msg::Processed(page, processed, status) => {
+                let processed = match processed {
+                    Ok(_) if cut => Err(EncodeError::Incomplete {
+                        status: wia::S_FALSE,
+                    }),
+                    Err(e) if e.hresult() == wia::S_FALSE && e.is_incomplete() => {
+                        cut = true;
+                        Err(e)
+                    }
+                    other => other,
+                };
                 let added = failed.is_none().then(|| {
                     processed.and_then(|images| {
                         images.into_iter().try_for_each(|mut image| {
