@@ -252,6 +252,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub ocr_text: Option<PathBuf>,
 
+    /// With --ocr: also write the words with their boxes and confidences as hOCR to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub ocr_hocr: Option<PathBuf>,
+
     /// A device-specific option, repeatable: --set name=value (see `scanwire caps DEVICE`).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,

@@ -1,4 +1,4 @@
-//! `--ocr`, `--auto-rotate`, `--ocr-text`: the OCR stages on the scan's pipeline, and what
+//! `--ocr`, `--auto-rotate`, `--ocr-text`, `--ocr-hocr`: the OCR stages on the scan's pipeline, and what
 //! they found for the report.
 
 use crate::args::ScanArgs;
@@ -20,6 +20,7 @@ use std::sync::Arc;
 pub struct Ocr {
     stage: Arc<OcrStage>,
     text: Option<PathBuf>,
+    hocr: Option<PathBuf>,
     _cancel: HookGuard,
 }
 
@@ -28,15 +29,17 @@ pub struct Ocr {
 /// usage error, so nothing is scanned for nothing.
 pub fn plan(args: &ScanArgs, plan: &mut OutputPlan, cancel: &CancelHandle) -> Result<Option<Ocr>> {
     let Some(langs) = args.ocr.as_deref() else {
-        if args.auto_rotate || args.ocr_text.is_some() {
-            return Err(Usage("--auto-rotate and --ocr-text need --ocr LANGS".into()).into());
+        if args.auto_rotate || args.ocr_text.is_some() || args.ocr_hocr.is_some() {
+            return Err(
+                Usage("--auto-rotate, --ocr-text and --ocr-hocr need --ocr LANGS".into()).into(),
+            );
         }
         return Ok(None);
     };
-    if plan.format != Format::Pdf && args.ocr_text.is_none() {
+    if plan.format != Format::Pdf && args.ocr_text.is_none() && args.ocr_hocr.is_none() {
         return Err(Usage(format!(
             "--ocr makes a searchable PDF, but {} files hold only the image; write a .pdf, \
-             or add --ocr-text FILE for the text",
+             or add --ocr-text FILE (or --ocr-hocr FILE) for the text",
             plan.format
         ))
         .into());
@@ -71,22 +74,36 @@ pub fn plan(args: &ScanArgs, plan: &mut OutputPlan, cancel: &CancelHandle) -> Re
     Ok(Some(Ocr {
         stage,
         text: args.ocr_text.clone(),
+        hocr: args.ocr_hocr.clone(),
         _cancel: hook,
     }))
 }
 
 impl Ocr {
-    /// Writes `--ocr-text`: each page's text, pages separated by a form feed (as
-    /// `tesseract` and OCRmyPDF's `--sidecar` do).
+    /// Writes `--ocr-text` (each page's text, pages separated by a form feed, as
+    /// `tesseract` and OCRmyPDF's `--sidecar` do) and `--ocr-hocr` (one hOCR document).
     pub fn write_text(&self) -> Result<()> {
-        let Some(path) = &self.text else {
-            return Ok(());
-        };
-        let pages = self.stage.pages();
-        let text: Vec<&str> = pages.iter().map(|p| p.text.as_str()).collect();
-        std::fs::write(path, text.join("\u{c}"))
-            .with_context(|| format!("writing the text to {}", path.display()))
-            .map_err(|e| anyhow!("{e:#}"))
+        let pages: Vec<_> = self
+            .stage
+            .pages()
+            .into_iter()
+            .map(|p| p.recognized)
+            .collect();
+        let outputs = [
+            (
+                &self.text,
+                scanwire_ocr::text::plain_document as fn(&_) -> String,
+            ),
+            (&self.hocr, scanwire_ocr::hocr::document),
+        ];
+        for (path, render) in outputs {
+            if let Some(path) = path {
+                std::fs::write(path, render(&pages))
+                    .with_context(|| format!("writing the text to {}", path.display()))
+                    .map_err(|e| anyhow!("{e:#}"))?;
+            }
+        }
+        Ok(())
     }
 
     /// Per page: words, mean word confidence, recognition time.

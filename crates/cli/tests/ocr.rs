@@ -50,7 +50,7 @@ fn ocr_usage_errors_come_before_the_scan() {
 }
 
 #[test]
-fn a_feeder_scan_with_ocr_is_a_searchable_pdf_with_a_text_file_and_a_report() {
+fn a_feeder_scan_with_ocr_is_a_searchable_pdf_with_text_hocr_and_a_report() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     if !tesseract(d) {
@@ -76,6 +76,8 @@ fn a_feeder_scan_with_ocr_is_a_searchable_pdf_with_a_text_file_and_a_report() {
             "eng",
             "--ocr-text",
             "doc.txt",
+            "--ocr-hocr",
+            "doc.hocr",
             "-o",
             "doc.pdf",
             "--json",
@@ -119,4 +121,7 @@ fn a_feeder_scan_with_ocr_is_a_searchable_pdf_with_a_text_file_and_a_report() {
     );
     let sidecar = std::fs::read_to_string(d.join("doc.txt")).unwrap();
     assert_eq!(sidecar.split('\u{c}').count(), 2, "{sidecar:?}");
+    let hocr = std::fs::read_to_string(d.join("doc.hocr")).unwrap();
+    assert_eq!(hocr.matches("class=\"ocr_page\"").count(), 2, "{hocr}");
+    assert!(hocr.contains("ocrx_word") && hocr.trim_end().ends_with("</html>"));
 }

@@ -65,8 +65,8 @@ pub struct PageOcr {
     pub mean_confidence: f32,
     /// Recognition time (Tesseract's, on its worker).
     pub elapsed: Duration,
-    /// The plain text (reading order).
-    pub text: String,
+    /// Everything recognised on the page (for the text and hOCR outputs).
+    pub recognized: Recognized,
 }
 
 fn stage_error(stage: &str, e: OcrError) -> StageError {
@@ -126,7 +126,7 @@ impl Stage for OcrStage {
                 words: rec.words.len(),
                 mean_confidence: rec.mean_confidence,
                 elapsed: rec.elapsed,
-                text: crate::text::plain(&rec),
+                recognized: rec.clone(),
             });
         page.text = Some(Arc::new(rec.text_layer()));
         Ok(vec![page])
