@@ -260,6 +260,23 @@ pub struct ScanArgs {
     #[arg(long)]
     pub all_or_nothing: bool,
 
+    /// Recognise the text with Tesseract while scanning and make the PDF searchable (an
+    /// invisible text layer over each page): languages such as eng or eng+deu.
+    #[arg(long, value_name = "LANGS")]
+    pub ocr: Option<String>,
+
+    /// With --ocr: turn pages that are 90, 180 or 270 degrees off upright first.
+    #[arg(long)]
+    pub auto_rotate: bool,
+
+    /// With --ocr: also write the recognised text to FILE, pages separated by form feeds.
+    #[arg(long, value_name = "FILE")]
+    pub ocr_text: Option<PathBuf>,
+
+    /// With --ocr: also write the words with their boxes and confidences as hOCR to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub ocr_hocr: Option<PathBuf>,
+
     /// A device-specific option, repeatable: --set name=value (see `scanwire caps DEVICE`).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,

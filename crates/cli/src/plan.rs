@@ -8,13 +8,14 @@
 
 use crate::args::{Paper, ScanArgs};
 use crate::exit::usage;
+use crate::ocr::Ocr;
 use anyhow::{anyhow, bail, Result};
 use scanwire_codecs::Format;
 use scanwire_core::device::{
     parse_settings, Area, Capabilities, ColorMode, DeviceOption, Encoding, Length, OptionError,
     OptionValue, ScanRequest, Source,
 };
-use scanwire_core::transfer::{TransferOptions, VerifyMode};
+use scanwire_core::transfer::{CancelHandle, TransferOptions, VerifyMode};
 use scanwire_output::{FileOutput, OutputPlan};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,6 +55,10 @@ pub struct ScanPlan {
     pub transfer: TransferOptions,
     /// `--quality` was given (the device's own JPEG is not wanted).
     quality: bool,
+    /// Cancels the scan (Ctrl-C), and with it OCR under way.
+    pub cancel: CancelHandle,
+    /// `--ocr`: its stages are on the output's pipeline.
+    pub ocr: Option<Ocr>,
 }
 
 impl ScanPlan {
@@ -113,6 +118,9 @@ impl ScanPlan {
         output.options.title = args.title.clone();
         output.all_or_nothing = args.all_or_nothing;
         output.queue_bytes = CLI_QUEUE_BYTES;
+        // Tesseract and its languages are checked here, before a scanner is touched.
+        let cancel = CancelHandle::new();
+        let ocr = crate::ocr::plan(args, &mut output, &cancel)?;
         let format = output.format;
         // Checks the directory (a missing one is the user's to fix) and creates nothing.
         let output = output.start().map_err(usage)?;
@@ -131,6 +139,8 @@ impl ScanPlan {
             lossless: args.lossless,
             transfer,
             quality: args.quality.is_some(),
+            cancel,
+            ocr,
         })
     }
 

@@ -15,7 +15,7 @@ use crate::plan::ScanPlan;
 use crate::ui::Ui;
 use anyhow::{anyhow, Context, Result};
 use scanwire_core::device::{DeviceError, DeviceErrorKind, Encoding, PageInfo};
-use scanwire_core::transfer::{self, AppStream, CancelHandle, Outcome, TransferCallback};
+use scanwire_core::transfer::{self, AppStream, Outcome, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
 use scanwire_output::{FileOutput, OutputReport};
 use serde_json::json;
@@ -93,14 +93,14 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
                 skipped: 0,
                 violations: Vec::new(),
             };
-            return report(args, None, &outcome, OutputReport::default(), false);
+            return report(args, None, &outcome, OutputReport::default(), false, None);
         }
     };
     let request = plan.request(&caps, options)?;
 
     // Ctrl-C handling is in place before the first file exists (a Ctrl-C earlier leaves
-    // nothing behind); see the module documentation.
-    let cancel = CancelHandle::new();
+    // nothing behind); see the module documentation. The cancel also stops OCR under way.
+    let cancel = plan.cancel.clone();
     let presses = Arc::new(AtomicU32::new(0));
     let (stop, stopped) = mpsc::channel::<Stop>();
     {
@@ -149,7 +149,24 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     };
     let files = output.finish(outcome.result);
     let was_interrupted = presses.load(Ordering::SeqCst) > 0 && outcome.is_cancelled();
-    report(args, request.encoding, &outcome, files, was_interrupted)
+    let ocr = plan.ocr.as_ref();
+    let text_written = ocr.map(|o| o.write_text()).transpose();
+    if let Err(e) = &text_written {
+        eprintln!("scanwire: {e:#}");
+    }
+    let code = report(
+        args,
+        request.encoding,
+        &outcome,
+        files,
+        was_interrupted,
+        ocr.map(|o| o.report()),
+    )?;
+    Ok(if code == 0 && text_written.is_err() {
+        exit::FAILURE
+    } else {
+        code
+    })
 }
 
 /// Prints what the scan came to (files, the JSON report, errors) and picks the exit status.
@@ -159,6 +176,7 @@ fn report(
     outcome: &Outcome,
     report: OutputReport,
     was_interrupted: bool,
+    ocr: Option<serde_json::Value>,
 ) -> Result<i32> {
     if args.json {
         let v = json!({
@@ -178,6 +196,8 @@ fn report(
             })),
             "output_errors": report.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             "violations": outcome.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            // Per page: words, mean word confidence, recognition time (with --ocr).
+            "ocr": ocr,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else if !args.quiet {

@@ -4,6 +4,7 @@
 use crate::decode::Decoded;
 use crate::document_output::DocumentOutput;
 use crate::pdf::PdfWriter;
+use crate::pdf_text::TextLayer;
 use crate::source::{read_all, with_height, ChunkSource, RowReader, SliceSource};
 use crate::tiff::{TiffPage, TiffWriter};
 use crate::{EncodeError, EncodeOptions, Format};
@@ -132,12 +133,25 @@ impl<W: DocumentOutput> Document<W> {
         page: &PageInfo,
         src: &mut dyn ChunkSource,
     ) -> Result<(), EncodeError> {
+        self.add_page_with_text(page, src, None)
+    }
+
+    /// [`Document::add_page`] with the page's recognised text: a PDF draws it invisibly over
+    /// the image (a searchable page); TIFF has no place for it and ignores it.
+    pub fn add_page_with_text(
+        &mut self,
+        page: &PageInfo,
+        src: &mut dyn ChunkSource,
+        text: Option<&TextLayer>,
+    ) -> Result<(), EncodeError> {
         match (page.data, &mut self.kind) {
-            (PageData::Encoded(Encoding::Jpeg), Kind::Pdf(pdf)) => pdf.add_jpeg(src, page.dpi),
+            (PageData::Encoded(Encoding::Jpeg), Kind::Pdf(pdf)) => {
+                pdf.add_jpeg(src, page.dpi, text)
+            }
             (PageData::Encoded(e @ (Encoding::Jpeg | Encoding::Png)), _) => {
                 let decoded = decode(e, src, self.format())?;
                 let page = decoded_page(page, &decoded);
-                self.add_page(&page, &mut SliceSource::new(&decoded.data, 1 << 20))
+                self.add_page_with_text(&page, &mut SliceSource::new(&decoded.data, 1 << 20), text)
             }
             (PageData::Encoded(e), _) => Err(EncodeError::Unsupported(format!(
                 "the device sent this page as {}, which cannot be merged into a {} document; \
@@ -168,7 +182,7 @@ impl<W: DocumentOutput> Document<W> {
                     height,
                 },
                 Kind::Pdf(pdf),
-            ) => pdf.add_raster(src, (pixel, width, height, page.dpi), &self.opts),
+            ) => pdf.add_raster(src, (pixel, width, height, page.dpi), &self.opts, text),
         }
     }
 

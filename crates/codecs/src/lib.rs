@@ -8,7 +8,8 @@
 //!   several pages ([`Format::is_multi_page`]).
 //! - [`encode_page`]: one page pulled from a [`ChunkSource`] into any writer (PNM, PNG,
 //!   JPEG); [`Document`]: pages appended to a TIFF or PDF in a [`DocumentOutput`], each page
-//!   all-or-nothing.
+//!   all-or-nothing; [`Document::add_page_with_text`] makes a PDF page searchable with a
+//!   [`TextLayer`] (the invisible text of [`pdf_text`]).
 //! - [`decode`]: device PNG and JPEG pages back to rows ([`decode::decode`],
 //!   [`decode::PngRows`] while the bytes arrive).
 //!
@@ -53,10 +54,12 @@ mod jpeg;
 mod options;
 mod par;
 mod pdf;
+pub mod pdf_text;
 mod png;
 mod pnm;
 mod source;
 mod tiff;
+mod ttf;
 
 pub use document_output::DocumentOutput;
 pub use encode::{check_page, encode_page, Document};
@@ -64,5 +67,6 @@ pub use error::EncodeError;
 pub use format::{Format, FormatError};
 pub use jfif::{parse_header as parse_jpeg_header, JpegInfo};
 pub use options::{DeflateEffort, EncodeOptions, TiffCompression};
+pub use pdf_text::{TextLayer, TextWord};
 pub use pnm::RawPnm;
 pub use source::{ChunkSource, ReadSource, SliceSource};

@@ -10,10 +10,14 @@
 //! Images: DCT (JPEG, baseline) for gray and color unless lossless, Flate with PNG
 //! predictors (`/Predictor 15`, the IDAT stream of a PNG of the page) for lineart and lossless
 //! pages. Device JPEGs are embedded as they are. Page size = pixels * 72 / dpi points.
+//!
+//! A page may carry its recognised text ([`TextLayer`]): it is drawn invisibly over the image
+//! (`pdf_text.rs`), in the glyphless font written once, with the first such page.
 
 use crate::convert::eight_bit;
 use crate::document_output::{Counting, DocumentOutput, Out};
 use crate::jfif::{parse_header, JpegInfo};
+use crate::pdf_text::{glyphless_font_objects, text_layer, GlyphlessFontRefs, TextLayer};
 use crate::png::IdatOnly;
 use crate::source::{with_height, ChunkSource, Raster, RowReader};
 use crate::{EncodeError, EncodeOptions};
@@ -36,6 +40,8 @@ pub(crate) struct PdfWriter<W> {
     offsets: Vec<Option<u64>>,
     next_id: i32,
     pages: Vec<Ref>,
+    /// The glyphless font, once a page with text has been written.
+    font: Option<GlyphlessFontRefs>,
 }
 
 fn io() -> impl FnOnce(std::io::Error) -> EncodeError {
@@ -61,6 +67,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
             offsets: vec![None; (FIRST_FREE - 1) as usize],
             next_id: FIRST_FREE,
             pages: Vec::new(),
+            font: None,
         })
     }
 
@@ -107,6 +114,9 @@ impl<W: DocumentOutput> PdfWriter<W> {
                 self.next_id = first;
                 self.offsets.truncate((first - 1) as usize);
                 self.pages.truncate(pages);
+                if self.font.is_some_and(|f| f.type0.get() >= first) {
+                    self.font = None;
+                }
                 Err(e)
             }
         }
@@ -119,6 +129,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
         src: &mut dyn ChunkSource,
         page: (PixelFormat, u32, Option<u32>, (u32, u32)),
         opts: &EncodeOptions,
+        text: Option<&TextLayer>,
     ) -> Result<(), EncodeError> {
         let (pixel, width, height, dpi) = page;
         // The page's end is checked (nothing after its last row) inside the transaction too.
@@ -130,7 +141,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
                 height,
                 dpi,
                 || opts.spool_file(),
-                |r, rows| pdf.raster(r, rows, opts),
+                |r, rows| pdf.raster(r, rows, opts, text),
             )
         })
     }
@@ -140,6 +151,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
         r: Raster,
         rows: &mut RowReader<'_>,
         opts: &EncodeOptions,
+        text: Option<&TextLayer>,
     ) -> Result<(), EncodeError> {
         let image = if opts.pdf_lossless || r.pixel == PixelFormat::BlackAndWhite1 {
             Image::Flate
@@ -182,7 +194,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
             }
         };
         self.end_image(len, written)?;
-        self.page(img, r.width, r.height, r.dpi)
+        self.page(img, r.width, r.height, r.dpi, text)
     }
 
     /// Adds a device JPEG as it is.
@@ -190,6 +202,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
         &mut self,
         src: &mut dyn ChunkSource,
         dpi: (u32, u32),
+        text: Option<&TextLayer>,
     ) -> Result<(), EncodeError> {
         self.transaction(|pdf| {
             let mut head = Vec::new();
@@ -252,7 +265,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
                 (x, y) if x > 0 && y > 0 => (x, y),
                 _ => info.dpi.unwrap_or((72, 72)),
             };
-            pdf.page(img, info.width, info.height, dpi)
+            pdf.page(img, info.width, info.height, dpi, text)
         })
     }
 
@@ -285,8 +298,33 @@ impl<W: DocumentOutput> PdfWriter<W> {
         self.out.write_all(obj.as_bytes()).map_err(io())
     }
 
-    /// The content stream and the page object for an image of `w`x`h` pixels.
-    fn page(&mut self, img: Ref, w: u32, h: u32, dpi: (u32, u32)) -> Result<(), EncodeError> {
+    /// The glyphless font's objects, written with the first page that has text.
+    fn font(&mut self) -> Result<GlyphlessFontRefs, EncodeError> {
+        if let Some(f) = self.font {
+            return Ok(f);
+        }
+        let first = self.alloc();
+        for _ in 1..6 {
+            self.alloc();
+        }
+        let (refs, _) = GlyphlessFontRefs::starting_at(first);
+        for (id, c) in glyphless_font_objects(&refs) {
+            self.put(id, &c)?;
+        }
+        self.font = Some(refs);
+        Ok(refs)
+    }
+
+    /// The content stream and the page object for an image of `w`x`h` pixels, with the
+    /// invisible text over it.
+    fn page(
+        &mut self,
+        img: Ref,
+        w: u32,
+        h: u32,
+        dpi: (u32, u32),
+        text: Option<&TextLayer>,
+    ) -> Result<(), EncodeError> {
         // Just under the exact size (by less than 1/10000 pt, invisible): renderers compute
         // pixels as points * (dpi / 72) and round up, so the exact 33.12 pt at 600 dpi gives
         // 276.00000000000006 and pdftoppm adds a blank column.
@@ -301,6 +339,14 @@ impl<W: DocumentOutput> PdfWriter<W> {
             .transform([wpt, 0.0, 0.0, hpt, 0.0, 0.0])
             .x_object(Name(b"Im0"))
             .restore_state();
+        let text = text.filter(|t| !t.words.is_empty());
+        let font = match text {
+            Some(t) => {
+                text_layer(&mut content, t, (wpt, hpt), Name(b"OcrText"));
+                Some(self.font()?)
+            }
+            None => None,
+        };
         let data = content.finish();
         let contents = self.alloc();
         let mut c = chunk();
@@ -313,7 +359,12 @@ impl<W: DocumentOutput> PdfWriter<W> {
             p.parent(PAGE_TREE)
                 .media_box(Rect::new(0.0, 0.0, wpt, hpt))
                 .contents(contents);
-            p.resources().x_objects().pair(Name(b"Im0"), img);
+            let mut res = p.resources();
+            res.x_objects().pair(Name(b"Im0"), img);
+            if let Some(f) = font {
+                res.fonts().pair(Name(b"OcrText"), f.type0);
+            }
+            res.finish();
             p.finish();
         }
         self.put(page, &c)?;

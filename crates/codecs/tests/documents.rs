@@ -532,3 +532,78 @@ fn jpeg_strips_render_in_poppler() {
         check_jpeg_page(dir.path(), &path, n, 300, gray_page, (w, h), data);
     }
 }
+
+/// A text layer on a PDF page, with a page cut off between: the glyphless font goes with the
+/// page that failed and is written again with the next, and every page's text comes back.
+#[test]
+fn pdf_text_layers_survive_a_page_cut_off_between_them() {
+    let (pdftotext, qpdf) = (peer("pdftotext"), peer("qpdf"));
+    let (w, h) = (400u32, 200u32);
+    let data = chart(PixelFormat::Gray8, w, h);
+    let layer = |word: &str| TextLayer {
+        width: w,
+        height: h,
+        words: vec![
+            TextWord {
+                text: word.into(),
+                bbox: [20, 20, 200, 60],
+                line: 0,
+            },
+            TextWord {
+                text: "end".into(),
+                bbox: [240, 20, 320, 60],
+                line: 0,
+            },
+        ],
+    };
+    let mut doc = Document::new(
+        Format::Pdf,
+        Cursor::new(Vec::new()),
+        &EncodeOptions::default(),
+        true,
+    )
+    .unwrap();
+    let info = page(1, PixelFormat::Gray8, w, Some(h), 100);
+    // Half a page: incomplete, cut off again with its text and the font.
+    let half = &data[..data.len() / 2];
+    let e = doc
+        .add_page_with_text(
+            &info,
+            &mut SliceSource::new(half, 4096),
+            Some(&layer("lost")),
+        )
+        .unwrap_err();
+    assert!(matches!(e, EncodeError::ShortPage { .. }), "{e}");
+    for word in ["first", "second"] {
+        doc.add_page_with_text(
+            &info,
+            &mut SliceSource::new(&data, 4096),
+            Some(&layer(word)),
+        )
+        .unwrap();
+    }
+    // A page without text between pages with text.
+    doc.add_page(&info, &mut SliceSource::new(&data, 4096))
+        .unwrap();
+    let pdf = doc.finish().unwrap().into_inner();
+    let dir = tempfile::tempdir().unwrap();
+    let path = tmp_file(dir.path(), "text.pdf", &pdf);
+    if qpdf {
+        check_qpdf(&path, 3);
+    }
+    if pdftotext {
+        let text = run("pdftotext", &[&path, "-"]);
+        let pages: Vec<String> = text
+            .split('\u{c}')
+            .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(&pages[..3], ["first end", "second end", ""], "{text:?}");
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&pdf)
+            .matches("/GlyphLessFont")
+            .count(),
+        3,
+        "one font (Type0, CIDFont, descriptor name) for the document"
+    );
+}

@@ -8,7 +8,11 @@
 //! [`CancelFlag`] that stops queued and running pages at once.
 //!
 //! The outputs are built from a [`Recognized`] alone: [`text`] (reading order), [`hocr`]
-//! (XHTML), and [`pdf`], the invisible text layer of a searchable PDF with its glyphless font.
+//! (XHTML), and [`Recognized::text_layer`], the words as the PDF writer's
+//! [`scanwire_codecs::TextLayer`] (the writer draws it invisibly over the page image).
+//!
+//! In the page pipeline: [`OcrStage`] recognises each page and attaches its text;
+//! [`AutoRotate`] turns pages upright first (Tesseract's orientation detection).
 //!
 //! ```no_run
 //! use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, PageImage};
@@ -31,13 +35,13 @@ mod ffi;
 pub mod hocr;
 mod image;
 mod languages;
-pub mod pdf;
 mod pool;
+mod stage;
 pub mod text;
-mod ttf;
 
 pub use engine::{BBox, CancelFlag, Engine, OcrConfig, Orientation, Progress, Recognized, Word};
 pub use error::{debian_package, OcrError, DEBIAN_PACKAGES};
 pub use image::{PageImage, Pixels};
 pub use languages::{check_installed, find_tessdata, installed_in, Languages};
 pub use pool::{OcrPool, PageJob};
+pub use stage::{from_pipeline, AutoRotate, OcrStage, PageOcr};

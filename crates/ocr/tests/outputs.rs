@@ -3,181 +3,45 @@
 
 mod common;
 
+use common::pdf::*;
 use common::*;
-use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref};
-use scanwire_ocr::pdf::{text_layer, write_glyphless_font, GlyphlessFontRefs};
-use scanwire_ocr::{BBox, CancelFlag, PageImage, Pixels, Recognized};
-use std::io::Write;
-use std::path::Path;
-use std::process::Command;
+use scanwire_codecs::{Document, EncodeOptions, Format, SliceSource};
+use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};
+use scanwire_ocr::{CancelFlag, PageImage, Pixels, Recognized};
+use std::io::Cursor;
 
-/// A one-page PDF: the page image, and the text layer over it.
-fn searchable_pdf(page: &PageImage, rec: &Recognized, dpi: f32) -> Vec<u8> {
-    let (w_pt, h_pt) = (
-        page.width as f32 * 72.0 / dpi,
-        page.height as f32 * 72.0 / dpi,
-    );
-    let (catalog, tree, page_id, content_id, image_id) = (
-        Ref::new(1),
-        Ref::new(2),
-        Ref::new(3),
-        Ref::new(4),
-        Ref::new(5),
-    );
-    let (font, _next) = GlyphlessFontRefs::starting_at(Ref::new(6));
-    let mut pdf = Pdf::new();
-    pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids([page_id]).count(1);
-    let mut p = pdf.page(page_id);
-    p.parent(tree)
-        .media_box(Rect::new(0.0, 0.0, w_pt, h_pt))
-        .contents(content_id);
-    let mut res = p.resources();
-    res.x_objects().pair(Name(b"Im1"), image_id);
-    res.fonts().pair(Name(b"OcrText"), font.type0);
-    res.finish();
-    p.finish();
-
-    let mut content = Content::new();
-    content.save_state();
-    content.transform([w_pt, 0.0, 0.0, h_pt, 0.0, 0.0]);
-    content.x_object(Name(b"Im1"));
-    content.restore_state();
-    text_layer(
-        &mut content,
-        &rec.words,
-        (rec.width, rec.height),
-        (w_pt, h_pt),
-        Name(b"OcrText"),
-    );
-    let content = content.finish();
-    pdf.stream(content_id, &content);
-
-    let data = page.pixels.data();
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-    z.write_all(data).unwrap();
-    let packed = z.finish().unwrap();
-    let mut img = pdf.image_xobject(image_id, &packed);
-    img.filter(Filter::FlateDecode);
-    img.width(page.width as i32).height(page.height as i32);
-    match &page.pixels {
-        Pixels::BlackAndWhite1(_) => {
-            // 1 = black: the decode array flips DeviceGray's 0 = black.
-            img.bits_per_component(1).decode([1.0, 0.0]);
-            img.color_space().device_gray();
-        }
-        Pixels::Gray8(_) => {
-            img.bits_per_component(8);
-            img.color_space().device_gray();
-        }
-        Pixels::Rgb8(_) => {
-            img.bits_per_component(8);
-            img.color_space().device_rgb();
-        }
-    }
-    img.finish();
-    write_glyphless_font(&mut pdf, &font);
-    pdf.finish()
-}
-
-/// `pdftotext -bbox`'s words: text and box in points (top-left origin).
-fn pdftotext_words(pdf: &Path) -> Vec<(String, [f64; 4])> {
-    let out = Command::new("pdftotext")
-        .arg("-bbox")
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let html = String::from_utf8(out.stdout).unwrap();
-    let mut words = Vec::new();
-    for line in html
-        .lines()
-        .filter(|l| l.trim_start().starts_with("<word "))
-    {
-        let attr = |name: &str| -> f64 {
-            let k = format!("{name}=\"");
-            let s = &line[line.find(&k).unwrap() + k.len()..];
-            s[..s.find('"').unwrap()].parse().unwrap()
-        };
-        let text = &line[line.find('>').unwrap() + 1..line.rfind("</word>").unwrap()];
-        let text = text
-            .replace("&amp;", "&")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'");
-        words.push((
-            text,
-            [attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax")],
-        ));
-    }
-    words
-}
-
-fn check_pdf_tools() -> bool {
-    have("pdftotext", "-v") && have("qpdf", "--version") && have("pdftoppm", "-v")
-}
-
-/// Writes the PDF, checks it with qpdf and renders it with poppler (no complaint about the
-/// font), and returns pdftotext's words.
-fn write_and_read(pdf: &[u8], name: &str) -> Vec<(String, [f64; 4])> {
-    let dir = std::env::temp_dir().join(format!("scanwire-ocr-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("page.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let check = Command::new("qpdf")
-        .arg("--check")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "qpdf --check: {}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let render = Command::new("pdftoppm")
-        .args(["-r", "20", "-png"])
-        .arg(&path)
-        .arg(dir.join("render"))
-        .output()
-        .unwrap();
-    assert!(render.status.success());
-    let complaints = String::from_utf8_lossy(&render.stderr);
-    assert!(complaints.trim().is_empty(), "poppler: {complaints}");
-    let words = pdftotext_words(&path);
-    std::fs::remove_dir_all(&dir).unwrap();
-    words
-}
-
-/// How much of `word` (the printed word) the extracted box `b` covers, and their IoU.
-fn cover_pt(b: [f64; 4], word: [f64; 4]) -> (f64, f64) {
-    let ix = (b[2].min(word[2]) - b[0].max(word[0])).max(0.0);
-    let iy = (b[3].min(word[3]) - b[1].max(word[1])).max(0.0);
-    let area = |r: [f64; 4]| (r[2] - r[0]) * (r[3] - r[1]);
-    (ix * iy / area(word), iou_pt(b, word))
-}
-
-fn iou_pt(a: [f64; 4], b: [f64; 4]) -> f64 {
-    let ix = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let iy = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let area = |r: [f64; 4]| (r[2] - r[0]) * (r[3] - r[1]);
-    ix * iy / (area(a) + area(b) - ix * iy)
-}
-
-fn to_points(b: &BBox, dpi: f64) -> [f64; 4] {
-    let k = 72.0 / dpi;
-    [
-        b.left as f64 * k,
-        b.top as f64 * k,
-        b.right as f64 * k,
-        b.bottom as f64 * k,
-    ]
+/// A one-page PDF from Scanwire's PDF writer: the page image, and the text layer over it.
+fn searchable_pdf(page: &PageImage, rec: &Recognized, dpi: u32) -> Vec<u8> {
+    let pixel = match &page.pixels {
+        Pixels::BlackAndWhite1(_) => PixelFormat::BlackAndWhite1,
+        Pixels::Gray8(_) => PixelFormat::Gray8,
+        Pixels::Rgb8(_) => PixelFormat::Rgb8,
+    };
+    let info = PageInfo {
+        number: 1,
+        sheet: 1,
+        side: Side::Front,
+        source: Source::Flatbed,
+        data: PageData::Raster {
+            pixel,
+            width: page.width,
+            height: Some(page.height),
+        },
+        dpi: (dpi, dpi),
+    };
+    let opts = EncodeOptions {
+        pdf_lossless: true,
+        ..EncodeOptions::default()
+    };
+    let mut doc = Document::new(Format::Pdf, Cursor::new(Vec::new()), &opts, true).unwrap();
+    let layer = rec.text_layer();
+    doc.add_page_with_text(
+        &info,
+        &mut SliceSource::new(page.pixels.data(), 1 << 20),
+        Some(&layer),
+    )
+    .unwrap();
+    doc.finish().unwrap().into_inner()
 }
 
 #[test]
@@ -190,7 +54,7 @@ fn pdf_text_layer_is_found_where_the_words_are_printed() {
         return;
     };
     let rec = engine.recognize(&page, &CancelFlag::new()).unwrap();
-    let words = write_and_read(&searchable_pdf(&page, &rec, 300.0), "synthetic");
+    let words = write_and_read(&searchable_pdf(&page, &rec, 300), "synthetic");
     let found: Vec<&str> = words.iter().map(|(t, _)| t.as_str()).collect();
     let expected: Vec<&str> = truth.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(found, expected, "pdftotext's words in order");
@@ -216,7 +80,7 @@ fn real_scan_comes_out_searchable() {
     let page = png_page::load_png(&path).unwrap();
     let rec = engine.recognize(&page, &CancelFlag::new()).unwrap();
     // The scan has no resolution; 400 dpi makes it a 10 × 7.16 inch page.
-    let words = write_and_read(&searchable_pdf(&page, &rec, 400.0), "typewriter");
+    let words = write_and_read(&searchable_pdf(&page, &rec, 400), "typewriter");
     // Every recognised word is found, on its box. (The order is pdftotext's: its layout
     // analysis reads "kerrie, zout", far right of a short line, as a column beside the
     // paragraph below; the synthetic page checks the order.)

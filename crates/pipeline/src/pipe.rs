@@ -29,6 +29,7 @@
 //! assert_eq!(encoder.join().unwrap(), b"rows");
 //! ```
 
+use crate::stage::PageImage;
 use scanwire_codecs::{ChunkSource, EncodeError};
 use scanwire_core::device::PageInfo;
 use scanwire_core::transfer::CancelHandle;
@@ -48,6 +49,13 @@ pub enum Msg {
     End(HResult),
     /// The transfer ended with this status (multi-page files only).
     Finish(HResult),
+    /// A document page already collected and run through the stages on its own worker
+    /// (multi-page files with stages), sent in page order; its result goes to the sender.
+    Processed(
+        Box<PageInfo>,
+        Result<Vec<PageImage>, EncodeError>,
+        Arc<PageStatus>,
+    ),
 }
 
 impl Msg {
@@ -319,7 +327,7 @@ impl ChunkSource for QueueSource<'_> {
                 self.next_chunk()
             }
             // The sink vanished without closing the page (or a stray message): incomplete.
-            Some(Msg::Begin(..)) | None => {
+            Some(Msg::Begin(..) | Msg::Processed(..)) | None => {
                 self.end = Some(wia::E_ABORT);
                 self.next_chunk()
             }

@@ -18,15 +18,17 @@
 //! - Without stages a page's output is opened on the driver's thread before its bytes arrive
 //!   (errors such as "refusing to overwrite" come before anything is scanned) and the page
 //!   streams through the encoder; raw PNM pages of known height are even written on the
-//!   driver's thread ([`PipelineOptions::direct`]). With stages a worker collects the whole
-//!   page, runs the stages, and opens one output per resulting page, in page order.
+//!   driver's thread ([`PipelineOptions::direct`]). With stages a worker per page collects
+//!   the whole page and runs the stages, so pages are processed in parallel (up to
+//!   `pages_in_flight`); then, in page order, it opens one output per resulting page, or hands
+//!   the pages to the document's worker.
 
 use crate::destination::Destination;
 use crate::pipe::{pipe, Msg, PageStatus, PageWriter, QueueSource, Rx, Tx};
 use crate::stage::{apply, PageImage, Stages};
 use scanwire_codecs::{
     check_page, encode_page, ChunkSource, Document, EncodeError, EncodeOptions, Format, RawPnm,
-    SliceSource,
+    SliceSource, TextLayer,
 };
 use scanwire_core::device::{PageData, PageInfo};
 use scanwire_core::transfer::{AppStream, CancelHandle, PageSink, StreamFactory};
@@ -207,7 +209,10 @@ impl<D: Destination> Pipeline<D> {
         let sh = &self.shared;
         let opts = &sh.opts;
         let document = opts.format.is_multi_page() && sh.dest.one_document();
-        if !document {
+        let staged = !opts.stages.is_empty();
+        // Document pages without stages stream through the document's one worker; every
+        // other page has its own.
+        if !document || staged {
             self.limit_in_flight();
         }
         let seq = {
@@ -221,7 +226,6 @@ impl<D: Destination> Pipeline<D> {
             st.opened += 1;
             st.opened
         };
-        let staged = !opts.stages.is_empty();
         // With stages the encoder sees the processed page, whose checks come later.
         if !staged {
             if let Err(e) = check_page(opts.format, page, document) {
@@ -229,13 +233,23 @@ impl<D: Destination> Pipeline<D> {
             }
         }
         let (status, done) = PageStatus::new();
-        if document {
-            let tx = self.document_queue()?;
-            tx.send(Msg::Begin(Box::new(page.clone()), status.clone()))
-                .map_err(|_| self.gone())?;
-            return Ok(self.sink(tx, status, done));
-        }
-        let route = if staged {
+        // A staged page that fails before its worker starts still takes its turn, or the pages
+        // after it (and the document's end) would wait for it forever.
+        let skip_turn = |hr: HResult| {
+            if staged {
+                drop(sh.turn.wait(seq));
+            }
+            hr
+        };
+        let route = if document {
+            let doc = self.document_queue().map_err(skip_turn)?;
+            if !staged {
+                doc.send(Msg::Begin(Box::new(page.clone()), status.clone()))
+                    .map_err(|_| self.gone())?;
+                return Ok(self.sink(doc, status, done));
+            }
+            Route::Document { seq, doc }
+        } else if staged {
             Route::Staged { seq }
         } else {
             let out = sh
@@ -254,8 +268,10 @@ impl<D: Destination> Pipeline<D> {
         let worker_status = status.clone();
         let handle = std::thread::Builder::new()
             .name(format!("scanwire-page-{}", page.number))
-            .spawn(move || page_worker(&worker, &worker_page, route, rx, &worker_status))
-            .map_err(|e| sh.fail(Some(page.number), EncodeError::io("the encoder thread")(e)))?;
+            .spawn(move || page_worker(&worker, &worker_page, route, rx, worker_status))
+            .map_err(|e| {
+                skip_turn(sh.fail(Some(page.number), EncodeError::io("the encoder thread")(e)))
+            })?;
         sh.state().workers.push_back((handle, abort));
         Ok(self.sink(tx, status, done))
     }
@@ -267,6 +283,9 @@ enum Route<P> {
     Stream(P),
     /// Collected whole and run through the stages; outputs opened in page order (`seq`).
     Staged { seq: u32 },
+    /// Collected whole and run through the stages; handed to the document's worker in page
+    /// order (`seq`).
+    Document { seq: u32, doc: Tx },
 }
 
 /// A page output, written directly or handed to a worker.
@@ -390,7 +409,25 @@ impl<D: Destination> Pipeline<D> {
         st.ended = true;
         st.transfer = transfer;
         if let Some((tx, _)) = &st.doc {
-            let _ = tx.send(Msg::Finish(transfer));
+            if self.shared.opts.stages.is_empty() {
+                let _ = tx.send(Msg::Finish(transfer));
+            } else {
+                // Page workers hand their pages over in turn: the end comes after the last.
+                let (sh, tx, last) = (self.shared.clone(), tx.clone(), st.opened);
+                let ender = move || {
+                    let _turn = sh.turn.wait(last + 1);
+                    let _ = tx.send(Msg::Finish(transfer));
+                };
+                if let Err(e) = std::thread::Builder::new()
+                    .name("scanwire-document-end".into())
+                    .spawn(ender)
+                {
+                    st.report.errors.push(PageError {
+                        page: None,
+                        error: EncodeError::io("the encoder thread")(e),
+                    });
+                }
+            }
         }
         for (_, abort) in &st.workers {
             // A no-op for pages that already ended, whose worker reads no further.
@@ -462,12 +499,12 @@ fn page_worker<D: Destination>(
     page: &PageInfo,
     route: Route<D::Page>,
     rx: Rx,
-    status: &PageStatus,
+    status: Arc<PageStatus>,
 ) {
     let mut src = QueueSource::new(&rx);
     match route {
         Route::Stream(mut out) => {
-            let r = encode_into::<D>(&sh.opts, page, &mut src, &mut out);
+            let r = encode_into::<D>(&sh.opts, page, &mut src, None, &mut out);
             match r {
                 Ok(_) => match sh.dest.keep_page(page, out) {
                     Ok(()) => {
@@ -492,6 +529,23 @@ fn page_worker<D: Destination>(
                         sh.fail(Some(page.number), e);
                     }
                 }
+            }
+        }
+        Route::Document { seq, doc } => {
+            let processed = staged(&sh.opts, page, &mut src);
+            if processed.is_err() {
+                src.drain();
+            }
+            drop(src);
+            drop(rx);
+            let _turn = sh.turn.wait(seq);
+            // The document's worker settles the page and finishes its status.
+            let msg = Msg::Processed(Box::new(page.clone()), processed, status.clone());
+            if doc.send(msg).is_err() {
+                status.finish(match &sh.opts.cancel {
+                    Some(c) if c.is_cancelled() => wia::S_FALSE,
+                    _ => wia::WIA_ERROR_DESTINATION,
+                });
             }
         }
         Route::Staged { seq } => {
@@ -524,12 +578,13 @@ fn page_worker<D: Destination>(
     }
 }
 
-/// Encodes one page into its own output: a one-image format streamed, a multi-page format
-/// as a one-page document (the output must seek).
+/// Encodes one page into its own output: a one-image format streamed (any text dropped), a
+/// multi-page format as a one-page document (the output must seek).
 fn encode_into<D: Destination>(
     opts: &PipelineOptions,
     page: &PageInfo,
     src: &mut dyn ChunkSource,
+    text: Option<&TextLayer>,
     out: &mut D::Page,
 ) -> Result<(), EncodeError> {
     if opts.format.is_multi_page() {
@@ -540,7 +595,7 @@ fn encode_into<D: Destination>(
             )));
         };
         let mut doc = Document::new(opts.format, doc_out, &opts.encode, false)?;
-        doc.add_page(page, src)?;
+        doc.add_page_with_text(page, src, text)?;
         doc.finish()?;
         return Ok(());
     }
@@ -558,9 +613,13 @@ fn staged(
     src: &mut dyn ChunkSource,
 ) -> Result<Vec<PageImage>, EncodeError> {
     let image = PageImage::collect(page, src)?;
-    apply(&opts.stages, image).map_err(|e| EncodeError::Stage {
-        hresult: e.hresult,
-        message: e.to_string(),
+    apply(&opts.stages, image).map_err(|e| match e.hresult {
+        // The transfer was cancelled under the stage: the page is incomplete, not failed.
+        wia::S_FALSE | wia::E_ABORT => EncodeError::Incomplete { status: e.hresult },
+        hresult => EncodeError::Stage {
+            hresult,
+            message: e.to_string(),
+        },
     })
 }
 
@@ -577,7 +636,7 @@ fn store_image<D: Destination>(sh: &Arc<Shared<D>>, mut image: PageImage) -> HRe
         Err(e) => return sh.fail(Some(page.number), e),
     };
     let mut src = SliceSource::new(&image.data, 1 << 20);
-    match encode_into::<D>(&sh.opts, &page, &mut src, &mut out) {
+    match encode_into::<D>(&sh.opts, &page, &mut src, image.text.as_deref(), &mut out) {
         Ok(_) => match sh.dest.keep_page(&page, out) {
             Ok(()) => {
                 sh.state().report.pages += 1;
@@ -623,7 +682,7 @@ fn document_worker<D: Destination>(
             // Keep taking pages so the driver never blocks.
             while let Some(msg) = rx.recv() {
                 match msg {
-                    Msg::Begin(_, page) => page.finish(hr),
+                    Msg::Begin(_, page) | Msg::Processed(_, _, page) => page.finish(hr),
                     Msg::Finish(_) => break,
                     Msg::Data(_) | Msg::End(_) => {}
                 }
@@ -638,26 +697,43 @@ fn document_worker<D: Destination>(
     let mut failed: Option<HResult> = None;
     let mut last_error: Option<String> = None;
     let mut number = 0u32;
+    // Once a processed page comes back cancelled (S_FALSE), the pages after it are dropped
+    // too: pages processed in parallel may finish after the cancel, and the document keeps
+    // the pages before the cut, not a page with a gap before it.
+    let mut cut = false;
     while let Some(msg) = rx.recv() {
-        match msg {
+        // Each page: its number, its status, what adding it gave (None: the document had
+        // failed already) and, for a streamed page, whether the transfer ended inside it.
+        let before = doc.pages();
+        let (page_no, status, added, ended) = match msg {
             Msg::Begin(page, status) => {
                 let mut src = QueueSource::new(&rx);
-                let hr = if let Some(hr) = failed {
+                let added = if failed.is_some() {
                     src.drain();
-                    hr
+                    None
                 } else {
-                    let pages = if opts.stages.is_empty() {
-                        Ok(None)
-                    } else {
-                        staged(opts, &page, &mut src).map(Some)
-                    };
-                    let before = doc.pages();
-                    let added = match pages {
-                        Ok(None) => {
-                            number += 1;
-                            add(&mut doc, dest, &page, &mut src)
-                        }
-                        Ok(Some(images)) => images.into_iter().try_for_each(|mut image| {
+                    let r = add(&mut doc, dest, &page, &mut src, None);
+                    if r.as_ref().is_err_and(|e| !e.is_incomplete()) {
+                        src.drain();
+                    }
+                    Some(r)
+                };
+                (page.number, status, added, src.finish())
+            }
+            Msg::Processed(page, processed, status) => {
+                let processed = match processed {
+                    Ok(_) if cut => Err(EncodeError::Incomplete {
+                        status: wia::S_FALSE,
+                    }),
+                    Err(e) if e.hresult() == wia::S_FALSE && e.is_incomplete() => {
+                        cut = true;
+                        Err(e)
+                    }
+                    other => other,
+                };
+                let added = failed.is_none().then(|| {
+                    processed.and_then(|images| {
+                        images.into_iter().try_for_each(|mut image| {
                             number += 1;
                             image.page.number = number;
                             let p = image.page.clone();
@@ -666,41 +742,47 @@ fn document_worker<D: Destination>(
                                 dest,
                                 &p,
                                 &mut SliceSource::new(&image.data, 1 << 20),
+                                image.text.as_deref(),
                             )
-                        }),
-                        Err(e) => Err(e),
-                    };
-                    // Pages a stage made before one failed stay in the document.
-                    let made = doc.pages() - before;
-                    update(&mut |r| r.pages += made);
-                    match added {
-                        Ok(()) => wia::S_OK,
-                        Err(e) if e.is_incomplete() => {
-                            update(&mut |r| r.discarded += 1);
-                            e.hresult()
-                        }
-                        Err(e) => {
-                            src.drain();
-                            last_error = Some(format!("page {}: {e}", page.number));
-                            let hr = fail(Some(page.number), e);
-                            failed = Some(hr);
-                            hr
-                        }
-                    }
-                };
-                status.finish(hr);
-                if let Some(s) = src.finish() {
-                    // The transfer ended while this page was open: it was cut off above.
-                    transfer = s;
-                    break;
-                }
+                        })
+                    })
+                });
+                (page.number, status, added, None)
             }
             Msg::Finish(s) => {
                 transfer = s;
                 break;
             }
             // Stray bytes without a Begin cannot happen (the pipeline sends Begin first).
-            Msg::Data(_) | Msg::End(_) => {}
+            Msg::Data(_) | Msg::End(_) => continue,
+        };
+        let hr = match (added, failed) {
+            (None, Some(hr)) => hr,
+            (None, None) => unreachable!("a page is only skipped after a failure"),
+            (Some(added), _) => {
+                // Pages a stage made before one failed stay in the document.
+                let made = doc.pages() - before;
+                update(&mut |r| r.pages += made);
+                match added {
+                    Ok(()) => wia::S_OK,
+                    Err(e) if e.is_incomplete() => {
+                        update(&mut |r| r.discarded += 1);
+                        e.hresult()
+                    }
+                    Err(e) => {
+                        last_error = Some(format!("page {page_no}: {e}"));
+                        let hr = fail(Some(page_no), e);
+                        failed = Some(hr);
+                        hr
+                    }
+                }
+            }
+        };
+        status.finish(hr);
+        if let Some(s) = ended {
+            // The transfer ended while this page was open: it was cut off above.
+            transfer = s;
+            break;
         }
     }
     drop(rx);
@@ -735,8 +817,9 @@ fn add<D: Destination>(
     dest: &D,
     page: &PageInfo,
     src: &mut dyn ChunkSource,
+    text: Option<&TextLayer>,
 ) -> Result<(), EncodeError> {
-    doc.add_page(page, src)?;
+    doc.add_page_with_text(page, src, text)?;
     let stable = doc.settle()?;
     dest.page_added(page, stable)
 }

@@ -25,19 +25,23 @@
 //! ```
 
 use scanwire_codecs::decode::decode;
-use scanwire_codecs::{ChunkSource, EncodeError};
+use scanwire_codecs::{ChunkSource, EncodeError, TextLayer};
 use scanwire_core::device::{PageData, PageInfo, PixelFormat};
 use scanwire_core::wia::{self, HResult};
 use std::sync::Arc;
 
-/// A whole page in memory: its description (always `PageData::Raster` with a known height)
-/// and its rows.
+/// A whole page in memory: its description (always `PageData::Raster` with a known height),
+/// its rows, and its text once a stage (OCR) has recognised it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageImage {
     /// The page: number, side, source, resolution and its raster layout.
     pub page: PageInfo,
     /// `pixel.bytes_per_line(width) * height` bytes, top row first.
     pub data: Vec<u8>,
+    /// The page's text with word boxes in this image's pixels: a PDF draws it invisibly over
+    /// the image; formats that hold only an image ignore it. A stage that changes the
+    /// image's geometry must drop or move it.
+    pub text: Option<Arc<TextLayer>>,
 }
 
 impl PageImage {
@@ -93,6 +97,7 @@ impl PageImage {
                         ..page.clone()
                     },
                     data,
+                    text: None,
                 })
             }
             PageData::Encoded(_) => {
@@ -112,6 +117,7 @@ impl PageImage {
                         ..page.clone()
                     },
                     data: d.data,
+                    text: None,
                 })
             }
         }
@@ -127,6 +133,8 @@ pub struct StageError {
     /// What went wrong, in words.
     pub message: String,
     /// The HRESULT the driver's page ends with (E_FAIL unless the stage knows better).
+    /// S_FALSE or E_ABORT: the transfer was cancelled while the stage worked; the page is
+    /// dropped as incomplete and the pages before it are kept.
     pub hresult: HResult,
 }
 

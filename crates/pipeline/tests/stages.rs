@@ -171,3 +171,68 @@ fn stages_discard_and_split_pages_and_outputs_are_numbered_in_order() {
     }
     assert_eq!(pages, 6);
 }
+
+/// Holds each page for a while, the first page longest (so later pages finish first), and
+/// records how many pages it held at once.
+struct Slow {
+    now: AtomicU32,
+    most: AtomicU32,
+}
+
+impl Stage for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(n, Ordering::SeqCst);
+        let ms = 400u64.saturating_sub(150 * u64::from(page.page.number));
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(vec![page])
+    }
+}
+
+fn tiff_pages(doc: &[u8]) -> Vec<Vec<u8>> {
+    let mut decoder = tiff::decoder::Decoder::new(std::io::Cursor::new(doc)).unwrap();
+    let mut pages = Vec::new();
+    loop {
+        match decoder.read_image().unwrap() {
+            tiff::decoder::DecodingResult::U8(v) => pages.push(v),
+            other => panic!(
+                "8-bit gray pages expected, got {:?}",
+                std::mem::discriminant(&other)
+            ),
+        }
+        if !decoder.more_images() {
+            return pages;
+        }
+        decoder.next_image().unwrap();
+    }
+}
+
+#[test]
+fn document_pages_are_processed_in_parallel_and_kept_in_order() {
+    let (_, plain) = scan(Format::Png, vec![]);
+    let slow = Arc::new(Slow {
+        now: AtomicU32::new(0),
+        most: AtomicU32::new(0),
+    });
+    let (report, doc) = scan(Format::Tiff, vec![slow.clone()]);
+    assert_eq!(
+        (
+            report.pages,
+            report.discarded,
+            report.errors.len(),
+            doc.len()
+        ),
+        (3, 0, 0, 1)
+    );
+    // Two pages in flight (the default): page 2 is processed while page 1 still is.
+    assert_eq!(slow.most.load(Ordering::SeqCst), 2);
+    let pages = tiff_pages(&doc[0]);
+    assert_eq!(pages.len(), 3);
+    for (i, (p, png)) in pages.iter().zip(&plain).enumerate() {
+        assert_eq!(p, &gray(png), "page {}", i + 1);
+    }
+}

@@ -1,6 +1,7 @@
 //! Shared by the OCR tests: fixtures, the skip-or-fail rule for peers, a synthetic page.
 #![allow(dead_code)]
 
+pub mod pdf;
 pub mod png_page;
 
 use scanwire_ocr::{BBox, Engine, OcrConfig, PageImage};

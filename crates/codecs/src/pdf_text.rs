@@ -1,5 +1,9 @@
 //! The invisible text layer of a searchable PDF, and the glyphless font it is set in.
 //!
+//! A page's text comes as a [`TextLayer`] (words with boxes in page-image pixels), which
+//! OCR (`scanwire-ocr`) or any other recogniser makes; [`crate::Document::add_page_with_text`]
+//! writes it over the page image. The functions here are public for writers of other PDFs.
+//!
 //! As Tesseract's own PDF renderer does it: each word is one run of text in render mode 3
 //! (`3 Tr`, neither filled nor stroked), placed on the word's box and stretched horizontally
 //! (`Tz`) to the box's width, in a Type0 font "GlyphLessFont" (Identity-H, a CIDFontType2
@@ -18,12 +22,56 @@
 //! descriptor  /FontFile2 ──► font_file (a TrueType with empty glyphs)
 //! ```
 
-use crate::engine::Word;
 use crate::ttf;
 use flate2::{write::ZlibEncoder, Compression};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode};
-use pdf_writer::{Chunk, Content, Filter, Name, Rect, Ref, Str};
+use pdf_writer::{Chunk, Content, Filter, Name, Rect, Ref, Settings, Str};
 use std::io::Write;
+
+/// A page's recognised text: words in reading order with their boxes in the pixels of a
+/// `width` × `height` image (the page image the words were found on).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextLayer {
+    /// Width of the boxes' frame in pixels.
+    pub width: u32,
+    /// Height of the boxes' frame in pixels.
+    pub height: u32,
+    /// The words, in reading order.
+    pub words: Vec<TextWord>,
+}
+
+/// One word of a [`TextLayer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextWord {
+    /// The text (no spaces).
+    pub text: String,
+    /// Left, top, right, bottom in pixels; right and bottom exclusive.
+    pub bbox: [u32; 4],
+    /// The line it belongs to, counted from 0 in reading order: words of one line share a
+    /// baseline, so text extraction sees the line whole.
+    pub line: u32,
+}
+
+impl TextLayer {
+    /// The plain text: words of a line joined by spaces, lines by newlines.
+    pub fn plain(&self) -> String {
+        let mut s = String::new();
+        let mut line = None;
+        for w in &self.words {
+            match line {
+                Some(l) if l == w.line => s.push(' '),
+                Some(_) => s.push('\n'),
+                None => {}
+            }
+            s.push_str(&w.text);
+            line = Some(w.line);
+        }
+        if !s.is_empty() {
+            s.push('\n');
+        }
+        s
+    }
+}
 
 /// The font's PostScript name.
 pub const FONT_NAME: Name<'static> = Name(b"GlyphLessFont");
@@ -64,48 +112,74 @@ impl GlyphlessFontRefs {
 
 /// Writes the six font objects (a `Pdf` derefs to a `Chunk`, so `&mut pdf` works here too).
 pub fn write_glyphless_font(chunk: &mut Chunk, refs: &GlyphlessFontRefs) {
+    for (_, c) in glyphless_font_objects(refs) {
+        chunk.extend(&c);
+    }
+}
+
+/// The six font objects, each in its own chunk (a streaming writer records each offset).
+pub(crate) fn glyphless_font_objects(refs: &GlyphlessFontRefs) -> Vec<(Ref, Chunk)> {
     let em = ttf::UNITS_PER_EM as f32;
     let advance = ttf::ADVANCE as f32;
-    chunk
-        .type0_font(refs.type0)
-        .base_font(FONT_NAME)
-        .encoding_predefined(Name(b"Identity-H"))
-        .descendant_font(refs.cid_font)
-        .to_unicode(refs.to_unicode);
-    chunk
-        .cid_font(refs.cid_font)
-        .subtype(CidFontType::Type2)
-        .base_font(FONT_NAME)
-        .system_info(SystemInfo {
-            registry: Str(b"Adobe"),
-            ordering: Str(b"Identity"),
-            supplement: 0,
-        })
-        .font_descriptor(refs.descriptor)
-        .default_width(advance * 1000.0 / em)
-        .cid_to_gid_map_stream(refs.cid_to_gid_map);
-    chunk
-        .font_descriptor(refs.descriptor)
-        .name(FONT_NAME)
-        .flags(FontFlags::FIXED_PITCH | FontFlags::SYMBOLIC)
-        .bbox(Rect::new(0.0, 0.0, advance * 1000.0 / em, 1000.0))
-        .italic_angle(0.0)
-        .ascent(1000.0)
-        // Must be negative (PDF 32000 9.8.1); -1 keeps the text box on the word's box.
-        .descent(-1.0)
-        .cap_height(1000.0)
-        .stem_v(80.0)
-        .font_file2(refs.font_file);
+    let mut out = Vec::with_capacity(6);
+    let mut one = |id: Ref, write: &mut dyn FnMut(&mut Chunk)| {
+        let mut c = Chunk::with_settings(Settings { pretty: false });
+        write(&mut c);
+        out.push((id, c));
+    };
+    one(refs.type0, &mut |chunk| {
+        chunk
+            .type0_font(refs.type0)
+            .base_font(FONT_NAME)
+            .encoding_predefined(Name(b"Identity-H"))
+            .descendant_font(refs.cid_font)
+            .to_unicode(refs.to_unicode);
+    });
+    one(refs.cid_font, &mut |chunk| {
+        chunk
+            .cid_font(refs.cid_font)
+            .subtype(CidFontType::Type2)
+            .base_font(FONT_NAME)
+            .system_info(SystemInfo {
+                registry: Str(b"Adobe"),
+                ordering: Str(b"Identity"),
+                supplement: 0,
+            })
+            .font_descriptor(refs.descriptor)
+            .default_width(advance * 1000.0 / em)
+            .cid_to_gid_map_stream(refs.cid_to_gid_map);
+    });
+    one(refs.descriptor, &mut |chunk| {
+        chunk
+            .font_descriptor(refs.descriptor)
+            .name(FONT_NAME)
+            .flags(FontFlags::FIXED_PITCH | FontFlags::SYMBOLIC)
+            .bbox(Rect::new(0.0, 0.0, advance * 1000.0 / em, 1000.0))
+            .italic_angle(0.0)
+            .ascent(1000.0)
+            // Must be negative (PDF 32000 9.8.1); -1 keeps the text box on the word's box.
+            .descent(-1.0)
+            .cap_height(1000.0)
+            .stem_v(80.0)
+            .font_file2(refs.font_file);
+    });
     let map = cid_to_gid_map();
-    chunk
-        .stream(refs.cid_to_gid_map, &map)
-        .filter(Filter::FlateDecode);
+    one(refs.cid_to_gid_map, &mut |chunk| {
+        chunk
+            .stream(refs.cid_to_gid_map, &map)
+            .filter(Filter::FlateDecode);
+    });
     let cmap = to_unicode_cmap();
-    chunk.stream(refs.to_unicode, &cmap);
+    one(refs.to_unicode, &mut |chunk| {
+        chunk.stream(refs.to_unicode, &cmap);
+    });
     let font = ttf::glyphless();
-    chunk
-        .stream(refs.font_file, &font)
-        .pair(Name(b"Length1"), font.len() as i32);
+    one(refs.font_file, &mut |chunk| {
+        chunk
+            .stream(refs.font_file, &font)
+            .pair(Name(b"Length1"), font.len() as i32);
+    });
+    out
 }
 
 /// Every one of the 65536 CIDs to glyph 1, zlib-compressed.
@@ -149,21 +223,16 @@ fn to_unicode_cmap() -> Vec<u8> {
 /// horizontally, on its line's box vertically (baseline at the line's bottom, the font as
 /// tall as the line), so text extraction finds the words in place and the lines whole.
 ///
-/// `image_size` is the page image's size in pixels (the frame of the word boxes),
-/// `page_size` the PDF page's in points; `font` is the name the page's resources give the
-/// Type0 font of [`write_glyphless_font`].
-pub fn text_layer(
-    content: &mut Content,
-    words: &[Word],
-    image_size: (u32, u32),
-    page_size: (f32, f32),
-    font: Name,
-) {
-    if words.is_empty() || image_size.0 == 0 || image_size.1 == 0 {
+/// The layer's frame (`layer.width` × `layer.height` pixels) is stretched over the whole
+/// page, `page_size` in points; `font` is the name the page's resources give the Type0 font
+/// of [`write_glyphless_font`].
+pub fn text_layer(content: &mut Content, layer: &TextLayer, page_size: (f32, f32), font: Name) {
+    let words = &layer.words;
+    if words.is_empty() || layer.width == 0 || layer.height == 0 {
         return;
     }
-    let sx = page_size.0 / image_size.0 as f32;
-    let sy = page_size.1 / image_size.1 as f32;
+    let sx = page_size.0 / layer.width as f32;
+    let sy = page_size.1 / layer.height as f32;
     let char_width = ttf::ADVANCE as f32 / ttf::UNITS_PER_EM as f32;
     content.save_state();
     content.begin_text();
@@ -176,13 +245,13 @@ pub fn text_layer(
         let line = words[start].line;
         let end = start + words[start..].iter().take_while(|w| w.line == line).count();
         let (top, bottom) = words[start..end].iter().fold((u32::MAX, 0), |(t, b), w| {
-            (t.min(w.bbox.top), b.max(w.bbox.bottom))
+            (t.min(w.bbox[1]), b.max(w.bbox[3]))
         });
         let fs = round2((bottom.saturating_sub(top)) as f32 * sy);
         let y = round2(page_size.1 - bottom as f32 * sy);
-        for w in &words[start..end] {
-            let codes: Vec<u16> = w.text.encode_utf16().collect();
-            let bw = w.bbox.width() as f32 * sx;
+        for (i, w) in words[start..end].iter().enumerate() {
+            let mut codes: Vec<u16> = w.text.encode_utf16().collect();
+            let bw = w.bbox[2].saturating_sub(w.bbox[0]) as f32 * sx;
             if codes.is_empty() || bw <= 0.0 || fs <= 0.0 {
                 continue;
             }
@@ -190,10 +259,15 @@ pub fn text_layer(
                 content.set_font(font, fs);
                 size = fs;
             }
-            let x = round2(w.bbox.left as f32 * sx);
+            let x = round2(w.bbox[0] as f32 * sx);
             content.set_text_matrix([1.0, 0.0, 0.0, 1.0, x, y]);
             let natural = codes.len() as f32 * fs * char_width;
             content.set_horizontal_scaling(round2(100.0 * bw / natural));
+            // A space after every word but the line's last, beyond its box (as Tesseract's
+            // renderer does): extraction then separates words whose boxes touch.
+            if start + i + 1 < end {
+                codes.push(u16::from(b' '));
+            }
             let bytes: Vec<u8> = codes.iter().flat_map(|c| c.to_be_bytes()).collect();
             content.show(Str(&bytes));
         }
@@ -210,24 +284,20 @@ fn round2(v: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::BBox;
 
     #[test]
     fn one_run_per_word_stretched_to_its_box() {
-        let words = [Word {
-            text: "Hé".into(),
-            bbox: BBox {
-                left: 300,
-                top: 100,
-                right: 600,
-                bottom: 200,
-            },
-            confidence: 90.0,
-            line: 0,
-            paragraph: 0,
-        }];
+        let layer = TextLayer {
+            width: 3000,
+            height: 3000,
+            words: vec![TextWord {
+                text: "Hé".into(),
+                bbox: [300, 100, 600, 200],
+                line: 0,
+            }],
+        };
         let mut c = Content::new();
-        text_layer(&mut c, &words, (3000, 3000), (720.0, 720.0), Name(b"F"));
+        text_layer(&mut c, &layer, (720.0, 720.0), Name(b"F"));
         let s = String::from_utf8_lossy(&c.finish()).into_owned();
         // 300 px wide at 0.24 pt/px = 72 pt; two half-em characters at 24 pt = 24 pt: 300 %.
         assert!(s.contains("3 Tr"), "{s}");
@@ -236,6 +306,45 @@ mod tests {
         assert!(s.contains("300 Tz"), "{s}");
         // UTF-16BE code units: H, é.
         assert!(s.contains("<004800E9> Tj"), "{s}");
+    }
+
+    #[test]
+    fn words_of_a_line_are_separated_by_a_space_after_all_but_the_last() {
+        let w = |t: &str, x: u32, line| TextWord {
+            text: t.into(),
+            bbox: [x, 0, x + 10, 10],
+            line,
+        };
+        let layer = TextLayer {
+            width: 100,
+            height: 100,
+            words: vec![w("a", 0, 0), w("b", 10, 0), w("c", 0, 1)],
+        };
+        let mut c = Content::new();
+        text_layer(&mut c, &layer, (100.0, 100.0), Name(b"F"));
+        let s = String::from_utf8_lossy(&c.finish()).into_owned();
+        // UTF-16BE: a, space; b; c (pdf-writer writes them as literal strings).
+        assert!(s.contains(r"(\000a\000 ) Tj"), "{s}");
+        assert!(
+            s.contains(r"(\000b) Tj") && s.contains(r"(\000c) Tj"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn plain_text_joins_lines() {
+        let w = |t: &str, line| TextWord {
+            text: t.into(),
+            bbox: [0, 0, 1, 1],
+            line,
+        };
+        let layer = TextLayer {
+            width: 1,
+            height: 1,
+            words: vec![w("a", 0), w("b", 0), w("c", 1)],
+        };
+        assert_eq!(layer.plain(), "a b\nc\n");
+        assert_eq!(TextLayer::default().plain(), "");
     }
 
     #[test]
