@@ -21,6 +21,7 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
         ..ServerConfig::default()
     };
     config.limits.max_connections = args.max_connections;
+    config.wsd = args.wsd;
     config.encode.deflate = match args.deflate.as_str() {
         "wire" => DeflateEffort::Wire,
         "fastest" => DeflateEffort::Fastest,
@@ -58,6 +59,9 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     let server = scanwire_server::BlockingServer::start(config, devices)
         .map_err(|e| anyhow!("cannot serve on {}: {e}", args.listen))?;
     eprintln!("serving {} at {}", ids.join(", "), server.url());
+    if args.wsd {
+        eprintln!("WS-Scan (WSD) service at {}", server.wsd_url());
+    }
     for name in server.announced() {
         eprintln!("announced over mDNS as {name}");
     }
