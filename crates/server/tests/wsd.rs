@@ -233,6 +233,14 @@ fn describes_the_device_and_refuses_bad_tickets_with_a_reason() {
     assert!(adf.supports_duplex && adf.front.is_some() && adf.back.is_some());
     assert!(e.description.is_some() && e.default_ticket.is_some());
 
+    // WS-Transfer Get names the scan service.
+    let (code, body) = s.soap(Body::TransferGet);
+    assert_eq!(code, 200);
+    let Body::TransferGetResponse(meta) = body else {
+        panic!("{body:?}")
+    };
+    assert_eq!(meta.scan_service(), Some(s.server.wsd_url().as_str()));
+
     // The default ticket is valid as it is.
     let (_, body) = s.soap(Body::ValidateScanTicketRequest(e.default_ticket.unwrap()));
     assert!(
@@ -601,4 +609,51 @@ fn airscan_wsd_sigint_mid_page_cancels_the_job() {
         &out,
     ));
     check_page(&Pnm::read(&out), &s.last_request(), 1, 0, 0);
+}
+
+#[test]
+fn basic_auth_covers_the_service() {
+    let device = share(Box::new(VirtualDevice::new()));
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        wsd: true,
+        auth: Some(scanwire_server::BasicAuth {
+            user: "scan".into(),
+            password: "secret".into(),
+        }),
+        ..ServerConfig::default()
+    };
+    let server = BlockingServer::start(config, vec![("virtual".into(), device)]).unwrap();
+    let body = Body::GetScannerElementsRequest(vec!["ScannerStatus".into()]);
+    let env = Envelope::new(Header::request(&server.wsd_url(), &body), body).to_xml();
+    let (code, _, _) = http(server.local_addr(), "POST", "/WSDScanner", &env);
+    assert_eq!(code, 401);
+}
+
+#[test]
+fn airscan_wsd_feeder_jam_keeps_the_pages_before_it() {
+    if !peers::available("airscan") {
+        return;
+    }
+    let s = Served::start(&[("sheets", "3"), ("jam-at-page", "2")]);
+    let sane = SaneConfig::airscan_wsd(&s.server.wsd_url());
+    let (out, pages) = batch(&sane, "ADF", "75");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // sane-airscan reads the ScannerStatus condition after the failed RetrieveImage.
+    assert!(err.contains("Document feeder jammed"), "{err}");
+    assert_eq!(pages.len(), 1, "{err}");
+    check_page(&pages[0], &s.last_request(), 1, 0, 0);
+    // The scanner reports the jam to WS-Scan clients that ask.
+    match s.soap(Body::GetScannerElementsRequest(
+        vec!["ScannerStatus".into()],
+    )) {
+        (200, Body::GetScannerElementsResponse(e)) => {
+            let st = e.status.unwrap();
+            assert!(st.conditions.iter().any(|c| c.name == "MediaJam"), "{st:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The next job runs (and jams again: the fault is scripted for every job).
+    let (_, pages) = batch(&sane, "ADF", "75");
+    assert_eq!(pages.len(), 1);
 }
