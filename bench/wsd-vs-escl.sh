@@ -4,9 +4,10 @@
 #      WSD client from `scanwire serve --wsd`, against the same client's eSCL path from the
 #      same server (hyperfine, in turns): the difference is what WS-Scan costs over eSCL
 #      (sane-airscan asks WSD devices for JPEG only, so both paths use JPEG here);
-#   2. the same page scanned by Scanwire's own WSD driver
-#      (`scanwire scan -d wsd:http://.../WSDScanner`) against a local scan of the same device
-#      (`scanwire scan -d virtual`);
+#   2. the same page scanned by Scanwire's own WSD driver from the service against a local
+#      scan of the same device (the virtual scanner), both by crates/server/examples/wsd_scan.rs:
+#      the same core transfer into memory, so the difference is the WS-Scan path (the
+#      server's PNG encoding, HTTP, the driver's decoding);
 #   3. the server's RSS over JOBS consecutive WS-Scan jobs (curl: CreateScanJob,
 #      RetrieveImage, RetrieveImage -> ClientErrorNoImagesAvailable).
 #
@@ -26,6 +27,10 @@ need "sane-utils sane-airscan" scanimage
 need "curl" curl
 scanwire_bin
 SCANWIRE=$bin
+# The driver side of part 2 (the CLI does not open wsd: devices yet): the same core transfer
+# into memory through the WSD driver or the virtual driver.
+cargo build --release -q -p scanwire-server --example wsd_scan
+EXAMPLE=$CARGO_TARGET_DIR/release/examples/wsd_scan
 
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -71,11 +76,10 @@ hyperfine --style basic --warmup 1 --runs "$RUNS" --export-markdown "$WORK/airsc
 cat "$WORK/airscan.md"
 echo
 
-echo "2. Scanwire's WSD driver (scanwire scan, PNG out) vs a local scan of the same device:"
-common="--mode color --resolution 300 -l 0 -t 0 -x 210 -y 297 --quiet"
+echo "2. Scanwire's WSD driver vs a local scan of the same device (rows into memory):"
 hyperfine --style basic --warmup 1 --runs "$RUNS" --export-markdown "$WORK/driver.md" \
-    -n "wsd driver" "SANE_CONFIG_DIR=$WORK/none $SCANWIRE scan -d wsd:$WSD $common -o $WORK/w.png" \
-    -n "local" "SANE_CONFIG_DIR=$WORK/none $SCANWIRE scan -d virtual $common -o $WORK/l.png" \
+    -n "wsd driver" "$EXAMPLE wsd $WSD" \
+    -n "local" "$EXAMPLE local" \
     >"$WORK/driver.txt"
 cat "$WORK/driver.md"
 echo
