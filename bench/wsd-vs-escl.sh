@@ -3,7 +3,7 @@
 #   1. one A4 300 dpi color page fetched by `scanimage -d airscan:...` through sane-airscan's
 #      WSD client from `scanwire serve --wsd`, against the same client's eSCL path from the
 #      same server (hyperfine, in turns): the difference is what WS-Scan costs over eSCL
-#      (sane-airscan asks WSD devices for JPEG only, so both paths use JPEG here);
+#      (sane-airscan asks a WSD device for JPEG, jfif; on eSCL it picks its own format);
 #   2. the same page scanned by Scanwire's own WSD driver from the service against a local
 #      scan of the same device (the virtual scanner), both by crates/server/examples/wsd_scan.rs:
 #      the same core transfer into memory, so the difference is the WS-Scan path (the
