@@ -96,6 +96,11 @@ pub struct ServeArgs {
     /// The name clients show for the announced scanner (default: its make and model).
     #[arg(long, value_name = "NAME", requires = "mdns")]
     pub mdns_name: Option<String>,
+    /// Also serve every device as a WS-Scan (WSD) scanner on the same address, at
+    /// /WSDScanner (the first device) and /WSDScanner/<id>; e.g. sane-airscan:
+    /// `"Scanwire" = http://127.0.0.1:8090/WSDScanner, WSD` in airscan.conf.
+    #[arg(long)]
+    pub wsd: bool,
     /// Connections served at once; more get 503 (plain HTTP) or are closed (TLS).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_connections: usize,

@@ -1,4 +1,5 @@
-//! `scanwire serve`: every chosen device as an eSCL scanner, until Ctrl-C or SIGTERM.
+//! `scanwire serve`: every chosen device as an eSCL (and with `--wsd` a WS-Scan) scanner, until
+//! Ctrl-C or SIGTERM.
 
 use crate::args::ServeArgs;
 use crate::devices;
@@ -38,6 +39,9 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     let server = scanwire_server::BlockingServer::start(config, devices)
         .map_err(|e| anyhow!("cannot serve on {}: {e}", args.listen))?;
     eprintln!("serving {} at {}", plan.ids.join(", "), server.url());
+    if args.wsd {
+        eprintln!("WS-Scan (WSD) service at {}", server.wsd_url());
+    }
     for name in server.announced() {
         eprintln!("announced over mDNS as {name}");
     }

@@ -47,6 +47,7 @@ impl ServePlan {
             ..ServerConfig::default()
         };
         config.limits.max_connections = args.max_connections;
+        config.wsd = args.wsd;
         config.encode.deflate = match args.deflate.as_str() {
             "wire" => DeflateEffort::Wire,
             "fastest" => DeflateEffort::Fastest,

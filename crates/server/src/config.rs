@@ -27,6 +27,9 @@ pub struct ServerConfig {
     /// Announce every device over mDNS (DNS-SD `_uscan._tcp`, `_uscans._tcp` with TLS);
     /// `None`: no announcement (the default).
     pub mdns: Option<MdnsConfig>,
+    /// Also serve every device as a WS-Scan (WSD) scanner, at `/WSDScanner` (the default
+    /// device) and `/WSDScanner/<segment>`, on the same address. Off by default.
+    pub wsd: bool,
     /// Resource limits.
     pub limits: Limits,
     /// Timing.
@@ -51,6 +54,7 @@ impl Default for ServerConfig {
             auth: None,
             tls: None,
             mdns: None,
+            wsd: false,
             limits: Limits::default(),
             timing: Timing::default(),
             request_options: BTreeMap::new(),

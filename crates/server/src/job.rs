@@ -529,6 +529,13 @@ impl Job {
         }
     }
 
+    /// The kind of error the transfer ended with, once it has (WS-Scan names the fault after
+    /// it).
+    pub(crate) fn error_kind(&self) -> Option<DeviceErrorKind> {
+        let g = self.lock();
+        g.outcome.as_ref()?.completion().err().map(|e| e.kind())
+    }
+
     /// Whether the job holds the device (pending or running).
     pub(crate) fn is_active(&self) -> bool {
         self.lock().phase != Phase::Ended

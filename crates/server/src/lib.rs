@@ -10,6 +10,10 @@
 //!   over HTTPS with [`TlsConfig`], at most [`Limits::max_connections`] at once, and
 //!   announced over mDNS with [`MdnsConfig`] ([`announcements`] says what is announced).
 //!
+//! - [`wsd_router`]: the same devices as WS-Scan (WSD) services at [`WSD_PATH`], merged into
+//!   [`router`] when [`ServerConfig::wsd`] is set; its jobs are the same jobs (one device
+//!   entry, one busy state, one page pipeline) as eSCL's.
+//!
 //! A scan is a *job*: POST `ScanJobs` validates the client's `ScanSettings` against the
 //! device and creates it (201 + `Location`); the first `NextDocument` starts a core
 //! transfer in decoupled mode ([`scanwire_core::transfer::spawn`]); each page the driver
@@ -55,6 +59,7 @@ mod routes;
 mod serve;
 mod state;
 mod tls;
+mod wsd;
 
 pub use config::{BasicAuth, Limits, MdnsConfig, ServerConfig, Timing, DEFAULT_PORT};
 pub use error::ServerError;
@@ -64,3 +69,4 @@ pub use routes::router;
 pub use serve::{serve, serve_blocking, BlockingServer, Server};
 pub use state::{Endpoint, ServerState};
 pub use tls::{TlsConfig, TlsError};
+pub use wsd::{wsd_router, WSD_PATH};

@@ -305,7 +305,12 @@ pub fn job_request(
 }
 
 /// Refuses pages the server will not produce, before anything is allocated or scanned.
-fn check_limits(g: &Geometry, format: Format, dpi: u32, limits: &Limits) -> Result<(), Conflict> {
+pub(crate) fn check_limits(
+    g: &Geometry,
+    format: Format,
+    dpi: u32,
+    limits: &Limits,
+) -> Result<(), Conflict> {
     let raw = g.raw_bytes();
     if raw > limits.max_page_bytes {
         return Err(Conflict(format!(

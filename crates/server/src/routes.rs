@@ -50,6 +50,9 @@ pub fn router(state: ServerState) -> Router {
         ));
     }
     app = app.merge(device_routes(&state, &default, "/eSCL"));
+    if state.config().wsd {
+        app = app.merge(crate::wsd::wsd_routes(&state));
+    }
     if state.config().auth.is_some() {
         app = app.layer(middleware::from_fn_with_state(state.clone(), auth));
     }
@@ -102,7 +105,7 @@ async fn status(State(c): State<Ctx>) -> Response {
 /// `Content-Length` is refused before anything is read, and a body that does not arrive
 /// within [`Timing::header_timeout`](crate::Timing::header_timeout) gets 408 (hyper has no
 /// body timeout of its own, and a stalled body would hold its connection for ever).
-async fn read_body(app: &ServerState, req: Request) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(app: &ServerState, req: Request) -> Result<Bytes, ApiError> {
     let limit = app.config().limits.max_body;
     let too_large = |n: Option<u64>| {
         let size = n.map(|n| format!(" ({n} bytes)")).unwrap_or_default();
@@ -175,7 +178,7 @@ const WIND_DOWN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A client that got the last page (and its 404) may post the next job while the previous
 /// transfer is still returning from the driver: wait for that rather than answer 503.
-async fn wait_for_wind_down(dev: &DeviceEntry) {
+pub(crate) async fn wait_for_wind_down(dev: &DeviceEntry) {
     let Some(job) = dev.active_job().filter(|j| j.is_winding_down()) else {
         return;
     };
@@ -284,7 +287,7 @@ fn end_response(why: EndReason, retry_after: u32) -> ApiError {
 }
 
 /// HTTP basic authentication, when configured.
-async fn auth(State(state): State<ServerState>, req: Request, next: MwNext) -> Response {
+pub(crate) async fn auth(State(state): State<ServerState>, req: Request, next: MwNext) -> Response {
     if state.authorized(req.headers().get(header::AUTHORIZATION)) {
         return next.run(req).await;
     }

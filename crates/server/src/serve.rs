@@ -93,6 +93,12 @@ impl Server {
         root_url(&self.state, self.addr)
     }
 
+    /// The default device's WS-Scan service address (`…/WSDScanner`; served only with
+    /// [`ServerConfig::wsd`](crate::ServerConfig::wsd)).
+    pub fn wsd_url(&self) -> String {
+        wsd_url(&self.state, self.addr)
+    }
+
     /// The shared state (devices, configuration).
     pub fn state(&self) -> &ServerState {
         &self.state
@@ -141,6 +147,12 @@ fn root_url(state: &ServerState, addr: SocketAddr) -> String {
         "http"
     };
     format!("{scheme}://{addr}/eSCL")
+}
+
+fn wsd_url(state: &ServerState, addr: SocketAddr) -> String {
+    let root = root_url(state, addr);
+    let base = root.strip_suffix("/eSCL").unwrap_or(&root);
+    format!("{base}{}", crate::wsd::WSD_PATH)
 }
 
 async fn join(task: &mut JoinHandle<Result<(), ServerError>>) -> Result<(), ServerError> {
@@ -351,6 +363,11 @@ impl BlockingServer {
     /// The URL of the default device's eSCL root.
     pub fn url(&self) -> String {
         self.server.as_ref().map(|s| s.url()).expect("running")
+    }
+
+    /// The default device's WS-Scan service address (served with `ServerConfig::wsd`).
+    pub fn wsd_url(&self) -> String {
+        self.server.as_ref().map(|s| s.wsd_url()).expect("running")
     }
 
     /// The shared state.

@@ -47,7 +47,7 @@ pub use discovery::{DeviceMetadata, HostedService, Target};
 pub use envelope::{new_message_id, Body, Envelope, Fault, Header};
 pub use error::{Error, ErrorKind, Limits, MultipartError};
 pub use mime::{
-    read_message, read_multipart, write_retrieve_image_response, MediaType, Message, Part,
+    read_message, read_multipart, write_retrieve_image_response, MediaType, Message, Part, XopFrame,
 };
 pub use ns::{
     QName, ANONYMOUS, DISCOVERY_NS, DISCOVERY_TO, DPWS_NS, FAULT_ACTION, MEX_NS, SCAN_NS, SOAP_NS,

@@ -45,11 +45,20 @@ pub struct SaneConfig {
 impl SaneConfig {
     /// sane-airscan only, with one device, `Scanwire`, at `url`; discovery off.
     pub fn airscan(url: &str) -> SaneConfig {
+        Self::airscan_with(url, "eSCL")
+    }
+
+    /// The same, with sane-airscan's WSD client (`url` is the WS-Scan service address).
+    pub fn airscan_wsd(url: &str) -> SaneConfig {
+        Self::airscan_with(url, "WSD")
+    }
+
+    fn airscan_with(url: &str, protocol: &str) -> SaneConfig {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("dll.conf"), "airscan\n").unwrap();
         std::fs::create_dir(dir.path().join("dll.d")).unwrap();
         let mut conf = format!(
-            "[devices]\n\"Scanwire\" = {url}, eSCL\n[options]\ndiscovery = disable\nws-discovery = off\n"
+            "[devices]\n\"Scanwire\" = {url}, {protocol}\n[options]\ndiscovery = disable\nws-discovery = off\n"
         );
         // For diagnosing a client: sane-airscan's protocol trace (every request and reply).
         // One directory per configuration: every process writes the same file names.
