@@ -97,7 +97,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME", requires = "mdns")]
     pub mdns_name: Option<String>,
     /// Also serve every device as a WS-Scan (WSD) scanner on the same address, at
-    /// /WSDScanner (the first device) and /WSDScanner/<id>; e.g. sane-airscan:
+    /// `/WSDScanner` (the first device) and `/WSDScanner/<id>`; e.g. sane-airscan:
     /// `"Scanwire" = http://127.0.0.1:8090/WSDScanner, WSD` in airscan.conf.
     #[arg(long)]
     pub wsd: bool,

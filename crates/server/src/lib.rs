@@ -54,6 +54,7 @@ mod error;
 mod job;
 mod mapping;
 mod mdns;
+mod requests;
 mod response;
 mod routes;
 mod serve;

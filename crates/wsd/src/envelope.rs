@@ -1,7 +1,7 @@
 //! The SOAP 1.2 envelope: WS-Addressing headers and one body, typed.
 
 use crate::discovery::{DeviceMetadata, Target};
-use crate::error::{Error, Limits};
+use crate::error::Error;
 use crate::ns::{QName, DISCOVERY_NS, FAULT_ACTION, SCAN_NS, TRANSFER_NS};
 use crate::scan::{CreatedJob, JobElements, ScanTicket, ScannerElements};
 use std::hash::{BuildHasher, Hasher};
@@ -278,21 +278,6 @@ impl Envelope {
     /// A message.
     pub fn new(header: Header, body: Body) -> Envelope {
         Envelope { header, body }
-    }
-
-    /// Reads a message under the default [`Limits`].
-    pub fn from_xml(xml: &[u8]) -> Result<Envelope, Error> {
-        crate::read::envelope(xml, &Limits::DEFAULT)
-    }
-
-    /// Reads a message under `limits`.
-    pub fn from_xml_with_limits(xml: &[u8], limits: &Limits) -> Result<Envelope, Error> {
-        crate::read::envelope(xml, limits)
-    }
-
-    /// Writes the message: SOAP 1.2 with the fixed prefixes of `docs/wsd.md`.
-    pub fn to_xml(&self) -> String {
-        crate::write::envelope(self)
     }
 
     /// The body as a result: a fault becomes [`Error::Fault`].

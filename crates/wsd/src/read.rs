@@ -13,6 +13,20 @@ use crate::scan::{
 };
 use crate::values::{ColorEntry, Format, JobState, ScannerState};
 
+// The reader's entry points, on the type they make (here, so that the types do not import
+// their reader).
+impl Envelope {
+    /// Reads a message under the default [`Limits`].
+    pub fn from_xml(xml: &[u8]) -> Result<Envelope, Error> {
+        envelope(xml, &Limits::DEFAULT)
+    }
+
+    /// Reads a message under `limits`.
+    pub fn from_xml_with_limits(xml: &[u8], limits: &Limits) -> Result<Envelope, Error> {
+        envelope(xml, limits)
+    }
+}
+
 pub(crate) fn envelope(xml: &[u8], limits: &Limits) -> Result<Envelope, Error> {
     let root_ok = |root: &Element| {
         if root.ns == Ns::Soap && root.local == "Envelope" {

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::discovery::{DeviceMetadata, Target};
 use crate::envelope::{Body, Envelope, Fault, Header};
+
 use crate::ns::{
     QName, DISCOVERY_NS, DPWS_NS, MEX_NS, SCAN_NS, SOAP_NS, TRANSFER_NS, WSA_NS, XOP_NS,
 };
@@ -13,6 +14,15 @@ use crate::scan::{
     CreatedJob, DocumentParameters, ImageInfo, InputCaps, JobElements, JobStatus, MediaSide, Range,
     ScanTicket, ScannerElements, ScannerStatus, Size,
 };
+
+// The writer's entry point, on the type it writes (here, so that the types do not import
+// their writer).
+impl Envelope {
+    /// Writes the message: SOAP 1.2 with the fixed prefixes of `docs/wsd.md`.
+    pub fn to_xml(&self) -> String {
+        envelope(self)
+    }
+}
 
 struct Out {
     buf: String,

@@ -26,7 +26,7 @@ use crate::body::{PageBody, PageFailed, Prefetch};
 use crate::device::{DeviceEntry, Refusal};
 use crate::error::ApiError;
 use crate::job::{CancelReason, EndReason, Job, Next};
-use crate::routes::{read_body, wait_for_wind_down};
+use crate::requests::{read_body, wait_for_wind_down};
 use crate::state::ServerState;
 use axum::body::{Body as AxumBody, Bytes};
 use axum::extract::{Request, State};
@@ -61,7 +61,7 @@ pub fn wsd_router(state: ServerState) -> Router {
     if state.config().auth.is_some() {
         return app.layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            crate::routes::auth,
+            crate::requests::auth,
         ));
     }
     app
