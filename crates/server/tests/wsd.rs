@@ -35,6 +35,9 @@ impl Device for Recorded {
     fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
         self.inner.capabilities()
     }
+    fn options(&mut self) -> Vec<DeviceOption> {
+        self.inner.options()
+    }
     fn acquire(
         &mut self,
         request: &ScanRequest,
