@@ -7,43 +7,15 @@
 
 mod common;
 
-use common::peers::{self, http, Pnm, SaneConfig};
+use common::peers::{self, http, Pnm, Recorded, SaneConfig};
 use scanwire_core::device::*;
-use scanwire_core::transfer::{share, CancelToken, MiniDrvTransferCallback};
+use scanwire_core::transfer::share;
 use scanwire_escl::{Document, JobState, ScannerState, ScannerStatus};
 use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
-use scanwire_virtual::{expected_page, VirtualDevice};
+use scanwire_virtual::expected_page;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// The virtual scanner, recording the requests it gets (so a test can render what the
-/// client should have received).
-struct Recorded {
-    inner: VirtualDevice,
-    requests: Arc<Mutex<Vec<ScanRequest>>>,
-}
-
-impl Device for Recorded {
-    fn info(&self) -> DeviceInfo {
-        self.inner.info()
-    }
-    fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
-        self.inner.capabilities()
-    }
-    fn options(&mut self) -> Vec<DeviceOption> {
-        self.inner.options()
-    }
-    fn acquire(
-        &mut self,
-        request: &ScanRequest,
-        cb: &mut dyn MiniDrvTransferCallback,
-        cancel: &CancelToken,
-    ) -> AcquireResult {
-        self.requests.lock().unwrap().push(request.clone());
-        self.inner.acquire(request, cb, cancel)
-    }
-}
 
 struct Served {
     server: BlockingServer,
@@ -57,10 +29,7 @@ impl Served {
 
     fn start_with(listen: &str, options: &[(&str, &str)], tls: Option<TlsConfig>) -> Served {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let device = share(Box::new(Recorded {
-            inner: VirtualDevice::new(),
-            requests: requests.clone(),
-        }));
+        let device = share(Box::new(Recorded::new(requests.clone())));
         let config = ServerConfig {
             listen: listen.parse().unwrap(),
             request_options: options

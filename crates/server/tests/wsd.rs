@@ -8,9 +8,9 @@
 
 mod common;
 
-use common::peers::{self, http, Pnm, SaneConfig};
+use common::peers::{self, http, Pnm, Recorded, SaneConfig};
 use scanwire_core::device::*;
-use scanwire_core::transfer::{share, CancelToken, MiniDrvTransferCallback};
+use scanwire_core::transfer::share;
 use scanwire_escl::{Document, ScannerStatus};
 use scanwire_server::{BlockingServer, ServerConfig};
 use scanwire_virtual::{expected_page, VirtualDevice};
@@ -22,33 +22,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The virtual scanner, recording the requests it gets.
-struct Recorded {
-    inner: VirtualDevice,
-    requests: Arc<Mutex<Vec<ScanRequest>>>,
-}
-
-impl Device for Recorded {
-    fn info(&self) -> DeviceInfo {
-        self.inner.info()
-    }
-    fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
-        self.inner.capabilities()
-    }
-    fn options(&mut self) -> Vec<DeviceOption> {
-        self.inner.options()
-    }
-    fn acquire(
-        &mut self,
-        request: &ScanRequest,
-        cb: &mut dyn MiniDrvTransferCallback,
-        cancel: &CancelToken,
-    ) -> AcquireResult {
-        self.requests.lock().unwrap().push(request.clone());
-        self.inner.acquire(request, cb, cancel)
-    }
-}
-
 struct Served {
     server: BlockingServer,
     requests: Arc<Mutex<Vec<ScanRequest>>>,
@@ -57,10 +30,7 @@ struct Served {
 impl Served {
     fn start(options: &[(&str, &str)]) -> Served {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let device = share(Box::new(Recorded {
-            inner: VirtualDevice::new(),
-            requests: requests.clone(),
-        }));
+        let device = share(Box::new(Recorded::new(requests.clone())));
         let config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             request_options: options
@@ -199,10 +169,7 @@ fn ticket(color: ColorEntry, dpi: u32, format: Format) -> ScanTicket {
 #[test]
 fn the_service_is_off_unless_asked_for() {
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let device = share(Box::new(Recorded {
-        inner: VirtualDevice::new(),
-        requests,
-    }));
+    let device = share(Box::new(Recorded::new(requests)));
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..ServerConfig::default()

@@ -2,10 +2,16 @@
 //! escl, each in a private SANE_CONFIG_DIR that names only loopback devices and turns
 //! discovery off.
 
+use scanwire_core::device::{
+    AcquireResult, Capabilities, Device, DeviceError, DeviceInfo, DeviceOption, ScanRequest,
+};
+use scanwire_core::transfer::{CancelToken, MiniDrvTransferCallback};
+use scanwire_virtual::VirtualDevice;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The SANE backend libraries a client needs.
@@ -288,5 +294,43 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(&b[..size]);
         b = &b[size + 2..];
+    }
+}
+
+/// The virtual scanner, recording the requests it gets (so a test can render what the
+/// client should have received).
+pub struct Recorded {
+    inner: VirtualDevice,
+    requests: Arc<Mutex<Vec<ScanRequest>>>,
+}
+
+impl Recorded {
+    /// A virtual scanner that pushes every request it gets onto `requests`.
+    pub fn new(requests: Arc<Mutex<Vec<ScanRequest>>>) -> Self {
+        Recorded {
+            inner: VirtualDevice::new(),
+            requests,
+        }
+    }
+}
+
+impl Device for Recorded {
+    fn info(&self) -> DeviceInfo {
+        self.inner.info()
+    }
+    fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
+        self.inner.capabilities()
+    }
+    fn options(&mut self) -> Vec<DeviceOption> {
+        self.inner.options()
+    }
+    fn acquire(
+        &mut self,
+        request: &ScanRequest,
+        cb: &mut dyn MiniDrvTransferCallback,
+        cancel: &CancelToken,
+    ) -> AcquireResult {
+        self.requests.lock().unwrap().push(request.clone());
+        self.inner.acquire(request, cb, cancel)
     }
 }
