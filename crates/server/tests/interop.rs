@@ -7,78 +7,29 @@
 
 mod common;
 
-use common::peers::{self, http, Pnm, Recorded, SaneConfig};
+use common::peers::{self, http, scanimage_ok, Pnm, SaneConfig, Served};
 use scanwire_core::device::*;
-use scanwire_core::transfer::share;
-use scanwire_escl::{Document, JobState, ScannerState, ScannerStatus};
-use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
+use scanwire_escl::{JobState, ScannerState};
+use scanwire_server::{ServerConfig, TlsConfig};
 use scanwire_virtual::expected_page;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-struct Served {
-    server: BlockingServer,
-    requests: Arc<Mutex<Vec<ScanRequest>>>,
+/// The eSCL server on `listen`, with TLS when given.
+fn serve(listen: &str, options: &[(&str, &str)], tls: Option<TlsConfig>) -> Served {
+    let config = ServerConfig {
+        listen: listen.parse().unwrap(),
+        tls,
+        ..ServerConfig::default()
+    };
+    Served::start(config, options)
 }
 
-impl Served {
-    fn start(listen: &str, options: &[(&str, &str)]) -> Served {
-        Self::start_with(listen, options, None)
-    }
-
-    fn start_with(listen: &str, options: &[(&str, &str)], tls: Option<TlsConfig>) -> Served {
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let device = share(Box::new(Recorded::new(requests.clone())));
-        let config = ServerConfig {
-            listen: listen.parse().unwrap(),
-            request_options: options
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            tls,
-            ..ServerConfig::default()
-        };
-        let server =
-            BlockingServer::start(config, vec![("virtual".into(), device)]).expect("server starts");
-        Served { server, requests }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    fn airscan(&self) -> SaneConfig {
-        SaneConfig::airscan(&self.server.url())
-    }
-
-    fn last_request(&self) -> ScanRequest {
-        self.requests
-            .lock()
-            .unwrap()
-            .last()
-            .cloned()
-            .expect("the device was asked")
-    }
-
-    fn status(&self) -> ScannerStatus {
-        let (code, _, body) = http(self.addr(), "GET", "/eSCL/ScannerStatus", "");
-        assert_eq!(code, 200);
-        ScannerStatus::from_xml(&body).unwrap()
-    }
+/// sane-airscan configured for the server's eSCL root.
+fn airscan(s: &Served) -> SaneConfig {
+    SaneConfig::airscan(&s.server.url())
 }
 
 const AIRSCAN: &str = "airscan:e0:Scanwire";
-
-fn ok(out: &std::process::Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "scanimage failed ({}): {err}",
-        out.status
-    );
-    err
-}
 
 /// Compares a scanimage PNM with page `n` of `req`. sane-airscan fits the image into the
 /// window it computed itself, which may differ from ours by a pixel of rounding: the sizes
@@ -116,8 +67,8 @@ fn airscan_flatbed_color_and_gray_at_several_resolutions() {
     if !peers::available("airscan") {
         return;
     }
-    let s = Served::start("127.0.0.1:0", &[]);
-    let sane = s.airscan();
+    let s = serve("127.0.0.1:0", &[], None);
+    let sane = airscan(&s);
     for (mode, dpi, region) in [
         ("Color", "75", None),
         ("Color", "150", Some(["-x", "120", "-y", "150"])),
@@ -129,7 +80,7 @@ fn airscan_flatbed_color_and_gray_at_several_resolutions() {
         let out = sane.path("page.pnm");
         let mut args = vec!["--source", "Flatbed", "--mode", mode, "--resolution", dpi];
         args.extend(region.iter().flatten());
-        ok(&sane.scan(AIRSCAN, &args, &out));
+        scanimage_ok(&sane.scan(AIRSCAN, &args, &out));
         let img = Pnm::read(&out);
         assert_eq!(
             img.kind,
@@ -156,10 +107,10 @@ fn airscan_region() {
     if !peers::available("airscan") {
         return;
     }
-    let s = Served::start("127.0.0.1:0", &[]);
-    let sane = s.airscan();
+    let s = serve("127.0.0.1:0", &[], None);
+    let sane = airscan(&s);
     let out = sane.path("region.pnm");
-    ok(&sane.scan(
+    scanimage_ok(&sane.scan(
         AIRSCAN,
         &[
             "--mode",
@@ -199,8 +150,8 @@ fn airscan_offers_no_lineart() {
     }
     // sane-airscan 0.99.27 ignores BlackAndWhite1: it offers Color and Gray only, and a
     // lineart request is refused by scanimage before anything reaches the server.
-    let s = Served::start("127.0.0.1:0", &[]);
-    let sane = s.airscan();
+    let s = serve("127.0.0.1:0", &[], None);
+    let sane = airscan(&s);
     let mut c = sane.scanimage(AIRSCAN);
     c.arg("-A");
     let help = String::from_utf8_lossy(&peers::run(c).stdout).into_owned();
@@ -211,46 +162,23 @@ fn airscan_offers_no_lineart() {
     assert!(s.requests.lock().unwrap().is_empty());
 }
 
-fn batch(
-    sane: &SaneConfig,
-    device: &str,
-    source: &str,
-    dpi: &str,
-) -> (std::process::Output, Vec<Pnm>) {
-    let pattern = sane.path("p%d.pnm");
-    let mut c = sane.scanimage(device);
-    c.args(["--source", source, "--resolution", dpi, "--format=pnm"])
-        .arg(format!("--batch={}", pattern.display()));
-    let out = peers::run(c);
-    let mut pages = Vec::new();
-    for n in 1.. {
-        let f = sane.path(&format!("p{n}.pnm"));
-        if !f.exists() {
-            break;
-        }
-        pages.push(Pnm::read(&f));
-        std::fs::remove_file(f).unwrap();
-    }
-    (out, pages)
-}
-
 #[test]
 fn airscan_feeder_batches_simplex_and_duplex() {
     if !peers::available("airscan") {
         return;
     }
-    let s = Served::start("127.0.0.1:0", &[("sheets", "3")]);
-    let sane = s.airscan();
-    let (out, pages) = batch(&sane, AIRSCAN, "ADF", "75");
-    let err = ok(&out);
+    let s = serve("127.0.0.1:0", &[("sheets", "3")], None);
+    let sane = airscan(&s);
+    let (out, pages) = sane.batch(AIRSCAN, "ADF", "75");
+    let err = scanimage_ok(&out);
     assert!(err.contains("Batch terminated, 3 pages scanned"), "{err}");
     let req = s.last_request();
     assert_eq!(req.source, Source::Feeder);
     for (i, p) in pages.iter().enumerate() {
         check_page(p, &req, i as u32 + 1);
     }
-    let (out, pages) = batch(&sane, AIRSCAN, "ADF Duplex", "75");
-    let err = ok(&out);
+    let (out, pages) = sane.batch(AIRSCAN, "ADF Duplex", "75");
+    let err = scanimage_ok(&out);
     assert!(err.contains("Batch terminated, 6 pages scanned"), "{err}");
     let req = s.last_request();
     assert_eq!(req.source, Source::FeederDuplex);
@@ -265,22 +193,26 @@ fn airscan_feeder_faults() {
         return;
     }
     // A jam on page 2: page 1 is kept, scanimage reports the jam.
-    let s = Served::start("127.0.0.1:0", &[("sheets", "3"), ("jam-at-page", "2")]);
-    let sane = s.airscan();
-    let (out, pages) = batch(&sane, AIRSCAN, "ADF", "75");
+    let s = serve(
+        "127.0.0.1:0",
+        &[("sheets", "3"), ("jam-at-page", "2")],
+        None,
+    );
+    let sane = airscan(&s);
+    let (out, pages) = sane.batch(AIRSCAN, "ADF", "75");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Document feeder jammed"), "{err}");
     assert_eq!(pages.len(), 1, "{err}");
     check_page(&pages[0], &s.last_request(), 1);
     // The next job runs again (and jams again: the fault is scripted for every job).
-    let (_, pages) = batch(&sane, AIRSCAN, "ADF", "75");
+    let (_, pages) = sane.batch(AIRSCAN, "ADF", "75");
     assert_eq!(pages.len(), 1);
     drop(s);
 
     // An empty feeder: "out of documents", no page, no I/O error.
-    let s = Served::start("127.0.0.1:0", &[("feeder-empty", "true")]);
-    let sane = s.airscan();
-    let (out, pages) = batch(&sane, AIRSCAN, "ADF", "75");
+    let s = serve("127.0.0.1:0", &[("feeder-empty", "true")], None);
+    let sane = airscan(&s);
+    let (out, pages) = sane.batch(AIRSCAN, "ADF", "75");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Document feeder out of documents"), "{err}");
     assert!(pages.is_empty());
@@ -292,8 +224,8 @@ fn airscan_sigint_mid_page_cancels_the_job() {
         return;
     }
     // 20 pages per minute: 3 s per page, streamed while it is scanned.
-    let s = Served::start("127.0.0.1:0", &[("ppm", "20")]);
-    let sane = s.airscan();
+    let s = serve("127.0.0.1:0", &[("ppm", "20")], None);
+    let sane = airscan(&s);
     let mut c = sane.scanimage(AIRSCAN);
     c.args(["--resolution", "300", "--format=pnm", "-o"])
         .arg(sane.path("cut.pnm"))
@@ -340,7 +272,7 @@ fn airscan_sigint_mid_page_cancels_the_job() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("received signal"));
     // The next scan works.
     let out = sane.path("after.pnm");
-    ok(&sane.scan(
+    scanimage_ok(&sane.scan(
         AIRSCAN,
         &["--resolution", "75", "-x", "50", "-y", "50"],
         &out,
@@ -355,12 +287,12 @@ fn escl_backend_scans_color_gray_lineart_and_a_batch() {
     if !peers::available("escl") {
         return;
     }
-    let s = Served::start("127.0.0.1:0", &[("sheets", "3")]);
+    let s = serve("127.0.0.1:0", &[("sheets", "3")], None);
     let sane = SaneConfig::escl();
     let dev = format!("escl:http://{}", s.addr());
     for (mode, dpi) in [("Color", "150"), ("Gray", "100"), ("Lineart", "75")] {
         let out = sane.path("e.pnm");
-        ok(&sane.scan(&dev, &["--mode", mode, "--resolution", dpi], &out));
+        scanimage_ok(&sane.scan(&dev, &["--mode", mode, "--resolution", dpi], &out));
         let img = Pnm::read(&out);
         let req = s.last_request();
         assert_eq!(req.mode.to_string(), mode.to_lowercase());
@@ -408,8 +340,8 @@ fn escl_backend_scans_color_gray_lineart_and_a_batch() {
             "{mode}: {flipped} of {n} pixels inverted"
         );
     }
-    let (out, pages) = batch(&sane, &dev, "ADF", "75");
-    let err = ok(&out);
+    let (out, pages) = sane.batch(&dev, "ADF", "75");
+    let err = scanimage_ok(&out);
     assert!(err.contains("Batch terminated, 3 pages scanned"), "{err}");
     assert_eq!(pages.len(), 3);
     // It never sends DELETE; every job still ends completed.
@@ -428,7 +360,7 @@ fn ipv6_loopback_and_title_case_headers() {
         scanwire_testkit::peer_missing("no IPv6 loopback here");
         return;
     }
-    let s = Served::start("[::1]:0", &[]);
+    let s = serve("[::1]:0", &[], None);
     assert!(s.addr().is_ipv6());
     let (code, _, caps) = http(s.addr(), "GET", "/eSCL/ScannerCapabilities", "");
     assert_eq!(code, 200);
@@ -456,9 +388,9 @@ fn ipv6_loopback_and_title_case_headers() {
     assert_eq!(img.data, expected_page(&s.last_request(), 1).unwrap());
     // And sane-airscan scans over IPv6 too.
     if peers::available("airscan") {
-        let sane = s.airscan();
+        let sane = airscan(&s);
         let out = sane.path("v6.pnm");
-        ok(&sane.scan(
+        scanimage_ok(&sane.scan(
             AIRSCAN,
             &["--resolution", "75", "-x", "30", "-y", "30"],
             &out,
@@ -470,7 +402,7 @@ fn ipv6_loopback_and_title_case_headers() {
 #[test]
 fn stopping_the_server_cancels_jobs_and_closes_the_port() {
     // 6 pages per minute: the page is still being scanned when the server stops.
-    let s = Served::start("127.0.0.1:0", &[("ppm", "6")]);
+    let s = serve("127.0.0.1:0", &[("ppm", "6")], None);
     let addr = s.addr();
     let settings = common::settings_xml("Platen", "RGB24", 75, "image/png", None);
     let (code, head, _) = http(addr, "POST", "/eSCL/ScanJobs", &settings);
@@ -527,12 +459,12 @@ fn airscan_and_escl_over_https_with_a_self_signed_certificate() {
         return;
     }
     let tls = TlsConfig::self_signed(&["127.0.0.1".into()]).unwrap();
-    let s = Served::start_with("127.0.0.1:0", &[], Some(tls));
+    let s = serve("127.0.0.1:0", &[], Some(tls));
     let url = s.server.url();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let sane = SaneConfig::airscan(&url);
     let out = sane.path("tls.pnm");
-    ok(&sane.scan(
+    scanimage_ok(&sane.scan(
         AIRSCAN,
         &[
             "--mode",
@@ -551,7 +483,7 @@ fn airscan_and_escl_over_https_with_a_self_signed_certificate() {
     let sane = SaneConfig::escl();
     let out = sane.path("tls-escl.pnm");
     let dev = format!("escl:https://{}", s.addr());
-    ok(&sane.scan(&dev, &["--mode", "Gray", "--resolution", "75"], &out));
+    scanimage_ok(&sane.scan(&dev, &["--mode", "Gray", "--resolution", "75"], &out));
     let img = Pnm::read(&out);
     let req = s.last_request();
     assert_eq!(req.mode.to_string(), "gray");

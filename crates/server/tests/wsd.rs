@@ -8,63 +8,35 @@
 
 mod common;
 
-use common::peers::{self, http, Pnm, Recorded, SaneConfig};
+use common::peers::{self, http, scanimage_ok, Pnm, Recorded, SaneConfig, Served};
 use scanwire_core::device::*;
 use scanwire_core::transfer::share;
-use scanwire_escl::{Document, ScannerStatus};
 use scanwire_server::{BlockingServer, ServerConfig};
 use scanwire_virtual::{expected_page, VirtualDevice};
 use scanwire_wsd::{
     read_message, Body, ColorEntry, DocumentParameters, Envelope, Format, Header, InputSource,
     JobState, Limits as WsdLimits, MediaSide, ScanTicket, ScannerState, Size,
 };
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-struct Served {
-    server: BlockingServer,
-    requests: Arc<Mutex<Vec<ScanRequest>>>,
+/// The eSCL server with its WS-Scan service, on a free loopback port.
+fn serve(options: &[(&str, &str)]) -> Served {
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        wsd: true,
+        ..ServerConfig::default()
+    };
+    Served::start(config, options)
 }
 
-impl Served {
-    fn start(options: &[(&str, &str)]) -> Served {
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let device = share(Box::new(Recorded::new(requests.clone())));
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            request_options: options
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            wsd: true,
-            ..ServerConfig::default()
-        };
-        let server =
-            BlockingServer::start(config, vec![("virtual".into(), device)]).expect("server starts");
-        Served { server, requests }
-    }
+/// What the WS-Scan tests ask of the server.
+trait Wsd {
+    fn soap(&self, body: Body) -> (u16, Body);
+    fn wsd_state(&self) -> ScannerState;
+}
 
-    fn addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    fn last_request(&self) -> ScanRequest {
-        self.requests
-            .lock()
-            .unwrap()
-            .last()
-            .cloned()
-            .expect("the device was asked")
-    }
-
-    /// The device's state as eSCL reports it (the same device entry WS-Scan jobs use).
-    fn escl_status(&self) -> ScannerStatus {
-        let (code, _, body) = http(self.addr(), "GET", "/eSCL/ScannerStatus", "");
-        assert_eq!(code, 200);
-        ScannerStatus::from_xml(&body).unwrap()
-    }
-
+impl Wsd for Served {
     /// One WS-Scan exchange: the HTTP status and the answer's body.
     fn soap(&self, body: Body) -> (u16, Body) {
         let env = Envelope::new(Header::request(&self.server.wsd_url(), &body), body);
@@ -93,16 +65,6 @@ impl Served {
 }
 
 const AIRSCAN: &str = "airscan:w0:Scanwire";
-
-fn ok(out: &std::process::Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "scanimage failed ({}): {err}",
-        out.status
-    );
-    err
-}
 
 /// Compares a scanimage PNM with page `n` of `req`, at `(x0, y0)` pixels into the page
 /// (sane-airscan crops a WSD region itself when the scanner sends more). Its window may
@@ -181,7 +143,7 @@ fn the_service_is_off_unless_asked_for() {
 
 #[test]
 fn describes_the_device_and_refuses_bad_tickets_with_a_reason() {
-    let s = Served::start(&[]);
+    let s = serve(&[]);
     let (code, body) = s.soap(Body::GetScannerElementsRequest(vec![
         "ScannerDescription".into(),
         "ScannerConfiguration".into(),
@@ -265,7 +227,7 @@ fn describes_the_device_and_refuses_bad_tickets_with_a_reason() {
 
 #[test]
 fn a_job_streams_its_image_then_says_no_more_images_and_the_device_is_idle() {
-    let s = Served::start(&[]);
+    let s = serve(&[]);
     let (code, body) = s.soap(Body::CreateScanJobRequest(ticket(
         ColorEntry::Grayscale8,
         100,
@@ -350,7 +312,7 @@ fn a_job_streams_its_image_then_says_no_more_images_and_the_device_is_idle() {
 #[test]
 fn cancel_job_frees_the_device_at_once() {
     // 6 pages a minute: the page takes 10 s.
-    let s = Served::start(&[("ppm", "6")]);
+    let s = serve(&[("ppm", "6")]);
     let (_, body) = s.soap(Body::CreateScanJobRequest(ticket(
         ColorEntry::Rgb24,
         75,
@@ -405,7 +367,7 @@ fn airscan_wsd_flatbed_color_and_gray() {
     if !peers::available("airscan") {
         return;
     }
-    let s = Served::start(&[]);
+    let s = serve(&[]);
     let sane = SaneConfig::airscan_wsd(&s.server.wsd_url());
     for (mode, dpi) in [("Color", "75"), ("Gray", "150"), ("Color", "300")] {
         let out = sane.path("page.pnm");
@@ -421,7 +383,7 @@ fn airscan_wsd_flatbed_color_and_gray() {
             "-y",
             "40",
         ];
-        ok(&sane.scan(AIRSCAN, &args, &out));
+        scanimage_ok(&sane.scan(AIRSCAN, &args, &out));
         let img = Pnm::read(&out);
         assert_eq!(
             img.kind,
@@ -440,7 +402,7 @@ fn airscan_wsd_flatbed_color_and_gray() {
         );
         check_page(&img, &req, 1, 0, 0);
     }
-    let st = s.escl_status();
+    let st = s.status();
     assert_eq!(st.state, scanwire_escl::ScannerState::Idle);
 }
 
@@ -449,7 +411,7 @@ fn airscan_wsd_region() {
     if !peers::available("airscan") {
         return;
     }
-    let s = Served::start(&[]);
+    let s = serve(&[]);
     let sane = SaneConfig::airscan_wsd(&s.server.wsd_url());
     let out = sane.path("region.pnm");
     let args = [
@@ -466,7 +428,7 @@ fn airscan_wsd_region() {
         "-y",
         "50",
     ];
-    ok(&sane.scan(AIRSCAN, &args, &out));
+    scanimage_ok(&sane.scan(AIRSCAN, &args, &out));
     let img = Pnm::read(&out);
     let req = s.last_request();
     // 100 x 50 mm at 150 dpi.
@@ -485,41 +447,23 @@ fn airscan_wsd_region() {
     check_page(&img, &req, 1, x0.saturating_sub(l), y0.saturating_sub(t));
 }
 
-fn batch(sane: &SaneConfig, source: &str, dpi: &str) -> (std::process::Output, Vec<Pnm>) {
-    let pattern = sane.path("p%d.pnm");
-    let mut c = sane.scanimage(AIRSCAN);
-    c.args(["--source", source, "--resolution", dpi, "--format=pnm"])
-        .arg(format!("--batch={}", pattern.display()));
-    let out = peers::run(c);
-    let mut pages = Vec::new();
-    for n in 1.. {
-        let f = sane.path(&format!("p{n}.pnm"));
-        if !f.exists() {
-            break;
-        }
-        pages.push(Pnm::read(&f));
-        std::fs::remove_file(f).unwrap();
-    }
-    (out, pages)
-}
-
 #[test]
 fn airscan_wsd_feeder_simplex_and_duplex() {
     if !peers::available("airscan") {
         return;
     }
-    let s = Served::start(&[("sheets", "3")]);
+    let s = serve(&[("sheets", "3")]);
     let sane = SaneConfig::airscan_wsd(&s.server.wsd_url());
-    let (out, pages) = batch(&sane, "ADF", "75");
-    let err = ok(&out);
+    let (out, pages) = sane.batch(AIRSCAN, "ADF", "75");
+    let err = scanimage_ok(&out);
     assert!(err.contains("Batch terminated, 3 pages scanned"), "{err}");
     let req = s.last_request();
     assert_eq!(req.source, Source::Feeder);
     for (i, p) in pages.iter().enumerate() {
         check_page(p, &req, i as u32 + 1, 0, 0);
     }
-    let (out, pages) = batch(&sane, "ADF Duplex", "75");
-    let err = ok(&out);
+    let (out, pages) = sane.batch(AIRSCAN, "ADF Duplex", "75");
+    let err = scanimage_ok(&out);
     assert!(err.contains("Batch terminated, 6 pages scanned"), "{err}");
     let req = s.last_request();
     assert_eq!(req.source, Source::FeederDuplex);
@@ -534,7 +478,7 @@ fn airscan_wsd_sigint_mid_page_cancels_the_job() {
         return;
     }
     // 20 pages per minute: 3 s per page, streamed while it is scanned.
-    let s = Served::start(&[("ppm", "20")]);
+    let s = serve(&[("ppm", "20")]);
     let sane = SaneConfig::airscan_wsd(&s.server.wsd_url());
     let mut c = sane.scanimage(AIRSCAN);
     c.args(["--resolution", "300", "--format=pnm", "-o"])
@@ -557,7 +501,7 @@ fn airscan_wsd_sigint_mid_page_cancels_the_job() {
     assert!(killed.success());
     let sent = Instant::now();
     loop {
-        let st = s.escl_status();
+        let st = s.status();
         if s.wsd_state() == ScannerState::Idle
             && st.jobs[0].job_state == Some(scanwire_escl::JobState::Canceled)
         {
@@ -573,7 +517,7 @@ fn airscan_wsd_sigint_mid_page_cancels_the_job() {
     assert!(!out.status.success());
     // The next scan works.
     let out = sane.path("after.pnm");
-    ok(&sane.scan(
+    scanimage_ok(&sane.scan(
         AIRSCAN,
         &["--resolution", "75", "-x", "50", "-y", "50"],
         &out,
@@ -605,9 +549,9 @@ fn airscan_wsd_feeder_jam_keeps_the_pages_before_it() {
     if !peers::available("airscan") {
         return;
     }
-    let s = Served::start(&[("sheets", "3"), ("jam-at-page", "2")]);
+    let s = serve(&[("sheets", "3"), ("jam-at-page", "2")]);
     let sane = SaneConfig::airscan_wsd(&s.server.wsd_url());
-    let (out, pages) = batch(&sane, "ADF", "75");
+    let (out, pages) = sane.batch(AIRSCAN, "ADF", "75");
     let err = String::from_utf8_lossy(&out.stderr);
     // sane-airscan reads the ScannerStatus condition after the failed RetrieveImage.
     assert!(err.contains("Document feeder jammed"), "{err}");
@@ -624,6 +568,6 @@ fn airscan_wsd_feeder_jam_keeps_the_pages_before_it() {
         other => panic!("{other:?}"),
     }
     // The next job runs (and jams again: the fault is scripted for every job).
-    let (_, pages) = batch(&sane, "ADF", "75");
+    let (_, pages) = sane.batch(AIRSCAN, "ADF", "75");
     assert_eq!(pages.len(), 1);
 }

@@ -334,3 +334,87 @@ impl Device for Recorded {
         self.inner.acquire(request, cb, cancel)
     }
 }
+
+/// `scanwire serve` in front of the [`Recorded`] virtual scanner, on `config`'s address with
+/// `options` as its `--set`s.
+pub struct Served {
+    /// The server.
+    pub server: scanwire_server::BlockingServer,
+    /// Every request the device got, in order.
+    pub requests: Arc<Mutex<Vec<ScanRequest>>>,
+}
+
+impl Served {
+    /// Starts it; panics if it cannot.
+    pub fn start(config: scanwire_server::ServerConfig, options: &[(&str, &str)]) -> Served {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let device = scanwire_core::transfer::share(Box::new(Recorded::new(requests.clone())));
+        let config = scanwire_server::ServerConfig {
+            request_options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..config
+        };
+        let server =
+            scanwire_server::BlockingServer::start(config, vec![("virtual".into(), device)])
+                .expect("server starts");
+        Served { server, requests }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// The last request the device got.
+    pub fn last_request(&self) -> ScanRequest {
+        self.requests
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("the device was asked")
+    }
+
+    /// The device's eSCL ScannerStatus.
+    pub fn status(&self) -> scanwire_escl::ScannerStatus {
+        let (code, _, body) = http(self.addr(), "GET", "/eSCL/ScannerStatus", "");
+        assert_eq!(code, 200);
+        use scanwire_escl::Document;
+        scanwire_escl::ScannerStatus::from_xml(&body).unwrap()
+    }
+}
+
+/// A scanimage run that must have succeeded; its stderr.
+pub fn scanimage_ok(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "scanimage failed ({}): {err}",
+        out.status
+    );
+    err
+}
+
+impl SaneConfig {
+    /// `scanimage --batch` of `device` from `source` at `dpi` into PNM pages: the run, and
+    /// the pages in order (their files removed again).
+    pub fn batch(&self, device: &str, source: &str, dpi: &str) -> (Output, Vec<Pnm>) {
+        let pattern = self.path("p%d.pnm");
+        let mut c = self.scanimage(device);
+        c.args(["--source", source, "--resolution", dpi, "--format=pnm"])
+            .arg(format!("--batch={}", pattern.display()));
+        let out = run(c);
+        let mut pages = Vec::new();
+        for n in 1.. {
+            let f = self.path(&format!("p{n}.pnm"));
+            if !f.exists() {
+                break;
+            }
+            pages.push(Pnm::read(&f));
+            std::fs::remove_file(f).unwrap();
+        }
+        (out, pages)
+    }
+}
