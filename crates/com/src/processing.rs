@@ -1,0 +1,702 @@
+//! What Scanwire's WIA image processing filter and segmentation filter do, without COM: the
+//! `WIA_IPS_*` property values read as processing settings, a whole page run through
+//! `scanwire-imaging`'s stages, and the photos on a preview found as child-item geometry.
+//!
+//! This is the one place the WIA properties meet the imaging stages (docs/processing.md has
+//! their meaning and sources), so a shared settings type can replace [`FilterSettings`] here
+//! without touching the COM objects. Order of the stages, as Microsoft's sample filter
+//! (`wiadriverex/imgfilter`, `DoFiltering`) does it: cut out and straighten first, then
+//! brightness and contrast, rotation last. The blank check looks at the straightened page
+//! before brightness and contrast change it.
+//!
+//! Pages arrive encoded in the item's `WIA_IPA_FORMAT` and leave in the same format: PNG
+//! and JPEG through `scanwire-codecs` (decoded whole: deskew and rotation need the whole page,
+//! as in the sample, which caches the page until END_OF_STREAM), BMP through [`crate::bmp`].
+
+use crate::bmp;
+use scanwire_codecs::{decode, encode_page, EncodeError, EncodeOptions, Format, SliceSource};
+use scanwire_core::device::{PageData, PageInfo, Side, Source};
+use scanwire_core::wia::{self, HResult};
+use scanwire_imaging::{
+    angle_from_deskew_xy, blank_score, brightness_contrast, crop, deskew, detect_paper,
+    detect_skew, extract, rotate, segment_photos, BlankResult, Image, ImagingError, QuarterTurns,
+    Region, Sensitivity, SkewError,
+};
+
+// Property ids (wia.h / wiadef.h values; checked against the `windows` crate in `com`).
+/// `WIA_IPA_ITEM_CATEGORY`.
+pub const WIA_IPA_ITEM_CATEGORY: u32 = 4125;
+/// `WIA_IPS_BRIGHTNESS`: −1000..1000, 0 normal.
+pub const WIA_IPS_BRIGHTNESS: u32 = 6154;
+/// `WIA_IPS_CONTRAST`: −1000..1000, 0 normal.
+pub const WIA_IPS_CONTRAST: u32 = 6155;
+/// `WIA_IPS_ROTATION`: [`PORTRAIT`], [`LANDSCAPE`], [`ROT180`], [`ROT270`].
+pub const WIA_IPS_ROTATION: u32 = 6157;
+/// `WIA_IPS_AUTO_DESKEW`: [`WIA_AUTO_DESKEW_ON`] / [`WIA_AUTO_DESKEW_OFF`].
+pub const WIA_IPS_AUTO_DESKEW: u32 = 3107;
+/// `WIA_IPS_DESKEW_X`: across the top of the bounding box to the uppermost corner.
+pub const WIA_IPS_DESKEW_X: u32 = 6162;
+/// `WIA_IPS_DESKEW_Y`: down the left of the bounding box to the leftmost corner.
+pub const WIA_IPS_DESKEW_Y: u32 = 6163;
+/// `WIA_IPS_AUTO_CROP`: `WIA_AUTO_CROP_DISABLED`, `_SINGLE`, `_MULTI`.
+pub const WIA_IPS_AUTO_CROP: u32 = 4170;
+/// `WIA_IPS_BLANK_PAGES`: `WIA_BLANK_PAGE_DETECTION_DISABLED`, `_DISCARD`, `_JOB_SEPARATOR`.
+pub const WIA_IPS_BLANK_PAGES: u32 = 4167;
+/// `WIA_IPS_BLANK_PAGES_SENSITIVITY`: a device-defined range.
+pub const WIA_IPS_BLANK_PAGES_SENSITIVITY: u32 = 4192;
+/// `WIA_IPS_JOB_SEPARATORS`: what a separator (here: a blank page) does.
+pub const WIA_IPS_JOB_SEPARATORS: u32 = 4165;
+/// `WIA_IPS_SEGMENTATION`: whether the driver's segmentation filter is to be used.
+pub const WIA_IPS_SEGMENTATION: u32 = 6164;
+
+/// `PORTRAIT`: not rotated.
+pub const PORTRAIT: i32 = 0;
+/// `LANDSCAPE`: 90° counterclockwise.
+pub const LANDSCAPE: i32 = 1;
+/// `ROT180`.
+pub const ROT180: i32 = 2;
+/// `ROT270`: 270° counterclockwise.
+pub const ROT270: i32 = 3;
+/// `WIA_AUTO_DESKEW_ON` (0: note ON is the zero value).
+pub const WIA_AUTO_DESKEW_ON: i32 = 0;
+/// `WIA_AUTO_DESKEW_OFF`.
+pub const WIA_AUTO_DESKEW_OFF: i32 = 1;
+/// `WIA_AUTO_CROP_DISABLED`.
+pub const WIA_AUTO_CROP_DISABLED: i32 = 0;
+/// `WIA_AUTO_CROP_SINGLE`.
+pub const WIA_AUTO_CROP_SINGLE: i32 = 1;
+/// `WIA_AUTO_CROP_MULTI`.
+pub const WIA_AUTO_CROP_MULTI: i32 = 2;
+/// `WIA_BLANK_PAGE_DETECTION_DISABLED`.
+pub const WIA_BLANK_PAGE_DETECTION_DISABLED: i32 = 0;
+/// `WIA_BLANK_PAGE_DISCARD`.
+pub const WIA_BLANK_PAGE_DISCARD: i32 = 1;
+/// `WIA_BLANK_PAGE_JOB_SEPARATOR`.
+pub const WIA_BLANK_PAGE_JOB_SEPARATOR: i32 = 2;
+/// `WIA_SEPARATOR_DISABLED`.
+pub const WIA_SEPARATOR_DISABLED: i32 = 0;
+/// `WIA_SEPARATOR_DETECT_SCAN_CONTINUE`: keep the separator page, go on.
+pub const WIA_SEPARATOR_DETECT_SCAN_CONTINUE: i32 = 1;
+/// `WIA_SEPARATOR_DETECT_SCAN_STOP`.
+pub const WIA_SEPARATOR_DETECT_SCAN_STOP: i32 = 2;
+/// `WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE`: drop the separator page, go on.
+pub const WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE: i32 = 3;
+/// `WIA_SEPARATOR_DETECT_NOSCAN_STOP`.
+pub const WIA_SEPARATOR_DETECT_NOSCAN_STOP: i32 = 4;
+
+/// `WiaImgFmt_BMP`.
+pub const WIA_IMG_FMT_BMP: u128 = 0xb96b3cab_0728_11d3_9d7b_0000f81ef32e;
+/// `WIA_CATEGORY_FINISHED_FILE`: a storage item (no image to process).
+pub const WIA_CATEGORY_FINISHED_FILE: u128 = 0xff2b77ca_cf84_432b_a735_3a130dde2a88;
+/// `WIA_CATEGORY_FOLDER`.
+pub const WIA_CATEGORY_FOLDER: u128 = 0xc692a446_6f5a_481d_85bb_92e2e86fd30a;
+/// `WIA_CATEGORY_ROOT`.
+pub const WIA_CATEGORY_ROOT: u128 = 0xf193526f_59b8_4a26_9888_e16e4f97ce10;
+
+/// `HRESULT_FROM_WIN32(ERROR_INVALID_DATA)`: the page's bytes are not the image its format says.
+pub const E_INVALID_DATA: HResult = HResult::from_u32(0x8007_000D);
+
+/// The properties the image filter reads from the item a stream is for.
+pub const FILTER_PROPERTIES: [u32; 10] = [
+    WIA_IPS_BRIGHTNESS,
+    WIA_IPS_CONTRAST,
+    WIA_IPS_ROTATION,
+    WIA_IPS_AUTO_DESKEW,
+    WIA_IPS_DESKEW_X,
+    WIA_IPS_DESKEW_Y,
+    WIA_IPS_AUTO_CROP,
+    WIA_IPS_BLANK_PAGES,
+    WIA_IPS_BLANK_PAGES_SENSITIVITY,
+    WIA_IPS_JOB_SEPARATORS,
+];
+
+/// Why a page could not be processed. Each names what was wrong and what is allowed.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// A property holds a value WIA does not define (or Scanwire's filter does not do).
+    #[error("{property} = {value} is not allowed: {allowed}")]
+    BadProperty {
+        /// The property's WIA name.
+        property: &'static str,
+        /// The value read.
+        value: i32,
+        /// What is allowed.
+        allowed: &'static str,
+    },
+    /// The item's format is one the filter cannot decode.
+    #[error("the item's format {0} cannot be processed; the filter processes PNG, JPEG and BMP (WiaImgFmt_PNG, _JPEG, _BMP)")]
+    UnsupportedFormat(String),
+    /// The page's bytes are not a valid image of the item's format.
+    #[error("the page is not a valid {format} image: {detail}")]
+    BadImage {
+        /// The format the item declared.
+        format: &'static str,
+        /// What the decoder found.
+        detail: String,
+    },
+    /// A stage refused the page.
+    #[error(transparent)]
+    Imaging(#[from] ImagingError),
+    /// The processed page could not be encoded.
+    #[error("encoding the processed page: {0}")]
+    Encode(EncodeError),
+}
+
+impl FilterError {
+    /// The HRESULT a COM caller gets for it.
+    pub fn hresult(&self) -> HResult {
+        match self {
+            FilterError::BadProperty { .. } => wia::E_INVALIDARG,
+            FilterError::UnsupportedFormat(_) => crate::pages::E_NOTIMPL,
+            FilterError::BadImage { .. } => E_INVALID_DATA,
+            FilterError::Imaging(_) | FilterError::Encode(_) => wia::E_FAIL,
+        }
+    }
+}
+
+/// `WIA_IPS_AUTO_CROP`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum AutoCrop {
+    /// Not cropped.
+    #[default]
+    Disabled,
+    /// The sheet, cut out (and straightened when deskew is on).
+    Single,
+    /// Every photo on the page, each as a page of its own.
+    Multi,
+}
+
+/// `WIA_IPS_BLANK_PAGES` with `WIA_IPS_JOB_SEPARATORS`: what a blank page does.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum BlankPages {
+    /// Not checked.
+    #[default]
+    Disabled,
+    /// Checked; a blank page is not delivered (DISCARD, or JOB_SEPARATOR with
+    /// DETECT_NOSCAN_CONTINUE).
+    Discard,
+    /// Checked and reported; a blank page is delivered (JOB_SEPARATOR with
+    /// DETECT_SCAN_CONTINUE, or with separators DISABLED).
+    Keep,
+}
+
+/// Where the item's property values come from: by id, `None` when the item lacks it.
+pub trait PropertySource {
+    /// The value of property `id` as a LONG, if the item has it.
+    fn long(&self, id: u32) -> Option<i32>;
+    /// The valid range of property `id` (`WIA_PROP_RANGE` min and max), if it has one.
+    fn range(&self, id: u32) -> Option<(i32, i32)>;
+}
+
+/// The item's `WIA_IPS_*` processing properties as Scanwire's stages take them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilterSettings {
+    /// −1000..=1000.
+    pub brightness: i32,
+    /// −1000..=1000.
+    pub contrast: i32,
+    /// Counterclockwise, as WIA_IPS_ROTATION.
+    pub rotation: QuarterTurns,
+    /// WIA_IPS_AUTO_DESKEW = ON: find the angle on each page.
+    pub auto_deskew: bool,
+    /// WIA_IPS_DESKEW_X / _Y when auto deskew is off: the turned region inside the scanned
+    /// area (a segmentation result); `(0, 0)` is none.
+    pub deskew_xy: (u32, u32),
+    /// WIA_IPS_AUTO_CROP.
+    pub crop: AutoCrop,
+    /// WIA_IPS_BLANK_PAGES (+ JOB_SEPARATORS).
+    pub blank: BlankPages,
+    /// WIA_IPS_BLANK_PAGES_SENSITIVITY on Scanwire's 0..100 scale.
+    pub sensitivity: Sensitivity,
+}
+
+impl Default for FilterSettings {
+    fn default() -> Self {
+        FilterSettings {
+            brightness: 0,
+            contrast: 0,
+            rotation: QuarterTurns::None,
+            auto_deskew: false,
+            deskew_xy: (0, 0),
+            crop: AutoCrop::Disabled,
+            blank: BlankPages::Disabled,
+            sensitivity: Sensitivity::default(),
+        }
+    }
+}
+
+fn bad(property: &'static str, value: i32, allowed: &'static str) -> FilterError {
+    FilterError::BadProperty {
+        property,
+        value,
+        allowed,
+    }
+}
+
+impl FilterSettings {
+    /// Reads the settings from an item's properties. A property the item lacks has WIA's
+    /// default (normal brightness and contrast, PORTRAIT, deskew off, crop and blank
+    /// detection disabled).
+    ///
+    /// WIA_IPS_BLANK_PAGES_SENSITIVITY has no range fixed by WIA [BS]: with the item's
+    /// `WIA_PROP_RANGE` min..max it maps linearly onto Scanwire's 0..100
+    /// (`round(100 (v − min) / (max − min))`, as eSCL's is mapped); without a range the value
+    /// must already be 0..100.
+    pub fn from_properties(p: &dyn PropertySource) -> Result<Self, FilterError> {
+        let level = |id, name| -> Result<i32, FilterError> {
+            match p.long(id) {
+                None => Ok(0),
+                Some(v) if (-1000..=1000).contains(&v) => Ok(v),
+                Some(v) => Err(bad(name, v, "-1000..=1000")),
+            }
+        };
+        let brightness = level(WIA_IPS_BRIGHTNESS, "WIA_IPS_BRIGHTNESS")?;
+        let contrast = level(WIA_IPS_CONTRAST, "WIA_IPS_CONTRAST")?;
+        let rotation = match p.long(WIA_IPS_ROTATION).unwrap_or(PORTRAIT) {
+            PORTRAIT => QuarterTurns::None,
+            LANDSCAPE => QuarterTurns::Ccw90,
+            ROT180 => QuarterTurns::Half,
+            ROT270 => QuarterTurns::Ccw270,
+            v => {
+                return Err(bad(
+                    "WIA_IPS_ROTATION",
+                    v,
+                    "PORTRAIT (0), LANDSCAPE (1), ROT180 (2), ROT270 (3)",
+                ))
+            }
+        };
+        let auto_deskew = match p.long(WIA_IPS_AUTO_DESKEW) {
+            None | Some(WIA_AUTO_DESKEW_OFF) => false,
+            Some(WIA_AUTO_DESKEW_ON) => true,
+            Some(v) => {
+                return Err(bad(
+                    "WIA_IPS_AUTO_DESKEW",
+                    v,
+                    "WIA_AUTO_DESKEW_ON (0), WIA_AUTO_DESKEW_OFF (1)",
+                ))
+            }
+        };
+        let offset = |id, name| -> Result<u32, FilterError> {
+            match p.long(id) {
+                None => Ok(0),
+                Some(v) if v >= 0 => Ok(v as u32),
+                Some(v) => Err(bad(name, v, "0 or more (pixels; 0 = no deskew)")),
+            }
+        };
+        let deskew_xy = (
+            offset(WIA_IPS_DESKEW_X, "WIA_IPS_DESKEW_X")?,
+            offset(WIA_IPS_DESKEW_Y, "WIA_IPS_DESKEW_Y")?,
+        );
+        let crop = match p.long(WIA_IPS_AUTO_CROP).unwrap_or(WIA_AUTO_CROP_DISABLED) {
+            WIA_AUTO_CROP_DISABLED => AutoCrop::Disabled,
+            WIA_AUTO_CROP_SINGLE => AutoCrop::Single,
+            WIA_AUTO_CROP_MULTI => AutoCrop::Multi,
+            v => {
+                return Err(bad(
+                    "WIA_IPS_AUTO_CROP",
+                    v,
+                    "WIA_AUTO_CROP_DISABLED (0), _SINGLE (1), _MULTI (2)",
+                ))
+            }
+        };
+        let blank = match p
+            .long(WIA_IPS_BLANK_PAGES)
+            .unwrap_or(WIA_BLANK_PAGE_DETECTION_DISABLED)
+        {
+            WIA_BLANK_PAGE_DETECTION_DISABLED => BlankPages::Disabled,
+            WIA_BLANK_PAGE_DISCARD => BlankPages::Discard,
+            WIA_BLANK_PAGE_JOB_SEPARATOR => {
+                match p
+                    .long(WIA_IPS_JOB_SEPARATORS)
+                    .unwrap_or(WIA_SEPARATOR_DISABLED)
+                {
+                    WIA_SEPARATOR_DISABLED | WIA_SEPARATOR_DETECT_SCAN_CONTINUE => BlankPages::Keep,
+                    WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE => BlankPages::Discard,
+                    v => {
+                        return Err(bad(
+                            "WIA_IPS_JOB_SEPARATORS",
+                            v,
+                            "with blank pages as separators: WIA_SEPARATOR_DISABLED (0), \
+                             _DETECT_SCAN_CONTINUE (1), _DETECT_NOSCAN_CONTINUE (3) (a filter \
+                             cannot stop a driver's feeder, so the _STOP values are refused)",
+                        ))
+                    }
+                }
+            }
+            v => {
+                return Err(bad(
+                    "WIA_IPS_BLANK_PAGES",
+                    v,
+                    "WIA_BLANK_PAGE_DETECTION_DISABLED (0), _DISCARD (1), _JOB_SEPARATOR (2)",
+                ))
+            }
+        };
+        let sensitivity = match p.long(WIA_IPS_BLANK_PAGES_SENSITIVITY) {
+            None => Sensitivity::default(),
+            Some(v) => sensitivity(v, p.range(WIA_IPS_BLANK_PAGES_SENSITIVITY))?,
+        };
+        Ok(FilterSettings {
+            brightness,
+            contrast,
+            rotation,
+            auto_deskew,
+            deskew_xy,
+            crop,
+            blank,
+            sensitivity,
+        })
+    }
+
+    /// Whether the page passes unchanged (the filter then hands the application's stream
+    /// straight to the driver, as the sample suggests).
+    pub fn is_identity(&self) -> bool {
+        self.brightness == 0
+            && self.contrast == 0
+            && self.rotation == QuarterTurns::None
+            && !self.auto_deskew
+            && (self.deskew_xy.0 == 0 || self.deskew_xy.1 == 0)
+            && self.crop == AutoCrop::Disabled
+            && self.blank == BlankPages::Disabled
+    }
+}
+
+/// A device sensitivity `v` in `range` as Scanwire's 0..100.
+fn sensitivity(v: i32, range: Option<(i32, i32)>) -> Result<Sensitivity, FilterError> {
+    let scaled = match range {
+        Some((min, max)) if max > min => {
+            if v < min || v > max {
+                return Err(bad(
+                    "WIA_IPS_BLANK_PAGES_SENSITIVITY",
+                    v,
+                    "a value within the property's valid range",
+                ));
+            }
+            (100.0 * (v - min) as f64 / (max - min) as f64).round() as u32
+        }
+        _ => {
+            if !(0..=100).contains(&v) {
+                return Err(bad(
+                    "WIA_IPS_BLANK_PAGES_SENSITIVITY",
+                    v,
+                    "0..=100 (the property has no range to scale from)",
+                ));
+            }
+            v as u32
+        }
+    };
+    Ok(Sensitivity::new(scaled)?)
+}
+
+/// The encodings a page can come in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PageFormat {
+    /// `WiaImgFmt_PNG`.
+    Png,
+    /// `WiaImgFmt_JPEG`.
+    Jpeg,
+    /// `WiaImgFmt_BMP` (a BMP file: BITMAPFILEHEADER first).
+    Bmp,
+}
+
+impl PageFormat {
+    /// From `WIA_IPA_FORMAT`.
+    pub fn from_guid(guid: u128) -> Result<Self, FilterError> {
+        match guid {
+            crate::options::WIA_IMG_FMT_PNG => Ok(PageFormat::Png),
+            crate::options::WIA_IMG_FMT_JPEG => Ok(PageFormat::Jpeg),
+            WIA_IMG_FMT_BMP => Ok(PageFormat::Bmp),
+            other => Err(FilterError::UnsupportedFormat(format!(
+                "{{{:08x}-...}}",
+                (other >> 96) as u32
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            PageFormat::Png => "PNG",
+            PageFormat::Jpeg => "JPEG",
+            PageFormat::Bmp => "BMP",
+        }
+    }
+}
+
+/// Decodes a page in `format`; `fallback_dpi` when the file states none.
+pub fn decode_page(
+    bytes: &[u8],
+    format: PageFormat,
+    fallback_dpi: (u32, u32),
+) -> Result<Image, FilterError> {
+    let bad_image = |detail: String| FilterError::BadImage {
+        format: format.name(),
+        detail,
+    };
+    let (pixel, width, height, dpi, data) = match format {
+        PageFormat::Png | PageFormat::Jpeg => {
+            let want = match format {
+                PageFormat::Png => scanwire_core::device::Encoding::Png,
+                _ => scanwire_core::device::Encoding::Jpeg,
+            };
+            if decode::sniff(bytes) != Some(want) {
+                return Err(bad_image(
+                    "its first bytes are not this format's signature".into(),
+                ));
+            }
+            let d = decode::decode(bytes, None).map_err(|e| bad_image(e.to_string()))?;
+            (d.pixel, d.width, d.height, d.dpi, d.data)
+        }
+        PageFormat::Bmp => {
+            let d = bmp::decode(bytes).map_err(|e| bad_image(e.to_string()))?;
+            (d.pixel, d.width, d.height, d.dpi, d.data)
+        }
+    };
+    let dpi = dpi.filter(|d| d.0 > 0 && d.1 > 0).unwrap_or(fallback_dpi);
+    Ok(Image::new(pixel, width, height, dpi, data)?)
+}
+
+/// Encodes a page in `format`.
+pub fn encode(img: &Image, format: PageFormat) -> Result<Vec<u8>, FilterError> {
+    if format == PageFormat::Bmp {
+        return bmp::encode(img)
+            .map_err(|e| FilterError::Encode(EncodeError::Unsupported(e.to_string())));
+    }
+    let page = PageInfo {
+        number: 1,
+        sheet: 1,
+        side: Side::Front,
+        source: Source::Flatbed,
+        data: PageData::Raster {
+            pixel: img.pixel,
+            width: img.width,
+            height: Some(img.height),
+        },
+        dpi: img.dpi,
+    };
+    let f = match format {
+        PageFormat::Png => Format::Png,
+        _ => Format::Jpeg,
+    };
+    let mut src = SliceSource::new(&img.data, 1 << 20);
+    encode_page(f, &page, &EncodeOptions::default(), &mut src, Vec::new())
+        .map_err(FilterError::Encode)
+}
+
+/// What processing found on one page: for the report and for `ApplyProperties`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageReport {
+    /// The angle auto deskew found (degrees counterclockwise), or why none was used.
+    pub skew: Option<Result<f64, String>>,
+    /// The sheet auto-crop SINGLE found (`None` when no background showed).
+    pub sheet: Option<Region>,
+    /// The blank check's measure, when it ran.
+    pub blank: Option<BlankResult>,
+    /// The page was blank and is not delivered.
+    pub discarded: bool,
+    /// Photos found by auto-crop MULTI.
+    pub photos: usize,
+    /// WIA_IPS_DESKEW_X / _Y of what was straightened, in the page's pixels (auto deskew or
+    /// the sheet), for `ApplyProperties`.
+    pub deskew_xy: Option<(u32, u32)>,
+}
+
+/// A processed page: zero (discarded), one, or several (auto-crop MULTI) images to deliver.
+#[derive(Debug)]
+pub struct Processed {
+    /// Each image to deliver, encoded in the page's format.
+    pub pages: Vec<Vec<u8>>,
+    /// What was found.
+    pub report: PageReport,
+}
+
+/// The rectangle, turned by `angle_deg`, whose bounding box is `width` x `height`: the
+/// content of a whole page found skewed by that angle.
+fn inscribed(width: u32, height: u32, angle_deg: f64) -> Region {
+    let (w, h) = (width as f64, height as f64);
+    let (s, c) = angle_deg.abs().to_radians().sin_cos();
+    let d = c * c - s * s;
+    let (rw, rh) = if d > 1e-6 {
+        ((w * c - h * s) / d, (h * c - w * s) / d)
+    } else {
+        (w, h)
+    };
+    Region {
+        center: (w / 2.0, h / 2.0),
+        size: (rw.max(1.0), rh.max(1.0)),
+        angle_deg,
+    }
+}
+
+/// The region WIA_IPS_DESKEW_X / _Y describe inside a `width` x `height` scanned area, by the
+/// rule of Microsoft's sample filter: the larger of the two runs along the region's top; the
+/// other side follows from the box. `None` when either is 0 (no deskew).
+pub fn deskew_region(width: u32, height: u32, deskew_x: u32, deskew_y: u32) -> Option<Region> {
+    if deskew_x == 0 || deskew_y == 0 {
+        return None;
+    }
+    let angle = angle_from_deskew_xy(deskew_x, deskew_y);
+    let c = angle.to_radians().cos();
+    let (x, y) = (deskew_x as f64, deskew_y as f64);
+    let hyp = (x * x + y * y).sqrt();
+    let (w, h) = if deskew_x > deskew_y {
+        (hyp, (height as f64 - y) / c)
+    } else {
+        ((width as f64 - x) / c, hyp)
+    };
+    Some(Region {
+        center: (width as f64 / 2.0, height as f64 / 2.0),
+        size: (w.max(1.0), h.max(1.0)),
+        angle_deg: angle,
+    })
+}
+
+/// Runs the stages `settings` ask for on one decoded page; each image returned is one page
+/// to deliver (none: the page was blank and is discarded).
+pub fn process_image(
+    img: Image,
+    settings: &FilterSettings,
+) -> Result<(Vec<Image>, PageReport), FilterError> {
+    let mut report = PageReport::default();
+    // 1. Cut out and straighten.
+    let mut images: Vec<Image> = match settings.crop {
+        AutoCrop::Multi => {
+            let photos = segment_photos(&img)?;
+            report.photos = photos.len();
+            if photos.is_empty() {
+                vec![img]
+            } else {
+                photos
+                    .iter()
+                    .map(|r| extract(&img, r))
+                    .collect::<Result<_, _>>()?
+            }
+        }
+        AutoCrop::Single => match detect_paper(&img)? {
+            Some(sheet) => {
+                report.sheet = Some(sheet);
+                if settings.auto_deskew {
+                    report.skew = Some(Ok(sheet.angle_deg));
+                    report.deskew_xy = Some(sheet.deskew_xy());
+                    vec![extract(&img, &sheet)?]
+                } else {
+                    vec![crop(&img, sheet.bounding_rect(img.width, img.height))?]
+                }
+            }
+            None => vec![auto_deskew(img, settings, &mut report)?],
+        },
+        AutoCrop::Disabled => vec![auto_deskew(img, settings, &mut report)?],
+    };
+    // 2. Blank pages (one page; MULTI's photos are never blank).
+    if settings.blank != BlankPages::Disabled && images.len() == 1 {
+        let b = blank_score(&images[0])?;
+        report.blank = Some(b);
+        if settings.blank == BlankPages::Discard && b.is_blank(settings.sensitivity) {
+            report.discarded = true;
+            return Ok((Vec::new(), report));
+        }
+    }
+    // 3. Brightness and contrast, 4. rotation.
+    for img in &mut images {
+        brightness_contrast(img, settings.brightness, settings.contrast)?;
+        if settings.rotation != QuarterTurns::None {
+            *img = rotate(img, settings.rotation)?;
+        }
+    }
+    Ok((images, report))
+}
+
+/// Auto deskew of the whole page, or the region DESKEW_X/Y describe, or nothing.
+fn auto_deskew(
+    img: Image,
+    settings: &FilterSettings,
+    report: &mut PageReport,
+) -> Result<Image, FilterError> {
+    if settings.auto_deskew {
+        match detect_skew(&img) {
+            Ok(found) => {
+                report.skew = Some(Ok(found.angle_deg));
+                report.deskew_xy =
+                    Some(inscribed(img.width, img.height, found.angle_deg).deskew_xy());
+                Ok(deskew(&img, found.angle_deg)?)
+            }
+            Err(SkewError::NotEnoughStructure { .. }) => {
+                report.skew = Some(Err("not enough structure: left as scanned".into()));
+                Ok(img)
+            }
+            Err(SkewError::Image(e)) => Err(e.into()),
+        }
+    } else if let Some(r) = deskew_region(
+        img.width,
+        img.height,
+        settings.deskew_xy.0,
+        settings.deskew_xy.1,
+    ) {
+        Ok(extract(&img, &r)?)
+    } else {
+        Ok(img)
+    }
+}
+
+/// Decodes, processes and re-encodes one page in `format`.
+pub fn process_page(
+    bytes: &[u8],
+    format: PageFormat,
+    dpi: (u32, u32),
+    settings: &FilterSettings,
+) -> Result<Processed, FilterError> {
+    let img = decode_page(bytes, format, dpi)?;
+    let (images, report) = process_image(img, settings)?;
+    let pages = images
+        .iter()
+        .map(|i| encode(i, format))
+        .collect::<Result<_, _>>()?;
+    Ok(Processed { pages, report })
+}
+
+/// One photo found by the segmentation filter, as the child item's properties: the bounding
+/// rectangle in the parent item's pixel coordinates, and the turn inside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChildRegion {
+    /// `WIA_IPS_XPOS`.
+    pub xpos: i32,
+    /// `WIA_IPS_YPOS`.
+    pub ypos: i32,
+    /// `WIA_IPS_XEXTENT`.
+    pub xextent: i32,
+    /// `WIA_IPS_YEXTENT`.
+    pub yextent: i32,
+    /// `WIA_IPS_DESKEW_X` (0 for an unturned photo).
+    pub deskew_x: i32,
+    /// `WIA_IPS_DESKEW_Y`.
+    pub deskew_y: i32,
+    /// The photo as found, in the preview's pixels.
+    pub region: Region,
+}
+
+/// The photos on a preview image (`DetectRegions`), in reading order. The preview was
+/// acquired for the item whose `WIA_IPS_XPOS` / `YPOS` are `origin`, so a photo at (x, y) of
+/// the preview lies at `origin + (x, y)` in the item's coordinates, as in Microsoft's example
+/// segmentation filter.
+pub fn detect_regions(
+    bytes: &[u8],
+    format: PageFormat,
+    dpi: (u32, u32),
+    origin: (i32, i32),
+) -> Result<Vec<ChildRegion>, FilterError> {
+    let img = decode_page(bytes, format, dpi)?;
+    Ok(segment_photos(&img)?
+        .into_iter()
+        .map(|region| {
+            let r = region.bounding_rect(img.width, img.height);
+            let (dx, dy) = region.deskew_xy();
+            ChildRegion {
+                xpos: origin.0 + r.x as i32,
+                ypos: origin.1 + r.y as i32,
+                xextent: r.width as i32,
+                yextent: r.height as i32,
+                deskew_x: dx.min(r.width.saturating_sub(1)) as i32,
+                deskew_y: dy.min(r.height.saturating_sub(1)) as i32,
+                region,
+            }
+        })
+        .collect())
+}
