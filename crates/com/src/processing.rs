@@ -700,3 +700,55 @@ pub fn detect_regions(
         })
         .collect())
 }
+
+/// `FilterPreviewImage`: the child item's area cut out of the preview image the WIA Preview
+/// Component cached, then processed as a download of that item would be (blank pages are
+/// not checked: a preview is always shown). `extents` is where the cached image lies on the
+/// platen (left, top, right, bottom); `area` the child's `XPOS`, `YPOS`, `XEXTENT`, `YEXTENT`
+/// (extents of 0: the whole image, as in Microsoft's sample).
+pub fn filter_preview(
+    bytes: &[u8],
+    format: PageFormat,
+    dpi: (u32, u32),
+    extents: (i32, i32, i32, i32),
+    area: (i32, i32, i32, i32),
+    settings: &FilterSettings,
+) -> Result<Vec<u8>, FilterError> {
+    let (left, top, right, bottom) = extents;
+    if right == 0 || bottom == 0 || left >= right || top >= bottom {
+        return Err(FilterError::BadProperty {
+            property: "InputImageExtents",
+            value: right - left,
+            allowed: "a rectangle with left < right and top < bottom, right and bottom not 0",
+        });
+    }
+    let img = decode_page(bytes, format, dpi)?;
+    let (xpos, ypos, xext, yext) = area;
+    let img = if xext == 0 || yext == 0 {
+        img
+    } else {
+        let (x, y) = (xpos - left, ypos - top);
+        if x < 0 || y < 0 || xext < 0 || yext < 0 {
+            return Err(FilterError::BadProperty {
+                property: "WIA_IPS_XPOS/YPOS",
+                value: x.min(y),
+                allowed: "the child's area inside the cached preview image",
+            });
+        }
+        crop(
+            &img,
+            scanwire_imaging::Rect {
+                x: x as u32,
+                y: y as u32,
+                width: xext as u32,
+                height: yext as u32,
+            },
+        )?
+    };
+    let settings = FilterSettings {
+        blank: BlankPages::Disabled,
+        ..settings.clone()
+    };
+    let (mut images, _) = process_image(img, &settings)?;
+    encode(&images.swap_remove(0), format)
+}

@@ -6,6 +6,9 @@
 //! | [`PageStream`] | `IStream` | a core `StreamHandle`, or an application page ([`SinkSlot`](crate::app::SinkSlot)) |
 //! | [`AppCallback`] | `IWiaTransferCallback`, `IWiaAppErrorHandler` | an [`AppAdapter`](crate::app::AppAdapter) |
 //! | [`ForeignCallback`] (not COM: the other direction) | core's `MiniDrvTransferCallback` | a foreign `IWiaMiniDrvTransferCallback` |
+//! | [`ImageFilter`] | `IWiaImageFilter`, `IWiaTransferCallback` | a [`filter::ImageFilter`](crate::filter::ImageFilter) over the application's callback |
+//! | [`SegmentationFilter`] | `IWiaSegmentationFilter` | [`processing::detect_regions`](crate::processing::detect_regions) |
+//! | [`FilterClassFactory`] | `IClassFactory` | either filter, by CLSID ([`dll_get_class_object`]) |
 //!
 //! Return codes: a method returning `windows_core::Result<()>` gives S_OK for `Ok` and the
 //! error's code for `Err`, so every other code, S_FALSE and WIA_STATUS_SKIP_ITEM included,
@@ -14,6 +17,7 @@
 //! fold every success code into `Ok(())`.
 
 mod app;
+mod filters;
 mod foreign;
 mod minidrv;
 pub mod raw;
@@ -21,6 +25,10 @@ mod stream;
 pub(crate) mod wia;
 
 pub use app::{app_callback, AppCallback, AppSession};
+pub use filters::{
+    class_object, dll_get_class_object, FilterClassFactory, ImageFilter, SegmentationFilter,
+    CHILD_ITEM_FLAGS, CLSID_SCANWIRE_IMAGE_FILTER, CLSID_SCANWIRE_SEGMENTATION_FILTER,
+};
 pub use foreign::{acquire_into, ForeignCallback};
 pub use minidrv::{relay_callback, RelayCallback, Session};
 pub use stream::PageStream;
@@ -88,6 +96,42 @@ const _: () = {
     assert!(o::WIA_IMG_FMT_TIFF == ia::WiaImgFmt_TIFF.to_u128());
     assert!(o::WIA_IMG_FMT_PDFA == ia::WiaImgFmt_PDFA.to_u128());
     assert!(w::WIA_STATUS_SKIP_ITEM.0 == ia::WIA_STATUS_SKIP_ITEM.0);
+    use crate::processing as p;
+    assert!(p::WIA_IPA_ITEM_CATEGORY == ia::WIA_IPA_ITEM_CATEGORY);
+    assert!(p::WIA_IPS_BRIGHTNESS == ia::WIA_IPS_BRIGHTNESS);
+    assert!(p::WIA_IPS_CONTRAST == ia::WIA_IPS_CONTRAST);
+    assert!(p::WIA_IPS_ROTATION == ia::WIA_IPS_ROTATION);
+    assert!(p::WIA_IPS_AUTO_DESKEW == ia::WIA_IPS_AUTO_DESKEW);
+    assert!(p::WIA_IPS_DESKEW_X == ia::WIA_IPS_DESKEW_X);
+    assert!(p::WIA_IPS_DESKEW_Y == ia::WIA_IPS_DESKEW_Y);
+    assert!(p::WIA_IPS_AUTO_CROP == ia::WIA_IPS_AUTO_CROP);
+    assert!(p::WIA_IPS_BLANK_PAGES == ia::WIA_IPS_BLANK_PAGES);
+    assert!(p::WIA_IPS_BLANK_PAGES_SENSITIVITY == ia::WIA_IPS_BLANK_PAGES_SENSITIVITY);
+    assert!(p::WIA_IPS_JOB_SEPARATORS == ia::WIA_IPS_JOB_SEPARATORS);
+    assert!(p::WIA_IPS_SEGMENTATION == ia::WIA_IPS_SEGMENTATION);
+    assert!(p::PORTRAIT as u32 == ia::PORTRAIT);
+    assert!(p::LANDSCAPE as u32 == ia::LANDSCAPE);
+    assert!(p::ROT180 as u32 == ia::ROT180);
+    assert!(p::ROT270 as u32 == ia::ROT270);
+    assert!(p::WIA_AUTO_DESKEW_ON as u32 == ia::WIA_AUTO_DESKEW_ON);
+    assert!(p::WIA_AUTO_DESKEW_OFF as u32 == ia::WIA_AUTO_DESKEW_OFF);
+    assert!(p::WIA_AUTO_CROP_DISABLED as u32 == ia::WIA_AUTO_CROP_DISABLED);
+    assert!(p::WIA_AUTO_CROP_SINGLE as u32 == ia::WIA_AUTO_CROP_SINGLE);
+    assert!(p::WIA_AUTO_CROP_MULTI as u32 == ia::WIA_AUTO_CROP_MULTI);
+    assert!(p::WIA_BLANK_PAGE_DETECTION_DISABLED as u32 == ia::WIA_BLANK_PAGE_DETECTION_DISABLED);
+    assert!(p::WIA_BLANK_PAGE_DISCARD as u32 == ia::WIA_BLANK_PAGE_DISCARD);
+    assert!(p::WIA_BLANK_PAGE_JOB_SEPARATOR as u32 == ia::WIA_BLANK_PAGE_JOB_SEPARATOR);
+    assert!(p::WIA_SEPARATOR_DISABLED as u32 == ia::WIA_SEPARATOR_DISABLED);
+    assert!(p::WIA_SEPARATOR_DETECT_SCAN_CONTINUE as u32 == ia::WIA_SEPARATOR_DETECT_SCAN_CONTINUE);
+    assert!(p::WIA_SEPARATOR_DETECT_SCAN_STOP as u32 == ia::WIA_SEPARATOR_DETECT_SCAN_STOP);
+    assert!(
+        p::WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE as u32 == ia::WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE
+    );
+    assert!(p::WIA_SEPARATOR_DETECT_NOSCAN_STOP as u32 == ia::WIA_SEPARATOR_DETECT_NOSCAN_STOP);
+    assert!(p::WIA_IMG_FMT_BMP == ia::WiaImgFmt_BMP.to_u128());
+    assert!(p::WIA_CATEGORY_FINISHED_FILE == ia::WIA_CATEGORY_FINISHED_FILE.to_u128());
+    assert!(p::WIA_CATEGORY_FOLDER == ia::WIA_CATEGORY_FOLDER.to_u128());
+    assert!(p::WIA_CATEGORY_ROOT == ia::WIA_CATEGORY_ROOT.to_u128());
     assert!(w::WIA_STATUS_END_OF_MEDIA.0 == ia::WIA_STATUS_END_OF_MEDIA.0);
     assert!(w::WIA_STATUS_NOT_HANDLED.0 == ia::WIA_STATUS_NOT_HANDLED.0);
     assert!(w::WIA_ERROR_COVER_OPEN.0 == ia::WIA_ERROR_COVER_OPEN.0);

@@ -236,6 +236,40 @@ pub(crate) fn write_props(
     Ok(())
 }
 
+/// Writes LONG properties in one `WriteMultiple`, so the driver validates them together (WIA
+/// resolves XPOS/YPOS/XEXTENT/YEXTENT conflicts in that order within one write).
+pub(crate) fn write_longs(
+    storage: &IWiaPropertyStorage,
+    writes: &[(u32, i32)],
+) -> Result<(), HResult> {
+    let specs: Vec<PROPSPEC> = writes.iter().map(|&(id, _)| spec(id)).collect();
+    let values: Vec<PROPVARIANT> = writes
+        .iter()
+        .map(|&(_, v)| {
+            let mut pv = PROPVARIANT::default();
+            // SAFETY: writing the tag and the matching member of a zeroed PROPVARIANT; a
+            // VT_I4 owns nothing, so it is not cleared.
+            unsafe {
+                let inner = &mut pv.Anonymous.Anonymous;
+                inner.vt = VT_I4;
+                inner.Anonymous.lVal = v;
+            }
+            pv
+        })
+        .collect();
+    // SAFETY: `specs` and `values` both hold `writes.len()` elements for the call;
+    // WIA_IPA_FIRST as the first id for names, as Microsoft's sample filter passes.
+    unsafe {
+        storage.WriteMultiple(
+            writes.len() as u32,
+            specs.as_ptr(),
+            values.as_ptr(),
+            windows::Win32::Devices::ImageAcquisition::WIA_IPA_FIRST,
+        )
+    }
+    .map_err(|e| from_hresult(e.code()))
+}
+
 /// `GET_STIDEVICE_TYPE`: the major type is the high word.
 fn is_scanner(dev_type: i32) -> bool {
     (dev_type as u32 >> 16) == 1 // StiDeviceTypeScanner
