@@ -679,3 +679,83 @@ fn class_objects_exist_for_the_two_filters_only() {
     assert_eq!(e.code(), CLASS_E_NOAGGREGATION);
     assert_eq!(raw::release(factory), 0);
 }
+
+/// The WIA Preview Component's call: a child item's area cut out of the cached preview and
+/// filtered as its download would be, into the application's stream.
+#[test]
+fn filter_preview_image_cuts_out_the_child_and_straightens_it() {
+    let truth = synth::photos(&PhotosSpec::on_a4(100, 2, 81));
+    let img = &truth.image;
+    let photo = truth
+        .photos
+        .iter()
+        .find(|p| p.angle_deg.abs() > 2.0)
+        .expect("a turned photo");
+    let b = photo.bounding_rect(img.width, img.height);
+    let (dx, dy) = photo.deskew_xy();
+    let (flatbed, _) = item(
+        WIA_CATEGORY_FLATBED,
+        "Flatbed",
+        "0000\\Root\\Flatbed",
+        &[(WIA_IPA_FORMAT, Val::Guid(WIA_IMG_FMT_PNG))],
+    );
+    // The child sits 50 px right and 40 px down of where the cached preview starts.
+    let (child, _) = item(
+        WIA_CATEGORY_FLATBED,
+        "Region 1",
+        "0000\\Root\\Flatbed\\Region 1",
+        &[
+            (WIA_IPA_FORMAT, Val::Guid(WIA_IMG_FMT_PNG)),
+            (WIA_IPS_XRES, Val::I4(100)),
+            (WIA_IPS_YRES, Val::I4(100)),
+            (WIA_IPS_XPOS, Val::I4(b.x as i32 + 50)),
+            (WIA_IPS_YPOS, Val::I4(b.y as i32 + 40)),
+            (WIA_IPS_XEXTENT, Val::I4(b.width as i32)),
+            (WIA_IPS_YEXTENT, Val::I4(b.height as i32)),
+            (WIA_IPS_DESKEW_X, Val::I4(dx as i32)),
+            (WIA_IPS_DESKEW_Y, Val::I4(dy as i32)),
+        ],
+    );
+    let filter: IWiaImageFilter = create(CLSID_SCANWIRE_IMAGE_FILTER);
+    let (rec, log) = Recorder::new();
+    let template = PageTemplate {
+        source: Source::Flatbed,
+        data: PageData::Encoded(Encoding::Png),
+        dpi: (100, 100),
+    };
+    let (app, session) = app_callback(Box::new(rec), template, CancelHandle::new());
+    // SAFETY: live interfaces.
+    unsafe { filter.InitializeFilter(&flatbed, &app) }.unwrap();
+    // SAFETY: a new stream on a fresh HGLOBAL, freed with the stream.
+    let cached = unsafe { CreateStreamOnHGlobal(HGLOBAL::default(), true) }.unwrap();
+    write_all(&cached, &png(img));
+    let extents = windows::Win32::Foundation::RECT {
+        left: 50,
+        top: 40,
+        right: 50 + img.width as i32,
+        bottom: 40 + img.height as i32,
+    };
+    // SAFETY: live interfaces; the RECT is passed by value.
+    unsafe { filter.FilterPreviewImage(0, &child, extents, &cached) }.expect("FilterPreviewImage");
+    session.end(wia::S_OK);
+    let rec = log.snapshot();
+    assert_eq!(rec.pages.len(), 1);
+    let out = decode_page(&rec.pages[0].data, PageFormat::Png, (1, 1)).unwrap();
+    assert!(
+        (out.width as f64 - photo.size.0).abs() <= 4.0
+            && (out.height as f64 - photo.size.1).abs() <= 4.0,
+        "the straight photo: {}x{} for {photo:?}",
+        out.width,
+        out.height
+    );
+    // Extents that are no rectangle are refused.
+    let bad = windows::Win32::Foundation::RECT {
+        left: 10,
+        top: 0,
+        right: 10,
+        bottom: 5,
+    };
+    // SAFETY: as above.
+    let e = unsafe { filter.FilterPreviewImage(0, &child, bad, &cached) }.unwrap_err();
+    assert_eq!(e.code().0 as u32, wia::E_INVALIDARG.as_u32());
+}
