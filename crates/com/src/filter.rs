@@ -250,6 +250,12 @@ impl<A: Application> ImageFilter<A> {
         self.app.as_mut()
     }
 
+    /// The S_FALSE or error that stopped the transfer, if one did: every later call answers
+    /// it.
+    pub fn stopped(&self) -> Option<HResult> {
+        self.sticky
+    }
+
     /// What was found on each page the driver completed, in order (an error for a page
     /// that could not be processed).
     pub fn reports(&self) -> &[Result<PageReport, String>] {

@@ -356,6 +356,58 @@ fn detected_regions_match_the_photos_and_cut_them_out_straight() {
     }
 }
 
+#[test]
+fn auto_crop_single_cuts_the_sheet_out_straight_from_the_lid() {
+    let mut spec = SheetSpec::a4_on_platen(100, 8);
+    spec.skew_deg = 3.0;
+    let sheet = synth::sheet(&spec);
+    let s = settings(&[
+        (WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_SINGLE),
+        (WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON),
+    ]);
+    let out = process_page(&png(&sheet.image), PageFormat::Png, (100, 100), &s).unwrap();
+    let found = out.report.sheet.expect("the sheet against the dark lid");
+    assert!((found.angle_deg - 3.0).abs() < 0.2, "{found:?}");
+    assert_eq!(out.report.deskew_xy, Some(found.deskew_xy()));
+    let p = decode_page(&out.pages[0], PageFormat::Png, (1, 1)).unwrap();
+    assert!(
+        (p.width as f64 - sheet.paper.size.0).abs() <= 3.0
+            && (p.height as f64 - sheet.paper.size.1).abs() <= 3.0,
+        "{}x{} for {:?}",
+        p.width,
+        p.height,
+        sheet.paper
+    );
+    // Without deskew the crop is the sheet's upright bounding box.
+    let s = settings(&[(WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_SINGLE)]);
+    let out = process_page(&png(&sheet.image), PageFormat::Png, (100, 100), &s).unwrap();
+    let p = decode_page(&out.pages[0], PageFormat::Png, (1, 1)).unwrap();
+    let b = found.bounding_rect(sheet.image.width, sheet.image.height);
+    assert_eq!((p.width, p.height), (b.width, b.height));
+}
+
+#[test]
+fn the_page_buffer_is_a_memory_stream() {
+    use scanwire_com::filter::PageBuffer;
+    use std::io::SeekFrom;
+    let b = PageBuffer::default();
+    b.write(b"BM....data").unwrap();
+    // Drivers seek back to patch a header.
+    assert_eq!(b.seek(SeekFrom::Start(2)).unwrap(), 2);
+    b.write(b"1234").unwrap();
+    assert_eq!(b.seek(SeekFrom::End(0)).unwrap(), 10);
+    assert_eq!(b.seek(SeekFrom::Current(2)).unwrap(), 12);
+    b.write(b"!").unwrap();
+    b.seek(SeekFrom::Start(0)).unwrap();
+    let mut out = [0u8; 32];
+    assert_eq!(b.read(&mut out), 13);
+    assert_eq!(&out[..13], b"BM1234data\0\0!");
+    assert!(b.seek(SeekFrom::Current(-100)).is_err());
+    b.set_size(4).unwrap();
+    assert_eq!(b.take(), b"BM12");
+    assert!(b.is_empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // the image filter's transfer, delivering to Scanwire's application adapter
 

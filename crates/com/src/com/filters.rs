@@ -383,6 +383,10 @@ impl IWiaTransferCallback_Impl for ImageFilter_Impl {
         bstritemname: &BSTR,
         bstrfullitemname: &BSTR,
     ) -> windows_core::Result<IStream> {
+        // After a cancel or failure the answer is that, without reading the item again.
+        if let Some(hr) = lock(&self.state).stopped() {
+            return Err(fail(hr));
+        }
         let setup = self.setup(bstrfullitemname).map_err(fail)?;
         let begin = lock(&self.state).get_next_stream(
             lflags,
