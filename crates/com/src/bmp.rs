@@ -1,7 +1,8 @@
 //! BMP files, as WIA transfers pages in `WiaImgFmt_BMP` (a BITMAPFILEHEADER, a
 //! BITMAPINFOHEADER, a palette for 1 and 8 bits, rows padded to 4 bytes, bottom-up unless the
 //! height is negative). Only what a scanner page uses: uncompressed (`BI_RGB`) 1, 8, 24 and
-//! 32 bits; `scanwire-codecs` has no BMP, and the image filter must give the application the
+//! 32 bits (and 32 bits as `BI_BITFIELDS` with the usual BGR masks); `scanwire-codecs` has no
+//! BMP, and the image filter must give the application the
 //! format it asked for.
 
 use scanwire_core::device::PixelFormat;
@@ -79,6 +80,15 @@ pub fn decode(b: &[u8]) -> Result<Bmp, BmpError> {
         return Err(err(format!(
             "compression {compression}; only uncompressed (BI_RGB) is supported"
         )));
+    }
+    if compression == 3 {
+        // BI_BITFIELDS: the masks follow the 40-byte header (also inside V4/V5 headers).
+        let masks = (u32_at(b, 54), u32_at(b, 58), u32_at(b, 62));
+        if masks != (0x00ff_0000, 0x0000_ff00, 0x0000_00ff) {
+            return Err(err(format!(
+                "32-bit bit fields {masks:08x?}; only 8-bit BGR fields are supported"
+            )));
+        }
     }
     let (w, h) = (width as u32, height.unsigned_abs());
     let top_down = height < 0;
@@ -283,6 +293,17 @@ mod tests {
         b.extend_from_slice(&px);
         let d = decode(&b).unwrap();
         assert_eq!(d.data, img.data);
+        // The same as BI_BITFIELDS with the usual masks; other masks are refused.
+        let mut bf = b[..54].to_vec();
+        bf[30..34].copy_from_slice(&3u32.to_le_bytes());
+        bf.extend_from_slice(&0x00ff_0000u32.to_le_bytes());
+        bf.extend_from_slice(&0x0000_ff00u32.to_le_bytes());
+        bf.extend_from_slice(&0x0000_00ffu32.to_le_bytes());
+        bf[10..14].copy_from_slice(&66u32.to_le_bytes());
+        bf.extend_from_slice(&b[54..]);
+        assert_eq!(decode(&bf).unwrap().data, img.data);
+        bf[54] = 0x1f;
+        assert!(decode(&bf).unwrap_err().0.contains("bit fields"));
     }
 
     #[test]
