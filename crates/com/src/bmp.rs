@@ -1,9 +1,8 @@
 //! BMP files, as WIA transfers pages in `WiaImgFmt_BMP` (a BITMAPFILEHEADER, a
 //! BITMAPINFOHEADER, a palette for 1 and 8 bits, rows padded to 4 bytes, bottom-up unless the
 //! height is negative). Only what a scanner page uses: uncompressed (`BI_RGB`) 1, 8, 24 and
-//! 32 bits (and 32 bits as `BI_BITFIELDS` with the usual BGR masks); `scanwire-codecs` has no
-//! BMP, and the image filter must give the application the
-//! format it asked for.
+//! 32 bits (and 32 bits as `BI_BITFIELDS` with the usual BGR masks). `scanwire-codecs` has no
+//! BMP, and the image filter must give the application the format it asked for.
 
 use scanwire_core::device::PixelFormat;
 
