@@ -337,10 +337,9 @@ impl Feed<'_> {
         };
         // Bands: rows of a raster, or slices of an encoded file.
         let unit = if bpl > 0 { bpl } else { 1 };
-        let mut band_units = if bpl > 0 {
-            (BAND_BYTES / bpl).clamp(1, BAND_ROWS)
-        } else {
-            BAND_BYTES.min(body.len().div_ceil(16).max(4096))
+        let mut band_units = match BAND_BYTES.checked_div(bpl) {
+            Some(rows) => rows.clamp(1, BAND_ROWS),
+            None => BAND_BYTES.min(body.len().div_ceil(16).max(4096)),
         };
         let total_units = if bpl > 0 { rows as usize } else { body.len() };
         if let Some(page_time) = self.opts.page_time() {

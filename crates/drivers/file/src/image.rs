@@ -198,7 +198,10 @@ pub fn probe(path: &Path, bytes: &[u8]) -> Vec<Result<PageSpec, FileError>> {
 }
 
 /// Size, mode and resolution from a PNG's header chunks.
-fn png_header(bytes: &[u8]) -> Result<(u32, u32, ColorMode, Option<(u32, u32)>), String> {
+/// Width, height, mode and resolution.
+type Head = (u32, u32, ColorMode, Option<(u32, u32)>);
+
+fn png_header(bytes: &[u8]) -> Result<Head, String> {
     let reader = png::Decoder::new(Cursor::new(bytes))
         .read_info()
         .map_err(|e| e.to_string())?;
@@ -314,16 +317,9 @@ fn probe_tiff(path: &Path, bytes: &[u8]) -> Vec<Result<PageSpec, FileError>> {
     for spec in specs.iter_mut().flatten() {
         spec.pages_in_file = count;
     }
-    if count > 1 {
-        for (i, s) in specs.iter_mut().enumerate() {
-            if let Err(
-                FileError::Unsupported { page, .. }
-                | FileError::Damaged { page, .. }
-                | FileError::Mode { page, .. },
-            ) = s
-            {
-                *page = page.or(Some(i as u32 + 1));
-            }
+    for (i, s) in specs.iter_mut().enumerate() {
+        if let Err(FileError::Unsupported { page, .. } | FileError::Damaged { page, .. }) = s {
+            *page = (count > 1).then_some(i as u32 + 1);
         }
     }
     specs
