@@ -327,3 +327,73 @@ fn a_bad_file_midway_names_itself_and_keeps_the_pages_before() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("has no image files"), "{}", stderr(&o));
 }
+
+/// `--pdfa`: the same searchable file, marked and equipped as PDF/A-2b (structure checked
+/// with qpdf; no PDF/A validator is packaged, see crates/codecs/tests/pdfa.rs).
+#[test]
+fn pdfa_with_ocr_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = scanwire(&["scan", "--pdfa", "-o", "page.png"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("use a .pdf file"), "{}", stderr(&o));
+    let Some(scans) = scanwire_testkit::fixtures_dir("scans") else {
+        return;
+    };
+    if !(have("pdftotext", "-v") && have("qpdf", "--version")) {
+        return;
+    }
+    let device = format!("file:{}", scans.join("unpaper-imgsrc002.png").display());
+    let o = scanwire(
+        &[
+            "scan",
+            "-d",
+            &device,
+            "--source",
+            "adf",
+            "--mode",
+            "lineart",
+            "--ocr",
+            "eng",
+            "--pdfa",
+            "--title",
+            "Some text",
+            "-o",
+            "a.pdf",
+        ],
+        d,
+    );
+    let err = stderr(&o);
+    if err.contains("could not be loaded") || err.contains("no Tesseract language data") {
+        scanwire_testkit::peer_missing(&format!("needs Tesseract with English: {err}"));
+        return;
+    }
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let check = Command::new("qpdf")
+        .args(["--check", "a.pdf"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let catalog = Command::new("qpdf")
+        .args(["--show-object=1", "a.pdf"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let catalog = String::from_utf8_lossy(&catalog.stdout);
+    assert!(
+        catalog.contains("/S /GTS_PDFA1") && catalog.contains("/Metadata"),
+        "{catalog}"
+    );
+    let text = Command::new("pdftotext")
+        .args(["a.pdf", "-"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Additionally, even more text"), "{text}");
+}
