@@ -435,8 +435,15 @@ fn tiff_dpi(d: &mut TiffDecoder<Cursor<&[u8]>>) -> Option<(u32, u32)> {
 pub fn decode(spec: &PageSpec, bytes: &[u8], mode: ColorMode) -> Result<Raster, FileError> {
     let raster = match spec.format {
         Format::Png | Format::Jpeg => {
-            let d = scanwire_codecs::decode::decode(bytes, Some(mode))
-                .map_err(|e| spec.damaged(e.to_string()))?;
+            let d = scanwire_codecs::decode::decode(bytes, Some(mode)).map_err(|e| {
+                spec.damaged(match e {
+                    // The decoder's own words, without its "device's data" framing.
+                    scanwire_codecs::EncodeError::BadInput { detail, .. } => {
+                        format!("cannot be decoded: {detail}")
+                    }
+                    other => format!("cannot be decoded: {other}"),
+                })
+            })?;
             Raster {
                 pixel: d.pixel,
                 width: d.width,

@@ -486,3 +486,25 @@ fn the_real_scanned_pages() {
         .detail()
         .contains("ocrmypdf-typewriter.png is 1-bit black and white (lineart)"));
 }
+
+#[test]
+fn sixteen_bit_tiffs_come_back_exactly() {
+    let (w, h) = (21, 13);
+    for (pixel, mode) in [
+        (PixelFormat::Gray16, ColorMode::Gray16),
+        (PixelFormat::Rgb16, ColorMode::Color48),
+        (PixelFormat::Rgb8, ColorMode::Color),
+    ] {
+        let d = tmp();
+        let data = rows(pixel, w, h, 5);
+        put(
+            d.path(),
+            "deep.tif",
+            &tiff(&[(pixel, w, h, data.clone())], 600, TiffCompression::Lzw),
+        );
+        let (o, rec) = scan(&spec(&d), &request(mode, 600, None));
+        assert_eq!(o.result, wia::S_OK, "{pixel:?}: {:?}", o.error);
+        assert_eq!(rec.pages[0].info.dpi, (600, 600));
+        assert_eq!(rec.pages[0].data, data, "{pixel:?}");
+    }
+}
