@@ -244,8 +244,25 @@ fn palette_mode(entries: impl Iterator<Item = (u8, u8, u8)>) -> ColorMode {
     mode
 }
 
+/// The largest TIFF page decoded (an A4 page at 1200 dpi in 48-bit color is 835 MB); the
+/// `tiff` crate's default is 256 MiB.
+const TIFF_MAX_PAGE: usize = 1 << 30;
+
+/// A TIFF decoder with [`TIFF_MAX_PAGE`] as its limit.
+fn tiff_decoder(bytes: &[u8]) -> tiff::TiffResult<TiffDecoder<Cursor<&[u8]>>> {
+    let mut limits = tiff::decoder::Limits::default();
+    limits.decoding_buffer_size = TIFF_MAX_PAGE;
+    Ok(TiffDecoder::new(Cursor::new(bytes))?.with_limits(limits))
+}
+
 fn tiff_error(path: &Path, page: Option<u32>, e: tiff::TiffError) -> FileError {
     match e {
+        tiff::TiffError::LimitsExceeded => FileError::Unsupported {
+            path: path.to_path_buf(),
+            page,
+            detail: "the TIFF page is too large to decode".into(),
+            supported: "pages of up to 1 GiB decoded",
+        },
         tiff::TiffError::UnsupportedError(u) => FileError::Unsupported {
             path: path.to_path_buf(),
             page,
@@ -290,7 +307,7 @@ fn tiff_compression_name(code: u16) -> String {
 }
 
 fn probe_tiff(path: &Path, bytes: &[u8]) -> Vec<Result<PageSpec, FileError>> {
-    let mut decoder = match TiffDecoder::new(Cursor::new(bytes)) {
+    let mut decoder = match tiff_decoder(bytes) {
         Ok(d) => d,
         Err(e) => return vec![Err(tiff_error(path, None, e))],
     };
@@ -506,7 +523,7 @@ fn convert(
 fn decode_tiff(spec: &PageSpec, bytes: &[u8], mode: ColorMode) -> Result<Raster, FileError> {
     let page = spec.page_label();
     let err = |e| tiff_error(&spec.path, page, e);
-    let mut d = TiffDecoder::new(Cursor::new(bytes)).map_err(err)?;
+    let mut d = tiff_decoder(bytes).map_err(err)?;
     d.seek_to_image(spec.index as usize).map_err(err)?;
     let color = d.colortype().map_err(err)?;
     let palette = match color {

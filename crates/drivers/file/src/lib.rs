@@ -1,5 +1,5 @@
 //! The file driver: image files scanned as a document feeder, so that existing scans can be
-//! reprocessed (`scanwire scan -d file:inbox/ --source adf --deskew -o out.pdf`) and real
+//! reprocessed (`scanwire scan -d file:inbox/ --source adf --mode gray --ocr eng -o out.pdf`) and real
 //! scanned pages tested, like SANE's `pnm` backend.
 //!
 //! `--device file:PATH`, where PATH is a file, a directory (its image files in name order) or
