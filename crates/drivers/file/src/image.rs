@@ -367,7 +367,21 @@ fn tiff_page(
             supported: TIFF_COMPRESSIONS,
         });
     }
+    // Separate planes per channel: the `tiff` crate's whole-image read returns only the first.
+    let planar = d
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .map_err(err)?
+        .unwrap_or(1);
     let color = d.colortype().map_err(err)?;
+    if planar == 2 && !matches!(color, ColorType::Gray(_) | ColorType::Palette(_)) {
+        return Err(FileError::Unsupported {
+            path: path.to_path_buf(),
+            page,
+            detail: "TIFF with one plane per channel (PlanarConfiguration 2) is not supported"
+                .into(),
+            supported: "TIFF with the channels of each pixel together (PlanarConfiguration 1)",
+        });
+    }
     let native = match color {
         ColorType::Gray(1) => ColorMode::Lineart,
         ColorType::Gray(2 | 4 | 8) => ColorMode::Gray,

@@ -313,6 +313,54 @@ fn a_scan_area_crops_every_page() {
     assert_eq!(rec.pages[0].data, want);
 }
 
+/// A little-endian RGB TIFF, one row, with one strip per plane, written by hand.
+fn planar_rgb_tiff(planes: &[[u8; 2]; 3]) -> Vec<u8> {
+    // Header, then the arrays, then the strips, then the IFD.
+    let mut out = b"II*\0".to_vec();
+    let arrays_at = 8u32;
+    let strips_at = arrays_at + 3 * 2 + 3 * 4 + 3 * 4; // BitsPerSample, offsets, counts
+    let ifd_at = strips_at + 6;
+    out.extend_from_slice(&ifd_at.to_le_bytes());
+    for _ in 0..3 {
+        out.extend_from_slice(&8u16.to_le_bytes());
+    }
+    for i in 0..3u32 {
+        out.extend_from_slice(&(strips_at + 2 * i).to_le_bytes());
+    }
+    for _ in 0..3 {
+        out.extend_from_slice(&2u32.to_le_bytes());
+    }
+    for p in planes {
+        out.extend_from_slice(p);
+    }
+    let entries: [(u16, u16, u32, u32); 10] = [
+        (256, 3, 1, 2),
+        (257, 3, 1, 1),
+        (258, 3, 3, arrays_at),
+        (259, 3, 1, 1),
+        (262, 3, 1, 2),
+        (273, 4, 3, arrays_at + 6),
+        (277, 3, 1, 3),
+        (278, 3, 1, 1),
+        (279, 4, 3, arrays_at + 18),
+        (284, 3, 1, 2),
+    ];
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, ty, count, v) in entries {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        if ty == 3 && count == 1 {
+            out.extend_from_slice(&(v as u16).to_le_bytes());
+            out.extend_from_slice(&[0, 0]);
+        } else {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out
+}
+
 #[test]
 fn bad_files_name_themselves_and_keep_the_pages_before() {
     let (w, h) = (16, 16);
@@ -331,7 +379,9 @@ fn bad_files_name_themselves_and_keep_the_pages_before() {
         ],
         &[0, 0, 0, 0],
     );
-    let cases: [(&str, Vec<u8>, &str); 5] = [
+    // RGB in three planes (PlanarConfiguration 2): 2x1 pixels, a strip per plane.
+    let planar = planar_rgb_tiff(&[[1, 2], [3, 4], [5, 6]]);
+    let cases: [(&str, Vec<u8>, &str); 6] = [
         (
             "c-notes.png",
             b"just some text".to_vec(),
@@ -345,6 +395,11 @@ fn bad_files_name_themselves_and_keep_the_pages_before() {
             "c-fax3.tif: TIFF compression CCITT Group 3 fax (3) is not supported; supported: no compression, LZW, Deflate, PackBits, JPEG, CCITT Group 4",
         ),
         ("c-cut.pgm", b"P5\n16 16\n255\n\x01\x02".to_vec(), "c-cut.pgm: PNM is cut short"),
+        (
+            "c-planar.tif",
+            planar,
+            "c-planar.tif: TIFF with one plane per channel (PlanarConfiguration 2) is not supported",
+        ),
     ];
     for (name, bytes, says) in cases {
         let d = tmp();
