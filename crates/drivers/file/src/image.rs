@@ -3,7 +3,7 @@
 //!
 //! The format is told by the first bytes, never by the name. PNG and JPEG decode with the
 //! codecs crate's one decoder; TIFF with the `tiff` crate (every page of a multi-page file;
-//! no compression, LZW, Deflate, PackBits, JPEG, CCITT Group 4); PNM with [`crate::pnm`].
+//! no compression, LZW, Deflate, PackBits, JPEG, CCITT Group 4); PNM with `pnm.rs` (P1–P6).
 //! A page is decoded whole, one at a time: a page plus the next in memory, never the batch.
 
 use crate::errors::FileError;
