@@ -260,6 +260,10 @@ pub struct ScanArgs {
     #[arg(long)]
     pub title: Option<String>,
 
+    /// PDF: write PDF/A-2b for archiving (XMP metadata, an sRGB output intent, a document ID).
+    #[arg(long)]
+    pub pdfa: bool,
+
     /// Multi-page files: if the scan does not complete, leave no file at all (by default a
     /// cancelled or failed PDF/TIFF keeps every completed page).
     #[arg(long)]

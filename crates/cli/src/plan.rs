@@ -116,6 +116,13 @@ impl ScanPlan {
         }
         output.options.pdf_lossless = args.lossless;
         output.options.title = args.title.clone();
+        if args.pdfa && output.format != Format::Pdf {
+            bail!(usage(format!(
+                "--pdfa makes a PDF/A file, but -o {path} is {}; use a .pdf file",
+                output.format
+            )));
+        }
+        output.options.pdfa = args.pdfa;
         output.all_or_nothing = args.all_or_nothing;
         output.queue_bytes = CLI_QUEUE_BYTES;
         // Tesseract and its languages are checked here, before a scanner is touched.

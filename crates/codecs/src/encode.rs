@@ -105,7 +105,7 @@ impl<W: DocumentOutput> Document<W> {
                 opts.thread_count(),
                 multi_page,
             )?),
-            Format::Pdf => Kind::Pdf(PdfWriter::new(out)?),
+            Format::Pdf => Kind::Pdf(PdfWriter::new(out, opts.pdfa)?),
             other => {
                 return Err(EncodeError::Unsupported(format!(
                     "{other} holds one image; documents are tiff or pdf"

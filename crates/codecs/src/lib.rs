@@ -55,6 +55,7 @@ mod options;
 mod par;
 mod pdf;
 pub mod pdf_text;
+mod pdfa;
 mod png;
 mod pnm;
 mod source;

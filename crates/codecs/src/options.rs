@@ -115,6 +115,9 @@ pub struct EncodeOptions {
     pub pdf_lossless: bool,
     /// PDF document title.
     pub title: Option<String>,
+    /// PDF: write PDF/A-2b (ISO 19005-2 level B, for archiving): XMP metadata saying so, an
+    /// sRGB output intent, a document ID (`pdfa.rs`). Pages and text are the same.
+    pub pdfa: bool,
     /// Threads for encoders that split a page (JPEG and PDF DCT strips, TIFF strips); 0 = one
     /// per core.
     pub threads: usize,
@@ -139,6 +142,7 @@ impl Default for EncodeOptions {
             tiff: TiffCompression::default(),
             pdf_lossless: false,
             title: None,
+            pdfa: false,
             threads: 0,
             png_threads: 1,
             spool_dir: None,

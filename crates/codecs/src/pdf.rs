@@ -42,6 +42,8 @@ pub(crate) struct PdfWriter<W> {
     pages: Vec<Ref>,
     /// The glyphless font, once a page with text has been written.
     font: Option<GlyphlessFontRefs>,
+    /// PDF/A-2b: metadata, output intent and ID at the end (`pdfa.rs`).
+    pdfa: bool,
 }
 
 fn io() -> impl FnOnce(std::io::Error) -> EncodeError {
@@ -57,7 +59,7 @@ enum Image {
 }
 
 impl<W: DocumentOutput> PdfWriter<W> {
-    pub fn new(inner: W) -> Result<Self, EncodeError> {
+    pub fn new(inner: W, pdfa: bool) -> Result<Self, EncodeError> {
         let mut out = Out::new(inner).map_err(io())?;
         // The binary comment marks the file as binary for transfer programs (PDF 7.5.2).
         out.write_all(b"%PDF-1.7\n%\x80\x80\x80\x80\n")
@@ -68,6 +70,7 @@ impl<W: DocumentOutput> PdfWriter<W> {
             next_id: FIRST_FREE,
             pages: Vec::new(),
             font: None,
+            pdfa,
         })
     }
 
@@ -229,6 +232,11 @@ impl<W: DocumentOutput> PdfWriter<W> {
                     });
                 }
             };
+            if pdf.pdfa && info.components == 4 {
+                return Err(EncodeError::Unsupported(
+                    "PDF/A with an sRGB output intent cannot hold a CMYK JPEG page; leave out --pdfa or ask for color".into(),
+                ));
+            }
             if info.bits != 8 {
                 return Err(EncodeError::Unsupported(format!(
                     "PDF embeds 8-bit JPEGs only; this one has {}-bit samples",
@@ -379,18 +387,55 @@ impl<W: DocumentOutput> PdfWriter<W> {
             .kids(self.pages.iter().copied())
             .count(self.pages.len() as i32);
         self.put(PAGE_TREE, &c)?;
+        let secs = unix_now();
+        let producer = format!("Scanwire {}", env!("CARGO_PKG_VERSION"));
+        let id = self
+            .pdfa
+            .then(|| crate::pdfa::document_id(&[self.out.position(), self.pages.len() as u64]));
+        let pdfa = match id {
+            Some(id) => {
+                let (profile, metadata) = (self.alloc(), self.alloc());
+                let mut c = chunk();
+                let icc = deflate(&crate::pdfa::srgb_profile());
+                c.icc_profile(profile, &icc)
+                    .n(3)
+                    .filter(pdf_writer::Filter::FlateDecode);
+                self.put(profile, &c)?;
+                let xmp =
+                    crate::pdfa::xmp(&producer, &xmp_date(secs), title, &crate::pdfa::uuid(&id));
+                let mut c = chunk();
+                c.metadata(metadata, xmp.as_bytes());
+                self.put(metadata, &c)?;
+                Some((profile, metadata))
+            }
+            None => None,
+        };
         let mut c = chunk();
-        c.indirect(CATALOG)
-            .start::<pdf_writer::writers::Catalog>()
-            .pages(PAGE_TREE);
+        {
+            let mut catalog = c.indirect(CATALOG).start::<pdf_writer::writers::Catalog>();
+            catalog.pages(PAGE_TREE);
+            if let Some((profile, metadata)) = pdfa {
+                catalog.metadata(metadata);
+                catalog
+                    .output_intents()
+                    .push()
+                    .subtype(pdf_writer::types::OutputIntentSubtype::PDFA)
+                    .output_condition_identifier(TextStr(crate::pdfa::OUTPUT_CONDITION))
+                    .info(TextStr(crate::pdfa::OUTPUT_CONDITION))
+                    .dest_output_profile(profile);
+            }
+        }
         self.put(CATALOG, &c)?;
         let mut c = chunk();
         {
             let mut info = c
                 .indirect(INFO)
                 .start::<pdf_writer::writers::DocumentInfo>();
-            let producer = format!("Scanwire {}", env!("CARGO_PKG_VERSION"));
-            info.producer(TextStr(&producer)).creation_date(now());
+            info.producer(TextStr(&producer))
+                .creation_date(pdf_date(secs));
+            if pdfa.is_some() {
+                info.modified_date(pdf_date(secs));
+            }
             if let Some(t) = title {
                 info.title(TextStr(t));
             }
@@ -408,8 +453,13 @@ impl<W: DocumentOutput> PdfWriter<W> {
             })?;
             x.push_str(&format!("{off:010} 00000 n\r\n"));
         }
+        // PDF/A needs the file identifier (two equal halves for a new file).
+        let id = id.map_or(String::new(), |id| {
+            let hex: String = id.iter().map(|b| format!("{b:02X}")).collect();
+            format!(" /ID [<{hex}> <{hex}>]")
+        });
         x.push_str(&format!(
-            "trailer\n<< /Size {} /Root {} 0 R /Info {} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            "trailer\n<< /Size {} /Root {} 0 R /Info {} 0 R{id} >>\nstartxref\n{xref}\n%%EOF\n",
             self.offsets.len() + 1,
             CATALOG.get(),
             INFO.get()
@@ -431,11 +481,36 @@ fn color_space(components: u8) -> &'static str {
     }
 }
 
-/// The current time in UTC as a PDF date.
-fn now() -> Date {
-    let secs = std::time::SystemTime::now()
+/// Seconds since 1970 (UTC).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Zlib-compressed bytes (the ICC profile's stream).
+fn deflate(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = z.write_all(data);
+    z.finish().unwrap_or_default()
+}
+
+/// `secs` in XMP's form, the same instant as [`pdf_date`]'s.
+fn xmp_date(secs: u64) -> String {
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let t = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+/// `secs` (UTC) as a PDF date.
+fn pdf_date(secs: u64) -> Date {
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let t = secs % 86_400;
     Date::new(y as u16)

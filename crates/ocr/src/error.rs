@@ -64,7 +64,7 @@ pub enum OcrError {
         tessdata: PathBuf,
     },
     /// `TessBaseAPIInit3` failed although the data files exist.
-    #[error("Tesseract could not load the languages {languages} from {} (Init returned {code}; its message is above)", .tessdata.display())]
+    #[error("Tesseract could not load the languages {languages} from {} (Init returned {code}; Tesseract's reason, if it gave one, is printed above)", .tessdata.display())]
     Init {
         /// The language list.
         languages: String,

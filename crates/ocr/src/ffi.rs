@@ -47,6 +47,7 @@ struct Api {
     create: unsafe extern "C" fn() -> *mut TessBaseApi,
     delete: unsafe extern "C" fn(*mut TessBaseApi),
     init3: unsafe extern "C" fn(*mut TessBaseApi, *const c_char, *const c_char) -> c_int,
+    set_variable: unsafe extern "C" fn(*mut TessBaseApi, *const c_char, *const c_char) -> Bool,
     end: unsafe extern "C" fn(*mut TessBaseApi),
     clear: unsafe extern "C" fn(*mut TessBaseApi),
     set_page_seg_mode: unsafe extern "C" fn(*mut TessBaseApi, c_int),
@@ -117,7 +118,18 @@ pub(crate) struct Tesseract {
     api: Api,
     version: String,
     path: PathBuf,
+    /// Whether its chatter already goes to /dev/null (see [`RawEngine::new`]).
+    quiet: AtomicBool,
 }
+
+/// Held while an engine initialises, so that the one write of Tesseract's process-wide
+/// `debug_file` parameter (read by every `tprintf`) cannot meet another Tesseract call: it
+/// happens right after the library's first successful Init, before any engine recognises.
+static INIT: Mutex<()> = Mutex::new(());
+
+/// Where Tesseract's `tprintf` output goes once an engine is up (Tesseract itself turns it
+/// into `nul` on Windows).
+const DEBUG_FILE: &CStr = c"/dev/null";
 
 /// Libraries loaded so far, by the path asked for (`None`: the default names).
 static LOADED: Mutex<Vec<(Option<PathBuf>, &'static Tesseract)>> = Mutex::new(Vec::new());
@@ -155,6 +167,7 @@ pub(crate) fn tesseract(library: Option<&Path>) -> Result<&'static Tesseract, Oc
         api,
         version,
         path,
+        quiet: AtomicBool::new(false),
     }));
     loaded.push((key, t));
     Ok(t)
@@ -223,6 +236,7 @@ fn resolve(lib: &Library, path: &Path) -> Result<Api, OcrError> {
         create: sym!("TessBaseAPICreate"),
         delete: sym!("TessBaseAPIDelete"),
         init3: sym!("TessBaseAPIInit3"),
+        set_variable: sym!("TessBaseAPISetVariable"),
         end: sym!("TessBaseAPIEnd"),
         clear: sym!("TessBaseAPIClear"),
         set_page_seg_mode: sym!("TessBaseAPISetPageSegMode"),
@@ -307,7 +321,13 @@ pub(crate) struct RawEngine {
 
 impl RawEngine {
     /// `TessBaseAPICreate` + `TessBaseAPIInit3(datapath, languages)`; `Err(code)` when Init
-    /// fails (Tesseract prints why on stderr).
+    /// fails (Tesseract prints why on stderr, if it is the library's first engine).
+    ///
+    /// After the first successful Init, Tesseract's `tprintf` output ("Estimating resolution
+    /// as N", "Warning: Invalid resolution", "Detected N diacritics": chatter printed for
+    /// every page, in the middle of a progress bar) goes to /dev/null through the API's
+    /// `debug_file` parameter: the process's stderr stays open for everything else, and the
+    /// first Init's failure, the one real error Tesseract prints, still shows.
     pub(crate) fn new(
         tess: &'static Tesseract,
         datapath: &Path,
@@ -324,11 +344,20 @@ impl RawEngine {
         if raw.is_null() {
             return Err(-1);
         }
+        let _init = INIT.lock().unwrap_or_else(|p| p.into_inner());
         let engine = RawEngine { tess, raw };
         // SAFETY: `raw` is a fresh handle; both strings are NUL-terminated and outlive the call.
         let rc = unsafe { (tess.api.init3)(engine.raw, dp.as_ptr(), langs.as_ptr()) };
         if rc != 0 {
-            return Err(rc); // `engine` drops: End + Delete
+            return Err(rc); // `engine` drops (End + Delete) before the lock is released
+        }
+        if !tess.quiet.swap(true, Ordering::SeqCst) {
+            // SAFETY: the handle is initialised; both strings are NUL-terminated statics. No
+            // other Tesseract call runs: Inits hold `INIT`, and no engine of this library
+            // was up before this one to recognise.
+            unsafe {
+                (tess.api.set_variable)(engine.raw, c"debug_file".as_ptr(), DEBUG_FILE.as_ptr())
+            };
         }
         Ok(engine)
     }

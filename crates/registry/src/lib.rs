@@ -3,7 +3,7 @@
 //! `scan`, `serve`) and anything else that takes a device id go through it.
 //!
 //! - [`DRIVERS`]: every driver by name, the default (`virtual`) first. A device id starts
-//!   with its driver's name and a colon (`sane:test:0`, `escl:http://…`), except `virtual`
+//!   with its driver's name and a colon (`sane:test:0`, `escl:http://…`, `file:scans/`), except `virtual`
 //!   (the whole id) and eSCL URLs, which are ids by themselves ([`driver_name`]).
 //! - [`open`] opens a device by id, constructing only the driver the id names (the others
 //!   would cost start-up time for nothing: loading libsane, say).
@@ -94,6 +94,12 @@ pub const DRIVERS: &[Entry] = &[
                 })
                 .collect())
         }),
+    },
+    Entry {
+        name: "file",
+        about: "image files scanned as a feeder (file:PATH: a file, a directory, a pattern)",
+        make: |_| Box::new(scanwire_file::FileDriver::new()),
+        discover: None,
     },
     #[cfg(windows)]
     Entry {
@@ -239,6 +245,24 @@ mod tests {
         );
         let e = open("virtual:2", &config).err().unwrap();
         assert!(e.is_bad_id(), "{e}");
+    }
+
+    #[test]
+    fn file_ids_open_the_file_driver() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.pgm"), b"P5 2 1 255\n\x00\xff").unwrap();
+        let config = Config::default();
+        let id = format!("file:{}", dir.path().display());
+        assert_eq!(driver_name(&id), "file");
+        let mut d = open(&id, &config).unwrap();
+        assert_eq!(d.info().driver, "file");
+        let caps = d.capabilities().unwrap();
+        assert_eq!(caps.sources[0].feeder_capacity, Some(1));
+        let e = open(&format!("file:{}/*.tif", dir.path().display()), &config)
+            .err()
+            .unwrap();
+        assert!(e.is_bad_id(), "{e}");
+        assert!(e.to_string().contains("has no image files"), "{e}");
     }
 
     #[test]
