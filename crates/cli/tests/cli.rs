@@ -320,7 +320,9 @@ fn a_driver_panic_and_a_hang_end_the_scan_not_the_process() {
         dir.path(),
     );
     exits_with(&o, 1, "stopped responding");
-    assert!(start.elapsed() < Duration::from_secs(10));
+    // The hung driver thread never ends; the process must not wait for it (nor for the
+    // device's 600 s release). The bound leaves room for a loaded machine.
+    assert!(start.elapsed() < Duration::from_secs(60));
     assert!(!dir.path().join("x.png").exists());
 }
 

@@ -320,6 +320,14 @@ fn cancel_mid_ocr_returns_at_once_and_keeps_the_finished_pages() {
     let Some((big, _)) = synthetic_page(&long, 50.0, 1400) else {
         return;
     };
+    // How long page 2 takes to recognise uncancelled, measured now: "at once" is judged
+    // against that, so a loaded machine slows both sides alike.
+    let Some(mut engine) = common::engine() else {
+        return;
+    };
+    let t = Instant::now();
+    engine.recognize(&big, &CancelFlag::new()).unwrap();
+    let page2 = t.elapsed();
     pages[1] = big;
     let handle = CancelHandle::new();
     let flag = CancelFlag::new();
@@ -337,8 +345,8 @@ fn cancel_mid_ocr_returns_at_once_and_keeps_the_finished_pages() {
     let cancelled_at = started.lock().unwrap().expect("page 1 was recognised");
     let after = cancelled_at.elapsed();
     assert!(
-        after < Duration::from_secs(1),
-        "the pipeline took {after:?} to end after the cancel"
+        after < page2 / 3,
+        "the pipeline took {after:?} to end after the cancel; page 2 alone takes {page2:?}"
     );
     // The driver may have delivered every page before the cancel (OCR is slower than the
     // scan), so the transfer either finished or was cancelled; either way the pages under
