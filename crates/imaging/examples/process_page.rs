@@ -12,10 +12,24 @@ mod finish;
 
 use scanwire_core::device::PixelFormat;
 use scanwire_imaging::Image;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
+/// Reads a binary PGM/PPM with one allocation for the samples and one copy (the header is
+/// read first, then the samples straight into the page's buffer).
 fn read_pnm(path: &str) -> Result<Image, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let err = |e: std::io::Error| format!("{path}: {e}");
+    let mut file = std::fs::File::open(path).map_err(err)?;
+    let mut head = vec![0u8; 4096];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]).map_err(err)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    head.truncate(got);
+    let bytes = &head;
     // Header: magic, width, height, maxval, one whitespace byte, then the samples.
     let mut fields = Vec::new();
     let mut i = 0;
@@ -35,8 +49,8 @@ fn read_pnm(path: &str) -> Result<Image, String> {
         }
         fields.push(String::from_utf8_lossy(&bytes[start..i]).to_string());
     }
-    let bad = || format!("{path}: not a binary PGM/PPM (P5/P6, maxval 255)");
-    if fields.len() < 4 || fields[3] != "255" {
+    let bad = || format!("{path}: not a binary PGM/PPM (P5/P6, maxval 255, header within 4 KiB)");
+    if fields.len() < 4 || fields[3] != "255" || i >= bytes.len() {
         return Err(bad());
     }
     let pixel = match fields[0].as_str() {
@@ -46,18 +60,30 @@ fn read_pnm(path: &str) -> Result<Image, String> {
     };
     let w: u32 = fields[1].parse().map_err(|_| bad())?;
     let h: u32 = fields[2].parse().map_err(|_| bad())?;
-    Image::new(pixel, w, h, (300, 300), bytes[i + 1..].to_vec()).map_err(|e| format!("{path}: {e}"))
+    let size = pixel.bytes_per_line(w) * h as usize;
+    let first = &bytes[i + 1..];
+    if first.len() > size {
+        return Err(format!("{path}: more data than {w}x{h} needs"));
+    }
+    let mut data = vec![0u8; size];
+    data[..first.len()].copy_from_slice(first);
+    file.read_exact(&mut data[first.len()..])
+        .map_err(|e| format!("{path}: {w}x{h} samples: {e}"))?;
+    Image::new(pixel, w, h, (300, 300), data).map_err(|e| format!("{path}: {e}"))
 }
 
+/// Writes the header, then the samples as they are (no copy of the page).
 fn write_pnm(img: &Image, path: &str) -> Result<(), String> {
     let magic = if img.pixel == PixelFormat::Rgb8 {
         "P6"
     } else {
         "P5"
     };
-    let mut out = format!("{magic}\n{} {}\n255\n", img.width, img.height).into_bytes();
-    out.extend_from_slice(&img.data);
-    std::fs::write(path, out).map_err(|e| format!("{path}: {e}"))
+    let err = |e: std::io::Error| format!("{path}: {e}");
+    let mut file = std::fs::File::create(path).map_err(err)?;
+    file.write_all(format!("{magic}\n{} {}\n255\n", img.width, img.height).as_bytes())
+        .map_err(err)?;
+    file.write_all(&img.data).map_err(err)
 }
 
 /// This thread's CPU time so far, in nanoseconds.

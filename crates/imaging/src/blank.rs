@@ -7,7 +7,7 @@
 //! neighbour (a speck of dust or noise) does not count. A page is blank when that coverage is
 //! under a threshold set by the sensitivity.
 
-use crate::image::{Image, ImagingError, Region, Thumbnail};
+use crate::image::{Histogram, Image, ImagingError, Region, Thumbnail};
 
 /// How readily pages are called blank: 0..=100, higher = more pages blank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,25 +88,55 @@ pub fn blank_score_in(t: &Thumbnail, sheet: Option<&Region>) -> BlankResult {
     let hu = sheet.size.0 / 2.0 - margin(sheet.size.0, t.dpi.0);
     let hv = sheet.size.1 / 2.0 - margin(sheet.size.1, t.dpi.1);
     let (w, h) = (t.width as usize, t.height as usize);
-    // The region's own coordinates of thumbnail pixel centres, stepped along each row.
+    // The region's own coordinates of thumbnail pixel centres, stepped along each row; the
+    // measured pixels of a row are one run (the inside of a rectangle), found from where
+    // the two coordinates cross their limits and then checked pixel by pixel at its ends.
     let (sn, cs) = sheet.angle_deg.to_radians().sin_cos();
-    let mut inside = vec![false; w * h];
-    for y in 0..h {
-        let (u0, v0) = sheet.from_image(0.5 * f, (y as f64 + 0.5) * f);
-        let (du, dv) = (cs * f, sn * f);
-        for x in 0..w {
-            let (u, v) = (u0 + du * x as f64, v0 + dv * x as f64);
-            inside[y * w + x] = u.abs() < hu && v.abs() < hv;
-        }
+    let (du, dv) = (cs * f, sn * f);
+    let spans: Vec<(usize, usize)> = (0..h)
+        .map(|y| {
+            let (u0, v0) = sheet.from_image(0.5 * f, (y as f64 + 0.5) * f);
+            let inside = |x: usize| {
+                let (u, v) = (u0 + du * x as f64, v0 + dv * x as f64);
+                u.abs() < hu && v.abs() < hv
+            };
+            let (mut lo, mut hi) = (0.0f64, w as f64);
+            for (start, step, half) in [(u0, du, hu), (v0, dv, hv)] {
+                if step.abs() < 1e-12 {
+                    if start.abs() >= half {
+                        hi = lo;
+                    }
+                } else {
+                    let (a, b) = ((-half - start) / step, (half - start) / step);
+                    lo = lo.max(a.min(b));
+                    hi = hi.min(a.max(b));
+                }
+            }
+            if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+                return (0, 0);
+            }
+            let mut x0 = (lo.floor().max(0.0) as usize).min(w);
+            let mut x1 = (hi.ceil().max(0.0) as usize).min(w).max(x0);
+            while x0 > 0 && inside(x0 - 1) {
+                x0 -= 1;
+            }
+            while x0 < x1 && !inside(x0) {
+                x0 += 1;
+            }
+            while x1 < w && inside(x1) {
+                x1 += 1;
+            }
+            while x1 > x0 && !inside(x1 - 1) {
+                x1 -= 1;
+            }
+            (x0, x1)
+        })
+        .collect();
+    let mut hist = Histogram::default();
+    for (y, &(x0, x1)) in spans.iter().enumerate() {
+        hist.add(&t.data[y * w + x0..y * w + x1]);
     }
-    let mut hist = [0u64; 256];
-    let mut n = 0u64;
-    for (i, &keep) in inside.iter().enumerate() {
-        if keep {
-            hist[t.data[i] as usize] += 1;
-            n += 1;
-        }
-    }
+    let (hist, n) = hist.finish();
     let Some(paper) = crate::image::percentile_of(&hist, n, 0.5) else {
         return BlankResult {
             coverage: 0.0,
@@ -114,24 +144,37 @@ pub fn blank_score_in(t: &Thumbnail, sheet: Option<&Region>) -> BlankResult {
             measured: 0,
         };
     };
-    let thr = paper as u32 * 70 / 100;
-    let ink: Vec<bool> = (0..w * h)
-        .map(|i| inside[i] && (t.data[i] as u32) < thr)
-        .collect();
-    let mut count = 0usize;
-    for y in 0..h {
-        for x in 0..w {
-            if !ink[y * w + x] {
-                continue;
-            }
-            let neighbour = (y.saturating_sub(1)..(y + 2).min(h)).any(|ny| {
-                (x.saturating_sub(1)..(x + 2).min(w))
-                    .any(|nx| (nx, ny) != (x, y) && ink[ny * w + nx])
-            });
-            if neighbour {
-                count += 1;
-            }
+    let thr = (paper as u32 * 70 / 100) as u8;
+    // Ink as 0/1 bytes, with a blank row above and below and a blank column each side.
+    let iw = w + 2;
+    let mut ink = vec![0u8; iw * (h + 2)];
+    for (y, &(x0, x1)) in spans.iter().enumerate() {
+        let dst = &mut ink[(y + 1) * iw + 1 + x0..(y + 1) * iw + 1 + x1];
+        for (d, &v) in dst.iter_mut().zip(&t.data[y * w + x0..y * w + x1]) {
+            *d = (v < thr) as u8;
         }
+    }
+    // An ink pixel counts when one of its eight neighbours is ink too.
+    let mut count = 0usize;
+    for y in 1..=h {
+        let (up, row, down) = (
+            &ink[(y - 1) * iw..y * iw],
+            &ink[y * iw..(y + 1) * iw],
+            &ink[(y + 1) * iw..(y + 2) * iw],
+        );
+        count += (1..iw - 1)
+            .map(|x| {
+                let around = up[x - 1]
+                    | up[x]
+                    | up[x + 1]
+                    | row[x - 1]
+                    | row[x + 1]
+                    | down[x - 1]
+                    | down[x]
+                    | down[x + 1];
+                (row[x] & around) as usize
+            })
+            .sum::<usize>();
     }
     BlankResult {
         coverage: count as f64 / n as f64,

@@ -10,41 +10,85 @@ pub(crate) struct Mask {
     pub bits: Vec<bool>,
 }
 
-/// Connected components (8-connected) of the set pixels, each as its pixel list; largest first.
-pub(crate) fn components(mask: &Mask, min_pixels: usize) -> Vec<Vec<(u32, u32)>> {
-    let (w, h) = (mask.width, mask.height);
-    let mut seen = vec![false; w * h];
-    let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..w * h {
-        if !mask.bits[start] || seen[start] {
-            continue;
+/// One connected component as its runs of set pixels: `(y, x0, x1)`, `x0..x1` on row `y`,
+/// top to bottom.
+pub(crate) struct Component {
+    /// The runs, in scan order.
+    pub runs: Vec<(u32, u32, u32)>,
+    /// Pixels in all.
+    pub pixels: usize,
+}
+
+/// Connected components (8-connected) of the set pixels, largest first (in scan order of
+/// their first pixel among equals); those under `min_pixels` are dropped. Runs of set pixels
+/// are joined with the runs they touch in the row above (union-find), so the work is per run,
+/// not per pixel.
+pub(crate) fn components(mask: &Mask, min_pixels: usize) -> Vec<Component> {
+    let w = mask.width;
+    if w == 0 {
+        return Vec::new();
+    }
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+    let mut parent: Vec<usize> = Vec::new();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
         }
-        let mut comp = Vec::new();
-        seen[start] = true;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
-            let (x, y) = ((i % w) as isize, (i / w) as isize);
-            comp.push((x as u32, y as u32));
-            for dy in -1..=1isize {
-                for dx in -1..=1isize {
-                    let (nx, ny) = (x + dx, y + dy);
-                    if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
-                        continue;
-                    }
-                    let j = ny as usize * w + nx as usize;
-                    if mask.bits[j] && !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
+        i
+    }
+    let mut prev = 0..0; // the previous row's runs, as indices into `runs`
+    for (y, row) in mask.bits.chunks_exact(w).enumerate().take(mask.height) {
+        let start = runs.len();
+        let mut x = 0;
+        while x < w {
+            let Some(off) = row[x..].iter().position(|&b| b) else {
+                break;
+            };
+            let x0 = x + off;
+            let len = row[x0..].iter().position(|&b| !b).unwrap_or(w - x0);
+            runs.push((y as u32, x0 as u32, (x0 + len) as u32));
+            parent.push(runs.len() - 1);
+            x = x0 + len;
+        }
+        // Join with the runs above that touch (diagonals included): runs are sorted by x0
+        // in each row, so one pass over both rows.
+        let mut j = prev.start;
+        for i in start..runs.len() {
+            let (_, c0, c1) = runs[i];
+            while j < prev.end && runs[j].2 < c0 {
+                j += 1;
+            }
+            let mut k = j;
+            while k < prev.end && runs[k].1 <= c1 {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, k));
+                if a != b {
+                    // The earlier run stays the root, so a component's root is its first run.
+                    parent[a.max(b)] = a.min(b);
                 }
+                k += 1;
             }
         }
-        if comp.len() >= min_pixels {
-            out.push(comp);
-        }
+        prev = start..runs.len();
     }
-    out.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    // Gather the runs by root, in the order of each component's first run.
+    let mut index = vec![usize::MAX; runs.len()];
+    let mut out: Vec<Component> = Vec::new();
+    for (i, &run) in runs.iter().enumerate() {
+        let r = root(&mut parent, i);
+        if index[r] == usize::MAX {
+            index[r] = out.len();
+            out.push(Component {
+                runs: Vec::new(),
+                pixels: 0,
+            });
+        }
+        let c = &mut out[index[r]];
+        c.runs.push(run);
+        c.pixels += (run.2 - run.1) as usize;
+    }
+    out.retain(|c| c.pixels >= min_pixels);
+    out.sort_by_key(|c| std::cmp::Reverse(c.pixels));
     out
 }
 
@@ -85,17 +129,17 @@ pub(crate) fn fill_holes(mask: &mut Mask) {
     }
 }
 
-/// Convex hull (Andrew's monotone chain) of pixel corners of the given pixels.
-pub(crate) fn hull(pixels: &[(u32, u32)]) -> Vec<(f64, f64)> {
+/// Convex hull (Andrew's monotone chain) of the pixel corners of a component.
+pub(crate) fn hull(comp: &Component) -> Vec<(f64, f64)> {
     // Only the extreme pixels of each row can be on the hull.
-    let Some(max_y) = pixels.iter().map(|p| p.1).max() else {
+    let Some(max_y) = comp.runs.iter().map(|r| r.0).max() else {
         return Vec::new();
     };
     let mut rows = vec![(u32::MAX, 0u32); max_y as usize + 1];
-    for &(x, y) in pixels {
+    for &(y, x0, x1) in &comp.runs {
         let e = &mut rows[y as usize];
-        e.0 = e.0.min(x);
-        e.1 = e.1.max(x);
+        e.0 = e.0.min(x0);
+        e.1 = e.1.max(x1 - 1);
     }
     let mut pts: Vec<(f64, f64)> = Vec::with_capacity(rows.len() * 4);
     for (y, &(x0, x1)) in rows.iter().enumerate() {

@@ -400,19 +400,11 @@ impl Thumbnail {
         let f = factor.max(1).min(img.width).min(img.height) as usize;
         let tw = img.width as usize / f;
         let th = img.height as usize / f;
-        let mut data = vec![0u8; tw * th];
-        let mut sums = vec![0u32; tw];
-        let div = (f * f) as u32;
-        for ty in 0..th {
-            sums.fill(0);
-            for dy in 0..f {
-                let row = img.row((ty * f + dy) as u32);
-                accumulate_luma(img.pixel, row, f, tw, &mut sums);
-            }
-            for (d, s) in data[ty * tw..(ty + 1) * tw].iter_mut().zip(&sums) {
-                *d = ((s + div / 2) / div) as u8;
-            }
-        }
+        let data = match img.pixel {
+            PixelFormat::Gray8 if f <= MAX_FAST_FACTOR => block_means_8::<1>(img, f, tw, th),
+            PixelFormat::Rgb8 if f <= MAX_FAST_FACTOR => block_means_8::<3>(img, f, tw, th),
+            _ => block_means(img, f, tw, th),
+        };
         Thumbnail {
             factor: f as u32,
             width: tw as u32,
@@ -461,19 +453,87 @@ impl Thumbnail {
         self.data[y as usize * self.width as usize + x as usize]
     }
 
-    /// The `p`-th percentile (0..=1) of the luma values for which `keep(x, y)` holds.
-    pub(crate) fn percentile(&self, p: f64, keep: impl Fn(u32, u32) -> bool) -> Option<u8> {
-        let mut hist = [0u64; 256];
-        let mut n = 0u64;
-        for y in 0..self.height {
-            for x in 0..self.width {
-                if keep(x, y) {
-                    hist[self.at(x, y) as usize] += 1;
-                    n += 1;
-                }
-            }
+    /// The `p`-th percentile (0..=1) of the luma values in the runs `(y, x0, x1)` (`x0..x1`
+    /// on row `y`).
+    pub(crate) fn percentile_in(
+        &self,
+        p: f64,
+        runs: impl IntoIterator<Item = (u32, u32, u32)>,
+    ) -> Option<u8> {
+        let mut hist = Histogram::default();
+        let w = self.width as usize;
+        for (y, x0, x1) in runs {
+            let at = y as usize * w;
+            hist.add(&self.data[at + x0 as usize..at + x1 as usize]);
         }
+        let (hist, n) = hist.finish();
         percentile_of(&hist, n, p)
+    }
+
+    /// The `p`-th percentile (0..=1) of all the luma values.
+    pub(crate) fn percentile_all(&self, p: f64) -> Option<u8> {
+        let mut hist = Histogram::default();
+        hist.add(&self.data);
+        let (hist, n) = hist.finish();
+        percentile_of(&hist, n, p)
+    }
+
+    /// The pixels within `ring` of the border, as runs for [`Thumbnail::percentile_in`].
+    pub(crate) fn border_runs(&self, ring: u32) -> impl Iterator<Item = (u32, u32, u32)> {
+        let (w, h) = (self.width, self.height);
+        let ring = ring.min(w / 2).min(h / 2);
+        (0..h).flat_map(move |y| {
+            let whole = y < ring || y >= h - ring;
+            let (left, right) = if whole {
+                ((y, 0, w), (y, w, w))
+            } else {
+                ((y, 0, ring), (y, w - ring, w))
+            };
+            [left, right]
+        })
+    }
+}
+
+/// A histogram of 8-bit values, counted into four tables in turn (consecutive equal values,
+/// as on a page's paper, would otherwise wait on each other's increment).
+pub(crate) struct Histogram {
+    tables: [[u32; 256]; 4],
+    n: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            tables: [[0; 256]; 4],
+            n: 0,
+        }
+    }
+}
+
+impl Histogram {
+    /// Counts these values.
+    pub(crate) fn add(&mut self, values: &[u8]) {
+        let [t0, t1, t2, t3] = &mut self.tables;
+        let quads = values.chunks_exact(4);
+        for &v in quads.remainder() {
+            t0[v as usize] += 1;
+        }
+        for q in quads {
+            t0[q[0] as usize] += 1;
+            t1[q[1] as usize] += 1;
+            t2[q[2] as usize] += 1;
+            t3[q[3] as usize] += 1;
+        }
+        self.n += values.len() as u64;
+    }
+
+    /// The counts per value, and how many in all.
+    pub(crate) fn finish(&self) -> ([u64; 256], u64) {
+        let mut out = [0u64; 256];
+        for (v, o) in out.iter_mut().enumerate() {
+            *o = self.tables.iter().map(|t| t[v] as u64).sum();
+        }
+        (out, self.n)
     }
 }
 
@@ -490,6 +550,88 @@ pub(crate) fn percentile_of(hist: &[u64; 256], n: u64, p: f64) -> Option<u8> {
         }
     }
     Some(255)
+}
+
+/// Largest block the 8-bit path sums in 16 bits (and weighs in 32).
+const MAX_FAST_FACTOR: usize = 64;
+
+/// Block means of an 8-bit page (`N` samples per pixel): each block's rows are added into
+/// one row of 16-bit column sums (plain slices, which vectorise), then each block's columns
+/// summed and, for colour, weighed into luma once per block, rounded once.
+fn block_means_8<const N: usize>(img: &Image, f: usize, tw: usize, th: usize) -> Vec<u8> {
+    let mut data = vec![0u8; tw * th];
+    let used = tw * f * N;
+    let mut acc = vec![0u16; used];
+    for (ty, out) in data.chunks_exact_mut(tw).enumerate() {
+        acc.fill(0);
+        for dy in 0..f {
+            let row = &img.row((ty * f + dy) as u32)[..used];
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v as u16;
+            }
+        }
+        match f {
+            1 => reduce::<N, 1>(&acc, out),
+            2 => reduce::<N, 2>(&acc, out),
+            3 => reduce::<N, 3>(&acc, out),
+            4 => reduce::<N, 4>(&acc, out),
+            5 => reduce::<N, 5>(&acc, out),
+            6 => reduce::<N, 6>(&acc, out),
+            _ => reduce_any::<N>(&acc, f, out),
+        }
+    }
+    data
+}
+
+/// One thumbnail row from column sums, blocks of `F` pixels.
+#[inline(always)]
+fn reduce<const N: usize, const F: usize>(acc: &[u16], out: &mut [u8]) {
+    for (o, block) in out.iter_mut().zip(acc.chunks_exact(N * F)) {
+        *o = block_luma::<N>(block, (F * F) as u32);
+    }
+}
+
+/// [`reduce`] for a block size known only at run time.
+fn reduce_any<const N: usize>(acc: &[u16], f: usize, out: &mut [u8]) {
+    for (o, block) in out.iter_mut().zip(acc.chunks_exact(N * f)) {
+        *o = block_luma::<N>(block, (f * f) as u32);
+    }
+}
+
+/// Mean luma of a block from its column sums (`div` pixels in all).
+#[inline(always)]
+fn block_luma<const N: usize>(block: &[u16], div: u32) -> u8 {
+    if N == 1 {
+        let s: u32 = block.iter().map(|&v| v as u32).sum();
+        ((s + div / 2) / div) as u8
+    } else {
+        let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
+        for px in block.chunks_exact(3) {
+            r += px[0] as u32;
+            g += px[1] as u32;
+            b += px[2] as u32;
+        }
+        let d = 256 * div;
+        ((r * 77 + g * 150 + b * 29 + d / 2) / d) as u8
+    }
+}
+
+/// Block means of any page, one block row at a time through [`accumulate_luma`].
+fn block_means(img: &Image, f: usize, tw: usize, th: usize) -> Vec<u8> {
+    let mut data = vec![0u8; tw * th];
+    let mut sums = vec![0u32; tw];
+    let div = (f * f) as u32;
+    for ty in 0..th {
+        sums.fill(0);
+        for dy in 0..f {
+            let row = img.row((ty * f + dy) as u32);
+            accumulate_luma(img.pixel, row, f, tw, &mut sums);
+        }
+        for (d, s) in data[ty * tw..(ty + 1) * tw].iter_mut().zip(&sums) {
+            *d = ((s + div / 2) / div) as u8;
+        }
+    }
+    data
 }
 
 /// Adds the luma of `f` consecutive pixels into each of `sums` (one block row's contribution).

@@ -24,12 +24,10 @@ pub fn detect_paper_in(img: &Image, t: &Thumbnail) -> Option<Region> {
         return None;
     }
     let ring = 2;
-    let background = t.percentile(0.5, |x, y| {
-        x < ring || y < ring || x >= w - ring || y >= h - ring
-    })?;
-    let paper = t.percentile(0.9, |x, y| {
-        x > w / 4 && x < 3 * w / 4 && y > h / 4 && y < 3 * h / 4
-    })?;
+    let background = t.percentile_in(0.5, t.border_runs(ring))?;
+    // The middle half each way (strictly inside its quarter lines).
+    let (x0, x1) = (w / 4 + 1, (3 * w / 4).max(w / 4 + 1));
+    let paper = t.percentile_in(0.9, (h / 4 + 1..3 * h / 4).map(|y| (y, x0, x1)))?;
     if paper < background.saturating_add(MIN_CONTRAST) {
         return None;
     }

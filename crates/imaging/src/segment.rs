@@ -20,9 +20,7 @@ pub fn segment_photos(img: &Image) -> Result<Vec<Region>, ImagingError> {
         return Ok(Vec::new());
     }
     let ring = 2;
-    let Some(lid) = t.percentile(0.5, |x, y| {
-        x < ring || y < ring || x >= w - ring || y >= h - ring
-    }) else {
+    let Some(lid) = t.percentile_in(0.5, t.border_runs(ring)) else {
         return Ok(Vec::new());
     };
     let mut mask = Mask {
