@@ -681,8 +681,9 @@ fn document_worker<D: Destination>(
         });
         hr
     };
+    // `None` only after the next document failed to open (the job has failed then).
     let mut doc = match Document::new(opts.format, out, &opts.encode, true) {
-        Ok(d) => d,
+        Ok(d) => Some(d),
         Err(e) => {
             dest.drop_document(&e);
             let hr = fail(None, e);
@@ -710,13 +711,14 @@ fn document_worker<D: Destination>(
     let mut cut = false;
     // Documents ended by a job separator: their number, and pages kept in them.
     let mut doc_no = 1u32;
-    let mut earlier_pages = 0u32;
     // A separator came after the current document's pages: the next page starts another.
     let mut pending_break = false;
     while let Some(msg) = rx.recv() {
         // Each page: its number, its status, what adding it gave (None: the document had
         // failed already) and, for a streamed page, whether the transfer ended inside it.
-        let before = earlier_pages + doc.pages();
+        // Pages added for this message (a stage may make several, in two documents).
+        let mut made = 0u32;
+        let mut before = pages_in(&doc);
         let (page_no, status, added, ended) = match msg {
             Msg::Begin(page, status) => {
                 let mut src = QueueSource::new(&rx);
@@ -724,7 +726,7 @@ fn document_worker<D: Destination>(
                     src.drain();
                     None
                 } else {
-                    let r = add(&mut doc, dest, &page, &mut src, None);
+                    let r = current(&mut doc).and_then(|d| add(d, dest, &page, &mut src, None));
                     if r.as_ref().is_err_and(|e| !e.is_incomplete()) {
                         src.drain();
                     }
@@ -747,24 +749,26 @@ fn document_worker<D: Destination>(
                     processed.and_then(|outputs| {
                         outputs.into_iter().try_for_each(|o| {
                             let StageOutput::Page(mut image) = o else {
-                                pending_break |= doc.pages() > 0;
+                                pending_break |= pages_in(&doc) > 0;
                                 return Ok(());
                             };
                             if std::mem::take(&mut pending_break) {
                                 // A job separator: the document so far is complete; the
                                 // next one starts with this page.
-                                let pages = doc.pages();
-                                let next = next_document(dest, opts, doc_no + 1)?;
-                                let done = std::mem::replace(&mut doc, next);
-                                keep(done, dest, pages, wia::S_OK, &update)?;
-                                earlier_pages += pages;
+                                let pages = pages_in(&doc);
+                                made += pages - before;
+                                before = 0;
+                                if let Some(done) = doc.take() {
+                                    keep(done, dest, pages, wia::S_OK, &update)?;
+                                }
                                 doc_no += 1;
+                                doc = Some(next_document(dest, opts, doc_no)?);
                             }
                             number += 1;
                             image.page.number = number;
                             let p = image.page.clone();
                             add(
-                                &mut doc,
+                                current(&mut doc)?,
                                 dest,
                                 &p,
                                 &mut SliceSource::new(&image.data, 1 << 20),
@@ -787,7 +791,7 @@ fn document_worker<D: Destination>(
             (None, None) => unreachable!("a page is only skipped after a failure"),
             (Some(added), _) => {
                 // Pages a stage made before one failed stay in the document.
-                let made = earlier_pages + doc.pages() - before;
+                let made = made + pages_in(&doc) - before;
                 update(&mut |r| r.pages += made);
                 match added {
                     Ok(()) => wia::S_OK,
@@ -812,17 +816,31 @@ fn document_worker<D: Destination>(
         }
     }
     drop(rx);
-    let pages = doc.pages();
-    if pages == 0 {
+    let pages = pages_in(&doc);
+    let Some(doc) = doc.filter(|_| pages > 0) else {
         // No complete page: no document (a temporary file goes with `doc`).
         let why = last_error.unwrap_or_else(|| "no page was scanned".into());
         dest.drop_document(&EncodeError::Unsupported(why));
         return;
-    }
+    };
     let transfer = failed.unwrap_or(transfer);
     if let Err(e) = keep(doc, dest, pages, transfer, &update) {
         fail(None, e);
     }
+}
+
+/// Pages in the current document (none when it failed to open).
+fn pages_in<O: scanwire_codecs::DocumentOutput>(doc: &Option<Document<O>>) -> u32 {
+    doc.as_ref().map_or(0, |d| d.pages())
+}
+
+/// The current document, or why there is none.
+fn current<O: scanwire_codecs::DocumentOutput>(
+    doc: &mut Option<Document<O>>,
+) -> Result<&mut Document<O>, EncodeError> {
+    doc.as_mut().ok_or_else(|| {
+        EncodeError::Unsupported("the next document after a job separator did not open".into())
+    })
 }
 
 /// Changes the pipeline's report, if the application still holds it.
