@@ -225,6 +225,12 @@ impl Painter {
                 synth::sheet_printed(&spec, print.as_ref()).image
             }
         };
+        let gray = !matches!(geo.pixel, PixelFormat::Rgb8 | PixelFormat::Rgb16);
+        let glass = if gray && glass.pixel == PixelFormat::Rgb8 {
+            to_gray(glass)
+        } else {
+            glass
+        };
         Ok(Painter::Glass { geo, glass })
     }
 
@@ -246,8 +252,26 @@ impl Painter {
     }
 }
 
-/// Row `y` of the page from the generated glass (Rgb8 or Gray8), in the page's format. A
-/// glass a pixel short of the geometry (rounding) repeats its last column or row.
+/// An Rgb8 image as Gray8 (BT.601 luma, as the chart's gray is).
+fn to_gray(img: Image) -> Image {
+    let data = img
+        .data
+        .chunks_exact(3)
+        .map(|p| {
+            ((19595 * u32::from(p[0]) + 38470 * u32::from(p[1]) + 7471 * u32::from(p[2]) + 32768)
+                >> 16) as u8
+        })
+        .collect();
+    Image {
+        pixel: PixelFormat::Gray8,
+        data,
+        ..img
+    }
+}
+
+/// Row `y` of the page from the generated glass (Rgb8 for the colour modes, Gray8 for the
+/// others), in the page's format. A glass a pixel short of the geometry (rounding) repeats
+/// its last column or row.
 fn cut_row(geo: &PageGeometry, glass: &Image, y: u32, out: &mut [u8]) {
     let gy = (geo.top + y).min(glass.height.saturating_sub(1));
     let channels: usize = if glass.pixel == PixelFormat::Rgb8 {
@@ -256,55 +280,37 @@ fn cut_row(geo: &PageGeometry, glass: &Image, y: u32, out: &mut [u8]) {
         1
     };
     let row = glass.row(gy);
-    let last = glass.width.saturating_sub(1) as usize;
-    let sample = |x: u32| -> &[u8] {
-        let gx = ((geo.left + x) as usize).min(last);
-        &row[gx * channels..(gx + 1) * channels]
-    };
-    let luma = |p: &[u8]| -> u8 {
-        if p.len() == 3 {
-            ((19595 * u32::from(p[0]) + 38470 * u32::from(p[1]) + 7471 * u32::from(p[2]) + 32768)
-                >> 16) as u8
-        } else {
-            p[0]
-        }
-    };
-    let rgb = |p: &[u8]| -> [u8; 3] {
-        if p.len() == 3 {
-            [p[0], p[1], p[2]]
-        } else {
-            [p[0]; 3]
-        }
-    };
+    let (left, width) = (geo.left as usize, geo.width as usize);
+    let inside = (glass.width as usize).saturating_sub(left).min(width);
+    let src = &row[left.min(glass.width as usize) * channels..][..inside * channels];
+    // The last column, for the pixels past the glass's width.
+    let edge = &row[row.len().saturating_sub(channels)..];
+    let samples = src
+        .chunks_exact(channels)
+        .chain(std::iter::repeat(edge))
+        .take(width);
     match geo.pixel {
-        PixelFormat::Rgb8 => {
-            for (x, o) in out.chunks_exact_mut(3).take(geo.width as usize).enumerate() {
-                o.copy_from_slice(&rgb(sample(x as u32)));
+        // The glass is drawn in these layouts: a copy.
+        PixelFormat::Rgb8 | PixelFormat::Gray8 => {
+            out[..src.len()].copy_from_slice(src);
+            for o in out[src.len()..width * channels].chunks_exact_mut(channels) {
+                o.copy_from_slice(edge);
             }
         }
-        PixelFormat::Rgb16 => {
-            for (x, o) in out.chunks_exact_mut(6).take(geo.width as usize).enumerate() {
-                let [r, g, b] = rgb(sample(x as u32));
-                o.copy_from_slice(&[r, r, g, g, b, b]);
-            }
-        }
-        PixelFormat::Gray8 => {
-            for (x, o) in out.iter_mut().take(geo.width as usize).enumerate() {
-                *o = luma(sample(x as u32));
-            }
-        }
-        PixelFormat::Gray16 => {
-            for (x, o) in out.chunks_exact_mut(2).take(geo.width as usize).enumerate() {
-                let v = luma(sample(x as u32));
-                o.copy_from_slice(&[v, v]);
+        // 16-bit samples: v · 257, big-endian, is the byte twice.
+        PixelFormat::Rgb16 | PixelFormat::Gray16 => {
+            for (o, s) in out.chunks_exact_mut(2 * channels).zip(samples) {
+                for (pair, &v) in o.chunks_exact_mut(2).zip(s) {
+                    pair[0] = v;
+                    pair[1] = v;
+                }
             }
         }
         PixelFormat::BlackAndWhite1 => {
-            let bytes = geo.width.div_ceil(8) as usize;
-            out[..bytes].fill(0);
-            for x in 0..geo.width {
-                if luma(sample(x)) < 128 {
-                    out[x as usize / 8] |= 0x80 >> (x % 8);
+            out[..width.div_ceil(8)].fill(0);
+            for (x, s) in samples.enumerate() {
+                if s[0] < 128 {
+                    out[x / 8] |= 0x80 >> (x % 8);
                 }
             }
         }
