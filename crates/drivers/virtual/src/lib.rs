@@ -6,7 +6,8 @@
 //! warm-up and faults, and the feeder outcomes of the spec's table.
 //!
 //! - [`VirtualDriver`] / [`VirtualDevice`] (`driver.rs`): the `Driver` and `Device` impls.
-//! - [`options`]: the capabilities and the `--set` options (pacing, sheets, scripted faults).
+//! - [`options`]: the capabilities and the `--set` options (pacing, sheets, scripted faults,
+//!   generated sheets).
 //! - [`errors`]: each fault and option error mapped to its kind and WIA HRESULT.
 //! - [`chart`]: the deterministic test chart, rendered row by row; [`expected_page`] and
 //!   [`render_row`] give tests elsewhere the exact bytes of page N of a request.
