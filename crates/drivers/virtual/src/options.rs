@@ -922,6 +922,51 @@ mod tests {
     }
 
     #[test]
+    fn sheet_options_parse() {
+        let o = parse_for(
+            Source::Flatbed,
+            &[
+                ("skew", "-2.5deg"),
+                ("paper", "Letter"),
+                ("offset", "0, 10.5 mm"),
+                ("lid", "white"),
+                ("content", "text"),
+                ("blank-sheets", "5,2,3-4,2"),
+                ("near-blank", "one-line"),
+                ("seed", "42"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(o.skew_deg, -2.5);
+        assert_eq!(o.paper_mm, Some((215.9, 279.4)));
+        assert_eq!(o.offset_mm, Some((0.0, 10.5)));
+        assert_eq!((o.lid, o.content), (Lid::White, Content::Text));
+        assert_eq!(o.blank_sheets, [2, 3, 4, 5]);
+        assert_eq!((o.near_blank, o.seed), (NearBlank::OneLine, 42));
+        assert!(o.places_a_sheet() && o.generates_pages());
+        assert_eq!(parse_paper("150 x 200 mm").unwrap(), Some((150.0, 200.0)));
+        assert_eq!(parse_paper("glass").unwrap(), None);
+        assert_eq!(parse_offset("Center").unwrap(), None);
+        // Photos apply to the flatbed only.
+        assert_eq!(
+            parse_for(Source::Flatbed, &[("photos", "3")])
+                .unwrap()
+                .photos,
+            3
+        );
+        assert_eq!(
+            parse_for(Source::Feeder, &[("photos", "3")])
+                .unwrap()
+                .photos,
+            0
+        );
+        // Generated pages are rendered whole: the resolution is bounded, the chart's is not.
+        let e = o.check_dpi(601).unwrap_err().to_string();
+        assert!(e.contains("skew") && e.contains("at most 600 dpi"), "{e}");
+        VirtualOptions::default().check_dpi(1200).unwrap();
+    }
+
+    #[test]
     fn rows_must_fit() {
         let adf = parse(&[("jam-at-page", "1")]).unwrap();
         adf.check(100).unwrap();
