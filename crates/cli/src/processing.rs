@@ -159,16 +159,12 @@ fn page_json(settings: &Processing, p: &PageReport) -> Value {
             },
         );
     }
-    // The sheet's box in the scanned page's pixels and its angle; null: no background
+    // The sheet: its bounding box in the scanned page's pixels, its own size and angle; null: no background
     // showed around it, the page was kept whole. (A blank page is not cut.)
     if settings.crop == Crop::Paper && f.blank.is_none_or(|b| !b.blank) {
-        let crop = match (&f.crop_box, &f.crop) {
-            (Some(b), Some(r)) => {
-                let mut c = rect_json(b);
-                c["angle"] = json!(round(r.angle_deg, 2));
-                c
-            }
-            _ => Value::Null,
+        let crop = match &f.crop {
+            Some(r) => region_json(r, f.size),
+            None => Value::Null,
         };
         o.insert("crop".into(), crop);
     }
