@@ -303,3 +303,47 @@ fn separators_start_new_documents_never_an_empty_one() {
     let (report, docs) = scan_pages(Format::Tiff, vec![Arc::new(Separate(vec![1, 2]))], 2);
     assert_eq!((report.pages, docs.len()), (0, 0));
 }
+
+#[test]
+fn every_driver_page_is_reported_done_once_after_its_stages() {
+    let done = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let device = transfer::share(Box::new(scanwire_virtual::VirtualDevice::new()));
+    let mut request = ScanRequest {
+        source: Source::Feeder,
+        mode: ColorMode::Gray,
+        resolution: 75,
+        pages: Some(3),
+        ..ScanRequest::default()
+    };
+    request.area = Some(scanwire_core::device::Area::sized(
+        scanwire_core::device::Length::mm(40),
+        scanwire_core::device::Length::mm(30),
+    ));
+    let slow = Arc::new(Slow {
+        now: AtomicU32::new(0),
+        most: AtomicU32::new(0),
+    });
+    let record = done.clone();
+    let opts = PipelineOptions {
+        stages: vec![slow, Arc::new(DropSecond)],
+        page_done: Some(Arc::new(move |page, hr| {
+            record.lock().unwrap().push((page.number, hr));
+        })),
+        ..PipelineOptions::new(Format::Png)
+    };
+    let pipeline = Pipeline::new(Memory::default(), opts).unwrap();
+    let outcome = transfer::run(
+        &device,
+        &request,
+        Box::new(App(pipeline.clone())),
+        &CancelHandle::new(),
+        &TransferOptions::strict(),
+    );
+    assert_eq!(outcome.result, wia::S_OK, "{:?}", outcome.violations);
+    let report = pipeline.finish(outcome.result);
+    assert_eq!((report.pages, report.discarded), (2, 1));
+    let mut done = done.lock().unwrap().clone();
+    done.sort_by_key(|(n, _)| *n);
+    // The discarded page is done too (settled, nothing kept).
+    assert_eq!(done, [(1, wia::S_OK), (2, wia::S_OK), (3, wia::S_OK)]);
+}
