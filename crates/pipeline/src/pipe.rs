@@ -62,6 +62,15 @@ impl Msg {
     fn bytes(&self) -> usize {
         match self {
             Msg::Data(d) => d.len(),
+            // Processed pages count too: otherwise pages processed faster than the document
+            // is encoded would pile up here without bound.
+            Msg::Processed(_, Ok(outputs), _) => outputs
+                .iter()
+                .map(|o| match o {
+                    StageOutput::Page(p) => p.data.len(),
+                    StageOutput::Separator => 0,
+                })
+                .sum(),
             _ => 0,
         }
     }
