@@ -94,6 +94,15 @@ impl Processed {
         self.report.clone()
     }
 
+    /// Scanned pages left out as blank (skipped, or separating documents).
+    pub fn blank_pages(&self) -> usize {
+        self.report
+            .pages()
+            .iter()
+            .filter(|p| p.findings.blank.is_some_and(|b| b.blank))
+            .count()
+    }
+
     /// Per scanned page: the pages it became, and what each stage found.
     pub fn report(&self) -> Value {
         let pages = self.report.pages();

@@ -170,6 +170,13 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         ocr.map(|o| o.report()),
         plan.processing.as_ref().map(|p| p.report()),
     )?;
+    let blank = plan.processing.as_ref().map_or(0, |p| p.blank_pages());
+    if blank > 0 && !args.quiet && !args.json {
+        eprintln!(
+            "{blank} blank page{} left out",
+            if blank == 1 { "" } else { "s" }
+        );
+    }
     Ok(if code == 0 && text_written.is_err() {
         exit::FAILURE
     } else {

@@ -292,3 +292,37 @@ fn rotate_turns_the_page_a_quarter_counterclockwise() {
     assert_eq!(png_size(&d.join("flat.png")), (157, 118));
     assert_eq!(png_size(&d.join("turned.png")), (118, 157));
 }
+
+#[test]
+fn contrast_minus_1000_flattens_every_sample_to_mid_gray() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    scan_json(
+        &[
+            "-x",
+            "40",
+            "-y",
+            "30",
+            "--mode",
+            "gray",
+            "--contrast",
+            "-1000",
+            "-o",
+            "flat.png",
+        ],
+        d,
+    );
+    let mut r = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(d.join("flat.png")).unwrap(),
+    ))
+    .read_info()
+    .unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    let samples = &buf[..info.buffer_size()];
+    assert!(
+        samples.iter().all(|&v| v == 127 || v == 128),
+        "{:?}",
+        &samples[..16]
+    );
+}
