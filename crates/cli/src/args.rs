@@ -129,7 +129,7 @@ const SCAN_EXAMPLES: &str = "Examples:
       every sheet, straightened, cut to the paper, blank sides left out
   scanwire scan --source adf --blank split -o box.pdf
       a stack with blank sheets between documents: box.pdf, box-2.pdf, ...
-  scanwire scan --split-photos -o photo-{n}.jpg
+  scanwire scan --split-photos -o photo-%d.jpg
       each photo on the glass in its own file
 
 Exit status: 0 when the scan succeeded (also when the feeder ran out after at least one
@@ -307,7 +307,7 @@ pub struct ScanArgs {
     pub crop: bool,
 
     /// Find the photos laid on the glass and deliver each as a page of its own, in reading
-    /// order (name them: -o photo-{n}.jpg); no photo found: the whole page.
+    /// order (name them: -o photo-%d.jpg); no photo found: the whole page.
     #[arg(
         long,
         help_heading = "Processing (run here, while the next page scans)"
