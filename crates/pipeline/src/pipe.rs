@@ -29,7 +29,7 @@
 //! assert_eq!(encoder.join().unwrap(), b"rows");
 //! ```
 
-use crate::stage::PageImage;
+use crate::stage::StageOutput;
 use scanwire_codecs::{ChunkSource, EncodeError};
 use scanwire_core::device::PageInfo;
 use scanwire_core::transfer::CancelHandle;
@@ -53,7 +53,7 @@ pub enum Msg {
     /// (multi-page files with stages), sent in page order; its result goes to the sender.
     Processed(
         Box<PageInfo>,
-        Result<Vec<PageImage>, EncodeError>,
+        Result<Vec<StageOutput>, EncodeError>,
         Arc<PageStatus>,
     ),
 }
@@ -62,6 +62,15 @@ impl Msg {
     fn bytes(&self) -> usize {
         match self {
             Msg::Data(d) => d.len(),
+            // Processed pages count too: otherwise pages processed faster than the document
+            // is encoded would pile up here without bound.
+            Msg::Processed(_, Ok(outputs), _) => outputs
+                .iter()
+                .map(|o| match o {
+                    StageOutput::Page(p) => p.data.len(),
+                    StageOutput::Separator => 0,
+                })
+                .sum(),
             _ => 0,
         }
     }
@@ -227,7 +236,12 @@ pub struct PageStatus {
     failed: AtomicI32,
     /// Sends the page's final result once, for sinks that wait in `close`.
     done: Mutex<Option<mpsc::SyncSender<HResult>>>,
+    /// Told the page's final result once (progress: the page is done).
+    hook: Mutex<Option<FinishHook>>,
 }
+
+/// What [`PageStatus::on_finish`] calls.
+type FinishHook = Box<dyn FnOnce(HResult) + Send>;
 
 impl PageStatus {
     /// A status, and the receiver of its final result (for a sink that waits in `close`).
@@ -237,6 +251,7 @@ impl PageStatus {
             Arc::new(PageStatus {
                 failed: AtomicI32::new(0),
                 done: Mutex::new(Some(tx)),
+                hook: Mutex::new(None),
             }),
             rx,
         )
@@ -260,6 +275,15 @@ impl PageStatus {
         if let Some(tx) = self.done.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = tx.send(hr);
         }
+        let hook = self.hook.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(f) = hook {
+            f(hr);
+        }
+    }
+
+    /// Calls `f` with the page's result when it is recorded (once).
+    pub fn on_finish(&self, f: impl FnOnce(HResult) + Send + 'static) {
+        *self.hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
     }
 }
 
