@@ -235,9 +235,33 @@ impl Layer {
         if fx < -1.0 || fy < -1.0 || fx >= self.w as f64 || fy >= self.h as f64 {
             return None;
         }
-        let x0 = fx.floor() as isize;
-        let y0 = fy.floor() as isize;
+        // floor(), as a cast: both are at least −1 here (a cast is not a libm call).
+        let x0 = (fx + 1.0) as isize - 1;
+        let y0 = (fy + 1.0) as isize - 1;
         let (wx, wy) = (fx - x0 as f64, fy - y0 as f64);
+        let weights = [
+            (1.0 - wx) * (1.0 - wy),
+            wx * (1.0 - wy),
+            (1.0 - wx) * wy,
+            wx * wy,
+        ];
+        // Inside the layer with all four neighbours opaque (most of a sheet or photo): the
+        // same sums as below, without the checks.
+        if x0 >= 0 && y0 >= 0 && (x0 as usize) + 1 < self.w && (y0 as usize) + 1 < self.h {
+            let i = y0 as usize * self.w + x0 as usize;
+            let idx = [i, i + 1, i + self.w, i + self.w + 1];
+            if idx.iter().all(|&j| self.alpha[j] == 255) {
+                let mut rgb = [0.0; 3];
+                let mut a = 0.0;
+                for (&j, &wgt) in idx.iter().zip(&weights) {
+                    a += wgt;
+                    for (acc, &c) in rgb.iter_mut().zip(&self.rgb[j]) {
+                        *acc += c as f64 * wgt;
+                    }
+                }
+                return Some(([rgb[0] / a, rgb[1] / a, rgb[2] / a], a));
+            }
+        }
         let mut rgb = [0.0; 3];
         let mut a = 0.0;
         for (dx, dy, wgt) in [
@@ -266,17 +290,22 @@ impl Layer {
     /// Composites the layer onto `out` (RGB f32, `width` wide) as `place` says.
     fn composite(&self, out: &mut [[f32; 3]], width: usize, height: usize, place: &Region) {
         let r = place.bounding_rect(width as u32, height as u32);
+        // Region::from_image, with the angle's sine and cosine taken once.
+        let (s, c) = place.angle_deg.to_radians().sin_cos();
+        let (hw, hh) = (self.w as f64 / 2.0, self.h as f64 / 2.0);
         for y in r.y as usize..(r.y + r.height) as usize + 1 {
             if y >= height {
                 break;
             }
+            let dy = y as f64 + 0.5 - place.center.1;
             for x in r.x as usize..(r.x + r.width) as usize + 1 {
                 if x >= width {
                     break;
                 }
-                let (u, v) = place.from_image(x as f64 + 0.5, y as f64 + 0.5);
-                let lx = u + self.w as f64 / 2.0;
-                let ly = v + self.h as f64 / 2.0;
+                let dx = x as f64 + 0.5 - place.center.0;
+                let (u, v) = (dx * c - dy * s, dx * s + dy * c);
+                let lx = u + hw;
+                let ly = v + hh;
                 if let Some((rgb, a)) = self.sample(lx, ly) {
                     let o = &mut out[y * width + x];
                     for k in 0..3 {
@@ -659,7 +688,14 @@ fn finish(
     color: bool,
     rng: &mut Rng,
 ) -> Image {
-    let q = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+    // round() then clamp, with a cast instead of a libm call: below −0.5 both give 0.
+    let q = |v: f64| {
+        if v < 0.0 {
+            0
+        } else {
+            ((v + 0.5) as u64).min(255) as u8
+        }
+    };
     let mut gauss = Noise::new(rng);
     let data: Vec<u8> = if color {
         let mut d = Vec::with_capacity(w * h * 3);
