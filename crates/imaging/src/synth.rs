@@ -9,7 +9,7 @@
 //! photos' [`Region`]s (which carry the skew). The tests here and the virtual scanner's
 //! `--set skew=… paper=… blank-sheets=… photos=… content=…` pages use them.
 
-use crate::image::{luma8, Image, Region};
+use crate::image::{luma8, Image, Rect, Region};
 use scanwire_core::device::PixelFormat;
 
 /// A small deterministic generator (SplitMix64), so a seed names a page.
@@ -235,9 +235,33 @@ impl Layer {
         if fx < -1.0 || fy < -1.0 || fx >= self.w as f64 || fy >= self.h as f64 {
             return None;
         }
-        let x0 = fx.floor() as isize;
-        let y0 = fy.floor() as isize;
+        // floor(), as a cast: both are at least −1 here (a cast is not a libm call).
+        let x0 = (fx + 1.0) as isize - 1;
+        let y0 = (fy + 1.0) as isize - 1;
         let (wx, wy) = (fx - x0 as f64, fy - y0 as f64);
+        let weights = [
+            (1.0 - wx) * (1.0 - wy),
+            wx * (1.0 - wy),
+            (1.0 - wx) * wy,
+            wx * wy,
+        ];
+        // Inside the layer with all four neighbours opaque (most of a sheet or photo): the
+        // same sums as below, without the checks.
+        if x0 >= 0 && y0 >= 0 && (x0 as usize) + 1 < self.w && (y0 as usize) + 1 < self.h {
+            let i = y0 as usize * self.w + x0 as usize;
+            let idx = [i, i + 1, i + self.w, i + self.w + 1];
+            if idx.iter().all(|&j| self.alpha[j] == 255) {
+                let mut rgb = [0.0; 3];
+                let mut a = 0.0;
+                for (&j, &wgt) in idx.iter().zip(&weights) {
+                    a += wgt;
+                    for (acc, &c) in rgb.iter_mut().zip(&self.rgb[j]) {
+                        *acc += c as f64 * wgt;
+                    }
+                }
+                return Some(([rgb[0] / a, rgb[1] / a, rgb[2] / a], a));
+            }
+        }
         let mut rgb = [0.0; 3];
         let mut a = 0.0;
         for (dx, dy, wgt) in [
@@ -263,25 +287,27 @@ impl Layer {
         Some(([rgb[0] / a, rgb[1] / a, rgb[2] / a], a))
     }
 
-    /// Composites the layer onto `out` (RGB f32, `width` wide) as `place` says.
-    fn composite(&self, out: &mut [[f32; 3]], width: usize, height: usize, place: &Region) {
-        let r = place.bounding_rect(width as u32, height as u32);
-        for y in r.y as usize..(r.y + r.height) as usize + 1 {
-            if y >= height {
-                break;
-            }
-            for x in r.x as usize..(r.x + r.width) as usize + 1 {
-                if x >= width {
-                    break;
-                }
-                let (u, v) = place.from_image(x as f64 + 0.5, y as f64 + 0.5);
-                let lx = u + self.w as f64 / 2.0;
-                let ly = v + self.h as f64 / 2.0;
-                if let Some((rgb, a)) = self.sample(lx, ly) {
-                    let o = &mut out[y * width + x];
-                    for k in 0..3 {
-                        o[k] = (a * rgb[k] + (1.0 - a) * o[k] as f64) as f32;
-                    }
+    /// Composites row `y` of the platen: the layer placed as `place` says (`rect`: its
+    /// bounding rectangle on the platen) over `row` (RGB f32, the platen's width).
+    fn composite_row(&self, row: &mut [[f32; 3]], y: usize, place: &Region, rect: &Rect) {
+        if y < rect.y as usize || y > (rect.y + rect.height) as usize {
+            return;
+        }
+        let width = row.len();
+        // Region::from_image, with the angle's sine and cosine taken once.
+        let (s, c) = place.angle_deg.to_radians().sin_cos();
+        let (hw, hh) = (self.w as f64 / 2.0, self.h as f64 / 2.0);
+        let dy = y as f64 + 0.5 - place.center.1;
+        let end = ((rect.x + rect.width) as usize + 1).min(width);
+        let start = (rect.x as usize).min(end);
+        for (x, o) in (start..end).zip(&mut row[start..end]) {
+            let dx = x as f64 + 0.5 - place.center.0;
+            let (u, v) = (dx * c - dy * s, dx * s + dy * c);
+            let lx = u + hw;
+            let ly = v + hh;
+            if let Some((rgb, a)) = self.sample(lx, ly) {
+                for k in 0..3 {
+                    o[k] = (a * rgb[k] + (1.0 - a) * o[k] as f64) as f32;
                 }
             }
         }
@@ -493,15 +519,20 @@ pub fn sheet_printed(spec: &SheetSpec, print: Option<&Image>) -> Sheet {
     }
     let iw = px(spec.platen_mm.0, dpi).round().max(1.0) as usize;
     let ih = px(spec.platen_mm.1, dpi).round().max(1.0) as usize;
-    let lid = [spec.lid[0] as f32, spec.lid[1] as f32, spec.lid[2] as f32];
-    let mut out = vec![lid; iw * ih];
     let paper = Region {
         center: (px(spec.center_mm.0, dpi), px(spec.center_mm.1, dpi)),
         size: (pw as f64, ph as f64),
         angle_deg: spec.skew_deg,
     };
-    layer.composite(&mut out, iw, ih, &paper);
-    let image = finish(out, iw, ih, dpi, spec.noise, spec.color, &mut rng);
+    let platen = Platen {
+        width: iw,
+        height: ih,
+        dpi,
+        lid: spec.lid,
+        noise: spec.noise,
+        color: spec.color,
+    };
+    let image = platen.render(&[(layer, paper)], &mut rng);
     Sheet { image, paper }
 }
 
@@ -548,9 +579,7 @@ pub fn photos(spec: &PhotosSpec) -> Photos {
     );
     let iw = px(spec.platen_mm.0, dpi).round() as usize;
     let ih = px(spec.platen_mm.1, dpi).round() as usize;
-    let lid = [spec.lid[0] as f32, spec.lid[1] as f32, spec.lid[2] as f32];
-    let mut out = vec![lid; iw * ih];
-    let mut truth = Vec::new();
+    let mut layers = Vec::new();
     for i in 0..count {
         let (col, row) = (i % cols, i / cols);
         let angle = rng.range(-spec.max_angle_deg, spec.max_angle_deg);
@@ -609,13 +638,20 @@ pub fn photos(spec: &PhotosSpec) -> Photos {
             size: (lw as f64, lh as f64),
             angle_deg: angle,
         };
-        layer.composite(&mut out, iw, ih, &place);
-        truth.push(place);
+        layers.push((layer, place));
     }
-    let image = finish(out, iw, ih, dpi, spec.noise, true, &mut rng);
+    let platen = Platen {
+        width: iw,
+        height: ih,
+        dpi,
+        lid: spec.lid,
+        noise: spec.noise,
+        color: true,
+    };
+    let image = platen.render(&layers, &mut rng);
     Photos {
         image,
-        photos: truth,
+        photos: layers.into_iter().map(|(_, place)| place).collect(),
     }
 }
 
@@ -649,43 +685,68 @@ impl Noise {
     }
 }
 
-/// Adds noise and stores as Rgb8 or Gray8.
-fn finish(
-    out: Vec<[f32; 3]>,
-    w: usize,
-    h: usize,
+/// The scanned platen: its size, the lid, the scanner's noise and the stored format.
+struct Platen {
+    width: usize,
+    height: usize,
     dpi: u32,
+    lid: [u8; 3],
+    /// Deviation in 8-bit levels.
     noise: f64,
+    /// Rgb8, else Gray8.
     color: bool,
-    rng: &mut Rng,
-) -> Image {
-    let q = |v: f64| v.round().clamp(0.0, 255.0) as u8;
-    let mut gauss = Noise::new(rng);
-    let data: Vec<u8> = if color {
-        let mut d = Vec::with_capacity(w * h * 3);
-        for p in &out {
-            for &c in p {
-                d.push(q(c as f64 + noise * gauss.next(rng)));
+}
+
+impl Platen {
+    /// The layers composited in order over the lid, with noise added, row by row (one row of
+    /// f32 at a time, never the whole platen), stored as Rgb8 or Gray8.
+    fn render(&self, layers: &[(Layer, Region)], rng: &mut Rng) -> Image {
+        let (w, h) = (self.width, self.height);
+        let lid = [self.lid[0] as f32, self.lid[1] as f32, self.lid[2] as f32];
+        let rects: Vec<Rect> = layers
+            .iter()
+            .map(|(_, place)| place.bounding_rect(w as u32, h as u32))
+            .collect();
+        // round() then clamp, with a cast instead of a libm call: below −0.5 both give 0.
+        let q = |v: f64| {
+            if v < 0.0 {
+                0
+            } else {
+                ((v + 0.5) as u64).min(255) as u8
+            }
+        };
+        let noise = self.noise;
+        let mut gauss = Noise::new(rng);
+        let mut data = Vec::with_capacity(w * h * if self.color { 3 } else { 1 });
+        let mut row = vec![lid; w];
+        for y in 0..h {
+            row.fill(lid);
+            for ((layer, place), rect) in layers.iter().zip(&rects) {
+                layer.composite_row(&mut row, y, place, rect);
+            }
+            if self.color {
+                for p in &row {
+                    for &c in p {
+                        data.push(q(c as f64 + noise * gauss.next(rng)));
+                    }
+                }
+            } else {
+                data.extend(row.iter().map(|p| {
+                    let l = luma8(p[0] as u8, p[1] as u8, p[2] as u8) as f64;
+                    q(l + noise * gauss.next(rng))
+                }));
             }
         }
-        d
-    } else {
-        out.iter()
-            .map(|p| {
-                let l = luma8(p[0] as u8, p[1] as u8, p[2] as u8) as f64;
-                q(l + noise * gauss.next(rng))
-            })
-            .collect()
-    };
-    Image {
-        pixel: if color {
-            PixelFormat::Rgb8
-        } else {
-            PixelFormat::Gray8
-        },
-        width: w as u32,
-        height: h as u32,
-        dpi: (dpi, dpi),
-        data,
+        Image {
+            pixel: if self.color {
+                PixelFormat::Rgb8
+            } else {
+                PixelFormat::Gray8
+            },
+            width: w as u32,
+            height: h as u32,
+            dpi: (self.dpi, self.dpi),
+            data,
+        }
     }
 }

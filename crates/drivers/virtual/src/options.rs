@@ -297,7 +297,7 @@ fn specs() -> [Spec; 20] {
             kind: Kind::Fixed { min: -MAX_SKEW_DEG, max: MAX_SKEW_DEG, unit: "deg" },
             default: Some(OptionValue::Fixed(0.0)),
             only: Only::Any,
-            help: "the sheet lies turned by this many degrees, counterclockwise on screen when positive (docs/processing.md); -30..30",
+            help: "the sheet lies turned by this many degrees, counterclockwise on screen when positive (docs/processing.md)",
         },
         Spec {
             name: "paper",
@@ -346,7 +346,7 @@ fn specs() -> [Spec; 20] {
             kind: Kind::Int { min: 0, max: MAX_PHOTOS },
             default: int(0),
             only: Only::Flatbed,
-            help: "lay this many photos at different angles on the glass instead of a sheet (flatbed only; 0 = none)",
+            help: "lay this many photos at different angles on the glass instead of a sheet (0 = a sheet)",
         },
         Spec {
             name: "seed",

@@ -51,6 +51,9 @@ pub struct PageTruth {
     pub blank: bool,
     /// The text printed on a `content=text` sheet, line by line as set.
     pub text: Option<String>,
+    /// Each printed word of a `content=text` sheet, in reading order, and its box (the
+    /// word's advance by the font's ascent to descent), turned with the sheet.
+    pub words: Vec<(String, Region)>,
 }
 
 impl PageTruth {
@@ -338,6 +341,7 @@ pub fn truth(request: &ScanRequest, number: u32) -> Result<PageTruth, DeviceErro
             photos: Vec::new(),
             blank: false,
             text: None,
+            words: Vec::new(),
         },
         Plan::Photos(spec) => PageTruth {
             kind: PageKind::Photos,
@@ -349,6 +353,7 @@ pub fn truth(request: &ScanRequest, number: u32) -> Result<PageTruth, DeviceErro
                 .collect(),
             blank: false,
             text: None,
+            words: Vec::new(),
         },
         Plan::Sheet { spec, print, blank } => {
             let (pw, ph) = synth::paper_pixels(&spec);
@@ -359,12 +364,27 @@ pub fn truth(request: &ScanRequest, number: u32) -> Result<PageTruth, DeviceErro
                 size: (f64::from(pw), f64::from(ph)),
                 angle_deg: spec.skew_deg,
             };
-            let text = match print {
+            let (text, words) = match print {
                 Print::Text => {
                     let font = text::load_font()?;
-                    Some(text_layout(&font, &spec, number).text())
+                    let layout = text_layout(&font, &spec, number);
+                    let words = text::word_boxes(&font, &layout)
+                        .into_iter()
+                        .map(|(word, [x0, y0, x1, y1])| {
+                            // The print's pixels start at the sheet's top-left corner.
+                            let u = px((x0 + x1) / 2.0) - f64::from(pw) / 2.0;
+                            let v = px((y0 + y1) / 2.0) - f64::from(ph) / 2.0;
+                            let place = Region {
+                                center: paper.to_image(u, v),
+                                size: (px(x1 - x0), px(y1 - y0)),
+                                angle_deg: paper.angle_deg,
+                            };
+                            (word, on_page(place, &geo))
+                        })
+                        .collect();
+                    (Some(layout.text()), words)
                 }
-                _ => None,
+                _ => (None, Vec::new()),
             };
             PageTruth {
                 kind: PageKind::Sheet,
@@ -372,6 +392,7 @@ pub fn truth(request: &ScanRequest, number: u32) -> Result<PageTruth, DeviceErro
                 photos: Vec::new(),
                 blank,
                 text,
+                words,
             }
         }
     })

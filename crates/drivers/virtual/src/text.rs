@@ -485,6 +485,32 @@ pub fn layout(font: &FontVec, page: u32, paper_mm: (f64, f64)) -> Layout {
     Layout { em_mm, lines }
 }
 
+/// Each set word and its box on the sheet, mm from the sheet's top-left corner: `(x0, y0,
+/// x1, y1)`, from the word's left edge to its advance, the font's ascent to its descent.
+pub fn word_boxes(font: &FontVec, layout: &Layout) -> Vec<(String, [f64; 4])> {
+    let units = units_per_em(font);
+    let ascent = f64::from(font.ascent_unscaled()) / units * layout.em_mm;
+    let descent = f64::from(font.descent_unscaled()) / units * layout.em_mm;
+    layout
+        .lines
+        .iter()
+        .flat_map(|line| {
+            line.words.iter().map(move |(word, x)| {
+                let w = advance_em(font, word, units) * layout.em_mm;
+                (
+                    word.clone(),
+                    [
+                        *x,
+                        line.baseline_mm - ascent,
+                        x + w,
+                        line.baseline_mm - descent,
+                    ],
+                )
+            })
+        })
+        .collect()
+}
+
 /// The layout drawn at `dpi` on a sheet `size` pixels: 8-bit gray, 255 where there is no ink,
 /// the print [`scanwire_imaging::synth::sheet_printed`] takes.
 pub fn render(font: &FontVec, layout: &Layout, dpi: u32, size: (u32, u32)) -> Image {

@@ -265,3 +265,65 @@ fn text_pages_print_the_words_of_page_text() {
         assert!(row[..margin].iter().all(|&v| v > 150));
     }
 }
+
+/// The word boxes of the truth are where the words are: on a turned text sheet every box
+/// holds ink, and every dark pixel on the sheet lies in a box (grown by 1.5 px for the
+/// anti-aliased edges of the glyphs).
+#[test]
+fn word_boxes_hold_the_ink_of_their_words() {
+    if !std::path::Path::new(scanwire_virtual::text::FONT_PATH).exists() {
+        scanwire_testkit::peer_missing("needs DejaVu Serif (apt-get install fonts-dejavu-core)");
+        return;
+    }
+    let r = request(
+        Source::Flatbed,
+        ColorMode::Gray,
+        150,
+        &[
+            ("content", "text"),
+            ("paper", "a5"),
+            ("skew", "6.5"),
+            ("offset", "30,40mm"),
+        ],
+    );
+    let t = truth(&r, 1).unwrap();
+    assert_eq!(words(&t.text.clone().unwrap()).len(), t.words.len());
+    let page = &scan(&r).1[0];
+    let g = scanwire_virtual::PageGeometry::for_request(&r).unwrap();
+    let (w, h) = (g.width as usize, g.height as usize);
+    let inside = |reg: &scanwire_imaging::Region, x: usize, y: usize, grow: f64| {
+        let (u, v) = reg.from_image(x as f64 + 0.5, y as f64 + 0.5);
+        u.abs() <= reg.size.0 / 2.0 + grow && v.abs() <= reg.size.1 / 2.0 + grow
+    };
+    let mut in_a_word = vec![false; w * h];
+    for (word, reg) in &t.words {
+        let b = reg.bounding_rect(g.width, g.height);
+        let mut darkest = 255;
+        for y in b.y as usize..(b.y + b.height + 2).min(g.height) as usize {
+            for x in b.x as usize..(b.x + b.width + 2).min(g.width) as usize {
+                if inside(reg, x, y, 1.5) {
+                    in_a_word[y * w + x] = true;
+                }
+                if inside(reg, x, y, 0.0) {
+                    darkest = darkest.min(page[y * w + x]);
+                }
+            }
+        }
+        assert!(darkest < 100, "no ink in the box of `{word}` at {reg:?}");
+    }
+    let paper = t.paper.unwrap();
+    let mut stray = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            if page[y * w + x] < 100 && inside(&paper, x, y, -3.0) && !in_a_word[y * w + x] {
+                stray.push((x, y));
+            }
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "{} dark pixels outside every word box, e.g. {:?}",
+        stray.len(),
+        &stray[..stray.len().min(10)]
+    );
+}
