@@ -200,20 +200,23 @@ pub struct ScanArgs {
     pub device: String,
 
     /// Where the paper is: flatbed, adf (feeder, front sides) or adf-duplex (both sides).
-    #[arg(long, default_value = "flatbed")]
-    pub source: String,
+    /// Default: the flatbed, or the device's own source if it has no flatbed (a `file:`
+    /// device is a feeder).
+    #[arg(long)]
+    pub source: Option<String>,
 
-    /// Color mode: color, gray or lineart (black and white).
-    #[arg(long, default_value = "color")]
-    pub mode: String,
+    /// Color mode: color, gray or lineart (black and white). Default: color, or the
+    /// source's first mode if it has no color (gray image files stay gray).
+    #[arg(long)]
+    pub mode: Option<String>,
 
     /// Bits per channel: 1 (lineart), 8 or 16.
     #[arg(long)]
     pub depth: Option<u8>,
 
-    /// Resolution in dpi.
-    #[arg(long, default_value_t = 300)]
-    pub resolution: u32,
+    /// Resolution in dpi. Default: 300, or the nearest the source has.
+    #[arg(long)]
+    pub resolution: Option<u32>,
 
     /// Left edge of the scan area in mm.
     #[arg(short = 'l', value_name = "MM")]

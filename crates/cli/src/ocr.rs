@@ -54,7 +54,13 @@ pub fn plan(args: &ScanArgs, plan: &mut OutputPlan, cancel: &CancelHandle) -> Re
     // One engine per core for a feeder job: Tesseract is single-threaded here
     // (OMP_THREAD_LIMIT=1). One page needs one engine, and each costs its language data's
     // loading time (BENCHMARKS.md, "Searchable PDF").
-    let one_page = args.pages == Some(1) || args.source == "flatbed";
+    // Without --source the device decides; every device but a `file:` one (a feeder) then
+    // scans its flatbed.
+    let one_page = args.pages == Some(1)
+        || match args.source.as_deref() {
+            Some(source) => source == "flatbed",
+            None => !args.device.starts_with("file:"),
+        };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = if one_page { 1 } else { cores };
     let pool = Arc::new(OcrPool::new(&config, workers).map_err(usage)?);

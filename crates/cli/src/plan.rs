@@ -34,12 +34,14 @@ const CLI_QUEUE_BYTES: usize = 256 * 1024;
 pub struct ScanPlan {
     /// The device id or added name, as typed.
     pub device: String,
-    /// Where the paper is.
-    pub source: Source,
-    /// Color mode and depth.
-    pub mode: ColorMode,
-    /// dpi.
-    pub resolution: u32,
+    /// Where the paper is (`None`: the device's, see [`Self::request`]).
+    pub source: Option<Source>,
+    /// Color mode and depth (`None`: the source's, see [`Self::request`]).
+    pub mode: Option<ColorMode>,
+    /// `--depth`, for a mode the device chooses.
+    depth: Option<u8>,
+    /// dpi (`None`: 300 or the nearest the source has).
+    pub resolution: Option<u32>,
     /// Feeder pages (`None`: every sheet).
     pub pages: Option<u32>,
     /// `-l -t -x -y` in micrometres, as given.
@@ -54,6 +56,12 @@ pub struct ScanPlan {
     format: Format,
     /// `--lossless`.
     lossless: bool,
+    /// `--force`.
+    force: bool,
+    /// `-o` as given, for messages.
+    path: String,
+    /// Whether `-o` can take several pages (a pattern or a multi-page format).
+    many_pages: bool,
     /// How the transfer runs.
     pub transfer: TransferOptions,
     /// `--quality` was given (the device's own JPEG is not wanted).
@@ -71,16 +79,19 @@ pub struct ScanPlan {
 impl ScanPlan {
     /// Checks the arguments that need no device.
     pub fn new(args: &ScanArgs) -> Result<ScanPlan> {
-        let source: Source = args.source.parse().map_err(|e: String| usage(e))?;
-        let mut mode: ColorMode = args.mode.parse().map_err(|e: String| usage(e))?;
-        if let Some(depth) = args.depth {
-            mode = mode.with_depth(depth).ok_or_else(|| {
-                usage(format!(
-                    "--depth {depth} does not go with --mode {}; allowed: lineart 1, gray 8 or 16, color 8 or 16",
-                    args.mode
-                ))
-            })?;
-        }
+        let source: Option<Source> = args
+            .source
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| usage(e))?;
+        let mode = match args.mode.as_deref() {
+            Some(name) => {
+                let mode: ColorMode = name.parse().map_err(|e: String| usage(e))?;
+                Some(with_depth(mode, args.depth)?)
+            }
+            None => None,
+        };
         let edges = [
             mm("-l", args.left)?,
             mm("-t", args.top)?,
@@ -102,18 +113,12 @@ impl ScanPlan {
             .map_err(usage)?;
         let path = args.output.to_string_lossy().into_owned();
         let mut output = OutputPlan::new(&path, format).map_err(usage)?;
-        if source.is_feeder() && args.pages != Some(1) && !output.takes_many_pages() {
-            bail!(usage(format!(
-                "--source {source} may scan several pages but -o {path} names one file; \
-                 use a pattern such as page-{{n}}.png, or a .pdf or .tif file"
-            )));
+        let many_pages = output.takes_many_pages();
+        if let Some(source) = source {
+            one_file_for_a_feeder(source, args.pages, many_pages, &path, "")?;
         }
-        if !args.force {
-            if let Err(why) = holds(output.format, mode, args.lossless) {
-                bail!(usage(format!(
-                    "-o {path}: {why} (--force writes it anyway, converted)"
-                )));
-            }
+        if let Some(mode) = mode {
+            fits_the_file(output.format, mode, args.lossless, args.force, &path)?;
         }
         if let Some(q) = args.quality {
             if !(1..=100).contains(&q) {
@@ -150,6 +155,7 @@ impl ScanPlan {
             device: args.device.clone(),
             source,
             mode,
+            depth: args.depth,
             resolution: args.resolution,
             pages: args.pages,
             edges,
@@ -158,6 +164,9 @@ impl ScanPlan {
             output,
             format,
             lossless: args.lossless,
+            force: args.force,
+            path,
+            many_pages,
             transfer,
             quality: args.quality.is_some(),
             cancel,
@@ -183,11 +192,31 @@ impl ScanPlan {
         caps: &Capabilities,
         options: BTreeMap<String, OptionValue>,
     ) -> Result<ScanRequest> {
-        let area = self.area(caps)?;
+        let source = self.source(caps)?;
+        let sc = caps.source(source);
+        let mode = match self.mode {
+            Some(mode) => mode,
+            None => {
+                // Color, as scanimage's backends mostly default to, unless the source has
+                // none (a gray image file): then its own first mode.
+                let native = sc
+                    .filter(|sc| !sc.modes.contains(&ColorMode::Color))
+                    .and_then(|sc| sc.modes.first().copied())
+                    .unwrap_or(ColorMode::Color);
+                let mode = with_depth(native, self.depth)?;
+                fits_the_file(self.format, mode, self.lossless, self.force, &self.path)?;
+                mode
+            }
+        };
+        let resolution = self.resolution.unwrap_or_else(|| {
+            sc.and_then(|sc| sc.resolutions.nearest(DEFAULT_DPI))
+                .unwrap_or(DEFAULT_DPI)
+        });
+        let area = self.area(caps, source)?;
         let mut request = ScanRequest {
-            source: self.source,
-            mode: self.mode,
-            resolution: self.resolution,
+            source,
+            mode,
+            resolution,
             area,
             pages: self.pages,
             encoding: None,
@@ -196,6 +225,21 @@ impl ScanPlan {
         request.encoding = self.device_encoding(caps, &request);
         request.validate(caps).map_err(usage)?;
         Ok(request)
+    }
+
+    /// `--source`, or the flatbed when the device has one, else the device's own (first)
+    /// source: a `file:` device is a feeder only.
+    fn source(&self, caps: &Capabilities) -> Result<Source> {
+        if let Some(source) = self.source {
+            return Ok(source);
+        }
+        let source = match caps.source(Source::Flatbed) {
+            Some(_) => Source::Flatbed,
+            None => caps.default_source().unwrap_or(Source::Flatbed),
+        };
+        let chosen = format!(" (the default of {}, which has no flatbed)", caps.model);
+        one_file_for_a_feeder(source, self.pages, self.many_pages, &self.path, &chosen)?;
+        Ok(source)
     }
 
     /// The encoding to ask the device for so that its pages go into the file untouched: PNG
@@ -223,10 +267,10 @@ impl ScanPlan {
     /// scanimage's rules: -l/-t default to 0, -x/-y to the rest of the glass; `--paper`
     /// sets -x/-y (clap keeps them apart) and must fit on the glass. No flag: `None`, the
     /// whole glass.
-    fn area(&self, caps: &Capabilities) -> Result<Option<Area>> {
+    fn area(&self, caps: &Capabilities, source: Source) -> Result<Option<Area>> {
         let [l, t, mut x, mut y] = self.edges;
         // Without the source the validator reports the source; any max will do here.
-        let sc = caps.source(self.source);
+        let sc = caps.source(source);
         let max = sc.map(|s| s.max_area).unwrap_or_default();
         if let Some(paper) = self.paper {
             let (w, h) = paper.size();
@@ -237,7 +281,7 @@ impl ScanPlan {
                     w.as_mm(),
                     h.as_mm(),
                     caps.model,
-                    self.source,
+                    source,
                     max.width.as_mm(),
                     max.height.as_mm()
                 )));
@@ -264,6 +308,56 @@ impl ScanPlan {
 /// usage error for `scan` and `serve`.
 pub fn split_setting(s: &str) -> Result<(String, String)> {
     scanwire_core::device::split_setting(s).map_err(|e| usage(format!("--set {e}")))
+}
+
+/// The resolution asked for when `--resolution` is not given (scanimage's backends mostly
+/// default to it too), or the nearest the source has.
+const DEFAULT_DPI: u32 = 300;
+
+/// `mode` at `--depth`, or what is wrong.
+fn with_depth(mode: ColorMode, depth: Option<u8>) -> Result<ColorMode> {
+    let Some(depth) = depth else { return Ok(mode) };
+    mode.with_depth(depth).ok_or_else(|| {
+        usage(format!(
+            "--depth {depth} does not go with --mode {mode}; allowed: lineart 1, gray 8 or 16, color 8 or 16"
+        ))
+    })
+}
+
+/// A feeder may scan several pages: refuses one named file for them. `chosen` says why the
+/// source is what it is when the user did not name it.
+fn one_file_for_a_feeder(
+    source: Source,
+    pages: Option<u32>,
+    many_pages: bool,
+    path: &str,
+    chosen: &str,
+) -> Result<()> {
+    if source.is_feeder() && pages != Some(1) && !many_pages {
+        bail!(usage(format!(
+            "--source {source}{chosen} may scan several pages but -o {path} names one file; \
+             use a pattern such as page-{{n}}.png, or a .pdf or .tif file"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a mode the output format cannot hold, unless `--force`.
+fn fits_the_file(
+    format: Format,
+    mode: ColorMode,
+    lossless: bool,
+    force: bool,
+    path: &str,
+) -> Result<()> {
+    if !force {
+        if let Err(why) = holds(format, mode, lossless) {
+            bail!(usage(format!(
+                "-o {path}: {why} (--force writes it anyway, converted)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether a file in `format` holds pages in `mode` as they are scanned; if not, what it can
