@@ -123,7 +123,15 @@ fn full_caps() -> ScannerCapabilities {
         shadow_support: range,
         sharpen_support: range,
         threshold_support: range,
+        auto_crop: Some(true),
         blank_page_detection: Some(false),
+        blank_page_detection_and_removal: Some(true),
+        blank_page_sensitivity_support: Some(Range {
+            min: 0,
+            max: 255,
+            normal: Some(128),
+            step: Some(1),
+        }),
     }
 }
 
@@ -160,7 +168,10 @@ fn full_settings() -> ScanSettings {
         shadow: Some(10),
         sharpen: Some(-3),
         threshold: Some(128),
+        auto_crop: Some(false),
         blank_page_detection: Some(true),
+        blank_page_detection_and_removal: Some(true),
+        blank_page_sensitivity: Some(200),
         concat_if_possible: Some(false),
     }
 }

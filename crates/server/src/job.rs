@@ -72,6 +72,7 @@ pub(crate) struct JobSettings {
     pub page_buffer: usize,
     pub transfer: TransferOptions,
     pub fault_settle: Duration,
+    pub job_stages: Option<Arc<dyn crate::config::JobStages>>,
 }
 
 pub(crate) struct Job {
@@ -95,6 +96,10 @@ pub(crate) struct Job {
     pub fetch: tokio::sync::Mutex<()>,
     /// The job's page pipeline, once the transfer starts.
     pipeline: Mutex<Option<Pipeline<JobOutput>>>,
+    /// The pipeline runs stages: its outputs are opened after processing, not when the
+    /// driver opens a page, and a stage may drop or split pages, so driver pages and slots
+    /// no longer pair up one to one.
+    staged: std::sync::atomic::AtomicBool,
 }
 
 struct JobInner {
@@ -197,6 +202,7 @@ impl Job {
             changed,
             fetch: tokio::sync::Mutex::new(()),
             pipeline: Mutex::new(None),
+            staged: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -316,7 +322,9 @@ impl Job {
             if hr == wia::S_OK {
                 g.completed += 1;
             }
-            if !self.document() {
+            // With stages, a page's slot is opened after processing (or never, for a page
+            // a stage dropped): the body itself carries the page's verdict.
+            if !self.document() && !self.staged.load(std::sync::atomic::Ordering::Relaxed) {
                 let i = g.streams as usize;
                 if let Some(slot) = i.checked_sub(1).and_then(|i| g.slots.get_mut(i)) {
                     slot.end = Some(hr);
@@ -598,8 +606,12 @@ impl Job {
             self.cancel.clone(),
             self.settings.page_buffer,
         );
+        let stages = self.stages();
+        self.staged
+            .store(!stages.is_empty(), std::sync::atomic::Ordering::Relaxed);
         let opts = PipelineOptions {
             encode,
+            stages,
             // Each page waits for its client, not for the page before it.
             pages_in_flight: None,
             queue_bytes: response::QUEUE_BYTES,
@@ -609,6 +621,16 @@ impl Job {
             ..PipelineOptions::new(self.req.format)
         };
         Pipeline::new(output, opts).ok()
+    }
+
+    /// The job's stages: the processing the client asked for that the device does not do
+    /// itself, then the server's own ([`ServerConfig::job_stages`](crate::ServerConfig)).
+    fn stages(&self) -> scanwire_pipeline::Stages {
+        let mut stages = crate::processing::stages(&self.req.local);
+        if let Some(extra) = &self.settings.job_stages {
+            stages.extend(extra.stages(self.req.format, &self.cancel));
+        }
+        stages
     }
 
     /// Opens the slot for a page the driver is about to write (driver thread).

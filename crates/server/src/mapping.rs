@@ -6,8 +6,8 @@
 use crate::config::Limits;
 use scanwire_codecs::Format;
 use scanwire_core::device::{
-    Area, Capabilities, ColorMode, DeviceInfo, Length, OptionValue, PixelFormat, ScanRequest,
-    Source, SourceCaps, UM_PER_INCH,
+    Area, BlankPages, Capabilities, ColorMode, DeviceInfo, DeviceProcessingRequest, Length,
+    LevelRange, OptionValue, PixelFormat, ScanRequest, Source, SourceCaps, UM_PER_INCH,
 };
 use scanwire_escl as escl;
 use std::collections::BTreeMap;
@@ -69,7 +69,36 @@ pub fn capabilities(
             normal: Some(COMPRESSION_LINK),
             step: Some(1),
         }),
+        //TEMP-ADVERTISE
         ..escl::ScannerCapabilities::default()
+    }
+}
+
+/// `BlankPageSensitivitySupport` as the Brother DS-940DW and HP ScanJet Pro 4500 advertise
+/// it, so clients written for them send what they know; Normal is Scanwire's 50.
+pub const BLANK_SENSITIVITY: LevelRange = LevelRange {
+    min: 0,
+    max: 255,
+    normal: 128,
+    step: 1,
+};
+
+/// `BrightnessSupport` and `ContrastSupport` as HP's scanners advertise them: WIA's
+/// −1000..1000 shifted by 1000, so no value is lost either way.
+pub const LEVEL: LevelRange = LevelRange {
+    min: 0,
+    max: 2000,
+    normal: 1000,
+    step: 1,
+};
+
+#[allow(dead_code)] // TEMP: advertised once the stages are wired
+fn wire_range(r: LevelRange) -> escl::Range {
+    escl::Range {
+        min: r.min,
+        max: r.max,
+        normal: Some(r.normal),
+        step: Some(r.step),
     }
 }
 
@@ -160,6 +189,9 @@ pub struct JobRequest {
     pub geometry: Geometry,
     /// Deflate for storage (`CompressionFactor` 1) rather than for the link.
     pub for_storage: bool,
+    /// The processing the client asked for that the device does not do itself: the job's
+    /// own stages do it. (What the device does is in `request.processing`.)
+    pub local: DeviceProcessingRequest,
 }
 
 /// The size of the pages a request produces.
@@ -277,6 +309,12 @@ pub fn job_request(
             )))
         }
     };
+    let wanted = processing(s)?;
+    let (on_device, local) = wanted.split(&caps.processing);
+    //TEMP-REFUSE
+    if let Err(e) = local.check(&Default::default()) {
+        return Err(Conflict(e));
+    }
     let request = ScanRequest {
         source,
         mode,
@@ -285,6 +323,7 @@ pub fn job_request(
         pages: None,
         encoding: None,
         options: options.clone(),
+        processing: on_device,
     };
     request
         .validate(caps)
@@ -301,6 +340,50 @@ pub fn job_request(
         format,
         geometry,
         for_storage,
+        local,
+    })
+}
+
+/// The processing elements of a ScanSettings, in Scanwire's units (see [`LEVEL`] and
+/// [`BLANK_SENSITIVITY`] for the advertised ranges); a value outside them is a 409 naming
+/// the range. `BlankPageDetectionAndRemoval` wins over `BlankPageDetection`; a sensitivity
+/// without either means nothing and is ignored. A brightness or contrast at Normal asks for
+/// nothing.
+pub fn processing(s: &escl::ScanSettings) -> Result<DeviceProcessingRequest, Conflict> {
+    let in_range = |name: &str, v: i32, r: LevelRange| {
+        if (r.min..=r.max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(Conflict(format!(
+                "{name} {v} is out of range; allowed: {}..{} (normal {})",
+                r.min, r.max, r.normal
+            )))
+        }
+    };
+    let blank_pages = match (s.blank_page_detection_and_removal, s.blank_page_detection) {
+        (Some(true), _) => BlankPages::Remove,
+        (_, Some(true)) => BlankPages::Detect,
+        _ => BlankPages::Keep,
+    };
+    let blank_sensitivity = match s.blank_page_sensitivity {
+        Some(v) if blank_pages != BlankPages::Keep => Some(BLANK_SENSITIVITY.to_percent(in_range(
+            "BlankPageSensitivity",
+            v,
+            BLANK_SENSITIVITY,
+        )?)),
+        _ => None,
+    };
+    let level = |name: &str, v: Option<i32>| -> Result<Option<i32>, Conflict> {
+        v.map(|v| in_range(name, v, LEVEL).map(|v| LEVEL.to_wia(v)))
+            .transpose()
+            .map(|w| w.filter(|w| *w != 0))
+    };
+    Ok(DeviceProcessingRequest {
+        auto_crop: s.auto_crop == Some(true),
+        blank_pages,
+        blank_sensitivity,
+        brightness: level("Brightness", s.brightness)?,
+        contrast: level("Contrast", s.contrast)?,
     })
 }
 
@@ -453,6 +536,7 @@ mod tests {
         Capabilities {
             model: "test".into(),
             sources: vec![flatbed, feeder],
+            processing: Default::default(),
         }
     }
 
