@@ -71,6 +71,8 @@ pub use mapping::{
 };
 pub use mdns::{announcements, Announcement};
 pub use routes::router;
+/// The page stages [`JobStages`] makes, as the page pipeline defines them.
+pub use scanwire_pipeline::{PageImage, Stage, StageError, Stages};
 pub use serve::{serve, serve_blocking, BlockingServer, Server};
 pub use state::{Endpoint, ServerState};
 pub use tls::{TlsConfig, TlsError};
