@@ -15,6 +15,10 @@
 //! | WIA_IPS_AUTO_CROP MULTI, IWiaSegmentationFilter | [`segment_photos`] then [`extract`] each |
 //! | WIA_IPS_BLANK_PAGES (+ _SENSITIVITY) | [`blank_score`] and [`BlankResult::is_blank`] |
 //!
+//! In the page pipeline: [`Processing`] (the settings every front end shares) gives the
+//! stages ([`Processing::stages`]), which record what they find per page in a
+//! [`ProcessingReport`].
+//!
 //! ```
 //! use scanwire_imaging::{synth, detect_paper, detect_skew, extract, blank_score, Sensitivity};
 //! let mut spec = synth::SheetSpec::a4_on_platen(100, 7);
@@ -41,6 +45,7 @@ mod resample;
 mod rotate;
 mod segment;
 mod skew;
+mod stages;
 pub mod synth;
 
 pub use adjust::brightness_contrast;
@@ -51,3 +56,6 @@ pub use resample::{deskew, extract, paper_color, MAX_ANGLE_DEG};
 pub use rotate::{crop, rotate, QuarterTurns};
 pub use segment::segment_photos;
 pub use skew::{detect_skew, detect_skew_in, SkewError, SkewResult};
+pub use stages::{
+    Blank, BlankFinding, Crop, PageFindings, PageReport, Processing, ProcessingReport, SkewFinding,
+};

@@ -52,13 +52,32 @@ pub enum Target {
 }
 
 impl Target {
-    /// The file page `n` goes to (the document's for one-file targets).
-    fn path(&self, n: u32) -> PathBuf {
+    /// The file page `n` of document `doc` goes to (the document's for one-file targets).
+    fn path(&self, doc: u32, n: u32) -> PathBuf {
         match self {
-            Target::Pages(p) => p.render(n),
-            Target::Document(p) | Target::Single(p) => p.clone(),
+            Target::Pages(p) => p.render_in(doc, n),
+            Target::Document(p) | Target::Single(p) => document_path(p, doc),
         }
     }
+}
+
+/// The name of document `doc` of a one-file target: `{doc}` in the name is replaced by the
+/// number; otherwise the first document keeps the name asked for (a job without job
+/// separators is unchanged) and the later ones get `-2`, `-3`... before the extension.
+fn document_path(path: &std::path::Path, doc: u32) -> PathBuf {
+    let text = path.to_string_lossy();
+    if text.contains("{doc}") {
+        return PathBuf::from(text.replace("{doc}", &doc.to_string()));
+    }
+    if doc <= 1 {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{doc}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{doc}"),
+    };
+    path.with_file_name(name)
 }
 
 /// An output that cannot be set up.
@@ -141,6 +160,15 @@ impl OutputPlan {
             Some(f) => f,
             None => Format::from_extension(path)?,
         };
+        if pattern.has_document() && !pattern.has_number() && !format.is_multi_page() {
+            return Err(PlanError::Pattern(PatternError {
+                pattern: path.to_string(),
+                detail: format!(
+                    "{{doc}} numbers documents, but a {format} file holds one page: add a \
+                     page number ({{n}})"
+                ),
+            }));
+        }
         let target = if pattern.has_number() {
             Target::Pages(pattern)
         } else if format.is_multi_page() {
@@ -169,7 +197,7 @@ impl OutputPlan {
     /// Checks the plan (options, directory, existing files) and opens the output.
     pub fn start(mut self) -> Result<FileOutput, PlanError> {
         self.options.validate().map_err(PlanError::Options)?;
-        let first = self.target.path(1);
+        let first = self.target.path(1, 1);
         let dir = parent(&first);
         match std::fs::metadata(&dir) {
             Ok(m) if m.is_dir() => {}
@@ -323,8 +351,8 @@ impl FileOutput {
             .map(|e| OutputError {
                 page: e.page,
                 path: match (e.page, target) {
-                    (Some(n), _) => target.path(n),
-                    (None, Target::Document(p)) => p.clone(),
+                    (Some(n), _) => target.path(st.doc, n),
+                    (None, Target::Document(p)) => document_path(p, st.doc),
                     (None, _) => PathBuf::new(),
                 },
                 error: e.error,
@@ -353,18 +381,35 @@ struct Files {
     state: Mutex<FilesState>,
 }
 
-#[derive(Default)]
 struct FilesState {
+    /// The document pages go to now (job separators start the next).
+    doc: u32,
     /// Page outputs opened (a `Single` target takes one).
     opened: u32,
-    /// (page or 0 for a document, final name)
+    /// (page, or the number of a document, final name)
     kept: Vec<(u32, PathBuf)>,
     /// Complete page files held back by `all_or_nothing`.
     held: Vec<(u32, PartFile, PathBuf)>,
+    /// Complete documents held back by `all_or_nothing`: (pages, file, final name).
+    held_docs: Vec<(u32, PartFile, PathBuf)>,
     /// Files that failed at the end (held pages that could not be renamed).
     errors: Vec<OutputError>,
     /// `FileOutput::finish` has reported.
     finished: bool,
+}
+
+impl Default for FilesState {
+    fn default() -> Self {
+        FilesState {
+            doc: 1,
+            opened: 0,
+            kept: Vec::new(),
+            held: Vec::new(),
+            held_docs: Vec::new(),
+            errors: Vec::new(),
+            finished: false,
+        }
+    }
 }
 
 impl Files {
@@ -407,11 +452,10 @@ impl Destination for Files {
 
     fn open_page(&self, page: &PageInfo) -> Result<Self::Page, EncodeError> {
         let plan = &self.plan;
-        let path = plan.target.path(page.number);
-        let opened = {
+        let (path, opened) = {
             let mut st = self.lock();
             st.opened += 1;
-            st.opened
+            (plan.target.path(st.doc, page.number), st.opened)
         };
         if let Target::Single(p) = &plan.target {
             if opened > 1 {
@@ -444,23 +488,41 @@ impl Destination for Files {
         // The temporary file goes with `out`.
     }
 
+    fn start_document(&self, n: u32) {
+        self.lock().doc = n;
+    }
+
     fn open_document(&self) -> Result<PartFile, EncodeError> {
-        PartFile::create(&self.plan.target.path(1))
+        let path = self.plan.target.path(self.lock().doc, 1);
+        if self.plan.overwrite == Overwrite::Refuse && path.exists() {
+            return Err(EncodeError::Exists(path));
+        }
+        PartFile::create(&path)
     }
 
     fn keep_document(
         &self,
         doc: PartFile,
-        _pages: u32,
+        pages: u32,
         transfer: HResult,
     ) -> Result<bool, EncodeError> {
         let plan = &self.plan;
         if plan.all_or_nothing && !succeeded(transfer) {
             return Ok(false);
         }
-        let path = plan.target.path(1);
+        let mut st = self.lock();
+        let path = plan.target.path(st.doc, 1);
+        if plan.all_or_nothing {
+            // A document a job separator ended is kept before the transfer's result is
+            // known: it waits for `finish` with the others.
+            st.held_docs.push((pages, doc, path));
+            return Ok(true);
+        }
+        drop(st);
         doc.persist(&path, plan.overwrite, plan.durable)?;
-        self.lock().kept.push((0, path));
+        // Documents sort by their number, after nothing (pages are 1..).
+        let n = self.lock().doc;
+        self.lock().kept.push((n, path));
         Ok(true)
     }
 
@@ -469,6 +531,23 @@ impl Destination for Files {
     fn finish(&self, transfer: HResult, report: &mut Report) {
         let mut st = self.lock();
         let success = succeeded(transfer) && report.errors.is_empty();
+        for (i, (pages, tmp, path)) in std::mem::take(&mut st.held_docs).into_iter().enumerate() {
+            if !success {
+                report.pages -= pages;
+                report.discarded += pages;
+                continue;
+            }
+            if let Err(error) = tmp.persist(&path, self.plan.overwrite, self.plan.durable) {
+                report.pages -= pages;
+                st.errors.push(OutputError {
+                    page: None,
+                    path,
+                    error,
+                });
+            } else {
+                st.kept.push((i as u32 + 1, path));
+            }
+        }
         for (n, tmp, path) in std::mem::take(&mut st.held) {
             if !success {
                 report.pages -= 1;
@@ -632,5 +711,104 @@ mod tests {
             assert_eq!(report.pages, 0);
             assert_eq!(names(dir.path()), Vec::<String>::new(), "{i}");
         }
+    }
+}
+
+#[cfg(test)]
+mod separator_tests {
+    use super::*;
+    use scanwire_core::device::{PageData, PixelFormat, Side, Source};
+    use scanwire_pipeline::{PageImage, Stage, StageError, StageOutput};
+    use std::sync::Arc;
+
+    /// Pages whose first byte is 0 are job separators (as blank sheets with `--blank split`).
+    struct Separate;
+
+    impl Stage for Separate {
+        fn name(&self) -> &str {
+            "separate"
+        }
+        fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
+            Ok(vec![page])
+        }
+        fn process_outputs(&self, page: PageImage) -> Result<Vec<StageOutput>, StageError> {
+            Ok(if page.data[0] == 0 {
+                vec![StageOutput::Separator]
+            } else {
+                vec![StageOutput::Page(page)]
+            })
+        }
+    }
+
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Scans pages of these first bytes into `path` (0: a separator).
+    fn run(path: &std::path::Path, pages: &[u8], all_or_nothing: bool, result: HResult) {
+        let mut plan = OutputPlan::new(path.to_str().unwrap(), None).unwrap();
+        plan.stages = vec![Arc::new(Separate)];
+        plan.all_or_nothing = all_or_nothing;
+        let output = plan.start().unwrap();
+        for (i, &b) in pages.iter().enumerate() {
+            let n = i as u32 + 1;
+            let page = PageInfo {
+                number: n,
+                sheet: n,
+                side: Side::Front,
+                source: Source::Feeder,
+                data: PageData::Raster {
+                    pixel: PixelFormat::Gray8,
+                    width: 8,
+                    height: Some(8),
+                },
+                dpi: (100, 100),
+            };
+            let AppStream::Stream(mut s) = output.open_page(&page) else {
+                panic!("page {n}")
+            };
+            s.write(&[b; 64]).unwrap();
+            assert_eq!(s.close(wia::S_OK), wia::S_OK);
+        }
+        let report = output.finish(result);
+        assert!(report.is_ok(), "{:?}", report.errors);
+    }
+
+    #[test]
+    fn documents_are_named_out_out_2_and_by_doc() {
+        let dir = tempfile::tempdir().unwrap();
+        let pages = [0, 9, 0, 0, 9, 9, 0];
+        run(&dir.path().join("out.pdf"), &pages, false, wia::S_OK);
+        assert_eq!(names(dir.path()), ["out-2.pdf", "out.pdf"]);
+        let dir = tempfile::tempdir().unwrap();
+        run(&dir.path().join("s-{doc}.tif"), &pages, false, wia::S_OK);
+        assert_eq!(names(dir.path()), ["s-1.tif", "s-2.tif"]);
+        let dir = tempfile::tempdir().unwrap();
+        run(
+            &dir.path().join("p-{doc}-{n}.png"),
+            &pages,
+            false,
+            wia::S_OK,
+        );
+        assert_eq!(names(dir.path()), ["p-1-1.png", "p-2-2.png", "p-2-3.png"]);
+        // All or nothing: every document waits for the transfer's result.
+        let dir = tempfile::tempdir().unwrap();
+        run(&dir.path().join("a.pdf"), &pages, true, wia::S_FALSE);
+        assert_eq!(names(dir.path()), Vec::<String>::new());
+        run(&dir.path().join("a.pdf"), &pages, true, wia::S_OK);
+        assert_eq!(names(dir.path()), ["a-2.pdf", "a.pdf"]);
+    }
+
+    #[test]
+    fn doc_alone_in_a_one_page_format_is_refused() {
+        let e = OutputPlan::new("x-{doc}.png", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("{doc}") && e.contains("{n}"), "{e}");
     }
 }

@@ -1,10 +1,12 @@
-//! File names for one-file-per-page output: `page-{n}.png`, `scan-%03d.jpg`.
+//! File names for one-file-per-page output: `page-{n}.png`, `scan-%03d.jpg`, and with job
+//! separators (`--blank split`) the document number: `scan-{doc}-{n}.png`, `out-{doc}.pdf`.
 
 use std::fmt;
 use std::path::PathBuf;
 
 /// A file name with page-number placeholders: `{n}`, or printf-style `%d`, `%Nd`, `%0Nd`
-/// (`%%` is a literal `%`).
+/// (`%%` is a literal `%`); `{doc}` is the document's number (1 unless job separators
+/// split the job).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NamePattern {
     parts: Vec<Part>,
@@ -19,11 +21,13 @@ enum Part {
         width: usize,
         zero: bool,
     },
+    /// The document number.
+    Document,
 }
 
 /// A pattern that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("bad file name pattern '{pattern}': {detail}; page numbers are written {{n}}, %d, %Nd or %0Nd, and %% is a literal %")]
+#[error("bad file name pattern '{pattern}': {detail}; page numbers are written {{n}}, %d, %Nd or %0Nd, the document number {{doc}}, and %% is a literal %")]
 pub struct PatternError {
     /// The pattern.
     pub pattern: String,
@@ -42,7 +46,11 @@ impl NamePattern {
         let mut lit = String::new();
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
-            if let Some(after) = rest.strip_prefix("{n}") {
+            if let Some(after) = rest.strip_prefix("{doc}") {
+                parts.push(Part::Text(std::mem::take(&mut lit)));
+                parts.push(Part::Document);
+                rest = after;
+            } else if let Some(after) = rest.strip_prefix("{n}") {
                 parts.push(Part::Text(std::mem::take(&mut lit)));
                 parts.push(Part::Number {
                     width: 0,
@@ -99,12 +107,23 @@ impl NamePattern {
         self.parts.iter().any(|p| matches!(p, Part::Number { .. }))
     }
 
-    /// The file name for page `n`.
+    /// Whether the pattern has a document number (`{doc}`).
+    pub fn has_document(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Document))
+    }
+
+    /// The file name for page `n` (of document 1).
     pub fn render(&self, n: u32) -> PathBuf {
+        self.render_in(1, n)
+    }
+
+    /// The file name for page `n` of document `doc`.
+    pub fn render_in(&self, doc: u32, n: u32) -> PathBuf {
         let mut s = String::new();
         for p in &self.parts {
             match p {
                 Part::Text(t) => s.push_str(t),
+                Part::Document => s.push_str(&doc.to_string()),
                 Part::Number { width, zero: true } => s.push_str(&format!("{n:0width$}")),
                 Part::Number { width, zero: false } => s.push_str(&format!("{n:width$}")),
             }
@@ -138,6 +157,12 @@ mod tests {
         assert_eq!(r("dir/é{n}.pnm", 1), PathBuf::from("dir/é1.pnm"));
         assert!(!NamePattern::parse("one.png").unwrap().has_number());
         assert!(NamePattern::parse("%d.png").unwrap().has_number());
+        let doc = NamePattern::parse("s-{doc}-{n}.png").unwrap();
+        assert!(doc.has_document() && doc.has_number());
+        assert_eq!(doc.render_in(3, 12), PathBuf::from("s-3-12.png"));
+        assert_eq!(doc.render(2), PathBuf::from("s-1-2.png"));
+        let only = NamePattern::parse("out-{doc}.pdf").unwrap();
+        assert!(only.has_document() && !only.has_number());
     }
 
     #[test]

@@ -45,8 +45,16 @@ pub trait Destination: Send + Sync + 'static {
         None
     }
 
-    /// Opens the document, when its first page starts.
+    /// Opens the document, when its first page starts. After a job separator it is called
+    /// again, after [`Destination::start_document`], for the next document.
     fn open_document(&self) -> Result<Self::Document, EncodeError>;
+
+    /// A job separator (a stage's [`StageOutput::Separator`](crate::StageOutput)): the pages
+    /// from now on belong to document `n` (2, 3, ...). Called in page order, only before a
+    /// page follows (no document is ever empty), and for a multi-page format after the
+    /// previous document was kept and before the next is opened. One-output-per-page
+    /// destinations name pages by it (`{doc}`); the default ignores it.
+    fn start_document(&self, _n: u32) {}
 
     /// `page` was added to the document, whose first `stable` bytes are now final: a
     /// destination that streams the document may send them.
@@ -56,7 +64,9 @@ pub trait Destination: Send + Sync + 'static {
 
     /// The transfer ended with `transfer` and the document, finished, holds `pages`
     /// complete pages. `Ok(false)`: the destination discarded it on purpose (all or
-    /// nothing after a failed transfer).
+    /// nothing after a failed transfer). A document that a job separator ended is kept
+    /// when the separator is reached, with `transfer` S_OK (a destination keeping all or
+    /// nothing holds it back until [`Destination::finish`]).
     fn keep_document(
         &self,
         doc: Self::Document,

@@ -47,4 +47,4 @@ mod stage;
 pub use destination::Destination;
 pub use memory::Memory;
 pub use pipeline::{succeeded, PageError, Pipeline, PipelineOptions, Report};
-pub use stage::{PageImage, Stage, StageError, Stages};
+pub use stage::{PageImage, Stage, StageError, StageOutput, Stages};

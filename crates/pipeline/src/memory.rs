@@ -8,14 +8,14 @@ use scanwire_core::wia::HResult;
 use std::io::Cursor;
 use std::sync::Mutex;
 
-/// Kept pages in page order (or the one document), as encoded bytes.
+/// Kept pages in page order (or the documents, in order), as encoded bytes.
 #[derive(Debug, Default)]
 pub struct Memory {
     kept: Mutex<Vec<(u32, Vec<u8>)>>,
 }
 
 impl Memory {
-    /// The kept pages (one entry holding the document for multi-page formats), in order.
+    /// The kept pages (for multi-page formats an entry per document), in order.
     pub fn pages(&self) -> Vec<Vec<u8>> {
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone();
         kept.sort_by_key(|(n, _)| *n);

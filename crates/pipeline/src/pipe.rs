@@ -29,7 +29,7 @@
 //! assert_eq!(encoder.join().unwrap(), b"rows");
 //! ```
 
-use crate::stage::PageImage;
+use crate::stage::StageOutput;
 use scanwire_codecs::{ChunkSource, EncodeError};
 use scanwire_core::device::PageInfo;
 use scanwire_core::transfer::CancelHandle;
@@ -53,7 +53,7 @@ pub enum Msg {
     /// (multi-page files with stages), sent in page order; its result goes to the sender.
     Processed(
         Box<PageInfo>,
-        Result<Vec<PageImage>, EncodeError>,
+        Result<Vec<StageOutput>, EncodeError>,
         Arc<PageStatus>,
     ),
 }

@@ -25,7 +25,7 @@
 
 use crate::destination::Destination;
 use crate::pipe::{pipe, Msg, PageStatus, PageWriter, QueueSource, Rx, Tx};
-use crate::stage::{apply, PageImage, Stages};
+use crate::stage::{apply, PageImage, StageOutput, Stages};
 use scanwire_codecs::{
     check_page, encode_page, ChunkSource, Document, EncodeError, EncodeOptions, Format, RawPnm,
     SliceSource, TextLayer,
@@ -557,9 +557,16 @@ fn page_worker<D: Destination>(
             drop(rx);
             let _turn = sh.turn.wait(seq);
             let hr = match processed {
-                Ok(pages) => {
+                Ok(outputs) => {
                     let mut hr = wia::S_OK;
-                    for p in pages {
+                    for o in outputs {
+                        let StageOutput::Page(p) = o else {
+                            sh.turn.separator();
+                            continue;
+                        };
+                        if let Some(doc) = sh.turn.page_document() {
+                            sh.dest.start_document(doc);
+                        }
                         let r = store_image(sh, p);
                         if hr == wia::S_OK {
                             hr = r;
@@ -611,7 +618,7 @@ fn staged(
     opts: &PipelineOptions,
     page: &PageInfo,
     src: &mut dyn ChunkSource,
-) -> Result<Vec<PageImage>, EncodeError> {
+) -> Result<Vec<StageOutput>, EncodeError> {
     let image = PageImage::collect(page, src)?;
     apply(&opts.stages, image).map_err(|e| match e.hresult {
         // The transfer was cancelled under the stage: the page is incomplete, not failed.
@@ -674,8 +681,9 @@ fn document_worker<D: Destination>(
         });
         hr
     };
+    // `None` only after the next document failed to open (the job has failed then).
     let mut doc = match Document::new(opts.format, out, &opts.encode, true) {
-        Ok(d) => d,
+        Ok(d) => Some(d),
         Err(e) => {
             dest.drop_document(&e);
             let hr = fail(None, e);
@@ -701,10 +709,16 @@ fn document_worker<D: Destination>(
     // too: pages processed in parallel may finish after the cancel, and the document keeps
     // the pages before the cut, not a page with a gap before it.
     let mut cut = false;
+    // Documents ended by a job separator: their number, and pages kept in them.
+    let mut doc_no = 1u32;
+    // A separator came after the current document's pages: the next page starts another.
+    let mut pending_break = false;
     while let Some(msg) = rx.recv() {
         // Each page: its number, its status, what adding it gave (None: the document had
         // failed already) and, for a streamed page, whether the transfer ended inside it.
-        let before = doc.pages();
+        // Pages added for this message (a stage may make several, in two documents).
+        let mut made = 0u32;
+        let mut before = pages_in(&doc);
         let (page_no, status, added, ended) = match msg {
             Msg::Begin(page, status) => {
                 let mut src = QueueSource::new(&rx);
@@ -712,7 +726,7 @@ fn document_worker<D: Destination>(
                     src.drain();
                     None
                 } else {
-                    let r = add(&mut doc, dest, &page, &mut src, None);
+                    let r = current(&mut doc).and_then(|d| add(d, dest, &page, &mut src, None));
                     if r.as_ref().is_err_and(|e| !e.is_incomplete()) {
                         src.drain();
                     }
@@ -732,13 +746,29 @@ fn document_worker<D: Destination>(
                     other => other,
                 };
                 let added = failed.is_none().then(|| {
-                    processed.and_then(|images| {
-                        images.into_iter().try_for_each(|mut image| {
+                    processed.and_then(|outputs| {
+                        outputs.into_iter().try_for_each(|o| {
+                            let StageOutput::Page(mut image) = o else {
+                                pending_break |= pages_in(&doc) > 0;
+                                return Ok(());
+                            };
+                            if std::mem::take(&mut pending_break) {
+                                // A job separator: the document so far is complete; the
+                                // next one starts with this page.
+                                let pages = pages_in(&doc);
+                                made += pages - before;
+                                before = 0;
+                                if let Some(done) = doc.take() {
+                                    keep(done, dest, pages, wia::S_OK, &update)?;
+                                }
+                                doc_no += 1;
+                                doc = Some(next_document(dest, opts, doc_no)?);
+                            }
                             number += 1;
                             image.page.number = number;
                             let p = image.page.clone();
                             add(
-                                &mut doc,
+                                current(&mut doc)?,
                                 dest,
                                 &p,
                                 &mut SliceSource::new(&image.data, 1 << 20),
@@ -761,7 +791,7 @@ fn document_worker<D: Destination>(
             (None, None) => unreachable!("a page is only skipped after a failure"),
             (Some(added), _) => {
                 // Pages a stage made before one failed stay in the document.
-                let made = doc.pages() - before;
+                let made = made + pages_in(&doc) - before;
                 update(&mut |r| r.pages += made);
                 match added {
                     Ok(()) => wia::S_OK,
@@ -786,27 +816,73 @@ fn document_worker<D: Destination>(
         }
     }
     drop(rx);
-    let pages = doc.pages();
-    if pages == 0 {
+    let pages = pages_in(&doc);
+    let Some(doc) = doc.filter(|_| pages > 0) else {
         // No complete page: no document (a temporary file goes with `doc`).
         let why = last_error.unwrap_or_else(|| "no page was scanned".into());
         dest.drop_document(&EncodeError::Unsupported(why));
         return;
-    }
+    };
     let transfer = failed.unwrap_or(transfer);
+    if let Err(e) = keep(doc, dest, pages, transfer, &update) {
+        fail(None, e);
+    }
+}
+
+/// Pages in the current document (none when it failed to open).
+fn pages_in<O: scanwire_codecs::DocumentOutput>(doc: &Option<Document<O>>) -> u32 {
+    doc.as_ref().map_or(0, |d| d.pages())
+}
+
+/// The current document, or why there is none.
+fn current<O: scanwire_codecs::DocumentOutput>(
+    doc: &mut Option<Document<O>>,
+) -> Result<&mut Document<O>, EncodeError> {
+    doc.as_mut().ok_or_else(|| {
+        EncodeError::Unsupported("the next document after a job separator did not open".into())
+    })
+}
+
+/// Changes the pipeline's report, if the application still holds it.
+type ReportUpdate<'a> = dyn Fn(&mut dyn FnMut(&mut Report)) + 'a;
+
+/// Opens document `n` (a job separator ended the one before): tells the destination, then
+/// opens its output.
+fn next_document<D: Destination>(
+    dest: &D,
+    opts: &PipelineOptions,
+    n: u32,
+) -> Result<Document<D::Document>, EncodeError> {
+    dest.start_document(n);
+    let out = dest.open_document()?;
+    Document::new(opts.format, out, &opts.encode, true)
+}
+
+/// Finishes a document of `pages` pages and hands it to the destination; the report's page
+/// count follows what it kept.
+fn keep<D: Destination>(
+    doc: Document<D::Document>,
+    dest: &D,
+    pages: u32,
+    transfer: HResult,
+    update: &ReportUpdate<'_>,
+) -> Result<(), EncodeError> {
     let kept = doc
         .finish()
         .and_then(|out| dest.keep_document(out, pages, transfer));
     match kept {
-        Ok(true) => {}
-        Ok(false) => update(&mut |r| {
-            r.pages -= pages;
-            r.discarded += pages;
-        }),
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            update(&mut |r| {
+                r.pages -= pages;
+                r.discarded += pages;
+            });
+            Ok(())
+        }
         Err(e) => {
             dest.drop_document(&e);
             update(&mut |r| r.pages -= pages);
-            fail(None, e);
+            Err(e)
         }
     }
 }
@@ -965,12 +1041,25 @@ impl<D: Destination> Drop for DirectSink<D> {
 }
 
 /// Hands out turns in page order, for workers that open their outputs only after
-/// processing, and numbers the pages that come out.
+/// processing, and numbers the pages (and documents) that come out.
 #[derive(Default)]
 struct Turnstile {
     /// (the last page whose outputs are open, output pages numbered so far)
     state: Mutex<(u32, u32)>,
     cv: Condvar,
+    /// Documents of one-output-per-page routes: job separators between pages.
+    docs: Mutex<Docs>,
+}
+
+/// Where page outputs are in the job's documents.
+#[derive(Default)]
+struct Docs {
+    /// Documents started after the first.
+    later: u32,
+    /// The current document has a page.
+    has_pages: bool,
+    /// A separator came after its pages: the next page starts another.
+    pending: bool,
 }
 
 /// Holds a turn; dropping it passes the turn on.
@@ -990,6 +1079,24 @@ impl Turnstile {
             turnstile: self,
             seq,
         }
+    }
+
+    /// A job separator (in page order: the caller holds the turn).
+    fn separator(&self) {
+        let mut d = lock(&self.docs);
+        d.pending |= d.has_pages;
+    }
+
+    /// A page is about to be output (in page order): the number of the document it starts,
+    /// if a separator came before it.
+    fn page_document(&self) -> Option<u32> {
+        let mut d = lock(&self.docs);
+        d.has_pages = true;
+        if !std::mem::take(&mut d.pending) {
+            return None;
+        }
+        d.later += 1;
+        Some(d.later + 1)
     }
 
     /// The next output page number.

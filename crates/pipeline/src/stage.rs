@@ -3,7 +3,10 @@
 //!
 //! A stage sees a whole page in memory ([`PageImage`]) and returns the pages that take its
 //! place: usually the one page, changed or not; none for a page it discards (a blank page);
-//! several for a page it cuts apart (photos on the glass). Stages run on the pipeline's
+//! several for a page it cuts apart (photos on the glass). A stage that separates jobs
+//! (WIA's JOB_SEPARATOR: a blank sheet between documents) answers
+//! [`Stage::process_outputs`] instead, whose [`StageOutput::Separator`] says "a new document
+//! starts after this". Stages run on the pipeline's
 //! worker threads while the driver scans the next page, so they must be `Send + Sync` and
 //! keep no state between pages that depends on page order.
 //!
@@ -157,6 +160,28 @@ pub trait Stage: Send + Sync {
     /// The pages that take `page`'s place, in order: `vec![page]` to pass it on, an empty
     /// vector to discard it, several to split it.
     fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError>;
+
+    /// [`Stage::process`] for a stage that may also separate documents: the pages, and
+    /// [`StageOutput::Separator`] where a new document starts. The pipeline calls this one;
+    /// by default it is `process`'s pages.
+    fn process_outputs(&self, page: PageImage) -> Result<Vec<StageOutput>, StageError> {
+        Ok(self
+            .process(page)?
+            .into_iter()
+            .map(StageOutput::Page)
+            .collect())
+    }
+}
+
+/// What a stage hands on, in order: a page, or a job separator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StageOutput {
+    /// A page for the next stage (or the encoder).
+    Page(PageImage),
+    /// The pages after this one belong to a new document (`out.pdf`, `out-2.pdf`...). Later
+    /// stages pass it on untouched; several in a row, or one before any page, separate once
+    /// or not at all (no document is ever empty).
+    Separator,
 }
 
 /// The stages of a pipeline, applied in order.
@@ -166,14 +191,17 @@ pub type Stages = Vec<Arc<dyn Stage>>;
 pub(crate) fn apply(
     stages: &[Arc<dyn Stage>],
     page: PageImage,
-) -> Result<Vec<PageImage>, StageError> {
-    let mut pages = vec![page];
+) -> Result<Vec<StageOutput>, StageError> {
+    let mut outs = vec![StageOutput::Page(page)];
     for stage in stages {
-        let mut next = Vec::with_capacity(pages.len());
-        for p in pages {
-            next.extend(stage.process(p)?);
+        let mut next = Vec::with_capacity(outs.len());
+        for o in outs {
+            match o {
+                StageOutput::Page(p) => next.extend(stage.process_outputs(p)?),
+                StageOutput::Separator => next.push(StageOutput::Separator),
+            }
         }
-        pages = next;
+        outs = next;
     }
-    Ok(pages)
+    Ok(outs)
 }

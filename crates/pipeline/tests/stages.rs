@@ -5,7 +5,9 @@ use scanwire_codecs::{decode::decode, Format};
 use scanwire_core::device::{ColorMode, PageData, ScanRequest, Source};
 use scanwire_core::transfer::{self, AppStream, CancelHandle, TransferCallback, TransferOptions};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_pipeline::{Memory, PageImage, Pipeline, PipelineOptions, Report, Stage, StageError};
+use scanwire_pipeline::{
+    Memory, PageImage, Pipeline, PipelineOptions, Report, Stage, StageError, StageOutput,
+};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -24,14 +26,24 @@ impl TransferCallback for App {
 
 /// Scans three gray 75 dpi feeder pages through `stages` into `format`.
 fn scan(format: Format, stages: Vec<Arc<dyn Stage>>) -> (Report, Vec<Vec<u8>>) {
+    scan_pages(format, stages, 3)
+}
+
+/// Scans `pages` gray 75 dpi feeder pages through `stages` into `format`.
+fn scan_pages(format: Format, stages: Vec<Arc<dyn Stage>>, pages: u32) -> (Report, Vec<Vec<u8>>) {
     let device = transfer::share(Box::new(scanwire_virtual::VirtualDevice::new()));
     let mut request = ScanRequest {
         source: Source::Feeder,
         mode: ColorMode::Gray,
         resolution: 75,
-        pages: Some(3),
+        pages: Some(pages),
         ..ScanRequest::default()
     };
+    // Enough sheets in the feeder.
+    request.options.insert(
+        "sheets".into(),
+        scanwire_core::device::OptionValue::Int(pages.into()),
+    );
     request.area = Some(scanwire_core::device::Area::sized(
         scanwire_core::device::Length::mm(40),
         scanwire_core::device::Length::mm(30),
@@ -235,4 +247,54 @@ fn document_pages_are_processed_in_parallel_and_kept_in_order() {
     for (i, (p, png)) in pages.iter().zip(&plain).enumerate() {
         assert_eq!(p, &gray(png), "page {}", i + 1);
     }
+}
+
+/// Turns the driver's pages in its list into job separators (as `--blank split` does with
+/// blank sheets), and inverts the rest so they are told apart from the plain scan.
+struct Separate(Vec<u32>);
+
+impl Stage for Separate {
+    fn name(&self) -> &str {
+        "separate"
+    }
+    fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
+        Ok(vec![page])
+    }
+    fn process_outputs(&self, page: PageImage) -> Result<Vec<StageOutput>, StageError> {
+        Ok(if self.0.contains(&page.page.number) {
+            vec![StageOutput::Separator]
+        } else {
+            vec![StageOutput::Page(page)]
+        })
+    }
+}
+
+#[test]
+fn separators_start_new_documents_never_an_empty_one() {
+    let (_, plain) = scan_pages(Format::Png, vec![], 7);
+    let plain: Vec<Vec<u8>> = plain.iter().map(|p| gray(p)).collect();
+    // A separator first (no empty document), two in a row (one split), one last (nothing
+    // after it): documents [2] and [5, 6].
+    let separate = || -> Vec<Arc<dyn Stage>> { vec![Arc::new(Separate(vec![1, 3, 4, 7]))] };
+    let (report, docs) = scan_pages(Format::Tiff, separate(), 7);
+    assert_eq!(
+        (report.pages, report.errors.len(), docs.len()),
+        (3, 0, 2),
+        "{:?}",
+        report.errors
+    );
+    let docs: Vec<Vec<Vec<u8>>> = docs.iter().map(|d| tiff_pages(d)).collect();
+    assert_eq!(docs[0], [plain[1].clone()]);
+    assert_eq!(docs[1], [plain[4].clone(), plain[5].clone()]);
+    // A page per output: the same three pages, numbered on.
+    let (report, pages) = scan_pages(Format::Png, separate(), 7);
+    assert_eq!((report.pages, pages.len()), (3, 3));
+    let pages: Vec<Vec<u8>> = pages.iter().map(|p| gray(p)).collect();
+    assert_eq!(
+        pages,
+        [plain[1].clone(), plain[4].clone(), plain[5].clone()]
+    );
+    // Only separators: no document at all.
+    let (report, docs) = scan_pages(Format::Tiff, vec![Arc::new(Separate(vec![1, 2]))], 2);
+    assert_eq!((report.pages, docs.len()), (0, 0));
 }
