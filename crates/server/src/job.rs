@@ -100,6 +100,8 @@ pub(crate) struct Job {
     /// driver opens a page, and a stage may drop or split pages, so driver pages and slots
     /// no longer pair up one to one.
     staged: std::sync::atomic::AtomicBool,
+    /// What the processing stages found on each page.
+    report: Arc<scanwire_imaging::ProcessingReport>,
 }
 
 struct JobInner {
@@ -203,6 +205,7 @@ impl Job {
             fetch: tokio::sync::Mutex::new(()),
             pipeline: Mutex::new(None),
             staged: std::sync::atomic::AtomicBool::new(false),
+            report: scanwire_imaging::ProcessingReport::new(),
         })
     }
 
@@ -626,7 +629,7 @@ impl Job {
     /// The job's stages: the processing the client asked for that the device does not do
     /// itself, then the server's own ([`ServerConfig::job_stages`](crate::ServerConfig)).
     fn stages(&self) -> scanwire_pipeline::Stages {
-        let mut stages = crate::processing::stages(&self.req.local);
+        let mut stages = crate::processing::stages(&self.req.local, &self.report);
         if let Some(extra) = &self.settings.job_stages {
             stages.extend(extra.stages(self.req.format, &self.cancel));
         }

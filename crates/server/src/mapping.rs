@@ -6,10 +6,11 @@
 use crate::config::Limits;
 use scanwire_codecs::Format;
 use scanwire_core::device::{
-    Area, BlankPages, Capabilities, ColorMode, DeviceInfo, DeviceProcessingRequest, Length,
-    LevelRange, OptionValue, PixelFormat, ScanRequest, Source, SourceCaps, UM_PER_INCH,
+    Area, Capabilities, ColorMode, DeviceInfo, Length, LevelRange, OptionValue, PixelFormat,
+    ScanRequest, Source, SourceCaps, UM_PER_INCH,
 };
 use scanwire_escl as escl;
+use scanwire_imaging::{Blank, Crop, Processing, Sensitivity};
 use std::collections::BTreeMap;
 
 /// The formats every source offers; the server encodes them itself. PDF and TIFF hold every
@@ -69,7 +70,14 @@ pub fn capabilities(
             normal: Some(COMPRESSION_LINK),
             step: Some(1),
         }),
-        //TEMP-ADVERTISE
+        // Every device gets Scanwire's own stages (or its own, where it has them).
+        // `BlankPageDetection` alone (detect, still deliver, report in ScanImageInfo) is not
+        // offered: the stages detect in order to remove.
+        auto_crop: Some(true),
+        blank_page_detection_and_removal: Some(true),
+        blank_page_sensitivity_support: Some(wire_range(BLANK_SENSITIVITY)),
+        brightness_support: Some(wire_range(LEVEL)),
+        contrast_support: Some(wire_range(LEVEL)),
         ..escl::ScannerCapabilities::default()
     }
 }
@@ -92,7 +100,6 @@ pub const LEVEL: LevelRange = LevelRange {
     step: 1,
 };
 
-#[allow(dead_code)] // TEMP: advertised once the stages are wired
 fn wire_range(r: LevelRange) -> escl::Range {
     escl::Range {
         min: r.min,
@@ -191,7 +198,7 @@ pub struct JobRequest {
     pub for_storage: bool,
     /// The processing the client asked for that the device does not do itself: the job's
     /// own stages do it. (What the device does is in `request.processing`.)
-    pub local: DeviceProcessingRequest,
+    pub local: Processing,
 }
 
 /// The size of the pages a request produces.
@@ -311,10 +318,6 @@ pub fn job_request(
     };
     let wanted = processing(s)?;
     let (on_device, local) = wanted.split(&caps.processing);
-    //TEMP-REFUSE
-    if let Err(e) = local.check(&Default::default()) {
-        return Err(Conflict(e));
-    }
     let request = ScanRequest {
         source,
         mode,
@@ -344,12 +347,14 @@ pub fn job_request(
     })
 }
 
-/// The processing elements of a ScanSettings, in Scanwire's units (see [`LEVEL`] and
-/// [`BLANK_SENSITIVITY`] for the advertised ranges); a value outside them is a 409 naming
-/// the range. `BlankPageDetectionAndRemoval` wins over `BlankPageDetection`; a sensitivity
-/// without either means nothing and is ignored. A brightness or contrast at Normal asks for
-/// nothing.
-pub fn processing(s: &escl::ScanSettings) -> Result<DeviceProcessingRequest, Conflict> {
+/// The processing elements of a ScanSettings as Scanwire's [`Processing`] (see [`LEVEL`]
+/// and [`BLANK_SENSITIVITY`] for the advertised ranges); a value outside them is a 409
+/// naming the range. `AutoCrop` is the sheet found, straightened and cropped
+/// ([`Crop::Paper`]); `BlankPageDetectionAndRemoval` drops blank pages ([`Blank::Skip`]) at
+/// `BlankPageSensitivity`. `BlankPageDetection` alone asks for blank pages to be reported
+/// and still delivered: they are delivered (it is not advertised). A brightness or contrast
+/// at Normal asks for nothing.
+pub fn processing(s: &escl::ScanSettings) -> Result<Processing, Conflict> {
     let in_range = |name: &str, v: i32, r: LevelRange| {
         if (r.min..=r.max).contains(&v) {
             Ok(v)
@@ -360,30 +365,37 @@ pub fn processing(s: &escl::ScanSettings) -> Result<DeviceProcessingRequest, Con
             )))
         }
     };
-    let blank_pages = match (s.blank_page_detection_and_removal, s.blank_page_detection) {
-        (Some(true), _) => BlankPages::Remove,
-        (_, Some(true)) => BlankPages::Detect,
-        _ => BlankPages::Keep,
+    let blank = if s.blank_page_detection_and_removal == Some(true) {
+        Blank::Skip
+    } else {
+        Blank::Keep
     };
-    let blank_sensitivity = match s.blank_page_sensitivity {
-        Some(v) if blank_pages != BlankPages::Keep => Some(BLANK_SENSITIVITY.to_percent(in_range(
-            "BlankPageSensitivity",
-            v,
-            BLANK_SENSITIVITY,
-        )?)),
-        _ => None,
+    let sensitivity = match s.blank_page_sensitivity {
+        Some(v) => {
+            let v = in_range("BlankPageSensitivity", v, BLANK_SENSITIVITY)?;
+            Sensitivity::new(BLANK_SENSITIVITY.to_percent(v) as u32)
+                .map_err(|e| Conflict(e.to_string()))?
+        }
+        None => Sensitivity::default(),
     };
-    let level = |name: &str, v: Option<i32>| -> Result<Option<i32>, Conflict> {
-        v.map(|v| in_range(name, v, LEVEL).map(|v| LEVEL.to_wia(v)))
-            .transpose()
-            .map(|w| w.filter(|w| *w != 0))
+    let level = |name: &str, v: Option<i32>| -> Result<i32, Conflict> {
+        v.map_or(Ok(0), |v| in_range(name, v, LEVEL).map(|v| LEVEL.to_wia(v)))
     };
-    Ok(DeviceProcessingRequest {
-        auto_crop: s.auto_crop == Some(true),
-        blank_pages,
-        blank_sensitivity,
+    Ok(Processing {
         brightness: level("Brightness", s.brightness)?,
         contrast: level("Contrast", s.contrast)?,
+        crop: if s.auto_crop == Some(true) {
+            Crop::Paper
+        } else {
+            Crop::Off
+        },
+        blank,
+        sensitivity: if blank == Blank::Keep {
+            Sensitivity::default()
+        } else {
+            sensitivity
+        },
+        ..Processing::default()
     })
 }
 
