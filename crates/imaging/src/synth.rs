@@ -1,11 +1,13 @@
 //! Test sheets with known truth.
 //!
 //! Pages as a scanner sees them, generated from a seed: a document-like sheet (lines of
-//! letter-like strokes in paragraphs; not real font text) placed with a given skew and offset
-//! on a lid or feeder background, blank sides with paper texture, scanner noise, punched holes,
+//! letter-like strokes in paragraphs; not real font text, but [`sheet_printed`] takes any
+//! print, e.g. real text a caller set in a font) placed with a given skew and offset on a lid or
+//! feeder background, blank sides with paper texture, scanner noise, punched holes,
 //! bleed-through from the other side and a page number; and several photos at different
 //! angles on the glass. Each comes with the truth the detectors must find: the sheet's and the
-//! photos' [`Region`]s (which carry the skew). The tests use them; so will the virtual scanner.
+//! photos' [`Region`]s (which carry the skew). The tests here and the virtual scanner's
+//! `--set skew=… paper=… blank-sheets=… photos=… content=…` pages use them.
 
 use crate::image::{luma8, Image, Region};
 use scanwire_core::device::PixelFormat;
@@ -348,12 +350,27 @@ fn draw_text(
     }
 }
 
+/// The sheet's size in pixels (width, height) at the spec's resolution: the size of the
+/// print [`sheet_printed`] takes.
+pub fn paper_pixels(spec: &SheetSpec) -> (u32, u32) {
+    let side = |mm: f64| px(mm, spec.dpi).round().max(1.0) as u32;
+    (side(spec.paper_mm.0), side(spec.paper_mm.1))
+}
+
 /// A generated sheet (see [`SheetSpec`]).
 pub fn sheet(spec: &SheetSpec) -> Sheet {
+    sheet_printed(spec, None)
+}
+
+/// A generated sheet with `print` (8-bit gray or RGB, sized [`paper_pixels`]; 255 = no ink)
+/// printed on the paper as ink multiplies it, over the texture and bleed-through and under
+/// the spec's own content, holes and noise. Pixels of a print of another size line up from
+/// the sheet's top-left corner; the rest of either is left as it is.
+pub fn sheet_printed(spec: &SheetSpec, print: Option<&Image>) -> Sheet {
     let mut rng = Rng::new(spec.seed);
     let dpi = spec.dpi;
-    let pw = px(spec.paper_mm.0, dpi).round().max(1.0) as usize;
-    let ph = px(spec.paper_mm.1, dpi).round().max(1.0) as usize;
+    let (pw, ph) = paper_pixels(spec);
+    let (pw, ph) = (pw as usize, ph as usize);
     let mut layer = Layer::new(pw, ph, spec.paper);
     let (wmm, hmm) = spec.paper_mm;
 
@@ -400,6 +417,9 @@ pub fn sheet(spec: &SheetSpec) -> Sheet {
                 }
             }
         }
+    }
+    if let Some(print) = print {
+        apply_print(&mut layer, print);
     }
     let ink = 28;
     match spec.content {
@@ -483,6 +503,36 @@ pub fn sheet(spec: &SheetSpec) -> Sheet {
     layer.composite(&mut out, iw, ih, &paper);
     let image = finish(out, iw, ih, dpi, spec.noise, spec.color, &mut rng);
     Sheet { image, paper }
+}
+
+/// Multiplies the layer's colour by `print` (0..255 = full ink..no ink), pixel for pixel from
+/// the top-left corner.
+fn apply_print(layer: &mut Layer, print: &Image) {
+    let channels = match print.pixel {
+        PixelFormat::Gray8 => 1,
+        PixelFormat::Rgb8 => 3,
+        // Other layouts carry no print this generator understands; left unprinted.
+        _ => return,
+    };
+    let (w, h) = (
+        (print.width as usize).min(layer.w),
+        (print.height as usize).min(layer.h),
+    );
+    let bpl = print.width as usize * channels;
+    for y in 0..h {
+        let Some(row) = print.data.get(y * bpl..(y + 1) * bpl) else {
+            return;
+        };
+        for x in 0..w {
+            let p = &mut layer.rgb[y * layer.w + x];
+            for (k, ch) in p.iter_mut().enumerate() {
+                let v = row[x * channels + if channels == 3 { k } else { 0 }];
+                if v != 255 {
+                    *ch = (*ch as u32 * v as u32 / 255) as u8;
+                }
+            }
+        }
+    }
 }
 
 /// Photos on the glass (see [`PhotosSpec`]).

@@ -18,10 +18,13 @@
 //! error as a [`DeviceError`] with exactly that HRESULT. A jam or multi-feed is reported as
 //! DEVICE_STATUS with its error code first, as WIA drivers do, and then returned.
 
-use crate::chart::{Chart, PageGeometry};
+use crate::chart::PageGeometry;
 use crate::errors::{callback_failed, Fault};
 use crate::feeder::{self, PageSlot};
 use crate::options::{self, VirtualOptions, DEVICE_ID, MODEL};
+use crate::sheet::{self, Painter};
+use crate::text;
+use ab_glyph::FontVec;
 use scanwire_core::device::{
     AcquireResult, Capabilities, Completion, Device, DeviceError, DeviceErrorKind, DeviceInfo,
     DeviceOption, Driver, PageInfo, ScanRequest,
@@ -124,6 +127,12 @@ impl Device for VirtualDevice {
         let geometry = PageGeometry::for_request(request)?;
         let opts = VirtualOptions::parse(&request.options, request.source)?;
         opts.check(geometry.height)?;
+        opts.check_dpi(geometry.dpi)?;
+        let font = if sheet::fonts_needed(&opts) {
+            Some(text::load_font()?)
+        } else {
+            None
+        };
         let bpl = geometry.bytes_per_line().max(1);
         let mut band_rows = (BAND_BYTES / bpl).clamp(1, BAND_ROWS);
         if let Some(page_time) = opts.page_time() {
@@ -139,6 +148,7 @@ impl Device for VirtualDevice {
             cancel,
             band: vec![0; band_rows * bpl],
             band_rows: band_rows as u32,
+            font,
         };
         scan.run()
     }
@@ -162,6 +172,8 @@ struct Scan<'a> {
     cancel: &'a CancelToken,
     band: Vec<u8>,
     band_rows: u32,
+    /// The font of `content=text` pages, loaded once before the first page.
+    font: Option<FontVec>,
 }
 
 impl Scan<'_> {
@@ -264,10 +276,11 @@ impl Scan<'_> {
                 ))
             }
         };
-        let chart = Chart::new(geo, source, slot);
+        // A generated page is drawn before its first row, as part of its scan time.
+        let started = Instant::now();
+        let painter = Painter::new(geo, source, slot, self.opts, self.font.as_ref())?;
         let event = self.event(slot.number);
         let bpl = geo.bytes_per_line();
-        let started = Instant::now();
         let mut y = 0;
         loop {
             if let Some((row, ev)) = event.filter(|(row, _)| *row == y) {
@@ -279,7 +292,7 @@ impl Scan<'_> {
             let stop = event.map_or(geo.height, |(row, _)| row.min(geo.height));
             let rows = (stop - y).min(self.band_rows);
             let band = &mut self.band[..rows as usize * bpl];
-            chart.render_rows(y, band);
+            painter.render_rows(y, band);
             y += rows;
             if let Some(s) = stream.as_mut() {
                 s.write(band)

@@ -6,11 +6,15 @@
 //! warm-up and faults, and the feeder outcomes of the spec's table.
 //!
 //! - [`VirtualDriver`] / [`VirtualDevice`] (`driver.rs`): the `Driver` and `Device` impls.
-//! - [`options`]: the capabilities and the `--set` options (pacing, sheets, scripted faults).
+//! - [`options`]: the capabilities and the `--set` options (pacing, sheets, scripted faults,
+//!   generated sheets).
 //! - [`errors`]: each fault and option error mapped to its kind and WIA HRESULT.
 //! - [`chart`]: the deterministic test chart, rendered row by row; [`expected_page`] and
 //!   [`render_row`] give tests elsewhere the exact bytes of page N of a request.
 //! - [`feeder`]: the paper model (sheets, sides, end of media).
+//! - [`sheet`]: generated pages with known truth (a sheet turned and placed on the lid, blank
+//!   sheets, photos, text); [`truth`] says what page N of a request shows.
+//! - [`text`]: the words of the `content=text` pages ([`page_text`]) and how they are set.
 //!
 //! ```
 //! use scanwire_core::device::{OptionValue, ScanRequest, Source};
@@ -33,8 +37,12 @@ mod driver;
 pub mod errors;
 pub mod feeder;
 pub mod options;
+pub mod sheet;
+pub mod text;
 
 pub use chart::{expected_page, render_row, Chart, PageGeometry};
 pub use driver::{VirtualDevice, VirtualDriver};
 pub use errors::{Fault, OptionError};
 pub use options::VirtualOptions;
+pub use sheet::{truth, PageKind, PageTruth};
+pub use text::{page_text, words};
