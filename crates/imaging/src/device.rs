@@ -8,9 +8,10 @@ use scanwire_core::device::{BlankPages, DeviceProcessing, DeviceProcessingReques
 impl Processing {
     /// The part a device with `caps` does itself (for [`ScanRequest::processing`]) and the
     /// rest, for [`Processing::stages`]. A device's auto-crop (find the sheet, straighten and
-    /// crop it) stands for [`Crop::Paper`]; its blank-page removal for [`Blank::Skip`], with
-    /// a sensitivity other than the default only where it has a range for one. Deskew from
-    /// the text lines, photos, job separators and rotation have no eSCL element: always here.
+    /// crop it) stands for [`Crop::Paper`] and its deskew; its blank-page removal for
+    /// [`Blank::Skip`], with a sensitivity other than the default only where it has a range
+    /// for one. Deskew without crop, photos, job separators and rotation have no eSCL
+    /// element: always here.
     ///
     /// [`ScanRequest::processing`]: scanwire_core::device::ScanRequest::processing
     pub fn split(&self, caps: &DeviceProcessing) -> (DeviceProcessingRequest, Processing) {
@@ -29,7 +30,10 @@ impl Processing {
         let (device, _) = wanted.split(caps);
         let mut local = *self;
         if device.auto_crop {
+            // The device's auto-crop straightens the sheet too ("deskew the image, and crop
+            // to the detected edges", HP's eSCL SDK).
             local.crop = Crop::Off;
+            local.deskew = false;
         }
         if device.blank_pages == BlankPages::Remove {
             local.blank = Blank::Keep;
@@ -79,7 +83,10 @@ mod tests {
         assert_eq!(device.blank_pages, BlankPages::Keep);
         assert_eq!(local.crop, Crop::Off);
         assert_eq!((local.brightness, local.contrast), (0, 0));
-        assert!(local.deskew);
+        assert!(
+            !local.deskew,
+            "the device's auto-crop straightens the sheet"
+        );
         assert_eq!((local.blank, local.sensitivity.get()), (Blank::Skip, 70));
         // A device that removes blank pages, with a sensitivity range.
         let remover = DeviceProcessing {
@@ -92,6 +99,7 @@ mod tests {
         assert_eq!(device.blank_sensitivity, Some(70));
         assert_eq!(local.blank, Blank::Keep);
         assert_eq!(local.crop, Crop::Paper);
+        assert!(local.deskew);
         // Nothing on the device: everything stays.
         let (device, local) = p.split(&DeviceProcessing::default());
         assert!(device.is_empty());

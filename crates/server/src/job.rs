@@ -128,6 +128,10 @@ struct JobInner {
     ended_at: Option<Instant>,
     /// Documents nobody collected were dropped after the job timeout.
     expired: bool,
+    /// Every page the pipeline will ever produce has its slot. Without stages, as soon as
+    /// the transfer ends; with stages, once the last page is processed (a page may still be
+    /// in a stage when the driver is done), so the end is not announced before it.
+    settled: bool,
 }
 
 /// One document to hand out: a page, or the whole PDF.
@@ -199,6 +203,7 @@ impl Job {
                 last_activity: Instant::now(),
                 ended_at: None,
                 expired: false,
+                settled: false,
             }),
             ended: Condvar::new(),
             changed,
@@ -375,9 +380,30 @@ impl Job {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(p) = pipeline {
-            // Completes a document in the background; the job does not wait for its client.
-            p.end(outcome_result);
+        let staged = self.staged.load(std::sync::atomic::Ordering::Relaxed);
+        match pipeline {
+            Some(p) if staged => {
+                p.end(outcome_result);
+                // Pages still in a stage get their slots later: the job has ended once they
+                // have. Waiting takes as long as the client takes to read the pages.
+                let job = self.clone();
+                let waiter = std::thread::Builder::new()
+                    .name("scanwire-job-settle".into())
+                    .spawn(move || {
+                        p.wait();
+                        job.lock().settled = true;
+                        job.notify();
+                    });
+                if waiter.is_err() {
+                    self.lock().settled = true;
+                }
+            }
+            Some(p) => {
+                // Completes a document in the background; the job does not wait for its client.
+                p.end(outcome_result);
+                self.lock().settled = true;
+            }
+            None => self.lock().settled = true,
         }
         self.notify();
     }
@@ -418,7 +444,7 @@ impl Job {
         if g.cancelled.is_some() {
             return Next::End(EndReason::Cancelled);
         }
-        let ended = g.phase == Phase::Ended;
+        let ended = g.phase == Phase::Ended && g.settled;
         if g.expired {
             return Next::End(EndReason::Expired);
         }
@@ -728,6 +754,9 @@ pub(crate) fn is_paper_problem(kind: DeviceErrorKind) -> bool {
 fn has_pending(g: &JobInner, document: bool) -> bool {
     if g.cancelled.is_some() || g.expired {
         return false;
+    }
+    if g.phase == Phase::Ended && !g.settled {
+        return true;
     }
     g.open_bodies > 0
         || g.slots.get(g.next).is_some_and(|s| {

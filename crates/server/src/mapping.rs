@@ -350,7 +350,7 @@ pub fn job_request(
 /// The processing elements of a ScanSettings as Scanwire's [`Processing`] (see [`LEVEL`]
 /// and [`BLANK_SENSITIVITY`] for the advertised ranges); a value outside them is a 409
 /// naming the range. `AutoCrop` is the sheet found, straightened and cropped
-/// ([`Crop::Paper`]); `BlankPageDetectionAndRemoval` drops blank pages ([`Blank::Skip`]) at
+/// ([`Crop::Paper`] with deskew); `BlankPageDetectionAndRemoval` drops blank pages ([`Blank::Skip`]) at
 /// `BlankPageSensitivity`. `BlankPageDetection` alone asks for blank pages to be reported
 /// and still delivered: they are delivered (it is not advertised). A brightness or contrast
 /// at Normal asks for nothing.
@@ -384,11 +384,14 @@ pub fn processing(s: &escl::ScanSettings) -> Result<Processing, Conflict> {
     Ok(Processing {
         brightness: level("Brightness", s.brightness)?,
         contrast: level("Contrast", s.contrast)?,
+        // "The scanner should deskew the image, and crop to the detected edges" (HP's eSCL
+        // SDK): the sheet's own edges give the angle.
         crop: if s.auto_crop == Some(true) {
             Crop::Paper
         } else {
             Crop::Off
         },
+        deskew: s.auto_crop == Some(true),
         blank,
         sensitivity: if blank == Blank::Keep {
             Sensitivity::default()
@@ -608,6 +611,32 @@ mod tests {
         let e = job_request(&s, &caps(), &BTreeMap::new(), &Limits::default()).unwrap_err();
         assert!(e.0.contains("81600 x 112252 pixels"), "{e}");
         assert!(e.0.contains("limit of 1073 MB"), "{e}");
+    }
+
+    #[test]
+    fn processing_elements_become_processing_in_wia_units() {
+        let s = escl::ScanSettings {
+            auto_crop: Some(true),
+            blank_page_detection_and_removal: Some(true),
+            blank_page_sensitivity: Some(255),
+            brightness: Some(1250),
+            contrast: Some(1000),
+            ..settings()
+        };
+        let p = processing(&s).unwrap();
+        assert_eq!((p.crop, p.deskew), (Crop::Paper, true));
+        assert_eq!((p.blank, p.sensitivity.get()), (Blank::Skip, 100));
+        assert_eq!((p.brightness, p.contrast), (250, 0));
+        // The test device does nothing itself: everything runs as the job's stages.
+        let j = job_request(&s, &caps(), &BTreeMap::new(), &Limits::default()).unwrap();
+        assert!(j.request.processing.is_empty());
+        assert_eq!(j.local, p);
+        // A sensitivity without removal asks for nothing.
+        let only = escl::ScanSettings {
+            blank_page_sensitivity: Some(3),
+            ..settings()
+        };
+        assert!(processing(&only).unwrap().is_none());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use axum::Router;
 use common::*;
 use scanwire_codecs::Format;
 use scanwire_core::transfer::{share, CancelHandle, HookGuard};
+use scanwire_escl::{Document, Range, ScannerCapabilities};
 use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
 use scanwire_server::{
     router, JobStages, PageImage, ServerConfig, ServerState, Stage, StageError, Stages,
@@ -140,4 +141,173 @@ async fn a_server_with_ocr_serves_searchable_pdfs() {
     let loc = create(&app, "/eSCL", xml).await;
     let (docs, _) = drain_job(&app, &loc).await;
     assert!(!pdftotext(&docs[0]).contains("PAGE"));
+}
+
+/// Every device is advertised with the processing elements, in the ranges the HP and
+/// Brother devices use; detection without removal is not offered.
+#[tokio::test(flavor = "multi_thread")]
+async fn capabilities_advertise_the_processing_elements() {
+    let app = app_with(&[], ServerConfig::default());
+    for root in ["/eSCL", "/eSCL/virtual"] {
+        let r = get(&app, &format!("{root}/ScannerCapabilities")).await;
+        let xml = text(r).await;
+        let caps = ScannerCapabilities::from_xml(xml.as_bytes()).unwrap();
+        assert_eq!(caps.auto_crop, Some(true));
+        assert_eq!(caps.blank_page_detection_and_removal, Some(true));
+        assert_eq!(caps.blank_page_detection, None);
+        let range = |min, max, normal| {
+            Some(Range {
+                min,
+                max,
+                normal: Some(normal),
+                step: Some(1),
+            })
+        };
+        assert_eq!(caps.blank_page_sensitivity_support, range(0, 255, 128));
+        assert_eq!(caps.brightness_support, range(0, 2000, 1000));
+        assert_eq!(caps.contrast_support, range(0, 2000, 1000));
+        // Literal prefixes, as sane-airscan reads them.
+        assert!(xml.contains("<scan:BlankPageSensitivitySupport>"), "{xml}");
+        assert!(xml.contains("<scan:AutoCrop>true</scan:AutoCrop>"), "{xml}");
+    }
+}
+
+/// A feeder ScanSettings as HP's client writes it (`escl:` prefix, DocumentFormatExt only),
+/// with `extra` elements added.
+fn hp_feeder_settings(format: &str, extra: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<escl:ScanSettings xmlns:pwg="{PWG}" xmlns:escl="{ESCL}">
+    <pwg:Version>2.5</pwg:Version>
+    <escl:Intent>Document</escl:Intent>
+    <pwg:ScanRegions pwg:MustHonor="false"><pwg:ScanRegion>
+        <pwg:Height>3300</pwg:Height><pwg:ContentRegionUnits>escl:ThreeHundredthsOfInches</pwg:ContentRegionUnits>
+        <pwg:Width>2550</pwg:Width><pwg:XOffset>0</pwg:XOffset><pwg:YOffset>0</pwg:YOffset>
+    </pwg:ScanRegion></pwg:ScanRegions>
+    <escl:DocumentFormatExt>{format}</escl:DocumentFormatExt>
+    <pwg:InputSource>Feeder</pwg:InputSource>
+    <escl:XResolution>75</escl:XResolution>
+    <escl:YResolution>75</escl:YResolution>
+    <escl:ColorMode>Grayscale8</escl:ColorMode>
+    {extra}
+</escl:ScanSettings>"#
+    )
+}
+
+/// Five sheets, the second and fourth blank paper (texture, noise, a punched hole): with
+/// `BlankPageDetectionAndRemoval` the served PDF has three pages and a JPEG job three
+/// documents; without it, five.
+#[tokio::test(flavor = "multi_thread")]
+async fn blank_page_removal_drops_the_blank_sheets() {
+    let opts = [("sheets", "5"), ("blank-sheets", "2,4")];
+    let app = app_with(&opts, ServerConfig::default());
+    let remove = "<escl:BlankPageDetectionAndRemoval>true</escl:BlankPageDetectionAndRemoval>";
+    for (extra, pages) in [("", 5), (remove, 3)] {
+        let loc = create(&app, "/eSCL", hp_feeder_settings("application/pdf", extra)).await;
+        let (docs, end) = drain_job(&app, &loc).await;
+        assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND), "{extra}");
+        assert_eq!(pdf_pages(&docs[0]), pages, "{extra}");
+        qpdf_check(&docs[0]);
+        let loc = create(&app, "/eSCL", hp_feeder_settings("image/jpeg", extra)).await;
+        let (docs, end) = drain_job(&app, &loc).await;
+        assert_eq!((docs.len(), end), (pages, StatusCode::NOT_FOUND), "{extra}");
+        for d in &docs {
+            let img = decode_jpeg(d);
+            assert_eq!((img.w, img.h), (638, 825));
+        }
+        // The job completed, and the device is free for the next one.
+        let s = status(&app, "/eSCL").await;
+        assert_eq!(s.state, scanwire_escl::ScannerState::Idle);
+    }
+    // The most sensitive setting still keeps the printed sheets; 0 (least sensitive) too.
+    for sensitivity in [0, 255] {
+        let extra =
+            format!("{remove}<escl:BlankPageSensitivity>{sensitivity}</escl:BlankPageSensitivity>");
+        let loc = create(&app, "/eSCL", hp_feeder_settings("application/pdf", &extra)).await;
+        let (docs, _) = drain_job(&app, &loc).await;
+        assert_eq!(pdf_pages(&docs[0]), 3, "sensitivity {sensitivity}");
+    }
+}
+
+/// `AutoCrop`: an A5 sheet lying 3° turned on the dark lid of the glass comes back as the
+/// sheet, straightened, not the glass (A5 at 75 dpi is 437 x 620; the glass 638 x 877; the
+/// turned sheet's bounding box 469 x 642).
+#[tokio::test(flavor = "multi_thread")]
+async fn auto_crop_cuts_the_sheet_out_of_the_glass() {
+    let opts = [("paper", "a5"), ("lid", "dark"), ("skew", "3")];
+    let app = app_with(&opts, ServerConfig::default());
+    let xml = |extra: &str| {
+        settings_xml("Platen", "Grayscale8", 75, "image/png", None).replace(
+            "</scan:ScanSettings>",
+            &format!("{extra}</scan:ScanSettings>"),
+        )
+    };
+    let loc = create(&app, "/eSCL", xml("")).await;
+    let (docs, _) = drain_job(&app, &loc).await;
+    let glass = decode_png(&docs[0]);
+    let loc = create(&app, "/eSCL", xml("<scan:AutoCrop>true</scan:AutoCrop>")).await;
+    let (docs, end) = drain_job(&app, &loc).await;
+    assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
+    let sheet = decode_png(&docs[0]);
+    assert!(
+        glass.w >= 637 && glass.h >= 876,
+        "{} x {}",
+        glass.w,
+        glass.h
+    );
+    // Within 2 % of A5 (148 x 210 mm) at 75 dpi.
+    let near = |v: u32, want: f64| (v as f64 - want).abs() <= want * 0.02;
+    assert!(
+        near(sheet.w, 437.0) && near(sheet.h, 620.0),
+        "cropped to {} x {}",
+        sheet.w,
+        sheet.h
+    );
+}
+
+/// `Brightness` at its maximum (WIA +1000) turns the chart's mid-gray to white: the page
+/// is brighter than the same page at Normal; `Contrast` 0 (WIA −1000) flattens it to
+/// mid-gray. Values outside the advertised range are a 409 naming it.
+#[tokio::test(flavor = "multi_thread")]
+async fn brightness_and_contrast_change_the_page_and_are_range_checked() {
+    let app = app_with(&[], ServerConfig::default());
+    let region = Some((0, 0, 600, 600));
+    let page = |extra: &'static str| {
+        let app = app.clone();
+        async move {
+            let xml = settings_xml("Platen", "Grayscale8", 75, "image/png", region).replace(
+                "</scan:ScanSettings>",
+                &format!("{extra}</scan:ScanSettings>"),
+            );
+            let loc = create(&app, "/eSCL", xml).await;
+            let (docs, _) = drain_job(&app, &loc).await;
+            decode_png(&docs[0])
+        }
+    };
+    let mean =
+        |img: &Image| img.data.iter().map(|&v| v as f64).sum::<f64>() / img.data.len() as f64;
+    let normal = page("<scan:Brightness>1000</scan:Brightness>").await;
+    let bright = page("<scan:Brightness>2000</scan:Brightness>").await;
+    let flat = page("<scan:Contrast>0</scan:Contrast>").await;
+    assert!(
+        mean(&bright) > mean(&normal) + 20.0,
+        "{} vs {}",
+        mean(&bright),
+        mean(&normal)
+    );
+    assert!(
+        flat.data.iter().all(|&v| (126..=129).contains(&v)),
+        "flattened to mid-gray"
+    );
+    for bad in [
+        "<scan:Brightness>2001</scan:Brightness>",
+        "<scan:Contrast>-1</scan:Contrast>",
+        "<scan:BlankPageDetectionAndRemoval>true</scan:BlankPageDetectionAndRemoval><scan:BlankPageSensitivity>300</scan:BlankPageSensitivity>",
+    ] {
+        let xml = settings_xml("Platen", "Grayscale8", 75, "image/png", region)
+            .replace("</scan:ScanSettings>", &format!("{bad}</scan:ScanSettings>"));
+        let r = post(&app, "/eSCL/ScanJobs", "text/xml", xml).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT, "{bad}");
+        assert!(reason(&r).contains("out of range; allowed: 0.."), "{}", reason(&r));
+    }
 }
