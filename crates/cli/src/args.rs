@@ -125,6 +125,12 @@ const SCAN_EXAMPLES: &str = "Examples:
       every sheet in the feeder, both sides, into one PDF
   scanwire scan --set jam-at-page=3 --source adf -o p%d.png
       the virtual scanner jams at page 3 (pages 1 and 2 are kept)
+  scanwire scan --source adf --deskew --crop --blank skip -o letters.pdf
+      every sheet, straightened, cut to the paper, blank sides left out
+  scanwire scan --source adf --blank split -o box.pdf
+      a stack with blank sheets between documents: box.pdf, box-2.pdf, ...
+  scanwire scan --split-photos -o photo-{n}.jpg
+      each photo on the glass in its own file
 
 Exit status: 0 when the scan succeeded (also when the feeder ran out after at least one
 page); 2 for a request that can be fixed before scanning (bad arguments, an unknown device or
@@ -282,6 +288,82 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub ocr_hocr: Option<PathBuf>,
 
+    /// Straighten each page: the angle of its text lines (with --crop: of the sheet's
+    /// edges) is found and the page turned back. A page with too little structure (a photo,
+    /// a nearly empty page) is left as it is, and --json says so.
+    #[arg(
+        long,
+        help_heading = "Processing (run here, while the next page scans)"
+    )]
+    pub deskew: bool,
+
+    /// Cut each page to the sheet of paper, found against a darker lid or feeder
+    /// background; where no background shows, the page is kept whole.
+    #[arg(
+        long,
+        conflicts_with = "split_photos",
+        help_heading = "Processing (run here, while the next page scans)"
+    )]
+    pub crop: bool,
+
+    /// Find the photos laid on the glass and deliver each as a page of its own, in reading
+    /// order (name them: -o photo-{n}.jpg); no photo found: the whole page.
+    #[arg(
+        long,
+        help_heading = "Processing (run here, while the next page scans)"
+    )]
+    pub split_photos: bool,
+
+    /// Blank pages: skip drops them; split drops them and starts a new document at each
+    /// (out.pdf, out-2.pdf, ... or {doc} in the name: -o box-{doc}.pdf). Pages are numbered
+    /// as kept.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "skip|split",
+        help_heading = "Processing (run here, while the next page scans)"
+    )]
+    pub blank: Option<BlankArg>,
+
+    /// How readily a page counts as blank, 0..100 (higher: more pages are blank)
+    /// [default: 50]. Look at the coverage --json reports per page to choose.
+    #[arg(
+        long,
+        value_name = "0-100",
+        requires = "blank",
+        help_heading = "Processing (run here, while the next page scans)"
+    )]
+    pub blank_sensitivity: Option<u32>,
+
+    /// Turn every page counterclockwise by 0, 90, 180 or 270 degrees (after everything
+    /// else).
+    #[arg(
+        long,
+        value_name = "DEGREES",
+        allow_negative_numbers = true,
+        help_heading = "Processing (run here, while the next page scans)"
+    )]
+    pub rotate: Option<i32>,
+
+    /// Brightness, -1000..1000 (0: unchanged; 1000 turns mid-gray white).
+    #[arg(
+        long,
+        value_name = "-1000..1000",
+        allow_negative_numbers = true,
+        help_heading = "Processing (run here, while the next page scans)"
+    )]
+    pub brightness: Option<i32>,
+
+    /// Contrast, -1000..1000 (0: unchanged; -1000 flattens to gray, 1000 is black and
+    /// white).
+    #[arg(
+        long,
+        value_name = "-1000..1000",
+        allow_negative_numbers = true,
+        help_heading = "Processing (run here, while the next page scans)"
+    )]
+    pub contrast: Option<i32>,
+
     /// A device-specific option, repeatable: --set name=value (see `scanwire caps DEVICE`).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
@@ -305,6 +387,15 @@ pub struct ScanArgs {
     /// Also print the WIA code (HRESULT) with a device's errors.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// `--blank`: what happens to a blank page.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BlankArg {
+    /// Drop it.
+    Skip,
+    /// Drop it and start a new document after it.
+    Split,
 }
 
 /// Common paper sizes for `--paper`.

@@ -20,6 +20,7 @@ mod devices;
 mod exit;
 mod ocr;
 mod plan;
+mod processing;
 mod scan;
 mod serve;
 mod serve_plan;

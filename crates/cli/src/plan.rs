@@ -9,6 +9,8 @@
 use crate::args::{Paper, ScanArgs};
 use crate::exit::usage;
 use crate::ocr::Ocr;
+use crate::processing::Processed;
+use crate::ui::AfterScan;
 use anyhow::{anyhow, bail, Result};
 use scanwire_codecs::Format;
 use scanwire_core::device::{
@@ -18,6 +20,7 @@ use scanwire_core::device::{
 use scanwire_core::transfer::{CancelHandle, TransferOptions, VerifyMode};
 use scanwire_output::{FileOutput, OutputPlan};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Bytes queued per page between the driver and the page's encoder. The formats crate's
@@ -59,6 +62,10 @@ pub struct ScanPlan {
     pub cancel: CancelHandle,
     /// `--ocr`: its stages are on the output's pipeline.
     pub ocr: Option<Ocr>,
+    /// `--deskew`, `--crop`, `--blank`...: its stage is on the output's pipeline.
+    pub processing: Option<Processed>,
+    /// Progress after a page's scan (its processing), fed by the output.
+    pub after: Arc<AfterScan>,
 }
 
 impl ScanPlan {
@@ -121,6 +128,13 @@ impl ScanPlan {
         // Tesseract and its languages are checked here, before a scanner is touched.
         let cancel = CancelHandle::new();
         let ocr = crate::ocr::plan(args, &mut output, &cancel)?;
+        let processing = crate::processing::plan(args, &mut output, ocr.is_some())?;
+        let after = AfterScan::new(args.quiet || args.json);
+        if !output.stages.is_empty() {
+            after.set_staged(processing.as_ref().map(|p| p.findings()));
+            let after = after.clone();
+            output.page_done = Some(Arc::new(move |page, hr| after.page_done(page, hr)));
+        }
         let format = output.format;
         // Checks the directory (a missing one is the user's to fix) and creates nothing.
         let output = output.start().map_err(usage)?;
@@ -141,6 +155,8 @@ impl ScanPlan {
             quality: args.quality.is_some(),
             cancel,
             ocr,
+            processing,
+            after,
         })
     }
 

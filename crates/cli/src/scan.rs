@@ -68,7 +68,6 @@ enum Stop {
 }
 
 pub fn scan(args: &ScanArgs) -> Result<i32> {
-    let quiet = args.quiet || args.json;
     // Everything that needs no device first: a bad flag never touches a scanner.
     let plan = ScanPlan::new(args)?;
     let mut device = devices::open(&plan.device)?;
@@ -93,7 +92,15 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
                 skipped: 0,
                 violations: Vec::new(),
             };
-            return report(args, None, &outcome, OutputReport::default(), false, None);
+            return report(
+                args,
+                None,
+                &outcome,
+                OutputReport::default(),
+                false,
+                None,
+                None,
+            );
         }
     };
     let request = plan.request(&caps, options)?;
@@ -119,7 +126,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     let open = Arc::new(Mutex::new(true));
     let app = CliApp {
         output: output.clone(),
-        ui: Ui::new(quiet),
+        ui: Ui::new(plan.after.clone()),
         open: open.clone(),
     };
     let device = transfer::share(device);
@@ -161,6 +168,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         files,
         was_interrupted,
         ocr.map(|o| o.report()),
+        plan.processing.as_ref().map(|p| p.report()),
     )?;
     Ok(if code == 0 && text_written.is_err() {
         exit::FAILURE
@@ -177,6 +185,7 @@ fn report(
     report: OutputReport,
     was_interrupted: bool,
     ocr: Option<serde_json::Value>,
+    processing: Option<serde_json::Value>,
 ) -> Result<i32> {
     if args.json {
         let v = json!({
@@ -198,6 +207,10 @@ fn report(
             "violations": outcome.violations.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
             // Per page: words, mean word confidence, recognition time (with --ocr).
             "ocr": ocr,
+            // Per scanned page: where it was processed, the pages it became, the angle
+            // found, the crop box, blank or not and its coverage, the photos (with
+            // --deskew, --crop, --blank, --split-photos...).
+            "processing": processing,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else if !args.quiet {

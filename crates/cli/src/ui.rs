@@ -1,37 +1,135 @@
 //! Progress on the terminal: one bar per page fed by STATUS messages, device status lines
 //! (warming up, feeder empty), nothing at all when output is not a terminal or `--quiet`.
+//!
+//! With processing stages (`--deskew`, `--ocr`...) a page is done only once it is processed:
+//! its scan fills the bar to [`SCAN_SHARE`] percent, and the pipeline's word that the page
+//! is settled ([`AfterScan::page_done`]) fills the rest, so the percent never goes back and
+//! reaches 100 only when the page is in its file. Pages scanned while earlier ones are still
+//! processed get bars of their own below them.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scanwire_core::device::PageInfo;
 use scanwire_core::wia::{self, HResult};
+use scanwire_imaging::ProcessingReport;
+use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-pub struct Ui {
+/// The share of a page's bar its scan fills when the page is processed afterwards.
+pub const SCAN_SHARE: i32 = 90;
+
+/// Pages scanned and still being processed: their bars wait here for the pipeline.
+pub struct AfterScan {
     enabled: bool,
-    bar: Option<ProgressBar>,
+    multi: MultiProgress,
+    state: Mutex<AfterState>,
+    /// What processing found, to say why a page left no file (a blank page).
+    report: OnceLock<Arc<ProcessingReport>>,
+}
+
+#[derive(Default)]
+struct AfterState {
+    /// Stages run after the scan.
+    staged: bool,
+    /// Bars of scanned pages whose processing is under way.
+    bars: HashMap<u32, ProgressBar>,
+    /// Pages settled before their scan's end was shown.
+    done: HashMap<u32, HResult>,
+}
+
+impl AfterScan {
+    /// Progress for a scan (`quiet`: none at all).
+    pub fn new(quiet: bool) -> Arc<Self> {
+        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        Arc::new(AfterScan {
+            enabled: tty && !quiet,
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            state: Mutex::new(AfterState::default()),
+            report: OnceLock::new(),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, AfterState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Pages are processed after their scan (stages on the pipeline).
+    pub fn set_staged(&self, report: Option<Arc<ProcessingReport>>) {
+        self.state().staged = true;
+        if let Some(r) = report {
+            let _ = self.report.set(r);
+        }
+    }
+
+    /// The pipeline settled the driver's page (the hook on the file output).
+    pub fn page_done(&self, page: &PageInfo, hr: HResult) {
+        if !self.enabled {
+            return;
+        }
+        let bar = {
+            let mut st = self.state();
+            match st.bars.remove(&page.number) {
+                Some(b) => b,
+                None => {
+                    st.done.insert(page.number, hr);
+                    return;
+                }
+            }
+        };
+        self.finish(page.number, bar, hr);
+    }
+
+    fn finish(&self, number: u32, bar: ProgressBar, hr: HResult) {
+        if hr != wia::S_OK {
+            bar.abandon_with_message(if hr == wia::S_FALSE {
+                "cancelled".to_string()
+            } else {
+                hr.description().to_string()
+            });
+            return;
+        }
+        let found = self.report.get().and_then(|r| r.page(number));
+        let msg = match found {
+            Some(f) if f.outputs == 0 && f.separator => "blank: a new document starts".into(),
+            Some(f) if f.outputs == 0 => "blank: skipped".into(),
+            Some(f) if f.outputs > 1 => format!("{} pages", f.outputs),
+            _ => String::new(),
+        };
+        bar.set_position(100);
+        bar.finish_with_message(msg);
+    }
+}
+
+pub struct Ui {
+    after: Arc<AfterScan>,
+    /// The page being scanned, and its bar.
+    bar: Option<(u32, ProgressBar)>,
     /// One line for device status between pages (warming up…), updated in place.
     status: Option<ProgressBar>,
 }
 
 impl Ui {
-    pub fn new(quiet: bool) -> Self {
-        let tty = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    pub fn new(after: Arc<AfterScan>) -> Self {
         Ui {
-            enabled: tty && !quiet,
+            after,
             bar: None,
             status: None,
         }
     }
 
+    fn staged(&self) -> bool {
+        self.after.state().staged
+    }
+
     pub fn start_page(&mut self, page: &PageInfo, output: &str) {
-        if !self.enabled {
+        if !self.after.enabled {
             return;
         }
         if let Some(s) = self.status.take() {
             s.finish_and_clear();
         }
-        let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
+        let bar = self.after.multi.add(ProgressBar::new(100));
         bar.set_style(
             ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos:>3}% {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -44,31 +142,54 @@ impl Ui {
         bar.set_prefix(label);
         bar.set_message(output.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
-        self.bar = Some(bar);
+        self.bar = Some((page.number, bar));
     }
 
     pub fn progress(&self, percent: i32) {
-        if let Some(b) = &self.bar {
-            b.set_position(percent.clamp(0, 100) as u64);
+        if let Some((_, b)) = &self.bar {
+            let p = percent.clamp(0, 100);
+            let p = if self.staged() {
+                p * SCAN_SHARE / 100
+            } else {
+                p
+            };
+            b.set_position(p as u64);
         }
     }
 
     pub fn end_page(&mut self, status: HResult) {
-        if let Some(b) = self.bar.take() {
-            if status == wia::S_OK {
-                b.finish();
+        let Some((number, b)) = self.bar.take() else {
+            return;
+        };
+        if status != wia::S_OK {
+            b.abandon_with_message(if status == wia::S_FALSE {
+                "cancelled".to_string()
             } else {
-                b.abandon_with_message(if status == wia::S_FALSE {
-                    "cancelled".to_string()
-                } else {
-                    status.description().to_string()
-                });
+                status.description().to_string()
+            });
+            return;
+        }
+        let mut st = self.after.state();
+        if !st.staged {
+            drop(st);
+            b.finish();
+            return;
+        }
+        match st.done.remove(&number) {
+            Some(hr) => {
+                drop(st);
+                self.after.finish(number, b, hr);
+            }
+            None => {
+                b.set_position(SCAN_SHARE as u64);
+                b.set_message("processing…");
+                st.bars.insert(number, b);
             }
         }
     }
 
     pub fn device_status(&mut self, status: HResult, percent: i32) {
-        if !self.enabled {
+        if !self.after.enabled {
             return;
         }
         let text = match status {
@@ -76,12 +197,13 @@ impl Ui {
             wia::WIA_STATUS_CALIBRATING => format!("calibrating… {percent}%"),
             _ => format!("device: {}", status.description()),
         };
-        if let Some(b) = &self.bar {
+        if let Some((_, b)) = &self.bar {
             b.set_message(text);
             return;
         }
+        let multi = &self.after.multi;
         let line = self.status.get_or_insert_with(|| {
-            let s = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let s = multi.add(ProgressBar::new_spinner());
             s.set_style(
                 ProgressStyle::with_template("{spinner} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),

@@ -145,6 +145,8 @@ pub struct PageFindings {
     pub sheet: u32,
     /// Front or back.
     pub side: Side,
+    /// The scanned page's width and height in pixels (what boxes are measured in).
+    pub size: (u32, u32),
     /// With deskew: the angle found, or why none was.
     pub skew: Option<SkewFinding>,
     /// With [`Crop::Paper`]: the sheet found (`None`: no background showed, the page was
@@ -190,6 +192,12 @@ impl ProcessingReport {
 
     fn push(&self, f: PageFindings) {
         self.pages.lock().unwrap_or_else(|p| p.into_inner()).push(f);
+    }
+
+    /// What was found on the driver's page `scanned`, once it was processed.
+    pub fn page(&self, scanned: u32) -> Option<PageFindings> {
+        let pages = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        pages.iter().find(|f| f.scanned == scanned).cloned()
     }
 
     /// Every processed page in scanned order, with the page numbers and document it became.
@@ -406,6 +414,7 @@ impl Stage for ProcessStage {
             scanned: page.page.number,
             sheet: page.page.sheet,
             side: page.page.side,
+            size: (page.layout().1, page.layout().2),
             skew: None,
             crop: None,
             crop_box: None,

@@ -34,7 +34,9 @@ use scanwire_codecs::{DocumentOutput, EncodeError, EncodeOptions, Format, Format
 use scanwire_core::device::PageInfo;
 use scanwire_core::transfer::{AppStream, StreamFactory, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_pipeline::{succeeded, Destination, Pipeline, PipelineOptions, Report, Stages};
+use scanwire_pipeline::{
+    succeeded, Destination, PageDone, Pipeline, PipelineOptions, Report, Stages,
+};
 use std::fmt;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -135,6 +137,8 @@ pub struct OutputPlan {
     /// an encoder slower than the scanner: a queue larger than a page lets whole pages
     /// overlap.
     pub queue_bytes: usize,
+    /// Told when each page is settled, after its stages (progress).
+    pub page_done: Option<PageDone>,
 }
 
 impl fmt::Debug for OutputPlan {
@@ -186,6 +190,7 @@ impl OutputPlan {
             durable: false,
             pipeline: 2,
             queue_bytes: 8 << 20,
+            page_done: None,
         })
     }
 
@@ -232,6 +237,7 @@ impl OutputPlan {
             // With `durable` and pipelining the encoder thread stays, so the `fsync`
             // overlaps the next page instead of holding up the driver.
             direct: !(self.durable && self.pipeline > 0),
+            page_done: self.page_done.clone(),
         };
         let files = Files {
             plan: self,

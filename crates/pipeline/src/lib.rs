@@ -46,5 +46,5 @@ mod stage;
 
 pub use destination::Destination;
 pub use memory::Memory;
-pub use pipeline::{succeeded, PageError, Pipeline, PipelineOptions, Report};
+pub use pipeline::{succeeded, PageDone, PageError, Pipeline, PipelineOptions, Report};
 pub use stage::{PageImage, Stage, StageError, StageOutput, Stages};

@@ -227,7 +227,12 @@ pub struct PageStatus {
     failed: AtomicI32,
     /// Sends the page's final result once, for sinks that wait in `close`.
     done: Mutex<Option<mpsc::SyncSender<HResult>>>,
+    /// Told the page's final result once (progress: the page is done).
+    hook: Mutex<Option<FinishHook>>,
 }
+
+/// What [`PageStatus::on_finish`] calls.
+type FinishHook = Box<dyn FnOnce(HResult) + Send>;
 
 impl PageStatus {
     /// A status, and the receiver of its final result (for a sink that waits in `close`).
@@ -237,6 +242,7 @@ impl PageStatus {
             Arc::new(PageStatus {
                 failed: AtomicI32::new(0),
                 done: Mutex::new(Some(tx)),
+                hook: Mutex::new(None),
             }),
             rx,
         )
@@ -260,6 +266,15 @@ impl PageStatus {
         if let Some(tx) = self.done.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = tx.send(hr);
         }
+        let hook = self.hook.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(f) = hook {
+            f(hr);
+        }
+    }
+
+    /// Calls `f` with the page's result when it is recorded (once).
+    pub fn on_finish(&self, f: impl FnOnce(HResult) + Send + 'static) {
+        *self.hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
     }
 }
 

@@ -63,7 +63,15 @@ pub struct PipelineOptions {
     /// header and the driver's bytes, and a worker would add two copies and a hand-off per
     /// write for nothing (`bench/sane-vs-scanimage.sh`).
     pub direct: bool,
+    /// Told when each driver page is settled: processed, and its outputs kept (S_OK) or
+    /// not (why). That is later than its END_OF_STREAM when stages run, so a progress display
+    /// learns here when a page is really done. Not called for raw PNM pages written on the
+    /// driver's thread ([`PipelineOptions::direct`]), which are done when closed.
+    pub page_done: Option<PageDone>,
 }
+
+/// See [`PipelineOptions::page_done`]: the driver's page and its result.
+pub type PageDone = Arc<dyn Fn(&PageInfo, HResult) + Send + Sync>;
 
 impl PipelineOptions {
     /// `format` with default settings: two pages in flight, 8 MiB queues, direct PNM.
@@ -77,6 +85,7 @@ impl PipelineOptions {
             coalesce: 256 * 1024,
             cancel: None,
             direct: true,
+            page_done: None,
         }
     }
 }
@@ -233,6 +242,10 @@ impl<D: Destination> Pipeline<D> {
             }
         }
         let (status, done) = PageStatus::new();
+        if let Some(f) = &opts.page_done {
+            let (f, page) = (f.clone(), page.clone());
+            status.on_finish(move |hr| f(&page, hr));
+        }
         // A staged page that fails before its worker starts still takes its turn, or the pages
         // after it (and the document's end) would wait for it forever.
         let skip_turn = |hr: HResult| {
@@ -559,6 +572,10 @@ fn page_worker<D: Destination>(
             let hr = match processed {
                 Ok(outputs) => {
                     let mut hr = wia::S_OK;
+                    if !outputs.iter().any(|o| matches!(o, StageOutput::Page(_))) {
+                        // A stage discarded it (a blank page).
+                        sh.state().report.discarded += 1;
+                    }
                     for o in outputs {
                         let StageOutput::Page(p) = o else {
                             sh.turn.separator();
@@ -747,6 +764,10 @@ fn document_worker<D: Destination>(
                 };
                 let added = failed.is_none().then(|| {
                     processed.and_then(|outputs| {
+                        if !outputs.iter().any(|o| matches!(o, StageOutput::Page(_))) {
+                            // A stage discarded it (a blank page).
+                            update(&mut |r| r.discarded += 1);
+                        }
                         outputs.into_iter().try_for_each(|o| {
                             let StageOutput::Page(mut image) = o else {
                                 pending_break |= pages_in(&doc) > 0;

@@ -161,7 +161,7 @@ fn stages_discard_and_split_pages_and_outputs_are_numbered_in_order() {
     assert_eq!(plain_report.pages, 3);
     // Page 2 discarded: two outputs, the driver's pages 1 and 3.
     let (report, kept) = scan(Format::Png, vec![Arc::new(DropSecond)]);
-    assert_eq!((report.pages, kept.len()), (2, 2));
+    assert_eq!((report.pages, report.discarded, kept.len()), (2, 1, 2));
     assert_eq!(gray(&kept[0]), gray(&plain[0]));
     assert_eq!(gray(&kept[1]), gray(&plain[2]));
     // Every page split in two: six outputs, in page order.
@@ -278,8 +278,13 @@ fn separators_start_new_documents_never_an_empty_one() {
     let separate = || -> Vec<Arc<dyn Stage>> { vec![Arc::new(Separate(vec![1, 3, 4, 7]))] };
     let (report, docs) = scan_pages(Format::Tiff, separate(), 7);
     assert_eq!(
-        (report.pages, report.errors.len(), docs.len()),
-        (3, 0, 2),
+        (
+            report.pages,
+            report.discarded,
+            report.errors.len(),
+            docs.len()
+        ),
+        (3, 4, 0, 2),
         "{:?}",
         report.errors
     );
