@@ -215,6 +215,15 @@ async fn blank_page_removal_drops_the_blank_sheets() {
             let img = decode_jpeg(d);
             assert_eq!((img.w, img.h), (638, 825));
         }
+        let loc = create(&app, "/eSCL", hp_feeder_settings("image/tiff", extra)).await;
+        let (docs, _) = drain_job(&app, &loc).await;
+        let mut tiff = tiff::decoder::Decoder::new(std::io::Cursor::new(&docs[0])).unwrap();
+        let mut n = 1;
+        while tiff.more_images() {
+            tiff.next_image().unwrap();
+            n += 1;
+        }
+        assert_eq!(n, pages, "TIFF {extra}");
         // The job completed, and the device is free for the next one.
         let s = status(&app, "/eSCL").await;
         assert_eq!(s.state, scanwire_escl::ScannerState::Idle);
@@ -310,4 +319,52 @@ async fn brightness_and_contrast_change_the_page_and_are_range_checked() {
         assert_eq!(r.status(), StatusCode::CONFLICT, "{bad}");
         assert!(reason(&r).contains("out of range; allowed: 0.."), "{}", reason(&r));
     }
+}
+
+/// A served device that does processing itself (an eSCL scanner behind `serve`) is asked
+/// for its part in the request; only the rest runs as the job's stages.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_the_served_device_does_itself_goes_into_its_request() {
+    use scanwire_core::device::{BlankPages, DeviceProcessing, LevelRange};
+    let mut scanner = device::TestScanner::new("hp");
+    scanner.caps.processing = DeviceProcessing {
+        blank_removal: true,
+        brightness: LevelRange::new(0, 2000, Some(1000), Some(1)),
+        ..DeviceProcessing::default()
+    };
+    let log = scanner.log();
+    let state = ServerState::new(
+        ServerConfig::default(),
+        vec![("hp".into(), device::shared(scanner))],
+    )
+    .expect("state");
+    let app = router(state);
+    let extra = "<escl:BlankPageDetectionAndRemoval>true</escl:BlankPageDetectionAndRemoval>\
+                 <escl:Brightness>1200</escl:Brightness><escl:Contrast>1500</escl:Contrast>";
+    let loc = create(&app, "/eSCL", hp_feeder_settings("image/jpeg", extra)).await;
+    let (docs, end) = drain_job(&app, &loc).await;
+    // The test scanner's three sheets: it removes nothing itself (none is blank).
+    assert_eq!((docs.len(), end), (3, StatusCode::NOT_FOUND));
+    let request = log.lock().unwrap().last_request.clone().unwrap();
+    assert_eq!(request.processing.blank_pages, BlankPages::Remove);
+    assert_eq!(request.processing.brightness, Some(200));
+    // Contrast is not the device's: it ran here.
+    assert_eq!(request.processing.contrast, None);
+}
+
+/// The elements in the default namespace, as Foxlink's client for its eSCL sheet feeders
+/// writes them: honoured the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn default_namespace_requests_are_honoured() {
+    let app = app_with(
+        &[("sheets", "3"), ("blank-sheets", "2")],
+        ServerConfig::default(),
+    );
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ScanSettings xmlns="{ESCL}"><Version xmlns="{PWG}">2.6</Version><XResolution>75</XResolution><YResolution>75</YResolution><DocumentFormatExt>application/pdf</DocumentFormatExt><InputSource xmlns="{PWG}">Feeder</InputSource><ColorMode>Grayscale8</ColorMode><Duplex>false</Duplex><BlankPageDetectionAndRemoval>true</BlankPageDetectionAndRemoval><BlankPageSensitivity>128</BlankPageSensitivity></ScanSettings>"#
+    );
+    let loc = create(&app, "/eSCL", xml).await;
+    let (docs, end) = drain_job(&app, &loc).await;
+    assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
+    assert_eq!(pdf_pages(&docs[0]), 2);
 }
