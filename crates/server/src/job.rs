@@ -119,6 +119,8 @@ struct JobInner {
     /// Documents handed out whose response has not ended yet.
     open_bodies: u32,
     last_page: Option<PageInfo>,
+    /// The last page handed to the encoder, after the job's stages.
+    last_out: Option<PageInfo>,
     outcome: Option<Outcome>,
     /// DEVICE_STATUS errors the driver reported.
     faults: Vec<HResult>,
@@ -197,6 +199,7 @@ impl Job {
                 delivered: 0,
                 open_bodies: 0,
                 last_page: None,
+                last_out: None,
                 outcome: None,
                 faults: Vec::new(),
                 live: 0,
@@ -541,11 +544,18 @@ impl Job {
         }
     }
 
-    /// `scan:ScanImageInfo` for the last page started (or the expected one).
+    /// `scan:ScanImageInfo` for the last page started (or the expected one): as it is
+    /// served, after the job's stages (a cropped page's size, not the scanned one's).
     pub(crate) fn image_info(&self) -> escl::ScanImageInfo {
         let g = self.lock();
         let geo = self.req.geometry;
-        let (width, height, bpl) = match g.last_page.as_ref().map(|p| p.data) {
+        let staged = self.staged.load(std::sync::atomic::Ordering::Relaxed);
+        let page = if staged {
+            g.last_out.as_ref()
+        } else {
+            g.last_page.as_ref()
+        };
+        let (width, height, bpl) = match page.map(|p| p.data) {
             Some(scanwire_core::device::PageData::Raster {
                 pixel,
                 width,
@@ -697,6 +707,10 @@ impl Slots for Job {
             body: Some(body),
             end: None,
         });
+    }
+
+    fn page_out(&self, page: &PageInfo) {
+        self.lock().last_out = Some(page.clone());
     }
 }
 

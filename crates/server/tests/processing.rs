@@ -272,6 +272,10 @@ async fn auto_crop_cuts_the_sheet_out_of_the_glass() {
         sheet.w,
         sheet.h
     );
+    // ScanImageInfo tells the size served, not the glass scanned.
+    let r = get(&app, &format!("{loc}/ScanImageInfo")).await;
+    let info = scanwire_escl::ScanImageInfo::from_xml(&bytes(r).await).unwrap();
+    assert_eq!((info.actual_width, info.actual_height), (sheet.w, sheet.h));
 }
 
 /// `Brightness` at its maximum (WIA +1000) turns the chart's mid-gray to white: the page
