@@ -306,6 +306,7 @@ pub(crate) fn image_info(xml: &[u8], limits: &Limits) -> Result<ScanImageInfo, E
         actual_width: req_u32(&root, "scan:ActualWidth")?,
         actual_height: req_u32(&root, "scan:ActualHeight")?,
         actual_bytes_per_line: opt_u32(&root, "scan:ActualBytesPerLine")?,
+        blank_page_detected: opt_bool(&root, "scan:BlankPageDetected")?,
     })
 }
 

@@ -381,5 +381,6 @@ pub(crate) fn image_info(info: &ScanImageInfo) -> String {
     out.leaf("scan:ActualWidth", &info.actual_width.to_string());
     out.leaf("scan:ActualHeight", &info.actual_height.to_string());
     out.opt("scan:ActualBytesPerLine", info.actual_bytes_per_line);
+    out.opt_bool("scan:BlankPageDetected", info.blank_page_detected);
     out.finish()
 }

@@ -217,6 +217,7 @@ fn full_values_round_trip() {
         actual_width: 2550,
         actual_height: 3300,
         actual_bytes_per_line: Some(7650),
+        blank_page_detected: Some(true),
     });
 }
 
@@ -230,6 +231,7 @@ fn minimal_values_round_trip() {
         actual_width: 1,
         actual_height: 1,
         actual_bytes_per_line: None,
+        blank_page_detected: None,
     });
     round_trip(&ScannerCapabilities {
         platen: Some(InputCaps {
@@ -270,6 +272,7 @@ fn every_document_uses_the_literal_prefixes() {
                 actual_width: 1,
                 actual_height: 2,
                 actual_bytes_per_line: None,
+                blank_page_detected: None,
             }
             .to_xml(),
             "scan:ScanImageInfo",

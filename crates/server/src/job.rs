@@ -102,6 +102,8 @@ pub(crate) struct Job {
     staged: std::sync::atomic::AtomicBool,
     /// What the processing stages found on each page.
     report: Arc<scanwire_imaging::ProcessingReport>,
+    /// `BlankPageDetection`'s verdicts, by page number.
+    blank_found: crate::processing::BlankPages,
 }
 
 struct JobInner {
@@ -119,8 +121,6 @@ struct JobInner {
     /// Documents handed out whose response has not ended yet.
     open_bodies: u32,
     last_page: Option<PageInfo>,
-    /// The last page handed to the encoder, after the job's stages.
-    last_out: Option<PageInfo>,
     outcome: Option<Outcome>,
     /// DEVICE_STATUS errors the driver reported.
     faults: Vec<HResult>,
@@ -139,6 +139,9 @@ struct JobInner {
 /// One document to hand out: a page, or the whole PDF.
 struct Slot {
     body: Option<tokio::sync::mpsc::Receiver<Chunk>>,
+    /// Its page as served (a document: its last page so far), and whether it was blank
+    /// (with `BlankPageDetection`), for `ScanImageInfo`.
+    page: Option<(PageInfo, Option<bool>)>,
     /// How the driver ended the page (one-image formats; a document: how the transfer ended).
     end: Option<HResult>,
 }
@@ -199,7 +202,6 @@ impl Job {
                 delivered: 0,
                 open_bodies: 0,
                 last_page: None,
-                last_out: None,
                 outcome: None,
                 faults: Vec::new(),
                 live: 0,
@@ -214,6 +216,7 @@ impl Job {
             pipeline: Mutex::new(None),
             staged: std::sync::atomic::AtomicBool::new(false),
             report: scanwire_imaging::ProcessingReport::new(),
+            blank_found: Default::default(),
         })
     }
 
@@ -544,14 +547,21 @@ impl Job {
         }
     }
 
-    /// `scan:ScanImageInfo` for the last page started (or the expected one): as it is
-    /// served, after the job's stages (a cropped page's size, not the scanned one's).
+    /// `scan:ScanImageInfo` for the last page started (or the expected one). With stages,
+    /// the page last handed to the client, as served (a cropped page's size, not the scanned
+    /// one's; with `BlankPageDetection`, whether it was blank): stages let later pages be
+    /// ready before the client fetches them.
     pub(crate) fn image_info(&self) -> escl::ScanImageInfo {
         let g = self.lock();
         let geo = self.req.geometry;
         let staged = self.staged.load(std::sync::atomic::Ordering::Relaxed);
+        let served = g
+            .next
+            .checked_sub(1)
+            .and_then(|i| g.slots.get(i))
+            .and_then(|s| s.page.as_ref());
         let page = if staged {
-            g.last_out.as_ref()
+            served.map(|(p, _)| p)
         } else {
             g.last_page.as_ref()
         };
@@ -573,6 +583,7 @@ impl Job {
             actual_width: width,
             actual_height: height,
             actual_bytes_per_line: Some(bpl.min(u32::MAX as usize) as u32),
+            blank_page_detected: self.req.detect_blank.and(served.and_then(|(_, b)| *b)),
         }
     }
 
@@ -666,6 +677,12 @@ impl Job {
     /// itself, then the server's own ([`ServerConfig::job_stages`](crate::ServerConfig)).
     fn stages(&self) -> scanwire_pipeline::Stages {
         let mut stages = crate::processing::stages(&self.req.local, &self.report);
+        if let Some(sensitivity) = self.req.detect_blank {
+            stages.push(Arc::new(crate::processing::DetectBlank {
+                sensitivity,
+                found: self.blank_found.clone(),
+            }));
+        }
         if let Some(extra) = &self.settings.job_stages {
             stages.extend(extra.stages(self.req.format, &self.cancel));
         }
@@ -705,12 +722,21 @@ impl Slots for Job {
     fn push_slot(&self, body: tokio::sync::mpsc::Receiver<Chunk>) {
         self.lock().slots.push(Slot {
             body: Some(body),
+            page: None,
             end: None,
         });
     }
 
     fn page_out(&self, page: &PageInfo) {
-        self.lock().last_out = Some(page.clone());
+        let blank = self
+            .blank_found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&page.number)
+            .copied();
+        if let Some(slot) = self.lock().slots.last_mut() {
+            slot.page = Some((page.clone(), blank));
+        }
     }
 }
 

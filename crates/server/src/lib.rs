@@ -66,8 +66,8 @@ mod wsd;
 pub use config::{BasicAuth, JobStages, Limits, MdnsConfig, ServerConfig, Timing, DEFAULT_PORT};
 pub use error::ServerError;
 pub use mapping::{
-    capabilities, job_request, processing, Conflict, Geometry, JobRequest, BLANK_SENSITIVITY,
-    FORMATS, LEVEL,
+    blank_detection, capabilities, job_request, processing, Conflict, Geometry, JobRequest,
+    BLANK_SENSITIVITY, FORMATS, LEVEL,
 };
 pub use mdns::{announcements, Announcement};
 pub use routes::router;

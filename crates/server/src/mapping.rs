@@ -71,9 +71,8 @@ pub fn capabilities(
             step: Some(1),
         }),
         // Every device gets Scanwire's own stages (or its own, where it has them).
-        // `BlankPageDetection` alone (detect, still deliver, report in ScanImageInfo) is not
-        // offered: the stages detect in order to remove.
         auto_crop: Some(true),
+        blank_page_detection: Some(true),
         blank_page_detection_and_removal: Some(true),
         blank_page_sensitivity_support: Some(wire_range(BLANK_SENSITIVITY)),
         brightness_support: Some(wire_range(LEVEL)),
@@ -199,6 +198,9 @@ pub struct JobRequest {
     /// The processing the client asked for that the device does not do itself: the job's
     /// own stages do it. (What the device does is in `request.processing`.)
     pub local: Processing,
+    /// `BlankPageDetection` without removal: each page is checked at this sensitivity and
+    /// still delivered; `ScanImageInfo` says whether it was blank.
+    pub detect_blank: Option<Sensitivity>,
 }
 
 /// The size of the pages a request produces.
@@ -344,16 +346,30 @@ pub fn job_request(
         geometry,
         for_storage,
         local,
+        detect_blank: blank_detection(s)?,
     })
+}
+
+/// `BlankPageDetection` without `BlankPageDetectionAndRemoval`: the sensitivity to check
+/// pages at (removal includes detection, and drops the pages instead).
+pub fn blank_detection(s: &escl::ScanSettings) -> Result<Option<Sensitivity>, Conflict> {
+    if s.blank_page_detection != Some(true) || s.blank_page_detection_and_removal == Some(true) {
+        return Ok(None);
+    }
+    let p = processing(&escl::ScanSettings {
+        blank_page_detection_and_removal: Some(true),
+        ..s.clone()
+    })?;
+    Ok(Some(p.sensitivity))
 }
 
 /// The processing elements of a ScanSettings as Scanwire's [`Processing`] (see [`LEVEL`]
 /// and [`BLANK_SENSITIVITY`] for the advertised ranges); a value outside them is a 409
 /// naming the range. `AutoCrop` is the sheet found, straightened and cropped
 /// ([`Crop::Paper`] with deskew); `BlankPageDetectionAndRemoval` drops blank pages ([`Blank::Skip`]) at
-/// `BlankPageSensitivity`. `BlankPageDetection` alone asks for blank pages to be reported
-/// and still delivered: they are delivered (it is not advertised). A brightness or contrast
-/// at Normal asks for nothing.
+/// `BlankPageSensitivity`. `BlankPageDetection` alone (pages checked, still delivered,
+/// reported in `ScanImageInfo`) is [`blank_detection`]'s. A brightness or contrast at Normal
+/// asks for nothing.
 pub fn processing(s: &escl::ScanSettings) -> Result<Processing, Conflict> {
     let in_range = |name: &str, v: i32, r: LevelRange| {
         if (r.min..=r.max).contains(&v) {

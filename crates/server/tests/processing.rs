@@ -144,7 +144,7 @@ async fn a_server_with_ocr_serves_searchable_pdfs() {
 }
 
 /// Every device is advertised with the processing elements, in the ranges the HP and
-/// Brother devices use; detection without removal is not offered.
+/// Brother devices use.
 #[tokio::test(flavor = "multi_thread")]
 async fn capabilities_advertise_the_processing_elements() {
     let app = app_with(&[], ServerConfig::default());
@@ -154,7 +154,7 @@ async fn capabilities_advertise_the_processing_elements() {
         let caps = ScannerCapabilities::from_xml(xml.as_bytes()).unwrap();
         assert_eq!(caps.auto_crop, Some(true));
         assert_eq!(caps.blank_page_detection_and_removal, Some(true));
-        assert_eq!(caps.blank_page_detection, None);
+        assert_eq!(caps.blank_page_detection, Some(true));
         let range = |min, max, normal| {
             Some(Range {
                 min,
@@ -371,4 +371,34 @@ async fn default_namespace_requests_are_honoured() {
     let (docs, end) = drain_job(&app, &loc).await;
     assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
     assert_eq!(pdf_pages(&docs[0]), 2);
+}
+
+/// `BlankPageDetection` alone: every page is delivered, and `ScanImageInfo` after each says
+/// whether it was blank (go-mfp's `BlankPageDetected`).
+#[tokio::test(flavor = "multi_thread")]
+async fn blank_page_detection_delivers_every_page_and_says_which_were_blank() {
+    let app = app_with(
+        &[("sheets", "3"), ("blank-sheets", "2")],
+        ServerConfig::default(),
+    );
+    let xml = hp_feeder_settings(
+        "image/jpeg",
+        "<escl:BlankPageDetection>true</escl:BlankPageDetection>",
+    );
+    let loc = create(&app, "/eSCL", xml).await;
+    let mut blank = Vec::new();
+    loop {
+        let r = get(&app, &format!("{loc}/NextDocument")).await;
+        if r.status() != StatusCode::OK {
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            break;
+        }
+        decode_jpeg(&bytes(r).await);
+        let r = get(&app, &format!("{loc}/ScanImageInfo")).await;
+        let xml = text(r).await;
+        assert!(xml.contains("<scan:BlankPageDetected>"), "{xml}");
+        let info = scanwire_escl::ScanImageInfo::from_xml(xml.as_bytes()).unwrap();
+        blank.push(info.blank_page_detected.unwrap());
+    }
+    assert_eq!(blank, [false, true, false]);
 }

@@ -404,6 +404,7 @@ pub(crate) fn job_request(
         geometry,
         for_storage: false,
         local: Default::default(),
+        detect_blank: None,
     })
 }
 
