@@ -177,7 +177,7 @@ fn blank_page_removal_is_asked_of_a_server_that_advertises_it() {
     let mut device = scanwire_escl_client::EsclDevice::open(&s.url()).unwrap();
     let caps = device.capabilities().unwrap();
     let p = &caps.processing;
-    assert!(p.auto_crop && p.blank_removal && !p.blank_detection);
+    assert!(p.auto_crop && p.blank_removal && p.blank_detection);
     assert_eq!(
         p.blank_sensitivity,
         LevelRange::new(0, 255, Some(128), Some(1))
