@@ -657,13 +657,21 @@ impl Job {
             self.settings.page_buffer,
         );
         let stages = self.stages();
+        let staged = !stages.is_empty();
         self.staged
-            .store(!stages.is_empty(), std::sync::atomic::Ordering::Relaxed);
+            .store(staged, std::sync::atomic::Ordering::Relaxed);
         let opts = PipelineOptions {
             encode,
             stages,
-            // Each page waits for its client, not for the page before it.
-            pages_in_flight: None,
+            // Each page waits for its client, not for the page before it. With stages a
+            // page is held whole while processed, so their number is bounded (one per core,
+            // and one more being scanned): a client that reads slowly makes the driver wait
+            // instead of the server holding the whole batch.
+            pages_in_flight: if staged {
+                Some(std::thread::available_parallelism().map_or(1, |n| n.get()) + 1)
+            } else {
+                None
+            },
             queue_bytes: response::QUEUE_BYTES,
             coalesce: response::COALESCE,
             cancel: Some(self.cancel.clone()),
