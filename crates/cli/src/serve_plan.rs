@@ -250,3 +250,18 @@ impl Stage for JobOcr {
         self.stage.process(page)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `serve --ocr` with a language that is not installed stops before serving, naming it.
+    #[test]
+    fn ocr_languages_are_checked_before_serving() {
+        let e = ocr(Some("zzz")).err().expect("no such language");
+        let text = e.to_string();
+        assert!(text.starts_with("--ocr zzz: "), "{text}");
+        assert!(text.contains("zzz"), "{text}");
+        assert!(ocr(None).unwrap().is_none());
+    }
+}
