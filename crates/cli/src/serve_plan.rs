@@ -258,7 +258,7 @@ mod tests {
     /// `serve --ocr` with a language that is not installed stops before serving, naming it.
     #[test]
     fn ocr_languages_are_checked_before_serving() {
-        let e = ocr(Some("zzz")).err().expect("no such language");
+        let e = ocr(Some("zzz")).expect_err("no such language");
         let text = e.to_string();
         assert!(text.starts_with("--ocr zzz: "), "{text}");
         assert!(text.contains("zzz"), "{text}");
