@@ -221,6 +221,7 @@ impl ScanPlan {
             pages: self.pages,
             encoding: None,
             options,
+            processing: Default::default(),
         };
         request.encoding = self.device_encoding(caps, &request);
         request.validate(caps).map_err(usage)?;

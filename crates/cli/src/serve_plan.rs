@@ -7,9 +7,14 @@ use crate::args::ServeArgs;
 use crate::exit::usage;
 use crate::plan::split_setting;
 use anyhow::{bail, Result};
-use scanwire_codecs::DeflateEffort;
-use scanwire_server::{BasicAuth, MdnsConfig, ServerConfig, TlsConfig};
+use scanwire_codecs::{DeflateEffort, Format};
+use scanwire_core::transfer::{CancelHandle, HookGuard};
+use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
+use scanwire_server::{
+    BasicAuth, JobStages, MdnsConfig, PageImage, ServerConfig, Stage, StageError, Stages, TlsConfig,
+};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The environment variable `serve --user` takes its password from (unlike `--password`,
 /// other local users cannot read it in the process list).
@@ -73,6 +78,9 @@ impl ServePlan {
                 host: None,
             });
         }
+        // `serve --ocr LANGS` passes its languages here (the flag joins `ServeArgs` with the
+        // scan flags' owner).
+        config.job_stages = ocr(None)?;
         Ok(ServePlan {
             ids,
             config,
@@ -181,4 +189,79 @@ fn default_names(ip: std::net::IpAddr) -> Vec<String> {
         }
     }
     names
+}
+
+/// `serve --ocr LANGS`: every PDF the server serves is searchable (an invisible text layer
+/// from Tesseract), whatever client asks for it: no eSCL element lets a client choose OCR
+/// (docs/processing.md). One engine per core, shared by all jobs; each job's OCR stops when
+/// the job is cancelled. Tesseract or a language missing is a usage error, before serving.
+pub fn ocr(langs: Option<&str>) -> Result<Option<Arc<dyn JobStages>>> {
+    let Some(langs) = langs else {
+        return Ok(None);
+    };
+    let config = OcrConfig::new(langs).map_err(|e| usage(format!("--ocr {langs}: {e}")))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pool = OcrPool::new(&config, cores).map_err(|e| usage(format!("--ocr {langs}: {e}")))?;
+    Ok(Some(Arc::new(ServeOcr {
+        pool: Arc::new(pool),
+    })))
+}
+
+/// The OCR stage for every PDF job.
+struct ServeOcr {
+    pool: Arc<OcrPool>,
+}
+
+impl std::fmt::Debug for ServeOcr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServeOcr({} engines)", self.pool.workers())
+    }
+}
+
+impl JobStages for ServeOcr {
+    fn stages(&self, format: Format, cancel: &CancelHandle) -> Stages {
+        if format != Format::Pdf {
+            return Vec::new();
+        }
+        let flag = CancelFlag::new();
+        let hook = {
+            let flag = flag.clone();
+            cancel.token().on_cancel(move || flag.cancel())
+        };
+        vec![Arc::new(JobOcr {
+            stage: OcrStage::new(self.pool.clone(), flag),
+            _cancel: hook,
+        })]
+    }
+}
+
+/// One job's OCR stage, holding the hook that stops it with the job.
+struct JobOcr {
+    stage: OcrStage,
+    _cancel: HookGuard,
+}
+
+impl Stage for JobOcr {
+    fn name(&self) -> &str {
+        self.stage.name()
+    }
+
+    fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
+        self.stage.process(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `serve --ocr` with a language that is not installed stops before serving, naming it.
+    #[test]
+    fn ocr_languages_are_checked_before_serving() {
+        let e = ocr(Some("zzz")).expect_err("no such language");
+        let text = e.to_string();
+        assert!(text.starts_with("--ocr zzz: "), "{text}");
+        assert!(text.contains("zzz"), "{text}");
+        assert!(ocr(None).unwrap().is_none());
+    }
 }

@@ -369,6 +369,7 @@ pub fn capabilities(model: &str, items: &[ItemProps]) -> Result<Capabilities, St
     Ok(Capabilities {
         model: model.to_string(),
         sources,
+        processing: Default::default(),
     })
 }
 

@@ -498,6 +498,7 @@ impl Device for TwoBandDevice {
                 raw: false,
                 feeder_capacity: None,
             }],
+            processing: Default::default(),
         })
     }
 

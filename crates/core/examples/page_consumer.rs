@@ -93,6 +93,7 @@ impl Device for ThreeSheets {
                 raw: true,
                 feeder_capacity: Some(3),
             }],
+            processing: Default::default(),
         })
     }
 

@@ -41,6 +41,7 @@ impl Device for Gradient {
                 raw: true,
                 feeder_capacity: None,
             }],
+            processing: Default::default(),
         })
     }
 

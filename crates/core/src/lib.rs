@@ -25,7 +25,8 @@
 //! #   fn info(&self) -> DeviceInfo { DeviceInfo { id: "one".into(), vendor: "".into(), model: "one".into(), driver: "doc" } }
 //! #   fn capabilities(&mut self) -> Result<Capabilities, DeviceError> { Ok(Capabilities { model: "one".into(), sources: vec![SourceCaps {
 //! #     source: Source::Flatbed, modes: vec![ColorMode::Gray], resolutions: Resolutions::Discrete(vec![300]),
-//! #     max_area: Area::sized(Length::mm(10), Length::mm(10)), min_size: (Length(1), Length(1)), encodings: vec![], raw: true, feeder_capacity: None }] }) }
+//! #     max_area: Area::sized(Length::mm(10), Length::mm(10)), min_size: (Length(1), Length(1)), encodings: vec![], raw: true, feeder_capacity: None }],
+//! #     processing: Default::default() }) }
 //! #   fn acquire(&mut self, _r: &ScanRequest, cb: &mut dyn MiniDrvTransferCallback, _c: &CancelToken) -> AcquireResult {
 //! #     let page = PageInfo { number: 1, sheet: 1, side: Side::Front, source: Source::Flatbed,
 //! #       data: PageData::Raster { pixel: PixelFormat::Gray8, width: 2, height: Some(1) }, dpi: (300, 300) };

@@ -60,6 +60,7 @@ impl Device for TestDevice {
                 raw: true,
                 feeder_capacity: Some(10),
             }],
+            processing: Default::default(),
         })
     }
 

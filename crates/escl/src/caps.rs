@@ -49,8 +49,15 @@ pub struct ScannerCapabilities {
     pub sharpen_support: Option<Range>,
     /// `scan:ThresholdSupport`.
     pub threshold_support: Option<Range>,
-    /// `scan:BlankPageDetection`.
+    /// `scan:AutoCrop`: the device finds the sheet, straightens and crops it (HP ScanJet Pro
+    /// 4500, Brother DS-940DW).
+    pub auto_crop: Option<bool>,
+    /// `scan:BlankPageDetection`: the device detects blank pages (and still delivers them).
     pub blank_page_detection: Option<bool>,
+    /// `scan:BlankPageDetectionAndRemoval`: the device drops blank pages.
+    pub blank_page_detection_and_removal: Option<bool>,
+    /// `scan:BlankPageSensitivitySupport` (0..255, Normal 128 on HP and Brother).
+    pub blank_page_sensitivity_support: Option<Range>,
 }
 
 impl ScannerCapabilities {

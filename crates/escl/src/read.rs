@@ -72,7 +72,10 @@ pub(crate) fn capabilities(xml: &[u8], limits: &Limits) -> Result<ScannerCapabil
         shadow_support: opt_range(&root, "scan:ShadowSupport")?,
         sharpen_support: opt_range(&root, "scan:SharpenSupport")?,
         threshold_support: opt_range(&root, "scan:ThresholdSupport")?,
+        auto_crop: opt_bool(&root, "scan:AutoCrop")?,
         blank_page_detection: opt_bool(&root, "scan:BlankPageDetection")?,
+        blank_page_detection_and_removal: opt_bool(&root, "scan:BlankPageDetectionAndRemoval")?,
+        blank_page_sensitivity_support: opt_range(&root, "scan:BlankPageSensitivitySupport")?,
     })
 }
 
@@ -248,7 +251,10 @@ pub(crate) fn settings(xml: &[u8], limits: &Limits) -> Result<ScanSettings, Erro
         shadow: opt_i32(&root, "scan:Shadow")?,
         sharpen: opt_i32(&root, "scan:Sharpen")?,
         threshold: opt_i32(&root, "scan:Threshold")?,
+        auto_crop: opt_bool(&root, "scan:AutoCrop")?,
         blank_page_detection: opt_bool(&root, "scan:BlankPageDetection")?,
+        blank_page_detection_and_removal: opt_bool(&root, "scan:BlankPageDetectionAndRemoval")?,
+        blank_page_sensitivity: opt_i32(&root, "scan:BlankPageSensitivity")?,
         concat_if_possible: opt_bool(&root, "scan:ConcatIfPossible")?,
     })
 }
@@ -300,6 +306,7 @@ pub(crate) fn image_info(xml: &[u8], limits: &Limits) -> Result<ScanImageInfo, E
         actual_width: req_u32(&root, "scan:ActualWidth")?,
         actual_height: req_u32(&root, "scan:ActualHeight")?,
         actual_bytes_per_line: opt_u32(&root, "scan:ActualBytesPerLine")?,
+        blank_page_detected: opt_bool(&root, "scan:BlankPageDetected")?,
     })
 }
 

@@ -62,8 +62,14 @@ pub struct ScanSettings {
     pub sharpen: Option<i32>,
     /// `scan:Threshold`.
     pub threshold: Option<i32>,
-    /// `scan:BlankPageDetection`.
+    /// `scan:AutoCrop`: find the sheet, straighten and crop it.
+    pub auto_crop: Option<bool>,
+    /// `scan:BlankPageDetection`: detect blank pages, still delivering them.
     pub blank_page_detection: Option<bool>,
+    /// `scan:BlankPageDetectionAndRemoval`: drop blank pages.
+    pub blank_page_detection_and_removal: Option<bool>,
+    /// `scan:BlankPageSensitivity`, in the device's `BlankPageSensitivitySupport` range.
+    pub blank_page_sensitivity: Option<i32>,
     /// `scan:ConcatIfPossible`: AirSane's non-standard "all ADF pages into one PDF".
     pub concat_if_possible: Option<bool>,
 }

@@ -80,4 +80,7 @@ pub struct ScanImageInfo {
     pub actual_height: u32,
     /// `scan:ActualBytesPerLine`.
     pub actual_bytes_per_line: Option<u32>,
+    /// `scan:BlankPageDetected`: the page is blank, when the job asked for
+    /// `BlankPageDetection` (go-mfp's model of the eSCL specification).
+    pub blank_page_detected: Option<bool>,
 }

@@ -175,7 +175,16 @@ pub(crate) fn capabilities(caps: &ScannerCapabilities) -> String {
     out.opt_range("scan:ShadowSupport", caps.shadow_support.as_ref());
     out.opt_range("scan:SharpenSupport", caps.sharpen_support.as_ref());
     out.opt_range("scan:ThresholdSupport", caps.threshold_support.as_ref());
+    out.opt_bool("scan:AutoCrop", caps.auto_crop);
     out.opt_bool("scan:BlankPageDetection", caps.blank_page_detection);
+    out.opt_bool(
+        "scan:BlankPageDetectionAndRemoval",
+        caps.blank_page_detection_and_removal,
+    );
+    out.opt_range(
+        "scan:BlankPageSensitivitySupport",
+        caps.blank_page_sensitivity_support.as_ref(),
+    );
     out.finish()
 }
 
@@ -323,7 +332,13 @@ pub(crate) fn settings(s: &ScanSettings) -> String {
     out.opt("scan:Shadow", s.shadow);
     out.opt("scan:Sharpen", s.sharpen);
     out.opt("scan:Threshold", s.threshold);
+    out.opt_bool("scan:AutoCrop", s.auto_crop);
     out.opt_bool("scan:BlankPageDetection", s.blank_page_detection);
+    out.opt_bool(
+        "scan:BlankPageDetectionAndRemoval",
+        s.blank_page_detection_and_removal,
+    );
+    out.opt("scan:BlankPageSensitivity", s.blank_page_sensitivity);
     out.opt_bool("scan:ConcatIfPossible", s.concat_if_possible);
     out.finish()
 }
@@ -366,5 +381,6 @@ pub(crate) fn image_info(info: &ScanImageInfo) -> String {
     out.leaf("scan:ActualWidth", &info.actual_width.to_string());
     out.leaf("scan:ActualHeight", &info.actual_height.to_string());
     out.opt("scan:ActualBytesPerLine", info.actual_bytes_per_line);
+    out.opt_bool("scan:BlankPageDetected", info.blank_page_detected);
     out.finish()
 }

@@ -441,7 +441,21 @@ fn brother_ds_940dw_sheet_feeder_without_platen() {
     );
     assert_eq!(c.blank_page_detection, Some(true));
     assert_eq!(c.admin_uri.as_deref(), Some("http://HOSTNAME.local./"));
+    // Device-side processing: auto-crop, blank detection with a sensitivity, no removal, no
+    // brightness or contrast.
+    assert_eq!(c.auto_crop, Some(true));
+    assert_eq!(c.blank_page_detection_and_removal, None);
+    assert_eq!(c.blank_page_sensitivity_support, Some(SENSITIVITY_0_255));
+    assert_eq!((c.brightness_support, c.contrast_support), (None, None));
 }
+
+/// `BlankPageSensitivitySupport` of the Brother DS-940DW and the HP ScanJet Pro 4500.
+const SENSITIVITY_0_255: Range = Range {
+    min: 0,
+    max: 255,
+    normal: Some(128),
+    step: Some(1),
+};
 
 #[test]
 fn hp_pagewide_477dw() {
@@ -497,6 +511,21 @@ fn hp_scanjet_4500_comment_on_declaration_line() {
     assert_eq!(c.gamma_support.unwrap().normal, Some(180));
     assert_eq!(c.noise_removal_support.unwrap().normal, Some(1000));
     assert_eq!(c.shadow_support.unwrap().normal, Some(78));
+    // Device-side processing.
+    assert_eq!(c.auto_crop, Some(true));
+    assert_eq!(c.blank_page_detection, Some(true));
+    assert_eq!(c.blank_page_detection_and_removal, None);
+    assert_eq!(c.blank_page_sensitivity_support, Some(SENSITIVITY_0_255));
+    let level = Range {
+        min: 0,
+        max: 2000,
+        normal: Some(1000),
+        step: Some(1),
+    };
+    assert_eq!(
+        (c.brightness_support, c.contrast_support),
+        (Some(level), Some(level))
+    );
 }
 
 #[test]

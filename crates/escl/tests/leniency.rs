@@ -338,3 +338,47 @@ fn empty_optional_leaves_read_as_absent() {
         "bad number \"\" in <scan:XResolution> (line 1): expected an integer from 0 to 4294967295"
     );
 }
+
+/// The processing elements as vendor clients send them: Foxlink's Android app for its eSCL
+/// sheet feeders writes them in the default namespace (`<AutoCrop>`, `<BlankPageDetection>`,
+/// `<BlankPageSensitivity>` 0..255), HP's SDK adds `BlankPageDetectionAndRemoval`.
+#[test]
+fn processing_elements_in_any_spelling() {
+    let default_ns = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ScanSettings xmlns="{ESCL}">
+  <Version xmlns="{PWG}">2.6</Version>
+  <InputSource xmlns="{PWG}">Feeder</InputSource>
+  <AutoCrop>true</AutoCrop>
+  <BlankPageDetection>true</BlankPageDetection>
+  <BlankPageSensitivity>200</BlankPageSensitivity>
+  <Brightness>1200</Brightness>
+</ScanSettings>"#
+    );
+    let s = settings(&default_ns);
+    assert_eq!(s.auto_crop, Some(true));
+    assert_eq!(s.blank_page_detection, Some(true));
+    assert_eq!(s.blank_page_sensitivity, Some(200));
+    assert_eq!(s.blank_page_detection_and_removal, None);
+    assert_eq!(s.brightness, Some(1200));
+    let prefixed = format!(
+        r#"<escl:ScanSettings xmlns:escl="{ESCL}" xmlns:pwg="{PWG}">
+  <pwg:Version>2.63</pwg:Version>
+  <escl:BlankPageDetectionAndRemoval>1</escl:BlankPageDetectionAndRemoval>
+  <escl:Contrast>0</escl:Contrast>
+</escl:ScanSettings>"#
+    );
+    let s = settings(&prefixed);
+    assert_eq!(s.blank_page_detection_and_removal, Some(true));
+    assert_eq!(s.contrast, Some(0));
+    let bad = format!(
+        r#"<scan:ScanSettings xmlns:scan="{ESCL}"><scan:AutoCrop>maybe</scan:AutoCrop></scan:ScanSettings>"#
+    );
+    let e = ScanSettings::from_xml(bad.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("scan:AutoCrop") && e.contains("true, false, 1 or 0"),
+        "{e}"
+    );
+}

@@ -123,7 +123,15 @@ fn full_caps() -> ScannerCapabilities {
         shadow_support: range,
         sharpen_support: range,
         threshold_support: range,
+        auto_crop: Some(true),
         blank_page_detection: Some(false),
+        blank_page_detection_and_removal: Some(true),
+        blank_page_sensitivity_support: Some(Range {
+            min: 0,
+            max: 255,
+            normal: Some(128),
+            step: Some(1),
+        }),
     }
 }
 
@@ -160,7 +168,10 @@ fn full_settings() -> ScanSettings {
         shadow: Some(10),
         sharpen: Some(-3),
         threshold: Some(128),
+        auto_crop: Some(false),
         blank_page_detection: Some(true),
+        blank_page_detection_and_removal: Some(true),
+        blank_page_sensitivity: Some(200),
         concat_if_possible: Some(false),
     }
 }
@@ -206,6 +217,7 @@ fn full_values_round_trip() {
         actual_width: 2550,
         actual_height: 3300,
         actual_bytes_per_line: Some(7650),
+        blank_page_detected: Some(true),
     });
 }
 
@@ -219,6 +231,7 @@ fn minimal_values_round_trip() {
         actual_width: 1,
         actual_height: 1,
         actual_bytes_per_line: None,
+        blank_page_detected: None,
     });
     round_trip(&ScannerCapabilities {
         platen: Some(InputCaps {
@@ -259,6 +272,7 @@ fn every_document_uses_the_literal_prefixes() {
                 actual_width: 1,
                 actual_height: 2,
                 actual_bytes_per_line: None,
+                blank_page_detected: None,
             }
             .to_xml(),
             "scan:ScanImageInfo",

@@ -17,7 +17,7 @@
 //!
 //! In the page pipeline: [`Processing`] (the settings every front end shares) gives the
 //! stages ([`Processing::stages`]), which record what they find per page in a
-//! [`ProcessingReport`].
+//! [`ProcessingReport`]; [`Processing::split`] leaves to a device what it does itself.
 //!
 //! ```
 //! use scanwire_imaging::{synth, detect_paper, detect_skew, extract, blank_score, Sensitivity};
@@ -38,6 +38,7 @@
 
 mod adjust;
 mod blank;
+mod device;
 mod geometry;
 mod image;
 mod paper;

@@ -55,6 +55,7 @@ impl Device for Feeder {
                 raw: true,
                 feeder_capacity: Some(50),
             }],
+            processing: Default::default(),
         })
     }
 

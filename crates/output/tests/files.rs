@@ -47,6 +47,7 @@ impl Device for Pages {
                 raw: true,
                 feeder_capacity: None,
             }],
+            processing: Default::default(),
         })
     }
 

@@ -2,10 +2,12 @@
 //! timeouts.
 
 use crate::tls::TlsConfig;
-use scanwire_codecs::{DeflateEffort, EncodeOptions};
-use scanwire_core::transfer::TransferOptions;
+use scanwire_codecs::{DeflateEffort, EncodeOptions, Format};
+use scanwire_core::transfer::{CancelHandle, TransferOptions};
+use scanwire_pipeline::Stages;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The port AirSane and most eSCL test setups use.
@@ -44,6 +46,17 @@ pub struct ServerConfig {
     pub encode: EncodeOptions,
     /// How transfers run (watchdog, verification).
     pub transfer: TransferOptions,
+    /// More stages for every job, after the processing the client asked for (`serve --ocr`:
+    /// OCR, so the PDFs served are searchable). `None`: none.
+    pub job_stages: Option<Arc<dyn JobStages>>,
+}
+
+/// Makes the extra stages of one job ([`ServerConfig::job_stages`]): the server knows
+/// nothing of what they do (OCR lives in the CLI's crates), only when to run them.
+pub trait JobStages: Send + Sync + std::fmt::Debug {
+    /// The stages for a job serving `format`; `cancel` is the job's, so a stage that waits
+    /// (for an OCR engine) can stop when the job is cancelled. Empty: none for this job.
+    fn stages(&self, format: Format, cancel: &CancelHandle) -> Stages;
 }
 
 impl Default for ServerConfig {
@@ -75,6 +88,7 @@ impl Default for ServerConfig {
                 ..EncodeOptions::default()
             },
             transfer: TransferOptions::default(),
+            job_stages: None,
         }
     }
 }

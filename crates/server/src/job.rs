@@ -72,6 +72,7 @@ pub(crate) struct JobSettings {
     pub page_buffer: usize,
     pub transfer: TransferOptions,
     pub fault_settle: Duration,
+    pub job_stages: Option<Arc<dyn crate::config::JobStages>>,
 }
 
 pub(crate) struct Job {
@@ -95,6 +96,14 @@ pub(crate) struct Job {
     pub fetch: tokio::sync::Mutex<()>,
     /// The job's page pipeline, once the transfer starts.
     pipeline: Mutex<Option<Pipeline<JobOutput>>>,
+    /// The pipeline runs stages: its outputs are opened after processing, not when the
+    /// driver opens a page, and a stage may drop or split pages, so driver pages and slots
+    /// no longer pair up one to one.
+    staged: std::sync::atomic::AtomicBool,
+    /// What the processing stages found on each page.
+    report: Arc<scanwire_imaging::ProcessingReport>,
+    /// `BlankPageDetection`'s verdicts, by page number.
+    blank_found: crate::processing::BlankPages,
 }
 
 struct JobInner {
@@ -121,11 +130,18 @@ struct JobInner {
     ended_at: Option<Instant>,
     /// Documents nobody collected were dropped after the job timeout.
     expired: bool,
+    /// Every page the pipeline will ever produce has its slot. Without stages, as soon as
+    /// the transfer ends; with stages, once the last page is processed (a page may still be
+    /// in a stage when the driver is done), so the end is not announced before it.
+    settled: bool,
 }
 
 /// One document to hand out: a page, or the whole PDF.
 struct Slot {
     body: Option<tokio::sync::mpsc::Receiver<Chunk>>,
+    /// Its page as served (a document: its last page so far), and whether it was blank
+    /// (with `BlankPageDetection`), for `ScanImageInfo`.
+    page: Option<(PageInfo, Option<bool>)>,
     /// How the driver ended the page (one-image formats; a document: how the transfer ended).
     end: Option<HResult>,
 }
@@ -192,11 +208,15 @@ impl Job {
                 last_activity: Instant::now(),
                 ended_at: None,
                 expired: false,
+                settled: false,
             }),
             ended: Condvar::new(),
             changed,
             fetch: tokio::sync::Mutex::new(()),
             pipeline: Mutex::new(None),
+            staged: std::sync::atomic::AtomicBool::new(false),
+            report: scanwire_imaging::ProcessingReport::new(),
+            blank_found: Default::default(),
         })
     }
 
@@ -316,7 +336,9 @@ impl Job {
             if hr == wia::S_OK {
                 g.completed += 1;
             }
-            if !self.document() {
+            // With stages, a page's slot is opened after processing (or never, for a page
+            // a stage dropped): the body itself carries the page's verdict.
+            if !self.document() && !self.staged.load(std::sync::atomic::Ordering::Relaxed) {
                 let i = g.streams as usize;
                 if let Some(slot) = i.checked_sub(1).and_then(|i| g.slots.get_mut(i)) {
                     slot.end = Some(hr);
@@ -364,9 +386,30 @@ impl Job {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(p) = pipeline {
-            // Completes a document in the background; the job does not wait for its client.
-            p.end(outcome_result);
+        let staged = self.staged.load(std::sync::atomic::Ordering::Relaxed);
+        match pipeline {
+            Some(p) if staged => {
+                p.end(outcome_result);
+                // Pages still in a stage get their slots later: the job has ended once they
+                // have. Waiting takes as long as the client takes to read the pages.
+                let job = self.clone();
+                let waiter = std::thread::Builder::new()
+                    .name("scanwire-job-settle".into())
+                    .spawn(move || {
+                        p.wait();
+                        job.lock().settled = true;
+                        job.notify();
+                    });
+                if waiter.is_err() {
+                    self.lock().settled = true;
+                }
+            }
+            Some(p) => {
+                // Completes a document in the background; the job does not wait for its client.
+                p.end(outcome_result);
+                self.lock().settled = true;
+            }
+            None => self.lock().settled = true,
         }
         self.notify();
     }
@@ -407,7 +450,7 @@ impl Job {
         if g.cancelled.is_some() {
             return Next::End(EndReason::Cancelled);
         }
-        let ended = g.phase == Phase::Ended;
+        let ended = g.phase == Phase::Ended && g.settled;
         if g.expired {
             return Next::End(EndReason::Expired);
         }
@@ -504,11 +547,25 @@ impl Job {
         }
     }
 
-    /// `scan:ScanImageInfo` for the last page started (or the expected one).
+    /// `scan:ScanImageInfo` for the last page started (or the expected one). With stages,
+    /// the page last handed to the client, as served (a cropped page's size, not the scanned
+    /// one's; with `BlankPageDetection`, whether it was blank): stages let later pages be
+    /// ready before the client fetches them.
     pub(crate) fn image_info(&self) -> escl::ScanImageInfo {
         let g = self.lock();
         let geo = self.req.geometry;
-        let (width, height, bpl) = match g.last_page.as_ref().map(|p| p.data) {
+        let staged = self.staged.load(std::sync::atomic::Ordering::Relaxed);
+        let served = g
+            .next
+            .checked_sub(1)
+            .and_then(|i| g.slots.get(i))
+            .and_then(|s| s.page.as_ref());
+        let page = if staged {
+            served.map(|(p, _)| p)
+        } else {
+            g.last_page.as_ref()
+        };
+        let (width, height, bpl) = match page.map(|p| p.data) {
             Some(scanwire_core::device::PageData::Raster {
                 pixel,
                 width,
@@ -526,6 +583,7 @@ impl Job {
             actual_width: width,
             actual_height: height,
             actual_bytes_per_line: Some(bpl.min(u32::MAX as usize) as u32),
+            blank_page_detected: self.req.detect_blank.and(served.and_then(|(_, b)| *b)),
         }
     }
 
@@ -598,10 +656,22 @@ impl Job {
             self.cancel.clone(),
             self.settings.page_buffer,
         );
+        let stages = self.stages();
+        let staged = !stages.is_empty();
+        self.staged
+            .store(staged, std::sync::atomic::Ordering::Relaxed);
         let opts = PipelineOptions {
             encode,
-            // Each page waits for its client, not for the page before it.
-            pages_in_flight: None,
+            stages,
+            // Each page waits for its client, not for the page before it. With stages a
+            // page is held whole while processed, so their number is bounded (one per core,
+            // and one more being scanned): a client that reads slowly makes the driver wait
+            // instead of the server holding the whole batch.
+            pages_in_flight: if staged {
+                Some(std::thread::available_parallelism().map_or(1, |n| n.get()) + 1)
+            } else {
+                None
+            },
             queue_bytes: response::QUEUE_BYTES,
             coalesce: response::COALESCE,
             cancel: Some(self.cancel.clone()),
@@ -609,6 +679,22 @@ impl Job {
             ..PipelineOptions::new(self.req.format)
         };
         Pipeline::new(output, opts).ok()
+    }
+
+    /// The job's stages: the processing the client asked for that the device does not do
+    /// itself, then the server's own ([`ServerConfig::job_stages`](crate::ServerConfig)).
+    fn stages(&self) -> scanwire_pipeline::Stages {
+        let mut stages = crate::processing::stages(&self.req.local, &self.report);
+        if let Some(sensitivity) = self.req.detect_blank {
+            stages.push(Arc::new(crate::processing::DetectBlank {
+                sensitivity,
+                found: self.blank_found.clone(),
+            }));
+        }
+        if let Some(extra) = &self.settings.job_stages {
+            stages.extend(extra.stages(self.req.format, &self.cancel));
+        }
+        stages
     }
 
     /// Opens the slot for a page the driver is about to write (driver thread).
@@ -644,8 +730,21 @@ impl Slots for Job {
     fn push_slot(&self, body: tokio::sync::mpsc::Receiver<Chunk>) {
         self.lock().slots.push(Slot {
             body: Some(body),
+            page: None,
             end: None,
         });
+    }
+
+    fn page_out(&self, page: &PageInfo) {
+        let blank = self
+            .blank_found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&page.number)
+            .copied();
+        if let Some(slot) = self.lock().slots.last_mut() {
+            slot.page = Some((page.clone(), blank));
+        }
     }
 }
 
@@ -703,6 +802,9 @@ pub(crate) fn is_paper_problem(kind: DeviceErrorKind) -> bool {
 fn has_pending(g: &JobInner, document: bool) -> bool {
     if g.cancelled.is_some() || g.expired {
         return false;
+    }
+    if g.phase == Phase::Ended && !g.settled {
+        return true;
     }
     g.open_bodies > 0
         || g.slots.get(g.next).is_some_and(|s| {

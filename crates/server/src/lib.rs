@@ -54,6 +54,7 @@ mod error;
 mod job;
 mod mapping;
 mod mdns;
+mod processing;
 mod requests;
 mod response;
 mod routes;
@@ -62,11 +63,16 @@ mod state;
 mod tls;
 mod wsd;
 
-pub use config::{BasicAuth, Limits, MdnsConfig, ServerConfig, Timing, DEFAULT_PORT};
+pub use config::{BasicAuth, JobStages, Limits, MdnsConfig, ServerConfig, Timing, DEFAULT_PORT};
 pub use error::ServerError;
-pub use mapping::{capabilities, job_request, Conflict, Geometry, JobRequest, FORMATS};
+pub use mapping::{
+    blank_detection, capabilities, job_request, processing, Conflict, Geometry, JobRequest,
+    BLANK_SENSITIVITY, FORMATS, LEVEL,
+};
 pub use mdns::{announcements, Announcement};
 pub use routes::router;
+/// The page stages [`JobStages`] makes, as the page pipeline defines them.
+pub use scanwire_pipeline::{PageImage, Stage, StageError, Stages};
 pub use serve::{serve, serve_blocking, BlockingServer, Server};
 pub use state::{Endpoint, ServerState};
 pub use tls::{TlsConfig, TlsError};

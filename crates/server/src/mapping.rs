@@ -6,10 +6,11 @@
 use crate::config::Limits;
 use scanwire_codecs::Format;
 use scanwire_core::device::{
-    Area, Capabilities, ColorMode, DeviceInfo, Length, OptionValue, PixelFormat, ScanRequest,
-    Source, SourceCaps, UM_PER_INCH,
+    Area, Capabilities, ColorMode, DeviceInfo, Length, LevelRange, OptionValue, PixelFormat,
+    ScanRequest, Source, SourceCaps, UM_PER_INCH,
 };
 use scanwire_escl as escl;
+use scanwire_imaging::{Blank, Crop, Processing, Sensitivity};
 use std::collections::BTreeMap;
 
 /// The formats every source offers; the server encodes them itself. PDF and TIFF hold every
@@ -69,7 +70,41 @@ pub fn capabilities(
             normal: Some(COMPRESSION_LINK),
             step: Some(1),
         }),
+        // Every device gets Scanwire's own stages (or its own, where it has them).
+        auto_crop: Some(true),
+        blank_page_detection: Some(true),
+        blank_page_detection_and_removal: Some(true),
+        blank_page_sensitivity_support: Some(wire_range(BLANK_SENSITIVITY)),
+        brightness_support: Some(wire_range(LEVEL)),
+        contrast_support: Some(wire_range(LEVEL)),
         ..escl::ScannerCapabilities::default()
+    }
+}
+
+/// `BlankPageSensitivitySupport` as the Brother DS-940DW and HP ScanJet Pro 4500 advertise
+/// it, so clients written for them send what they know; Normal is Scanwire's 50.
+pub const BLANK_SENSITIVITY: LevelRange = LevelRange {
+    min: 0,
+    max: 255,
+    normal: 128,
+    step: 1,
+};
+
+/// `BrightnessSupport` and `ContrastSupport` as HP's scanners advertise them: WIA's
+/// −1000..1000 shifted by 1000, so no value is lost either way.
+pub const LEVEL: LevelRange = LevelRange {
+    min: 0,
+    max: 2000,
+    normal: 1000,
+    step: 1,
+};
+
+fn wire_range(r: LevelRange) -> escl::Range {
+    escl::Range {
+        min: r.min,
+        max: r.max,
+        normal: Some(r.normal),
+        step: Some(r.step),
     }
 }
 
@@ -160,6 +195,12 @@ pub struct JobRequest {
     pub geometry: Geometry,
     /// Deflate for storage (`CompressionFactor` 1) rather than for the link.
     pub for_storage: bool,
+    /// The processing the client asked for that the device does not do itself: the job's
+    /// own stages do it. (What the device does is in `request.processing`.)
+    pub local: Processing,
+    /// `BlankPageDetection` without removal: each page is checked at this sensitivity and
+    /// still delivered; `ScanImageInfo` says whether it was blank.
+    pub detect_blank: Option<Sensitivity>,
 }
 
 /// The size of the pages a request produces.
@@ -277,6 +318,8 @@ pub fn job_request(
             )))
         }
     };
+    let wanted = processing(s)?;
+    let (on_device, local) = wanted.split(&caps.processing);
     let request = ScanRequest {
         source,
         mode,
@@ -285,6 +328,7 @@ pub fn job_request(
         pages: None,
         encoding: None,
         options: options.clone(),
+        processing: on_device,
     };
     request
         .validate(caps)
@@ -301,6 +345,76 @@ pub fn job_request(
         format,
         geometry,
         for_storage,
+        local,
+        detect_blank: blank_detection(s)?,
+    })
+}
+
+/// `BlankPageDetection` without `BlankPageDetectionAndRemoval`: the sensitivity to check
+/// pages at (removal includes detection, and drops the pages instead).
+pub fn blank_detection(s: &escl::ScanSettings) -> Result<Option<Sensitivity>, Conflict> {
+    if s.blank_page_detection != Some(true) || s.blank_page_detection_and_removal == Some(true) {
+        return Ok(None);
+    }
+    let p = processing(&escl::ScanSettings {
+        blank_page_detection_and_removal: Some(true),
+        ..s.clone()
+    })?;
+    Ok(Some(p.sensitivity))
+}
+
+/// The processing elements of a ScanSettings as Scanwire's [`Processing`] (see [`LEVEL`]
+/// and [`BLANK_SENSITIVITY`] for the advertised ranges); a value outside them is a 409
+/// naming the range. `AutoCrop` is the sheet found, straightened and cropped
+/// ([`Crop::Paper`] with deskew); `BlankPageDetectionAndRemoval` drops blank pages ([`Blank::Skip`]) at
+/// `BlankPageSensitivity`. `BlankPageDetection` alone (pages checked, still delivered,
+/// reported in `ScanImageInfo`) is [`blank_detection`]'s. A brightness or contrast at Normal
+/// asks for nothing.
+pub fn processing(s: &escl::ScanSettings) -> Result<Processing, Conflict> {
+    let in_range = |name: &str, v: i32, r: LevelRange| {
+        if (r.min..=r.max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(Conflict(format!(
+                "{name} {v} is out of range; allowed: {}..{} (normal {})",
+                r.min, r.max, r.normal
+            )))
+        }
+    };
+    let blank = if s.blank_page_detection_and_removal == Some(true) {
+        Blank::Skip
+    } else {
+        Blank::Keep
+    };
+    let sensitivity = match s.blank_page_sensitivity {
+        Some(v) => {
+            let v = in_range("BlankPageSensitivity", v, BLANK_SENSITIVITY)?;
+            Sensitivity::new(BLANK_SENSITIVITY.to_percent(v) as u32)
+                .map_err(|e| Conflict(e.to_string()))?
+        }
+        None => Sensitivity::default(),
+    };
+    let level = |name: &str, v: Option<i32>| -> Result<i32, Conflict> {
+        v.map_or(Ok(0), |v| in_range(name, v, LEVEL).map(|v| LEVEL.to_wia(v)))
+    };
+    Ok(Processing {
+        brightness: level("Brightness", s.brightness)?,
+        contrast: level("Contrast", s.contrast)?,
+        // "The scanner should deskew the image, and crop to the detected edges" (HP's eSCL
+        // SDK): the sheet's own edges give the angle.
+        crop: if s.auto_crop == Some(true) {
+            Crop::Paper
+        } else {
+            Crop::Off
+        },
+        deskew: s.auto_crop == Some(true),
+        blank,
+        sensitivity: if blank == Blank::Keep {
+            Sensitivity::default()
+        } else {
+            sensitivity
+        },
+        ..Processing::default()
     })
 }
 
@@ -453,6 +567,7 @@ mod tests {
         Capabilities {
             model: "test".into(),
             sources: vec![flatbed, feeder],
+            processing: Default::default(),
         }
     }
 
@@ -512,6 +627,32 @@ mod tests {
         let e = job_request(&s, &caps(), &BTreeMap::new(), &Limits::default()).unwrap_err();
         assert!(e.0.contains("81600 x 112252 pixels"), "{e}");
         assert!(e.0.contains("limit of 1073 MB"), "{e}");
+    }
+
+    #[test]
+    fn processing_elements_become_processing_in_wia_units() {
+        let s = escl::ScanSettings {
+            auto_crop: Some(true),
+            blank_page_detection_and_removal: Some(true),
+            blank_page_sensitivity: Some(255),
+            brightness: Some(1250),
+            contrast: Some(1000),
+            ..settings()
+        };
+        let p = processing(&s).unwrap();
+        assert_eq!((p.crop, p.deskew), (Crop::Paper, true));
+        assert_eq!((p.blank, p.sensitivity.get()), (Blank::Skip, 100));
+        assert_eq!((p.brightness, p.contrast), (250, 0));
+        // The test device does nothing itself: everything runs as the job's stages.
+        let j = job_request(&s, &caps(), &BTreeMap::new(), &Limits::default()).unwrap();
+        assert!(j.request.processing.is_empty());
+        assert_eq!(j.local, p);
+        // A sensitivity without removal asks for nothing.
+        let only = escl::ScanSettings {
+            blank_page_sensitivity: Some(3),
+            ..settings()
+        };
+        assert!(processing(&only).unwrap().is_none());
     }
 
     #[test]

@@ -336,6 +336,9 @@ impl DocumentOutput for StreamOut {
 pub(crate) trait Slots: Settle {
     /// A new document to hand out, whose bytes come through `body`.
     fn push_slot(&self, body: tokio::sync::mpsc::Receiver<Chunk>);
+    /// A page goes out as `page` describes it: after the job's stages, which may have
+    /// cropped or turned it (`ScanImageInfo` reports this, not the page as scanned).
+    fn page_out(&self, page: &PageInfo);
 }
 
 /// The pipeline destination of one eSCL job: each page (or the job's one document) is a new
@@ -398,8 +401,12 @@ impl Destination for JobOutput {
     type Page = BodyTx;
     type Document = StreamOut;
 
-    fn open_page(&self, _page: &PageInfo) -> Result<BodyTx, EncodeError> {
-        self.body()
+    fn open_page(&self, page: &PageInfo) -> Result<BodyTx, EncodeError> {
+        let body = self.body()?;
+        if let Some(job) = self.job.upgrade() {
+            job.page_out(page);
+        }
+        Ok(body)
     }
 
     fn keep_page(&self, _page: &PageInfo, out: BodyTx) -> Result<(), EncodeError> {
@@ -423,7 +430,10 @@ impl Destination for JobOutput {
         Ok(out)
     }
 
-    fn page_added(&self, _page: &PageInfo, stable: u64) -> Result<(), EncodeError> {
+    fn page_added(&self, page: &PageInfo, stable: u64) -> Result<(), EncodeError> {
+        if let Some(job) = self.job.upgrade() {
+            job.page_out(page);
+        }
         match self.stream_out().as_ref() {
             Some(out) => out.commit(stable).map_err(EncodeError::io("the response")),
             None => Ok(()),

@@ -143,6 +143,7 @@ impl ServerState {
             page_buffer: c.limits.page_buffer,
             transfer: c.transfer,
             fault_settle: c.timing.fault_settle,
+            job_stages: c.job_stages.clone(),
         }
     }
 

@@ -46,6 +46,7 @@ impl Device for BufferDevice {
                 raw: true,
                 feeder_capacity: None,
             }],
+            processing: Default::default(),
         })
     }
     fn acquire(

@@ -2,7 +2,7 @@
 //! request, wire settings); each driver maps its native description into these types in its
 //! own `options.rs`.
 
-use super::{Area, Encoding, Length};
+use super::{Area, DeviceProcessing, Encoding, Length};
 use std::fmt;
 use std::str::FromStr;
 
@@ -231,6 +231,8 @@ pub struct Capabilities {
     pub model: String,
     /// One entry per source, in the device's order; the first is the default.
     pub sources: Vec<SourceCaps>,
+    /// Page processing the device does itself (none for most devices).
+    pub processing: DeviceProcessing,
 }
 
 impl Capabilities {

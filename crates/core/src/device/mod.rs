@@ -7,6 +7,7 @@ mod error;
 mod geometry;
 pub mod options;
 mod page;
+mod processing;
 mod request;
 
 pub use caps::{Capabilities, ColorMode, Resolutions, Source, SourceCaps};
@@ -17,6 +18,7 @@ pub use options::{
     DeviceOption, OptionError, OptionType, OptionValue,
 };
 pub use page::{Encoding, PageData, PageInfo, PixelFormat, Side};
+pub use processing::{BlankPages, DeviceProcessing, DeviceProcessingRequest, LevelRange};
 pub use request::{RequestError, ScanRequest};
 
 use crate::transfer::{CancelToken, MiniDrvTransferCallback};

@@ -1,7 +1,9 @@
 //! What the user asks for, and the check against what the device can do. The second of the
 //! three vocabularies.
 
-use super::{Area, Capabilities, ColorMode, Encoding, Length, OptionValue, Source};
+use super::{
+    Area, Capabilities, ColorMode, DeviceProcessingRequest, Encoding, Length, OptionValue, Source,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -25,6 +27,9 @@ pub struct ScanRequest {
     /// Device-specific options (`--set name=value`), parsed against the device's
     /// [`DeviceOption`](super::DeviceOption)s with [`parse_settings`](super::parse_settings).
     pub options: BTreeMap<String, OptionValue>,
+    /// Page processing the device itself is asked to do (its
+    /// [`Capabilities::processing`]); Scanwire's own stages are not part of the request.
+    pub processing: DeviceProcessingRequest,
 }
 
 impl Default for ScanRequest {
@@ -37,6 +42,7 @@ impl Default for ScanRequest {
             pages: None,
             encoding: None,
             options: BTreeMap::new(),
+            processing: DeviceProcessingRequest::default(),
         }
     }
 }
@@ -124,6 +130,14 @@ pub enum RequestError {
     /// A device-specific option is unknown or its value is invalid.
     #[error("{0}")]
     Option(String),
+    /// The device cannot do the processing asked of it, or a value is out of range.
+    #[error("{model}: {why}")]
+    Processing {
+        /// The device.
+        model: String,
+        /// What it cannot do and what it can.
+        why: String,
+    },
 }
 
 fn join<T: fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
@@ -227,6 +241,9 @@ impl ScanRequest {
             }
             _ => {}
         }
+        if let Err(why) = self.processing.check(&caps.processing) {
+            return Err(RequestError::Processing { model, why });
+        }
         if let Some(e) = self.encoding {
             if !sc.encodings.contains(&e) {
                 let mut allowed: Vec<&str> = sc.encodings.iter().map(|e| e.mime()).collect();
@@ -267,6 +284,7 @@ mod tests {
                 raw: true,
                 feeder_capacity: None,
             }],
+            processing: Default::default(),
         }
     }
 

@@ -5,8 +5,8 @@
 //! through [`Length::from_300ths`] / [`Length::to_300ths`].
 
 use scanwire_core::device::{
-    Area, Capabilities, ColorMode, DeviceError, DeviceErrorKind, Encoding, Length, Resolutions,
-    ScanRequest, Source, SourceCaps,
+    Area, BlankPages, Capabilities, ColorMode, DeviceError, DeviceErrorKind, DeviceProcessing,
+    Encoding, Length, LevelRange, Resolutions, ScanRequest, Source, SourceCaps,
 };
 use scanwire_escl as escl;
 
@@ -42,7 +42,51 @@ pub fn capabilities(doc: &escl::ScannerCapabilities) -> Result<Capabilities, Dev
             format!("{model} lists no input source with a color mode and resolution this driver can use"),
         ));
     }
-    Ok(Capabilities { model, sources })
+    Ok(Capabilities {
+        model,
+        sources,
+        processing: processing(doc),
+    })
+}
+
+/// What the scanner does to pages itself: the processing elements it advertises. A range
+/// whose Max is below its Min is ignored (the device cannot be asked for a value in it).
+pub fn processing(doc: &escl::ScannerCapabilities) -> DeviceProcessing {
+    let level =
+        |r: Option<&escl::Range>| r.and_then(|r| LevelRange::new(r.min, r.max, r.normal, r.step));
+    DeviceProcessing {
+        auto_crop: doc.auto_crop == Some(true),
+        blank_detection: doc.blank_page_detection == Some(true),
+        blank_removal: doc.blank_page_detection_and_removal == Some(true),
+        blank_sensitivity: level(doc.blank_page_sensitivity_support.as_ref()),
+        brightness: level(doc.brightness_support.as_ref()),
+        contrast: level(doc.contrast_support.as_ref()),
+    }
+}
+
+/// The ScanSettings elements for the processing `request` asks the device for (validated
+/// against `caps`, so every element asked for is one the scanner advertised), in its units.
+fn processing_settings(request: &ScanRequest, caps: &DeviceProcessing, s: &mut escl::ScanSettings) {
+    let p = &request.processing;
+    if p.auto_crop {
+        s.auto_crop = Some(true);
+    }
+    match p.blank_pages {
+        BlankPages::Keep => {}
+        BlankPages::Detect => s.blank_page_detection = Some(true),
+        BlankPages::Remove => s.blank_page_detection_and_removal = Some(true),
+    }
+    if p.blank_pages != BlankPages::Keep {
+        if let (Some(v), Some(r)) = (p.blank_sensitivity, caps.blank_sensitivity) {
+            s.blank_page_sensitivity = Some(r.from_percent(v));
+        }
+    }
+    if let (Some(v), Some(r)) = (p.brightness.filter(|v| *v != 0), caps.brightness) {
+        s.brightness = Some(r.from_wia(v));
+    }
+    if let (Some(v), Some(r)) = (p.contrast.filter(|v| *v != 0), caps.contrast) {
+        s.contrast = Some(r.from_wia(v));
+    }
 }
 
 fn source_caps(
@@ -223,7 +267,7 @@ pub fn job_plan(
         .to_300ths()
         .clamp(1, max_h.saturating_sub(y).max(1));
     let mime = wire.mime().to_string();
-    let settings = escl::ScanSettings {
+    let mut settings = escl::ScanSettings {
         version: Some(version.unwrap_or("2.0").to_string()),
         intent: Some(match request.mode {
             ColorMode::Color | ColorMode::Color48 => escl::Intent::Photo,
@@ -251,6 +295,7 @@ pub fn job_plan(
             .map(|r| r.max),
         ..escl::ScanSettings::default()
     };
+    processing_settings(request, &caps.processing, &mut settings);
     Ok(JobPlan {
         settings,
         wire,

@@ -266,3 +266,81 @@ fn a_request_maps_to_settings_the_device_reads() {
         s
     );
 }
+
+/// The HP ScanJet Pro 4500 crops, detects blank pages (0..255) and sets brightness and
+/// contrast (0..2000) itself: a request for those sends the elements in its units, and a
+/// request for blank-page removal, which it does not advertise, is refused (it is the
+/// local stages' job: `split` keeps it local).
+#[test]
+fn device_processing_is_asked_of_a_device_that_advertises_it() {
+    let Some(_) = scanwire_testkit::fixtures_dir("escl") else {
+        return;
+    };
+    use scanwire_core::device::{
+        BlankPages, DeviceProcessingRequest, LevelRange, RequestError, ScanRequest,
+    };
+    let c = caps("caps-hp-scanjet-pro-4500-fn1.xml");
+    let p = &c.processing;
+    assert!(p.auto_crop && p.blank_detection && !p.blank_removal);
+    assert_eq!(
+        p.blank_sensitivity,
+        LevelRange::new(0, 255, Some(128), Some(1))
+    );
+    assert_eq!(p.brightness, LevelRange::new(0, 2000, Some(1000), Some(1)));
+    let wanted = DeviceProcessingRequest {
+        auto_crop: true,
+        blank_pages: BlankPages::Detect,
+        blank_sensitivity: Some(50),
+        brightness: Some(-250),
+        contrast: Some(500),
+    };
+    let (device, local) = wanted.split(p);
+    assert_eq!(device, wanted);
+    assert!(local.is_empty());
+    let r = ScanRequest {
+        source: Feeder,
+        mode: Gray,
+        resolution: 300,
+        processing: device,
+        ..Default::default()
+    };
+    r.validate(&c).unwrap();
+    let s = options::job_plan(&r, &c, Some("2.63"), None)
+        .unwrap()
+        .settings;
+    assert_eq!(s.auto_crop, Some(true));
+    assert_eq!(s.blank_page_detection, Some(true));
+    assert_eq!(s.blank_page_detection_and_removal, None);
+    assert_eq!(s.blank_page_sensitivity, Some(128));
+    assert_eq!((s.brightness, s.contrast), (Some(750), Some(1500)));
+    let xml = s.to_xml();
+    for e in [
+        "<scan:AutoCrop>true</scan:AutoCrop>",
+        "<scan:BlankPageDetection>true</scan:BlankPageDetection>",
+        "<scan:BlankPageSensitivity>128</scan:BlankPageSensitivity>",
+        "<scan:Brightness>750</scan:Brightness>",
+    ] {
+        assert!(xml.contains(e), "{e} missing from\n{xml}");
+    }
+    // Removal is not advertised: refused with what the device can do.
+    let remove = ScanRequest {
+        processing: DeviceProcessingRequest {
+            blank_pages: BlankPages::Remove,
+            ..Default::default()
+        },
+        ..r
+    };
+    let e = remove.validate(&c).unwrap_err();
+    assert!(matches!(e, RequestError::Processing { .. }), "{e}");
+    assert!(e.to_string().contains("blank-page removal"), "{e}");
+    // The Brother DS-940DW has no brightness: a request for it stays local.
+    let brother = caps("caps-brother-ds-940dw.xml");
+    let (device, local) = DeviceProcessingRequest {
+        brightness: Some(100),
+        auto_crop: true,
+        ..Default::default()
+    }
+    .split(&brother.processing);
+    assert!(device.auto_crop && device.brightness.is_none());
+    assert_eq!(local.brightness, Some(100));
+}

@@ -166,3 +166,38 @@ fn server_options_the_device_does_not_take_stop_the_start() {
         assert!(!e.contains("0x8007"), "{e}");
     }
 }
+
+/// `scanwire serve` advertises blank-page removal, so this driver asks the server for it
+/// instead of leaving it to local stages: a feeder of five sheets, two of them blank, comes
+/// back as three pages, and the split says nothing is left to do here.
+#[test]
+fn blank_page_removal_is_asked_of_a_server_that_advertises_it() {
+    use scanwire_core::device::{BlankPages, Device, DeviceProcessingRequest, LevelRange};
+    let s = server(&[("sheets", "5"), ("blank-sheets", "2,4")]);
+    let mut device = scanwire_escl_client::EsclDevice::open(&s.url()).unwrap();
+    let caps = device.capabilities().unwrap();
+    let p = &caps.processing;
+    assert!(p.auto_crop && p.blank_removal && p.blank_detection);
+    assert_eq!(
+        p.blank_sensitivity,
+        LevelRange::new(0, 255, Some(128), Some(1))
+    );
+    assert_eq!(p.brightness, LevelRange::new(0, 2000, Some(1000), Some(1)));
+    let wanted = DeviceProcessingRequest {
+        blank_pages: BlankPages::Remove,
+        blank_sensitivity: Some(50),
+        ..Default::default()
+    };
+    let (on_device, local) = wanted.split(p);
+    assert_eq!(on_device, wanted);
+    assert!(local.is_empty());
+    for (processing, pages) in [(DeviceProcessingRequest::default(), 5), (on_device, 3)] {
+        let r = ScanRequest {
+            processing,
+            ..request(Source::Feeder, None)
+        };
+        let (o, rec) = scan(&s, &r, &CancelHandle::new());
+        assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+        assert_eq!(rec.complete_pages().len(), pages);
+    }
+}

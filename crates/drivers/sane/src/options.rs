@@ -545,6 +545,7 @@ pub(crate) fn capabilities(
     let mut caps = Capabilities {
         model: model.to_string(),
         sources: Vec::new(),
+        processing: Default::default(),
     };
     let mut wire = Wire::default();
     let mut result = Ok(());

@@ -161,6 +161,7 @@ pub fn capabilities() -> Capabilities {
     Capabilities {
         model: MODEL.into(),
         sources: Source::ALL.into_iter().map(source).collect(),
+        processing: Default::default(),
     }
 }
 

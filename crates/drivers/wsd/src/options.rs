@@ -123,7 +123,11 @@ pub fn capabilities(elements: &ScannerElements) -> Result<Capabilities, DeviceEr
             format!("{model} lists no platen or feeder with a color mode and resolution this driver can use"),
         ));
     }
-    Ok(Capabilities { model, sources })
+    Ok(Capabilities {
+        model,
+        sources,
+        processing: Default::default(),
+    })
 }
 
 fn merge(a: &InputCaps, b: &InputCaps) -> InputCaps {

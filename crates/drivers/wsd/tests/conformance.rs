@@ -134,6 +134,7 @@ impl Service {
             pages: p.images_to_transfer.filter(|&n| n > 0),
             encoding: None,
             options: self.options.clone(),
+            processing: Default::default(),
         }
     }
 

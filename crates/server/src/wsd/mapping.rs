@@ -388,6 +388,7 @@ pub(crate) fn job_request(
         pages,
         encoding: None,
         options: options.clone(),
+        processing: Default::default(),
     };
     request.validate(caps).map_err(|e| invalid(e.to_string()))?;
     let a = request.effective_area(caps).unwrap_or_default();
@@ -402,6 +403,8 @@ pub(crate) fn job_request(
         format: encoding,
         geometry,
         for_storage: false,
+        local: Default::default(),
+        detect_blank: None,
     })
 }
 

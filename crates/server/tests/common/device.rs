@@ -77,6 +77,7 @@ impl TestScanner {
             caps: Capabilities {
                 model: format!("Test Scanner {id}"),
                 sources: vec![flatbed, feeder, duplex],
+                processing: Default::default(),
             },
             feeder_pages: 3,
             band_rows: 64,
