@@ -101,6 +101,11 @@ pub struct ServeArgs {
     /// `"Scanwire" = http://127.0.0.1:8090/WSDScanner, WSD` in airscan.conf.
     #[arg(long)]
     pub wsd: bool,
+    /// Make every PDF served searchable: Tesseract recognises each page (languages such as
+    /// eng or eng+deu) and its words lie invisibly over the image. eSCL has no element for a
+    /// client to ask for it, so it is the server's setting.
+    #[arg(long, value_name = "LANGS")]
+    pub ocr: Option<String>,
     /// Connections served at once; more get 503 (plain HTTP) or are closed (TLS).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_connections: usize,

@@ -223,6 +223,9 @@ impl ScanPlan {
             options,
             processing: Default::default(),
         };
+        if let Some(p) = &self.processing {
+            request.processing = p.split(&caps.processing);
+        }
         request.encoding = self.device_encoding(caps, &request);
         request.validate(caps).map_err(usage)?;
         Ok(request)

@@ -11,12 +11,15 @@ use scanwire_imaging::{
 };
 use scanwire_output::OutputPlan;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use scanwire_core::device::{BlankPages, DeviceProcessing, DeviceProcessingRequest};
+use std::sync::{Arc, OnceLock};
 
 /// The processing of one scan: what it found, page by page.
 pub struct Processed {
     settings: Processing,
     report: Arc<ProcessingReport>,
+    /// What the device was asked to do itself (set once the device is open).
+    device: OnceLock<DeviceProcessingRequest>,
 }
 
 /// The settings the flags ask for; every bad value is a usage error naming what is allowed.
@@ -85,10 +88,23 @@ pub fn plan(args: &ScanArgs, plan: &mut OutputPlan, ocr: bool) -> Result<Option<
     // Pages are processed in parallel, one per core, while the driver scans the next.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     plan.pipeline = plan.pipeline.max(cores);
-    Ok(Some(Processed { settings, report }))
+    Ok(Some(Processed {
+        settings,
+        report,
+        device: OnceLock::new(),
+    }))
 }
 
 impl Processed {
+    /// Hands the device the part it does itself (an eSCL scanner that advertises AutoCrop,
+    /// blank-page removal, brightness or contrast) and leaves the rest to the stage here.
+    pub fn split(&self, caps: &DeviceProcessing) -> DeviceProcessingRequest {
+        let (device, local) = self.settings.split(caps);
+        self.report.run_here(local);
+        let _ = self.device.set(device.clone());
+        device
+    }
+
     /// The findings, for the progress display.
     pub fn findings(&self) -> Arc<ProcessingReport> {
         self.report.clone()
@@ -108,7 +124,7 @@ impl Processed {
         let pages = self.report.pages();
         json!(pages
             .iter()
-            .map(|p| page_json(&self.settings, p))
+            .map(|p| page_json(&self.settings, self.device.get(), p))
             .collect::<Vec<_>>())
     }
 }
@@ -133,14 +149,43 @@ fn region_json(r: &Region, page: (u32, u32)) -> Value {
     })
 }
 
-fn page_json(settings: &Processing, p: &PageReport) -> Value {
+/// Where each asked step ran: "device" (the scanner did it) or "local" (this machine).
+fn where_json(settings: &Processing, device: Option<&DeviceProcessingRequest>) -> Value {
+    let d = device.cloned().unwrap_or_default();
+    let at = |on_device: bool| if on_device { "device" } else { "local" };
+    let mut o = serde_json::Map::new();
+    let mut put = |step: &str, asked: bool, on_device: bool| {
+        if asked {
+            o.insert(step.into(), json!(at(on_device)));
+        }
+    };
+    put("brightness", settings.brightness != 0, d.brightness.is_some());
+    put("contrast", settings.contrast != 0, d.contrast.is_some());
+    put("crop", settings.crop == Crop::Paper, d.auto_crop);
+    put("photos", settings.crop == Crop::Photos, false);
+    // The device's auto-crop straightens the sheet too.
+    put("deskew", settings.deskew, d.auto_crop);
+    put(
+        "blank",
+        settings.blank != Blank::Keep,
+        d.blank_pages == BlankPages::Remove,
+    );
+    put("rotate", settings.rotate != QuarterTurns::None, false);
+    Value::Object(o)
+}
+
+fn page_json(
+    settings: &Processing,
+    device: Option<&DeviceProcessingRequest>,
+    p: &PageReport,
+) -> Value {
     let f = &p.findings;
     let mut v = json!({
         "scanned": f.scanned,
         "sheet": f.sheet,
         "side": f.side.to_string(),
-        // Where the processing ran: here (a device asked to do it itself will say so).
-        "processed": "local",
+        // Where each step ran: on the device (asked for it, eSCL) or here.
+        "processed": where_json(settings, device),
         "pages": p.delivered,
         "document": p.document,
     });

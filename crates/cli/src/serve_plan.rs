@@ -78,9 +78,7 @@ impl ServePlan {
                 host: None,
             });
         }
-        // `serve --ocr LANGS` passes its languages here (the flag joins `ServeArgs` with the
-        // scan flags' owner).
-        config.job_stages = ocr(None)?;
+        config.job_stages = ocr(args.ocr.as_deref())?;
         Ok(ServePlan {
             ids,
             config,

@@ -130,7 +130,7 @@ fn blank_skip_leaves_blank_sheets_out_of_the_pdf() {
     assert_eq!(p[4]["pages"], serde_json::json!([3]));
     assert_eq!(p[1]["pages"], serde_json::json!([]));
     for page in p {
-        assert_eq!(page["processed"], "local");
+        assert_eq!(page["processed"], serde_json::json!({"blank": "local"}));
         let c = page["blank"]["coverage"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&c), "{page}");
     }

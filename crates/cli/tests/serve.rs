@@ -224,3 +224,38 @@ fn set_is_checked_against_each_device_at_start_up() {
     );
     assert_eq!(s.status(None), 200);
 }
+
+/// `scan` from a scanner that removes blank pages itself (here `serve`, which advertises
+/// BlankPageDetectionAndRemoval and AutoCrop like the Brother and HP fixtures): `--blank skip`
+/// is asked of the device, `--deskew` (no eSCL element) runs here, and `--json` says where
+/// each ran. The served feeder holds five sheets, the second and fourth blank.
+#[test]
+fn scan_asks_an_escl_scanner_to_remove_blank_pages_and_deskews_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(
+        &mut command(dir.path()),
+        &["--set", "sheets=5", "--set", "blank-sheets=2,4"],
+    );
+    let device = format!("escl:http://{}/eSCL", s.addr);
+    let o = scanwire(
+        &[
+            "scan", "-d", &device, "--source", "adf", "--mode", "gray", "--resolution", "100",
+            "--blank", "skip", "--deskew", "--json", "-o", "out.pdf",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["pages"], 3, "{v}");
+    let pages = v["processing"].as_array().expect("a processing report");
+    // The device dropped the blank sheets: only the three kept pages came here.
+    assert_eq!(pages.len(), 3, "{v}");
+    for p in pages {
+        assert_eq!(
+            p["processed"],
+            serde_json::json!({"blank": "device", "deskew": "local"}),
+            "{p}"
+        );
+        assert!(p["deskew"].is_object(), "deskew ran here: {p}");
+    }
+}

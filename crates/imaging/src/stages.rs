@@ -14,7 +14,7 @@ use crate::{
 };
 use scanwire_core::device::{PageData, Side};
 use scanwire_pipeline::{PageImage, Stage, StageError, StageOutput, Stages};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// WIA_IPS_AUTO_CROP: what a page is cut to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -182,12 +182,25 @@ pub struct PageReport {
 #[derive(Debug, Default)]
 pub struct ProcessingReport {
     pages: Mutex<Vec<PageFindings>>,
+    here: OnceLock<Processing>,
 }
 
 impl ProcessingReport {
     /// An empty report.
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// Narrows what Scanwire's stage does to `local`, before the scan starts: the part the
+    /// device took on ([`Processing::split`]) is not done twice. Set once; later calls are
+    /// ignored.
+    pub fn run_here(&self, local: Processing) {
+        let _ = self.here.set(local);
+    }
+
+    /// What the stage does on this machine: `asked`, or the part [`Self::run_here`] left.
+    pub fn here(&self, asked: Processing) -> Processing {
+        self.here.get().copied().unwrap_or(asked)
     }
 
     fn push(&self, f: PageFindings) {
@@ -251,7 +264,7 @@ impl ProcessStage {
         page: PageImage,
         found: &mut PageFindings,
     ) -> Result<Vec<StageOutput>, ImagingError> {
-        let s = &self.settings;
+        let s = &self.report.here(self.settings);
         let (pixel, width, height) = page.layout();
         let text = page.text.clone();
         let info = page.page;
@@ -357,7 +370,7 @@ impl ProcessStage {
         thumb: Option<&Thumbnail>,
         found: &mut PageFindings,
     ) -> Result<Image, ImagingError> {
-        let (true, Some(t)) = (self.settings.deskew, thumb) else {
+        let (true, Some(t)) = (self.report.here(self.settings).deskew, thumb) else {
             return Ok(img);
         };
         match detect_skew_in(t) {

@@ -102,6 +102,8 @@ pub fn capabilities(model: &str, pages: &[&PageSpec]) -> Capabilities {
             raw: true,
             feeder_capacity: Some(pages.len() as u32),
         }],
+        // Files are what they are: processing runs in the page pipeline.
+        processing: Default::default(),
     }
 }
 
