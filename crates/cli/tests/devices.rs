@@ -118,6 +118,133 @@ fn an_added_scanner_is_listed_usable_by_name_and_removed() {
 }
 
 #[test]
+fn an_added_wsd_scanner_is_listed_usable_by_name_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        wsd: true,
+        ..Default::default()
+    };
+    let device = transfer::share(Box::new(VirtualDevice::new()));
+    let s = BlockingServer::start(config, vec![("virtual".into(), device)]).unwrap();
+    let url = s.wsd_url();
+    // The id form is accepted too; what is kept is the service URL.
+    let o = scanwire(
+        &[
+            "devices",
+            "add",
+            "wsd",
+            &format!("wsd:{url}"),
+            "--name",
+            "office",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        text(&o.stdout).contains(&format!("added office = {url} (wsd)")),
+        "{}",
+        text(&o.stdout)
+    );
+    let file = std::fs::read_to_string(dir.path().join("config/devices.toml")).unwrap();
+    assert!(
+        file.contains("[[wsd]]") && file.contains(&format!("url = \"{url}\"")),
+        "{file}"
+    );
+    assert!(!file.contains("[[escl]]"), "{file}");
+
+    // Listed by the WSD driver, with its name.
+    let list = json_devices(&scanwire(&["devices", "--json"], dir.path()));
+    let entry = list
+        .iter()
+        .find(|d| d["id"] == format!("wsd:{url}"))
+        .unwrap_or_else(|| panic!("{list:?}"));
+    assert_eq!(entry["driver"], "wsd");
+    assert!(
+        entry["model"].as_str().unwrap().contains("`office`"),
+        "{entry}"
+    );
+
+    // Usable as --device NAME, for caps and for a scan.
+    let o = scanwire(&["caps", "office", "--json"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let caps: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(caps["model"], "Scanwire Virtual Scanner");
+    let o = scanwire(
+        &[
+            "scan",
+            "-d",
+            "office",
+            "--mode",
+            "gray",
+            "--resolution",
+            "75",
+            "-x",
+            "50",
+            "-y",
+            "20",
+            "-o",
+            "p.png",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let png = std::fs::read(dir.path().join("p.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+
+    // A name is unique across kinds; the same service twice is refused.
+    let escl = s.url();
+    let o = scanwire(
+        &["devices", "add", "escl", &escl, "--name", "OFFICE"],
+        dir.path(),
+    );
+    exits_with(&o, 2, "a device named office is already added (wsd:");
+    let o = scanwire(
+        &["devices", "add", "wsd", &url, "--name", "other"],
+        dir.path(),
+    );
+    exits_with(&o, 2, "already added as office");
+    // An eSCL scanner beside it, then each removed by its own id.
+    let o = scanwire(
+        &["devices", "add", "escl", &escl, "--name", "e"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = scanwire(&["devices", "remove", &format!("escl:{url}")], dir.path());
+    exits_with(&o, 2, "added: e, office");
+    let o = scanwire(&["devices", "remove", &format!("wsd:{url}")], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        text(&o.stdout).contains(&format!("removed office = {url} (wsd)")),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = scanwire(&["devices", "remove", "e"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = json_devices(&scanwire(&["devices", "--json"], dir.path()));
+    assert!(
+        list.iter()
+            .all(|d| d["driver"] != "wsd" && d["driver"] != "escl"),
+        "{list:?}"
+    );
+    let o = scanwire(&["caps", "office"], dir.path());
+    exits_with(&o, 2, "unknown device `office`");
+
+    // Bad WS-Scan addresses say what is allowed.
+    for (bad, msg) in [
+        (
+            "https://127.0.0.1:9/WSDScanner",
+            "only http:// is supported",
+        ),
+        ("http://127.0.0.1:9", "the service path is missing"),
+    ] {
+        let o = scanwire(&["devices", "add", "wsd", bad], dir.path());
+        exits_with(&o, 2, msg);
+    }
+}
+
+#[test]
 fn an_https_scanner_with_a_self_signed_certificate_is_added_and_scans() {
     let dir = tempfile::tempdir().unwrap();
     let s = server_with(Some(
@@ -190,7 +317,7 @@ fn bad_input_says_what_is_allowed_and_exits_2() {
         ),
         (
             vec!["devices", "add", "twain", "http://127.0.0.1:9/eSCL"],
-            "unknown kind; allowed: escl",
+            "unknown kind; allowed: escl, wsd",
         ),
         (
             vec![
