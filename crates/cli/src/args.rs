@@ -101,6 +101,11 @@ pub struct ServeArgs {
     /// `"Scanwire" = http://127.0.0.1:8090/WSDScanner, WSD` in airscan.conf.
     #[arg(long)]
     pub wsd: bool,
+    /// Announce the WS-Scan services over WS-Discovery (Hello, Bye, answers to Probe and
+    /// Resolve; UDP 239.255.255.250:3702) on the listening address's network, as Windows
+    /// and sane-airscan look for scanners.
+    #[arg(long, requires = "wsd")]
+    pub wsd_discovery: bool,
     /// Connections served at once; more get 503 (plain HTTP) or are closed (TLS).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_connections: usize,

@@ -202,6 +202,10 @@ pub enum Body {
     Hello(Target),
     /// WS-Discovery `Bye`.
     Bye(Target),
+    /// WS-Discovery `Resolve/EndpointReference/Address`: where is this endpoint?
+    Resolve(String),
+    /// WS-Discovery `ResolveMatches/ResolveMatch*` (at most one in practice).
+    ResolveMatches(Vec<Target>),
     /// WS-Transfer `Get` (empty body; the action says it).
     TransferGet,
     /// The answer to a WS-Transfer `Get`: the device's metadata.
@@ -239,6 +243,8 @@ impl Body {
             Body::ProbeMatches(_) => "wsd:ProbeMatches".into(),
             Body::Hello(_) => "wsd:Hello".into(),
             Body::Bye(_) => "wsd:Bye".into(),
+            Body::Resolve(_) => "wsd:Resolve".into(),
+            Body::ResolveMatches(_) => "wsd:ResolveMatches".into(),
             Body::TransferGet => "(empty body of wxf:Get)".into(),
             Body::TransferGetResponse(_) => "mex:Metadata".into(),
             Body::Other { namespace, local } => format!("{{{namespace}}}{local}"),
@@ -250,7 +256,12 @@ impl Body {
         let name = self.name();
         match self {
             Body::Fault(_) => FAULT_ACTION.to_string(),
-            Body::Probe(_) | Body::ProbeMatches(_) | Body::Hello(_) | Body::Bye(_) => {
+            Body::Probe(_)
+            | Body::ProbeMatches(_)
+            | Body::Hello(_)
+            | Body::Bye(_)
+            | Body::Resolve(_)
+            | Body::ResolveMatches(_) => {
                 format!("{DISCOVERY_NS}/{}", &name["wsd:".len()..])
             }
             Body::TransferGet => format!("{TRANSFER_NS}/Get"),

@@ -153,6 +153,15 @@ fn body(doc: &Document, op: &Element) -> Result<Body, Error> {
         ),
         (Ns::Discovery, "Hello") => Body::Hello(target(doc, op)?),
         (Ns::Discovery, "Bye") => Body::Bye(target(doc, op)?),
+        (Ns::Discovery, "Resolve") => Body::Resolve(req_text(
+            required(op, "wsa:EndpointReference")?,
+            "wsa:Address",
+        )?),
+        (Ns::Discovery, "ResolveMatches") => Body::ResolveMatches(
+            op.children_named("wsd:ResolveMatch")
+                .map(|m| target(doc, m))
+                .collect::<Result<_, _>>()?,
+        ),
         (Ns::Mex, "Metadata") => Body::TransferGetResponse(metadata(doc, op)),
         (ns, _) => Body::Other {
             namespace: match ns {

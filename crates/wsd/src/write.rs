@@ -281,6 +281,20 @@ fn body(out: &mut Out, b: &Body) {
             }
             out.close(&name);
         }
+        Body::Resolve(address) => {
+            out.open(&name);
+            out.open("wsa:EndpointReference");
+            out.leaf("wsa:Address", address);
+            out.close("wsa:EndpointReference");
+            out.close(&name);
+        }
+        Body::ResolveMatches(matches) => {
+            out.open(&name);
+            for m in matches {
+                target(out, "wsd:ResolveMatch", m);
+            }
+            out.close(&name);
+        }
         Body::Hello(t) => target(out, &name, t),
         Body::Bye(t) => target(out, &name, t),
         Body::TransferGet => {}

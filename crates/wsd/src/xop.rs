@@ -472,7 +472,8 @@ impl XopReader {
             )),
             _ => None,
         };
-        self.events.push_back(XopEvent::Envelope(Box::new(envelope)));
+        self.events
+            .push_back(XopEvent::Envelope(Box::new(envelope)));
         self.root = Some(Vec::new());
         let held = std::mem::take(&mut self.held);
         self.held_bytes = 0;

@@ -177,6 +177,8 @@ fn bodies() -> Vec<Body> {
             address: target().address,
             ..Target::default()
         }),
+        Body::Resolve(target().address),
+        Body::ResolveMatches(vec![target()]),
         Body::TransferGet,
         Body::TransferGetResponse(DeviceMetadata {
             manufacturer: Some("Kyocera".into()),
