@@ -20,6 +20,18 @@ pub struct Header {
     pub relates_to: Option<String>,
     /// `ReplyTo/Address` (sane-airscan writes the address as the element's text; both read).
     pub reply_to: Option<String>,
+    /// WS-Discovery `AppSequence`: the order of a device's announcements and answers.
+    pub app_sequence: Option<AppSequence>,
+}
+
+/// WS-Discovery's `AppSequence` header, which a device puts on Hello, Bye, ProbeMatches and
+/// ResolveMatches so receivers can order them and notice a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppSequence {
+    /// `InstanceId`: grows each time the device starts (a start time in seconds will do).
+    pub instance_id: u64,
+    /// `MessageNumber`: grows with every message of one instance.
+    pub message_number: u64,
 }
 
 impl Header {
@@ -32,6 +44,7 @@ impl Header {
             message_id: Some(new_message_id()),
             relates_to: None,
             reply_to: Some(crate::ns::ANONYMOUS.to_string()),
+            app_sequence: None,
         }
     }
 
@@ -43,6 +56,7 @@ impl Header {
             message_id: Some(new_message_id()),
             relates_to: request.message_id.clone(),
             reply_to: None,
+            app_sequence: None,
         }
     }
 }

@@ -46,7 +46,7 @@ mod write;
 mod xop;
 
 pub use discovery::{DeviceMetadata, HostedService, Target};
-pub use envelope::{new_message_id, Body, Envelope, Fault, Header};
+pub use envelope::{new_message_id, AppSequence, Body, Envelope, Fault, Header};
 pub use error::{Error, ErrorKind, Limits, MultipartError};
 pub use mime::{
     read_message, read_multipart, write_retrieve_image_response, MediaType, Message, Part, XopFrame,

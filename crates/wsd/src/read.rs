@@ -68,6 +68,13 @@ fn header(h: &Element) -> Header {
         reply_to: h.child("wsa:ReplyTo").and_then(|r| {
             text(r, "wsa:Address").or_else(|| (!r.text.is_empty()).then(|| r.text.clone()))
         }),
+        // Read when it is whole; a receiver does not depend on it.
+        app_sequence: h.child("wsd:AppSequence").and_then(|a| {
+            Some(crate::envelope::AppSequence {
+                instance_id: a.attr("InstanceId")?.trim().parse().ok()?,
+                message_number: a.attr("MessageNumber")?.trim().parse().ok()?,
+            })
+        }),
     }
 }
 

@@ -170,6 +170,15 @@ fn header(out: &mut Out, h: &Header) {
         out.leaf("wsa:Address", r);
         out.close("wsa:ReplyTo");
     }
+    if let Some(a) = &h.app_sequence {
+        out.empty(
+            "wsd:AppSequence",
+            &[
+                ("InstanceId", &a.instance_id.to_string()),
+                ("MessageNumber", &a.message_number.to_string()),
+            ],
+        );
+    }
     out.close("soap:Header");
 }
 

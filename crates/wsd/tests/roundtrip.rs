@@ -208,6 +208,27 @@ fn every_body_round_trips() {
 }
 
 #[test]
+fn an_app_sequence_round_trips_and_a_broken_one_is_ignored() {
+    let body = Body::Hello(target());
+    let mut header = Header::request(DISCOVERY_TO, &body);
+    header.app_sequence = Some(AppSequence {
+        instance_id: 1_765_000_000,
+        message_number: 7,
+    });
+    let env = Envelope::new(header, body);
+    let xml = env.to_xml();
+    assert!(
+        xml.contains("<wsd:AppSequence InstanceId=\"1765000000\" MessageNumber=\"7\"/>"),
+        "{xml}"
+    );
+    assert_eq!(Envelope::from_xml(xml.as_bytes()).unwrap(), env);
+    let broken = xml.replace("MessageNumber=\"7\"", "MessageNumber=\"seven\"");
+    let back = Envelope::from_xml(broken.as_bytes()).unwrap();
+    assert_eq!(back.header.app_sequence, None);
+    assert_eq!(back.body, env.body);
+}
+
+#[test]
 fn actions_follow_the_operation_names() {
     assert_eq!(
         Body::CreateScanJobRequest(ticket()).action(),

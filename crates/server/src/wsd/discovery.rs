@@ -13,10 +13,10 @@
 
 use crate::error::ServerError;
 use crate::state::ServerState;
-use scanwire_wsd::{Body, Envelope, Header, QName, Target, DISCOVERY_TO, DPWS_NS};
+use scanwire_wsd::{AppSequence, Body, Envelope, Header, QName, Target, DISCOVERY_TO, DPWS_NS};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -68,10 +68,36 @@ fn matches(wanted: &[QName]) -> bool {
     wanted.is_empty() || wanted.iter().any(|w| types().contains(w))
 }
 
+/// The order of this responder's messages (WS-Discovery's AppSequence): the instance is the
+/// start time in seconds, so it grows across restarts; messages are numbered from 1.
+pub(crate) struct Sequence {
+    instance_id: u64,
+    next: AtomicU64,
+}
+
+impl Sequence {
+    pub(crate) fn new() -> Sequence {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs());
+        Sequence {
+            instance_id: now,
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn next(&self) -> AppSequence {
+        AppSequence {
+            instance_id: self.instance_id,
+            message_number: self.next.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
 /// The answer to one datagram, if it asks for us: ProbeMatches for a matching Probe,
 /// ResolveMatches for a Resolve of one of `targets`. Anything else (Hello, Bye, our own
 /// announcements looped back, garbage) gets none.
-pub(crate) fn answer(datagram: &[u8], targets: &[Target]) -> Option<Vec<u8>> {
+pub(crate) fn answer(datagram: &[u8], targets: &[Target], seq: &Sequence) -> Option<Vec<u8>> {
     let env = Envelope::from_xml(datagram).ok()?;
     let body = match &env.body {
         Body::Probe(wanted) if matches(wanted) => Body::ProbeMatches(targets.to_vec()),
@@ -81,12 +107,13 @@ pub(crate) fn answer(datagram: &[u8], targets: &[Target]) -> Option<Vec<u8>> {
             .clone()]),
         _ => return None,
     };
-    let header = Header::reply(&env.header, &body);
+    let mut header = Header::reply(&env.header, &body);
+    header.app_sequence = Some(seq.next());
     Some(Envelope::new(header, body).to_xml().into_bytes())
 }
 
 /// A Hello or Bye for `target`, to the group.
-fn announcement(target: &Target, hello: bool) -> Vec<u8> {
+fn announcement(target: &Target, hello: bool, seq: &Sequence) -> Vec<u8> {
     let body = if hello {
         Body::Hello(target.clone())
     } else {
@@ -98,6 +125,7 @@ fn announcement(target: &Target, hello: bool) -> Vec<u8> {
     };
     let mut header = Header::request(DISCOVERY_TO, &body);
     header.reply_to = None;
+    header.app_sequence = Some(seq.next());
     Envelope::new(header, body).to_xml().into_bytes()
 }
 
@@ -144,16 +172,17 @@ impl Discovery {
             IpAddr::V4(interface)
         };
         let targets = targets(state, host, addr.port());
+        let seq = Sequence::new();
         for t in &targets {
             socket
-                .send_to(&announcement(t, true), (GROUP, PORT))
+                .send_to(&announcement(t, true, &seq), (GROUP, PORT))
                 .map_err(|e| err("cannot send Hello", e))?;
         }
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("ws-discovery".into())
-            .spawn(move || respond(&socket, &targets, &flag))
+            .spawn(move || respond(&socket, &targets, &seq, &flag))
             .map_err(|e| err("cannot start the responder", e))?;
         Ok(Discovery {
             stop,
@@ -170,18 +199,18 @@ fn route_to(to: SocketAddr) -> Option<IpAddr> {
 }
 
 /// Answers until `stop`, then says Bye.
-fn respond(socket: &UdpSocket, targets: &[Target], stop: &AtomicBool) {
+fn respond(socket: &UdpSocket, targets: &[Target], seq: &Sequence, stop: &AtomicBool) {
     let mut buf = vec![0u8; 65_536];
     while !stop.load(Ordering::Relaxed) {
         let Ok((n, from)) = socket.recv_from(&mut buf) else {
             continue;
         };
-        if let Some(reply) = answer(&buf[..n], targets) {
+        if let Some(reply) = answer(&buf[..n], targets, seq) {
             let _ = socket.send_to(&reply, from);
         }
     }
     for t in targets {
-        let _ = socket.send_to(&announcement(t, false), (GROUP, PORT));
+        let _ = socket.send_to(&announcement(t, false, seq), (GROUP, PORT));
     }
 }
 
@@ -227,6 +256,7 @@ mod tests {
     fn probes_for_devices_or_scanners_are_answered_with_every_service_address() {
         let state = state();
         let targets = targets(&state, "192.0.2.7".parse().unwrap(), 8090);
+        let seq = Sequence::new();
         let xaddrs: Vec<&str> = targets.iter().map(|t| t.xaddrs[0].as_str()).collect();
         assert_eq!(
             xaddrs,
@@ -241,10 +271,14 @@ mod tests {
             vec![QName::new(DPWS_NS, "Device")],
         ] {
             let request = probe(wanted.clone());
-            let reply = answer(&request, &targets).unwrap_or_else(|| panic!("{wanted:?}"));
+            let reply = answer(&request, &targets, &seq).unwrap_or_else(|| panic!("{wanted:?}"));
             let env = Envelope::from_xml(&reply).unwrap();
             let sent = Envelope::from_xml(&request).unwrap();
             assert_eq!(env.header.relates_to, sent.header.message_id);
+            // Numbered in order, one instance.
+            let a = env.header.app_sequence.expect("an AppSequence");
+            assert_eq!(a.instance_id, seq.instance_id);
+            assert!(a.message_number >= 1);
             assert_eq!(env.body, Body::ProbeMatches(targets.clone()));
             let Body::ProbeMatches(m) = env.body else {
                 unreachable!()
@@ -255,29 +289,30 @@ mod tests {
             "http://schemas.microsoft.com/windows/2006/08/wdp/print",
             "PrintDeviceType",
         );
-        assert!(answer(&probe(vec![printers]), &targets).is_none());
-        assert!(answer(b"<not xml", &targets).is_none());
+        assert!(answer(&probe(vec![printers]), &targets, &seq).is_none());
+        assert!(answer(b"<not xml", &targets, &seq).is_none());
         // Our own Hello, looped back, is not answered.
-        assert!(answer(&announcement(&targets[0], true), &targets).is_none());
+        assert!(answer(&announcement(&targets[0], true, &seq), &targets, &seq).is_none());
     }
 
     #[test]
     fn a_resolve_of_one_of_ours_gets_its_addresses() {
         let state = state();
         let targets = targets(&state, "192.0.2.7".parse().unwrap(), 8090);
+        let seq = Sequence::new();
         let body = Body::Resolve(targets[1].address.clone());
         let request = Envelope::new(Header::request(DISCOVERY_TO, &body), body)
             .to_xml()
             .into_bytes();
-        let env = Envelope::from_xml(&answer(&request, &targets).unwrap()).unwrap();
+        let env = Envelope::from_xml(&answer(&request, &targets, &seq).unwrap()).unwrap();
         assert_eq!(env.body, Body::ResolveMatches(vec![targets[1].clone()]));
         let body = Body::Resolve("urn:uuid:someone-else".into());
         let request = Envelope::new(Header::request(DISCOVERY_TO, &body), body)
             .to_xml()
             .into_bytes();
-        assert!(answer(&request, &targets).is_none());
+        assert!(answer(&request, &targets, &seq).is_none());
         // Bye carries the address (and types), no transport addresses.
-        let bye = Envelope::from_xml(&announcement(&targets[0], false)).unwrap();
+        let bye = Envelope::from_xml(&announcement(&targets[0], false, &seq)).unwrap();
         let Body::Bye(t) = bye.body else {
             panic!("{bye:?}")
         };
