@@ -8,7 +8,8 @@
 //!
 //! Off unless [`ServerConfig::wsd_discovery`](crate::ServerConfig::wsd_discovery) asks for
 //! it, as mDNS is: it joins the multicast group 239.255.255.250:3702 on the listening
-//! address's interface only (every interface when listening on an unspecified address).
+//! address's interface only (when listening on an unspecified address, on the one interface
+//! the system routes the group through: the kernel's choice for a join without an address).
 //! IPv4 only; tests run it in network namespaces they create.
 
 use crate::error::ServerError;
