@@ -27,8 +27,8 @@ need "sane-utils sane-airscan" scanimage
 need "curl" curl
 scanwire_bin
 SCANWIRE=$bin
-# The driver side of part 2 (the CLI does not open wsd: devices yet): the same core transfer
-# into memory through the WSD driver or the virtual driver.
+# The driver side of part 2: the same core transfer into memory through the WSD driver or the
+# virtual driver (no file output, so only the WS-Scan path differs).
 cargo build --release -q -p scanwire-server --example wsd_scan
 EXAMPLE=$CARGO_TARGET_DIR/release/examples/wsd_scan
 

@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// List the devices Scanwire can reach.
     #[command(
-        after_help = "Examples:\n  scanwire devices\n  scanwire devices --json\n  scanwire devices --verbose      also say why a driver found nothing\n  scanwire devices add escl http://192.168.1.20/eSCL --name office\n  scanwire scan -d office -o page.png\n  scanwire devices remove office\n  scanwire devices --discover     also browse the network (mDNS) for eSCL scanners\n\nAdded devices are kept in $SCANWIRE_CONFIG_DIR/devices.toml, else\n$XDG_CONFIG_HOME/scanwire/devices.toml, else ~/.config/scanwire/devices.toml."
+        after_help = "Examples:\n  scanwire devices\n  scanwire devices --json\n  scanwire devices --verbose      also say why a driver found nothing\n  scanwire devices add escl http://192.168.1.20/eSCL --name office\n  scanwire devices add wsd http://192.168.1.21:5358/WSDScanner --name hall\n  scanwire scan -d office -o page.png\n  scanwire devices remove office\n  scanwire devices --discover     also browse the network (mDNS, WS-Discovery) for scanners\n\nAdded devices are kept in $SCANWIRE_CONFIG_DIR/devices.toml, else\n$XDG_CONFIG_HOME/scanwire/devices.toml, else ~/.config/scanwire/devices.toml."
     )]
     Devices(DevicesArgs),
     /// Show what a device can do: sources, modes, resolutions, area, options.
@@ -101,6 +101,11 @@ pub struct ServeArgs {
     /// `"Scanwire" = http://127.0.0.1:8090/WSDScanner, WSD` in airscan.conf.
     #[arg(long)]
     pub wsd: bool,
+    /// Announce the WS-Scan services over WS-Discovery (Hello, Bye, answers to Probe and
+    /// Resolve; UDP 239.255.255.250:3702) on the listening address's network, as Windows
+    /// and sane-airscan look for scanners.
+    #[arg(long, requires = "wsd")]
+    pub wsd_discovery: bool,
     /// Make every PDF served searchable: Tesseract recognises each page (languages such as
     /// eng or eng+deu) and its words lie invisibly over the image. eSCL has no element for a
     /// client to ask for it, so it is the server's setting.
@@ -154,8 +159,9 @@ pub struct DevicesArgs {
     /// Also say why a driver found no devices (e.g. SANE is not installed).
     #[arg(long, short)]
     pub verbose: bool,
-    /// Also look for eSCL scanners on the network (mDNS: _uscan._tcp, _uscans._tcp).
-    /// Off by default: it sends multicast queries on every interface.
+    /// Also look for scanners on the network: eSCL over mDNS (_uscan._tcp, _uscans._tcp)
+    /// and WS-Scan over WS-Discovery. Off by default: it sends multicast queries on every
+    /// interface.
     #[arg(long)]
     pub discover: bool,
     /// How long --discover listens, in seconds.
@@ -167,15 +173,16 @@ pub struct DevicesArgs {
 pub enum DevicesAction {
     /// Remember a network scanner, usable as --device NAME and listed by `scanwire devices`.
     Add(DeviceAddArgs),
-    /// Forget a remembered scanner, by name or URL.
+    /// Forget a remembered scanner, by name, URL or device id.
     Remove(DeviceRemoveArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct DeviceAddArgs {
-    /// The kind of device: escl.
+    /// The kind of device: escl (eSCL, AirScan) or wsd (WS-Scan).
     pub kind: String,
-    /// Its URL: http://HOST:PORT/eSCL.
+    /// Its URL: http://HOST:PORT/eSCL for escl, the scan service
+    /// http://HOST:PORT/WSDScanner for wsd.
     pub url: String,
     /// The name to use with --device (default: HOST-PORT).
     #[arg(long)]
@@ -184,7 +191,7 @@ pub struct DeviceAddArgs {
 
 #[derive(Args, Debug)]
 pub struct DeviceRemoveArgs {
-    /// The name given with `add`, or the URL.
+    /// The name given with `add`, the URL, or the device id (escl:URL, wsd:URL).
     pub device: String,
 }
 

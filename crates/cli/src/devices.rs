@@ -3,11 +3,12 @@
 //! (`scanwire-registry`, where the drivers are).
 
 use crate::args::{DevicesAction, DevicesArgs};
-use crate::config::{Config, EsclEntry};
+use crate::config::{Config, Entry, Kind};
 use crate::exit::usage;
 use anyhow::{anyhow, bail, Result};
 use scanwire_core::device::Device;
 use scanwire_escl_client::protocol::Base;
+use scanwire_wsd_client::protocol::Service;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 fn registry_config(config: &Config) -> scanwire_registry::Config {
     scanwire_registry::Config {
         escl: config.escl.iter().map(|e| e.url.clone()).collect(),
+        wsd: config.wsd.iter().map(|e| e.url.clone()).collect(),
     }
 }
 
@@ -24,7 +26,7 @@ fn registry_config(config: &Config) -> scanwire_registry::Config {
 pub fn open(id: &str) -> Result<Box<dyn Device>> {
     let config = Config::load().map_err(usage)?;
     let id = match config.find(id) {
-        Some(e) => format!("escl:{}", e.url),
+        Some((kind, e)) => kind.id(&e.url),
         None => id.to_string(),
     };
     scanwire_registry::open(&id, &registry_config(&config)).map_err(|e| {
@@ -61,11 +63,7 @@ fn list(args: &DevicesArgs) -> Result<i32> {
         .iter_mut()
         .flat_map(|f| f.devices.iter_mut().flatten())
     {
-        if let Some(e) = added
-            .escl
-            .iter()
-            .find(|e| d.id == format!("escl:{}", e.url))
-        {
+        if let Some((_, e)) = added.entries().find(|(k, e)| d.id == k.id(&e.url)) {
             d.model = format!("{} (added as `{}`)", d.model, e.name);
         }
     }
@@ -122,33 +120,40 @@ pub fn command(args: &DevicesArgs) -> Result<i32> {
     match &args.action {
         None => list(args),
         Some(DevicesAction::Add(a)) => {
-            if a.kind != "escl" {
-                return Err(usage(format!(
-                    "devices add {}: unknown kind; allowed: escl",
-                    a.kind
-                )));
-            }
-            let entry = add(&a.url, a.name.as_deref()).map_err(usage)?;
-            outln!("added {} = {}", entry.name, entry.url);
+            let kind = Kind::parse(&a.kind).map_err(usage)?;
+            let entry = add(kind, &a.url, a.name.as_deref()).map_err(usage)?;
+            outln!("added {} = {} ({})", entry.name, entry.url, kind.name());
             Ok(0)
         }
         Some(DevicesAction::Remove(a)) => {
-            let entry = remove(&a.device).map_err(usage)?;
-            outln!("removed {} = {}", entry.name, entry.url);
+            let (kind, entry) = remove(&a.device).map_err(usage)?;
+            outln!("removed {} = {} ({})", entry.name, entry.url, kind.name());
             Ok(0)
         }
     }
 }
 
-/// The canonical form of an eSCL URL (`http(s)://HOST:PORT/ROOT`), or why it is not one.
-fn canonical(url: &str) -> Result<String> {
-    let base = Base::parse(scanwire_escl_client::url_of(url)).map_err(|e| anyhow!("{e}"))?;
-    Ok(format!("{}{}", base.origin, base.root))
+/// The canonical form of a scanner's URL (with or without its `escl:`/`wsd:` prefix), or
+/// why it is not one: an eSCL root `http(s)://HOST:PORT/ROOT`, a WS-Scan service
+/// `http://HOST[:PORT]/PATH`.
+fn canonical(kind: Kind, url: &str) -> Result<String> {
+    match kind {
+        Kind::Escl => {
+            let base =
+                Base::parse(scanwire_escl_client::url_of(url)).map_err(|e| anyhow!("{e}"))?;
+            Ok(format!("{}{}", base.origin, base.root))
+        }
+        Kind::Wsd => {
+            let service = Service::parse(scanwire_wsd_client::url_of(url))
+                .map_err(|e| anyhow!("{}", e.detail()))?;
+            Ok(service.url)
+        }
+    }
 }
 
 /// Adds a scanner; the name defaults to its host and port.
-fn add(url: &str, name: Option<&str>) -> Result<EsclEntry> {
-    let url = canonical(url)?;
+fn add(kind: Kind, url: &str, name: Option<&str>) -> Result<Entry> {
+    let url = canonical(kind, url)?;
     let name = match name {
         Some(n) => n.trim().to_string(),
         None => url
@@ -156,7 +161,7 @@ fn add(url: &str, name: Option<&str>) -> Result<EsclEntry> {
             .map_or(url.as_str(), |(_, rest)| rest)
             .split('/')
             .next()
-            .unwrap_or("escl")
+            .unwrap_or(kind.name())
             .replace(':', "-"),
     };
     let bad = |why: &str| anyhow!("--name {name:?}: {why}");
@@ -172,32 +177,41 @@ fn add(url: &str, name: Option<&str>) -> Result<EsclEntry> {
         return Err(bad("`virtual` is the virtual scanner's id"));
     }
     let mut config = Config::load()?;
-    if let Some(e) = config.find(&name) {
+    if let Some((k, e)) = config.find(&name) {
         bail!(
             "a device named {} is already added ({}); remove it first or pick another --name",
             e.name,
-            e.url
+            k.id(&e.url)
         );
     }
-    if let Some(e) = config.escl.iter().find(|e| e.url == url) {
-        bail!("{url} is already added as {}", e.name);
+    if let Some(e) = config.list(kind).iter().find(|e| e.url == url) {
+        bail!("{} is already added as {}", kind.id(&url), e.name);
     }
-    let entry = EsclEntry { name, url };
-    config.escl.push(entry.clone());
+    let entry = Entry { name, url };
+    config.list_mut(kind).push(entry.clone());
     config.save()?;
     Ok(entry)
 }
 
-/// Removes a scanner by name or URL.
-fn remove(which: &str) -> Result<EsclEntry> {
+/// Removes a scanner by name, URL or device id (`wsd:URL` only among the WS-Scan ones,
+/// `escl:URL` only among the eSCL ones).
+fn remove(which: &str) -> Result<(Kind, Entry)> {
     let mut config = Config::load()?;
-    let url = canonical(which).ok();
-    let Some(i) = config
-        .escl
-        .iter()
-        .position(|e| e.name.eq_ignore_ascii_case(which) || Some(&e.url) == url.as_ref())
-    else {
-        let names: Vec<&str> = config.escl.iter().map(|e| e.name.as_str()).collect();
+    let prefixed = Kind::ALL
+        .into_iter()
+        .find(|k| which.starts_with(&format!("{}:", k.name())));
+    let found = Kind::ALL.into_iter().find_map(|kind| {
+        let url = canonical(kind, which)
+            .ok()
+            .filter(|_| prefixed.is_none_or(|p| p == kind));
+        config
+            .list(kind)
+            .iter()
+            .position(|e| e.name.eq_ignore_ascii_case(which) || Some(&e.url) == url.as_ref())
+            .map(|i| (kind, i))
+    });
+    let Some((kind, i)) = found else {
+        let names: Vec<&str> = config.entries().map(|(_, e)| e.name.as_str()).collect();
         bail!(
             "no added device is named or located at `{which}`; added: {}",
             if names.is_empty() {
@@ -207,7 +221,7 @@ fn remove(which: &str) -> Result<EsclEntry> {
             }
         );
     };
-    let entry = config.escl.remove(i);
+    let entry = config.list_mut(kind).remove(i);
     config.save()?;
-    Ok(entry)
+    Ok((kind, entry))
 }

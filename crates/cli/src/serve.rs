@@ -42,6 +42,9 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     if args.wsd {
         eprintln!("WS-Scan (WSD) service at {}", server.wsd_url());
     }
+    if args.wsd_discovery {
+        eprintln!("announced over WS-Discovery (UDP 239.255.255.250:3702)");
+    }
     for name in server.announced() {
         eprintln!("announced over mDNS as {name}");
     }

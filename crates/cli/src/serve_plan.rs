@@ -53,6 +53,7 @@ impl ServePlan {
         };
         config.limits.max_connections = args.max_connections;
         config.wsd = args.wsd;
+        config.wsd_discovery = args.wsd_discovery;
         config.encode.deflate = match args.deflate.as_str() {
             "wire" => DeflateEffort::Wire,
             "fastest" => DeflateEffort::Fastest,

@@ -37,6 +37,9 @@ use std::time::Duration;
 pub struct Config {
     /// eSCL scanners by URL (`http://HOST:PORT/eSCL`), listed by the eSCL driver.
     pub escl: Vec<String>,
+    /// WS-Scan scanners by service URL (`http://HOST:PORT/WSDScanner`), listed by the WSD
+    /// driver.
+    pub wsd: Vec<String>,
 }
 
 /// A network browse: the devices that answered within the time given.
@@ -81,7 +84,11 @@ pub const DRIVERS: &[Entry] = &[
     Entry {
         name: "wsd",
         about: "WS-Scan (WSD) network scanners",
-        make: |_| Box::new(scanwire_wsd_client::WsdDriver::new()),
+        make: |config| {
+            Box::new(scanwire_wsd_client::WsdDriver::with_devices(
+                config.wsd.iter().cloned(),
+            ))
+        },
         discover: Some(|wait| {
             let found = scanwire_wsd_client::discover(wait).map_err(|e| e.to_string())?;
             Ok(found

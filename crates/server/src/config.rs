@@ -32,6 +32,10 @@ pub struct ServerConfig {
     /// Also serve every device as a WS-Scan (WSD) scanner, at `/WSDScanner` (the default
     /// device) and `/WSDScanner/<segment>`, on the same address. Off by default.
     pub wsd: bool,
+    /// With [`wsd`](ServerConfig::wsd): announce every device over WS-Discovery (Hello at
+    /// start, Bye at stop, answers to Probe and Resolve) on the listening address's
+    /// network, as Windows and sane-airscan look for scanners. Off by default.
+    pub wsd_discovery: bool,
     /// Resource limits.
     pub limits: Limits,
     /// Timing.
@@ -68,6 +72,7 @@ impl Default for ServerConfig {
             tls: None,
             mdns: None,
             wsd: false,
+            wsd_discovery: false,
             limits: Limits::default(),
             timing: Timing::default(),
             request_options: BTreeMap::new(),

@@ -54,6 +54,9 @@ pub enum ServerError {
     /// The mDNS announcement could not be made.
     #[error("cannot announce over mDNS: {0}")]
     Mdns(String),
+    /// The WS-Discovery responder could not start.
+    #[error("cannot announce over WS-Discovery: {0}")]
+    WsDiscovery(String),
     /// Accepting connections failed for good.
     #[error("the server stopped: {0}")]
     Accept(#[source] std::io::Error),

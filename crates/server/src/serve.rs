@@ -10,6 +10,7 @@ use crate::error::ServerError;
 use crate::mdns::Announcer;
 use crate::routes::router;
 use crate::state::ServerState;
+use crate::wsd::Discovery;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use scanwire_core::transfer::SharedDevice;
@@ -30,6 +31,8 @@ pub struct Server {
     state: ServerState,
     /// Withdrawn (dropped) before the listener stops.
     announcer: Option<Announcer>,
+    /// WS-Discovery's Bye is said (dropped) before the listener stops.
+    discovery: Option<Discovery>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
 }
@@ -71,12 +74,19 @@ impl Server {
             Some(_) => Some(Announcer::start(&state, addr)?),
             None => None,
         };
+        let config = state.config();
+        let discovery = if config.wsd && config.wsd_discovery {
+            Some(Discovery::start(&state, addr)?)
+        } else {
+            None
+        };
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(accept_loop(listener, state.clone(), stopped));
         Ok(Server {
             addr,
             state,
             announcer,
+            discovery,
             stop: Some(stop),
             task,
         })
@@ -118,6 +128,10 @@ impl Server {
         if let Some(a) = self.announcer.take() {
             // Sends the goodbye packets (a blocking wait of at most a few seconds).
             let _ = tokio::task::spawn_blocking(move || drop(a)).await;
+        }
+        if let Some(d) = self.discovery.take() {
+            // Says Bye (the responder notices within its poll interval).
+            let _ = tokio::task::spawn_blocking(move || drop(d)).await;
         }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -20,6 +20,18 @@ pub struct Header {
     pub relates_to: Option<String>,
     /// `ReplyTo/Address` (sane-airscan writes the address as the element's text; both read).
     pub reply_to: Option<String>,
+    /// WS-Discovery `AppSequence`: the order of a device's announcements and answers.
+    pub app_sequence: Option<AppSequence>,
+}
+
+/// WS-Discovery's `AppSequence` header, which a device puts on Hello, Bye, ProbeMatches and
+/// ResolveMatches so receivers can order them and notice a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppSequence {
+    /// `InstanceId`: grows each time the device starts (a start time in seconds will do).
+    pub instance_id: u64,
+    /// `MessageNumber`: grows with every message of one instance.
+    pub message_number: u64,
 }
 
 impl Header {
@@ -32,6 +44,7 @@ impl Header {
             message_id: Some(new_message_id()),
             relates_to: None,
             reply_to: Some(crate::ns::ANONYMOUS.to_string()),
+            app_sequence: None,
         }
     }
 
@@ -43,6 +56,7 @@ impl Header {
             message_id: Some(new_message_id()),
             relates_to: request.message_id.clone(),
             reply_to: None,
+            app_sequence: None,
         }
     }
 }
@@ -202,6 +216,10 @@ pub enum Body {
     Hello(Target),
     /// WS-Discovery `Bye`.
     Bye(Target),
+    /// WS-Discovery `Resolve/EndpointReference/Address`: where is this endpoint?
+    Resolve(String),
+    /// WS-Discovery `ResolveMatches/ResolveMatch*` (at most one in practice).
+    ResolveMatches(Vec<Target>),
     /// WS-Transfer `Get` (empty body; the action says it).
     TransferGet,
     /// The answer to a WS-Transfer `Get`: the device's metadata.
@@ -239,6 +257,8 @@ impl Body {
             Body::ProbeMatches(_) => "wsd:ProbeMatches".into(),
             Body::Hello(_) => "wsd:Hello".into(),
             Body::Bye(_) => "wsd:Bye".into(),
+            Body::Resolve(_) => "wsd:Resolve".into(),
+            Body::ResolveMatches(_) => "wsd:ResolveMatches".into(),
             Body::TransferGet => "(empty body of wxf:Get)".into(),
             Body::TransferGetResponse(_) => "mex:Metadata".into(),
             Body::Other { namespace, local } => format!("{{{namespace}}}{local}"),
@@ -250,7 +270,12 @@ impl Body {
         let name = self.name();
         match self {
             Body::Fault(_) => FAULT_ACTION.to_string(),
-            Body::Probe(_) | Body::ProbeMatches(_) | Body::Hello(_) | Body::Bye(_) => {
+            Body::Probe(_)
+            | Body::ProbeMatches(_)
+            | Body::Hello(_)
+            | Body::Bye(_)
+            | Body::Resolve(_)
+            | Body::ResolveMatches(_) => {
                 format!("{DISCOVERY_NS}/{}", &name["wsd:".len()..])
             }
             Body::TransferGet => format!("{TRANSFER_NS}/Get"),

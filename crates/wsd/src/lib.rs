@@ -13,7 +13,8 @@
 //! - [`read_message`] reads an HTTP answer, plain SOAP or MTOM/XOP (`multipart/related`
 //!   with the image as the part an `xop:Include href="cid:…"` names);
 //!   [`write_retrieve_image_response`] writes one, [`XopFrame`] the pieces around an image a
-//!   server streams.
+//!   server streams. [`XopReader`] reads one as it arrives (the envelope first, then the
+//!   image's bytes), with the same rules.
 //! - **Reading** matches names by namespace URI, not prefix, accepts SOAP 1.1 and the older
 //!   or newer revisions of WS-Addressing, WS-Scan and XOP (`docs/wsd.md`), ignores unknown
 //!   elements and element order, and enforces [`Limits`]; every refusal is an [`Error`]
@@ -42,9 +43,10 @@ mod read;
 mod scan;
 mod values;
 mod write;
+mod xop;
 
 pub use discovery::{DeviceMetadata, HostedService, Target};
-pub use envelope::{new_message_id, Body, Envelope, Fault, Header};
+pub use envelope::{new_message_id, AppSequence, Body, Envelope, Fault, Header};
 pub use error::{Error, ErrorKind, Limits, MultipartError};
 pub use mime::{
     read_message, read_multipart, write_retrieve_image_response, MediaType, Message, Part, XopFrame,
@@ -59,3 +61,4 @@ pub use scan::{
     ScannerConfiguration, ScannerDescription, ScannerElements, ScannerStatus, Size,
 };
 pub use values::{ColorEntry, Format, InputSource, JobState, ScannerState};
+pub use xop::{XopEvent, XopReader};

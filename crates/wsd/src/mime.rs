@@ -1,10 +1,10 @@
 //! MTOM/XOP: the `multipart/related` body that carries a RetrieveImage answer (the SOAP
 //! envelope in the root part, the image in the part its `xop:Include href="cid:…"` names).
 //!
-//! The reader works on the whole body (a page is read before it is handed on) and refuses
-//! what it cannot use with a [`MultipartError`] naming the part: no boundary, a body that
-//! never uses it or ends before the closing delimiter, duplicated Content-IDs, a missing root
-//! or attachment.
+//! The reader here works on a whole body (a server reads requests whole); `xop.rs` reads an
+//! answer as it arrives with the same rules. Both refuse what they cannot use with a
+//! [`MultipartError`] naming the part: no boundary, a body that never uses it or ends before
+//! the closing delimiter, duplicated Content-IDs, a missing root or attachment.
 
 use crate::envelope::{new_message_id, Body, Envelope, Header};
 use crate::error::{Error, Limits, MultipartError};
@@ -107,7 +107,7 @@ impl Part<'_> {
     }
 }
 
-fn clean_id(id: &str) -> String {
+pub(crate) fn clean_id(id: &str) -> String {
     let id = id.trim();
     let id = id.strip_prefix('<').unwrap_or(id);
     let id = id.strip_suffix('>').unwrap_or(id);
@@ -211,7 +211,7 @@ pub fn read_multipart<'a>(
     }
 }
 
-fn headers(block: &[u8], part: usize) -> Result<Vec<(String, String)>, MultipartError> {
+pub(crate) fn headers(block: &[u8], part: usize) -> Result<Vec<(String, String)>, MultipartError> {
     let text = std::str::from_utf8(block).map_err(|_| MultipartError::BadHeaders {
         part,
         detail: "header bytes are not UTF-8".into(),
@@ -351,7 +351,7 @@ pub fn read_message<'a>(
 }
 
 /// `%XX` escapes of a `cid:` URL (RFC 2392) decoded; anything else kept.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -68,6 +68,13 @@ fn header(h: &Element) -> Header {
         reply_to: h.child("wsa:ReplyTo").and_then(|r| {
             text(r, "wsa:Address").or_else(|| (!r.text.is_empty()).then(|| r.text.clone()))
         }),
+        // Read when it is whole; a receiver does not depend on it.
+        app_sequence: h.child("wsd:AppSequence").and_then(|a| {
+            Some(crate::envelope::AppSequence {
+                instance_id: a.attr("InstanceId")?.trim().parse().ok()?,
+                message_number: a.attr("MessageNumber")?.trim().parse().ok()?,
+            })
+        }),
     }
 }
 
@@ -153,6 +160,15 @@ fn body(doc: &Document, op: &Element) -> Result<Body, Error> {
         ),
         (Ns::Discovery, "Hello") => Body::Hello(target(doc, op)?),
         (Ns::Discovery, "Bye") => Body::Bye(target(doc, op)?),
+        (Ns::Discovery, "Resolve") => Body::Resolve(req_text(
+            required(op, "wsa:EndpointReference")?,
+            "wsa:Address",
+        )?),
+        (Ns::Discovery, "ResolveMatches") => Body::ResolveMatches(
+            op.children_named("wsd:ResolveMatch")
+                .map(|m| target(doc, m))
+                .collect::<Result<_, _>>()?,
+        ),
         (Ns::Mex, "Metadata") => Body::TransferGetResponse(metadata(doc, op)),
         (ns, _) => Body::Other {
             namespace: match ns {

@@ -170,6 +170,15 @@ fn header(out: &mut Out, h: &Header) {
         out.leaf("wsa:Address", r);
         out.close("wsa:ReplyTo");
     }
+    if let Some(a) = &h.app_sequence {
+        out.empty(
+            "wsd:AppSequence",
+            &[
+                ("InstanceId", &a.instance_id.to_string()),
+                ("MessageNumber", &a.message_number.to_string()),
+            ],
+        );
+    }
     out.close("soap:Header");
 }
 
@@ -278,6 +287,20 @@ fn body(out: &mut Out, b: &Body) {
             out.open(&name);
             for m in matches {
                 target(out, "wsd:ProbeMatch", m);
+            }
+            out.close(&name);
+        }
+        Body::Resolve(address) => {
+            out.open(&name);
+            out.open("wsa:EndpointReference");
+            out.leaf("wsa:Address", address);
+            out.close("wsa:EndpointReference");
+            out.close(&name);
+        }
+        Body::ResolveMatches(matches) => {
+            out.open(&name);
+            for m in matches {
+                target(out, "wsd:ResolveMatch", m);
             }
             out.close(&name);
         }

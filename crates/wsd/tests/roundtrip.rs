@@ -177,6 +177,8 @@ fn bodies() -> Vec<Body> {
             address: target().address,
             ..Target::default()
         }),
+        Body::Resolve(target().address),
+        Body::ResolveMatches(vec![target()]),
         Body::TransferGet,
         Body::TransferGetResponse(DeviceMetadata {
             manufacturer: Some("Kyocera".into()),
@@ -203,6 +205,27 @@ fn every_body_round_trips() {
             .unwrap_or_else(|e| panic!("{} does not read back: {e}\n{xml}", env.body.name()));
         assert_eq!(back, env, "{xml}");
     }
+}
+
+#[test]
+fn an_app_sequence_round_trips_and_a_broken_one_is_ignored() {
+    let body = Body::Hello(target());
+    let mut header = Header::request(DISCOVERY_TO, &body);
+    header.app_sequence = Some(AppSequence {
+        instance_id: 1_765_000_000,
+        message_number: 7,
+    });
+    let env = Envelope::new(header, body);
+    let xml = env.to_xml();
+    assert!(
+        xml.contains("<wsd:AppSequence InstanceId=\"1765000000\" MessageNumber=\"7\"/>"),
+        "{xml}"
+    );
+    assert_eq!(Envelope::from_xml(xml.as_bytes()).unwrap(), env);
+    let broken = xml.replace("MessageNumber=\"7\"", "MessageNumber=\"seven\"");
+    let back = Envelope::from_xml(broken.as_bytes()).unwrap();
+    assert_eq!(back.header.app_sequence, None);
+    assert_eq!(back.body, env.body);
 }
 
 #[test]

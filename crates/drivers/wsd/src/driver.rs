@@ -2,10 +2,10 @@
 //! [`http::Client`] and turns images into WIA transfer calls.
 
 use crate::errors::{self, Operation};
-use crate::http::{Client, InFlight, Interrupted, MAX_IMAGE, MAX_MESSAGE};
+use crate::http::{Client, Head, InFlight, Interrupted, MAX_IMAGE, MAX_MESSAGE};
 use crate::options::{self, JobPlan};
 use crate::protocol::{self, Job, Response, Service, Step};
-use scanwire_codecs::decode;
+use scanwire_codecs::decode::{self, PngRows};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
     Encoding, PageData, PageInfo, ScanRequest, Side, Source,
@@ -13,7 +13,8 @@ use scanwire_core::device::{
 use scanwire_core::transfer::{
     CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, NextStream, StreamHandle,
 };
-use scanwire_wsd::{Body, ScannerElements};
+use scanwire_wsd::{Body, Envelope, Limits, MediaType, ScannerElements, XopEvent, XopReader};
+use std::io::{BufRead, Read, Seek};
 use std::time::Duration;
 
 /// Bytes per write when handing an image on (and so per STATUS message).
@@ -204,33 +205,35 @@ struct Session<'a> {
 enum PageFail {
     /// The application cancelled.
     Cancelled,
+    /// The answer broke off or was refused while the image was arriving: the scanner may say
+    /// why (a jam mid-page).
+    Transport(DeviceError),
     /// The image does not decode: the scanner's side.
     Scanner(DeviceError),
     /// The application's stream or callback failed.
     App(DeviceError),
 }
 
+impl From<Interrupted> for PageFail {
+    fn from(i: Interrupted) -> Self {
+        match i {
+            Interrupted::Cancelled => PageFail::Cancelled,
+            Interrupted::Failed(e) => PageFail::Transport(e),
+        }
+    }
+}
+
 impl Session<'_> {
     fn run(mut self, mut step: Step) -> AcquireResult {
-        // The body of the last answer (a Page step points into it).
-        let mut body: Vec<u8> = Vec::new();
         loop {
             step = match step {
                 Step::Finish(result) => return self.finish(result),
-                Step::Page {
-                    number,
-                    image,
-                    mime,
-                } => match self.page(number, &body[image], mime.as_deref()) {
-                    Ok(Some(stream)) => {
-                        let next = self.job.page_received();
-                        stream.finish();
-                        next
-                    }
-                    Ok(None) => self.job.page_received(),
-                    Err(PageFail::Cancelled) => self.on_cancel(None),
-                    Err(PageFail::Scanner(e)) | Err(PageFail::App(e)) => self.job.abort(e),
-                },
+                Step::Image { .. } => {
+                    return Err(DeviceError::new(
+                        DeviceErrorKind::Internal,
+                        "WS-Scan job asked to receive an image with no answer in flight",
+                    ))
+                }
                 Step::Send {
                     request,
                     delay,
@@ -252,25 +255,66 @@ impl Session<'_> {
                     }
                     let honour = !self.cancelled;
                     let mut flight = self.client.start(&request, honour.then_some(self.cancel));
-                    let limit = if request.op == Operation::RetrieveImage {
-                        MAX_IMAGE
-                    } else {
-                        MAX_MESSAGE
-                    };
-                    match read(&mut flight, honour, limit) {
-                        Ok((head, b)) => {
-                            body = b;
-                            self.job.on_response(&Response {
+                    match flight.head(honour) {
+                        Err(Interrupted::Cancelled) => self.on_cancel(Some(&mut flight)),
+                        Err(Interrupted::Failed(e)) => self.job.on_failure(e),
+                        Ok(head)
+                            if request.op == Operation::RetrieveImage && is_multipart(&head) =>
+                        {
+                            self.streamed(&head, &mut flight)
+                        }
+                        Ok(head) => match flight.read_all(honour, MAX_MESSAGE) {
+                            Ok(body) => self.job.on_response(&Response {
                                 status: head.status,
                                 content_type: head.content_type.as_deref(),
                                 body: &body,
-                            })
-                        }
-                        Err(Interrupted::Cancelled) => self.on_cancel(Some(&mut flight)),
-                        Err(Interrupted::Failed(e)) => self.job.on_failure(e),
+                            }),
+                            Err(Interrupted::Cancelled) => self.on_cancel(Some(&mut flight)),
+                            Err(Interrupted::Failed(e)) => self.job.on_failure(e),
+                        },
                     }
                 }
             };
+        }
+    }
+
+    /// A RetrieveImage answer in MTOM/XOP, read as it arrives: the envelope, then the image
+    /// handed on while its bytes come in. The page is finished only once the whole body was
+    /// accepted (closing delimiter, no second part with the image's id).
+    fn streamed(&mut self, head: &Head, flight: &mut InFlight) -> Step {
+        let honour = !self.cancelled;
+        let content_type = head.content_type.as_deref().unwrap_or_default();
+        let mut body = match XopReader::new(content_type, &Limits::DEFAULT, MAX_IMAGE) {
+            Ok(reader) => ImageBody {
+                flight,
+                honour,
+                reader,
+                done: false,
+                length: head.content_length,
+            },
+            Err(e) => return self.job.on_envelope(head.status, Err(e)),
+        };
+        let envelope = match body.envelope() {
+            Ok(e) => Ok(e.body),
+            Err(Fetch::Cancelled) => return self.on_cancel(None),
+            Err(Fetch::Broken(e)) => return self.job.on_failure(e),
+            Err(Fetch::Refused(e)) => Err(e),
+        };
+        match self.job.on_envelope(head.status, envelope) {
+            Step::Image { number } => match self.page(number, &mut body) {
+                Ok(stream) => {
+                    let next = self.job.page_received();
+                    if let Some(s) = stream {
+                        s.finish();
+                    }
+                    next
+                }
+                Err(PageFail::Cancelled) => self.on_cancel(None),
+                Err(PageFail::Transport(e)) => self.job.on_failure(e),
+                Err(PageFail::Scanner(e)) | Err(PageFail::App(e)) => self.job.abort(e),
+            },
+            // A fault or an unusable answer: the rest of the body is not needed.
+            other => other,
         }
     }
 
@@ -327,42 +371,51 @@ impl Session<'_> {
         }
     }
 
-    /// Hands one image on: untouched when the application asked for an encoding (a PNG only
-    /// when it holds the requested mode), else decoded to rows. `Ok(None)`: the application
-    /// skipped it.
+    /// Hands one image on while it arrives: untouched when the application asked for an
+    /// encoding (a PNG only when it holds the requested mode), a PNG decoded to rows as it
+    /// arrives, anything else (JPEG) read whole, decoded and written in bands. `Ok(None)`:
+    /// the application skipped it. The stream returned is complete; the caller finishes it.
     fn page(
         &mut self,
         number: u32,
-        image: &[u8],
-        mime: Option<&str>,
+        body: &mut ImageBody<'_>,
     ) -> Result<Option<StreamHandle>, PageFail> {
-        if image.is_empty() {
+        let mime = body.image_start()?;
+        // Enough bytes to recognise the format (bodies may come in tiny chunks).
+        let mut first = Vec::new();
+        body.fill(&mut first, 8)?;
+        if first.is_empty() {
             return Err(PageFail::Scanner(errors::bad_response(
                 Operation::RetrieveImage,
                 format!("an empty image {number}"),
             )));
         }
-        let sniffed = decode::sniff(image);
-        let keep = self.plan.pass_through
-            && (sniffed != Some(Encoding::Png) || decode::png_is_mode(image, self.request.mode));
-        if keep {
-            // The format is what the bytes are, else the attachment's type, else what was asked.
-            let encoding = sniffed
-                .or_else(|| mime.and_then(mime_encoding))
-                .unwrap_or(self.plan.wire);
-            let info = self.page_info(number, PageData::Encoded(encoding));
-            let Some(mut stream) = self.open(&info)? else {
-                return Ok(None);
-            };
-            self.write_bands(&mut stream, image)?;
-            return Ok(Some(stream));
+        let png = decode::sniff(&first) == Some(Encoding::Png);
+        if self.plan.pass_through {
+            if !png {
+                return self.pass_through(number, mime.as_deref(), body, first);
+            }
+            // A PNG is kept only when it holds the requested mode (its header).
+            body.fill(&mut first, 29)?;
+            if decode::png_is_mode(&first, self.request.mode) {
+                return self.pass_through(number, mime.as_deref(), body, first);
+            }
         }
-        let raster = decode::decode(image, Some(self.request.mode)).map_err(|e| {
+        if png {
+            return self.png_rows(number, body, first);
+        }
+        let mut image = first;
+        while let Some(c) = body.chunk()? {
+            image.extend_from_slice(&c);
+        }
+        body.finish()?;
+        let raster = decode::decode(&image, Some(self.request.mode)).map_err(|e| {
             PageFail::Scanner(errors::bad_response(
                 Operation::RetrieveImage,
                 format!("image {number}, which does not decode: {e}"),
             ))
         })?;
+        drop(image);
         let info = self.page_info(
             number,
             PageData::Raster {
@@ -374,32 +427,131 @@ impl Session<'_> {
         let Some(mut stream) = self.open(&info)? else {
             return Ok(None);
         };
-        self.write_bands(&mut stream, &raster.data)?;
+        let total = raster.data.len() as u64;
+        let bpl = raster.pixel.bytes_per_line(raster.width).max(1);
+        let mut sent = 0u64;
+        for chunk in raster.data.chunks(bpl * (BAND / bpl).max(1)) {
+            write(&mut stream, chunk)?;
+            sent += chunk.len() as u64;
+            self.progress((sent * 100 / total.max(1)) as i32, sent)?;
+        }
         Ok(Some(stream))
     }
 
-    /// Writes `data` in bands of about [`BAND`] bytes, each with a STATUS.
-    fn write_bands(&mut self, stream: &mut StreamHandle, data: &[u8]) -> Result<(), PageFail> {
-        let total = data.len() as u64;
-        let mut sent = 0u64;
-        for chunk in data.chunks(BAND) {
-            stream
-                .write(chunk)
-                .map_err(|hr| PageFail::App(DeviceError::from_hresult(hr, "writing a page")))?;
-            sent += chunk.len() as u64;
-            let pct = (sent * 100 / total.max(1)) as i32;
-            match self.cb.progress(pct, sent) {
-                Ok(Flow::Continue) => {}
-                Ok(Flow::Cancelled) => return Err(PageFail::Cancelled),
-                Err(hr) => {
-                    return Err(PageFail::App(DeviceError::from_hresult(
-                        hr,
-                        "the application failed the transfer",
-                    )))
+    /// A PNG image decoded row by row while it arrives; rows go on in bands of about
+    /// [`BAND`] bytes, each with a STATUS whose percent counts rows.
+    fn png_rows(
+        &mut self,
+        number: u32,
+        body: &mut ImageBody<'_>,
+        first: Vec<u8>,
+    ) -> Result<Option<StreamHandle>, PageFail> {
+        let bad = |e| {
+            PageFail::Scanner(errors::bad_response(
+                Operation::RetrieveImage,
+                format!("image {number}, which does not decode: {e}"),
+            ))
+        };
+        let mut source = ImageReader {
+            body,
+            buf: first,
+            pos: 0,
+            stopped: None,
+        };
+        // Why the body stopped, when it was not the PNG's fault (cancel, a broken or refused
+        // answer): the decoder only sees an I/O error.
+        let mut rows = match PngRows::new(&mut source, Some(self.request.mode)) {
+            Ok(rows) => rows,
+            Err(e) => return Err(source.stopped.take().unwrap_or_else(|| bad(e))),
+        };
+        let (conv, height) = (rows.conv, rows.height);
+        let info = self.page_info(
+            number,
+            PageData::Raster {
+                pixel: conv.pixel,
+                width: conv.width,
+                height: Some(height),
+            },
+        );
+        let opened = self.open(&info);
+        let mut stream = match opened {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                drop(rows);
+                source.body.finish()?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let row_len = conv.dst_len().max(1);
+        let per_band = (BAND / row_len).max(1);
+        let mut band = vec![0u8; per_band * row_len];
+        let (mut filled, mut sent) = (0usize, 0u64);
+        loop {
+            let more = match rows.next_row(&mut band[filled * row_len..(filled + 1) * row_len]) {
+                Ok(more) => more,
+                Err(e) => {
+                    drop(rows);
+                    return Err(source.stopped.take().unwrap_or_else(|| bad(e)));
                 }
+            };
+            if more {
+                filled += 1;
+            }
+            if filled == per_band || (!more && filled > 0) {
+                write(&mut stream, &band[..filled * row_len])?;
+                sent += (filled * row_len) as u64;
+                filled = 0;
+                let pct = (u64::from(rows.rows) * 100 / u64::from(height.max(1))) as i32;
+                self.progress(pct, sent)?;
+            }
+            if !more {
+                break;
             }
         }
-        Ok(())
+        if rows.rows != height {
+            return Err(PageFail::Scanner(errors::bad_response(
+                Operation::RetrieveImage,
+                format!("image {number} with {} of its {height} rows", rows.rows),
+            )));
+        }
+        let end = rows.finish();
+        drop(rows);
+        if let Err(e) = end {
+            return Err(source.stopped.take().unwrap_or_else(|| bad(e)));
+        }
+        // The rest of the body (after IEND, the closing delimiter) must still be accepted.
+        source.body.finish()?;
+        Ok(Some(stream))
+    }
+
+    /// The scanner's encoding handed on as it arrives.
+    fn pass_through(
+        &mut self,
+        number: u32,
+        mime: Option<&str>,
+        body: &mut ImageBody<'_>,
+        first: Vec<u8>,
+    ) -> Result<Option<StreamHandle>, PageFail> {
+        // The format is what the bytes are, else the attachment's type, else what was asked.
+        let encoding = decode::sniff(&first)
+            .or_else(|| mime.and_then(mime_encoding))
+            .unwrap_or(self.plan.wire);
+        let info = self.page_info(number, PageData::Encoded(encoding));
+        let Some(mut stream) = self.open(&info)? else {
+            body.finish()?;
+            return Ok(None);
+        };
+        let mut sent = 0u64;
+        let mut next = Some(first);
+        while let Some(chunk) = next {
+            write(&mut stream, &chunk)?;
+            sent += chunk.len() as u64;
+            self.progress(body.percent(), sent)?;
+            next = body.chunk()?;
+        }
+        body.finish()?;
+        Ok(Some(stream))
     }
 
     fn open(&mut self, info: &PageInfo) -> Result<Option<StreamHandle>, PageFail> {
@@ -412,6 +564,209 @@ impl Session<'_> {
                 "the application refused the page",
             ))),
         }
+    }
+
+    /// A STATUS; a cancel there stops the page.
+    fn progress(&mut self, pct: i32, bytes: u64) -> Result<(), PageFail> {
+        match self.cb.progress(pct, bytes) {
+            Ok(Flow::Continue) => Ok(()),
+            Ok(Flow::Cancelled) => Err(PageFail::Cancelled),
+            Err(hr) => Err(PageFail::App(DeviceError::from_hresult(
+                hr,
+                "the application failed the transfer",
+            ))),
+        }
+    }
+}
+
+/// Writes to the application's stream; its failure is the application's.
+fn write(stream: &mut StreamHandle, data: &[u8]) -> Result<(), PageFail> {
+    stream
+        .write(data)
+        .map_err(|hr| PageFail::App(DeviceError::from_hresult(hr, "writing a page")))
+}
+
+/// Whether an answer is a multipart (MTOM/XOP) body.
+fn is_multipart(head: &Head) -> bool {
+    head.content_type
+        .as_deref()
+        .is_some_and(|t| MediaType::parse(t).mime.starts_with("multipart/"))
+}
+
+/// Why reading an image answer stopped.
+enum Fetch {
+    /// The cancel token fired.
+    Cancelled,
+    /// The connection broke.
+    Broken(DeviceError),
+    /// The body is not a usable MTOM/XOP answer.
+    Refused(scanwire_wsd::Error),
+}
+
+impl From<Fetch> for PageFail {
+    fn from(f: Fetch) -> Self {
+        match f {
+            Fetch::Cancelled => PageFail::Cancelled,
+            Fetch::Broken(e) => PageFail::Transport(e),
+            Fetch::Refused(e) => PageFail::Transport(errors::bad_response(
+                Operation::RetrieveImage,
+                format!("an image answer that does not parse: {e}"),
+            )),
+        }
+    }
+}
+
+/// A RetrieveImage answer being read: body chunks from the request in flight pushed through
+/// the MTOM/XOP reader.
+struct ImageBody<'f> {
+    flight: &'f mut InFlight,
+    honour: bool,
+    reader: XopReader,
+    /// The body ended and the reader accepted it.
+    done: bool,
+    /// `Content-Length`, for progress.
+    length: Option<u64>,
+}
+
+impl ImageBody<'_> {
+    /// The next thing the body delivers; `None` once it ended and was accepted.
+    fn next(&mut self) -> Result<Option<XopEvent>, Fetch> {
+        loop {
+            if let Some(e) = self.reader.next_event() {
+                return Ok(Some(e));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.flight.chunk(self.honour) {
+                Ok(Some(c)) => {
+                    self.reader.push(&c).map_err(Fetch::Refused)?;
+                    if self.reader.received() > MAX_IMAGE {
+                        return Err(Fetch::Broken(errors::bad_response(
+                            Operation::RetrieveImage,
+                            format!("an answer larger than {MAX_IMAGE} bytes"),
+                        )));
+                    }
+                }
+                Ok(None) => {
+                    self.reader.finish().map_err(Fetch::Refused)?;
+                    self.done = true;
+                }
+                Err(Interrupted::Cancelled) => return Err(Fetch::Cancelled),
+                Err(Interrupted::Failed(e)) => return Err(Fetch::Broken(e)),
+            }
+        }
+    }
+
+    /// A body that ended without what was asked for (the reader refuses such a body at its
+    /// end, so this is a reader that broke its promise).
+    fn missing(what: &str) -> Fetch {
+        Fetch::Broken(errors::bad_response(
+            Operation::RetrieveImage,
+            format!("an image answer without {what}"),
+        ))
+    }
+
+    /// The root part's envelope.
+    fn envelope(&mut self) -> Result<Envelope, Fetch> {
+        match self.next()? {
+            Some(XopEvent::Envelope(e)) => Ok(*e),
+            _ => Err(Self::missing("its envelope first")),
+        }
+    }
+
+    /// The image part's start: its media type.
+    fn image_start(&mut self) -> Result<Option<String>, Fetch> {
+        match self.next()? {
+            Some(XopEvent::ImageStart { mime }) => Ok(mime),
+            _ => Err(Self::missing("its image")),
+        }
+    }
+
+    /// The image's next bytes; `None` at its end.
+    fn chunk(&mut self) -> Result<Option<Vec<u8>>, Fetch> {
+        match self.next()? {
+            Some(XopEvent::Image(b)) => Ok(Some(b)),
+            Some(XopEvent::ImageEnd) => Ok(None),
+            _ => Err(Self::missing("the end of its image")),
+        }
+    }
+
+    /// Appends image bytes to `buf` until it holds at least `len` or the image ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, len: usize) -> Result<(), Fetch> {
+        while buf.len() < len {
+            match self.chunk()? {
+                Some(c) => buf.extend_from_slice(&c),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the rest of the body and has the reader check it: the image is kept only when
+    /// this succeeds.
+    fn finish(&mut self) -> Result<(), Fetch> {
+        while self.next()?.is_some() {}
+        Ok(())
+    }
+
+    /// Percent of the answer received, when its length is known.
+    fn percent(&self) -> i32 {
+        self.length
+            .map(|l| (self.reader.received() as u64 * 100 / l.max(1)).min(100) as i32)
+            .unwrap_or(0)
+    }
+}
+
+/// The image's bytes as a reader, for the PNG decoder; `Seek` is a bound of `png::Decoder`
+/// that it never uses. Why the body stopped is kept in `stopped` (the decoder only sees an
+/// I/O error).
+struct ImageReader<'b, 'f> {
+    body: &'b mut ImageBody<'f>,
+    buf: Vec<u8>,
+    pos: usize,
+    stopped: Option<PageFail>,
+}
+
+impl BufRead for ImageReader<'_, '_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos >= self.buf.len() {
+            match self.body.chunk() {
+                Ok(Some(c)) => {
+                    self.buf = c;
+                    self.pos = 0;
+                }
+                Ok(None) => break,
+                Err(f) => {
+                    self.stopped = Some(f.into());
+                    return Err(std::io::Error::other("the image answer stopped"));
+                }
+            }
+        }
+        Ok(&self.buf[self.pos.min(self.buf.len())..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.buf.len());
+    }
+}
+
+impl Read for ImageReader<'_, '_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl Seek for ImageReader<'_, '_> {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "an image answer cannot seek",
+        ))
     }
 }
 

@@ -106,6 +106,7 @@ impl Client {
         InFlight {
             rx,
             op,
+            head: None,
             _hook: hook,
         }
     }
@@ -133,6 +134,8 @@ fn expect_failure(i: Interrupted) -> DeviceError {
 pub struct InFlight {
     rx: Receiver<Event>,
     op: Operation,
+    /// The head once received (asked for again after a cancel).
+    head: Option<Head>,
     _hook: Option<HookGuard>,
 }
 
@@ -154,10 +157,16 @@ impl InFlight {
         }
     }
 
-    /// Waits for the status line and headers.
+    /// Waits for the status line and headers (at once when they are in already).
     pub fn head(&mut self, honour_cancel: bool) -> Result<Head, Interrupted> {
+        if let Some(h) = &self.head {
+            return Ok(h.clone());
+        }
         match self.next(honour_cancel)? {
-            Event::Head(h) => Ok(h),
+            Event::Head(h) => {
+                self.head = Some(h.clone());
+                Ok(h)
+            }
             _ => Err(Interrupted::Failed(errors::bad_response(
                 self.op,
                 "a body before its headers",

@@ -50,15 +50,12 @@ pub enum Step {
         /// A DEVICE_STATUS code for what the scanner reported.
         status: Option<HResult>,
     },
-    /// The RetrieveImage answer just decoded holds image `number` (1-based) at `image` in
-    /// its body: hand it on, then call [`Job::page_received`].
-    Page {
+    /// The RetrieveImage answer being read carries image `number` (1-based): its envelope
+    /// is read, the image follows in the same body. Hand it on as it arrives, then call
+    /// [`Job::page_received`] (or [`Job::on_failure`] if the body breaks off or is refused).
+    Image {
         /// 1-based image number.
         number: u32,
-        /// Where the image is in the response body.
-        image: Range<usize>,
-        /// The attachment's Content-Type, if it had one.
-        mime: Option<String>,
     },
     /// The job is over.
     Finish(AcquireResult),
@@ -149,11 +146,17 @@ pub fn decode(
             });
             Ok((m.envelope.body, at))
         }
-        Err(_) if !(200..300).contains(&r.status) => Err(errors::http_status(op, r.status, url)),
-        Err(e) => Err(errors::bad_response(
-            op,
-            format!("a message that does not parse: {e}"),
-        )),
+        Err(e) => Err(unreadable(op, url, r.status, &e)),
+    }
+}
+
+/// An answer that does not parse is the scanner's error, unless its HTTP status already says
+/// what went wrong.
+fn unreadable(op: Operation, url: &str, status: u16, e: &scanwire_wsd::Error) -> DeviceError {
+    if (200..300).contains(&status) {
+        errors::bad_response(op, format!("a message that does not parse: {e}"))
+    } else {
+        errors::http_status(op, status, url)
     }
 }
 
@@ -358,12 +361,10 @@ impl Job {
                 _ => self.finish(Ok(Completion::Cancelled)),
             },
             State::Retrieving { attempt } => match decode(Operation::RetrieveImage, &url, r) {
-                Ok((Body::RetrieveImageResponse { .. }, Some((image, mime)))) => {
+                Ok((Body::RetrieveImageResponse { .. }, Some(_))) => {
                     self.state = State::Delivering;
-                    Step::Page {
+                    Step::Image {
                         number: self.images + 1,
-                        image,
-                        mime,
                     }
                 }
                 Ok((Body::Fault(f), _)) => self.retrieve_fault(&f, attempt),
@@ -395,6 +396,37 @@ impl Job {
                     DeviceErrorKind::Internal,
                     "WS-Scan job: a response arrived with no request outstanding",
                 )))
+            }
+        }
+    }
+
+    /// The envelope of a RetrieveImage answer read as it arrives (an MTOM/XOP body whose
+    /// image follows), or why it could not be read; `status` is the answer's HTTP status.
+    pub fn on_envelope(&mut self, status: u16, read: Result<Body, scanwire_wsd::Error>) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        let State::Retrieving { attempt } = state else {
+            self.state = state;
+            return Step::Finish(Err(DeviceError::new(
+                DeviceErrorKind::Internal,
+                "WS-Scan job: an image answer arrived with no RetrieveImage outstanding",
+            )));
+        };
+        let url = self.service.url.clone();
+        match read {
+            Ok(Body::RetrieveImageResponse { .. }) => {
+                self.state = State::Delivering;
+                Step::Image {
+                    number: self.images + 1,
+                }
+            }
+            Ok(Body::Fault(f)) => self.retrieve_fault(&f, attempt),
+            Ok(other) => {
+                let e = unexpected(Operation::RetrieveImage, &other);
+                self.status(Check::Stopped(e), Duration::ZERO)
+            }
+            Err(e) => {
+                let e = unreadable(Operation::RetrieveImage, &url, status, &e);
+                self.status(Check::Stopped(e), Duration::ZERO)
             }
         }
     }
@@ -484,7 +516,7 @@ impl Job {
         self.clean_up(result)
     }
 
-    /// The image of the last [`Step::Page`] was handed on in full.
+    /// The image of the last [`Step::Image`] was handed on in full.
     pub fn page_received(&mut self) -> Step {
         self.images += 1;
         if !self.feeder {
@@ -544,8 +576,11 @@ impl Job {
             State::Cancelling | State::CancelOnCreated => self.finish(Ok(Completion::Cancelled)),
             State::Status(why) => self.decide(why, None),
             State::Job(e) => self.after_job_state(e, None),
-            // The image broke off: ask the scanner why (a jam mid-page shows in its status).
-            State::Retrieving { .. } => self.status(Check::Stopped(error), Duration::ZERO),
+            // The answer or its image broke off: ask the scanner why (a jam mid-page shows in
+            // its status).
+            State::Retrieving { .. } | State::Delivering => {
+                self.status(Check::Stopped(error), Duration::ZERO)
+            }
             _ => self.finish(Err(error)),
         }
     }

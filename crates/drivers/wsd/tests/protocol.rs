@@ -55,7 +55,7 @@ fn a_feeder_job_ends_at_no_images_available() {
     assert_eq!(op(&step), Some(Operation::CreateJob));
     let step = respond(&mut job, created());
     assert_eq!(op(&step), Some(Operation::RetrieveImage));
-    let Step::Page { number: 1, .. } = image(&mut job) else {
+    let Step::Image { number: 1 } = image(&mut job) else {
         panic!("no page")
     };
     assert_eq!(op(&job.page_received()), Some(Operation::RetrieveImage));
@@ -164,4 +164,63 @@ fn service_urls_are_checked() {
         let e = Service::parse(bad).unwrap_err();
         assert!(e.detail().contains(words), "{bad}: {e}");
     }
+}
+
+#[test]
+fn a_streamed_answer_gives_its_image_and_one_that_breaks_while_delivering_asks_why() {
+    let (mut job, _) = Job::start(service(), ScanTicket::default(), true, None);
+    respond(&mut job, created());
+    // The envelope read ahead of its image.
+    let step = job.on_envelope(
+        200,
+        Ok(Body::RetrieveImageResponse {
+            href: "cid:img".into(),
+        }),
+    );
+    assert!(matches!(step, Step::Image { number: 1 }), "{step:?}");
+    // The image breaks off while it is being handed on: the scanner is asked why, then the
+    // job is cancelled.
+    let step = job.on_failure(scanwire_core::device::DeviceError::new(
+        DeviceErrorKind::Communication,
+        "connection reset",
+    ));
+    assert_eq!(op(&step), Some(Operation::Status));
+    let step = respond(
+        &mut job,
+        Body::GetScannerElementsResponse(ScannerElements::default()),
+    );
+    assert_eq!(op(&step), Some(Operation::JobStatus));
+    let step = respond(
+        &mut job,
+        Body::GetJobElementsResponse(JobElements::default()),
+    );
+    assert_eq!(op(&step), Some(Operation::CancelJob));
+
+    // A multipart that does not parse, from a scanner answering 500: the status says it.
+    let (mut job, _) = Job::start(service(), ScanTicket::default(), false, None);
+    respond(&mut job, created());
+    let bad = read_message(
+        Some("multipart/related; boundary=b"),
+        b"--b\r\n",
+        &Limits::DEFAULT,
+    )
+    .map(|m| m.envelope.body);
+    let step = job.on_envelope(500, bad);
+    assert_eq!(op(&step), Some(Operation::Status));
+    // A fault in an envelope read ahead ends a feeder batch as a plain one does.
+    let (mut job, _) = Job::start(service(), ScanTicket::default(), true, None);
+    respond(&mut job, created());
+    image(&mut job);
+    job.page_received();
+    let step = job.on_envelope(
+        200,
+        Ok(Body::Fault(Fault::sender(
+            "ClientErrorNoImagesAvailable",
+            "",
+        ))),
+    );
+    assert!(
+        matches!(step, Step::Finish(Ok(Completion::Done))),
+        "{step:?}"
+    );
 }

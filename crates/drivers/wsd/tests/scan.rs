@@ -409,6 +409,72 @@ fn a_dropped_connection_is_a_clear_error() {
 }
 
 #[test]
+fn rows_go_on_while_the_image_arrives_and_a_broken_one_is_not_kept() {
+    let (w, h) = (1000u32, 1200u32);
+    let big = png_gray(w, h);
+    let r = Responder::start(Plan {
+        images: vec![
+            Answer::Image(png_gray(40, 30), "image/png"),
+            Answer::Dropped(big.clone(), big.len() / 2),
+        ],
+        ..Plan::default()
+    });
+    let req = ScanRequest {
+        mode: ColorMode::Gray,
+        ..request(Source::Feeder, None)
+    };
+    let (outcome, rec) = r.scan(&req, Script::default());
+    let e = outcome.error.expect("an error");
+    assert_eq!(e.kind(), DeviceErrorKind::Communication, "{e}");
+    assert!(e.detail().contains("broke off"), "{e}");
+    assert_eq!(rec.complete_pages().len(), 1, "the page before is kept");
+    // The broken image's page was opened and got rows before its answer broke off: they
+    // were decoded as they arrived, not after the whole answer.
+    let broken = &rec.pages[1];
+    assert_ne!(broken.closed, Some(wia::S_OK));
+    let full = (w * h) as usize;
+    assert!(
+        !broken.data.is_empty() && broken.data.len() < full,
+        "{} of {full} bytes",
+        broken.data.len()
+    );
+    assert_eq!(r.count("CancelJobRequest"), 1, "the job is cancelled");
+    assert!(!r.busy());
+    rec.check_grammar().unwrap();
+}
+
+#[test]
+fn a_duplicated_xop_part_after_a_png_is_refused_and_its_page_not_kept() {
+    let img = png_gray(64, 48);
+    let mut answers = vec![Answer::Image(png_gray(40, 30), "image/png")];
+    answers.push(Answer::Raw(
+        CT.into(),
+        multipart(&[("root", ROOT), ("img", &img), ("img", b"x")], true),
+    ));
+    let r = Responder::start(Plan {
+        images: answers,
+        ..Plan::default()
+    });
+    let req = ScanRequest {
+        mode: ColorMode::Gray,
+        ..request(Source::Feeder, None)
+    };
+    let (outcome, rec) = r.scan(&req, Script::default());
+    let e = outcome.error.expect("an error");
+    assert!(
+        e.detail()
+            .contains("parts 2 and 3 both have Content-ID <img>"),
+        "{e}"
+    );
+    // Image 2's rows may have gone on before the third part came (when the answer arrives
+    // in pieces), but its page is not kept: the answer was refused.
+    assert_eq!(rec.complete_pages().len(), 1);
+    assert!(rec.pages.get(1).is_none_or(|p| p.closed != Some(wia::S_OK)));
+    assert_eq!(r.count("CancelJobRequest"), 1);
+    assert!(!r.busy());
+}
+
+#[test]
 fn a_slow_answer_still_arrives() {
     let r = Responder::start(Plan {
         images: vec![Answer::Slow(

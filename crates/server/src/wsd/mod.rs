@@ -20,7 +20,10 @@
 //! format), the same cancel and timeouts. This module only keeps the WS-Scan handles of the
 //! jobs it created (numeric JobId, JobToken, the ticket).
 
+mod discovery;
 mod mapping;
+
+pub(crate) use discovery::Discovery;
 
 use crate::body::{PageBody, PageFailed, Prefetch};
 use crate::device::{DeviceEntry, Refusal};
