@@ -5,13 +5,13 @@
 use crate::args::{BlankArg, ScanArgs};
 use crate::exit::usage;
 use anyhow::Result;
+use scanwire_core::device::{BlankPages, DeviceProcessing, DeviceProcessingRequest};
 use scanwire_imaging::{
     Blank, Crop, PageReport, Processing, ProcessingReport, QuarterTurns, Rect, Region, Sensitivity,
     SkewFinding,
 };
 use scanwire_output::OutputPlan;
 use serde_json::{json, Value};
-use scanwire_core::device::{BlankPages, DeviceProcessing, DeviceProcessingRequest};
 use std::sync::{Arc, OnceLock};
 
 /// The processing of one scan: what it found, page by page.
@@ -159,7 +159,11 @@ fn where_json(settings: &Processing, device: Option<&DeviceProcessingRequest>) -
             o.insert(step.into(), json!(at(on_device)));
         }
     };
-    put("brightness", settings.brightness != 0, d.brightness.is_some());
+    put(
+        "brightness",
+        settings.brightness != 0,
+        d.brightness.is_some(),
+    );
     put("contrast", settings.contrast != 0, d.contrast.is_some());
     put("crop", settings.crop == Crop::Paper, d.auto_crop);
     put("photos", settings.crop == Crop::Photos, false);

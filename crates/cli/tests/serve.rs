@@ -239,8 +239,21 @@ fn scan_asks_an_escl_scanner_to_remove_blank_pages_and_deskews_here() {
     let device = format!("escl:http://{}/eSCL", s.addr);
     let o = scanwire(
         &[
-            "scan", "-d", &device, "--source", "adf", "--mode", "gray", "--resolution", "100",
-            "--blank", "skip", "--deskew", "--json", "-o", "out.pdf",
+            "scan",
+            "-d",
+            &device,
+            "--source",
+            "adf",
+            "--mode",
+            "gray",
+            "--resolution",
+            "100",
+            "--blank",
+            "skip",
+            "--deskew",
+            "--json",
+            "-o",
+            "out.pdf",
         ],
         dir.path(),
     );
