@@ -3,7 +3,7 @@
 //! with each call, over the application's callback. No COM in here, so Linux tests drive it.
 //!
 //! How WIA 2.0 places the filter (Microsoft's `IWiaImageFilter` pages and the
-//! `wiadriverex/imgfilter` sample; docs/processing.md [IF]): the application's proxy calls
+//! `wiadriverex/imgfilter` sample; docs/processing.md \[IF\]): the application's proxy calls
 //! `InitializeFilter(item, app_callback)` before each `Download`, then hands the filter,
 //! not the application, to the service as the transfer callback. So the filter sees every
 //! `GetNextStream` and `TransferCallback` first:

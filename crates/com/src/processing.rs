@@ -238,7 +238,7 @@ impl FilterSettings {
     /// default (normal brightness and contrast, PORTRAIT, deskew off, crop and blank
     /// detection disabled).
     ///
-    /// WIA_IPS_BLANK_PAGES_SENSITIVITY has no range fixed by WIA [BS]: with the item's
+    /// WIA_IPS_BLANK_PAGES_SENSITIVITY has no range fixed by WIA \[BS\]: with the item's
     /// `WIA_PROP_RANGE` min..max it maps linearly onto Scanwire's 0..100
     /// (`round(100 (v − min) / (max − min))`, as eSCL's is mapped); without a range the value
     /// must already be 0..100.
