@@ -31,7 +31,7 @@
 //! dropped. A page that cannot be processed fails the transfer with the error's HRESULT
 //! ([`FilterError::hresult`]).
 
-use crate::processing::{process_page, FilterError, FilterSettings, PageFormat, PageReport};
+use crate::processing::{process_page, FilterError, FilterReport, FilterSettings, PageFormat};
 use scanwire_core::wia::{self, HResult, MessageKind, WiaTransferParams};
 use std::io::SeekFrom;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -212,7 +212,7 @@ pub struct ImageFilter<A: Application> {
     app: Option<A>,
     page: Option<Page>,
     sticky: Option<HResult>,
-    reports: Vec<Result<PageReport, String>>,
+    reports: Vec<Result<FilterReport, String>>,
 }
 
 impl<A: Application> Default for ImageFilter<A> {
@@ -258,7 +258,7 @@ impl<A: Application> ImageFilter<A> {
 
     /// What was found on each page the driver completed, in order (an error for a page
     /// that could not be processed).
-    pub fn reports(&self) -> &[Result<PageReport, String>] {
+    pub fn reports(&self) -> &[Result<FilterReport, String>] {
         &self.reports
     }
 
@@ -371,7 +371,11 @@ impl<A: Application> ImageFilter<A> {
         let bytes = page.buffer.take();
         let s = &page.setup;
         let processed = match process_page(&bytes, s.format, s.dpi, &s.settings) {
-            Ok(p) => p,
+            Ok(mut p) => {
+                // The driver's page number: the pages it completed so far, this one included.
+                p.report.findings.scanned = self.reports.len() as u32 + 1;
+                p
+            }
             Err(e) => {
                 self.reports.push(Err(e.to_string()));
                 let hr = e.hresult();

@@ -1,13 +1,15 @@
 //! What Scanwire's WIA image processing filter and segmentation filter do, without COM: the
-//! `WIA_IPS_*` property values read as processing settings, a whole page run through
-//! `scanwire-imaging`'s stages, and the photos on a preview found as child-item geometry.
+//! `WIA_IPS_*` property values read as a [`Processing`] (the settings type the CLI and the
+//! eSCL server use too), a whole page run through [`Processing::process_image`] (the code
+//! the page pipeline's stage runs, so the filter, the CLI and the server make the same pages
+//! of the same page), and the photos on a preview found as child-item geometry.
 //!
-//! This is the one place the WIA properties meet the imaging stages (docs/processing.md has
-//! their meaning and sources), so a shared settings type can replace [`FilterSettings`] here
-//! without touching the COM objects. Order of the stages, as Microsoft's sample filter
-//! (`wiadriverex/imgfilter`, `DoFiltering`) does it: cut out and straighten first, then
-//! brightness and contrast, rotation last. The blank check looks at the straightened page
-//! before brightness and contrast change it.
+//! What is the filter's own: reading the properties (with WIA's names in the errors), the
+//! region WIA_IPS_DESKEW_X / _Y describe (cut out straight before processing: it says what
+//! part of the transfer is the item), the DESKEW_X / _Y written back from what was found,
+//! the page's encoding, and the segmentation filter's child items. docs/processing.md has
+//! the properties' meaning and sources, and the order (brightness and contrast, the
+//! detectors, blank check, crop and deskew, rotation last).
 //!
 //! Pages arrive encoded in the item's `WIA_IPA_FORMAT` and leave in the same format: PNG
 //! and JPEG through `scanwire-codecs` (decoded whole: deskew and rotation need the whole page,
@@ -18,9 +20,8 @@ use scanwire_codecs::{decode, encode_page, EncodeError, EncodeOptions, Format, S
 use scanwire_core::device::{PageData, PageInfo, Side, Source};
 use scanwire_core::wia::{self, HResult};
 use scanwire_imaging::{
-    angle_from_deskew_xy, blank_score, brightness_contrast, crop, deskew, detect_paper,
-    detect_skew, extract, rotate, segment_photos, BlankResult, Image, ImagingError, QuarterTurns,
-    Region, Sensitivity, SkewError,
+    angle_from_deskew_xy, crop, extract, segment_photos, Blank, Crop, Image, ImagingError,
+    PageFindings, Processing, QuarterTurns, Region, Sensitivity, SkewFinding,
 };
 
 // Property ids (wia.h / wiadef.h values; checked against the `windows` crate in `com`).
@@ -154,32 +155,6 @@ impl FilterError {
     }
 }
 
-/// `WIA_IPS_AUTO_CROP`.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub enum AutoCrop {
-    /// Not cropped.
-    #[default]
-    Disabled,
-    /// The sheet, cut out (and straightened when deskew is on).
-    Single,
-    /// Every photo on the page, each as a page of its own.
-    Multi,
-}
-
-/// `WIA_IPS_BLANK_PAGES` with `WIA_IPS_JOB_SEPARATORS`: what a blank page does.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub enum BlankPages {
-    /// Not checked.
-    #[default]
-    Disabled,
-    /// Checked; a blank page is not delivered (DISCARD, or JOB_SEPARATOR with
-    /// DETECT_NOSCAN_CONTINUE).
-    Discard,
-    /// Checked and reported; a blank page is delivered (JOB_SEPARATOR with
-    /// DETECT_SCAN_CONTINUE, or with separators DISABLED).
-    Keep,
-}
-
 /// Where the item's property values come from: by id, `None` when the item lacks it.
 pub trait PropertySource {
     /// The value of property `id` as a LONG, if the item has it.
@@ -188,41 +163,15 @@ pub trait PropertySource {
     fn range(&self, id: u32) -> Option<(i32, i32)>;
 }
 
-/// The item's `WIA_IPS_*` processing properties as Scanwire's stages take them.
-#[derive(Clone, Debug, PartialEq)]
+/// The item's `WIA_IPS_*` processing properties: the shared [`Processing`], and the region
+/// DESKEW_X / _Y describe.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterSettings {
-    /// −1000..=1000.
-    pub brightness: i32,
-    /// −1000..=1000.
-    pub contrast: i32,
-    /// Counterclockwise, as WIA_IPS_ROTATION.
-    pub rotation: QuarterTurns,
-    /// WIA_IPS_AUTO_DESKEW = ON: find the angle on each page.
-    pub auto_deskew: bool,
+    /// What to do to each page, as every front end says it.
+    pub processing: Processing,
     /// WIA_IPS_DESKEW_X / _Y when auto deskew is off: the turned region inside the scanned
-    /// area (a segmentation result); `(0, 0)` is none.
+    /// area (a segmentation result), cut out straight before the rest; `(0, 0)` is none.
     pub deskew_xy: (u32, u32),
-    /// WIA_IPS_AUTO_CROP.
-    pub crop: AutoCrop,
-    /// WIA_IPS_BLANK_PAGES (+ JOB_SEPARATORS).
-    pub blank: BlankPages,
-    /// WIA_IPS_BLANK_PAGES_SENSITIVITY on Scanwire's 0..100 scale.
-    pub sensitivity: Sensitivity,
-}
-
-impl Default for FilterSettings {
-    fn default() -> Self {
-        FilterSettings {
-            brightness: 0,
-            contrast: 0,
-            rotation: QuarterTurns::None,
-            auto_deskew: false,
-            deskew_xy: (0, 0),
-            crop: AutoCrop::Disabled,
-            blank: BlankPages::Disabled,
-            sensitivity: Sensitivity::default(),
-        }
-    }
 }
 
 fn bad(property: &'static str, value: i32, allowed: &'static str) -> FilterError {
@@ -252,7 +201,7 @@ impl FilterSettings {
         };
         let brightness = level(WIA_IPS_BRIGHTNESS, "WIA_IPS_BRIGHTNESS")?;
         let contrast = level(WIA_IPS_CONTRAST, "WIA_IPS_CONTRAST")?;
-        let rotation = match p.long(WIA_IPS_ROTATION).unwrap_or(PORTRAIT) {
+        let rotate = match p.long(WIA_IPS_ROTATION).unwrap_or(PORTRAIT) {
             PORTRAIT => QuarterTurns::None,
             LANDSCAPE => QuarterTurns::Ccw90,
             ROT180 => QuarterTurns::Half,
@@ -265,7 +214,7 @@ impl FilterSettings {
                 ))
             }
         };
-        let auto_deskew = match p.long(WIA_IPS_AUTO_DESKEW) {
+        let deskew = match p.long(WIA_IPS_AUTO_DESKEW) {
             None | Some(WIA_AUTO_DESKEW_OFF) => false,
             Some(WIA_AUTO_DESKEW_ON) => true,
             Some(v) => {
@@ -288,9 +237,9 @@ impl FilterSettings {
             offset(WIA_IPS_DESKEW_Y, "WIA_IPS_DESKEW_Y")?,
         );
         let crop = match p.long(WIA_IPS_AUTO_CROP).unwrap_or(WIA_AUTO_CROP_DISABLED) {
-            WIA_AUTO_CROP_DISABLED => AutoCrop::Disabled,
-            WIA_AUTO_CROP_SINGLE => AutoCrop::Single,
-            WIA_AUTO_CROP_MULTI => AutoCrop::Multi,
+            WIA_AUTO_CROP_DISABLED => Crop::Off,
+            WIA_AUTO_CROP_SINGLE => Crop::Paper,
+            WIA_AUTO_CROP_MULTI => Crop::Photos,
             v => {
                 return Err(bad(
                     "WIA_IPS_AUTO_CROP",
@@ -303,15 +252,17 @@ impl FilterSettings {
             .long(WIA_IPS_BLANK_PAGES)
             .unwrap_or(WIA_BLANK_PAGE_DETECTION_DISABLED)
         {
-            WIA_BLANK_PAGE_DETECTION_DISABLED => BlankPages::Disabled,
-            WIA_BLANK_PAGE_DISCARD => BlankPages::Discard,
+            WIA_BLANK_PAGE_DETECTION_DISABLED => Blank::Keep,
+            WIA_BLANK_PAGE_DISCARD => Blank::Skip,
             WIA_BLANK_PAGE_JOB_SEPARATOR => {
                 match p
                     .long(WIA_IPS_JOB_SEPARATORS)
                     .unwrap_or(WIA_SEPARATOR_DISABLED)
                 {
-                    WIA_SEPARATOR_DISABLED | WIA_SEPARATOR_DETECT_SCAN_CONTINUE => BlankPages::Keep,
-                    WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE => BlankPages::Discard,
+                    // The separator page is kept: every page is delivered, so there is
+                    // nothing to check (a filter delivers pages, not documents).
+                    WIA_SEPARATOR_DISABLED | WIA_SEPARATOR_DETECT_SCAN_CONTINUE => Blank::Keep,
+                    WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE => Blank::Split,
                     v => {
                         return Err(bad(
                             "WIA_IPS_JOB_SEPARATORS",
@@ -336,27 +287,33 @@ impl FilterSettings {
             Some(v) => sensitivity(v, p.range(WIA_IPS_BLANK_PAGES_SENSITIVITY))?,
         };
         Ok(FilterSettings {
-            brightness,
-            contrast,
-            rotation,
-            auto_deskew,
+            processing: Processing {
+                brightness,
+                contrast,
+                rotate,
+                deskew,
+                crop,
+                blank,
+                sensitivity,
+            },
             deskew_xy,
-            crop,
-            blank,
-            sensitivity,
         })
     }
 
     /// Whether the page passes unchanged (the filter then hands the application's stream
     /// straight to the driver, as the sample suggests).
     pub fn is_identity(&self) -> bool {
-        self.brightness == 0
-            && self.contrast == 0
-            && self.rotation == QuarterTurns::None
-            && !self.auto_deskew
-            && (self.deskew_xy.0 == 0 || self.deskew_xy.1 == 0)
-            && self.crop == AutoCrop::Disabled
-            && self.blank == BlankPages::Disabled
+        // With nothing else asked, auto deskew is off: DESKEW_X / _Y, if both set, are input.
+        self.processing.is_none() && (self.deskew_xy.0 == 0 || self.deskew_xy.1 == 0)
+    }
+
+    /// The region DESKEW_X / _Y describe in a `width` x `height` transfer, when they are
+    /// input (auto deskew off; with it on they are what the filter writes back).
+    fn region(&self, width: u32, height: u32) -> Option<Region> {
+        if self.processing.deskew {
+            return None;
+        }
+        deskew_region(width, height, self.deskew_xy.0, self.deskew_xy.1)
     }
 }
 
@@ -482,21 +439,21 @@ pub fn encode(img: &Image, format: PageFormat) -> Result<Vec<u8>, FilterError> {
 }
 
 /// What processing found on one page: for the report and for `ApplyProperties`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PageReport {
-    /// The angle auto deskew found (degrees counterclockwise), or why none was used.
-    pub skew: Option<Result<f64, String>>,
-    /// The sheet auto-crop SINGLE found (`None` when no background showed).
-    pub sheet: Option<Region>,
-    /// The blank check's measure, when it ran.
-    pub blank: Option<BlankResult>,
-    /// The page was blank and is not delivered.
-    pub discarded: bool,
-    /// Photos found by auto-crop MULTI.
-    pub photos: usize,
-    /// WIA_IPS_DESKEW_X / _Y of what was straightened, in the page's pixels (auto deskew or
-    /// the sheet), for `ApplyProperties`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilterReport {
+    /// What the shared processing found (the sheet, the angle, the blank check, photos,
+    /// pages made, separator), as the CLI's `--json` reports it.
+    pub findings: PageFindings,
+    /// WIA_IPS_DESKEW_X / _Y of what was straightened, in the processed page's pixels (the
+    /// sheet, or the whole page turned by its text lines), for `ApplyProperties`.
     pub deskew_xy: Option<(u32, u32)>,
+}
+
+impl FilterReport {
+    /// Whether the page was blank and is not delivered (discarded, or a job separator).
+    pub fn discarded(&self) -> bool {
+        self.findings.outputs == 0
+    }
 }
 
 /// A processed page: zero (discarded), one, or several (auto-crop MULTI) images to deliver.
@@ -505,7 +462,7 @@ pub struct Processed {
     /// Each image to deliver, encoded in the page's format.
     pub pages: Vec<Vec<u8>>,
     /// What was found.
-    pub report: PageReport,
+    pub report: FilterReport,
 }
 
 /// The rectangle, turned by `angle_deg`, whose bounding box is `width` x `height`: the
@@ -549,91 +506,35 @@ pub fn deskew_region(width: u32, height: u32, deskew_x: u32, deskew_y: u32) -> O
     })
 }
 
-/// Runs the stages `settings` ask for on one decoded page; each image returned is one page
-/// to deliver (none: the page was blank and is discarded).
+/// Processes one decoded page as `settings` ask: the region DESKEW_X / _Y describe cut out
+/// straight, then [`Processing::process_image`]. Each image returned is one page to deliver
+/// (none: the page was blank, discarded or a job separator).
 pub fn process_image(
     img: Image,
     settings: &FilterSettings,
-) -> Result<(Vec<Image>, PageReport), FilterError> {
-    let mut report = PageReport::default();
-    // 1. Cut out and straighten.
-    let mut images: Vec<Image> = match settings.crop {
-        AutoCrop::Multi => {
-            let photos = segment_photos(&img)?;
-            report.photos = photos.len();
-            if photos.is_empty() {
-                vec![img]
-            } else {
-                photos
-                    .iter()
-                    .map(|r| extract(&img, r))
-                    .collect::<Result<_, _>>()?
-            }
-        }
-        AutoCrop::Single => match detect_paper(&img)? {
-            Some(sheet) => {
-                report.sheet = Some(sheet);
-                if settings.auto_deskew {
-                    report.skew = Some(Ok(sheet.angle_deg));
-                    report.deskew_xy = Some(sheet.deskew_xy());
-                    vec![extract(&img, &sheet)?]
-                } else {
-                    vec![crop(&img, sheet.bounding_rect(img.width, img.height))?]
-                }
-            }
-            None => vec![auto_deskew(img, settings, &mut report)?],
-        },
-        AutoCrop::Disabled => vec![auto_deskew(img, settings, &mut report)?],
+) -> Result<(Vec<Image>, FilterReport), FilterError> {
+    let img = match settings.region(img.width, img.height) {
+        Some(r) => extract(&img, &r)?,
+        None => img,
     };
-    // 2. Blank pages (one page; MULTI's photos are never blank).
-    if settings.blank != BlankPages::Disabled && images.len() == 1 {
-        let b = blank_score(&images[0])?;
-        report.blank = Some(b);
-        if settings.blank == BlankPages::Discard && b.is_blank(settings.sensitivity) {
-            report.discarded = true;
-            return Ok((Vec::new(), report));
+    // One page at a time: the caller that counts them numbers it. WIA tells a filter neither
+    // the sheet nor the side: they stay sheet 1, front.
+    let mut findings = PageFindings::new(1, 1, Side::Front, (img.width, img.height));
+    let images = settings.processing.process_image(img, &mut findings)?;
+    let deskew_xy = match findings.skew {
+        Some(SkewFinding::Sheet { .. }) => findings.crop.map(|sheet| sheet.deskew_xy()),
+        Some(SkewFinding::Text { angle_deg, .. }) => {
+            Some(inscribed(findings.size.0, findings.size.1, angle_deg).deskew_xy())
         }
-    }
-    // 3. Brightness and contrast, 4. rotation.
-    for img in &mut images {
-        brightness_contrast(img, settings.brightness, settings.contrast)?;
-        if settings.rotation != QuarterTurns::None {
-            *img = rotate(img, settings.rotation)?;
-        }
-    }
-    Ok((images, report))
-}
-
-/// Auto deskew of the whole page, or the region DESKEW_X/Y describe, or nothing.
-fn auto_deskew(
-    img: Image,
-    settings: &FilterSettings,
-    report: &mut PageReport,
-) -> Result<Image, FilterError> {
-    if settings.auto_deskew {
-        match detect_skew(&img) {
-            Ok(found) => {
-                report.skew = Some(Ok(found.angle_deg));
-                report.deskew_xy =
-                    Some(inscribed(img.width, img.height, found.angle_deg).deskew_xy());
-                Ok(deskew(&img, found.angle_deg)?)
-            }
-            Err(SkewError::NotEnoughStructure { .. }) => {
-                report.skew = Some(Err("not enough structure: left as scanned".into()));
-                Ok(img)
-            }
-            Err(SkewError::Image(e)) => Err(e.into()),
-        }
-    } else if let Some(r) = deskew_region(
-        img.width,
-        img.height,
-        settings.deskew_xy.0,
-        settings.deskew_xy.1,
-    ) {
-        Ok(extract(&img, &r)?)
-    } else {
-        Ok(img)
-    }
+        Some(SkewFinding::NotEnoughStructure) | None => None,
+    };
+    Ok((
+        images,
+        FilterReport {
+            findings,
+            deskew_xy,
+        },
+    ))
 }
 
 /// Decodes, processes and re-encodes one page in `format`.
@@ -745,10 +646,8 @@ pub fn filter_preview(
             },
         )?
     };
-    let settings = FilterSettings {
-        blank: BlankPages::Disabled,
-        ..settings.clone()
-    };
+    let mut settings = settings.clone();
+    settings.processing.blank = Blank::Keep;
     let (mut images, _) = process_image(img, &settings)?;
     encode(&images.swap_remove(0), format)
 }

@@ -8,11 +8,15 @@ use scanwire_com::filter::{Application, Begin, ImageFilter, PageSetup};
 use scanwire_com::options::{WIA_IMG_FMT_JPEG, WIA_IMG_FMT_PNG};
 use scanwire_com::pages::PageTemplate;
 use scanwire_com::processing::*;
-use scanwire_core::device::{Encoding, PageData, Source};
+use scanwire_core::device::{Encoding, PageData, PageInfo, Side, Source};
 use scanwire_core::transfer::{CancelHandle, Recorder, RecordingHandle, Script};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
 use scanwire_imaging::synth::{self, Content, PhotosSpec, SheetSpec};
-use scanwire_imaging::{detect_skew, Image, QuarterTurns, Region};
+use scanwire_imaging::{
+    detect_skew, Blank, Crop, Image, Processing, ProcessingReport, QuarterTurns, Region,
+    SkewFinding,
+};
+use scanwire_pipeline::{PageImage, StageOutput};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -60,7 +64,11 @@ fn an_item_without_processing_properties_passes_through() {
     assert!(s.is_identity());
     // AUTO_DESKEW_OFF is 1 and ON is 0: a missing property is off, an explicit 0 is on.
     assert!(settings(&[(WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_OFF)]).is_identity());
-    assert!(settings(&[(WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON)]).auto_deskew);
+    assert!(
+        settings(&[(WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON)])
+            .processing
+            .deskew
+    );
 }
 
 #[test]
@@ -75,18 +83,29 @@ fn every_property_maps_to_its_stage_setting() {
         (WIA_IPS_DESKEW_X, 120),
         (WIA_IPS_DESKEW_Y, 9),
     ]);
-    assert_eq!((s.brightness, s.contrast), (-300, 1000));
-    assert_eq!(s.rotation, QuarterTurns::Ccw270);
-    assert_eq!(s.crop, AutoCrop::Multi);
-    assert_eq!(s.blank, BlankPages::Discard);
-    assert_eq!(s.sensitivity.get(), 70);
+    let p = &s.processing;
+    assert_eq!((p.brightness, p.contrast), (-300, 1000));
+    assert_eq!(p.rotate, QuarterTurns::Ccw270);
+    assert_eq!(p.crop, Crop::Photos);
+    assert_eq!(p.blank, Blank::Skip);
+    assert_eq!(p.sensitivity.get(), 70);
+    assert!(!p.deskew);
     assert_eq!(s.deskew_xy, (120, 9));
+    assert_eq!(
+        settings(&[(WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_SINGLE)])
+            .processing
+            .crop,
+        Crop::Paper
+    );
     for (rot, turns) in [
         (PORTRAIT, QuarterTurns::None),
         (LANDSCAPE, QuarterTurns::Ccw90),
         (ROT180, QuarterTurns::Half),
     ] {
-        assert_eq!(settings(&[(WIA_IPS_ROTATION, rot)]).rotation, turns);
+        assert_eq!(
+            settings(&[(WIA_IPS_ROTATION, rot)]).processing.rotate,
+            turns
+        );
     }
     // Blank pages as job separators: kept or not as WIA_IPS_JOB_SEPARATORS says.
     let sep = |v| {
@@ -94,14 +113,14 @@ fn every_property_maps_to_its_stage_setting() {
             (WIA_IPS_BLANK_PAGES, WIA_BLANK_PAGE_JOB_SEPARATOR),
             (WIA_IPS_JOB_SEPARATORS, v),
         ])
+        .processing
         .blank
     };
-    assert_eq!(
-        sep(WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE),
-        BlankPages::Discard
-    );
-    assert_eq!(sep(WIA_SEPARATOR_DETECT_SCAN_CONTINUE), BlankPages::Keep);
-    assert_eq!(sep(WIA_SEPARATOR_DISABLED), BlankPages::Keep);
+    // NOSCAN_CONTINUE is the CLI's `--blank split`; a separator page that is kept is a page
+    // like any other.
+    assert_eq!(sep(WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE), Blank::Split);
+    assert_eq!(sep(WIA_SEPARATOR_DETECT_SCAN_CONTINUE), Blank::Keep);
+    assert_eq!(sep(WIA_SEPARATOR_DISABLED), Blank::Keep);
 }
 
 #[test]
@@ -109,7 +128,7 @@ fn a_device_sensitivity_range_is_scaled_to_0_100() {
     let mut p = Props::with(&[(WIA_IPS_BLANK_PAGES_SENSITIVITY, 128)]);
     p.ranges.insert(WIA_IPS_BLANK_PAGES_SENSITIVITY, (0, 255));
     let s = FilterSettings::from_properties(&p).unwrap();
-    assert_eq!(s.sensitivity.get(), 50);
+    assert_eq!(s.processing.sensitivity.get(), 50);
     p.values.insert(WIA_IPS_BLANK_PAGES_SENSITIVITY, 300);
     let e = FilterSettings::from_properties(&p).unwrap_err();
     assert!(e.to_string().contains("valid range"), "{e}");
@@ -208,7 +227,7 @@ fn auto_deskew_straightens_the_page_and_reports_the_angle() {
         let s = settings(&[(WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON)]);
         let out = process_page(&png(&text_page(skew, 3)), PageFormat::Png, (100, 100), &s).unwrap();
         assert_eq!(out.pages.len(), 1);
-        let found = out.report.skew.clone().unwrap().unwrap();
+        let found = out.report.findings.skew.unwrap().angle_deg().unwrap();
         assert!((found - skew).abs() < 0.2, "found {found} for {skew}");
         let (dx, dy) = out.report.deskew_xy.unwrap();
         assert!(dx > 0 && dy > 0);
@@ -223,12 +242,10 @@ fn a_page_without_lines_is_left_alone_and_says_so() {
     let s = settings(&[(WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON)]);
     let blank = blank_page(4);
     let out = process_page(&png(&blank), PageFormat::Png, (100, 100), &s).unwrap();
-    assert!(out
-        .report
-        .skew
-        .unwrap()
-        .unwrap_err()
-        .contains("not enough structure"));
+    assert_eq!(
+        out.report.findings.skew,
+        Some(SkewFinding::NotEnoughStructure)
+    );
     assert_eq!(out.report.deskew_xy, None);
     let back = decode_page(&out.pages[0], PageFormat::Png, (1, 1)).unwrap();
     assert!(back.data == blank.data, "the page is unchanged");
@@ -238,11 +255,12 @@ fn a_page_without_lines_is_left_alone_and_says_so() {
 fn blank_pages_are_discarded_and_text_pages_kept() {
     let s = settings(&[(WIA_IPS_BLANK_PAGES, WIA_BLANK_PAGE_DISCARD)]);
     let out = process_page(&png(&blank_page(5)), PageFormat::Png, (100, 100), &s).unwrap();
-    assert!(out.pages.is_empty() && out.report.discarded);
+    assert!(out.pages.is_empty() && out.report.discarded());
+    assert!(!out.report.findings.separator);
     let out = process_page(&png(&text_page(0.0, 6)), PageFormat::Png, (100, 100), &s).unwrap();
     assert_eq!(out.pages.len(), 1);
-    assert!(!out.report.discarded);
-    assert!(out.report.blank.unwrap().coverage > 0.001);
+    assert!(!out.report.discarded());
+    assert!(out.report.findings.blank.unwrap().coverage > 0.001);
 }
 
 #[test]
@@ -279,9 +297,13 @@ fn a_page_that_is_not_its_format_fails_with_invalid_data() {
 #[test]
 fn auto_crop_multi_delivers_each_photo_as_a_page() {
     let truth = synth::photos(&PhotosSpec::on_a4(75, 3, 11));
-    let s = settings(&[(WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_MULTI)]);
+    // Straightened with AUTO_DESKEW, as the CLI's `--crop photos --deskew`.
+    let s = settings(&[
+        (WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_MULTI),
+        (WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON),
+    ]);
     let out = process_page(&png(&truth.image), PageFormat::Png, (75, 75), &s).unwrap();
-    assert_eq!(out.report.photos, 3);
+    assert_eq!(out.report.findings.photos.as_ref().unwrap().len(), 3);
     assert_eq!(out.pages.len(), 3);
     for (bytes, t) in out.pages.iter().zip(&truth.photos) {
         let p = decode_page(bytes, PageFormat::Png, (1, 1)).unwrap();
@@ -291,6 +313,16 @@ fn auto_crop_multi_delivers_each_photo_as_a_page() {
             p.width,
             p.height
         );
+    }
+    // Without AUTO_DESKEW each photo is cut by its upright bounding box.
+    let s = settings(&[(WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_MULTI)]);
+    let out = process_page(&png(&truth.image), PageFormat::Png, (75, 75), &s).unwrap();
+    let photos = out.report.findings.photos.unwrap();
+    assert_eq!(out.pages.len(), photos.len());
+    for (bytes, r) in out.pages.iter().zip(&photos) {
+        let p = decode_page(bytes, PageFormat::Png, (1, 1)).unwrap();
+        let b = r.bounding_rect(truth.image.width, truth.image.height);
+        assert_eq!((p.width, p.height), (b.width, b.height));
     }
 }
 
@@ -366,7 +398,11 @@ fn auto_crop_single_cuts_the_sheet_out_straight_from_the_lid() {
         (WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON),
     ]);
     let out = process_page(&png(&sheet.image), PageFormat::Png, (100, 100), &s).unwrap();
-    let found = out.report.sheet.expect("the sheet against the dark lid");
+    let found = out
+        .report
+        .findings
+        .crop
+        .expect("the sheet against the dark lid");
     assert!((found.angle_deg - 3.0).abs() < 0.2, "{found:?}");
     assert_eq!(out.report.deskew_xy, Some(found.deskew_xy()));
     let p = decode_page(&out.pages[0], PageFormat::Png, (1, 1)).unwrap();
@@ -384,6 +420,153 @@ fn auto_crop_single_cuts_the_sheet_out_straight_from_the_lid() {
     let p = decode_page(&out.pages[0], PageFormat::Png, (1, 1)).unwrap();
     let b = found.bounding_rect(sheet.image.width, sheet.image.height);
     assert_eq!((p.width, p.height), (b.width, b.height));
+}
+
+/// One page as the pipeline hands it to a stage.
+fn pipeline_page(img: &Image, number: u32) -> PageImage {
+    PageImage {
+        page: PageInfo {
+            number,
+            sheet: 1,
+            side: Side::Front,
+            source: Source::Flatbed,
+            data: PageData::Raster {
+                pixel: img.pixel,
+                width: img.width,
+                height: Some(img.height),
+            },
+            dpi: img.dpi,
+        },
+        data: img.data.clone(),
+        text: None,
+    }
+}
+
+/// The image filter and the page pipeline's stage (what the CLI and the eSCL server run)
+/// make the same pages of the same page: the WIA properties read as the settings the CLI
+/// asks with, and one implementation processes both. PNG is lossless, so the pages the
+/// filter encodes decode to exactly the stage's.
+#[test]
+fn the_filter_and_the_pipeline_stage_make_identical_pages() {
+    let mut spec = SheetSpec::a4_on_platen(100, 61);
+    spec.skew_deg = -4.0;
+    let skewed = synth::sheet(&spec).image;
+    let mut spec = SheetSpec::a4_on_platen(100, 62);
+    spec.content = Content::Blank;
+    let blank = synth::sheet(&spec).image;
+    let mut spec = SheetSpec::a4_feeder(100, 63);
+    spec.skew_deg = 3.0;
+    let feeder = synth::sheet(&spec).image;
+    let glass = synth::photos(&PhotosSpec::on_a4(100, 3, 64)).image;
+    let cases: [(&[(u32, i32)], Processing); 4] = [
+        // `--crop --deskew --blank split --rotate 90 --brightness 100 --contrast 150`
+        (
+            &[
+                (WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_SINGLE),
+                (WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON),
+                (WIA_IPS_BRIGHTNESS, 100),
+                (WIA_IPS_CONTRAST, 150),
+                (WIA_IPS_ROTATION, LANDSCAPE),
+                (WIA_IPS_BLANK_PAGES, WIA_BLANK_PAGE_JOB_SEPARATOR),
+                (WIA_IPS_JOB_SEPARATORS, WIA_SEPARATOR_DETECT_NOSCAN_CONTINUE),
+            ],
+            Processing {
+                brightness: 100,
+                contrast: 150,
+                rotate: QuarterTurns::Ccw90,
+                deskew: true,
+                crop: Crop::Paper,
+                blank: Blank::Split,
+                ..Processing::default()
+            },
+        ),
+        // `--crop` alone: the sheet's bounding box.
+        (
+            &[(WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_SINGLE)],
+            Processing {
+                crop: Crop::Paper,
+                ..Processing::default()
+            },
+        ),
+        // `--deskew --blank skip --rotate 180`: the text lines' angle, the whole page turned.
+        (
+            &[
+                (WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON),
+                (WIA_IPS_ROTATION, ROT180),
+                (WIA_IPS_BLANK_PAGES, WIA_BLANK_PAGE_DISCARD),
+            ],
+            Processing {
+                deskew: true,
+                rotate: QuarterTurns::Half,
+                blank: Blank::Skip,
+                ..Processing::default()
+            },
+        ),
+        // `--crop photos --deskew --contrast -100`
+        (
+            &[
+                (WIA_IPS_AUTO_CROP, WIA_AUTO_CROP_MULTI),
+                (WIA_IPS_AUTO_DESKEW, WIA_AUTO_DESKEW_ON),
+                (WIA_IPS_CONTRAST, -100),
+            ],
+            Processing {
+                contrast: -100,
+                deskew: true,
+                crop: Crop::Photos,
+                ..Processing::default()
+            },
+        ),
+    ];
+    let mut separators = 0;
+    for (props, cli) in cases {
+        let s = settings(props);
+        assert_eq!(s.processing, cli, "{props:?}");
+        let report = ProcessingReport::new();
+        let stages = cli.stages(&report).unwrap();
+        assert_eq!(stages.len(), 1);
+        for (n, page) in [&skewed, &blank, &feeder, &glass].into_iter().enumerate() {
+            let number = n as u32 + 1;
+            let bytes = png(page);
+            let filtered = process_page(&bytes, PageFormat::Png, page.dpi, &s).unwrap();
+            // The stage gets the page the filter decodes (the same pixels; pHYs holds the
+            // resolution in whole pixels per metre, so it may come back one dpi lower).
+            let input = decode_page(&bytes, PageFormat::Png, page.dpi).unwrap();
+            assert!(input.data == page.data);
+            let staged = stages[0]
+                .process_outputs(pipeline_page(&input, number))
+                .unwrap();
+            let staged_pages: Vec<&PageImage> = staged
+                .iter()
+                .filter_map(|o| match o {
+                    StageOutput::Page(p) => Some(p),
+                    StageOutput::Separator => None,
+                })
+                .collect();
+            let what = format!("{props:?}, page {number}");
+            assert_eq!(filtered.pages.len(), staged_pages.len(), "{what}");
+            for (bytes, staged) in filtered.pages.iter().zip(&staged_pages) {
+                let f = decode_page(bytes, PageFormat::Png, page.dpi).unwrap();
+                let (pixel, width, height) = staged.layout();
+                assert_eq!(
+                    (f.pixel, f.width, f.height, f.dpi),
+                    (pixel, width, height, staged.page.dpi),
+                    "{what}"
+                );
+                assert!(f.data == staged.data, "{what}: the pixels differ");
+            }
+            // The same findings, the filter's page number aside.
+            let mut found = filtered.report.findings.clone();
+            found.scanned = number;
+            assert_eq!(Some(found), report.page(number), "{what}");
+            let separator = staged.contains(&StageOutput::Separator);
+            assert_eq!(filtered.report.findings.separator, separator, "{what}");
+            separators += separator as u32;
+        }
+    }
+    assert_eq!(
+        separators, 1,
+        "the blank sheet separates with JOB_SEPARATOR"
+    );
 }
 
 #[test]
@@ -527,7 +710,8 @@ fn the_filter_deskews_rotates_and_drops_blank_pages_with_a_valid_grammar() {
     );
     let reports = f.reports();
     assert_eq!(reports.len(), 3);
-    assert!(reports[1].as_ref().unwrap().discarded);
+    assert!(reports[1].as_ref().unwrap().discarded());
+    assert_eq!(reports[2].as_ref().unwrap().findings.scanned, 3);
     assert!(f.found_deskew_xy().is_some());
 }
 

@@ -17,7 +17,8 @@
 //!
 //! In the page pipeline: [`Processing`] (the settings every front end shares) gives the
 //! stages ([`Processing::stages`]), which record what they find per page in a
-//! [`ProcessingReport`]; [`Processing::split`] leaves to a device what it does itself.
+//! [`ProcessingReport`]; [`Processing::process_image`] is the same on one page outside a
+//! pipeline (the COM image filter); [`Processing::split`] leaves to a device what it does itself.
 //!
 //! ```
 //! use scanwire_imaging::{synth, detect_paper, detect_skew, extract, blank_score, Sensitivity};

@@ -6,6 +6,10 @@
 //! contrast; the detectors on one shared thumbnail (sheet, skew, blank); a blank page
 //! discarded or turned into a job separator before anything costly; crop and deskew in one
 //! pass ([`extract`]), or the photos cut out one by one; rotation last.
+//!
+//! [`Processing::process_image`] is that order on one whole page: the pipeline's stage runs
+//! it on every page, and the COM image filter (which gets pages outside the pipeline) on
+//! each page it holds, so no front end has an order of its own.
 
 use crate::{
     blank_score_in, brightness_contrast, crop, detect_paper_in, detect_skew_in, extract, rotate,
@@ -247,28 +251,20 @@ impl ProcessingReport {
     }
 }
 
-/// The one stage: see the module docs.
-struct ProcessStage {
-    settings: Processing,
-    report: Arc<ProcessingReport>,
-}
-
-impl ProcessStage {
-    fn error(&self, e: ImagingError) -> StageError {
-        StageError::new(self.name(), e.to_string())
-    }
-
-    /// Processes one page: the pages (or separator) it becomes, and what was found.
-    fn run(
+impl Processing {
+    /// Processes one whole page in the stage's order (module docs): the images it becomes,
+    /// in order, with what was found written into `found` (`found.outputs` included). None
+    /// for a blank page that is discarded or, with [`Blank::Split`], ends a document
+    /// (`found.separator`). The pipeline's stage runs every page through this; a front end
+    /// that gets pages outside the pipeline (the COM image filter) calls it directly, so
+    /// every front end makes the same pages of the same page with the same settings.
+    pub fn process_image(
         &self,
-        page: PageImage,
+        mut img: Image,
         found: &mut PageFindings,
-    ) -> Result<Vec<StageOutput>, ImagingError> {
-        let s = &self.report.here(self.settings);
-        let (pixel, width, height) = page.layout();
-        let text = page.text.clone();
-        let info = page.page;
-        let mut img = Image::new(pixel, width, height, info.dpi, page.data)?;
+    ) -> Result<Vec<Image>, ImagingError> {
+        let s = self;
+        s.validate()?;
         if s.brightness != 0 || s.contrast != 0 {
             brightness_contrast(&mut img, s.brightness, s.contrast)?;
         }
@@ -294,11 +290,8 @@ impl ProcessStage {
             });
             if blank {
                 found.separator = s.blank == Blank::Split;
-                return Ok(if found.separator {
-                    vec![StageOutput::Separator]
-                } else {
-                    Vec::new()
-                });
+                found.outputs = 0;
+                return Ok(Vec::new());
             }
         }
         let mut pages = Vec::with_capacity(1);
@@ -317,13 +310,13 @@ impl ProcessStage {
                             pages.push(crop(&img, region.bounding_rect(img.width, img.height))?);
                         }
                     }
-                    None => pages.push(self.deskewed(img, thumb.as_ref(), found)?),
+                    None => pages.push(deskewed(s.deskew, img, thumb.as_ref(), found)?),
                 }
             }
             Crop::Photos => {
                 let photos = segment_photos(&img)?;
                 if photos.is_empty() {
-                    pages.push(self.deskewed(img, thumb.as_ref(), found)?);
+                    pages.push(deskewed(s.deskew, img, thumb.as_ref(), found)?);
                 } else {
                     for p in &photos {
                         pages.push(if s.deskew {
@@ -335,66 +328,67 @@ impl ProcessStage {
                 }
                 found.photos = Some(photos);
             }
-            Crop::Off => pages.push(self.deskewed(img, thumb.as_ref(), found)?),
+            Crop::Off => pages.push(deskewed(s.deskew, img, thumb.as_ref(), found)?),
         }
-        let changed = s.rotate != QuarterTurns::None || found.outputs_changed_geometry();
-        let mut out = Vec::with_capacity(pages.len());
-        for p in pages {
-            let p = if s.rotate != QuarterTurns::None {
-                rotate(&p, s.rotate)?
-            } else {
-                p
-            };
-            let mut info = info.clone();
-            info.data = PageData::Raster {
-                pixel: p.pixel,
-                width: p.width,
-                height: Some(p.height),
-            };
-            info.dpi = p.dpi;
-            out.push(StageOutput::Page(PageImage {
-                page: info,
-                data: p.data,
-                // Text boxes are in the old geometry; a page whose geometry changed has none.
-                text: if changed { None } else { text.clone() },
-            }));
+        if s.rotate != QuarterTurns::None {
+            for p in &mut pages {
+                *p = rotate(p, s.rotate)?;
+            }
         }
-        found.outputs = out.len() as u32;
-        Ok(out)
+        found.outputs = pages.len() as u32;
+        Ok(pages)
     }
+}
 
-    /// The page straightened by its text lines, when deskew is asked and an angle is found.
-    fn deskewed(
-        &self,
-        img: Image,
-        thumb: Option<&Thumbnail>,
-        found: &mut PageFindings,
-    ) -> Result<Image, ImagingError> {
-        let (true, Some(t)) = (self.report.here(self.settings).deskew, thumb) else {
-            return Ok(img);
-        };
-        match detect_skew_in(t) {
-            Ok(r) => {
-                found.skew = Some(SkewFinding::Text {
-                    angle_deg: r.angle_deg,
-                    confidence: r.confidence,
-                });
-                // Turning by less than this moves no pixel by more than a few hundredths.
-                if r.angle_deg.abs() < 0.01 {
-                    return Ok(img);
-                }
-                crate::deskew(&img, r.angle_deg)
+/// The page straightened by its text lines, when `deskew` is asked and an angle is found.
+fn deskewed(
+    deskew: bool,
+    img: Image,
+    thumb: Option<&Thumbnail>,
+    found: &mut PageFindings,
+) -> Result<Image, ImagingError> {
+    let (true, Some(t)) = (deskew, thumb) else {
+        return Ok(img);
+    };
+    match detect_skew_in(t) {
+        Ok(r) => {
+            found.skew = Some(SkewFinding::Text {
+                angle_deg: r.angle_deg,
+                confidence: r.confidence,
+            });
+            // Turning by less than this moves no pixel by more than a few hundredths.
+            if r.angle_deg.abs() < 0.01 {
+                return Ok(img);
             }
-            Err(SkewError::NotEnoughStructure { .. }) => {
-                found.skew = Some(SkewFinding::NotEnoughStructure);
-                Ok(img)
-            }
-            Err(SkewError::Image(e)) => Err(e),
+            crate::deskew(&img, r.angle_deg)
         }
+        Err(SkewError::NotEnoughStructure { .. }) => {
+            found.skew = Some(SkewFinding::NotEnoughStructure);
+            Ok(img)
+        }
+        Err(SkewError::Image(e)) => Err(e),
     }
 }
 
 impl PageFindings {
+    /// Nothing found yet on the driver's page `scanned` (of `sheet`, `side`), `size`
+    /// pixels wide and high: what [`Processing::process_image`] fills in.
+    pub fn new(scanned: u32, sheet: u32, side: Side, size: (u32, u32)) -> Self {
+        PageFindings {
+            scanned,
+            sheet,
+            side,
+            size,
+            skew: None,
+            crop: None,
+            crop_box: None,
+            blank: None,
+            photos: None,
+            outputs: 0,
+            separator: false,
+        }
+    }
+
     /// Whether the pages were cut or turned (text boxes no longer fit).
     fn outputs_changed_geometry(&self) -> bool {
         self.crop.is_some()
@@ -403,6 +397,55 @@ impl PageFindings {
                 .skew
                 .and_then(|s| s.angle_deg())
                 .is_some_and(|a| a.abs() >= 0.01)
+    }
+}
+
+/// The one stage: [`Processing::process_image`] on each page, in the pipeline's terms.
+struct ProcessStage {
+    settings: Processing,
+    report: Arc<ProcessingReport>,
+}
+
+impl ProcessStage {
+    fn error(&self, e: ImagingError) -> StageError {
+        StageError::new(self.name(), e.to_string())
+    }
+
+    /// Processes one page: the pages (or separator) it becomes, and what was found.
+    fn run(
+        &self,
+        page: PageImage,
+        found: &mut PageFindings,
+    ) -> Result<Vec<StageOutput>, ImagingError> {
+        let s = self.report.here(self.settings);
+        let (pixel, width, height) = page.layout();
+        let text = page.text.clone();
+        let info = page.page;
+        let img = Image::new(pixel, width, height, info.dpi, page.data)?;
+        let pages = s.process_image(img, found)?;
+        if found.separator {
+            return Ok(vec![StageOutput::Separator]);
+        }
+        let changed = s.rotate != QuarterTurns::None || found.outputs_changed_geometry();
+        Ok(pages
+            .into_iter()
+            .map(|p| {
+                let mut info = info.clone();
+                info.data = PageData::Raster {
+                    pixel: p.pixel,
+                    width: p.width,
+                    height: Some(p.height),
+                };
+                info.dpi = p.dpi;
+                StageOutput::Page(PageImage {
+                    page: info,
+                    data: p.data,
+                    // Text boxes are in the old geometry; a page whose geometry changed has
+                    // none.
+                    text: if changed { None } else { text.clone() },
+                })
+            })
+            .collect())
     }
 }
 
@@ -423,19 +466,13 @@ impl Stage for ProcessStage {
     }
 
     fn process_outputs(&self, page: PageImage) -> Result<Vec<StageOutput>, StageError> {
-        let mut found = PageFindings {
-            scanned: page.page.number,
-            sheet: page.page.sheet,
-            side: page.page.side,
-            size: (page.layout().1, page.layout().2),
-            skew: None,
-            crop: None,
-            crop_box: None,
-            blank: None,
-            photos: None,
-            outputs: 0,
-            separator: false,
-        };
+        let (_, width, height) = page.layout();
+        let mut found = PageFindings::new(
+            page.page.number,
+            page.page.sheet,
+            page.page.side,
+            (width, height),
+        );
         let out = self.run(page, &mut found).map_err(|e| self.error(e))?;
         self.report.push(found);
         Ok(out)
