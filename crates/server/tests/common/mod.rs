@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod avahi;
 pub mod device;
 pub mod netns;
 
