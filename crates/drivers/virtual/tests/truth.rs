@@ -11,51 +11,31 @@
 //! Cases are drawn from a seeded generator (no proptest in the workspace; the seed of a
 //! failing case is in its message, so it replays exactly).
 
-use scanwire_core::device::{ColorMode, OptionValue, PageData, ScanRequest, Source};
-use scanwire_core::transfer::{self, CancelHandle, Recorder, TransferOptions};
+mod common;
+
+use scanwire_core::device::{ColorMode, PageData, ScanRequest, Source};
 use scanwire_imaging::synth::{self, RegionError, Rng};
 use scanwire_imaging::{
     blank_score, blank_score_in, deskew, detect_paper, detect_paper_in, detect_skew,
     segment_photos, Image, Sensitivity, Thumbnail,
 };
-use scanwire_virtual::{truth, PageKind, VirtualDevice};
-use std::collections::BTreeMap;
+use scanwire_virtual::{truth, PageKind};
 
 /// Resolution of the cases: the imaging crate's tolerances are stated at 150 dpi.
 const DPI: u32 = 150;
 
 fn request(source: Source, mode: ColorMode, set: &[(&str, String)]) -> ScanRequest {
-    let table = scanwire_virtual::options::device_options();
-    let pairs: Vec<(String, String)> = set
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    let options: BTreeMap<String, OptionValue> =
-        scanwire_core::device::parse_settings(&table, &pairs).expect("valid --set");
-    ScanRequest {
-        source,
-        mode,
-        resolution: DPI,
-        options,
-        ..Default::default()
-    }
+    let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    common::request(source, mode, DPI, &set)
 }
 
-/// Every page the real driver delivers for `request`, as images.
+/// Every page the real driver delivers for `request`, as images (`common::scan` checks the
+/// transfer's grammar and the verifier).
 fn scan(request: &ScanRequest) -> Vec<Image> {
-    let device = transfer::share(Box::new(VirtualDevice::new()));
-    let (app, log) = Recorder::new();
-    let outcome = transfer::run(
-        &device,
-        request,
-        Box::new(app),
-        &CancelHandle::new(),
-        &TransferOptions::strict(),
-    );
+    let (outcome, log) = common::scan(request);
     assert!(outcome.error.is_none(), "{:?}", outcome.error);
-    log.snapshot()
-        .pages
-        .iter()
+    log.pages
+        .into_iter()
         .map(|p| {
             let PageData::Raster {
                 pixel,
@@ -70,7 +50,7 @@ fn scan(request: &ScanRequest) -> Vec<Image> {
                 width,
                 height: height.expect("known height"),
                 dpi: p.info.dpi,
-                data: p.data.clone(),
+                data: p.data,
             }
         })
         .collect()
