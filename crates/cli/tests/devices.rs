@@ -11,6 +11,7 @@ use scanwire_server::{BlockingServer, ServerConfig, TlsConfig};
 use scanwire_virtual::VirtualDevice;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -41,37 +42,20 @@ fn server_with(tls: Option<TlsConfig>) -> BlockingServer {
     BlockingServer::start(config, vec![("virtual".into(), device)]).unwrap()
 }
 
-#[test]
-fn an_added_scanner_is_listed_usable_by_name_and_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = server();
-    let url = s.url();
-    let o = scanwire(
-        &["devices", "add", "escl", &url, "--name", "office"],
-        dir.path(),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(text(&o.stdout).contains(&format!("added office = {url}")));
-    let file = std::fs::read_to_string(dir.path().join("config/devices.toml")).unwrap();
-    assert!(
-        file.contains("name = \"office\"") && file.contains(&url),
-        "{file}"
-    );
-
-    // Listed, with its name.
-    let list = json_devices(&scanwire(&["devices", "--json"], dir.path()));
+/// A scanner added as `office`: listed by `driver` as `driver:url` with its name, and usable
+/// as `--device office` for caps and for a scan.
+fn listed_and_usable_as_office(dir: &Path, driver: &str, url: &str) {
+    let list = json_devices(&scanwire(&["devices", "--json"], dir));
     let entry = list
         .iter()
-        .find(|d| d["id"] == format!("escl:{url}"))
+        .find(|d| d["id"] == format!("{driver}:{url}"))
         .unwrap_or_else(|| panic!("{list:?}"));
-    assert_eq!(entry["driver"], "escl");
+    assert_eq!(entry["driver"], driver);
     assert!(
         entry["model"].as_str().unwrap().contains("`office`"),
         "{entry}"
     );
-
-    // Usable as --device NAME, for caps and for a scan.
-    let o = scanwire(&["caps", "office", "--json"], dir.path());
+    let o = scanwire(&["caps", "office", "--json"], dir);
     assert!(o.status.success(), "{}", stderr(&o));
     let caps: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(caps["model"], "Scanwire Virtual Scanner");
@@ -92,11 +76,31 @@ fn an_added_scanner_is_listed_usable_by_name_and_removed() {
             "p.png",
             "--quiet",
         ],
+        dir,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let png = std::fs::read(dir.join("p.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+}
+
+#[test]
+fn an_added_scanner_is_listed_usable_by_name_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server();
+    let url = s.url();
+    let o = scanwire(
+        &["devices", "add", "escl", &url, "--name", "office"],
         dir.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let png = std::fs::read(dir.path().join("p.png")).unwrap();
-    assert!(png.starts_with(b"\x89PNG"));
+    assert!(text(&o.stdout).contains(&format!("added office = {url}")));
+    let file = std::fs::read_to_string(dir.path().join("config/devices.toml")).unwrap();
+    assert!(
+        file.contains("name = \"office\"") && file.contains(&url),
+        "{file}"
+    );
+
+    listed_and_usable_as_office(dir.path(), "escl", &url);
 
     // The same URL or name twice is refused.
     let o = scanwire(
@@ -155,45 +159,7 @@ fn an_added_wsd_scanner_is_listed_usable_by_name_and_removed() {
     );
     assert!(!file.contains("[[escl]]"), "{file}");
 
-    // Listed by the WSD driver, with its name.
-    let list = json_devices(&scanwire(&["devices", "--json"], dir.path()));
-    let entry = list
-        .iter()
-        .find(|d| d["id"] == format!("wsd:{url}"))
-        .unwrap_or_else(|| panic!("{list:?}"));
-    assert_eq!(entry["driver"], "wsd");
-    assert!(
-        entry["model"].as_str().unwrap().contains("`office`"),
-        "{entry}"
-    );
-
-    // Usable as --device NAME, for caps and for a scan.
-    let o = scanwire(&["caps", "office", "--json"], dir.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    let caps: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(caps["model"], "Scanwire Virtual Scanner");
-    let o = scanwire(
-        &[
-            "scan",
-            "-d",
-            "office",
-            "--mode",
-            "gray",
-            "--resolution",
-            "75",
-            "-x",
-            "50",
-            "-y",
-            "20",
-            "-o",
-            "p.png",
-            "--quiet",
-        ],
-        dir.path(),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let png = std::fs::read(dir.path().join("p.png")).unwrap();
-    assert!(png.starts_with(b"\x89PNG"));
+    listed_and_usable_as_office(dir.path(), "wsd", &url);
 
     // A name is unique across kinds; the same service twice is refused.
     let escl = s.url();

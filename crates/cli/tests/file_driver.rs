@@ -7,17 +7,10 @@
 mod common;
 
 use common::*;
+use scanwire_testkit::have;
+use scanwire_testkit::ocr::{imgsrc002_truth, recall, tesseract_cli, words, TYPEWRITER};
 use std::path::Path;
 use std::process::Command;
-
-/// Whether a peer program runs; if not, skipped (a failure under SCANWIRE_REQUIRE_PEERS=1).
-fn have(program: &str, arg: &str) -> bool {
-    let ok = Command::new(program).arg(arg).output().is_ok();
-    if !ok {
-        scanwire_testkit::peer_missing(&format!("needs `{program}`"));
-    }
-    ok
-}
 
 /// Pages in a PDF, by qpdf and by pdfinfo (they must agree).
 fn page_count(pdf: &Path) -> u32 {
@@ -36,69 +29,6 @@ fn page_count(pdf: &Path) -> u32 {
         .map(|v| v.trim().parse::<u32>().unwrap());
     assert_eq!(pages, Some(n), "pdfinfo and qpdf disagree: {info}");
     n
-}
-
-/// Word recall: the share of `truth`'s words (punctuation at their ends ignored) that
-/// `found` holds, each found word matching at most one true word (as crates/ocr's tests).
-fn recall(truth: &str, found: &str) -> f64 {
-    let norm = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
-    let mut pool = std::collections::HashMap::<String, usize>::new();
-    for w in found.split_whitespace().map(norm).filter(|w| !w.is_empty()) {
-        *pool.entry(w).or_default() += 1;
-    }
-    let truth: Vec<String> = truth
-        .split_whitespace()
-        .map(norm)
-        .filter(|w| !w.is_empty())
-        .collect();
-    let hits = truth
-        .iter()
-        .filter(|w| match pool.get_mut(*w) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                true
-            }
-            _ => false,
-        })
-        .count();
-    hits as f64 / truth.len() as f64
-}
-
-/// The typed recipe of ocrmypdf-typewriter.png, as printed (the same truth as
-/// crates/ocr/tests/recognize.rs).
-const TYPEWRITER: &str = "Linzensoep à la Waterman
-4 ons linzen
-3 liter water
-3 uien
-bloem, boter
-2 kopjes melk
-laurier, kruidnagel, kerrie, zout
-De linzen wassen en in 1 liter kokend wa-
-ter 1 dag laten weken. 2 liter water bij
-de linzen voegen, zonder het water waarin
-ze geweekt zijn af te gieten. De helft van
-de uien bakken met laurier en kruidnagel.
-Alle uien, kerrie en zout bij de linzen
-voegen. Alles aan de kook brengen. Van de
-bloem met boter en melk een papje maken en
-verder afmaken met de soep. Als de linzen
-gaar zijn is de soep klaar.";
-
-/// unpaper's imgsrc002: five blocks of the same lines (617 words).
-fn imgsrc002_truth() -> String {
-    let a1 =
-        "Some text here, some text here, some text here, some text here, some text here, some text";
-    let a2 =
-        "here, some text here, some text here, some text here, some text here, some text here,";
-    let a3 = "some text here, some text here, some text here, some text here, some text here, some text,";
-    let end =
-        "Additionally, even more text, and still some more text, some text here, some text here.
-And also, besides the other text, some text here, some text here, some text here.
-There is even more text here.";
-    [1, 1, 8, 1, 5]
-        .iter()
-        .map(|n| format!("{a1}\n{a2}\n{}\n{end}\n", vec![a3; *n].join("\n")))
-        .collect()
 }
 
 /// Scans one fixture page through the file driver with `--ocr eng` and compares the PDF's
@@ -122,8 +52,7 @@ fn searchable(name: &str, truth: &str) {
         d,
     );
     let err = stderr(&o);
-    if err.contains("could not be loaded") || err.contains("no Tesseract language data") {
-        scanwire_testkit::peer_missing(&format!("needs Tesseract with English: {err}"));
+    if tesseract_missing(&err) {
         return;
     }
     assert_eq!(o.status.code(), Some(0), "{err}");
@@ -134,25 +63,10 @@ fn searchable(name: &str, truth: &str) {
         );
     }
     assert_eq!(page_count(&d.join("out.pdf")), 1);
-    let text = Command::new("pdftotext")
-        .args(["out.pdf", "-"])
-        .current_dir(d)
-        .output()
-        .unwrap();
-    let ours = String::from_utf8(text.stdout).unwrap();
-    let cli = Command::new("tesseract")
-        .arg(&image)
-        .args(["-", "-l", "eng"])
-        .env("OMP_THREAD_LIMIT", "1")
-        .output()
-        .unwrap();
-    assert!(
-        cli.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cli.stderr)
-    );
-    let cli = String::from_utf8_lossy(&cli.stdout);
-    let (r_ours, r_cli) = (recall(truth, &ours), recall(truth, &cli));
+    let ours = pdftotext(&d.join("out.pdf"));
+    let cli = tesseract_cli(&image, "eng").unwrap_or_else(|why| panic!("{why}"));
+    let truth = words(truth);
+    let (r_ours, r_cli) = (recall(&truth, &words(&ours)), recall(&truth, &words(&cli)));
     eprintln!(
         "{name}: word recall through file: and the PDF {:.2} %, tesseract CLI {:.2} %",
         r_ours * 100.0,
@@ -364,21 +278,11 @@ fn pdfa_with_ocr_from_files() {
         d,
     );
     let err = stderr(&o);
-    if err.contains("could not be loaded") || err.contains("no Tesseract language data") {
-        scanwire_testkit::peer_missing(&format!("needs Tesseract with English: {err}"));
+    if tesseract_missing(&err) {
         return;
     }
     assert_eq!(o.status.code(), Some(0), "{err}");
-    let check = Command::new("qpdf")
-        .args(["--check", "a.pdf"])
-        .current_dir(d)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    qpdf_check(&d.join("a.pdf"));
     let catalog = Command::new("qpdf")
         .args(["--show-object=1", "a.pdf"])
         .current_dir(d)
@@ -389,11 +293,6 @@ fn pdfa_with_ocr_from_files() {
         catalog.contains("/S /GTS_PDFA1") && catalog.contains("/Metadata"),
         "{catalog}"
     );
-    let text = Command::new("pdftotext")
-        .args(["a.pdf", "-"])
-        .current_dir(d)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
+    let text = pdftotext(&d.join("a.pdf"));
     assert!(text.contains("Additionally, even more text"), "{text}");
 }

@@ -4,30 +4,12 @@
 mod common;
 
 use common::*;
-use std::process::Command;
-
-fn peers_required() -> bool {
-    std::env::var("SCANWIRE_REQUIRE_PEERS").as_deref() == Ok("1")
-}
-
-/// Skips (prints why) or fails under SCANWIRE_REQUIRE_PEERS=1.
-fn skip(why: &str) {
-    assert!(
-        !peers_required(),
-        "SCANWIRE_REQUIRE_PEERS=1 but this test {why}"
-    );
-    eprintln!("SKIPPED: this test {why}");
-}
+use scanwire_testkit::have;
 
 /// Whether Tesseract with English is there (else skipped).
 fn tesseract(dir: &std::path::Path) -> bool {
     let o = scanwire(&["scan", "--ocr", "eng+qqq", "-o", "probe.pdf"], dir);
-    let err = stderr(&o);
-    if err.contains("could not be loaded") || err.contains("no Tesseract language data") {
-        skip(&format!("needs Tesseract: {err}"));
-        return false;
-    }
-    true
+    !tesseract_missing(&stderr(&o))
 }
 
 #[test]
@@ -56,9 +38,7 @@ fn a_feeder_scan_with_ocr_is_a_searchable_pdf_with_text_hocr_and_a_report() {
     if !tesseract(d) {
         return;
     }
-    let have = |p: &str, a: &str| Command::new(p).arg(a).output().is_ok();
     if !(have("pdftotext", "-v") && have("qpdf", "--version")) {
-        skip("needs pdftotext and qpdf (poppler-utils, qpdf)");
         return;
     }
     let o = scanwire(
@@ -94,22 +74,8 @@ fn a_feeder_scan_with_ocr_is_a_searchable_pdf_with_text_hocr_and_a_report() {
         assert!(p["mean_confidence"].as_f64().unwrap() > 0.0, "{p}");
         assert!(p["ocr_seconds"].as_f64().unwrap() > 0.0, "{p}");
     }
-    let check = Command::new("qpdf")
-        .args(["--check", "doc.pdf"])
-        .current_dir(d)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
-    let text = Command::new("pdftotext")
-        .args(["doc.pdf", "-"])
-        .current_dir(d)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(text.stdout).unwrap();
+    qpdf_check(&d.join("doc.pdf"));
+    let text = pdftotext(&d.join("doc.pdf"));
     assert_eq!(
         text.matches('\u{c}').count(),
         2,

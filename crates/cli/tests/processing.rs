@@ -37,16 +37,7 @@ fn pdf_pages(path: &Path) -> Option<u64> {
         }
     };
     assert!(o.status.success(), "qpdf on {}", path.display());
-    let check = Command::new("qpdf")
-        .arg("--check")
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    qpdf_check(path);
     Some(String::from_utf8_lossy(&o.stdout).trim().parse().unwrap())
 }
 

@@ -5,14 +5,17 @@
 //! - [`sniff`] tells a body's encoding by its first bytes; [`png_is_mode`] whether a PNG
 //!   already holds the rows a color mode asks for.
 //! - [`decode`] decodes a whole PNG or JPEG, in its own layout or converted to a mode.
-//! - [`PngRows`] decodes a PNG row by row while its bytes arrive.
+//! - [`PngRows`] decodes a PNG row by row while its bytes arrive, and hands the rows on in
+//!   bands ([`PngRows::bands`]); [`ChunkReader`] makes a body still arriving in chunks its
+//!   reader. Both network drivers (eSCL, WSD) decode their pages so.
 //! - [`RowConverter`] turns decoded samples (1–4 channels, 8 or 16 bits) into rows of a
 //!   [`PixelFormat`].
 
 use crate::convert::to8;
 use crate::EncodeError;
 use scanwire_core::device::{ColorMode, Encoding, PixelFormat};
-use std::io::{BufRead, Seek};
+use std::io::{BufRead, Read, Seek};
+use std::ops::ControlFlow;
 
 /// A decoded page.
 #[derive(Debug)]
@@ -338,11 +341,189 @@ impl<R: BufRead + Seek> PngRows<R> {
     pub fn finish(&mut self) -> Result<(), EncodeError> {
         self.reader.finish().map_err(png_error)
     }
+
+    /// Decodes the remaining rows into bands of whole rows, about `band_bytes` each (at least
+    /// one row), and hands each band to `out` with the percent of the image's rows done and
+    /// the bytes handed on so far. Stops when `out` breaks (the application cancelled) and
+    /// returns that; a row that does not decode comes back through `decode_error`. The caller
+    /// checks afterwards that every row came ([`PngRows::rows`] against the height).
+    pub fn bands<E>(
+        &mut self,
+        band_bytes: usize,
+        mut out: impl FnMut(&[u8], i32, u64) -> Result<ControlFlow<()>, E>,
+        decode_error: impl Fn(EncodeError) -> E,
+    ) -> Result<ControlFlow<()>, E> {
+        let row_len = self.conv.dst_len().max(1);
+        let per_band = (band_bytes / row_len).max(1);
+        let mut band = vec![0u8; per_band * row_len];
+        let (mut filled, mut sent) = (0usize, 0u64);
+        loop {
+            let more = self
+                .next_row(&mut band[filled * row_len..(filled + 1) * row_len])
+                .map_err(&decode_error)?;
+            if more {
+                filled += 1;
+            }
+            if filled == per_band || (!more && filled > 0) {
+                sent += (filled * row_len) as u64;
+                let pct = (u64::from(self.rows) * 100 / u64::from(self.height.max(1))) as i32;
+                if out(&band[..filled * row_len], pct, sent)?.is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
+                filled = 0;
+            }
+            if !more {
+                return Ok(ControlFlow::Continue(()));
+            }
+        }
+    }
+}
+
+/// Adapts a source of body chunks (`next` returns `None` at the end) to [`Read`] +
+/// [`BufRead`], so that a page is decoded while its body arrives. `Seek` is a bound of
+/// `png::Decoder` that it never uses; seeking reports "unsupported".
+pub struct ChunkReader<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> {
+    next: F,
+    buf: Vec<u8>,
+    pos: usize,
+    done: bool,
+    /// Bytes taken from the source so far.
+    pub received: u64,
+}
+
+impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> ChunkReader<F> {
+    /// A reader over `first` and then whatever `next` returns.
+    pub fn new(first: Vec<u8>, next: F) -> Self {
+        ChunkReader {
+            received: first.len() as u64,
+            next,
+            buf: first,
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> BufRead for ChunkReader<F> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos >= self.buf.len() && !self.done {
+            match (self.next)()? {
+                Some(chunk) => {
+                    self.received += chunk.len() as u64;
+                    self.buf = chunk;
+                    self.pos = 0;
+                }
+                None => self.done = true,
+            }
+        }
+        Ok(&self.buf[self.pos.min(self.buf.len())..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.buf.len());
+    }
+}
+
+impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> Read for ChunkReader<F> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<F: FnMut() -> std::io::Result<Option<Vec<u8>>>> Seek for ChunkReader<F> {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "a page body cannot seek",
+        ))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `bytes` as a body arriving three bytes at a time, as a slow connection delivers it.
+    fn trickle(bytes: &[u8]) -> ChunkReader<impl FnMut() -> std::io::Result<Option<Vec<u8>>>> {
+        let mut chunks = bytes[3..].chunks(3).map(<[u8]>::to_vec).collect::<Vec<_>>();
+        chunks.reverse();
+        ChunkReader::new(bytes[..3].to_vec(), move || Ok(chunks.pop()))
+    }
+
+    #[test]
+    fn png_rows_streamed_in_small_chunks_equal_a_whole_decode() {
+        let bytes = png(37, 11, png::ColorType::Rgb, png::BitDepth::Eight);
+        let whole = decode(&bytes, Some(ColorMode::Color)).unwrap();
+        assert_eq!((whole.width, whole.height), (37, 11));
+        let mut rows = PngRows::new(trickle(&bytes), Some(ColorMode::Color)).unwrap();
+        let mut data = Vec::new();
+        let mut row = vec![0; rows.conv.dst_len()];
+        while rows.next_row(&mut row).unwrap() {
+            data.extend_from_slice(&row);
+        }
+        rows.finish().unwrap();
+        assert_eq!(data, whole.data);
+    }
+
+    #[test]
+    fn bands_hold_whole_rows_and_count_percent_by_rows() {
+        let bytes = png(37, 11, png::ColorType::Rgb, png::BitDepth::Eight);
+        let whole = decode(&bytes, Some(ColorMode::Color)).unwrap();
+        let mut rows = PngRows::new(trickle(&bytes), Some(ColorMode::Color)).unwrap();
+        // 4 rows of 111 bytes fit in 450: bands of 4, 4 and 3 rows.
+        let mut got: Vec<(usize, i32, u64)> = Vec::new();
+        let mut data = Vec::new();
+        let end = rows
+            .bands(
+                450,
+                |band, pct, sent| {
+                    got.push((band.len(), pct, sent));
+                    data.extend_from_slice(band);
+                    Ok::<_, EncodeError>(ControlFlow::Continue(()))
+                },
+                |e| e,
+            )
+            .unwrap();
+        assert!(end.is_continue());
+        assert_eq!(got, [(444, 36, 444), (444, 72, 888), (333, 100, 1221)]);
+        assert_eq!(data, whole.data);
+        assert_eq!(rows.rows, 11);
+        // A band smaller than a row still holds one row; a break stops at once.
+        let mut rows = PngRows::new(trickle(&bytes), Some(ColorMode::Color)).unwrap();
+        let mut calls = 0;
+        let end = rows
+            .bands(
+                1,
+                |band, _, _| {
+                    assert_eq!(band.len(), 111);
+                    calls += 1;
+                    Ok::<_, EncodeError>(ControlFlow::Break(()))
+                },
+                |e| e,
+            )
+            .unwrap();
+        assert!(end.is_break());
+        assert_eq!((calls, rows.rows), (1, 1));
+    }
+
+    #[test]
+    fn a_body_cut_short_is_a_decode_error_from_bands() {
+        let bytes = png(64, 64, png::ColorType::Rgb, png::BitDepth::Eight);
+        let cut = &bytes[..bytes.len() / 2];
+        let mut rows = PngRows::new(trickle(cut), Some(ColorMode::Color)).unwrap();
+        let e = rows
+            .bands(
+                4096,
+                |_, _, _| Ok::<_, String>(ControlFlow::Continue(())),
+                |e| format!("mapped: {e}"),
+            )
+            .unwrap_err();
+        assert!(e.starts_with("mapped: ") && e.contains("PNG"), "{e}");
+    }
 
     fn png(width: u32, height: u32, color: png::ColorType, depth: png::BitDepth) -> Vec<u8> {
         let mut out = Vec::new();

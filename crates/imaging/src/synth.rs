@@ -186,6 +186,46 @@ pub struct Photos {
     pub photos: Vec<Region>,
 }
 
+/// How far a region found is from its truth, in the two numbers the detectors' tolerances
+/// are stated in (the tests here and the virtual scanner's check the same way).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegionError {
+    /// Largest distance between corresponding corners, pixels.
+    pub corner_px: f64,
+    /// Difference of the angles, degrees.
+    pub angle_deg: f64,
+}
+
+impl RegionError {
+    /// The error of `found` against `truth`.
+    pub fn between(found: &Region, truth: &Region) -> RegionError {
+        let corner_px = found
+            .corners()
+            .iter()
+            .zip(truth.corners().iter())
+            .map(|(p, q)| (p.0 - q.0).hypot(p.1 - q.1))
+            .fold(0.0, f64::max);
+        RegionError {
+            corner_px,
+            angle_deg: (found.angle_deg - truth.angle_deg).abs(),
+        }
+    }
+
+    /// Whether both are within their tolerances.
+    pub fn within(&self, corner_px: f64, angle_deg: f64) -> bool {
+        self.corner_px <= corner_px && self.angle_deg <= angle_deg
+    }
+}
+
+/// The region of `found` nearest `truth` (by corner distance) and its error; None when
+/// nothing was found.
+pub fn nearest<'a>(truth: &Region, found: &'a [Region]) -> Option<(&'a Region, RegionError)> {
+    found
+        .iter()
+        .map(|f| (f, RegionError::between(f, truth)))
+        .min_by(|a, b| a.1.corner_px.total_cmp(&b.1.corner_px))
+}
+
 fn px(mm: f64, dpi: u32) -> f64 {
     mm * dpi as f64 / 25.4
 }

@@ -1,19 +1,10 @@
 //! The detectors against generated pages whose truth is known (`scanwire_imaging::synth`),
 //! over hundreds of seeded cases each: deskew residual, crop box, photo boxes, blank matrix.
 
-use scanwire_imaging::synth::{self, Content, PhotosSpec, Rng, SheetSpec};
+use scanwire_imaging::synth::{self, Content, PhotosSpec, RegionError, Rng, SheetSpec};
 use scanwire_imaging::{
-    blank_score, detect_paper, detect_skew, extract, segment_photos, Region, Sensitivity,
+    blank_score, detect_paper, detect_skew, extract, segment_photos, Sensitivity,
 };
-
-/// Largest distance between corresponding corners.
-fn corner_error(a: &Region, b: &Region) -> f64 {
-    a.corners()
-        .iter()
-        .zip(b.corners().iter())
-        .map(|(p, q)| (p.0 - q.0).hypot(p.1 - q.1))
-        .fold(0.0, f64::max)
-}
 
 /// A document sheet with random skew, offset, size, mode and defects.
 fn random_sheet(seed: u64, dpi: u32, max_skew: f64) -> SheetSpec {
@@ -68,14 +59,15 @@ fn deskew_within_a_tenth_of_a_degree_and_crop_within_two_pixels() {
         let paper = detect_paper(&sheet.image)
             .expect("valid image")
             .unwrap_or_else(|| panic!("seed {seed}: no sheet found"));
-        let err = corner_error(&paper, &sheet.paper);
-        let angle_err = (paper.angle_deg - sheet.paper.angle_deg).abs();
-        worst_corner = worst_corner.max(err);
-        worst_angle = worst_angle.max(angle_err);
+        let e = RegionError::between(&paper, &sheet.paper);
+        worst_corner = worst_corner.max(e.corner_px);
+        worst_angle = worst_angle.max(e.angle_deg);
         assert!(
-            err <= 2.0 && angle_err <= 0.1,
-            "seed {seed}: truth {:?} found {paper:?}: corner error {err:.2} px, angle error {angle_err:.3}°",
-            sheet.paper
+            e.within(2.0, 0.1),
+            "seed {seed}: truth {:?} found {paper:?}: corner error {:.2} px, angle error {:.3}°",
+            sheet.paper,
+            e.corner_px,
+            e.angle_deg
         );
     }
     eprintln!(
@@ -133,16 +125,13 @@ fn photo_boxes_within_three_pixels_at_150_dpi() {
             truth.photos
         );
         for t in &truth.photos {
-            let best = found
-                .iter()
-                .min_by(|a, b| corner_error(a, t).total_cmp(&corner_error(b, t)))
-                .expect("some");
-            let err = corner_error(best, t);
-            let angle_err = (best.angle_deg - t.angle_deg).abs();
-            worst = worst.max(err);
+            let (best, e) = synth::nearest(t, &found).expect("some");
+            worst = worst.max(e.corner_px);
             assert!(
-                err <= 3.0 && angle_err <= 0.2,
-                "seed {seed}: truth {t:?} found {best:?}: {err:.2} px, {angle_err:.3}°"
+                e.within(3.0, 0.2),
+                "seed {seed}: truth {t:?} found {best:?}: {:.2} px, {:.3}°",
+                e.corner_px,
+                e.angle_deg
             );
         }
     }

@@ -218,7 +218,7 @@ fn assert_searchable(pdf: &[u8], name: &str, truth: &[Truth]) {
 
 #[test]
 fn a_feeder_job_becomes_a_searchable_pdf() {
-    if !(have("pdftotext", "-v") && have("qpdf", "--version") && have("pdftoppm", "-v")) {
+    if !check_pdf_tools() {
         return;
     }
     let Some(pool) = pool() else { return };
@@ -241,7 +241,7 @@ fn a_feeder_job_becomes_a_searchable_pdf() {
 
 #[test]
 fn auto_rotate_turns_pages_upright() {
-    if !(have("pdftotext", "-v") && have("qpdf", "--version") && have("pdftoppm", "-v")) {
+    if !check_pdf_tools() {
         return;
     }
     let Some(pool) = pool() else { return };
@@ -304,7 +304,7 @@ impl Stage for CancelAfterPage1 {
 
 #[test]
 fn cancel_mid_ocr_returns_at_once_and_keeps_the_finished_pages() {
-    if !(have("pdftotext", "-v") && have("qpdf", "--version") && have("pdftoppm", "-v")) {
+    if !check_pdf_tools() {
         return;
     }
     let Some(pool) = pool() else { return };

@@ -5,43 +5,8 @@ mod common;
 
 use common::*;
 use scanwire_ocr::{CancelFlag, Engine, OcrConfig, OcrError, OcrPool, PageImage, Pixels, Progress};
+use scanwire_testkit::ocr::{imgsrc002_truth, recall, words, TYPEWRITER};
 use std::time::{Duration, Instant};
-
-/// The typed recipe, as printed on the page (read off the image).
-const TYPEWRITER: &str = "Linzensoep à la Waterman
-4 ons linzen
-3 liter water
-3 uien
-bloem, boter
-2 kopjes melk
-laurier, kruidnagel, kerrie, zout
-De linzen wassen en in 1 liter kokend wa-
-ter 1 dag laten weken. 2 liter water bij
-de linzen voegen, zonder het water waarin
-ze geweekt zijn af te gieten. De helft van
-de uien bakken met laurier en kruidnagel.
-Alle uien, kerrie en zout bij de linzen
-voegen. Alles aan de kook brengen. Van de
-bloem met boter en melk een papje maken en
-verder afmaken met de soep. Als de linzen
-gaar zijn is de soep klaar.";
-
-/// unpaper's imgsrc002: five blocks of the same lines (read off the image; 617 words).
-fn imgsrc002_truth() -> String {
-    let a1 =
-        "Some text here, some text here, some text here, some text here, some text here, some text";
-    let a2 =
-        "here, some text here, some text here, some text here, some text here, some text here,";
-    let a3 = "some text here, some text here, some text here, some text here, some text here, some text,";
-    let end =
-        "Additionally, even more text, and still some more text, some text here, some text here.
-And also, besides the other text, some text here, some text here, some text here.
-There is even more text here.";
-    [1, 1, 8, 1, 5]
-        .iter()
-        .map(|n| format!("{a1}\n{a2}\n{}\n{end}\n", vec![a3; *n].join("\n")))
-        .collect()
-}
 
 /// Our recall and the command line's on one fixture, same language, same engine.
 fn compare_with_cli(name: &str, truth: &str) {

@@ -11,17 +11,16 @@
 
 mod common;
 
+use common::avahi;
 use common::device::{shared, TestScanner};
-use common::netns::{self, Pair, SERVER_IP};
-use common::peers::Pnm;
+use common::netns::{expect, lines, Pair, SERVER_IP};
 use scanwire_core::transfer::share;
 use scanwire_server::{
     announcements, BlockingServer, MdnsConfig, ServerConfig, ServerState, TlsConfig,
 };
 use scanwire_virtual::VirtualDevice;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::Command;
+use std::io::Read;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -177,62 +176,13 @@ fn child_browser() {
 
 // ---- the tests ----
 
-/// Lines a child prints, as they come.
-fn lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Waits for a line starting with `prefix`; returns it without the prefix.
-fn expect(
-    rx: &mpsc::Receiver<String>,
-    prefix: &str,
-    limit: Duration,
-    seen: &mut Vec<String>,
-) -> String {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                seen.push(line.clone());
-                // The test harness may have printed `test child_x ... ` before it.
-                if let Some((_, rest)) = line.split_once(prefix) {
-                    return rest.to_string();
-                }
-            }
-            Err(_) => panic!("no `{prefix}` line within {limit:?}; got: {seen:#?}"),
-        }
-    }
-}
-
-fn this_test_binary(pair: &Pair, ns: &str, child: &str) -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let mut c = pair.command(ns, exe.to_str().unwrap());
-    c.args([
-        child,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    c
-}
-
 /// Starts the server (two devices) in the server namespace; returns its stdin (close it to
 /// stop the server) and its output lines.
 fn start_server(
     pair: &mut Pair,
     tls: bool,
 ) -> (std::process::ChildStdin, mpsc::Receiver<String>, String) {
-    let mut c = this_test_binary(pair, &pair.server.clone(), "child_server");
+    let mut c = pair.this_test_binary(&pair.server, "child_server");
     c.env("SCANWIRE_CHILD_LISTEN", format!("{SERVER_IP}:{PORT}"));
     if tls {
         c.env("SCANWIRE_CHILD_TLS", "1");
@@ -252,7 +202,7 @@ fn announced_in_a_namespace_found_by_mdns_sd_and_withdrawn_on_stop() {
     };
     let (stdin, server_out, url) = start_server(&mut pair, false);
     assert_eq!(url, format!("http://{SERVER_IP}:{PORT}/eSCL"));
-    let mut c = this_test_binary(&pair, &pair.client.clone(), "child_browser");
+    let mut c = pair.this_test_binary(&pair.client, "child_browser");
     c.env("SCANWIRE_CHILD_BROWSE", "_uscan._tcp.local.")
         .env("SCANWIRE_CHILD_WANT", "2");
     let browser = pair.spawn(c);
@@ -328,24 +278,10 @@ fn announced_in_a_namespace_found_by_mdns_sd_and_withdrawn_on_stop() {
     );
 }
 
-/// The Avahi side: a D-Bus system bus and avahi-daemon of their own, in a private mount
-/// namespace (a tmpfs over /run), then avahi-browse and, when asked, sane-airscan with
-/// discovery on.
+/// The Avahi side (see `common/avahi.rs`): avahi-browse until it resolves both
+/// announcements, then, when asked, sane-airscan with discovery on scans from what it finds.
 const AVAHI_SCRIPT: &str = r#"
-set -u
-D=$1; TYPE=$2; MODE=${3:-browse}
-mount -t tmpfs tmpfs /run || exit 10
-mkdir -p /run/avahi-daemon /run/dbus
-dbus-daemon --config-file="$D/bus.conf" --nofork --nopidfile --nosyslog >"$D/dbus.log" 2>&1 &
-DB=$!
-AV=
-# Stop and reap the daemons on every way out (the test also kills the process group).
-trap 'kill $AV $DB 2>/dev/null; wait' EXIT
-export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$D/bus"
-i=0; while [ ! -S "$D/bus" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
-avahi-daemon -f "$D/avahi.conf" --no-drop-root --no-chroot --no-rlimits --no-proc-title >"$D/avahi.log" 2>&1 &
-AV=$!
-i=0; until avahi-browse -at >/dev/null 2>&1 || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done
+TYPE=$2; MODE=${3:-browse}
 found=
 i=0
 while [ $i -lt 30 ]; do
@@ -356,115 +292,23 @@ done
 echo BROWSE-BEGIN; cat "$D/browse.txt"; echo BROWSE-END
 [ -n "$found" ] || { cat "$D/browse.err" "$D/avahi.log"; exit 3; }
 [ "$MODE" = scan ] || exit 0
-SANE_CONFIG_DIR="$D/sane" scanimage -L >"$D/list.txt" 2>&1
-echo LIST-BEGIN; cat "$D/list.txt"; echo LIST-END
-dev=$(sed -n "s/^device \`\(airscan:[^']*Virtual Scanner\)' is a .*/\1/p" "$D/list.txt" | head -n 1)
-[ -n "$dev" ] || exit 4
-echo "DEVICE $dev"
-SANE_CONFIG_DIR="$D/sane" timeout -s KILL 60 scanimage -d "$dev" --mode Gray --resolution 75 -l 0 -t 0 -x 50 -y 40 --format=pnm -o "$D/page.pnm" 2>"$D/scan.err"
-rc=$?
-# sane-airscan's close race (see common/peers.rs): a hang in sane_close after the whole
-# exchange; the page it wrote is checked like any other.
-if [ $rc = 137 ] && tail -n 5 "$D"/trace/*.log | grep -q 'DEVICE_STM_DONE->DEVICE_STM_CANCEL_DELAYED'; then
-    echo "sane-airscan hung in sane_close after the page (its close race)"
-    rc=0
-fi
-echo "SCAN-RC $rc"
-cat "$D/scan.err"
-# sane-airscan's protocol trace, when the scan failed.
-[ $rc = 0 ] || tail -n 60 "$D"/trace/*.log
 "#;
-
-const BUS_CONF: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=@BUS@</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"#;
-
-/// Only the veth end; no publishing of its own (the host name would clash with nothing, but
-/// a browser needs none).
-const AVAHI_CONF: &str =
-    "[server]\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=vc\nenable-dbus=yes\n\
-[wide-area]\nenable-wide-area=no\n[publish]\ndisable-publishing=yes\n";
-
-fn avahi_available() -> bool {
-    let have = |p: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {p}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let missing: Vec<&str> = ["avahi-daemon", "avahi-browse", "dbus-daemon", "unshare"]
-        .into_iter()
-        .filter(|p| !have(p))
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    netns::unavailable::<()>(&format!(
-        "the Avahi test needs {} (Debian avahi-daemon, avahi-utils, dbus-daemon, util-linux)",
-        missing.join(", ")
-    ));
-    false
-}
 
 /// Runs the Avahi script in the client namespace against a server in the server namespace.
-fn avahi_run(tag: &str, tls: bool, scan: bool) -> Option<(String, tempfile::TempDir)> {
-    if !avahi_available() || (scan && !common::peers::available("airscan")) {
+fn avahi_run(tag: &str, tls: bool, scan: bool) -> Option<(String, avahi::Client)> {
+    if !avahi::available() || (scan && !common::peers::available("airscan")) {
         return None;
     }
     let mut pair = Pair::new(tag)?;
     let (_stdin, _out, _url) = start_server(&mut pair, tls);
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::write(
-        d.join("bus.conf"),
-        BUS_CONF.replace("@BUS@", d.join("bus").to_str().unwrap()),
-    )
-    .unwrap();
-    std::fs::write(d.join("avahi.conf"), AVAHI_CONF).unwrap();
-    std::fs::write(d.join("run.sh"), AVAHI_SCRIPT).unwrap();
-    let sane = d.join("sane");
-    std::fs::create_dir_all(sane.join("dll.d")).unwrap();
-    std::fs::write(sane.join("dll.conf"), "airscan\n").unwrap();
-    // Discovery on: this configuration is only ever used inside the client namespace.
-    std::fs::write(
-        sane.join("airscan.conf"),
-        format!(
-            "[options]\ndiscovery = enable\nws-discovery = off\n[debug]\ntrace = {}\n",
-            d.join("trace").display()
-        ),
-    )
-    .unwrap();
+    let script = format!(
+        "{AVAHI_SCRIPT}{}",
+        avahi::list_and_scan("airscan:[^']*Virtual Scanner")
+    );
+    let client = avahi::Client::new("off", &script);
     let ty = if tls { "_uscans._tcp" } else { "_uscan._tcp" };
-    let mut c = pair.command(&pair.client, "unshare");
-    c.args(["-m", "--propagation", "private", "sh"])
-        .arg(d.join("run.sh"))
-        .arg(d)
-        .arg(ty)
-        .arg(if scan { "scan" } else { "browse" })
-        .env_remove("SANE_DEBUG_AIRSCAN");
-    let out = pair.run(c, Duration::from_secs(120));
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "the Avahi script failed ({}):\n{text}",
-        out.status
-    );
-    Some((text, dir))
+    let text = client.run(&pair, &[ty, if scan { "scan" } else { "browse" }]);
+    Some((text, client))
 }
 
 /// avahi-browse -p writes some characters of names as `\DDD` (decimal): `\032` is a space.
@@ -526,20 +370,8 @@ fn avahi_browse_resolves_the_announcement_with_its_txt() {
     );
 }
 
-fn check_discovered_scan(text: &str, dir: &tempfile::TempDir) {
-    assert!(
-        text.contains("SCAN-RC 0"),
-        "sane-airscan did not scan:\n{text}"
-    );
-    let img = Pnm::read(&dir.path().join("page.pnm"));
-    assert_eq!(img.kind, 5, "gray");
-    // 50 x 40 mm at 75 dpi.
-    assert!(
-        img.w.abs_diff(148) <= 1 && img.h.abs_diff(118) <= 1,
-        "{}x{}",
-        img.w,
-        img.h
-    );
+fn check_discovered_scan(text: &str, client: &avahi::Client) {
+    let img = client.scanned_page(text);
     // Not a blank page: the virtual scanner's page has dark marks on white there. (The
     // pixels themselves are checked against the virtual scanner by the interop tests, over
     // the same server path; this test is about finding the server.)
@@ -553,18 +385,18 @@ fn check_discovered_scan(text: &str, dir: &tempfile::TempDir) {
 
 #[test]
 fn sane_airscan_discovers_the_server_and_scans_from_it() {
-    let Some((text, dir)) = avahi_run("sa", false, true) else {
+    let Some((text, client)) = avahi_run("sa", false, true) else {
         return;
     };
     assert!(text.contains("DEVICE airscan:"), "{text}");
-    check_discovered_scan(&text, &dir);
+    check_discovered_scan(&text, &client);
 }
 
 #[test]
 fn sane_airscan_discovers_the_tls_server_as_uscans_and_scans_over_https() {
-    let Some((text, dir)) = avahi_run("st", true, true) else {
+    let Some((text, client)) = avahi_run("st", true, true) else {
         return;
     };
     assert!(text.contains("_uscans._tcp"), "{text}");
-    check_discovered_scan(&text, &dir);
+    check_discovered_scan(&text, &client);
 }

@@ -7,34 +7,16 @@
 mod common;
 
 use axum::http::StatusCode;
-use axum::Router;
 use common::*;
 use scanwire_codecs::Format;
-use scanwire_core::transfer::{share, CancelHandle, HookGuard};
+use scanwire_core::transfer::{CancelHandle, HookGuard};
 use scanwire_escl::{Document, Range, ScannerCapabilities};
 use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
 use scanwire_server::{
     router, JobStages, PageImage, ServerConfig, ServerState, Stage, StageError, Stages,
 };
 use scanwire_testkit::peer_missing;
-use scanwire_virtual::VirtualDevice;
 use std::sync::Arc;
-
-fn app_with(options: &[(&str, &str)], config: ServerConfig) -> Router {
-    let config = ServerConfig {
-        request_options: options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..config
-    };
-    let state = ServerState::new(
-        config,
-        vec![("virtual".into(), share(Box::new(VirtualDevice::new())))],
-    )
-    .expect("state");
-    router(state)
-}
 
 /// OCR on every PDF job, as `serve --ocr eng` sets it up (crates/cli/src/serve_plan.rs).
 struct Ocr(Arc<OcrPool>);
@@ -118,7 +100,7 @@ async fn a_server_with_ocr_serves_searchable_pdfs() {
         job_stages: Some(Arc::new(Ocr(pool))),
         ..ServerConfig::default()
     };
-    let app = app_with(&[("sheets", "2")], config);
+    let app = virtual_app(&[("sheets", "2")], config);
     let loc = create(&app, "/eSCL", xml.clone()).await;
     let (docs, end) = drain_job(&app, &loc).await;
     assert_eq!((docs.len(), end), (1, StatusCode::NOT_FOUND));
@@ -137,7 +119,7 @@ async fn a_server_with_ocr_serves_searchable_pdfs() {
         );
     }
     // The same job without OCR: an image-only PDF.
-    let app = app_with(&[("sheets", "2")], ServerConfig::default());
+    let app = virtual_app(&[("sheets", "2")], ServerConfig::default());
     let loc = create(&app, "/eSCL", xml).await;
     let (docs, _) = drain_job(&app, &loc).await;
     assert!(!pdftotext(&docs[0]).contains("PAGE"));
@@ -147,7 +129,7 @@ async fn a_server_with_ocr_serves_searchable_pdfs() {
 /// Brother devices use.
 #[tokio::test(flavor = "multi_thread")]
 async fn capabilities_advertise_the_processing_elements() {
-    let app = app_with(&[], ServerConfig::default());
+    let app = virtual_app(&[], ServerConfig::default());
     for root in ["/eSCL", "/eSCL/virtual"] {
         let r = get(&app, &format!("{root}/ScannerCapabilities")).await;
         let xml = text(r).await;
@@ -200,7 +182,7 @@ fn hp_feeder_settings(format: &str, extra: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn blank_page_removal_drops_the_blank_sheets() {
     let opts = [("sheets", "5"), ("blank-sheets", "2,4")];
-    let app = app_with(&opts, ServerConfig::default());
+    let app = virtual_app(&opts, ServerConfig::default());
     let remove = "<escl:BlankPageDetectionAndRemoval>true</escl:BlankPageDetectionAndRemoval>";
     for (extra, pages) in [("", 5), (remove, 3)] {
         let loc = create(&app, "/eSCL", hp_feeder_settings("application/pdf", extra)).await;
@@ -244,7 +226,7 @@ async fn blank_page_removal_drops_the_blank_sheets() {
 #[tokio::test(flavor = "multi_thread")]
 async fn auto_crop_cuts_the_sheet_out_of_the_glass() {
     let opts = [("paper", "a5"), ("lid", "dark"), ("skew", "3")];
-    let app = app_with(&opts, ServerConfig::default());
+    let app = virtual_app(&opts, ServerConfig::default());
     let xml = |extra: &str| {
         settings_xml("Platen", "Grayscale8", 75, "image/png", None).replace(
             "</scan:ScanSettings>",
@@ -283,7 +265,7 @@ async fn auto_crop_cuts_the_sheet_out_of_the_glass() {
 /// mid-gray. Values outside the advertised range are a 409 naming it.
 #[tokio::test(flavor = "multi_thread")]
 async fn brightness_and_contrast_change_the_page_and_are_range_checked() {
-    let app = app_with(&[], ServerConfig::default());
+    let app = virtual_app(&[], ServerConfig::default());
     let region = Some((0, 0, 600, 600));
     let page = |extra: &'static str| {
         let app = app.clone();
@@ -360,7 +342,7 @@ async fn what_the_served_device_does_itself_goes_into_its_request() {
 /// writes them: honoured the same.
 #[tokio::test(flavor = "multi_thread")]
 async fn default_namespace_requests_are_honoured() {
-    let app = app_with(
+    let app = virtual_app(
         &[("sheets", "3"), ("blank-sheets", "2")],
         ServerConfig::default(),
     );
@@ -377,7 +359,7 @@ async fn default_namespace_requests_are_honoured() {
 /// whether it was blank (go-mfp's `BlankPageDetected`).
 #[tokio::test(flavor = "multi_thread")]
 async fn blank_page_detection_delivers_every_page_and_says_which_were_blank() {
-    let app = app_with(
+    let app = virtual_app(
         &[("sheets", "3"), ("blank-sheets", "2")],
         ServerConfig::default(),
     );

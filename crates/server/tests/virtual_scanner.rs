@@ -7,32 +7,15 @@ use axum::http::StatusCode;
 use axum::Router;
 use common::*;
 use scanwire_core::device::{parse_settings, ScanRequest, Source};
-use scanwire_core::transfer::share;
 use scanwire_escl::{
     AdfState, Document, JobState, JobStateReason, ScanSettings, ScannerCapabilities, ScannerState,
 };
-use scanwire_server::{job_request, router, Limits, ServerConfig, ServerState};
-use scanwire_virtual::{expected_page, VirtualDevice};
+use scanwire_server::{job_request, Limits, ServerConfig};
+use scanwire_virtual::expected_page;
 use std::time::Duration;
 
 fn app(options: &[(&str, &str)]) -> Router {
-    app_with(options, ServerConfig::default())
-}
-
-fn app_with(options: &[(&str, &str)], config: ServerConfig) -> Router {
-    let config = ServerConfig {
-        request_options: options
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..config
-    };
-    let state = ServerState::new(
-        config,
-        vec![("virtual".into(), share(Box::new(VirtualDevice::new())))],
-    )
-    .expect("state");
-    router(state)
+    virtual_app(options, ServerConfig::default())
 }
 
 /// The request the server makes of the device for `xml`, to render the expected pages.
@@ -347,7 +330,7 @@ async fn scripted_faults_become_escl_states() {
 async fn a_feeder_job_left_with_pages_unfetched_is_aborted_not_completed() {
     let mut config = ServerConfig::default();
     config.timing.job_timeout = Duration::from_millis(300);
-    let app = app_with(&[("sheets", "5")], config);
+    let app = virtual_app(&[("sheets", "5")], config);
     let xml = settings_xml(
         "Feeder",
         "Grayscale8",

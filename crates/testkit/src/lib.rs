@@ -15,7 +15,8 @@
 //!
 //! Also for every test crate: [`fixtures_dir`] and [`peer_missing`] (`peers.rs`), the one way a
 //! test skips when a fixture set or peer program is missing (or fails under
-//! `SCANWIRE_REQUIRE_PEERS=1`).
+//! `SCANWIRE_REQUIRE_PEERS=1`), and [`have`] for a peer program; [`ocr`]: the scanned pages'
+//! true text, word recall and the `tesseract` command line, for every crate's OCR tests.
 
 use scanwire_core::device::{
     parse_settings, DeviceOption, OptionValue, PageData, ScanRequest, Source,
@@ -29,8 +30,9 @@ use std::time::{Duration, Instant};
 
 pub use scanwire_core::transfer::Recorder as RecordingCallback;
 
+pub mod ocr;
 mod peers;
-pub use peers::{fixtures_dir, fixtures_path, fixtures_root, peer_missing, peers_required};
+pub use peers::{fixtures_dir, fixtures_path, fixtures_root, have, peer_missing, peers_required};
 
 /// A scripted fault and what it must come to.
 #[derive(Clone, Debug)]

@@ -36,6 +36,19 @@ pub fn peer_missing(why: &str) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
+/// Whether the peer program `program` runs (with `arg`, e.g. `--version`); if not, it is
+/// missing ([`peer_missing`]) and the caller returns.
+pub fn have(program: &str, arg: &str) -> bool {
+    let ok = std::process::Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok();
+    if !ok {
+        peer_missing(&format!("needs `{program}`"));
+    }
+    ok
+}
+
 /// Where fixtures are: `SCANWIRE_FIXTURES`, or `<repo>/../shared/fixtures`. Not checked.
 pub fn fixtures_root() -> PathBuf {
     match std::env::var_os("SCANWIRE_FIXTURES") {

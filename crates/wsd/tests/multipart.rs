@@ -2,18 +2,10 @@
 //! with spaces, `start` absent) read; missing or duplicated parts, truncation and bad
 //! boundaries refused with the part named.
 
+mod common;
+
+use common::{microsoft, request, IMAGE};
 use scanwire_wsd::*;
-
-const IMAGE: &[u8] = b"\xff\xd8\xff\xe0JFIF\r\n--not-the-boundary\r\n\xff\xd9";
-
-fn request() -> Header {
-    let body = Body::RetrieveImageRequest {
-        job_id: 1,
-        job_token: "t".into(),
-        document_name: None,
-    };
-    Header::request("http://h/s", &body)
-}
 
 fn read(ct: &str, body: &[u8]) -> Result<(Envelope, Option<Vec<u8>>), Error> {
     let m = read_message(Some(ct), body, &Limits::DEFAULT)?;
@@ -30,22 +22,6 @@ fn written_image_reads_back() {
     let part = m.attachment.unwrap();
     assert_eq!(part.body, IMAGE);
     assert_eq!(part.mime().as_deref(), Some("image/jpeg"));
-}
-
-/// A body in the shape of Microsoft's example: ids with a space before `>`, `startinfo`.
-fn microsoft(image_id_header: &str, newline: &str) -> (String, Vec<u8>) {
-    let env = r#"<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:xop="http://www.w3.org/2003/12/xop/include" xmlns:wscn="http://schemas.microsoft.com/windows/2006/01/wdp/scan"><soap:Body><wscn:RetrieveImageResponse><wscn:ScanData><xop:Include href="cid:1c696bd7-005a-48d9-9ee9-9adca11f8892@uuid" /></wscn:ScanData></wscn:RetrieveImageResponse></soap:Body></soap:Envelope>"#;
-    let n = newline;
-    let mut body = format!(
-        "preamble{n}--4aa7{n}Content-Type: application/xop+xml; type=\"application/soap+xml\"{n}Content-ID: <14629f74@uuid>{n}{n}{env}{n}--4aa7{n}Content-Type: image/jpeg;{n}Content-ID: {image_id_header}{n}{n}"
-    )
-    .into_bytes();
-    body.extend_from_slice(IMAGE);
-    body.extend_from_slice(format!("{n}--4aa7--{n}").as_bytes());
-    (
-        "multipart/related; type=application/xop+xml; boundary=4aa7; start=\"<14629f74@uuid>\"; startinfo=application/soap+xml".into(),
-        body,
-    )
 }
 
 #[test]

@@ -43,3 +43,37 @@ pub fn exits_with(o: &Output, code: i32, needle: &str) {
         stderr(o)
     );
 }
+
+/// Whether our `--ocr` run's stderr says Tesseract or its language data is missing; if so
+/// the test is skipped (a failure under SCANWIRE_REQUIRE_PEERS=1) and the caller returns.
+pub fn tesseract_missing(err: &str) -> bool {
+    let missing = err.contains("could not be loaded") || err.contains("no Tesseract language data");
+    if missing {
+        scanwire_testkit::peer_missing(&format!("needs Tesseract with English: {err}"));
+    }
+    missing
+}
+
+/// Asserts that `qpdf --check` finds nothing wrong with the PDF.
+pub fn qpdf_check(pdf: &Path) {
+    let check = Command::new("qpdf")
+        .arg("--check")
+        .arg(pdf)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+/// The PDF's text, as `pdftotext` finds it.
+pub fn pdftotext(pdf: &Path) -> String {
+    let text = Command::new("pdftotext")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    String::from_utf8(text.stdout).unwrap()
+}

@@ -1,13 +1,13 @@
 //! [`EsclDriver`] opens scanners by URL; [`EsclDevice`] runs [`protocol::Job`] steps over
 //! [`http::Client`] and turns pages into WIA transfer calls.
 
-use crate::decode::{bad_page, ChunkReader};
+use crate::decode::bad_page;
 use crate::errors::{self, Operation};
 use crate::http::{Client, InFlight, Interrupted, MAX_DOCUMENT};
 use crate::options::{self, JobPlan};
 use crate::protocol::{Base, Head, Job, Step};
 use crate::quirks::Quirks;
-use scanwire_codecs::decode::{self, PngRows};
+use scanwire_codecs::decode::{self, ChunkReader, PngRows};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
     Encoding, PageData, PageInfo, ScanRequest, Side, Source,
@@ -17,6 +17,7 @@ use scanwire_core::transfer::{
 };
 use scanwire_escl::{Document, ScannerCapabilities};
 use std::cell::RefCell;
+use std::ops::ControlFlow;
 
 /// The largest page accepted for decoding to rows (a 600 dpi A4 PNG in 48-bit color is
 /// about 200 MiB).
@@ -487,29 +488,19 @@ impl Session<'_> {
             drain(flight, honour)?;
             return Ok(PageEnd::Done(None));
         };
-        let row_len = conv.dst_len().max(1);
-        let per_band = (BAND / row_len).max(1);
-        let mut band = vec![0u8; per_band * row_len];
-        let (mut filled, mut sent) = (0usize, 0u64);
-        loop {
-            let more = rows
-                .next_row(&mut band[filled * row_len..(filled + 1) * row_len])
-                .map_err(|e| fail(bad_page(e)))?;
-            if more {
-                filled += 1;
-            }
-            if filled == per_band || (!more && filled > 0) {
-                write(&mut stream, &band[..filled * row_len])?;
-                sent += (filled * row_len) as u64;
-                filled = 0;
-                let pct = (u64::from(rows.rows) * 100 / u64::from(height.max(1))) as i32;
-                if self.progress(pct, sent)? == Flow::Cancelled {
-                    return Ok(PageEnd::Cancelled);
-                }
-            }
-            if !more {
-                break;
-            }
+        let end = rows.bands(
+            BAND,
+            |band, pct, sent| {
+                write(&mut stream, band)?;
+                Ok(match self.progress(pct, sent)? {
+                    Flow::Cancelled => ControlFlow::Break(()),
+                    Flow::Continue => ControlFlow::Continue(()),
+                })
+            },
+            |e| fail(bad_page(e)),
+        )?;
+        if end.is_break() {
+            return Ok(PageEnd::Cancelled);
         }
         if rows.rows != height {
             return Err(PageFail::Transport(errors::bad_response(format!(

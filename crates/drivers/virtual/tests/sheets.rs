@@ -2,11 +2,14 @@
 //! starts, every pixel format cut from the same generated glass, the bytes reproducible and
 //! equal to `expected_page`, and the text pages' truth the words of `page_text`.
 
+mod common;
+
+use common::request;
 use scanwire_core::device::{
     ColorMode, DeviceErrorKind, OptionValue, PageData, ScanRequest, Source,
 };
-use scanwire_core::transfer::{self, CancelHandle, Outcome, Recorder, TransferOptions};
-use scanwire_virtual::{expected_page, page_text, truth, words, PageKind, VirtualDevice};
+use scanwire_core::transfer::Outcome;
+use scanwire_virtual::{expected_page, page_text, truth, words, PageKind};
 use std::collections::BTreeMap;
 
 /// `--set` pairs.
@@ -21,33 +24,10 @@ fn typed(set: &[(&str, &str)]) -> Result<BTreeMap<String, OptionValue>, String> 
         .map_err(|e| e.to_string())
 }
 
-fn request(source: Source, mode: ColorMode, dpi: u32, set: &[(&str, &str)]) -> ScanRequest {
-    ScanRequest {
-        source,
-        mode,
-        resolution: dpi,
-        options: typed(set).expect("valid --set"),
-        ..Default::default()
-    }
-}
-
+/// The pages' bytes (`common::scan` checks the transfer's grammar and the verifier).
 fn scan(request: &ScanRequest) -> (Outcome, Vec<Vec<u8>>) {
-    let device = transfer::share(Box::new(VirtualDevice::new()));
-    let (app, log) = Recorder::new();
-    let outcome = transfer::run(
-        &device,
-        request,
-        Box::new(app),
-        &CancelHandle::new(),
-        &TransferOptions::strict(),
-    );
-    let pages = log
-        .snapshot()
-        .pages
-        .iter()
-        .map(|p| p.data.clone())
-        .collect();
-    (outcome, pages)
+    let (outcome, log) = common::scan(request);
+    (outcome, log.pages.into_iter().map(|p| p.data).collect())
 }
 
 #[test]

@@ -11,51 +11,31 @@
 //! Cases are drawn from a seeded generator (no proptest in the workspace; the seed of a
 //! failing case is in its message, so it replays exactly).
 
-use scanwire_core::device::{ColorMode, OptionValue, PageData, ScanRequest, Source};
-use scanwire_core::transfer::{self, CancelHandle, Recorder, TransferOptions};
-use scanwire_imaging::synth::Rng;
+mod common;
+
+use scanwire_core::device::{ColorMode, PageData, ScanRequest, Source};
+use scanwire_imaging::synth::{self, RegionError, Rng};
 use scanwire_imaging::{
     blank_score, blank_score_in, deskew, detect_paper, detect_paper_in, detect_skew,
-    segment_photos, Image, Region, Sensitivity, Thumbnail,
+    segment_photos, Image, Sensitivity, Thumbnail,
 };
-use scanwire_virtual::{truth, PageKind, VirtualDevice};
-use std::collections::BTreeMap;
+use scanwire_virtual::{truth, PageKind};
 
 /// Resolution of the cases: the imaging crate's tolerances are stated at 150 dpi.
 const DPI: u32 = 150;
 
 fn request(source: Source, mode: ColorMode, set: &[(&str, String)]) -> ScanRequest {
-    let table = scanwire_virtual::options::device_options();
-    let pairs: Vec<(String, String)> = set
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    let options: BTreeMap<String, OptionValue> =
-        scanwire_core::device::parse_settings(&table, &pairs).expect("valid --set");
-    ScanRequest {
-        source,
-        mode,
-        resolution: DPI,
-        options,
-        ..Default::default()
-    }
+    let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    common::request(source, mode, DPI, &set)
 }
 
-/// Every page the real driver delivers for `request`, as images.
+/// Every page the real driver delivers for `request`, as images (`common::scan` checks the
+/// transfer's grammar and the verifier).
 fn scan(request: &ScanRequest) -> Vec<Image> {
-    let device = transfer::share(Box::new(VirtualDevice::new()));
-    let (app, log) = Recorder::new();
-    let outcome = transfer::run(
-        &device,
-        request,
-        Box::new(app),
-        &CancelHandle::new(),
-        &TransferOptions::strict(),
-    );
+    let (outcome, log) = common::scan(request);
     assert!(outcome.error.is_none(), "{:?}", outcome.error);
-    log.snapshot()
-        .pages
-        .iter()
+    log.pages
+        .into_iter()
         .map(|p| {
             let PageData::Raster {
                 pixel,
@@ -70,19 +50,10 @@ fn scan(request: &ScanRequest) -> Vec<Image> {
                 width,
                 height: height.expect("known height"),
                 dpi: p.info.dpi,
-                data: p.data.clone(),
+                data: p.data,
             }
         })
         .collect()
-}
-
-/// Largest distance between corresponding corners.
-fn corner_error(a: &Region, b: &Region) -> f64 {
-    a.corners()
-        .iter()
-        .zip(b.corners().iter())
-        .map(|(p, q)| (p.0 - q.0).hypot(p.1 - q.1))
-        .fold(0.0, f64::max)
 }
 
 fn font_present() -> bool {
@@ -171,14 +142,15 @@ fn deskew_and_crop_match_the_truth() {
         let sheet = detect_paper(page)
             .expect("valid image")
             .unwrap_or_else(|| panic!("seed {seed}: no sheet found ({:?})", req.options));
-        let err = corner_error(&sheet, &paper);
-        let angle_err = (sheet.angle_deg - paper.angle_deg).abs();
-        worst_corner = worst_corner.max(err);
-        worst_angle = worst_angle.max(angle_err);
+        let e = RegionError::between(&sheet, &paper);
+        worst_corner = worst_corner.max(e.corner_px);
+        worst_angle = worst_angle.max(e.angle_deg);
         assert!(
-            err <= 2.0 && angle_err <= 0.1,
-            "seed {seed} {:?}: truth {paper:?} found {sheet:?}: {err:.2} px, {angle_err:.3}°",
-            req.options
+            e.within(2.0, 0.1),
+            "seed {seed} {:?}: truth {paper:?} found {sheet:?}: {:.2} px, {:.3}°",
+            req.options,
+            e.corner_px,
+            e.angle_deg
         );
     }
     eprintln!(
@@ -212,16 +184,13 @@ fn photo_boxes_match_the_truth() {
             truth.photos
         );
         for t in &truth.photos {
-            let best = found
-                .iter()
-                .min_by(|a, b| corner_error(a, t).total_cmp(&corner_error(b, t)))
-                .expect("some");
-            let err = corner_error(best, t);
-            let angle_err = (best.angle_deg - t.angle_deg).abs();
-            worst = worst.max(err);
+            let (best, e) = synth::nearest(t, &found).expect("some");
+            worst = worst.max(e.corner_px);
             assert!(
-                err <= 3.0 && angle_err <= 0.2,
-                "seed {seed}: truth {t:?} found {best:?}: {err:.2} px, {angle_err:.3}°"
+                e.within(3.0, 0.2),
+                "seed {seed}: truth {t:?} found {best:?}: {:.2} px, {:.3}°",
+                e.corner_px,
+                e.angle_deg
             );
         }
     }

@@ -5,7 +5,7 @@ use crate::errors::{self, Operation};
 use crate::http::{Client, Head, InFlight, Interrupted, MAX_IMAGE, MAX_MESSAGE};
 use crate::options::{self, JobPlan};
 use crate::protocol::{self, Job, Response, Service, Step};
-use scanwire_codecs::decode::{self, PngRows};
+use scanwire_codecs::decode::{self, ChunkReader, PngRows};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
     Encoding, PageData, PageInfo, ScanRequest, Side, Source,
@@ -14,7 +14,8 @@ use scanwire_core::transfer::{
     CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, NextStream, StreamHandle,
 };
 use scanwire_wsd::{Body, Envelope, Limits, MediaType, ScannerElements, XopEvent, XopReader};
-use std::io::{BufRead, Read, Seek};
+use std::cell::RefCell;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 /// Bytes per write when handing an image on (and so per STATUS message).
@@ -452,17 +453,19 @@ impl Session<'_> {
                 format!("image {number}, which does not decode: {e}"),
             ))
         };
-        let mut source = ImageReader {
-            body,
-            buf: first,
-            pos: 0,
-            stopped: None,
-        };
         // Why the body stopped, when it was not the PNG's fault (cancel, a broken or refused
         // answer): the decoder only sees an I/O error.
-        let mut rows = match PngRows::new(&mut source, Some(self.request.mode)) {
-            Ok(rows) => rows,
-            Err(e) => return Err(source.stopped.take().unwrap_or_else(|| bad(e))),
+        let stopped: RefCell<Option<PageFail>> = RefCell::new(None);
+        let fail = |e| stopped.borrow_mut().take().unwrap_or_else(|| bad(e));
+        let mut rows = {
+            let source = ChunkReader::new(first, || match body.chunk() {
+                Ok(c) => Ok(c),
+                Err(f) => {
+                    *stopped.borrow_mut() = Some(f.into());
+                    Err(std::io::Error::other("the image answer stopped"))
+                }
+            });
+            PngRows::new(source, Some(self.request.mode)).map_err(fail)?
         };
         let (conv, height) = (rows.conv, rows.height);
         let info = self.page_info(
@@ -473,41 +476,24 @@ impl Session<'_> {
                 height: Some(height),
             },
         );
-        let opened = self.open(&info);
-        let mut stream = match opened {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                drop(rows);
-                source.body.finish()?;
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
+        let Some(mut stream) = self.open(&info)? else {
+            drop(rows);
+            body.finish()?;
+            return Ok(None);
         };
-        let row_len = conv.dst_len().max(1);
-        let per_band = (BAND / row_len).max(1);
-        let mut band = vec![0u8; per_band * row_len];
-        let (mut filled, mut sent) = (0usize, 0u64);
-        loop {
-            let more = match rows.next_row(&mut band[filled * row_len..(filled + 1) * row_len]) {
-                Ok(more) => more,
-                Err(e) => {
-                    drop(rows);
-                    return Err(source.stopped.take().unwrap_or_else(|| bad(e)));
-                }
-            };
-            if more {
-                filled += 1;
-            }
-            if filled == per_band || (!more && filled > 0) {
-                write(&mut stream, &band[..filled * row_len])?;
-                sent += (filled * row_len) as u64;
-                filled = 0;
-                let pct = (u64::from(rows.rows) * 100 / u64::from(height.max(1))) as i32;
+        // A cancel comes back from `progress` as `PageFail::Cancelled`; a break would mean
+        // the same.
+        let end = rows.bands(
+            BAND,
+            |band, pct, sent| {
+                write(&mut stream, band)?;
                 self.progress(pct, sent)?;
-            }
-            if !more {
-                break;
-            }
+                Ok(ControlFlow::Continue(()))
+            },
+            fail,
+        )?;
+        if end.is_break() {
+            return Err(PageFail::Cancelled);
         }
         if rows.rows != height {
             return Err(PageFail::Scanner(errors::bad_response(
@@ -515,13 +501,10 @@ impl Session<'_> {
                 format!("image {number} with {} of its {height} rows", rows.rows),
             )));
         }
-        let end = rows.finish();
+        rows.finish().map_err(fail)?;
         drop(rows);
-        if let Err(e) = end {
-            return Err(source.stopped.take().unwrap_or_else(|| bad(e)));
-        }
         // The rest of the body (after IEND, the closing delimiter) must still be accepted.
-        source.body.finish()?;
+        body.finish()?;
         Ok(Some(stream))
     }
 
@@ -715,58 +698,6 @@ impl ImageBody<'_> {
         self.length
             .map(|l| (self.reader.received() as u64 * 100 / l.max(1)).min(100) as i32)
             .unwrap_or(0)
-    }
-}
-
-/// The image's bytes as a reader, for the PNG decoder; `Seek` is a bound of `png::Decoder`
-/// that it never uses. Why the body stopped is kept in `stopped` (the decoder only sees an
-/// I/O error).
-struct ImageReader<'b, 'f> {
-    body: &'b mut ImageBody<'f>,
-    buf: Vec<u8>,
-    pos: usize,
-    stopped: Option<PageFail>,
-}
-
-impl BufRead for ImageReader<'_, '_> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        while self.pos >= self.buf.len() {
-            match self.body.chunk() {
-                Ok(Some(c)) => {
-                    self.buf = c;
-                    self.pos = 0;
-                }
-                Ok(None) => break,
-                Err(f) => {
-                    self.stopped = Some(f.into());
-                    return Err(std::io::Error::other("the image answer stopped"));
-                }
-            }
-        }
-        Ok(&self.buf[self.pos.min(self.buf.len())..])
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.buf.len());
-    }
-}
-
-impl Read for ImageReader<'_, '_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl Seek for ImageReader<'_, '_> {
-    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            "an image answer cannot seek",
-        ))
     }
 }
 

@@ -6,7 +6,6 @@ pub mod png_page;
 
 use scanwire_ocr::{BBox, Engine, OcrConfig, PageImage};
 use std::path::PathBuf;
-use std::process::Command;
 
 /// Skips (prints why, returns false) or fails under SCANWIRE_REQUIRE_PEERS=1.
 pub fn skip(why: &str) -> bool {
@@ -25,67 +24,16 @@ pub fn engine() -> Option<Engine> {
     }
 }
 
-/// Whether a command-line program runs.
-pub fn have(program: &str, arg: &str) -> bool {
-    Command::new(program).arg(arg).output().is_ok() || skip(&format!("needs `{program}`"))
-}
-
 /// A scanned page from the shared fixtures, or None (skipped) when absent.
 pub fn fixture(name: &str) -> Option<PathBuf> {
     scanwire_testkit::fixtures_dir("scans").map(|d| d.join(name))
 }
 
-/// Word recall: the share of `truth`'s words (punctuation at their ends ignored) that
-/// `found` contains, each found word matching at most one true word.
-pub fn recall(truth: &[String], found: &[String]) -> f64 {
-    let norm = |w: &String| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
-    let mut pool: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for w in found.iter().map(norm).filter(|w| !w.is_empty()) {
-        *pool.entry(w).or_default() += 1;
-    }
-    let truth: Vec<String> = truth.iter().map(norm).filter(|w| !w.is_empty()).collect();
-    let hits = truth
-        .iter()
-        .filter(|w| match pool.get_mut(*w) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                true
-            }
-            _ => false,
-        })
-        .count();
-    hits as f64 / truth.len() as f64
-}
-
-/// Words of a text.
-pub fn words(text: &str) -> Vec<String> {
-    text.split_whitespace().map(str::to_string).collect()
-}
-
-/// What `tesseract IMAGE - -l LANG` prints (single-threaded, as our engines run).
+/// What `tesseract IMAGE - -l LANG` prints, or None (skipped) when it cannot run.
 pub fn tesseract_cli(image: &std::path::Path, lang: &str) -> Option<String> {
-    let out = Command::new("tesseract")
-        .arg(image)
-        .arg("-")
-        .args(["-l", lang])
-        .env("OMP_THREAD_LIMIT", "1")
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
-        Ok(o) => {
-            skip(&format!(
-                "needs the tesseract command line ({})",
-                String::from_utf8_lossy(&o.stderr).trim()
-            ));
-            None
-        }
-        Err(e) => {
-            skip(&format!(
-                "needs the tesseract command line (tesseract-ocr): {e}"
-            ));
-            None
-        }
-    }
+    scanwire_testkit::ocr::tesseract_cli(image, lang)
+        .map_err(|why| skip(&format!("needs {why}")))
+        .ok()
 }
 
 /// The font the synthetic pages are set in (Debian's fonts-dejavu-core).

@@ -1,7 +1,7 @@
 //! Reading PDFs back with real readers: qpdf checks, poppler renders and extracts words.
 
-use super::have;
 use scanwire_ocr::BBox;
+use scanwire_testkit::have;
 use std::path::Path;
 use std::process::Command;
 

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod avahi;
 pub mod device;
 pub mod netns;
 
@@ -15,6 +16,28 @@ use tower::ServiceExt;
 
 pub const ESCL: &str = "http://schemas.hp.com/imaging/escl/2011/05/03";
 pub const PWG: &str = "http://www.pwg.org/schemas/2010/12/sm";
+
+/// The router over one virtual scanner (`virtual`) whose jobs all carry the device options
+/// `options` (`serve --set`), with the rest of `config`.
+pub fn virtual_app(options: &[(&str, &str)], config: scanwire_server::ServerConfig) -> Router {
+    let config = scanwire_server::ServerConfig {
+        request_options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..config
+    };
+    let device = scanwire_virtual::VirtualDevice::new();
+    let state = scanwire_server::ServerState::new(
+        config,
+        vec![(
+            "virtual".into(),
+            scanwire_core::transfer::share(Box::new(device)),
+        )],
+    )
+    .expect("state");
+    scanwire_server::router(state)
+}
 
 /// A ScanSettings body as sane-airscan writes it.
 pub fn settings_xml(

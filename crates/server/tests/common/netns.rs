@@ -7,8 +7,10 @@
 //! Needs root and `ip` (iproute2). Without them the test is skipped with a note, unless
 //! SCANWIRE_REQUIRE_PEERS=1, where it fails.
 
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub const SERVER_IP: &str = "10.77.0.1";
@@ -97,6 +99,21 @@ impl Pair {
         c
     }
 
+    /// This test binary again in namespace `ns`, running only the (ignored) test `child`:
+    /// how a test starts a server or browser of its own inside a namespace.
+    pub fn this_test_binary(&self, ns: &str, child: &str) -> Command {
+        let exe = std::env::current_exe().unwrap();
+        let mut c = self.command(ns, exe.to_str().unwrap());
+        c.args([
+            child,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ]);
+        c
+    }
+
     /// Starts a command whose process lives until the pair is dropped (or it exits).
     pub fn spawn(&mut self, mut c: Command) -> &mut Child {
         let child = c
@@ -142,6 +159,42 @@ impl Pair {
             );
         }
         out
+    }
+}
+
+/// Lines a child prints, as they come.
+pub fn lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line starting with `prefix`; returns it without the prefix.
+pub fn expect(
+    rx: &mpsc::Receiver<String>,
+    prefix: &str,
+    limit: Duration,
+    seen: &mut Vec<String>,
+) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                // The test harness may have printed `test child_x ... ` before it.
+                if let Some((_, rest)) = line.split_once(prefix) {
+                    return rest.to_string();
+                }
+            }
+            Err(_) => panic!("no `{prefix}` line within {limit:?}; got: {seen:#?}"),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
-use scanwire_core::device::{PageInfo, ScanRequest, Source};
+use scanwire_core::device::{ColorMode, PageInfo, ScanRequest, Source};
 use scanwire_core::transfer::{
     self, AppStream, CancelHandle, Outcome, PageSink, TransferCallback, TransferOptions,
 };
@@ -259,6 +259,17 @@ pub fn scan_opts(
 
 pub fn scan(request: &ScanRequest) -> (Outcome, Log) {
     scan_with(request, Answers::default(), &CancelHandle::new())
+}
+
+/// A request with `--set` pairs, which must be valid.
+pub fn request(source: Source, mode: ColorMode, dpi: u32, set: &[(&str, &str)]) -> ScanRequest {
+    ScanRequest {
+        source,
+        mode,
+        resolution: dpi,
+        options: scanwire_testkit::set(&scanwire_virtual::options::device_options(), set),
+        ..Default::default()
+    }
 }
 
 /// A quick request: 75 dpi keeps pages small.
