@@ -260,15 +260,20 @@ impl Job {
         let Some(device) = self.device.upgrade() else {
             return;
         };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            *self.pipeline.lock().unwrap_or_else(|p| p.into_inner()) = self.pipeline(runtime);
-        }
         {
             let mut g = self.lock();
             if g.phase != Phase::Pending || g.cancelled.is_some() {
                 return;
             }
             g.phase = Phase::Running;
+        }
+        // Once per job, never for a later `NextDocument`: the driver opens its pages in this
+        // pipeline, and `finish` ends and waits for the same one. A new one per request
+        // would take the next pages in another turnstile (out of order) and let `finish`
+        // wait on a pipeline that holds none of the pages still in a stage, announcing the
+        // end before their slots open.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            *self.pipeline.lock().unwrap_or_else(|p| p.into_inner()) = self.pipeline(runtime);
         }
         device.transfer_started(self);
         let factory = JobStreams { job: self.clone() };

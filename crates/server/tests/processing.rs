@@ -384,3 +384,68 @@ async fn blank_page_detection_delivers_every_page_and_says_which_were_blank() {
     }
     assert_eq!(blank, [false, true, false]);
 }
+
+/// A job stage that holds one page (driver page `page`) for `hold`, as a slow stage (OCR
+/// on a busy machine) would.
+#[derive(Debug)]
+struct SlowPage {
+    page: u32,
+    hold: std::time::Duration,
+}
+
+struct HoldPage {
+    page: u32,
+    hold: std::time::Duration,
+}
+
+impl Stage for HoldPage {
+    fn name(&self) -> &str {
+        "hold-page"
+    }
+    fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
+        if page.page.number == self.page {
+            std::thread::sleep(self.hold);
+        }
+        Ok(vec![page])
+    }
+}
+
+impl JobStages for SlowPage {
+    fn stages(&self, _format: Format, _cancel: &CancelHandle) -> Stages {
+        vec![Arc::new(HoldPage {
+            page: self.page,
+            hold: self.hold,
+        })]
+    }
+}
+
+/// A staged job's last page still in its stage when the client asks for it, while the driver
+/// winds down: it is served, in order, before the 404. Every `NextDocument` of a running job
+/// used to build the job a new page pipeline, so the job waited on one that held none of
+/// its pages and announced the end while the last page was still being processed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_last_page_of_a_staged_job_is_served_before_the_end() {
+    let scanner = device::TestScanner::new("hp");
+    let config = ServerConfig {
+        // The driver takes a while to end after the last page: the client's third
+        // `NextDocument` comes while the job is still running.
+        request_options: [("end_delay_ms".to_string(), "1000".to_string())]
+            .into_iter()
+            .collect(),
+        // The last page leaves its stage only after the transfer has ended.
+        job_stages: Some(Arc::new(SlowPage {
+            page: 3,
+            hold: std::time::Duration::from_millis(2000),
+        })),
+        ..ServerConfig::default()
+    };
+    let state =
+        ServerState::new(config, vec![("hp".into(), device::shared(scanner))]).expect("state");
+    let app = router(state);
+    let loc = create(&app, "/eSCL", hp_feeder_settings("image/png", "")).await;
+    let (docs, end) = drain_job(&app, &loc).await;
+    assert_eq!((docs.len(), end), (3, StatusCode::NOT_FOUND));
+    for (i, doc) in docs.iter().enumerate() {
+        check_picture(&decode_png(doc), i as u32 + 1, 0, 0, 0.0);
+    }
+}
