@@ -303,9 +303,11 @@ impl<R: BufRead + Seek> PngRows<R> {
     /// The resolution the file's `pHYs` chunk states, if any.
     pub fn dpi(&self) -> Option<(u32, u32)> {
         self.reader.info().pixel_dims.and_then(|d| match d.unit {
+            // Rounded: pHYs holds whole pixels per metre, so 300 dpi is stored as 11811
+            // (299.99 dpi) and must read back as 300.
             png::Unit::Meter => Some((
-                (d.xppu as u64 * 254 / 10_000) as u32,
-                (d.yppu as u64 * 254 / 10_000) as u32,
+                ((d.xppu as u64 * 254 + 5_000) / 10_000) as u32,
+                ((d.yppu as u64 * 254 + 5_000) / 10_000) as u32,
             )),
             png::Unit::Unspecified => None,
         })
@@ -523,6 +525,26 @@ mod tests {
             )
             .unwrap_err();
         assert!(e.starts_with("mapped: ") && e.contains("PNG"), "{e}");
+    }
+
+    /// pHYs holds whole pixels per metre: the common resolutions read back exactly.
+    #[test]
+    fn png_dpi_reads_back_as_written() {
+        for dpi in [75u32, 100, 150, 200, 300, 600, 1200] {
+            let mut out = Vec::new();
+            let mut e = png::Encoder::new(&mut out, 1, 1);
+            e.set_color(png::ColorType::Grayscale);
+            e.set_pixel_dims(Some(png::PixelDimensions {
+                xppu: (dpi * 10_000 + 127) / 254,
+                yppu: (dpi * 10_000 + 127) / 254,
+                unit: png::Unit::Meter,
+            }));
+            let mut w = e.write_header().unwrap();
+            w.write_image_data(&[0]).unwrap();
+            w.finish().unwrap();
+            let rows = PngRows::new(std::io::Cursor::new(out), None).unwrap();
+            assert_eq!(rows.dpi(), Some((dpi, dpi)));
+        }
     }
 
     fn png(width: u32, height: u32, color: png::ColorType, depth: png::BitDepth) -> Vec<u8> {
