@@ -24,12 +24,14 @@ pub enum FileError {
     #[error("{}: no such file or directory (give a file, a directory or a pattern such as scans/*.png)", .0.display())]
     NoSuchPath(PathBuf),
     /// A directory or pattern without a single image file.
-    #[error("{what} {path} has no image files; allowed: {}", extensions())]
+    #[error("{what} {path} has no image files; allowed: {}", extensions(allowed))]
     NoImages {
         /// `directory` or `pattern`.
         what: &'static str,
         /// As given.
         path: String,
+        /// The extensions a directory or pattern takes.
+        allowed: &'static [&'static str],
     },
     /// A pattern `glob` cannot parse.
     #[error("bad pattern {pattern}: {why}")]
@@ -134,8 +136,8 @@ fn where_(path: &Path, page: Option<u32>) -> String {
     }
 }
 
-fn extensions() -> String {
-    crate::files::EXTENSIONS
+fn extensions(allowed: &[&str]) -> String {
+    allowed
         .iter()
         .map(|e| format!(".{e}"))
         .collect::<Vec<_>>()
@@ -218,6 +220,7 @@ mod tests {
         let e = FileError::NoImages {
             what: "directory",
             path: "inbox/".into(),
+            allowed: crate::files::EXTENSIONS,
         };
         assert!(e.to_string().contains(".png .jpg"), "{e}");
     }

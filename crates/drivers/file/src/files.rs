@@ -76,6 +76,7 @@ pub fn resolve(spec: &str) -> Result<Vec<PathBuf>, FileError> {
                 "pattern"
             },
             path: spec.to_string(),
+            allowed: EXTENSIONS,
         });
     }
     // Name order: by the path's bytes, so `p-02` comes before `p-10` only when numbered so,

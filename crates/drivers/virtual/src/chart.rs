@@ -758,15 +758,6 @@ pub fn render_row(
     Ok(())
 }
 
-/// Every byte of image `number` of what `request` scans: exactly what the virtual scanner
-/// writes to that page's stream (a generated page's too, when the options ask for one).
-pub fn expected_page(request: &ScanRequest, number: u32) -> Result<Vec<u8>, DeviceError> {
-    match crate::options::VirtualOptions::parse(&request.options, request.source) {
-        Ok(o) if o.generates_pages() => crate::sheet::expected_bytes(request, number),
-        _ => Ok(Chart::for_page(request, number)?.render_page()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

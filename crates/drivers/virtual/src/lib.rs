@@ -40,9 +40,9 @@ pub mod options;
 pub mod sheet;
 pub mod text;
 
-pub use chart::{expected_page, render_row, Chart, PageGeometry};
+pub use chart::{render_row, Chart, PageGeometry};
 pub use driver::{VirtualDevice, VirtualDriver};
 pub use errors::{Fault, OptionError};
 pub use options::VirtualOptions;
-pub use sheet::{truth, PageKind, PageTruth};
+pub use sheet::{expected_page, truth, PageKind, PageTruth};
 pub use text::{page_text, words};

@@ -398,9 +398,17 @@ pub fn truth(request: &ScanRequest, number: u32) -> Result<PageTruth, DeviceErro
     })
 }
 
-/// Every byte of page `number` of what `request` scans, whatever the options (the chart's
-/// [`crate::chart::expected_page`] for chart pages).
-pub fn expected_bytes(request: &ScanRequest, number: u32) -> Result<Vec<u8>, DeviceError> {
+/// Every byte of image `number` of what `request` scans: exactly what the virtual scanner
+/// writes to that page's stream, the chart's or a generated page's as the options ask.
+pub fn expected_page(request: &ScanRequest, number: u32) -> Result<Vec<u8>, DeviceError> {
+    match VirtualOptions::parse(&request.options, request.source) {
+        Ok(o) if o.generates_pages() => expected_bytes(request, number),
+        _ => Ok(Chart::for_page(request, number)?.render_page()),
+    }
+}
+
+/// Every byte of generated page `number` of what `request` scans.
+fn expected_bytes(request: &ScanRequest, number: u32) -> Result<Vec<u8>, DeviceError> {
     let geo = PageGeometry::for_request(request)?;
     let opts = VirtualOptions::parse(&request.options, request.source)?;
     opts.check_dpi(geo.dpi)?;
