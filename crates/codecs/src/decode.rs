@@ -253,6 +253,15 @@ fn decode_jpeg(bytes: &[u8], mode: Option<ColorMode>) -> Result<Decoded, EncodeE
     })
 }
 
+/// A PNG's resolution from its pHYs chunk, rounded to the nearest dpi: pHYs holds whole
+/// pixels per metre, so 300 dpi is stored as 11811 (299.99 dpi) and must read back as 300.
+/// `None` without a pHYs in metres or with a zero in it.
+pub fn png_dpi(info: &png::Info) -> Option<(u32, u32)> {
+    let d = info.pixel_dims?;
+    let dpi = |ppm: u32| ((u64::from(ppm) * 254 + 5_000) / 10_000) as u32;
+    (d.unit == png::Unit::Meter && d.xppu > 0 && d.yppu > 0).then(|| (dpi(d.xppu), dpi(d.yppu)))
+}
+
 /// A PNG decoded row by row from a reader (a page body as it arrives).
 pub struct PngRows<R: BufRead + Seek> {
     reader: png::Reader<R>,
@@ -302,15 +311,7 @@ impl<R: BufRead + Seek> PngRows<R> {
 
     /// The resolution the file's `pHYs` chunk states, if any.
     pub fn dpi(&self) -> Option<(u32, u32)> {
-        self.reader.info().pixel_dims.and_then(|d| match d.unit {
-            // Rounded: pHYs holds whole pixels per metre, so 300 dpi is stored as 11811
-            // (299.99 dpi) and must read back as 300.
-            png::Unit::Meter => Some((
-                ((d.xppu as u64 * 254 + 5_000) / 10_000) as u32,
-                ((d.yppu as u64 * 254 + 5_000) / 10_000) as u32,
-            )),
-            png::Unit::Unspecified => None,
-        })
+        png_dpi(self.reader.info())
     }
 
     /// Converts the next row into `dst`; `false` when every row has been read.

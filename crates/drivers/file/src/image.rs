@@ -219,14 +219,7 @@ fn png_header(bytes: &[u8]) -> Result<Head, String> {
             palette_mode(palette.chunks_exact(3).map(|c| (c[0], c[1], c[2])))
         }
     };
-    // pHYs in pixels per metre, rounded to the nearest dpi (11811 is 300 dpi).
-    let dpi = info.pixel_dims.and_then(|d| match d.unit {
-        png::Unit::Meter if d.xppu > 0 && d.yppu > 0 => Some((
-            ((u64::from(d.xppu) * 254 + 5000) / 10_000) as u32,
-            ((u64::from(d.yppu) * 254 + 5000) / 10_000) as u32,
-        )),
-        _ => None,
-    });
+    let dpi = scanwire_codecs::decode::png_dpi(info);
     Ok((info.width, info.height, native, dpi))
 }
 
