@@ -336,6 +336,13 @@ impl HostedDevice {
         let grace = self.opts.cancel_grace;
         let mut since = Instant::now();
         loop {
+            // Checked before every frame, not only while the host is silent: a driver that
+            // goes on scanning after a cancel ignores it too.
+            if let Some(at) = cancel_at.map(|c| c.load(Ordering::Acquire)) {
+                if at != 0 && micros_now().saturating_sub(at) >= grace.as_micros() as u64 {
+                    return Err(Lost::IgnoredCancel);
+                }
+            }
             let Some(h) = self.host.as_mut() else {
                 return Err(Lost::Died("driver host is not running".into()));
             };
@@ -351,11 +358,6 @@ impl HostedDevice {
                 Ok(Incoming::Frame(f)) => return Ok(f),
                 Ok(Incoming::End) | Err(RecvTimeoutError::Disconnected) => return Err(self.died()),
                 Err(RecvTimeoutError::Timeout) => {
-                    if let Some(at) = cancel_at.map(|c| c.load(Ordering::Acquire)) {
-                        if at != 0 && micros_now().saturating_sub(at) >= grace.as_micros() as u64 {
-                            return Err(Lost::IgnoredCancel);
-                        }
-                    }
                     if let Some(limit) = watchdog {
                         if since.elapsed() >= limit {
                             return Err(Lost::Hung(limit));

@@ -320,3 +320,34 @@ fn an_unknown_device_is_the_drivers_error() {
     let e = HostedDevice::open(common::command(), "nothing", quick()).unwrap_err();
     assert!(e.detail().contains("no device `nothing`"), "{e}");
 }
+
+#[test]
+fn the_shared_crash_table_holds_behind_a_host() {
+    let req = |source, options: &[(&str, &str)], pages| ScanRequest {
+        source,
+        resolution: 75,
+        pages,
+        options: scanwire_testkit::set(&scanwire_virtual::options::device_options(), options),
+        ..Default::default()
+    };
+    for case in scanwire_testkit::virtual_scanner_crashes(&req, wia::WIA_ERROR_EXCEPTION_IN_DRIVER)
+    {
+        let (dev, _) = shared(quick());
+        let (o, rec) = scan(&dev, &case.request, &CancelHandle::new());
+        assert_eq!(o.result, case.result, "{}: {:?}", case.name, o.error);
+        assert_eq!(
+            rec.complete_pages().len() as u32,
+            case.complete_pages,
+            "{}",
+            case.name
+        );
+        let (o, _) = scan(&dev, &req(Source::Feeder, &[], None), &CancelHandle::new());
+        assert_eq!(
+            o.result,
+            wia::S_OK,
+            "{}: the next job: {:?}",
+            case.name,
+            o.error
+        );
+    }
+}
