@@ -277,9 +277,15 @@ impl HostedDevice {
                 DeviceError::from_hresult(wia::WIA_ERROR_EXCEPTION_IN_DRIVER, reason)
             }
             Lost::Hung(limit) => {
+                let place = self
+                    .host
+                    .as_ref()
+                    .and_then(|h| h.crumb.as_deref())
+                    .map(|c| format!(", last in {c}"))
+                    .unwrap_or_default();
                 self.kill_host();
                 let reason = format!(
-                    "the driver stopped responding (no progress for {:.1} s); its host process was killed",
+                    "the driver stopped responding (no progress for {:.1} s{place}); its host process was killed",
                     limit.as_secs_f64()
                 );
                 self.failed(reason.clone());
