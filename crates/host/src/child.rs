@@ -7,9 +7,10 @@
 //! under one lock, from whichever thread produced it.
 
 use crate::protocol::{
-    read_frame, write_data, write_msg, Frame, OpenedInfo, StreamAnswer, ToChild, ToParent,
-    SOCKET_ENV,
+    read_frame, write_data, write_msg, write_shm, Frame, OpenedInfo, StreamAnswer, ToChild,
+    ToParent, RING_ENV, SOCKET_ENV,
 };
+use crate::shm::Ring;
 use scanwire_core::device::{Device, DeviceError, DeviceErrorKind, PageInfo};
 use scanwire_core::transfer::{
     panic_message, seek_within, CancelHandle, MiniDrvTransferCallback, NextStream, RemoteStream,
@@ -29,8 +30,16 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 static LINK: OnceLock<Link> = OnceLock::new();
 
 struct Link {
-    out: Mutex<UnixStream>,
+    out: Mutex<Out>,
+    /// The shared page ring, when the application made one.
+    ring: Option<Ring>,
     last_crumb: Mutex<&'static str>,
+}
+
+struct Out {
+    stream: UnixStream,
+    /// Bytes put into the ring so far.
+    produced: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,7 +48,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Link {
     fn send(&self, msg: &ToParent) -> bool {
-        write_msg(&mut *lock(&self.out), msg).is_ok()
+        write_msg(&mut lock(&self.out).stream, msg).is_ok()
     }
 }
 
@@ -88,6 +97,8 @@ pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>)
         );
         return ExitCode::from(2);
     };
+    // Mapped before connecting: the application removes the file once we are connected.
+    let ring = std::env::var_os(RING_ENV).and_then(|p| Ring::open(std::path::Path::new(&p)).ok());
     let stream = match UnixStream::connect(&path) {
         Ok(s) => s,
         Err(e) => {
@@ -106,7 +117,11 @@ pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>)
         }
     };
     let _ = LINK.set(Link {
-        out: Mutex::new(writer),
+        out: Mutex::new(Out {
+            stream: writer,
+            produced: 0,
+        }),
+        ring,
         last_crumb: Mutex::new(""),
     });
     scanwire_core::native::observe(crumb);
@@ -147,7 +162,9 @@ fn read_loop(
         let frame = match read_frame::<ToChild>(&mut reader, Vec::new()) {
             Ok(Some(Frame::Msg(m))) => m,
             // The application is gone (or spoke nonsense): nobody is left to serve.
-            Ok(Some(Frame::Write(..))) | Ok(None) | Err(_) => std::process::exit(0),
+            Ok(Some(Frame::Write(..) | Frame::Shm(..))) | Ok(None) | Err(_) => {
+                std::process::exit(0)
+            }
         };
         let sent = match frame {
             ToChild::Open(id) => work.send(Work::Open(id)).is_ok(),
@@ -334,10 +351,16 @@ impl RemoteStream for ChildStream {
         };
         {
             let mut out = lock(&link.out);
-            for chunk in data.chunks(MAX_WRITE) {
-                write_data(&mut *out, self.id, chunk).map_err(|_| wia::E_UNEXPECTED)?;
+            match &link.ring {
+                Some(ring) => put_in_ring(ring, &mut out, self.id, data)?,
+                None => {
+                    for chunk in data.chunks(MAX_WRITE) {
+                        write_data(&mut out.stream, self.id, chunk)
+                            .map_err(|_| wia::E_UNEXPECTED)?;
+                    }
+                }
             }
-            let _ = out.flush();
+            let _ = out.stream.flush();
         }
         self.end += data.len() as u64;
         self.position = self.end;
@@ -358,4 +381,30 @@ impl RemoteStream for ChildStream {
     fn release(&mut self, finished: bool) {
         send(&ToParent::Release(self.id, finished));
     }
+}
+
+/// Puts `data` into the shared ring piece by piece (never across its end), waiting for the
+/// application to consume space, and announces each piece. The application going away ends
+/// this process (the reader thread), so the wait cannot outlive it.
+fn put_in_ring(ring: &Ring, out: &mut Out, id: u32, data: &[u8]) -> Result<(), HResult> {
+    let cap = ring.cap() as u64;
+    let mut rest = data;
+    while !rest.is_empty() {
+        let contiguous = cap - out.produced % cap;
+        let n = (rest.len() as u64).min(contiguous).min(cap / 2) as usize;
+        let mut spins = 0u32;
+        while cap - (out.produced - ring.consumed()) < n as u64 {
+            spins += 1;
+            if spins < 100 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(20));
+            }
+        }
+        ring.put(out.produced, &rest[..n]);
+        write_shm(&mut out.stream, id, n as u32).map_err(|_| wia::E_UNEXPECTED)?;
+        out.produced += n as u64;
+        rest = &rest[n..];
+    }
+    Ok(())
 }

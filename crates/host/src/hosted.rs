@@ -13,8 +13,9 @@
 use crate::command::{HostCommand, HostOptions};
 use crate::exit::describe_exit;
 use crate::protocol::{
-    read_frame, write_msg, Frame, OpenedInfo, StreamAnswer, ToChild, ToParent, SOCKET_ENV,
+    read_frame, write_msg, Frame, OpenedInfo, StreamAnswer, ToChild, ToParent, RING_ENV, SOCKET_ENV,
 };
+use crate::shm::{Ring, RING_BYTES};
 use crate::status::{Health, HostStatus, State};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Completion, Device, DeviceError, DeviceErrorKind, DeviceInfo,
@@ -24,11 +25,12 @@ use scanwire_core::transfer::{
     CancelToken, MiniDrvTransferCallback, NextStream, StreamHandle, HRESULT_TIMEOUT,
 };
 use scanwire_core::wia;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
@@ -64,6 +66,9 @@ struct Host {
     crumb: Option<String>,
     /// A panic the host reported.
     panicked: Option<String>,
+    /// The shared page ring, if it could be made, and the bytes taken from it so far.
+    ring: Option<Ring>,
+    consumed: Cell<u64>,
 }
 
 impl Host {
@@ -90,6 +95,16 @@ impl Host {
             std::thread::sleep(Duration::from_millis(2));
         }
         self.kill()
+    }
+
+    /// Runs `f` on the next `len` bytes of the ring and marks them consumed; `None` when
+    /// there is no ring or the piece lies outside it.
+    fn take<R>(&self, len: u32, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let ring = self.ring.as_ref()?;
+        let at = self.consumed.get();
+        let r = ring.take(at, len as usize, f)?;
+        self.consumed.set(at + u64::from(len));
+        Some(r)
     }
 
     fn recycle(&self, buf: Vec<u8>) {
@@ -318,6 +333,11 @@ impl HostedDevice {
                         h.recycle(buf);
                     }
                 }
+                Frame::Shm(_, len) => {
+                    if let Some(h) = self.host.as_ref() {
+                        h.take(len, |_| ());
+                    }
+                }
             }
         }
     }
@@ -402,6 +422,27 @@ impl HostedDevice {
                     match r {
                         Ok(()) => None,
                         Err(hr) => {
+                            unseen = Some(hr);
+                            Some(ToChild::StreamFailed(id, hr))
+                        }
+                    }
+                }
+                Frame::Shm(id, len) => {
+                    let r = h.take(len, |piece| match (unseen, streams.get_mut(&id)) {
+                        (Some(_), _) => Ok(()),
+                        (None, Some(s)) => s.write(piece),
+                        (None, None) => Err(wia::E_UNEXPECTED),
+                    });
+                    match r {
+                        None => {
+                            // A piece outside the ring: the host is broken; stop it.
+                            self.kill_host();
+                            return Err(Lost::Died(format!(
+                                "the driver host announced {len} bytes outside its page ring"
+                            )));
+                        }
+                        Some(Ok(())) => None,
+                        Some(Err(hr)) => {
                             unseen = Some(hr);
                             Some(ToChild::StreamFailed(id, hr))
                         }
@@ -513,19 +554,32 @@ fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> 
             ),
         )
     };
-    let dir = private_dir().map_err(|e| fail(format!("a socket directory: {e}")))?;
+    let dir =
+        private_dir(&std::env::temp_dir()).map_err(|e| fail(format!("a socket directory: {e}")))?;
     let path = dir.join("host.sock");
     let listener =
         UnixListener::bind(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    let _cleanup = RemoveDir(dir);
+    let _cleanup = RemoveDir(dir.clone());
     listener
         .set_nonblocking(true)
         .map_err(|e| fail(e.to_string()))?;
+    // The page ring lives in memory (/dev/shm) where there is one; without a ring, pages
+    // travel through the socket.
+    let shm_dir = Path::new("/dev/shm")
+        .is_dir()
+        .then(|| private_dir(Path::new("/dev/shm")).ok())
+        .flatten();
+    let _shm_cleanup = shm_dir.clone().map(RemoveDir);
+    let ring_path = shm_dir.as_ref().unwrap_or(&dir).join("ring");
+    let ring = Ring::create(&ring_path, RING_BYTES).ok();
     let mut cmd = Command::new(&command.program);
     cmd.args(&command.args)
         .envs(command.env.iter().map(|(k, v)| (k, v)))
         .env(SOCKET_ENV, &path)
         .stdin(Stdio::null());
+    if ring.is_some() {
+        cmd.env(RING_ENV, &ring_path);
+    }
     let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
     let deadline = Instant::now() + timeout;
     let stream = loop {
@@ -595,13 +649,14 @@ fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> 
         pool,
         crumb: None,
         panicked: None,
+        ring,
+        consumed: Cell::new(0),
     })
 }
 
-/// A new directory only this user can enter, for the host's socket.
-fn private_dir() -> io::Result<PathBuf> {
+/// A new directory under `base` only this user can enter, for the host's socket or ring.
+fn private_dir(base: &Path) -> io::Result<PathBuf> {
     static N: AtomicU64 = AtomicU64::new(0);
-    let base = std::env::temp_dir();
     for _ in 0..100 {
         let n = N.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()

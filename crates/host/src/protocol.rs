@@ -15,14 +15,18 @@ use std::io::{self, Read, Write};
 
 /// A JSON control message.
 pub const TAG_JSON: u8 = 1;
-/// Page bytes: `u32` stream id, then data.
+/// Page bytes: `u32` stream id, then data (when there is no shared ring).
 pub const TAG_WRITE: u8 = 2;
+/// Page bytes in the shared ring: `u32` stream id, `u32` length (the next piece of the ring).
+pub const TAG_SHM: u8 = 3;
 
 /// Largest frame accepted: more is a broken peer, not a page band.
 pub const MAX_FRAME: usize = 1 << 30;
 
 /// The environment variable naming the socket a host connects to.
 pub const SOCKET_ENV: &str = "SCANWIRE_HOST_SOCKET";
+/// The environment variable naming the shared page ring a host maps (`shm.rs`).
+pub const RING_ENV: &str = "SCANWIRE_HOST_RING";
 
 /// What the application's process asks of a host.
 #[derive(Debug, Serialize, Deserialize)]
@@ -136,6 +140,8 @@ pub enum Frame<T> {
     Msg(T),
     /// Page bytes for a stream.
     Write(u32, Vec<u8>),
+    /// The next `len` bytes of the shared ring, for a stream.
+    Shm(u32, u32),
 }
 
 /// Writes a control message.
@@ -156,6 +162,16 @@ pub fn write_data(w: &mut impl Write, id: u32, data: &[u8]) -> io::Result<()> {
     head[5..9].copy_from_slice(&id.to_le_bytes());
     w.write_all(&head)?;
     w.write_all(data)
+}
+
+/// Announces the next `len` bytes of the shared ring for stream `id`.
+pub fn write_shm(w: &mut impl Write, id: u32, len: u32) -> io::Result<()> {
+    let mut f = [0u8; 13];
+    f[0] = TAG_SHM;
+    f[1..5].copy_from_slice(&8u32.to_le_bytes());
+    f[5..9].copy_from_slice(&id.to_le_bytes());
+    f[9..13].copy_from_slice(&len.to_le_bytes());
+    w.write_all(&f)
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of stream. `buf` is reused for page bytes.
@@ -196,6 +212,14 @@ pub fn read_frame<T: for<'de> Deserialize<'de>>(
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
             Ok(Some(Frame::Write(u32::from_le_bytes(id), data)))
+        }
+        TAG_SHM if len == 8 => {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b)?;
+            Ok(Some(Frame::Shm(
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            )))
         }
         tag => Err(io::Error::new(
             io::ErrorKind::InvalidData,
