@@ -199,6 +199,12 @@ impl HostedDevice {
         self.host.as_ref().map(|h| h.pid)
     }
 
+    /// Whether the running host's pages cross through the shared-memory ring (else the
+    /// socket).
+    pub fn shared_ring(&self) -> bool {
+        self.host.as_ref().is_some_and(|h| h.ring.is_some())
+    }
+
     /// The supervision timings.
     pub fn options_mut(&mut self) -> &mut HostOptions {
         &mut self.opts
@@ -206,7 +212,7 @@ impl HostedDevice {
 
     /// Starts a host and opens the device in it.
     fn start(&mut self) -> Result<OpenedInfo, DeviceError> {
-        let host = spawn(&self.command, self.opts.start_timeout)?;
+        let host = spawn(&self.command, &self.opts)?;
         self.status.set(State::Running(host.pid));
         self.host = Some(host);
         match self.call(ToChild::Open(self.id.clone()), None) {
@@ -544,7 +550,8 @@ fn intern(name: &str) -> &'static str {
 }
 
 /// Starts a host process and waits for it to connect.
-fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> {
+fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError> {
+    let timeout = opts.start_timeout;
     let fail = |what: String| {
         DeviceError::new(
             DeviceErrorKind::Internal,
@@ -565,13 +572,15 @@ fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> 
         .map_err(|e| fail(e.to_string()))?;
     // The page ring lives in memory (/dev/shm) where there is one; without a ring, pages
     // travel through the socket.
-    let shm_dir = Path::new("/dev/shm")
-        .is_dir()
+    let shm_dir = (opts.shared_ring && Path::new("/dev/shm").is_dir())
         .then(|| private_dir(Path::new("/dev/shm")).ok())
         .flatten();
     let _shm_cleanup = shm_dir.clone().map(RemoveDir);
     let ring_path = shm_dir.as_ref().unwrap_or(&dir).join("ring");
-    let ring = Ring::create(&ring_path, RING_BYTES).ok();
+    let ring = opts
+        .shared_ring
+        .then(|| Ring::create(&ring_path, RING_BYTES).ok())
+        .flatten();
     let mut cmd = Command::new(&command.program);
     cmd.args(&command.args)
         .envs(command.env.iter().map(|(k, v)| (k, v)))

@@ -351,3 +351,27 @@ fn the_shared_crash_table_holds_behind_a_host() {
         );
     }
 }
+
+#[test]
+fn pages_cross_the_socket_without_a_ring() {
+    assert!(common::open().shared_ring() || !std::path::Path::new("/dev/shm").is_dir());
+    let hosted = common::open_with(HostOptions {
+        shared_ring: false,
+        ..quick()
+    });
+    assert!(!hosted.shared_ring());
+    let dev = transfer::share(Box::new(hosted));
+    let (o, rec) = scan(&dev, &request(&[("sheets", "3")]), &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert_eq!(rec.complete_pages().len(), 3);
+    for p in rec.complete_pages() {
+        assert_eq!(Some(p.data.len() as u64), p.info.data.expected_bytes());
+    }
+    let (o, rec) = scan(
+        &dev,
+        &request(&[("sheets", "3"), ("crash-at-page", "2")]),
+        &CancelHandle::new(),
+    );
+    assert_eq!(o.result, wia::WIA_ERROR_EXCEPTION_IN_DRIVER);
+    assert_eq!(rec.complete_pages().len(), 1);
+}
