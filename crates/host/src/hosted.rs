@@ -13,7 +13,8 @@
 use crate::command::{HostCommand, HostOptions};
 use crate::exit::describe_exit;
 use crate::protocol::{
-    read_frame, write_msg, Frame, OpenedInfo, StreamAnswer, ToChild, ToParent, RING_ENV, SOCKET_ENV,
+    write_msg, Frame, FrameReader, OpenedInfo, StreamAnswer, ToChild, ToParent, RING_ENV,
+    SOCKET_ENV,
 };
 use crate::shm::{Ring, RING_BYTES};
 use crate::status::{Health, HostStatus, State};
@@ -33,23 +34,12 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
-
-/// Frames from the host's reader thread; `End` when the socket closed (the host exited).
-enum Incoming {
-    Frame(Frame<ToParent>),
-    End,
-}
-
-/// How many frames may wait between the socket reader and the transfer: the bound is what
-/// makes a slow application slow the driver down instead of filling memory.
-const FRAME_QUEUE: usize = 16;
 
 /// How often a waiting call looks at the clock (cancel grace, watchdog).
 const TICK: Duration = Duration::from_millis(20);
@@ -59,9 +49,8 @@ struct Host {
     child: Child,
     pid: u32,
     out: Arc<Mutex<UnixStream>>,
-    frames: Receiver<Incoming>,
-    /// Page buffers handed back to the reader thread.
-    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// The host's frames, read by whichever call is waiting (with a read timeout of `TICK`).
+    frames: FrameReader<UnixStream>,
     /// The last native call the driver entered.
     crumb: Option<String>,
     /// A panic the host reported.
@@ -105,13 +94,6 @@ impl Host {
         let r = ring.take(at, len as usize, f)?;
         self.consumed.set(at + u64::from(len));
         Some(r)
-    }
-
-    fn recycle(&self, buf: Vec<u8>) {
-        let mut pool = lock(&self.pool);
-        if pool.len() < FRAME_QUEUE + 2 {
-            pool.push(buf);
-        }
     }
 }
 
@@ -333,12 +315,8 @@ impl HostedDevice {
         loop {
             match self.next(cancel_at)? {
                 Frame::Msg(m) => return Ok(m),
-                Frame::Write(_, buf) => {
-                    // Page bytes outside a transfer: a broken host; ignore them.
-                    if let Some(h) = self.host.as_ref() {
-                        h.recycle(buf);
-                    }
-                }
+                // Page bytes outside a transfer: a broken host; ignore them.
+                Frame::Write(..) => {}
                 Frame::Shm(_, len) => {
                     if let Some(h) = self.host.as_ref() {
                         h.take(len, |_| ());
@@ -378,24 +356,30 @@ impl HostedDevice {
             let Some(h) = self.host.as_mut() else {
                 return Err(Lost::Died("driver host is not running".into()));
             };
-            match h.frames.recv_timeout(TICK) {
-                Ok(Incoming::Frame(Frame::Msg(ToParent::Crumb(c)))) => {
+            match h.frames.next::<ToParent>() {
+                Ok(Some(Frame::Msg(ToParent::Crumb(c)))) => {
                     h.crumb = Some(c);
                     since = Instant::now();
                 }
-                Ok(Incoming::Frame(Frame::Msg(ToParent::Panicked(p)))) => {
+                Ok(Some(Frame::Msg(ToParent::Panicked(p)))) => {
                     h.panicked = Some(p);
                     since = Instant::now();
                 }
-                Ok(Incoming::Frame(f)) => return Ok(f),
-                Ok(Incoming::End) | Err(RecvTimeoutError::Disconnected) => return Err(self.died()),
-                Err(RecvTimeoutError::Timeout) => {
+                Ok(Some(f)) => return Ok(f),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     if let Some(limit) = watchdog {
                         if since.elapsed() >= limit {
                             return Err(Lost::Hung(limit));
                         }
                     }
                 }
+                // The socket closed (the host exited) or broke.
+                Ok(None) | Err(_) => return Err(self.died()),
             }
         }
     }
@@ -424,7 +408,6 @@ impl HostedDevice {
                         (None, Some(s)) => s.write(&data),
                         (None, None) => Err(wia::E_UNEXPECTED),
                     };
-                    h.recycle(data);
                     match r {
                         Ok(()) => None,
                         Err(hr) => {
@@ -623,7 +606,7 @@ fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError>
         let reader = stream.try_clone()?;
         Ok((reader, stream.try_clone()?))
     };
-    let (mut reader, writer) = match setup() {
+    let (reader, writer) = match setup() {
         Ok(p) => p,
         Err(e) => {
             let _ = child.kill();
@@ -631,31 +614,17 @@ fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError>
             return Err(fail(e.to_string()));
         }
     };
-    let (tx, rx) = sync_channel(FRAME_QUEUE);
-    let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let pool2 = pool.clone();
-    std::thread::Builder::new()
-        .name("scanwire-host-link".into())
-        .spawn(move || loop {
-            let buf = lock(&pool2).pop().unwrap_or_default();
-            let incoming = match read_frame::<ToParent>(&mut reader, buf) {
-                Ok(Some(f)) => Incoming::Frame(f),
-                Ok(None) => Incoming::End,
-                Err(_) => Incoming::End,
-            };
-            let end = matches!(incoming, Incoming::End);
-            if tx.send(incoming).is_err() || end {
-                return;
-            }
-        })
-        .map_err(|e| fail(format!("its reader thread: {e}")))?;
+    if let Err(e) = reader.set_read_timeout(Some(TICK)) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(fail(e.to_string()));
+    }
     let pid = child.id();
     Ok(Host {
         child,
         pid,
         out: Arc::new(Mutex::new(writer)),
-        frames: rx,
-        pool,
+        frames: FrameReader::new(reader),
         crumb: None,
         panicked: None,
         ring,
