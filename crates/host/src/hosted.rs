@@ -48,7 +48,10 @@ const TICK: Duration = Duration::from_millis(20);
 struct Host {
     child: Child,
     pid: u32,
-    out: Arc<Mutex<UnixStream>>,
+    /// Requests and answers.
+    out: Mutex<UnixStream>,
+    /// Cancels and stream failures: the second socket, never behind anything.
+    signal: Arc<Mutex<UnixStream>>,
     /// The host's frames, read by whichever call is waiting (with a read timeout of `TICK`).
     frames: FrameReader<UnixStream>,
     /// The last native call the driver entered.
@@ -62,7 +65,12 @@ struct Host {
 
 impl Host {
     fn send(&self, msg: &ToChild) -> io::Result<()> {
-        write_msg(&mut *lock(&self.out), msg)
+        match msg {
+            ToChild::Cancel(_) | ToChild::StreamFailed(..) => {
+                write_msg(&mut *lock(&self.signal), msg)
+            }
+            _ => write_msg(&mut *lock(&self.out), msg),
+        }
     }
 
     /// Kills the process (if still running) and reaps it.
@@ -122,6 +130,11 @@ pub struct HostedDevice {
     /// Streams a driver never released; kept until the next transfer so that the relay sees
     /// them unreleased (S22), as it would in process.
     leftover: Vec<StreamHandle>,
+    /// Transfers started (the host matches a cancel to its transfer by this number).
+    generation: u64,
+    /// The next stream id: unique for the device's life, so a late stream failure can never
+    /// name a later transfer's stream.
+    next_stream: u32,
 }
 
 impl std::fmt::Debug for HostedDevice {
@@ -155,6 +168,8 @@ impl HostedDevice {
             failures: 0,
             restart_at: None,
             leftover: Vec::new(),
+            generation: 0,
+            next_stream: 0,
         };
         let opened = dev.start()?;
         dev.info = DeviceInfo {
@@ -391,7 +406,6 @@ impl HostedDevice {
         streams: &mut HashMap<u32, StreamHandle>,
         cancel_at: &AtomicU64,
     ) -> Result<AcquireResult, Lost> {
-        let mut next_id = 0u32;
         // A write the application's stream refused, which the driver has not seen yet (writes
         // are not waited for): its next callback call is answered with it, as its write would
         // have been in process, and nothing more of that page reaches the application.
@@ -447,8 +461,8 @@ impl HostedDevice {
                 Frame::Msg(ToParent::NextStream(flags, page)) => {
                     let answer = match cb.get_next_stream(flags, &page) {
                         NextStream::Stream(s) => {
-                            let id = next_id;
-                            next_id += 1;
+                            let id = self.next_stream;
+                            self.next_stream = self.next_stream.wrapping_add(1);
                             streams.insert(id, s);
                             StreamAnswer::Stream(id)
                         }
@@ -574,9 +588,10 @@ fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError>
     }
     let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
     let deadline = Instant::now() + timeout;
-    let stream = loop {
+    let mut accepted = Vec::new();
+    while accepted.len() < 2 {
         match listener.accept() {
-            Ok((s, _)) => break s,
+            Ok((s, _)) => accepted.push(s),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if let Ok(Some(status)) = child.try_wait() {
                     return Err(fail(format!(
@@ -600,9 +615,13 @@ fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError>
                 return Err(fail(e.to_string()));
             }
         }
-    };
+    }
+    // The host connects its main socket first, then the signal socket.
+    let signal = accepted.pop().expect("two connections");
+    let stream = accepted.pop().expect("two connections");
     let setup = || -> io::Result<(UnixStream, UnixStream)> {
         stream.set_nonblocking(false)?;
+        signal.set_nonblocking(false)?;
         let reader = stream.try_clone()?;
         Ok((reader, stream.try_clone()?))
     };
@@ -623,7 +642,8 @@ fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError>
     Ok(Host {
         child,
         pid,
-        out: Arc::new(Mutex::new(writer)),
+        out: Mutex::new(writer),
+        signal: Arc::new(Mutex::new(signal)),
         frames: FrameReader::new(reader),
         crumb: None,
         panicked: None,
@@ -729,21 +749,23 @@ impl Device for HostedDevice {
                 "the driver host is not running",
             ));
         };
+        self.generation += 1;
+        let generation = self.generation;
         if host
-            .send(&ToChild::Acquire(Box::new(request.clone())))
+            .send(&ToChild::Acquire(generation, Box::new(request.clone())))
             .is_err()
         {
             let lost = self.died();
             return Err(self.lost(lost));
         }
-        // A cancel crosses at once, from the cancelling thread, on the channel that carries
-        // no page data.
+        // A cancel crosses at once, from the cancelling thread, on the socket that carries
+        // nothing else the host could be behind on.
         let _hook = {
-            let out = host.out.clone();
+            let out = host.signal.clone();
             let at = cancel_at.clone();
             cancel.on_cancel(move || {
                 at.store(micros_now(), Ordering::Release);
-                let _ = write_msg(&mut *lock(&out), &ToChild::Cancel);
+                let _ = write_msg(&mut *lock(&out), &ToChild::Cancel(generation));
             })
         };
         let mut streams = HashMap::new();

@@ -1,6 +1,8 @@
 //! What crosses the process boundary: frames on one Unix stream socket.
 //!
-//! A frame is a tag byte, a little-endian `u32` length and the payload. Control messages are
+//! Two sockets: requests, the driver's callback calls and their answers on the first; cancels
+//! and stream failures (the application's direction only) on the second, so they never wait
+//! behind anything. A frame is a tag byte, a little-endian `u32` length and the payload. Control messages are
 //! JSON ([`ToChild`], [`ToParent`]); page bytes travel as [`TAG_WRITE`] frames (a `u32`
 //! stream id, then the bytes as the driver wrote them), in order with the control messages, so
 //! a STATUS always arrives after the bands it counts. The parent's direction carries only
@@ -37,15 +39,16 @@ pub enum ToChild {
     Capabilities,
     /// `Device::options`.
     Options,
-    /// `Device::acquire`.
-    Acquire(Box<ScanRequest>),
-    /// The transfer is cancelled: fire the driver's CancelToken now.
-    Cancel,
+    /// `Device::acquire`, the device's transfer number `n` (from 1).
+    Acquire(u64, Box<ScanRequest>),
+    /// Transfer `n` is cancelled: fire the driver's CancelToken now (on the second socket).
+    Cancel(u64),
     /// The answer to a `NextStream`.
     Stream(StreamAnswer),
     /// The answer to a `Message`.
     Answer(HResult),
-    /// The application's stream failed; the driver's next write sees this.
+    /// The application's stream failed; the driver's next write sees this (on the second
+    /// socket).
     StreamFailed(u32, HResult),
     /// Exit cleanly.
     Exit,
