@@ -1,8 +1,10 @@
 //! The cost of a driver host (issue 17's budget), measured with the virtual scanner:
 //! - startup: `HostedDevice::open` (spawn, connect, open the device), median of 15;
-//! - one A4 300 dpi colour page, in process and through a host, median of 7 each;
+//! - one A4 300 dpi colour page, in process and through a host, median of 15 each;
 //! - relay throughput: a driver writing 1 GiB in 4 MiB bands from memory, in process and
-//!   through a host (the transfer's own cost, no rendering), best of 3.
+//!   through a host (the transfer's own cost, no rendering; the application discards the
+//!   bytes, so in process nothing is copied at all), best of 5;
+//! - one callback call's round trip (a STATUS answered by the application), through a host.
 //!
 //! `cargo bench -p scanwire-host --bench host` (bench/driver-host.sh). The bench binary is its
 //! own host: with `SCANWIRE_HOST_BENCH_CHILD` set it runs `run_host` and exits.
@@ -24,7 +26,10 @@ const BAND: usize = 4 << 20;
 const BLAST_BYTES: usize = 1 << 30;
 
 /// Writes `BLAST_BYTES` of one gray page from one buffer: the transfer's cost alone.
+/// With an empty buffer it sends `PINGS` STATUS messages instead, and no data.
 struct Blast(scanwire_virtual::VirtualDevice, Vec<u8>);
+
+const PINGS: usize = 20_000;
 
 impl Device for Blast {
     fn info(&self) -> DeviceInfo {
@@ -58,6 +63,13 @@ impl Device for Blast {
         let NextStream::Stream(mut s) = cb.get_next_stream(0, &page) else {
             return Err(DeviceError::new(DeviceErrorKind::Internal, "no stream"));
         };
+        if self.1.is_empty() {
+            for _ in 0..PINGS {
+                cb.progress(0, 0).map_err(fail)?;
+            }
+            drop(s);
+            return Ok(Completion::Done);
+        }
         let bands = BLAST_BYTES / BAND;
         for i in 0..bands {
             s.write(&self.1).map_err(fail)?;
@@ -119,6 +131,10 @@ fn main() {
                 scanwire_virtual::VirtualDevice::new(),
                 vec![0x5a; BAND],
             ))),
+            "ping" => Ok(Box::new(Blast(
+                scanwire_virtual::VirtualDevice::new(),
+                Vec::new(),
+            ))),
             _ => Err(DeviceError::new(DeviceErrorKind::Offline, id.to_string())),
         });
         std::process::exit(0);
@@ -153,13 +169,13 @@ fn main() {
     run(&local, &a4);
     run(&remote, &a4);
     let (mut l, mut r) = (Vec::new(), Vec::new());
-    for _ in 0..7 {
+    for _ in 0..15 {
         l.push(run(&local, &a4));
         r.push(run(&remote, &a4));
     }
     let (l, r) = (median(l), median(r));
     println!(
-        "A4 300 dpi colour page: in process {:.2} ms, through a host {:.2} ms, difference {:+.2} ms (medians of 7, in turns)",
+        "A4 300 dpi colour page: in process {:.2} ms, through a host {:.2} ms, difference {:+.2} ms (medians of 15, in turns)",
         ms(l),
         ms(r),
         ms(r) - ms(l)
@@ -176,12 +192,19 @@ fn main() {
         vec![0x5a; BAND],
     )));
     let remote = transfer::share(Box::new(hosted("blast")));
-    let best = |dev: &SharedDevice| (0..3).map(|_| run(dev, &gray)).min().unwrap();
+    let best = |dev: &SharedDevice| (0..5).map(|_| run(dev, &gray)).min().unwrap();
     let (l, r) = (best(&local), best(&remote));
     let gbs = |d: Duration| BLAST_BYTES as f64 / d.as_secs_f64() / 1e9;
     println!(
-        "relay throughput, 1 GiB in 4 MiB bands: in process {:.1} GB/s, through a host {:.2} GB/s (best of 3)",
+        "relay throughput, 1 GiB in 4 MiB bands: in process {:.1} GB/s (nothing copied), through a host {:.2} GB/s (best of 5)",
         gbs(l),
         gbs(r)
+    );
+
+    let ping = transfer::share(Box::new(hosted("ping")));
+    let t = (0..3).map(|_| run(&ping, &gray)).min().unwrap();
+    println!(
+        "one callback call through a host (STATUS and its answer): {:.1} us (best of 3 runs of {PINGS})",
+        t.as_secs_f64() * 1e6 / PINGS as f64
     );
 }
