@@ -85,7 +85,8 @@ type SharedSignals = Arc<Mutex<Signals>>;
 /// `SCANWIRE_HOST_SOCKET`, twice: requests and answers on the first, cancels on the second),
 /// opens the device it names with `open`, and serves it until told to exit or until the
 /// application goes away. The CLI's hidden `driver-host` subcommand calls this with the
-/// registry's `open`; tests call it from a re-executed test binary.
+/// registry's `open`; tests call it from a re-executed test binary. Returns 2 when not started
+/// by a `HostedDevice` (no socket), 70 ([`EXIT_AFTER_PANIC`]) after a driver panic, else 0.
 pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>) -> ExitCode {
     let Some(path) = std::env::var_os(SOCKET_ENV) else {
         eprintln!(

@@ -11,7 +11,8 @@
 //! - `exit.rs`: how a host ended, in words (`driver crashed: SIGSEGV in sane_start`).
 //!
 //! Tests run the test binary itself as the host (an environment variable makes a designated
-//! `#[test]` call [`run_host`]); see `tests/common/mod.rs`.
+//! `#[test]` call [`run_host`]); see `tests/common/mod.rs`. `examples/hosted_scan.rs` scans
+//! through the real `scanwire driver-host`.
 
 #![warn(missing_docs)]
 
