@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -582,7 +583,13 @@ fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError>
     cmd.args(&command.args)
         .envs(command.env.iter().map(|(k, v)| (k, v)))
         .env(SOCKET_ENV, &path)
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        // Standard output may be the application's data (`scan -o -`): a driver's chatter
+        // goes to standard error.
+        .stdout(Stdio::from(std::io::stderr()))
+        // Its own process group: a Ctrl-C at the terminal is the application's to handle (as
+        // a cancel), not a signal that kills the driver mid page.
+        .process_group(0);
     if ring.is_some() {
         cmd.env(RING_ENV, &ring_path);
     }

@@ -375,3 +375,15 @@ fn pages_cross_the_socket_without_a_ring() {
     assert_eq!(o.result, wia::WIA_ERROR_EXCEPTION_IN_DRIVER);
     assert_eq!(rec.complete_pages().len(), 1);
 }
+
+/// A Ctrl-C at the terminal goes to the foreground process group: the host is not in it, so
+/// the application alone decides (a cancel) and the driver is not killed mid page.
+#[test]
+fn the_host_has_a_process_group_of_its_own() {
+    let dev = common::open();
+    let pid = dev.pid().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let pgrp: u32 = after_name.split(' ').nth(2).unwrap().parse().unwrap();
+    assert_eq!(pgrp, pid, "{stat}");
+}
