@@ -780,7 +780,18 @@ impl Device for HostedDevice {
         match outcome {
             Ok(result) => {
                 self.leftover.extend(streams.into_values());
-                let panicked = self.host.as_ref().is_some_and(|h| h.panicked.is_some());
+                // A panic the driver caught itself leaves the host running; one that reached
+                // the host ends it (the result says so).
+                let escaped =
+                    matches!(&result, Err(e) if e.hresult() == wia::WIA_ERROR_EXCEPTION_IN_DRIVER);
+                let panicked = match self.host.as_mut() {
+                    Some(h) if escaped => h.panicked.is_some(),
+                    Some(h) => {
+                        h.panicked = None;
+                        false
+                    }
+                    None => false,
+                };
                 if panicked {
                     // The host ends itself after a driver panic: reap it now.
                     let lost = self.died();
