@@ -1,0 +1,37 @@
+//! Capture at scale: scanned pages processed and recognised by workers on any machine, over
+//! NATS JetStream (Debian's `nats-server`, clustered; the official `async-nats` client).
+//!
+//! ```text
+//!  producer ──page image──► Object Store scanwire-pages
+//!     │  └──PageMessage──► stream SCANWIRE_PAGES (work queue, byte limit)
+//!     │                         │ pull (durable consumer, explicit ack)
+//!     │                         ▼
+//!     │                      worker: verify, stages, OCR ──► scanwire-results + KV scanwire-done
+//!     │                         │ last page done?
+//!     └─end_job (KV scanwire-jobs)──► stream SCANWIRE_ASSEMBLE (deduplicated)
+//!                                   ▼
+//!                      assembler: PDF in page order ──► scanwire-documents
+//!                                   └──► scanwire.documents.done (DocumentDone)
+//! ```
+//!
+//! - [`wire`]: the versioned JSON messages ([`PageMessage`], [`JobState`],
+//!   [`AssembleMessage`], [`DocumentDone`]); `decode` rejects a wrong version or field with a
+//!   [`WireError`] naming it.
+//! - [`names`]: subjects, streams and buckets, and [`setup`], which creates or updates them.
+//! - [`Queue`]: a connection's handle: publish a page, end or cancel a job, count pages done,
+//!   read a document.
+//!
+//! Who acknowledges what, and what is idempotent, is in ARCHITECTURE.md ("The queue").
+#![warn(missing_docs)]
+
+mod client;
+pub mod names;
+pub mod wire;
+
+pub use client::{connect, Queue, QueueError};
+pub use names::{setup, Buckets, QueueConfig, SetupError};
+pub use wire::{
+    AssembleMessage, DocumentDone, ImageEncoding, ImageRef, JobPhase, JobSettings, JobState,
+    OutputSettings, PageCount, PageMessage, PixelSetting, ProcessingSettings, SideSetting,
+    WireError, VERSION,
+};
