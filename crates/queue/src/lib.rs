@@ -20,18 +20,27 @@
 //! - [`names`]: subjects, streams and buckets, and [`setup`], which creates or updates them.
 //! - [`Queue`]: a connection's handle: publish a page, end or cancel a job, count pages done,
 //!   read a document.
+//! - [`Worker`]: pulls pages, runs the job's stages (imaging's `Processing`, OCR), stores a
+//!   [`PageResult`] per page and acknowledges; assembles documents whose pages are all done
+//!   ([`assemble`]) and announces them ([`DocumentDone`]). [`WorkerStats`] is its report.
 //!
 //! Who acknowledges what, and what is idempotent, is in ARCHITECTURE.md ("The queue").
 #![warn(missing_docs)]
 
+pub mod assemble;
 mod client;
 pub mod names;
+mod result;
 pub mod wire;
+mod worker;
 
+pub use assemble::{assemble, AssembleError, Assembled};
 pub use client::{connect, Queue, QueueError};
 pub use names::{setup, Buckets, QueueConfig, SetupError};
+pub use result::PageResult;
 pub use wire::{
     AssembleMessage, DocumentDone, ImageEncoding, ImageRef, JobPhase, JobSettings, JobState,
     OutputSettings, PageCount, PageMessage, PixelSetting, ProcessingSettings, SideSetting,
     WireError, VERSION,
 };
+pub use worker::{StopHandle, Worker, WorkerOptions, WorkerStats};
