@@ -188,10 +188,7 @@ impl Worker {
         match stream.create_consumer(config).await {
             Ok(c) => Ok(c),
             // An existing consumer whose settings this server cannot change: use it as is.
-            Err(_) => stream
-                .get_consumer(name)
-                .await
-                .map_err(|e| nats(what())(e.into())),
+            Err(_) => stream.get_consumer(name).await.map_err(nats(what())),
         }
     }
 
