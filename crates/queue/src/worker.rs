@@ -229,14 +229,34 @@ impl Worker {
     async fn work(self: Arc<Self>, pages: PullConsumer, assembly: PullConsumer) {
         while !self.stop.stopped() {
             if let Some(m) = Self::next(&assembly, Duration::from_millis(100)).await {
-                let outcome = self.assemble(&m).await;
-                self.settle(&m, outcome, "assembly").await;
+                self.clone().handle(m, true).await;
                 continue;
             }
             if let Some(m) = Self::next(&pages, Duration::from_millis(900)).await {
-                let outcome = self.page(&m).await;
-                self.settle(&m, outcome, "page").await;
+                self.clone().handle(m, false).await;
             }
+        }
+    }
+
+    /// Handles one message in a task of its own, so that a panic (in a library) costs the
+    /// message an ack wait, not the worker its loop.
+    async fn handle(self: Arc<Self>, m: Message, assembly: bool) {
+        let subject = m.subject.to_string();
+        let w = self.clone();
+        let done = tokio::spawn(async move {
+            let (outcome, kind) = if assembly {
+                (w.assemble(&m).await, "assembly")
+            } else {
+                (w.page(&m).await, "page")
+            };
+            w.settle(&m, outcome, kind).await;
+        })
+        .await;
+        if let Err(e) = done {
+            tracing::error!(
+                "{}: {subject} failed ({e}); it comes back after the ack wait",
+                self.options.name
+            );
         }
     }
 
@@ -350,7 +370,7 @@ impl Worker {
                 self.options.name
             );
         } else {
-            let image = match Queue::read_object(&b.pages, &msg.image.object).await {
+            let image = match self.queue.read_object(&b.pages, &msg.image.object).await {
                 Ok(Some(i)) => i,
                 Ok(None) => {
                     return Outcome::Term(format!(
@@ -442,7 +462,7 @@ impl Worker {
         let mut results = Vec::with_capacity(msg.pages as usize);
         for page in 1..=msg.pages {
             let object = names::page_object(&msg.job, msg.document, page);
-            match Queue::read_object(&b.results, &object).await {
+            match self.queue.read_object(&b.results, &object).await {
                 Ok(Some(bytes)) => match PageResult::decode(&bytes) {
                     Ok(r) => results.push(r),
                     Err(e) => return Outcome::Term(format!("result {object}: {e}")),

@@ -216,24 +216,33 @@ async fn written(q: &Queue, job: &str, timeout: Duration) -> Vec<DocumentDone> {
     }
 }
 
-/// The done events of `job` on the done stream (each must come once).
+/// The done events of `job` on the done stream (each must come once). Read message by
+/// message from the stream leader, retried while a killed node's leadership moves.
 async fn events(q: &Queue, job: &str) -> Vec<DocumentDone> {
-    use futures_util::StreamExt;
-    let stream = q.jetstream().get_stream(names::DONE_STREAM).await.unwrap();
-    let consumer = stream
-        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-        .await
-        .unwrap();
+    for _ in 0..20 {
+        if let Ok(v) = try_events(q, job).await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("cannot read the done stream");
+}
+
+async fn try_events(q: &Queue, job: &str) -> Result<Vec<DocumentDone>, async_nats::Error> {
+    let mut stream = q.jetstream().get_stream(names::DONE_STREAM).await?;
+    let state = stream.info().await?.state.clone();
     let mut out = Vec::new();
-    let mut msgs = consumer.messages().await.unwrap();
-    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(500), msgs.next()).await
-    {
+    for seq in state.first_sequence..=state.last_sequence {
+        if state.messages == 0 {
+            break;
+        }
+        let m = stream.get_raw_message(seq).await?;
         let e = DocumentDone::decode(&m.payload).unwrap();
         if e.job == job {
             out.push(e);
         }
     }
-    out
+    Ok(out)
 }
 
 /// Checks the job's one document against the local run and returns it.
