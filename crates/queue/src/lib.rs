@@ -43,4 +43,4 @@ pub use wire::{
     OutputSettings, PageCount, PageMessage, PixelSetting, ProcessingSettings, SideSetting,
     WireError, VERSION,
 };
-pub use worker::{StopHandle, Worker, WorkerOptions, WorkerStats};
+pub use worker::{process_page, StopHandle, Worker, WorkerOptions, WorkerStats};

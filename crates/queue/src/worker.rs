@@ -384,21 +384,20 @@ impl Worker {
             if let Err(e) = msg.image.verify(&image) {
                 return Outcome::Term(e.to_string());
             }
-            let pool = match &msg.settings.ocr {
-                Some(l) => {
-                    let (w, l) = (self.clone(), l.clone());
-                    match tokio::task::spawn_blocking(move || w.pool(&l)).await {
-                        Ok(Ok(p)) => Some(p),
-                        Ok(Err(e)) => return Outcome::Retry(format!("OCR: {e}")),
-                        Err(e) => return Outcome::Retry(e.to_string()),
-                    }
-                }
-                None => None,
-            };
             tracing::info!("{}: processing page {key}", self.options.name);
             let started = Instant::now();
-            let m2 = msg.clone();
-            let processed = self.in_progress(m, move || process(&m2, image, pool)).await;
+            let (w, m2) = (self.clone(), msg.clone());
+            // The OCR engines load inside the progress window too: the first page of a
+            // language waits for its language data.
+            let processed = self
+                .in_progress(m, move || {
+                    let pool = match &m2.settings.ocr {
+                        Some(l) => Some(w.pool(l).map_err(|e| format!("OCR: {e}"))?),
+                        None => None,
+                    };
+                    process_page(&m2, image, pool)
+                })
+                .await;
             let outputs = match processed {
                 Some(Ok(o)) => o,
                 Some(Err(e)) => return Outcome::Retry(e),
@@ -422,7 +421,11 @@ impl Worker {
                 return Outcome::Retry(format!("marking {key} done: {e}"));
             }
             self.lock().pages += 1;
-            tracing::info!("{}: stored page {key}", self.options.name);
+            tracing::info!(
+                "{}: stored page {key} after {:.2} s in the stages",
+                self.options.name,
+                started.elapsed().as_secs_f64()
+            );
             // The image is no longer needed: its bytes leave the producer's limit.
             let _ = b.pages.delete(msg.image.object.as_str()).await;
         }
@@ -552,9 +555,10 @@ impl Worker {
     }
 }
 
-/// The job's stages on one page: what a local scan's pipeline does between the driver and
-/// the encoder.
-fn process(
+/// The job's stages on one page (`image`: the object's bytes, checked): what a local scan's
+/// pipeline does between the driver and the encoder. `pool` recognises the text when the job
+/// asks for OCR.
+pub fn process_page(
     msg: &PageMessage,
     image: Vec<u8>,
     pool: Option<Arc<OcrPool>>,

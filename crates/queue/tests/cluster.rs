@@ -7,20 +7,12 @@
 //! `SCANWIRE_QUEUE_TEST_WORKER` set (the test is a no-op otherwise).
 
 use async_nats::jetstream::message::PublishMessage;
-use scanwire_codecs::{EncodeOptions, Format};
-use scanwire_core::device::{ColorMode, OptionValue, PageData, PageInfo, ScanRequest, Source};
-use scanwire_core::transfer::{
-    self, AppStream, CancelHandle, Recorder, TransferCallback, TransferOptions,
-};
-use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_imaging::{Blank, Processing, ProcessingReport};
-use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
-use scanwire_pipeline::{Memory, Pipeline, PipelineOptions, Stages};
+use scanwire_core::device::PageInfo;
+use scanwire_imaging::{Blank, Processing};
+use scanwire_ocr::{OcrConfig, OcrPool};
 use scanwire_queue::wire::sha256_hex;
 use scanwire_queue::{
-    names, DocumentDone, ImageEncoding, ImageRef, JobSettings, OutputSettings, PageCount,
-    PageMessage, PixelSetting, ProcessingSettings, Queue, QueueConfig, SideSetting, Worker,
-    WorkerOptions, VERSION,
+    names, DocumentDone, JobSettings, PageCount, Queue, QueueConfig, Worker, WorkerOptions,
 };
 use scanwire_testkit::nats::NatsCluster;
 use std::io::{BufRead, BufReader};
@@ -28,8 +20,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The jobs' creation date: fixed, so that the queue's document and the local one match.
-const CREATED: u64 = 1_765_000_000;
+mod common;
+use common::*;
+
 const WORKER_ENV: &str = "SCANWIRE_QUEUE_TEST_WORKER";
 const ACK_WAIT: Duration = Duration::from_secs(3);
 
@@ -44,144 +37,6 @@ fn config() -> QueueConfig {
     QueueConfig {
         replicas: 3,
         max_bytes: 256 << 20,
-    }
-}
-
-/// Feeder sheets of text from the virtual scanner, A5 turned 2°, some blank.
-fn request(sheets: u32, dpi: u32, blank: &str) -> ScanRequest {
-    let mut r = ScanRequest {
-        source: Source::Feeder,
-        mode: ColorMode::Gray,
-        resolution: dpi,
-        ..ScanRequest::default()
-    };
-    for (k, v) in [
-        ("sheets", OptionValue::Int(sheets as i64)),
-        ("skew", OptionValue::Fixed(2.0)),
-        ("paper", OptionValue::Text("a5".into())),
-        ("content", OptionValue::Text("text".into())),
-        ("blank-sheets", OptionValue::Text(blank.into())),
-    ] {
-        if !(k == "blank-sheets" && blank.is_empty()) {
-            r.options.insert(k.into(), v);
-        }
-    }
-    r
-}
-
-fn device() -> transfer::SharedDevice {
-    transfer::share(Box::new(scanwire_virtual::VirtualDevice::new()))
-}
-
-fn scanned(result: HResult) {
-    assert!(
-        result == wia::S_OK || result == wia::WIA_STATUS_END_OF_MEDIA,
-        "the scan failed: {result}"
-    );
-}
-
-/// The raw pages a producer would publish.
-fn raw_pages(req: &ScanRequest) -> Vec<(PageInfo, Vec<u8>)> {
-    let (app, log) = Recorder::new();
-    let outcome = transfer::run(
-        &device(),
-        req,
-        Box::new(app),
-        &CancelHandle::new(),
-        &TransferOptions::strict(),
-    );
-    scanned(outcome.result);
-    log.snapshot()
-        .complete_pages()
-        .into_iter()
-        .map(|p| (p.info.clone(), p.data.clone()))
-        .collect()
-}
-
-struct App(Pipeline<Memory>);
-
-impl TransferCallback for App {
-    fn get_next_stream(&mut self, page: &PageInfo) -> AppStream {
-        self.0.open_page(page)
-    }
-    fn transfer_callback(&mut self, _: &WiaTransferParams) -> HResult {
-        wia::S_OK
-    }
-}
-
-/// The same scan run locally through the page pipeline into a PDF: the reference.
-fn local_pdf(req: &ScanRequest, processing: &Processing, ocr: Option<Arc<OcrPool>>) -> Vec<u8> {
-    let mut stages: Stages = processing.stages(&ProcessingReport::new()).unwrap();
-    if let Some(pool) = ocr {
-        stages.push(Arc::new(OcrStage::new(pool, CancelFlag::new())));
-    }
-    let opts = PipelineOptions {
-        stages,
-        encode: EncodeOptions {
-            created: Some(CREATED),
-            ..EncodeOptions::default()
-        },
-        ..PipelineOptions::new(Format::Pdf)
-    };
-    let pipeline = Pipeline::new(Memory::default(), opts).unwrap();
-    let outcome = transfer::run(
-        &device(),
-        req,
-        Box::new(App(pipeline.clone())),
-        &CancelHandle::new(),
-        &TransferOptions::strict(),
-    );
-    scanned(outcome.result);
-    pipeline.finish(outcome.result);
-    let mut docs = pipeline.destination().pages();
-    assert_eq!(docs.len(), 1, "one local document");
-    docs.remove(0)
-}
-
-fn settings(processing: &Processing, ocr: Option<&str>) -> JobSettings {
-    JobSettings {
-        processing: ProcessingSettings::from(processing),
-        ocr: ocr.map(String::from),
-        output: OutputSettings::pdf(&EncodeOptions::default(), CREATED),
-    }
-}
-
-fn message(
-    job: &str,
-    n: u32,
-    pages: PageCount,
-    s: &JobSettings,
-    info: &PageInfo,
-    data: &[u8],
-) -> PageMessage {
-    let PageData::Raster {
-        pixel,
-        width,
-        height,
-    } = info.data
-    else {
-        panic!("the virtual scanner sends raster pages");
-    };
-    PageMessage {
-        version: VERSION,
-        job: job.into(),
-        document: 1,
-        name: "scan".into(),
-        page: n,
-        pages,
-        settings: s.clone(),
-        image: ImageRef {
-            object: names::page_object(job, 1, n),
-            size: data.len() as u64,
-            sha256: sha256_hex(data),
-            encoding: ImageEncoding::Raw,
-            pixel: PixelSetting::of(pixel),
-            width,
-            height: height.unwrap_or((data.len() / pixel.bytes_per_line(width)) as u32),
-            dpi: info.dpi,
-            sheet: info.sheet,
-            side: SideSetting::Front,
-        },
     }
 }
 
@@ -278,6 +133,10 @@ struct WorkerProcess {
 
 impl WorkerProcess {
     fn start(url: &str, name: &str) -> WorkerProcess {
+        Self::start_with(url, name, ACK_WAIT)
+    }
+
+    fn start_with(url: &str, name: &str, ack_wait: Duration) -> WorkerProcess {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "worker_process",
@@ -288,6 +147,10 @@ impl WorkerProcess {
             ])
             .env(WORKER_ENV, url)
             .env("SCANWIRE_QUEUE_TEST_WORKER_NAME", name)
+            .env(
+                "SCANWIRE_QUEUE_TEST_ACK_WAIT_MS",
+                ack_wait.as_millis().to_string(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -347,6 +210,10 @@ fn worker_process() {
         return;
     };
     let name = std::env::var("SCANWIRE_QUEUE_TEST_WORKER_NAME").unwrap_or("worker".into());
+    let ack_wait = std::env::var("SCANWIRE_QUEUE_TEST_ACK_WAIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(ACK_WAIT, Duration::from_millis);
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
@@ -359,7 +226,7 @@ fn worker_process() {
             WorkerOptions {
                 name: name.clone(),
                 concurrency: 1,
-                ack_wait: ACK_WAIT,
+                ack_wait,
                 max_deliver: 5,
             },
         );
@@ -381,8 +248,9 @@ fn stored_counts(workers: &[WorkerProcess]) -> std::collections::BTreeMap<String
     let mut m = std::collections::BTreeMap::new();
     for w in workers {
         for l in w.log() {
-            if let Some((_, key)) = l.split_once("stored page ") {
-                *m.entry(key.trim().to_string()).or_default() += 1;
+            if let Some((_, rest)) = l.split_once("stored page ") {
+                let key = rest.split_whitespace().next().unwrap_or_default();
+                *m.entry(key.to_string()).or_default() += 1;
             }
         }
     }
@@ -466,20 +334,28 @@ fn a_worker_killed_mid_page_loses_nothing_and_ocr_text_survives() {
     let q = rt
         .block_on(Queue::connect(&cluster.url(), "producer", &config()))
         .unwrap();
+    // An ack wait shorter than a page's OCR: only the progress acknowledgements keep a page
+    // from going to the other worker while it is recognised.
+    let ack_wait = Duration::from_secs(1);
     let mut workers = vec![
-        WorkerProcess::start(&cluster.url(), "victim"),
-        WorkerProcess::start(&cluster.url(), "survivor"),
+        WorkerProcess::start_with(&cluster.url(), "w0", ack_wait),
+        WorkerProcess::start_with(&cluster.url(), "w1", ack_wait),
     ];
     rt.block_on(produce(&q, "ocr", &pages, &s));
-    // Kill the first worker as soon as it starts on a page (OCR takes seconds).
+    // Kill the first worker to start on a page as soon as it does (OCR takes seconds).
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match workers[0].lines.recv_timeout(Duration::from_millis(100)) {
-            Ok(l) if l.contains("processing page") => break,
-            _ => assert!(Instant::now() < deadline, "the victim never took a page"),
+    let victim = 'found: loop {
+        for (i, w) in workers.iter().enumerate() {
+            while let Ok(l) = w.lines.try_recv() {
+                if l.contains("processing page") {
+                    break 'found i;
+                }
+            }
         }
-    }
-    workers[0].kill();
+        assert!(Instant::now() < deadline, "no worker took a page");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    workers[victim].kill();
     let killed_at = Instant::now();
     rt.block_on(check_document(&q, "ocr", &local, Duration::from_secs(120)));
     let counts = stored_counts(&workers);
@@ -488,11 +364,26 @@ fn a_worker_killed_mid_page_loses_nothing_and_ocr_text_survives() {
         counts.values().all(|&c| c == 1),
         "a page done twice: {counts:?}"
     );
-    let survivor = workers[1].log().join("\n");
-    assert!(
-        killed_at.elapsed() >= ACK_WAIT || survivor.contains("stored page"),
-        "{survivor}"
+    let survivor = workers[1 - victim].log();
+    let longest = survivor
+        .iter()
+        .filter_map(|l| {
+            l.split_once(" after ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .fold(0.0, f64::max);
+    eprintln!(
+        "the victim was killed mid-page; the document was complete {:?} later; the longest \
+         page took {longest:.2} s with an ack wait of {ack_wait:?}",
+        killed_at.elapsed()
     );
+    if longest <= ack_wait.as_secs_f64() {
+        eprintln!("(no page outlasted the ack wait on this machine: progress went untested)");
+    }
 }
 
 #[test]
