@@ -58,7 +58,8 @@ pub struct WorkerOptions {
     /// another worker (the consumer's, shared by every worker; the last worker to start sets
     /// it). A killed worker's page is redone after this long.
     pub ack_wait: Duration,
-    /// Deliveries of one message at most; a page that fails this often is dropped, logged.
+    /// Deliveries of one page at most; a page that fails this often is dropped, logged.
+    /// (Assembly is retried until it succeeds.)
     pub max_deliver: i64,
 }
 
@@ -170,7 +171,12 @@ impl Worker {
         self.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn consumer(&self, stream: &str, name: &str) -> Result<PullConsumer, QueueError> {
+    async fn consumer(
+        &self,
+        stream: &str,
+        name: &str,
+        max_deliver: i64,
+    ) -> Result<PullConsumer, QueueError> {
         let what = || format!("the {name} consumer on {stream}");
         let stream = self
             .queue
@@ -182,7 +188,7 @@ impl Worker {
             durable_name: Some(name.into()),
             ack_policy: AckPolicy::Explicit,
             ack_wait: self.options.ack_wait,
-            max_deliver: self.options.max_deliver,
+            max_deliver,
             ..Default::default()
         };
         match stream.create_consumer(config).await {
@@ -196,10 +202,14 @@ impl Worker {
     /// waits, else a page. Returns the stats.
     pub async fn run(self: Arc<Self>) -> Result<WorkerStats, QueueError> {
         let pages = self
-            .consumer(names::PAGES_STREAM, names::PAGE_CONSUMER)
+            .consumer(
+                names::PAGES_STREAM,
+                names::PAGE_CONSUMER,
+                self.options.max_deliver,
+            )
             .await?;
         let assembly = self
-            .consumer(names::ASSEMBLE_STREAM, names::ASSEMBLE_CONSUMER)
+            .consumer(names::ASSEMBLE_STREAM, names::ASSEMBLE_CONSUMER, -1)
             .await?;
         let mut loops = Vec::new();
         for _ in 0..self.options.concurrency.max(1) {
@@ -288,7 +298,10 @@ impl Worker {
             }
             Outcome::Retry(why) => {
                 let delivered = m.info().map(|i| i.delivered).unwrap_or(1);
-                if delivered >= self.options.max_deliver {
+                // An assembly is retried for ever: what fails it passes (a result not yet on
+                // the replica read, a leader election), and a request given up on could not
+                // be made again within the duplicate window.
+                if kind == "page" && delivered >= self.options.max_deliver {
                     let line = format!(
                         "{name}: giving up on {kind} {subject} after {delivered} tries: {why}"
                     );
@@ -300,7 +313,8 @@ impl Worker {
                         "{name}: {kind} {subject} failed (try {delivered}), again later: {why}"
                     );
                     self.lock().retried += 1;
-                    let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                    let delay = Duration::from_secs(delivered.clamp(1, 5) as u64);
+                    let _ = m.ack_with(AckKind::Nak(Some(delay))).await;
                 }
             }
         }
