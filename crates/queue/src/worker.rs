@@ -20,8 +20,9 @@
 //!    (deduplicated by message id);
 //! 8. acknowledged (and the acknowledgement confirmed by the server).
 //!
-//! Assembly of a document (a message on `SCANWIRE_ASSEMBLE`): if `scanwire-written` has the
-//! document, it was written: acknowledge. Otherwise read every page's result, write the
+//! Assembly of a document (a message on `SCANWIRE_ASSEMBLE`): a cancelled job's is
+//! terminated. If `scanwire-written` has the document, it was written: acknowledge.
+//! Otherwise read every page's result, write the
 //! file(s) ([`crate::assemble`]), put them to `scanwire-documents`, publish each
 //! [`DocumentDone`] (message id per file: a retry within the duplicate window is one event),
 //! create the document's key in `scanwire-written` (create-if-absent: the one writer), delete
@@ -475,6 +476,14 @@ impl Worker {
             Err(e) => return Outcome::Term(e.to_string()),
         };
         let b = self.queue.buckets().clone();
+        match self.queue.job(&msg.job).await {
+            Ok(Some(j)) if j.state == JobPhase::Cancelled => {
+                self.clean_results(&msg).await;
+                return Outcome::Term(format!("job {} was cancelled", msg.job));
+            }
+            Ok(_) => {}
+            Err(e) => return Outcome::Retry(e.to_string()),
+        }
         let key = names::written_key(&msg.job, msg.document);
         match b.written.get(key.as_str()).await {
             Ok(Some(_)) => {
