@@ -118,6 +118,9 @@ pub struct EncodeOptions {
     /// PDF: write PDF/A-2b (ISO 19005-2 level B, for archiving): XMP metadata saying so, an
     /// sRGB output intent, a document ID (`pdfa.rs`). Pages and text are the same.
     pub pdfa: bool,
+    /// PDF: the document's creation date, Unix seconds (`None`: now). Fixed, the same pages
+    /// give the same bytes wherever they are assembled (the queue's workers and a local run).
+    pub created: Option<u64>,
     /// Threads for encoders that split a page (JPEG and PDF DCT strips, TIFF strips); 0 = one
     /// per core.
     pub threads: usize,
@@ -143,6 +146,7 @@ impl Default for EncodeOptions {
             pdf_lossless: false,
             title: None,
             pdfa: false,
+            created: None,
             threads: 0,
             png_threads: 1,
             spool_dir: None,

@@ -17,6 +17,7 @@
 //! test skips when a fixture set or peer program is missing (or fails under
 //! `SCANWIRE_REQUIRE_PEERS=1`), and [`have`] for a peer program; [`ocr`]: the scanned pages'
 //! true text, word recall and the `tesseract` command line, for every crate's OCR tests.
+//! [`nats`]: a real `nats-server` cluster with JetStream on loopback ports.
 
 use scanwire_core::device::{
     parse_settings, DeviceOption, OptionValue, PageData, ScanRequest, Source,
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 
 pub use scanwire_core::transfer::Recorder as RecordingCallback;
 
+pub mod nats;
 pub mod ocr;
 mod peers;
 pub use peers::{fixtures_dir, fixtures_path, fixtures_root, have, peer_missing, peers_required};
