@@ -119,6 +119,18 @@ pub struct ServeArgs {
     /// Faster means larger pages on the network; wire suits loopback and a LAN.
     #[arg(long, default_value = "wire", value_name = "EFFORT")]
     pub deflate: String,
+    /// Run the drivers inside the server process. By default each device's driver runs in
+    /// its own process (a driver host), because drivers are often third-party C code (SANE
+    /// backends) that can crash or hang: isolated, a crash or a hang fails only that job (its
+    /// pages delivered before are kept), the device comes back with a new host, and the
+    /// server and its other devices never notice. In-process, a crash ends the server and a
+    /// hung driver holds its device until the server restarts.
+    #[arg(long)]
+    pub no_isolate: bool,
+    /// Stop a driver that makes no progress for SECS seconds (isolated: its host is killed
+    /// and restarted; default 120, 0: never). DEVICE=SECS sets one device's, repeatable.
+    #[arg(long, value_name = "[DEVICE=]SECS")]
+    pub watchdog: Vec<String>,
 }
 
 const SCAN_EXAMPLES: &str = "Examples:
@@ -394,6 +406,12 @@ pub struct ScanArgs {
     /// Give up on a driver that shows no progress for this many seconds (0: never).
     #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
     pub watchdog: f64,
+
+    /// Run the driver in its own process (a driver host), as `serve` does: a driver that
+    /// crashes ends the scan with an error naming the crash (pages written before are kept)
+    /// instead of ending scanwire, and a hung one is killed by --watchdog.
+    #[arg(long)]
+    pub isolate: bool,
 
     /// No progress bars or messages.
     #[arg(long, short)]

@@ -7,7 +7,8 @@ use crate::exit::usage;
 use crate::serve_plan::{ServePlan, PASSWORD_ENV};
 use anyhow::{anyhow, Context, Result};
 use scanwire_core::device::{parse_settings, Device};
-use scanwire_core::transfer;
+use scanwire_core::transfer::{self, TransferOptions};
+use scanwire_server::ServedDevice;
 use std::collections::BTreeMap;
 
 pub fn serve(args: &ServeArgs) -> Result<i32> {
@@ -22,11 +23,17 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     // Devices are opened last: a bad flag is reported before a scanner is touched.
     let mut devices = Vec::new();
     for id in &plan.ids {
+        let watchdog = plan.watchdogs.of(id);
         let mut device = devices::open(id)?;
         let options = device_settings(id, device.as_mut(), &plan.settings)?;
         // Every device takes every --set (checked above), so one map serves them all.
         config.request_options = options;
-        devices.push((id.clone(), transfer::share(device)));
+        let transfer = TransferOptions {
+            watchdog,
+            ..config.transfer
+        };
+        devices
+            .push(ServedDevice::new(id.clone(), transfer::share(device)).with_transfer(transfer));
     }
     // Ctrl-C or SIGTERM stops it cleanly: the mDNS announcement is withdrawn (goodbye
     // packets), unfinished jobs are cancelled so their drivers stop. The handler is in place
@@ -36,7 +43,7 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
         let _ = stop.send(());
     })
     .context("cannot install the Ctrl-C handler")?;
-    let server = scanwire_server::BlockingServer::start(config, devices)
+    let server = scanwire_server::BlockingServer::start_served(config, devices)
         .map_err(|e| anyhow!("cannot serve on {}: {e}", args.listen))?;
     eprintln!("serving {} at {}", plan.ids.join(", "), server.url());
     if args.wsd {

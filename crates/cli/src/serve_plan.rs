@@ -8,13 +8,16 @@ use crate::exit::usage;
 use crate::plan::split_setting;
 use anyhow::{bail, Result};
 use scanwire_codecs::{DeflateEffort, Format};
+use scanwire_core::transfer::DEFAULT_WATCHDOG;
 use scanwire_core::transfer::{CancelHandle, HookGuard};
 use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
 use scanwire_server::{
     BasicAuth, JobStages, MdnsConfig, PageImage, ServerConfig, Stage, StageError, Stages, TlsConfig,
 };
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The environment variable `serve --user` takes its password from (unlike `--password`,
 /// other local users cannot read it in the process list).
@@ -32,6 +35,65 @@ pub struct ServePlan {
     pub warnings: Vec<String>,
     /// The self-signed certificate's names, to say so when one was made.
     pub self_signed: Option<Vec<String>>,
+    /// `--watchdog`: the default and per-device values.
+    pub watchdogs: Watchdogs,
+}
+
+/// `--watchdog [DEVICE=]SECS`: how long a driver may make no progress before it is stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Watchdogs {
+    /// For every device not named (`None`: never).
+    pub default: Option<Duration>,
+    /// Per device id, as given with `--device`.
+    pub devices: BTreeMap<String, Option<Duration>>,
+}
+
+impl Watchdogs {
+    /// Parses every `--watchdog` against the served ids: a device that is not served is an
+    /// error naming the ones that are (a typo would otherwise leave the 120 s default).
+    pub fn parse(values: &[String], ids: &[String]) -> Result<Watchdogs> {
+        let mut w = Watchdogs {
+            default: Some(DEFAULT_WATCHDOG),
+            devices: BTreeMap::new(),
+        };
+        for v in values {
+            // Device ids hold ':' and may hold '=' (a URL's query): the number is after the
+            // last '='.
+            let (device, secs) = match v.rsplit_once('=') {
+                Some((d, s)) => (Some(d), s),
+                None => (None, v.as_str()),
+            };
+            let secs = seconds(v, secs)?;
+            match device {
+                None => w.default = secs,
+                Some(d) if ids.iter().any(|id| id == d) => {
+                    w.devices.insert(d.to_string(), secs);
+                }
+                Some(d) => bail!(usage(format!(
+                    "--watchdog {v}: `{d}` is not a served device; served: {}",
+                    ids.join(", ")
+                ))),
+            }
+        }
+        Ok(w)
+    }
+
+    /// The watchdog for one device.
+    pub fn of(&self, id: &str) -> Option<Duration> {
+        self.devices.get(id).copied().unwrap_or(self.default)
+    }
+}
+
+/// One `--watchdog` value's seconds: a number >= 0, 0 meaning never.
+fn seconds(whole: &str, text: &str) -> Result<Option<Duration>> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.0..=1e9).contains(&x) => {
+            Ok((x > 0.0).then(|| Duration::from_secs_f64(x)))
+        }
+        _ => bail!(usage(format!(
+            "--watchdog {whole}: expected SECS or DEVICE=SECS, seconds a number >= 0 (0: never)"
+        ))),
+    }
 }
 
 impl ServePlan {
@@ -80,7 +142,9 @@ impl ServePlan {
             });
         }
         config.job_stages = ocr(args.ocr.as_deref())?;
+        let watchdogs = Watchdogs::parse(&args.watchdog, &ids)?;
         Ok(ServePlan {
+            watchdogs,
             ids,
             config,
             settings,
@@ -253,6 +317,43 @@ impl Stage for JobOcr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--watchdog`: a default, per-device values (ids with ':' and '='), 0 for never, and
+    /// errors naming what is allowed.
+    #[test]
+    fn watchdogs_parse_per_device() {
+        let ids = vec!["virtual".to_string(), "escl:http://h/eSCL?a=b".to_string()];
+        let w = Watchdogs::parse(&[], &ids).unwrap();
+        assert_eq!(w.of("virtual"), Some(Duration::from_secs(120)));
+        let w = Watchdogs::parse(
+            &[
+                "30".into(),
+                "virtual=0".into(),
+                "escl:http://h/eSCL?a=b=2.5".into(),
+            ],
+            &ids,
+        )
+        .unwrap();
+        assert_eq!(w.of("virtual"), None);
+        assert_eq!(
+            w.of("escl:http://h/eSCL?a=b"),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(w.of("other"), Some(Duration::from_secs(30)));
+        let e = Watchdogs::parse(&["sane:x=3".into()], &ids).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`sane:x` is not a served device; served: virtual"),
+            "{e}"
+        );
+        let e = Watchdogs::parse(&["virtual=soon".into()], &ids).unwrap_err();
+        assert!(
+            e.to_string().contains("expected SECS or DEVICE=SECS"),
+            "{e}"
+        );
+        let e = Watchdogs::parse(&["-1".into()], &ids).unwrap_err();
+        assert!(e.to_string().contains(">= 0"), "{e}");
+    }
 
     /// `serve --ocr` with a language that is not installed stops before serving, naming it.
     #[test]
