@@ -54,8 +54,9 @@ pub struct ServeArgs {
     /// A device to share, repeatable (default: the virtual scanner).
     #[arg(long, short = 'd')]
     pub device: Vec<String>,
-    /// A device-specific option applied to every job, repeatable: --set name=value.
-    #[arg(long = "set", value_name = "NAME=VALUE")]
+    /// A device-specific option applied to every job, repeatable: --set name=value; one
+    /// device's only: --set DEVICE:name=value (e.g. --set sane:test:0:read-delay=yes).
+    #[arg(long = "set", value_name = "[DEVICE:]NAME=VALUE")]
     pub set: Vec<String>,
     /// Require HTTP basic auth with this user; the password comes from --password-file,
     /// the SCANWIRE_PASSWORD environment variable or --password.

@@ -18,6 +18,7 @@ mod caps;
 mod config;
 mod devices;
 mod exit;
+mod isolate;
 mod ocr;
 mod plan;
 mod processing;

@@ -29,14 +29,45 @@ pub struct ServePlan {
     pub ids: Vec<String>,
     /// The server's configuration, without the device options (see `settings`).
     pub config: ServerConfig,
-    /// `--set` as (name, value), in order, for every device.
-    pub settings: Vec<(String, String)>,
+    /// `--set` as (device, name, value), in order: `None` for every device, `Some(id)` for
+    /// `--set DEVICE:NAME=VALUE`.
+    pub settings: Vec<(Option<String>, String, String)>,
     /// Things the user should hear about before the server starts.
     pub warnings: Vec<String>,
     /// The self-signed certificate's names, to say so when one was made.
     pub self_signed: Option<Vec<String>>,
     /// `--watchdog`: the default and per-device values.
     pub watchdogs: Watchdogs,
+}
+
+/// One `--set [DEVICE:]NAME=VALUE`. Option names hold no ':', so a ':' before the '=' ends
+/// a device id (which holds ':' itself: `sane:test:0:read-delay=yes`); the device must be
+/// served.
+fn device_setting(text: &str, ids: &[String]) -> Result<(Option<String>, String, String)> {
+    let (name, value) = split_setting(text)?;
+    let Some((device, name)) = name.rsplit_once(':') else {
+        return Ok((None, name, value));
+    };
+    if !ids.iter().any(|id| id == device) {
+        bail!(usage(format!(
+            "--set {text}: `{device}` is not a served device; served: {} (DEVICE:NAME=VALUE sets an option for one device)",
+            ids.join(", ")
+        )));
+    }
+    Ok((Some(device.to_string()), name.to_string(), value))
+}
+
+/// The settings for device `id`: every device's, then its own (the later wins).
+pub fn settings_for(
+    settings: &[(Option<String>, String, String)],
+    id: &str,
+) -> Vec<(String, String)> {
+    settings
+        .iter()
+        .filter(|(d, _, _)| d.is_none())
+        .chain(settings.iter().filter(|(d, _, _)| d.as_deref() == Some(id)))
+        .map(|(_, n, v)| (n.clone(), v.clone()))
+        .collect()
 }
 
 /// `--watchdog [DEVICE=]SECS`: how long a driver may make no progress before it is stopped.
@@ -129,7 +160,7 @@ impl ServePlan {
         let settings = args
             .set
             .iter()
-            .map(|s| split_setting(s))
+            .map(|s| device_setting(s, &ids))
             .collect::<Result<Vec<_>>>()?;
         let mut warnings = Vec::new();
         config.auth = auth(args, password_env, &mut warnings)?;
@@ -317,6 +348,44 @@ impl Stage for JobOcr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--set DEVICE:NAME=VALUE` for one device, checked against the served ids.
+    #[test]
+    fn settings_may_name_their_device() {
+        let ids = vec!["virtual".to_string(), "sane:test:0".to_string()];
+        let s = [
+            "ppm=60",
+            "sane:test:0:read-delay=yes",
+            "virtual:crash-at-page=2",
+            "virtual:ppm=0",
+        ]
+        .iter()
+        .map(|t| device_setting(t, &ids).unwrap())
+        .collect::<Vec<_>>();
+        assert_eq!(
+            s[1],
+            (
+                Some("sane:test:0".into()),
+                "read-delay".into(),
+                "yes".into()
+            )
+        );
+        let kv = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            settings_for(&s, "virtual"),
+            vec![kv("ppm", "60"), kv("crash-at-page", "2"), kv("ppm", "0")]
+        );
+        assert_eq!(
+            settings_for(&s, "sane:test:0"),
+            vec![kv("ppm", "60"), kv("read-delay", "yes")]
+        );
+        let e = device_setting("sane:test:1:x=1", &ids).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`sane:test:1` is not a served device"),
+            "{e}"
+        );
+    }
 
     /// `--watchdog`: a default, per-device values (ids with ':' and '='), 0 for never, and
     /// errors naming what is allowed.

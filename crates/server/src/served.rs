@@ -4,6 +4,7 @@
 //! client hears "restarting, retry in N s" instead of a job that fails at once.
 
 use scanwire_core::transfer::{SharedDevice, TransferOptions};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,10 @@ pub struct ServedDevice {
     /// This device's transfer options (its own watchdog) instead of
     /// [`ServerConfig::transfer`](crate::ServerConfig::transfer).
     pub transfer: Option<TransferOptions>,
+    /// Device options for this device's jobs only, over
+    /// [`ServerConfig::request_options`](crate::ServerConfig::request_options) (`serve --set
+    /// DEVICE:NAME=VALUE`); parsed against the device's options at start like those.
+    pub request_options: BTreeMap<String, String>,
 }
 
 impl ServedDevice {
@@ -30,6 +35,7 @@ impl ServedDevice {
             device,
             health: None,
             transfer: None,
+            request_options: BTreeMap::new(),
         }
     }
 
@@ -58,6 +64,7 @@ impl std::fmt::Debug for ServedDevice {
             .field("id", &self.id)
             .field("supervised", &self.health.is_some())
             .field("transfer", &self.transfer)
+            .field("request_options", &self.request_options)
             .finish_non_exhaustive()
     }
 }

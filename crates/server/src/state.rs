@@ -67,6 +67,7 @@ impl ServerState {
                 device: shared,
                 health,
                 transfer,
+                request_options,
             } = served;
             if entries.iter().any(|e| e.id == id) {
                 return Err(ServerError::DuplicateDevice(id));
@@ -81,9 +82,11 @@ impl ServerState {
                         source,
                     })?;
                 // Parsed once, here: a bad --set stops the start instead of failing every job.
+                // The device's own settings after the server's: the later one wins.
                 let settings: Vec<(String, String)> = config
                     .request_options
                     .iter()
+                    .chain(&request_options)
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 let options = parse_settings(&d.options(), &settings).map_err(|source| {
