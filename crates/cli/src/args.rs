@@ -40,6 +40,10 @@ pub enum Command {
         after_help = "Examples:\n  scanwire serve                                  the virtual scanner at http://127.0.0.1:8090/eSCL\n  scanwire serve --listen 0.0.0.0:8090 --device sane:epson2:libusb:001:004\n  scanwire serve --listen 192.0.2.7:8090 --mdns --tls-self-signed   HTTPS, announced as _uscans\n  scanimage -d 'airscan:escl:Scanwire:http://127.0.0.1:8090/eSCL' -o page.png\n\nThe first device is also served at /eSCL, the path clients try first; each device is\nat /eSCL/<id>. It listens on 127.0.0.1 only unless --listen says otherwise."
     )]
     Serve(Box<ServeArgs>),
+    /// Not a user command: runs one device's driver in its own process for `serve` and
+    /// `scan --isolate` (scanwire-host), which start it.
+    #[command(hide = true)]
+    DriverHost,
 }
 
 #[derive(Args, Debug)]

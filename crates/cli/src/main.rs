@@ -42,6 +42,26 @@ pub fn write_out(line: std::fmt::Arguments) {
     }
 }
 
+/// `scanwire driver-host`: this process is one device's driver host (scanwire-host); the
+/// application's process tells it which device to open, by id or added name.
+fn driver_host() {
+    let code = scanwire_host::run_host(|id| {
+        devices::open(id).map_err(|e| {
+            scanwire_core::device::DeviceError::new(
+                scanwire_core::device::DeviceErrorKind::Offline,
+                format!("{e:#}"),
+            )
+        })
+    });
+    std::process::exit(if code == std::process::ExitCode::SUCCESS {
+        0
+    } else if code == std::process::ExitCode::from(scanwire_host::EXIT_AFTER_PANIC) {
+        i32::from(scanwire_host::EXIT_AFTER_PANIC)
+    } else {
+        exit::FAILURE
+    });
+}
+
 fn main() {
     let cli = args::Cli::parse();
     let result = match &cli.command {
@@ -49,6 +69,7 @@ fn main() {
         args::Command::Caps(a) => caps::caps(a),
         args::Command::Scan(a) => scan::scan(a),
         args::Command::Serve(a) => serve::serve(a),
+        args::Command::DriverHost => return driver_host(),
     };
     let code = match result {
         Ok(code) => code,

@@ -12,6 +12,8 @@
 //!   [`Capabilities`](device::Capabilities), [`ScanRequest`](device::ScanRequest) and its
 //!   validation, [`PageInfo`](device::PageInfo), [`DeviceError`](device::DeviceError), and
 //!   the typed `--set` options ([`device::options`]).
+//! - [`native`]: breadcrumbs a driver leaves before each foreign call, for a driver host's
+//!   crash reports.
 //!
 //! `examples/third_party_driver.rs` is a complete driver scanned through the relay with the
 //! strict verifier; `examples/page_consumer.rs` is the application side.
@@ -47,6 +49,7 @@
 #![warn(missing_docs)]
 
 pub mod device;
+pub mod native;
 mod sync;
 pub mod transfer;
 pub mod wia;

@@ -13,6 +13,7 @@ use std::fmt;
 /// an error in WIA, which is why the relay compares codes, never just `is_success()`.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[repr(transparent)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HResult(pub i32);
 
 impl HResult {
@@ -345,6 +346,7 @@ impl MessageKind {
 #[allow(non_snake_case)]
 #[repr(C)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WiaTransferParams {
     /// One of the `WIA_TRANSFER_MSG_*` values.
     pub lMessage: i32,

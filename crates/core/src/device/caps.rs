@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 /// Where the paper is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Source {
     /// The glass.
     Flatbed,
@@ -58,6 +59,7 @@ impl FromStr for Source {
 
 /// Color mode and depth together, as eSCL names them (BlackAndWhite1, Grayscale8, …).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ColorMode {
     /// 1-bit black and white.
     Lineart,
@@ -130,6 +132,7 @@ impl FromStr for ColorMode {
 
 /// Supported resolutions in dpi (the same for X and Y).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Resolutions {
     /// Exactly these values, ascending.
     Discrete(Vec<u32>),
@@ -204,6 +207,7 @@ impl fmt::Display for Resolutions {
 
 /// What one source can do.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SourceCaps {
     /// Which source.
     pub source: Source,
@@ -226,6 +230,7 @@ pub struct SourceCaps {
 
 /// What a device can do: a model name and one entry per source.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Capabilities {
     /// How the device calls itself, for messages ("virtual", "HP OfficeJet Pro 6978").
     pub model: String,

@@ -6,6 +6,7 @@ use std::fmt;
 
 /// The closed set of things that go wrong with a scanner.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum DeviceErrorKind {
     /// Paper jammed in the feeder.
     PaperJam,
@@ -107,6 +108,7 @@ impl fmt::Display for DeviceErrorKind {
 /// A failed scan: the kind, the exact HRESULT (kept even when it is not the kind's own, so a
 /// COM error passes through unchanged) and what happened, in words.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DeviceError {
     kind: DeviceErrorKind,
     hresult: HResult,

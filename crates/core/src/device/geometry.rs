@@ -8,6 +8,7 @@ pub const UM_PER_INCH: u64 = 25_400;
 
 /// A length on the scan glass, in micrometres.
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Length(pub u32);
 
 impl Length {
@@ -77,6 +78,7 @@ impl fmt::Display for Length {
 
 /// A rectangle on the glass, measured from the top-left corner of the source's area.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Area {
     /// Distance from the left edge (scanimage `-l`).
     pub left: Length,

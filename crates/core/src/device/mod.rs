@@ -39,6 +39,7 @@ pub struct DeviceInfo {
 
 /// How an acquisition that did not fail ended (`drvAcquireItemData`'s success results).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Completion {
     /// Every requested page was delivered (S_OK).
     Done,

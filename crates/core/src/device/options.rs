@@ -27,6 +27,7 @@ use std::fmt;
 
 /// What kind of value an option holds.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OptionType {
     /// true or false.
     Bool,
@@ -61,6 +62,7 @@ impl fmt::Display for OptionType {
 
 /// Which values an option allows beyond its type.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Constraint {
     /// Any value of the type.
     None,
@@ -133,6 +135,7 @@ impl fmt::Display for Constraint {
 
 /// A parsed option value.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OptionValue {
     /// A boolean (also a pressed button).
     Bool(bool),
@@ -198,6 +201,7 @@ impl fmt::Display for OptionValue {
 
 /// A device-specific option, settable with `--set name=value` (`ScanRequest::options`).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DeviceOption {
     /// The name used with `--set`.
     pub name: String,

@@ -5,6 +5,7 @@ use std::fmt;
 
 /// How raw samples are laid out in a row.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PixelFormat {
     /// 1 bit per pixel, most significant bit first, **1 = black** (as SANE and PBM have it);
     /// rows padded to whole bytes.
@@ -63,6 +64,7 @@ impl PixelFormat {
 
 /// Encodings a device may hand over instead of raw rows (eSCL scanners do).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Encoding {
     /// `image/jpeg`.
     Jpeg,
@@ -88,6 +90,7 @@ impl Encoding {
 
 /// The bytes of a page: raw rows of a known layout, or a file the device already encoded.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PageData {
     /// Rows of `pixel` samples, each exactly `pixel.bytes_per_line(width)` bytes, top to bottom.
     Raster {
@@ -126,6 +129,7 @@ impl PageData {
 
 /// Which side of a sheet a page is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Side {
     /// The front (the only side on a flatbed or in simplex).
     Front,
@@ -145,6 +149,7 @@ impl fmt::Display for Side {
 /// Everything an application needs to open a stream for one page (WIA passes item names; we
 /// pass the page's identity and layout, which is what a sink needs to encode it).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PageInfo {
     /// 1-based position of this page in the transfer.
     pub number: u32,

@@ -13,6 +13,7 @@ use std::fmt;
 
 /// A device's range for a level setting, in its own units (eSCL `Min`/`Max`/`Normal`/`Step`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LevelRange {
     /// Lowest value.
     pub min: i32,
@@ -91,6 +92,7 @@ impl fmt::Display for LevelRange {
 /// What a device can do to pages itself, before they reach Scanwire. Empty by default: only
 /// devices that say so (eSCL scanners advertising the elements) do anything.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DeviceProcessing {
     /// Finds the sheet, straightens and crops it (eSCL `AutoCrop`; WIA_AUTO_CROP_SINGLE).
     pub auto_crop: bool,
@@ -145,6 +147,7 @@ impl DeviceProcessing {
 
 /// What a device is asked to do with blank pages.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum BlankPages {
     /// Nothing (WIA_BLANK_PAGE_DETECTION_DISABLED).
     #[default]
@@ -159,6 +162,7 @@ pub enum BlankPages {
 /// Empty by default. [`ScanRequest::validate`](super::ScanRequest::validate) refuses what
 /// the device cannot do; [`split`](Self::split) keeps a request to what it can.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct DeviceProcessingRequest {
     /// Find the sheet, straighten and crop it.
     pub auto_crop: bool,

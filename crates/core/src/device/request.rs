@@ -9,6 +9,7 @@ use std::fmt;
 
 /// A scan job as the user asked for it.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ScanRequest {
     /// Where the paper is.
     pub source: Source,

@@ -76,36 +76,75 @@ impl StreamSlot {
 }
 
 /// A page's stream, handed out by `get_next_stream`.
-pub struct StreamHandle {
-    slot: Arc<StreamSlot>,
-    shared: Box<dyn StreamOwner>,
-    finished: bool,
+pub struct StreamHandle(Inner);
+
+enum Inner {
+    /// The relay's own stream: the application's sink is in the slot.
+    Local {
+        slot: Arc<StreamSlot>,
+        shared: Box<dyn StreamOwner>,
+        finished: bool,
+    },
+    /// A stream whose relay is in another process (`scanwire-host`): every call is passed on.
+    Remote {
+        page: u32,
+        stream: Box<dyn RemoteStream>,
+        finished: bool,
+    },
+}
+
+/// The other end of a [`StreamHandle`] made by [`StreamHandle::remote`]: a driver hosted in
+/// its own process writes to a handle whose relay (and verifier) live in the application's
+/// process, so every call is carried there unchanged and checked by the real handle.
+pub trait RemoteStream: Send {
+    /// [`StreamHandle::write`].
+    fn write(&mut self, data: &[u8]) -> Result<(), HResult>;
+    /// [`StreamHandle::seek`].
+    fn seek(&mut self, pos: SeekFrom) -> Result<u64, HResult>;
+    /// [`StreamHandle::bytes_written`].
+    fn bytes_written(&self) -> u64;
+    /// The handle was released; `finished` when [`StreamHandle::finish`] released it.
+    fn release(&mut self, finished: bool);
 }
 
 impl std::fmt::Debug for StreamHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamHandle")
-            .field("page", &self.slot.page)
-            .field("bytes", &self.slot.bytes())
+            .field("page", &self.page())
+            .field("bytes", &self.bytes_written())
             .finish()
     }
 }
 
 impl StreamHandle {
     pub(crate) fn new(slot: Arc<StreamSlot>, shared: Box<dyn StreamOwner>) -> Self {
-        StreamHandle {
+        StreamHandle(Inner::Local {
             slot,
             shared,
             finished: false,
-        }
+        })
+    }
+
+    /// A handle for page `page` whose calls go to `stream` (a driver host's callback: the
+    /// relay is in another process).
+    pub fn remote(page: u32, stream: Box<dyn RemoteStream>) -> Self {
+        StreamHandle(Inner::Remote {
+            page,
+            stream,
+            finished: false,
+        })
     }
 
     /// `IStream::Write` at the current position, which must be the end (S21: drivers seek to
     /// the end before each write). An error means the application's stream failed: stop and
     /// return a failure (S19).
     pub fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
-        self.shared.beat();
-        let mut g = lock(&self.slot.inner);
+        let (slot, shared) = match &mut self.0 {
+            Inner::Local { slot, shared, .. } => (slot, shared),
+            Inner::Remote { stream, .. } => return stream.write(data),
+        };
+        shared.beat();
+        let mut g = lock(&slot.inner);
         if g.sink.is_none() {
             // Revoked (S22) or abandoned by the watchdog: the page is gone.
             return Err(wia::E_UNEXPECTED);
@@ -118,10 +157,10 @@ impl StreamHandle {
                 g.end
             );
             drop(g);
-            if self.shared.violate(Rule::S21Append, detail) {
+            if shared.violate(Rule::S21Append, detail) {
                 return Err(wia::WIA_ERROR_INVALID_DRIVER_RESPONSE);
             }
-            g = lock(&self.slot.inner);
+            g = lock(&slot.inner);
             g.position = g.end;
             // Re-check the sink: it may have been revoked while the lock was released.
             if g.sink.is_none() {
@@ -129,14 +168,14 @@ impl StreamHandle {
             }
         }
         let sink = g.sink.as_mut().expect("checked above");
-        let entered = self.shared.enter_app();
+        let entered = shared.enter_app();
         let r = sink.write(data);
-        self.shared.leave_app(entered);
+        shared.leave_app(entered);
         match r {
             Ok(()) => {
                 g.end += data.len() as u64;
                 g.position = g.end;
-                self.slot.written.store(g.end, Ordering::Relaxed);
+                slot.written.store(g.end, Ordering::Relaxed);
                 Ok(())
             }
             Err(hr) => {
@@ -154,7 +193,11 @@ impl StreamHandle {
     /// `IStream::Seek`. Only seeking to the end is useful: the application's stream is
     /// written in order, so a later write anywhere else breaks S21.
     pub fn seek(&mut self, pos: SeekFrom) -> Result<u64, HResult> {
-        let mut g = lock(&self.slot.inner);
+        let slot = match &mut self.0 {
+            Inner::Local { slot, .. } => slot,
+            Inner::Remote { stream, .. } => return stream.seek(pos),
+        };
+        let mut g = lock(&slot.inner);
         let t = seek_within(g.position, g.end, pos).ok_or(wia::E_INVALIDARG)?;
         g.position = t;
         Ok(t)
@@ -162,17 +205,25 @@ impl StreamHandle {
 
     /// Bytes written so far: the `ulTransferredBytes` to report (S16).
     pub fn bytes_written(&self) -> u64 {
-        self.slot.bytes()
+        match &self.0 {
+            Inner::Local { slot, .. } => slot.bytes(),
+            Inner::Remote { stream, .. } => stream.bytes_written(),
+        }
     }
 
     /// The 1-based page number this stream is for.
     pub fn page(&self) -> u32 {
-        self.slot.page
+        match &self.0 {
+            Inner::Local { slot, .. } => slot.page,
+            Inner::Remote { page, .. } => *page,
+        }
     }
 
     /// Marks the page complete and releases the stream: the application keeps it.
     pub fn finish(mut self) {
-        self.finished = true;
+        match &mut self.0 {
+            Inner::Local { finished, .. } | Inner::Remote { finished, .. } => *finished = true,
+        }
     }
 }
 
@@ -191,11 +242,22 @@ pub fn seek_within(position: u64, end: u64, pos: SeekFrom) -> Option<u64> {
 
 impl Drop for StreamHandle {
     fn drop(&mut self) {
-        // Release: the application closes the sink and gets END_OF_STREAM now, before any
-        // later GetNextStream (S13) and before END_OF_TRANSFER (S14).
-        let failed = lock(&self.slot.inner).failed;
-        let finished = self.finished && failed.is_none();
-        self.shared.release(&self.slot, finished, failed);
+        match &mut self.0 {
+            Inner::Local {
+                slot,
+                shared,
+                finished,
+            } => {
+                // Release: the application closes the sink and gets END_OF_STREAM now, before
+                // any later GetNextStream (S13) and before END_OF_TRANSFER (S14).
+                let failed = lock(&slot.inner).failed;
+                let finished = *finished && failed.is_none();
+                shared.release(slot, finished, failed);
+            }
+            Inner::Remote {
+                stream, finished, ..
+            } => stream.release(*finished),
+        }
     }
 }
 

@@ -21,7 +21,7 @@
 use crate::chart::PageGeometry;
 use crate::errors::{callback_failed, Fault};
 use crate::feeder::{self, PageSlot};
-use crate::options::{self, VirtualOptions, DEVICE_ID, MODEL};
+use crate::options::{self, Crash, VirtualOptions, DEVICE_ID, MODEL};
 use crate::sheet::{self, Painter};
 use crate::text;
 use ab_glyph::FontVec;
@@ -161,6 +161,7 @@ enum Event {
     Jam,
     Panic,
     Hang,
+    Crash,
 }
 
 /// One acquisition in progress.
@@ -247,6 +248,7 @@ impl Scan<'_> {
             at(o.jam_at_page).then_some((o.jam_at_row.unwrap_or(mid), Event::Jam)),
             at(o.panic_at_page).then_some((mid, Event::Panic)),
             at(o.hang_at_page).then_some((mid, Event::Hang)),
+            at(o.crash_at_page).then_some((o.crash_at_row.unwrap_or(mid), Event::Crash)),
         ]
         .into_iter()
         .flatten()
@@ -264,6 +266,10 @@ impl Scan<'_> {
             data: geo.page_data(),
             dpi: (geo.dpi, geo.dpi),
         };
+        if self.opts.crash_at_page == Some(slot.number) && self.opts.crash_at_row == Some(0) {
+            // Between pages: the previous page is complete, this one not yet asked for.
+            crash(self.opts.crash);
+        }
         let mut stream = match self.cb.get_next_stream(0, &info) {
             NextStream::Stream(s) => Some(s),
             // Skipped: scanned all the same (the paper moves through), and discarded.
@@ -351,6 +357,7 @@ impl Scan<'_> {
                 "scripted driver panic at page {} row {row} (--set panic-at-page={})",
                 slot.number, slot.number
             ),
+            Event::Crash => crash(self.opts.crash),
             Event::Hang => {
                 hang(self.cancel);
                 drop(stream);
@@ -366,6 +373,23 @@ impl Scan<'_> {
             Some(Flow::Continue) | None => Err(fault.error()),
         }
     }
+}
+
+/// Ends the whole process from a real signal, as a C backend does when it crashes (the
+/// `crash-at-page` fault, for driver hosts): never returns, and nothing unwinds.
+fn crash(how: Crash) -> ! {
+    #[cfg(unix)]
+    if how == Crash::Segv {
+        use nix::sys::signal::{raise, Signal};
+        loop {
+            // Rust's runtime handles the first SIGSEGV (it looks for a stack overflow), finds
+            // none and restores the default action; the next one ends the process.
+            let _ = raise(Signal::SIGSEGV);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let _ = how;
+    std::process::abort()
 }
 
 /// Blocks like a driver stuck in I/O: cancel does not end it. Only after a cancel *and*

@@ -15,6 +15,9 @@
 //! | `offline` | bool | false | the device does not answer |
 //! | `panic-at-page` | 1..=100 | none | the driver panics mid page (tests the runner) |
 //! | `hang-at-page` | 1..=100 | none | the driver hangs mid page (tests the watchdog) |
+//! | `crash-at-page` | 1..=100 | none | the process dies from a real signal mid page (tests driver hosts) |
+//! | `crash-at-row` | 0.. | none (mid page) | the row of the crash; 0 = before the page's stream is asked for |
+//! | `crash` | `segv`, `abort` | `segv` | the signal: SIGSEGV, or SIGABRT (`std::process::abort`) |
 //! | `skew` | −30..=30 (degrees) | 0 | the sheet lies turned, counterclockwise on screen when > 0 |
 //! | `paper` | `glass`, `a4`, `a5`, `a6`, `b5`, `letter`, `WxHmm` | `glass` | the sheet's size |
 //! | `offset` | `center`, `X,Ymm` | `center` | where the unturned sheet's top-left corner lies |
@@ -109,6 +112,15 @@ pub enum Content {
     Lines,
     /// Paragraphs of real English words set in DejaVu Serif ([`crate::text`]).
     Text,
+}
+
+/// How `crash-at-page` ends the process.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Crash {
+    /// A segmentation fault (SIGSEGV), as a C backend dereferencing garbage.
+    Segv,
+    /// `abort()` (SIGABRT), as a failed assertion in C.
+    Abort,
 }
 
 /// The background around a sheet or photos: `lid=`.
@@ -211,7 +223,7 @@ struct Spec {
 const PAGE: Kind = Kind::Page { max: MAX_PAGE };
 
 /// The option table: `scanwire caps`, parsing and error messages all read it.
-fn specs() -> [Spec; 20] {
+fn specs() -> [Spec; 23] {
     let int = |n: u32| Some(OptionValue::Int(n.into()));
     let no = Some(OptionValue::Bool(false));
     let text = |t: &str| Some(OptionValue::Text(t.into()));
@@ -292,6 +304,27 @@ fn specs() -> [Spec; 20] {
             default: None,
             only: Only::Any,
             help: "the driver hangs mid page, ignoring cancel (tests the watchdog); the device stays busy until the process exits",
+        },
+        Spec {
+            name: "crash-at-page",
+            kind: PAGE,
+            default: None,
+            only: Only::Any,
+            help: "the whole process dies from a real SIGSEGV (or `crash=abort`: SIGABRT) mid page; only for a driver in its own process (scanwire-host)",
+        },
+        Spec {
+            name: "crash-at-row",
+            kind: Kind::Row,
+            default: None,
+            only: Only::Any,
+            help: "the row of the crash (default: mid page; 0: before the page's stream is asked for, between pages)",
+        },
+        Spec {
+            name: "crash",
+            kind: Kind::List(&["segv", "abort"]),
+            default: text("segv"),
+            only: Only::Any,
+            help: "how crash-at-page dies: segv (SIGSEGV) or abort (SIGABRT)",
         },
         Spec {
             name: "skew",
@@ -457,6 +490,12 @@ pub struct VirtualOptions {
     pub panic_at_page: Option<u32>,
     /// Page at which the driver hangs.
     pub hang_at_page: Option<u32>,
+    /// Page at which the process crashes.
+    pub crash_at_page: Option<u32>,
+    /// Row of the crash; `None` = mid page, 0 = before the page's stream.
+    pub crash_at_row: Option<u32>,
+    /// The signal of the crash.
+    pub crash: Crash,
     /// Turn of the sheet, degrees counterclockwise (on screen, y down).
     pub skew_deg: f64,
     /// Size of the sheet, mm; `None` = the whole glass.
@@ -491,6 +530,9 @@ impl Default for VirtualOptions {
             offline: false,
             panic_at_page: None,
             hang_at_page: None,
+            crash_at_page: None,
+            crash_at_row: None,
+            crash: Crash::Segv,
             skew_deg: 0.0,
             paper_mm: None,
             offset_mm: None,
@@ -657,6 +699,14 @@ impl VirtualOptions {
                 "offline" => o.offline = b,
                 "panic-at-page" => o.panic_at_page = n,
                 "hang-at-page" => o.hang_at_page = n,
+                "crash-at-page" => o.crash_at_page = n,
+                "crash-at-row" => o.crash_at_row = n,
+                "crash" => {
+                    o.crash = match t {
+                        "abort" => Crash::Abort,
+                        _ => Crash::Segv,
+                    }
+                }
                 "skew" => o.skew_deg = value.as_fixed().unwrap_or(0.0),
                 "paper" => o.paper_mm = parse_paper(t)?,
                 "offset" => o.offset_mm = parse_offset(t)?,
@@ -702,6 +752,12 @@ impl VirtualOptions {
             return Err(conflict(
                 "jam-at-row",
                 "needs jam-at-page=K to say which page jams",
+            ));
+        }
+        if o.crash_at_row.is_some() && o.crash_at_page.is_none() {
+            return Err(conflict(
+                "crash-at-row",
+                "needs crash-at-page=K to say which page crashes",
             ));
         }
         if o.photos > 0 && o.places_a_sheet() {
@@ -756,12 +812,16 @@ impl VirtualOptions {
         }
     }
 
-    /// Checks the options against the page: the jam row must lie on it.
+    /// Checks the options against the page: the jam and crash rows must lie on it.
     pub fn check(&self, page_height: u32) -> Result<(), OptionError> {
-        if let Some(row) = self.jam_at_row {
+        for (name, row) in [
+            ("jam-at-row", self.jam_at_row),
+            ("crash-at-row", self.crash_at_row),
+        ] {
+            let Some(row) = row else { continue };
             if row >= page_height {
                 return Err(OptionError::Value {
-                    name: "jam-at-row".into(),
+                    name: name.into(),
                     value: row.to_string(),
                     why: "the row is past the end of the page".into(),
                     allowed: format!(

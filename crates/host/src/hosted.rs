@@ -1,0 +1,749 @@
+//! The application's side: [`HostedDevice`], a `Device` whose driver runs in a host process.
+//!
+//! The relay and its verifier stay here, in the application's process: the host's driver
+//! calls a callback whose every `get_next_stream` and `send_message` is answered by the real
+//! callback passed to [`Device::acquire`], and whose streams write into the real
+//! `StreamHandle`s handed out here. END_OF_* come from that relay, as in process.
+//!
+//! Supervision happens here too, while a call waits for the host: a host that dies, makes no
+//! progress for the watchdog time, or ignores a cancel for `cancel_grace` is reaped or killed,
+//! the pages it completed stay delivered (only the stream in flight is released incomplete),
+//! and the next call starts a new host (after a back-off when it keeps failing).
+
+use crate::command::{HostCommand, HostOptions};
+use crate::exit::describe_exit;
+use crate::protocol::{
+    read_frame, write_msg, Frame, OpenedInfo, StreamAnswer, ToChild, ToParent, SOCKET_ENV,
+};
+use crate::status::{Health, HostStatus, State};
+use scanwire_core::device::{
+    AcquireResult, Capabilities, Completion, Device, DeviceError, DeviceErrorKind, DeviceInfo,
+    DeviceOption, ScanRequest,
+};
+use scanwire_core::transfer::{
+    CancelToken, MiniDrvTransferCallback, NextStream, StreamHandle, HRESULT_TIMEOUT,
+};
+use scanwire_core::wia;
+use std::collections::HashMap;
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Frames from the host's reader thread; `End` when the socket closed (the host exited).
+enum Incoming {
+    Frame(Frame<ToParent>),
+    End,
+}
+
+/// How many frames may wait between the socket reader and the transfer: the bound is what
+/// makes a slow application slow the driver down instead of filling memory.
+const FRAME_QUEUE: usize = 16;
+
+/// How often a waiting call looks at the clock (cancel grace, watchdog).
+const TICK: Duration = Duration::from_millis(20);
+
+/// One running host process.
+struct Host {
+    child: Child,
+    pid: u32,
+    out: Arc<Mutex<UnixStream>>,
+    frames: Receiver<Incoming>,
+    /// Page buffers handed back to the reader thread.
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// The last native call the driver entered.
+    crumb: Option<String>,
+    /// A panic the host reported.
+    panicked: Option<String>,
+}
+
+impl Host {
+    fn send(&self, msg: &ToChild) -> io::Result<()> {
+        write_msg(&mut *lock(&self.out), msg)
+    }
+
+    /// Kills the process (if still running) and reaps it.
+    fn kill(&mut self) -> std::process::ExitStatus {
+        let _ = self.child.kill();
+        match self.child.wait() {
+            Ok(s) => s,
+            Err(_) => std::os::unix::process::ExitStatusExt::from_raw(9),
+        }
+    }
+
+    /// Reaps a host that closed its socket, killing it if it is still there after `grace`.
+    fn reap(&mut self, grace: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.kill()
+    }
+
+    fn recycle(&self, buf: Vec<u8>) {
+        let mut pool = lock(&self.pool);
+        if pool.len() < FRAME_QUEUE + 2 {
+            pool.push(buf);
+        }
+    }
+}
+
+/// Why a call to the host did not get its answer.
+enum Lost {
+    /// The host died; the reason says how.
+    Died(String),
+    /// The watchdog expired.
+    Hung(Duration),
+    /// A cancel was ignored for the grace time.
+    IgnoredCancel,
+}
+
+/// A device whose driver runs in a driver host process (see the crate's documentation).
+pub struct HostedDevice {
+    command: HostCommand,
+    id: String,
+    opts: HostOptions,
+    info: DeviceInfo,
+    caps: Option<Capabilities>,
+    options: Option<Vec<DeviceOption>>,
+    host: Option<Host>,
+    status: HostStatus,
+    failures: u32,
+    restart_at: Option<Instant>,
+    /// Streams a driver never released; kept until the next transfer so that the relay sees
+    /// them unreleased (S22), as it would in process.
+    leftover: Vec<StreamHandle>,
+}
+
+impl std::fmt::Debug for HostedDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostedDevice")
+            .field("id", &self.id)
+            .field("health", &self.health())
+            .finish()
+    }
+}
+
+impl HostedDevice {
+    /// Starts a host with `command`, opens device `id` in it, and returns the device. The
+    /// driver's open error comes back as is; a host that cannot start is an Internal error
+    /// naming the command.
+    pub fn open(command: HostCommand, id: &str, opts: HostOptions) -> Result<Self, DeviceError> {
+        let mut dev = HostedDevice {
+            command,
+            id: id.to_string(),
+            opts,
+            info: DeviceInfo {
+                id: id.to_string(),
+                vendor: String::new(),
+                model: String::new(),
+                driver: "host",
+            },
+            caps: None,
+            options: None,
+            host: None,
+            status: HostStatus::new(),
+            failures: 0,
+            restart_at: None,
+            leftover: Vec::new(),
+        };
+        let opened = dev.start()?;
+        dev.info = DeviceInfo {
+            id: opened.id,
+            vendor: opened.vendor,
+            model: opened.model,
+            driver: intern(&opened.driver),
+        };
+        Ok(dev)
+    }
+
+    /// The health now.
+    pub fn health(&self) -> Health {
+        self.status.health()
+    }
+
+    /// A shared view of the health, for a server to show while the device is in a transfer.
+    pub fn status(&self) -> HostStatus {
+        self.status.clone()
+    }
+
+    /// The running host's process id, if one is running.
+    pub fn pid(&self) -> Option<u32> {
+        self.host.as_ref().map(|h| h.pid)
+    }
+
+    /// The supervision timings.
+    pub fn options_mut(&mut self) -> &mut HostOptions {
+        &mut self.opts
+    }
+
+    /// Starts a host and opens the device in it.
+    fn start(&mut self) -> Result<OpenedInfo, DeviceError> {
+        let host = spawn(&self.command, self.opts.start_timeout)?;
+        self.status.set(State::Running(host.pid));
+        self.host = Some(host);
+        match self.call(ToChild::Open(self.id.clone()), None) {
+            Ok(ToParent::Opened(Ok(info))) => Ok(info),
+            Ok(ToParent::Opened(Err(e))) => {
+                // The driver could not open the device: not the host's failure.
+                self.stop();
+                Err(e)
+            }
+            Ok(other) => {
+                self.stop();
+                Err(protocol_error(&other))
+            }
+            Err(lost) => Err(self.lost(lost)),
+        }
+    }
+
+    /// Asks the host to exit and reaps it.
+    fn stop(&mut self) {
+        if let Some(mut h) = self.host.take() {
+            let _ = h.send(&ToChild::Exit);
+            h.reap(Duration::from_millis(500));
+        }
+        self.status.set(State::Stopped);
+    }
+
+    /// Makes sure a host is running, waiting out a restart back-off first (cancellable when
+    /// `cancel` is given: `Ok(false)` then).
+    fn ensure(&mut self, cancel: Option<&CancelToken>) -> Result<bool, DeviceError> {
+        if let Some(h) = self.host.as_mut() {
+            match h.child.try_wait() {
+                Ok(None) => return Ok(true),
+                // It died while idle.
+                Ok(Some(s)) => {
+                    let reason = describe_exit(s, h.crumb.as_deref(), h.panicked.as_deref());
+                    self.host = None;
+                    self.failed(reason);
+                }
+                Err(_) => {
+                    self.kill_host();
+                    self.failed("driver host vanished".into());
+                }
+            }
+        }
+        if let Some(at) = self.restart_at {
+            let now = Instant::now();
+            if at > now {
+                match cancel {
+                    Some(c) => {
+                        if c.sleep(at - now) {
+                            return Ok(false);
+                        }
+                    }
+                    None => std::thread::sleep(at - now),
+                }
+            }
+        }
+        self.start()?;
+        Ok(true)
+    }
+
+    fn kill_host(&mut self) -> Option<std::process::ExitStatus> {
+        self.host.take().map(|mut h| h.kill())
+    }
+
+    /// Records a failed host: counts it, schedules the restart, updates the status.
+    fn failed(&mut self, reason: String) {
+        self.failures += 1;
+        let at = Instant::now() + self.opts.backoff(self.failures);
+        self.restart_at = Some(at);
+        self.status.set(State::Failed {
+            reason,
+            failures: self.failures,
+            restart_at: at,
+        });
+    }
+
+    /// A host that ended without answering: reap or kill it and say why, as a DeviceError.
+    fn lost(&mut self, lost: Lost) -> DeviceError {
+        match lost {
+            Lost::Died(reason) => {
+                self.failed(reason.clone());
+                DeviceError::from_hresult(wia::WIA_ERROR_EXCEPTION_IN_DRIVER, reason)
+            }
+            Lost::Hung(limit) => {
+                self.kill_host();
+                let reason = format!(
+                    "the driver stopped responding (no progress for {:.1} s); its host process was killed",
+                    limit.as_secs_f64()
+                );
+                self.failed(reason.clone());
+                DeviceError::from_hresult(HRESULT_TIMEOUT, reason)
+            }
+            Lost::IgnoredCancel => {
+                self.kill_host();
+                let reason = format!(
+                    "the driver ignored a cancel for {:.1} s; its host process was killed",
+                    self.opts.cancel_grace.as_secs_f64()
+                );
+                self.failed(reason.clone());
+                DeviceError::new(DeviceErrorKind::Internal, reason)
+            }
+        }
+    }
+
+    /// Sends `msg` and waits for the reply (any message but a breadcrumb or panic note).
+    fn call(&mut self, msg: ToChild, cancel_at: Option<&AtomicU64>) -> Result<ToParent, Lost> {
+        let sent = self.host.as_ref().map(|h| h.send(&msg));
+        if !matches!(sent, Some(Ok(()))) {
+            return Err(self.died());
+        }
+        loop {
+            match self.next(cancel_at)? {
+                Frame::Msg(m) => return Ok(m),
+                Frame::Write(_, buf) => {
+                    // Page bytes outside a transfer: a broken host; ignore them.
+                    if let Some(h) = self.host.as_ref() {
+                        h.recycle(buf);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The host died: reap it and describe how.
+    fn died(&mut self) -> Lost {
+        let Some(mut h) = self.host.take() else {
+            return Lost::Died("driver host is not running".into());
+        };
+        let status = h.reap(Duration::from_secs(2));
+        Lost::Died(describe_exit(
+            status,
+            h.crumb.as_deref(),
+            h.panicked.as_deref(),
+        ))
+    }
+
+    /// The next frame from the host that is not a breadcrumb, under the watchdog and the
+    /// cancel grace (`cancel_at`: when the cancel was sent, in µs since `EPOCH`, 0 = not).
+    fn next(&mut self, cancel_at: Option<&AtomicU64>) -> Result<Frame<ToParent>, Lost> {
+        let watchdog = self.opts.watchdog;
+        let grace = self.opts.cancel_grace;
+        let mut since = Instant::now();
+        loop {
+            let Some(h) = self.host.as_mut() else {
+                return Err(Lost::Died("driver host is not running".into()));
+            };
+            match h.frames.recv_timeout(TICK) {
+                Ok(Incoming::Frame(Frame::Msg(ToParent::Crumb(c)))) => {
+                    h.crumb = Some(c);
+                    since = Instant::now();
+                }
+                Ok(Incoming::Frame(Frame::Msg(ToParent::Panicked(p)))) => {
+                    h.panicked = Some(p);
+                    since = Instant::now();
+                }
+                Ok(Incoming::Frame(f)) => return Ok(f),
+                Ok(Incoming::End) | Err(RecvTimeoutError::Disconnected) => return Err(self.died()),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(at) = cancel_at.map(|c| c.load(Ordering::Acquire)) {
+                        if at != 0 && micros_now().saturating_sub(at) >= grace.as_micros() as u64 {
+                            return Err(Lost::IgnoredCancel);
+                        }
+                    }
+                    if let Some(limit) = watchdog {
+                        if since.elapsed() >= limit {
+                            return Err(Lost::Hung(limit));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one `acquire` in the host, answering its callback calls with `cb`.
+    fn relay(
+        &mut self,
+        cb: &mut dyn MiniDrvTransferCallback,
+        streams: &mut HashMap<u32, StreamHandle>,
+        cancel_at: &AtomicU64,
+    ) -> Result<AcquireResult, Lost> {
+        let mut next_id = 0u32;
+        // A write the application's stream refused, which the driver has not seen yet (writes
+        // are not waited for): its next callback call is answered with it, as its write would
+        // have been in process, and nothing more of that page reaches the application.
+        let mut unseen: Option<wia::HResult> = None;
+        loop {
+            let frame = self.next(Some(cancel_at))?;
+            let Some(h) = self.host.as_ref() else {
+                return Err(self.died());
+            };
+            let reply = match frame {
+                Frame::Write(id, data) => {
+                    let r = match (unseen, streams.get_mut(&id)) {
+                        (Some(_), _) => Ok(()),
+                        (None, Some(s)) => s.write(&data),
+                        (None, None) => Err(wia::E_UNEXPECTED),
+                    };
+                    h.recycle(data);
+                    match r {
+                        Ok(()) => None,
+                        Err(hr) => {
+                            unseen = Some(hr);
+                            Some(ToChild::StreamFailed(id, hr))
+                        }
+                    }
+                }
+                Frame::Msg(ToParent::NextStream(_, _)) if unseen.is_some() => {
+                    let hr = unseen.take().unwrap_or(wia::E_UNEXPECTED);
+                    Some(ToChild::Stream(StreamAnswer::Failed(hr)))
+                }
+                Frame::Msg(ToParent::Message(_, _)) if unseen.is_some() => {
+                    Some(ToChild::Answer(unseen.take().unwrap_or(wia::E_UNEXPECTED)))
+                }
+                Frame::Msg(ToParent::NextStream(flags, page)) => {
+                    let answer = match cb.get_next_stream(flags, &page) {
+                        NextStream::Stream(s) => {
+                            let id = next_id;
+                            next_id += 1;
+                            streams.insert(id, s);
+                            StreamAnswer::Stream(id)
+                        }
+                        NextStream::Skip => StreamAnswer::Skip,
+                        NextStream::Cancelled => StreamAnswer::Cancelled,
+                        NextStream::Failed(hr) => StreamAnswer::Failed(hr),
+                    };
+                    Some(ToChild::Stream(answer))
+                }
+                Frame::Msg(ToParent::Message(flags, params)) => {
+                    Some(ToChild::Answer(cb.send_message(flags, params.as_ref())))
+                }
+                Frame::Msg(ToParent::Seek(id, pos)) => {
+                    if let Some(s) = streams.get_mut(&id) {
+                        // The host answered the driver from its mirror of the position; the
+                        // real handle makes the same move.
+                        let _ = s.seek(pos.into());
+                    }
+                    None
+                }
+                Frame::Msg(ToParent::Release(id, finished)) => {
+                    if let Some(s) = streams.remove(&id) {
+                        if finished {
+                            s.finish();
+                        }
+                    }
+                    None
+                }
+                Frame::Msg(ToParent::Done(result)) => {
+                    return Ok(match unseen {
+                        Some(hr) => Err(DeviceError::from_hresult(
+                            hr,
+                            "the application's stream refused a write",
+                        )),
+                        None => result,
+                    })
+                }
+                Frame::Msg(other) => {
+                    return Ok(Err(protocol_error(&other)));
+                }
+            };
+            if let Some(reply) = reply {
+                if self
+                    .host
+                    .as_ref()
+                    .map(|h| h.send(&reply))
+                    .is_none_or(|r| r.is_err())
+                {
+                    return Err(self.died());
+                }
+            }
+        }
+    }
+}
+
+fn protocol_error(msg: &ToParent) -> DeviceError {
+    DeviceError::from_hresult(
+        wia::WIA_ERROR_EXCEPTION_IN_DRIVER,
+        format!("the driver host sent {msg:?} out of turn"),
+    )
+}
+
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Microseconds since a process-wide start, never 0 (0 means "not cancelled").
+fn micros_now() -> u64 {
+    let e = *EPOCH.get_or_init(Instant::now);
+    (e.elapsed().as_micros() as u64).max(1)
+}
+
+/// A driver's name for `DeviceInfo::driver`, which is `&'static str`: each distinct name is
+/// leaked once.
+fn intern(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = lock(&NAMES);
+    if let Some(n) = names.iter().find(|n| **n == name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(n);
+    n
+}
+
+/// Starts a host process and waits for it to connect.
+fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> {
+    let fail = |what: String| {
+        DeviceError::new(
+            DeviceErrorKind::Internal,
+            format!(
+                "cannot start the driver host `{}`: {what}",
+                command.program.display()
+            ),
+        )
+    };
+    let dir = private_dir().map_err(|e| fail(format!("a socket directory: {e}")))?;
+    let path = dir.join("host.sock");
+    let listener =
+        UnixListener::bind(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    let _cleanup = RemoveDir(dir);
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut cmd = Command::new(&command.program);
+    cmd.args(&command.args)
+        .envs(command.env.iter().map(|(k, v)| (k, v)))
+        .env(SOCKET_ENV, &path)
+        .stdin(Stdio::null());
+    let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
+    let deadline = Instant::now() + timeout;
+    let stream = loop {
+        match listener.accept() {
+            Ok((s, _)) => break s,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(fail(format!(
+                        "it ended before connecting ({})",
+                        describe_exit(status, None, None)
+                    )));
+                }
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(fail(format!(
+                        "it did not connect within {:.1} s",
+                        timeout.as_secs_f64()
+                    )));
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(e.to_string()));
+            }
+        }
+    };
+    let setup = || -> io::Result<(UnixStream, UnixStream)> {
+        stream.set_nonblocking(false)?;
+        let reader = stream.try_clone()?;
+        Ok((reader, stream.try_clone()?))
+    };
+    let (mut reader, writer) = match setup() {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(fail(e.to_string()));
+        }
+    };
+    let (tx, rx) = sync_channel(FRAME_QUEUE);
+    let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let pool2 = pool.clone();
+    std::thread::Builder::new()
+        .name("scanwire-host-link".into())
+        .spawn(move || loop {
+            let buf = lock(&pool2).pop().unwrap_or_default();
+            let incoming = match read_frame::<ToParent>(&mut reader, buf) {
+                Ok(Some(f)) => Incoming::Frame(f),
+                Ok(None) => Incoming::End,
+                Err(_) => Incoming::End,
+            };
+            let end = matches!(incoming, Incoming::End);
+            if tx.send(incoming).is_err() || end {
+                return;
+            }
+        })
+        .map_err(|e| fail(format!("its reader thread: {e}")))?;
+    let pid = child.id();
+    Ok(Host {
+        child,
+        pid,
+        out: Arc::new(Mutex::new(writer)),
+        frames: rx,
+        pool,
+        crumb: None,
+        panicked: None,
+    })
+}
+
+/// A new directory only this user can enter, for the host's socket.
+fn private_dir() -> io::Result<PathBuf> {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let base = std::env::temp_dir();
+    for _ in 0..100 {
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = base.join(format!(
+            "scanwire-host-{}-{n}-{nanos:x}",
+            std::process::id()
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("no free name"))
+}
+
+struct RemoveDir(PathBuf);
+
+impl Drop for RemoveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Device for HostedDevice {
+    fn info(&self) -> DeviceInfo {
+        self.info.clone()
+    }
+
+    fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
+        // While a restart waits out its back-off, the last answer stands: the transfer that
+        // follows waits (cancellably) in `acquire`, not here.
+        if self.host.is_none() {
+            if let Some(c) = &self.caps {
+                return Ok(c.clone());
+            }
+        }
+        if !self.ensure(None)? {
+            return Err(DeviceError::new(DeviceErrorKind::Busy, "cancelled"));
+        }
+        match self.call(ToChild::Capabilities, None) {
+            Ok(ToParent::Capabilities(r)) => {
+                if let Ok(c) = &r {
+                    self.caps = Some(c.clone());
+                }
+                r
+            }
+            Ok(other) => Err(protocol_error(&other)),
+            Err(lost) => Err(self.lost(lost)),
+        }
+    }
+
+    fn options(&mut self) -> Vec<DeviceOption> {
+        if self.host.is_none() {
+            if let Some(o) = &self.options {
+                return o.clone();
+            }
+        }
+        if !matches!(self.ensure(None), Ok(true)) {
+            return self.options.clone().unwrap_or_default();
+        }
+        match self.call(ToChild::Options, None) {
+            Ok(ToParent::Options(o)) => {
+                self.options = Some(o.clone());
+                o
+            }
+            Ok(_) => self.options.clone().unwrap_or_default(),
+            Err(lost) => {
+                self.lost(lost);
+                self.options.clone().unwrap_or_default()
+            }
+        }
+    }
+
+    fn acquire(
+        &mut self,
+        request: &ScanRequest,
+        cb: &mut dyn MiniDrvTransferCallback,
+        cancel: &CancelToken,
+    ) -> AcquireResult {
+        self.leftover.clear();
+        if !self.ensure(Some(cancel))? {
+            return Ok(Completion::Cancelled);
+        }
+        let cancel_at = Arc::new(AtomicU64::new(0));
+        let Some(host) = self.host.as_ref() else {
+            return Err(DeviceError::new(
+                DeviceErrorKind::Internal,
+                "the driver host is not running",
+            ));
+        };
+        if host
+            .send(&ToChild::Acquire(Box::new(request.clone())))
+            .is_err()
+        {
+            let lost = self.died();
+            return Err(self.lost(lost));
+        }
+        // A cancel crosses at once, from the cancelling thread, on the channel that carries
+        // no page data.
+        let _hook = {
+            let out = host.out.clone();
+            let at = cancel_at.clone();
+            cancel.on_cancel(move || {
+                at.store(micros_now(), Ordering::Release);
+                let _ = write_msg(&mut *lock(&out), &ToChild::Cancel);
+            })
+        };
+        let mut streams = HashMap::new();
+        let outcome = self.relay(cb, &mut streams, &cancel_at);
+        match outcome {
+            Ok(result) => {
+                self.leftover.extend(streams.into_values());
+                let panicked = self.host.as_ref().is_some_and(|h| h.panicked.is_some());
+                if panicked {
+                    // The host ends itself after a driver panic: reap it now.
+                    let lost = self.died();
+                    if let Lost::Died(reason) = lost {
+                        self.failed(reason);
+                    }
+                } else {
+                    self.failures = 0;
+                    self.restart_at = None;
+                    if let Some(h) = &self.host {
+                        self.status.set(State::Running(h.pid));
+                    }
+                }
+                result
+            }
+            Err(lost) => {
+                // The page in flight is released incomplete; completed pages stay delivered.
+                drop(streams);
+                let cancelled = matches!(lost, Lost::IgnoredCancel);
+                let e = self.lost(lost);
+                if cancelled {
+                    Ok(Completion::Cancelled)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+impl Drop for HostedDevice {
+    fn drop(&mut self) {
+        self.leftover.clear();
+        self.stop();
+    }
+}

@@ -1,0 +1,88 @@
+//! The test binary as its own driver host: with `SCANWIRE_HOST_TEST_CHILD` set, the test
+//! named `host_child` (every test file has one that calls [`child_main`]) runs
+//! [`run_host`](scanwire_host::run_host) with the virtual scanner and exits; without it, the
+//! same test does nothing. [`command`] is the `HostCommand` that re-executes this binary so.
+
+#![allow(dead_code)]
+
+use scanwire_core::device::{
+    AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, ScanRequest,
+};
+use scanwire_core::transfer::{CancelToken, MiniDrvTransferCallback};
+use scanwire_host::{HostCommand, HostOptions, HostedDevice, EXIT_AFTER_PANIC};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Set in the host process's environment.
+pub const CHILD_ENV: &str = "SCANWIRE_HOST_TEST_CHILD";
+
+/// The body of each test file's `host_child` test.
+pub fn child_main() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let code = scanwire_host::run_host(|id| match id {
+        "virtual" => Ok(Box::new(scanwire_virtual::VirtualDevice::new())),
+        "crumb" => Ok(Box::new(
+            CrumbDevice(scanwire_virtual::VirtualDevice::new()),
+        )),
+        other => Err(DeviceError::new(
+            DeviceErrorKind::Offline,
+            format!("no device `{other}` in the test host (only `virtual`)"),
+        )),
+    });
+    std::process::exit(if code == ExitCode::SUCCESS {
+        0
+    } else if code == ExitCode::from(EXIT_AFTER_PANIC) {
+        i32::from(EXIT_AFTER_PANIC)
+    } else {
+        1
+    });
+}
+
+/// Re-executes this test binary as a driver host.
+pub fn command() -> HostCommand {
+    HostCommand::new(std::env::current_exe().expect("the test binary's path"))
+        .arg("--exact")
+        .arg("host_child")
+        .arg("--nocapture")
+        .arg("--test-threads=1")
+        .env(CHILD_ENV, "1")
+}
+
+/// The virtual scanner behind a host, with `opts`.
+pub fn open_with(opts: HostOptions) -> HostedDevice {
+    HostedDevice::open(command(), "virtual", opts).expect("the virtual scanner opens in a host")
+}
+
+/// The virtual scanner behind a host, with quick supervision for tests.
+pub fn open() -> HostedDevice {
+    open_with(HostOptions {
+        watchdog: Some(Duration::from_secs(60)),
+        ..HostOptions::default()
+    })
+}
+
+/// The virtual scanner, except that `acquire` leaves the breadcrumb `fake_sane_start` (as
+/// the SANE driver does before `sane_start`) and then aborts, as a crashing C backend would.
+struct CrumbDevice(scanwire_virtual::VirtualDevice);
+
+impl Device for CrumbDevice {
+    fn info(&self) -> DeviceInfo {
+        self.0.info()
+    }
+
+    fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
+        self.0.capabilities()
+    }
+
+    fn acquire(
+        &mut self,
+        _request: &ScanRequest,
+        _cb: &mut dyn MiniDrvTransferCallback,
+        _cancel: &CancelToken,
+    ) -> AcquireResult {
+        scanwire_core::native::call("fake_sane_start");
+        std::process::abort()
+    }
+}
