@@ -35,7 +35,15 @@ impl Serve {
     /// `scanwire serve --listen 127.0.0.1:0 -d virtual -d sane:test:0 ARGS` in `dir`.
     fn start(dir: &Path, args: &[&str]) -> Serve {
         let mut child = command(dir)
-            .args(["serve", "--listen", "127.0.0.1:0", "-d", "virtual", "-d", "sane:test:0"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "-d",
+                "virtual",
+                "-d",
+                "sane:test:0",
+            ])
             .args(args)
             .stderr(Stdio::piped())
             .spawn()
@@ -112,7 +120,10 @@ impl Serve {
             if s.contains("<pwg:State>Idle</pwg:State>") {
                 return t.elapsed();
             }
-            assert!(t.elapsed() < limit, "{segment} not Idle after {limit:?}: {s}");
+            assert!(
+                t.elapsed() < limit,
+                "{segment} not Idle after {limit:?}: {s}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -157,7 +168,12 @@ fn png_gray(path: &Path) -> (u32, u32, Vec<u8>) {
         .unwrap();
     let mut buf = vec![0; r.output_buffer_size().unwrap()];
     let info = r.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Grayscale, "{}", path.display());
+    assert_eq!(
+        info.color_type,
+        png::ColorType::Grayscale,
+        "{}",
+        path.display()
+    );
     buf.truncate(info.buffer_size());
     (info.width, info.height, buf)
 }
@@ -318,15 +334,26 @@ fn scenario(f: &Fault, airscan: bool) {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let serve = Serve::start(d, &args);
-    let ctx = format!("{} ({})", f.name, if airscan { "scanimage" } else { "eSCL" });
+    let ctx = format!(
+        "{} ({})",
+        f.name,
+        if airscan { "scanimage" } else { "eSCL" }
+    );
 
     // 1. The feeder job meets the fault.
     let t = Instant::now();
     let delivered = if airscan {
         let sane = AirscanConfig::new(&serve.url("virtual"), d);
         let o = sane.batch(d, "ADF");
-        assert!(!o.status.success() || numbered(d, "s", "pnm").len() < 4, "{ctx}: {}", stderr(&o));
-        numbered(d, "s", "pnm").iter().map(|p| pgm(p)).collect::<Vec<_>>()
+        assert!(
+            !o.status.success() || numbered(d, "s", "pnm").len() < 4,
+            "{ctx}: {}",
+            stderr(&o)
+        );
+        numbered(d, "s", "pnm")
+            .iter()
+            .map(|p| pgm(p))
+            .collect::<Vec<_>>()
     } else {
         let o = command(d)
             .args([
@@ -346,7 +373,10 @@ fn scenario(f: &Fault, airscan: bool) {
             .output()
             .unwrap();
         assert_eq!(o.status.code(), Some(1), "{ctx}: {}", stderr(&o));
-        numbered(d, "e-", "png").iter().map(|p| png_gray(p)).collect()
+        numbered(d, "e-", "png")
+            .iter()
+            .map(|p| png_gray(p))
+            .collect()
     };
     let took = t.elapsed();
     assert_eq!(
@@ -355,16 +385,24 @@ fn scenario(f: &Fault, airscan: bool) {
         "{ctx}: pages delivered before the fault"
     );
     for (i, (page, want)) in delivered.iter().zip(&reference).enumerate() {
-        assert_eq!((page.0, page.1), (want.0, want.1), "{ctx}: page {} size", i + 1);
-        assert!(page.2 == want.2, "{ctx}: page {} differs from the reference", i + 1);
+        assert_eq!(
+            (page.0, page.1),
+            (want.0, want.1),
+            "{ctx}: page {} size",
+            i + 1
+        );
+        assert!(
+            page.2 == want.2,
+            "{ctx}: page {} differs from the reference",
+            i + 1
+        );
     }
 
     // 2. The server: the job aborted by the system, the device Idle again at once.
     let idle = serve.wait_idle("virtual", IDLE_WITHIN);
     let job = newest_job(&serve.status("virtual"));
     assert!(
-        job.contains("<pwg:JobState>Aborted</pwg:JobState>")
-            && job.contains("AbortedBySystem"),
+        job.contains("<pwg:JobState>Aborted</pwg:JobState>") && job.contains("AbortedBySystem"),
         "{ctx}: {job}"
     );
     eprintln!("{ctx}: fault met in {took:?}, Idle {idle:?} after the client's end");
@@ -412,7 +450,10 @@ fn scenario(f: &Fault, airscan: bool) {
     assert!(o.status.success(), "{ctx}: other device: {}", stderr(&o));
     assert!(png_gray_or_color_ok(&d.join("other.png")), "{ctx}");
     let log = serve.log();
-    assert!(!log.contains("panicked at"), "{ctx}: the server itself: {log}");
+    assert!(
+        !log.contains("panicked at"),
+        "{ctx}: the server itself: {log}"
+    );
     let _ = f.says;
 }
 
@@ -508,7 +549,12 @@ fn all_faults(airscan: bool) {
         });
     }
     let failures = failures.lock().unwrap();
-    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
