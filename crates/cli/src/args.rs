@@ -37,7 +37,7 @@ pub enum Command {
     /// Share devices over eSCL (AirScan), so macOS, Windows, Mopria and sane-airscan scan
     /// from them.
     #[command(
-        after_help = "Examples:\n  scanwire serve                                  the virtual scanner at http://127.0.0.1:8090/eSCL\n  scanwire serve --listen 0.0.0.0:8090 --device sane:epson2:libusb:001:004\n  scanwire serve --listen 192.0.2.7:8090 --mdns --tls-self-signed   HTTPS, announced as _uscans\n  scanimage -d 'airscan:escl:Scanwire:http://127.0.0.1:8090/eSCL' -o page.png\n\nThe first device is also served at /eSCL, the path clients try first; each device is\nat /eSCL/<id>. It listens on 127.0.0.1 only unless --listen says otherwise."
+        after_help = "Examples:\n  scanwire serve                                  the virtual scanner at http://127.0.0.1:8090/eSCL\n  scanwire serve --listen 0.0.0.0:8090 --device sane:epson2:libusb:001:004\n  scanwire serve --listen 192.0.2.7:8090 --mdns --tls-self-signed   HTTPS, announced as _uscans\n  scanimage -d 'airscan:escl:Scanwire:http://127.0.0.1:8090/eSCL' -o page.png\n\nThe first device is also served at /eSCL, the path clients try first; each device is\nat /eSCL/<id>. It listens on 127.0.0.1 only unless --listen says otherwise.\nEach device's driver runs in its own process, so a driver that crashes or hangs fails\nonly its job (see --no-isolate and --watchdog)."
     )]
     Serve(Box<ServeArgs>),
     /// Not a user command: runs one device's driver in its own process for `serve` and

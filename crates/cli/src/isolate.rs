@@ -10,8 +10,9 @@
 //! the server answers 503 with Retry-After and its ScannerStatus reads Testing with the reason.
 
 use crate::devices;
+use crate::exit::usage;
 use anyhow::{anyhow, Context, Result};
-use scanwire_core::device::Device;
+use scanwire_core::device::{Device, DeviceErrorKind};
 use scanwire_host::{HostCommand, HostOptions, HostStatus, HostedDevice};
 use scanwire_server::{DeviceHealth, Health};
 use std::sync::Arc;
@@ -37,7 +38,14 @@ pub fn open(
         watchdog,
         ..HostOptions::default()
     };
-    let device = HostedDevice::open(command, id, opts).map_err(|e| anyhow!("{id}: {e}"))?;
+    let device = HostedDevice::open(command, id, opts).map_err(|e| {
+        if e.kind() == DeviceErrorKind::InvalidRequest {
+            // No such device (said by its driver, in the host): the user's to fix.
+            usage(e.detail())
+        } else {
+            anyhow!("{id}: {e}")
+        }
+    })?;
     let health: Arc<dyn DeviceHealth> = Arc::new(HostHealth(device.status()));
     Ok((Box::new(device), health))
 }

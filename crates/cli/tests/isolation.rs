@@ -825,3 +825,24 @@ fn scan_isolate_survives_a_crash_and_keeps_the_pages() {
         );
     }
 }
+
+/// A device that does not exist is refused at start-up with exit status 2 whether the id's
+/// driver is unknown (refused before any host starts) or the driver, in its host, says so.
+#[test]
+fn serve_refuses_a_device_that_does_not_exist_with_status_2() {
+    if !peers(false) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (id, says) in [
+        ("nosuch", "unknown device `nosuch`"),
+        ("sane:test:9", "there is no SANE device `test:9`"),
+    ] {
+        let o = command(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "-d", id])
+            .output()
+            .unwrap();
+        common::exits_with(&o, 2, says);
+        assert!(!stderr(&o).contains("serving"), "{}", stderr(&o));
+    }
+}
