@@ -57,10 +57,14 @@ fn driver_host() {
             scanwire_core::device::DeviceError::new(kind, format!("{e:#}"))
         })
     });
-    std::process::exit(if code == std::process::ExitCode::SUCCESS {
+    use std::process::ExitCode;
+    std::process::exit(if code == ExitCode::SUCCESS {
         0
-    } else if code == std::process::ExitCode::from(scanwire_host::EXIT_AFTER_PANIC) {
+    } else if code == ExitCode::from(scanwire_host::EXIT_AFTER_PANIC) {
         i32::from(scanwire_host::EXIT_AFTER_PANIC)
+    } else if code == ExitCode::from(2) {
+        // Started by hand, or the socket was gone.
+        2
     } else {
         exit::FAILURE
     });

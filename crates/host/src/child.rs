@@ -1,15 +1,17 @@
 //! The host process's side: one device, opened and driven on the application's behalf.
 //!
-//! Threads: the main thread runs the device (open, capabilities, options, acquire); a reader
-//! thread reads the application's frames and hands them on, except `Cancel`, which it acts on
-//! itself at once (the driver's CancelToken fires on the reader thread, so `sane_cancel` runs
-//! while the driver is blocked in `sane_read`). Every frame to the application is written
-//! under one lock, from whichever thread produced it.
+//! Two sockets to the application: on the first, requests and the answers to the driver's
+//! callback calls, read by the main thread, which runs the device (open, capabilities,
+//! options, acquire) and waits for each answer itself; on the second, cancels and stream
+//! failures, read by a signal thread that acts on them at once (the driver's CancelToken fires
+//! there, so `sane_cancel` runs while the driver is blocked in `sane_read`). Every frame to
+//! the application is written under one lock, from whichever thread produced it.
 
 use crate::protocol::{
-    read_frame, write_data, write_msg, Frame, OpenedInfo, StreamAnswer, ToChild, ToParent,
-    SOCKET_ENV,
+    read_frame, write_data, write_msg, write_shm, Frame, OpenedInfo, StreamAnswer, ToChild,
+    ToParent, RING_ENV, SOCKET_ENV,
 };
+use crate::shm::Ring;
 use scanwire_core::device::{Device, DeviceError, DeviceErrorKind, PageInfo};
 use scanwire_core::transfer::{
     panic_message, seek_within, CancelHandle, MiniDrvTransferCallback, NextStream, RemoteStream,
@@ -21,7 +23,6 @@ use std::io::{SeekFrom, Write};
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// The process's one connection to the application (also reached by the breadcrumb and panic
@@ -29,8 +30,16 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 static LINK: OnceLock<Link> = OnceLock::new();
 
 struct Link {
-    out: Mutex<UnixStream>,
+    out: Mutex<Out>,
+    /// The shared page ring, when the application made one.
+    ring: Option<Ring>,
     last_crumb: Mutex<&'static str>,
+}
+
+struct Out {
+    stream: UnixStream,
+    /// Bytes put into the ring so far.
+    produced: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,7 +48,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Link {
     fn send(&self, msg: &ToParent) -> bool {
-        write_msg(&mut *lock(&self.out), msg).is_ok()
+        write_msg(&mut lock(&self.out).stream, msg).is_ok()
     }
 }
 
@@ -60,27 +69,24 @@ fn crumb(name: &'static str) {
     link.send(&ToParent::Crumb(name.to_string()));
 }
 
-/// What the reader thread hands the main thread.
-enum Work {
-    Open(String),
-    Capabilities,
-    Options,
-    Acquire(Box<scanwire_core::device::ScanRequest>, CancelHandle),
-    Exit,
-}
-
-/// What the reader thread hands a waiting callback call.
-enum Reply {
-    Stream(StreamAnswer),
-    Answer(HResult),
-}
-
 type Failures = Arc<Mutex<HashMap<u32, HResult>>>;
 
+/// What the signal thread and the transfer share: the transfer's cancel, by generation (a
+/// cancel may arrive on its socket before the transfer's request arrives on the other).
+#[derive(Default)]
+struct Signals {
+    current: Option<(u64, CancelHandle)>,
+    cancelled: u64,
+}
+
+type SharedSignals = Arc<Mutex<Signals>>;
+
 /// The child's entry: connects to the application (the socket named by
-/// `SCANWIRE_HOST_SOCKET`), opens the device it names with `open`, and serves it until told
-/// to exit or until the application goes away. The CLI's hidden `driver-host` subcommand
-/// calls this with the registry's `open`; tests call it from a re-executed test binary.
+/// `SCANWIRE_HOST_SOCKET`, twice: requests and answers on the first, cancels on the second),
+/// opens the device it names with `open`, and serves it until told to exit or until the
+/// application goes away. The CLI's hidden `driver-host` subcommand calls this with the
+/// registry's `open`; tests call it from a re-executed test binary. Returns 2 when not started
+/// by a `HostedDevice` (no socket), 70 ([`EXIT_AFTER_PANIC`]) after a driver panic, else 0.
 pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>) -> ExitCode {
     let Some(path) = std::env::var_os(SOCKET_ENV) else {
         eprintln!(
@@ -88,7 +94,14 @@ pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>)
         );
         return ExitCode::from(2);
     };
-    let stream = match UnixStream::connect(&path) {
+    // Mapped before connecting: the application removes the file once we are connected.
+    let ring = std::env::var_os(RING_ENV).and_then(|p| Ring::open(std::path::Path::new(&p)).ok());
+    let connect = || -> std::io::Result<(UnixStream, UnixStream, UnixStream)> {
+        let main = UnixStream::connect(&path)?;
+        let signal = UnixStream::connect(&path)?;
+        Ok((main.try_clone()?, main, signal))
+    };
+    let (reader, writer, signal) = match connect() {
         Ok(s) => s,
         Err(e) => {
             eprintln!(
@@ -98,15 +111,12 @@ pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>)
             return ExitCode::from(2);
         }
     };
-    let (reader, writer) = match stream.try_clone() {
-        Ok(w) => (stream, w),
-        Err(e) => {
-            eprintln!("scanwire driver-host: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let _ = LINK.set(Link {
-        out: Mutex::new(writer),
+        out: Mutex::new(Out {
+            stream: writer,
+            produced: 0,
+        }),
+        ring,
         last_crumb: Mutex::new(""),
     });
     scanwire_core::native::observe(crumb);
@@ -123,76 +133,66 @@ pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>)
         default_hook(info);
     }));
 
-    let (work_tx, work_rx) = channel::<Work>();
-    let (reply_tx, reply_rx) = channel::<Reply>();
     let failures: Failures = Arc::default();
+    let signals: SharedSignals = Arc::default();
     {
-        let failures = failures.clone();
+        let (failures, signals) = (failures.clone(), signals.clone());
         std::thread::Builder::new()
-            .name("scanwire-host-reader".into())
-            .spawn(move || read_loop(reader, work_tx, reply_tx, failures))
-            .expect("the reader thread starts");
+            .name("scanwire-host-signals".into())
+            .spawn(move || signal_loop(signal, signals, failures))
+            .expect("the signal thread starts");
     }
-    serve(open, work_rx, reply_rx, failures)
+    serve(open, reader, signals, failures)
 }
 
-fn read_loop(
-    mut reader: UnixStream,
-    work: Sender<Work>,
-    replies: Sender<Reply>,
-    failures: Failures,
-) {
-    let mut cancel: Option<CancelHandle> = None;
+/// Reads the application's cancels and stream failures, and acts on them at once.
+fn signal_loop(mut socket: UnixStream, signals: SharedSignals, failures: Failures) {
     loop {
-        let frame = match read_frame::<ToChild>(&mut reader, Vec::new()) {
-            Ok(Some(Frame::Msg(m))) => m,
-            // The application is gone (or spoke nonsense): nobody is left to serve.
-            Ok(Some(Frame::Write(..))) | Ok(None) | Err(_) => std::process::exit(0),
-        };
-        let sent = match frame {
-            ToChild::Open(id) => work.send(Work::Open(id)).is_ok(),
-            ToChild::Capabilities => work.send(Work::Capabilities).is_ok(),
-            ToChild::Options => work.send(Work::Options).is_ok(),
-            ToChild::Acquire(req) => {
-                let handle = CancelHandle::new();
-                cancel = Some(handle.clone());
-                lock(&failures).clear();
-                work.send(Work::Acquire(req, handle)).is_ok()
-            }
-            ToChild::Cancel => {
-                if let Some(c) = &cancel {
-                    c.cancel();
+        match read_frame::<ToChild>(&mut socket, Vec::new()) {
+            Ok(Some(Frame::Msg(ToChild::Cancel(generation)))) => {
+                let handle = {
+                    let mut g = lock(&signals);
+                    g.cancelled = g.cancelled.max(generation);
+                    g.current
+                        .as_ref()
+                        .filter(|(n, _)| *n == generation)
+                        .map(|(_, h)| h.clone())
+                };
+                // The driver's cancel hooks (sane_cancel) run here, on this thread.
+                if let Some(h) = handle {
+                    h.cancel();
                 }
-                true
             }
-            ToChild::Stream(a) => replies.send(Reply::Stream(a)).is_ok(),
-            ToChild::Answer(hr) => replies.send(Reply::Answer(hr)).is_ok(),
-            ToChild::StreamFailed(id, hr) => {
+            Ok(Some(Frame::Msg(ToChild::StreamFailed(id, hr)))) => {
                 lock(&failures).insert(id, hr);
-                true
             }
-            ToChild::Exit => {
-                let _ = work.send(Work::Exit);
-                return;
-            }
-        };
-        if !sent {
-            return;
+            Ok(Some(_)) => {}
+            // The application is gone: nobody is left to serve.
+            Ok(None) | Err(_) => std::process::exit(0),
         }
+    }
+}
+
+/// The next request or answer on the main socket; the application going away (or speaking
+/// nonsense) ends the process.
+fn next_message(reader: &mut UnixStream) -> ToChild {
+    match read_frame::<ToChild>(reader, Vec::new()) {
+        Ok(Some(Frame::Msg(m))) => m,
+        Ok(Some(Frame::Write(..) | Frame::Shm(..))) | Ok(None) | Err(_) => std::process::exit(0),
     }
 }
 
 fn serve(
     open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>,
-    work: Receiver<Work>,
-    replies: Receiver<Reply>,
+    mut reader: UnixStream,
+    signals: SharedSignals,
     failures: Failures,
 ) -> ExitCode {
     let mut open = Some(open);
     let mut device: Option<Box<dyn Device>> = None;
-    while let Ok(w) = work.recv() {
-        match w {
-            Work::Open(id) => {
+    loop {
+        match next_message(&mut reader) {
+            ToChild::Open(id) => {
                 let r = match open.take() {
                     Some(f) => f(&id),
                     None => Err(DeviceError::new(
@@ -212,28 +212,38 @@ fn serve(
                 });
                 send(&ToParent::Opened(answer));
             }
-            Work::Capabilities => {
+            ToChild::Capabilities => {
                 let r = match device.as_mut() {
                     Some(d) => d.capabilities(),
                     None => Err(not_open()),
                 };
                 send(&ToParent::Capabilities(r));
             }
-            Work::Options => {
+            ToChild::Options => {
                 let r = device.as_mut().map(|d| d.options()).unwrap_or_default();
                 send(&ToParent::Options(r));
             }
-            Work::Acquire(request, cancel) => {
+            ToChild::Acquire(generation, request) => {
                 let Some(d) = device.as_mut() else {
                     send(&ToParent::Done(Err(not_open())));
                     continue;
                 };
+                let cancel = CancelHandle::new();
+                {
+                    let mut g = lock(&signals);
+                    g.current = Some((generation, cancel.clone()));
+                    if g.cancelled >= generation {
+                        drop(g);
+                        cancel.cancel();
+                    }
+                }
                 let mut cb = HostCallback {
-                    replies: &replies,
+                    reader: &mut reader,
                     failures: &failures,
                 };
                 let token = cancel.token();
                 let r = catch_unwind(AssertUnwindSafe(|| d.acquire(&request, &mut cb, &token)));
+                lock(&signals).current = None;
                 match r {
                     Ok(result) => {
                         send(&ToParent::Done(result));
@@ -249,7 +259,12 @@ fn serve(
                     }
                 }
             }
-            Work::Exit => break,
+            ToChild::Exit => break,
+            // Answers, cancels and stream failures out of turn: nothing to do.
+            ToChild::Stream(_)
+            | ToChild::Answer(_)
+            | ToChild::Cancel(_)
+            | ToChild::StreamFailed(..) => {}
         }
     }
     ExitCode::SUCCESS
@@ -266,25 +281,25 @@ fn not_open() -> DeviceError {
 }
 
 /// The driver's `MiniDrvTransferCallback`: every call is answered by the application's
-/// real callback, in the other process.
+/// real callback, in the other process; the answer is read here, on the driver's thread.
 struct HostCallback<'a> {
-    replies: &'a Receiver<Reply>,
+    reader: &'a mut UnixStream,
     failures: &'a Failures,
 }
 
 impl HostCallback<'_> {
-    fn ask(&self, msg: &ToParent) -> Option<Reply> {
+    fn ask(&mut self, msg: &ToParent) -> Option<ToChild> {
         if !send(msg) {
             return None;
         }
-        self.replies.recv().ok()
+        Some(next_message(self.reader))
     }
 }
 
 impl MiniDrvTransferCallback for HostCallback<'_> {
     fn get_next_stream(&mut self, flags: i32, page: &PageInfo) -> NextStream {
         match self.ask(&ToParent::NextStream(flags, page.clone())) {
-            Some(Reply::Stream(StreamAnswer::Stream(id))) => {
+            Some(ToChild::Stream(StreamAnswer::Stream(id))) => {
                 NextStream::Stream(StreamHandle::remote(
                     page.number,
                     Box::new(ChildStream {
@@ -295,17 +310,17 @@ impl MiniDrvTransferCallback for HostCallback<'_> {
                     }),
                 ))
             }
-            Some(Reply::Stream(StreamAnswer::Skip)) => NextStream::Skip,
-            Some(Reply::Stream(StreamAnswer::Cancelled)) => NextStream::Cancelled,
-            Some(Reply::Stream(StreamAnswer::Failed(hr))) => NextStream::Failed(hr),
-            Some(Reply::Answer(_)) | None => NextStream::Failed(wia::E_UNEXPECTED),
+            Some(ToChild::Stream(StreamAnswer::Skip)) => NextStream::Skip,
+            Some(ToChild::Stream(StreamAnswer::Cancelled)) => NextStream::Cancelled,
+            Some(ToChild::Stream(StreamAnswer::Failed(hr))) => NextStream::Failed(hr),
+            _ => NextStream::Failed(wia::E_UNEXPECTED),
         }
     }
 
     fn send_message(&mut self, flags: i32, params: Option<&WiaTransferParams>) -> HResult {
         match self.ask(&ToParent::Message(flags, params.copied())) {
-            Some(Reply::Answer(hr)) => hr,
-            Some(Reply::Stream(_)) | None => wia::E_UNEXPECTED,
+            Some(ToChild::Answer(hr)) => hr,
+            _ => wia::E_UNEXPECTED,
         }
     }
 }
@@ -334,10 +349,16 @@ impl RemoteStream for ChildStream {
         };
         {
             let mut out = lock(&link.out);
-            for chunk in data.chunks(MAX_WRITE) {
-                write_data(&mut *out, self.id, chunk).map_err(|_| wia::E_UNEXPECTED)?;
+            match &link.ring {
+                Some(ring) => put_in_ring(ring, &mut out, self.id, data)?,
+                None => {
+                    for chunk in data.chunks(MAX_WRITE) {
+                        write_data(&mut out.stream, self.id, chunk)
+                            .map_err(|_| wia::E_UNEXPECTED)?;
+                    }
+                }
             }
-            let _ = out.flush();
+            let _ = out.stream.flush();
         }
         self.end += data.len() as u64;
         self.position = self.end;
@@ -358,4 +379,30 @@ impl RemoteStream for ChildStream {
     fn release(&mut self, finished: bool) {
         send(&ToParent::Release(self.id, finished));
     }
+}
+
+/// Puts `data` into the shared ring piece by piece (never across its end), waiting for the
+/// application to consume space, and announces each piece. The application going away ends
+/// this process (the reader thread), so the wait cannot outlive it.
+fn put_in_ring(ring: &Ring, out: &mut Out, id: u32, data: &[u8]) -> Result<(), HResult> {
+    let cap = ring.cap() as u64;
+    let mut rest = data;
+    while !rest.is_empty() {
+        let contiguous = cap - out.produced % cap;
+        let n = (rest.len() as u64).min(contiguous).min(cap / 2) as usize;
+        let mut spins = 0u32;
+        while cap - (out.produced - ring.consumed()) < n as u64 {
+            spins += 1;
+            if spins < 100 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(20));
+            }
+        }
+        ring.put(out.produced, &rest[..n]);
+        write_shm(&mut out.stream, id, n as u32).map_err(|_| wia::E_UNEXPECTED)?;
+        out.produced += n as u64;
+        rest = &rest[n..];
+    }
+    Ok(())
 }

@@ -60,6 +60,8 @@ pub struct HostOptions {
     pub restart_backoff: Duration,
     /// The longest wait between restarts.
     pub restart_backoff_max: Duration,
+    /// Page bytes through a shared-memory ring (the default); `false`: through the socket.
+    pub shared_ring: bool,
 }
 
 /// The default watchdog, the same as an in-process transfer's.
@@ -73,6 +75,7 @@ impl Default for HostOptions {
             start_timeout: Duration::from_secs(10),
             restart_backoff: Duration::from_secs(1),
             restart_backoff_max: Duration::from_secs(60),
+            shared_ring: true,
         }
     }
 }

@@ -13,8 +13,10 @@
 use crate::command::{HostCommand, HostOptions};
 use crate::exit::describe_exit;
 use crate::protocol::{
-    read_frame, write_msg, Frame, OpenedInfo, StreamAnswer, ToChild, ToParent, SOCKET_ENV,
+    write_msg, Frame, FrameReader, OpenedInfo, StreamAnswer, ToChild, ToParent, RING_ENV,
+    SOCKET_ENV,
 };
+use crate::shm::{Ring, RING_BYTES};
 use crate::status::{Health, HostStatus, State};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Completion, Device, DeviceError, DeviceErrorKind, DeviceInfo,
@@ -24,30 +26,21 @@ use scanwire_core::transfer::{
     CancelToken, MiniDrvTransferCallback, NextStream, StreamHandle, HRESULT_TIMEOUT,
 };
 use scanwire_core::wia;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
-
-/// Frames from the host's reader thread; `End` when the socket closed (the host exited).
-enum Incoming {
-    Frame(Frame<ToParent>),
-    End,
-}
-
-/// How many frames may wait between the socket reader and the transfer: the bound is what
-/// makes a slow application slow the driver down instead of filling memory.
-const FRAME_QUEUE: usize = 16;
 
 /// How often a waiting call looks at the clock (cancel grace, watchdog).
 const TICK: Duration = Duration::from_millis(20);
@@ -56,19 +49,29 @@ const TICK: Duration = Duration::from_millis(20);
 struct Host {
     child: Child,
     pid: u32,
-    out: Arc<Mutex<UnixStream>>,
-    frames: Receiver<Incoming>,
-    /// Page buffers handed back to the reader thread.
-    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Requests and answers.
+    out: Mutex<UnixStream>,
+    /// Cancels and stream failures: the second socket, never behind anything.
+    signal: Arc<Mutex<UnixStream>>,
+    /// The host's frames, read by whichever call is waiting (with a read timeout of `TICK`).
+    frames: FrameReader<UnixStream>,
     /// The last native call the driver entered.
     crumb: Option<String>,
     /// A panic the host reported.
     panicked: Option<String>,
+    /// The shared page ring, if it could be made, and the bytes taken from it so far.
+    ring: Option<Ring>,
+    consumed: Cell<u64>,
 }
 
 impl Host {
     fn send(&self, msg: &ToChild) -> io::Result<()> {
-        write_msg(&mut *lock(&self.out), msg)
+        match msg {
+            ToChild::Cancel(_) | ToChild::StreamFailed(..) => {
+                write_msg(&mut *lock(&self.signal), msg)
+            }
+            _ => write_msg(&mut *lock(&self.out), msg),
+        }
     }
 
     /// Kills the process (if still running) and reaps it.
@@ -92,11 +95,14 @@ impl Host {
         self.kill()
     }
 
-    fn recycle(&self, buf: Vec<u8>) {
-        let mut pool = lock(&self.pool);
-        if pool.len() < FRAME_QUEUE + 2 {
-            pool.push(buf);
-        }
+    /// Runs `f` on the next `len` bytes of the ring and marks them consumed; `None` when
+    /// there is no ring or the piece lies outside it.
+    fn take<R>(&self, len: u32, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let ring = self.ring.as_ref()?;
+        let at = self.consumed.get();
+        let r = ring.take(at, len as usize, f)?;
+        self.consumed.set(at + u64::from(len));
+        Some(r)
     }
 }
 
@@ -125,6 +131,11 @@ pub struct HostedDevice {
     /// Streams a driver never released; kept until the next transfer so that the relay sees
     /// them unreleased (S22), as it would in process.
     leftover: Vec<StreamHandle>,
+    /// Transfers started (the host matches a cancel to its transfer by this number).
+    generation: u64,
+    /// The next stream id: unique for the device's life, so a late stream failure can never
+    /// name a later transfer's stream.
+    next_stream: u32,
 }
 
 impl std::fmt::Debug for HostedDevice {
@@ -158,6 +169,8 @@ impl HostedDevice {
             failures: 0,
             restart_at: None,
             leftover: Vec::new(),
+            generation: 0,
+            next_stream: 0,
         };
         let opened = dev.start()?;
         dev.info = DeviceInfo {
@@ -184,6 +197,12 @@ impl HostedDevice {
         self.host.as_ref().map(|h| h.pid)
     }
 
+    /// Whether the running host's pages cross through the shared-memory ring (else the
+    /// socket).
+    pub fn shared_ring(&self) -> bool {
+        self.host.as_ref().is_some_and(|h| h.ring.is_some())
+    }
+
     /// The supervision timings.
     pub fn options_mut(&mut self) -> &mut HostOptions {
         &mut self.opts
@@ -191,7 +210,7 @@ impl HostedDevice {
 
     /// Starts a host and opens the device in it.
     fn start(&mut self) -> Result<OpenedInfo, DeviceError> {
-        let host = spawn(&self.command, self.opts.start_timeout)?;
+        let host = spawn(&self.command, &self.opts)?;
         self.status.set(State::Running(host.pid));
         self.host = Some(host);
         match self.call(ToChild::Open(self.id.clone()), None) {
@@ -277,9 +296,15 @@ impl HostedDevice {
                 DeviceError::from_hresult(wia::WIA_ERROR_EXCEPTION_IN_DRIVER, reason)
             }
             Lost::Hung(limit) => {
+                let place = self
+                    .host
+                    .as_ref()
+                    .and_then(|h| h.crumb.as_deref())
+                    .map(|c| format!(", last in {c}"))
+                    .unwrap_or_default();
                 self.kill_host();
                 let reason = format!(
-                    "the driver stopped responding (no progress for {:.1} s); its host process was killed",
+                    "the driver stopped responding (no progress for {:.1} s{place}); its host process was killed",
                     limit.as_secs_f64()
                 );
                 self.failed(reason.clone());
@@ -306,10 +331,11 @@ impl HostedDevice {
         loop {
             match self.next(cancel_at)? {
                 Frame::Msg(m) => return Ok(m),
-                Frame::Write(_, buf) => {
-                    // Page bytes outside a transfer: a broken host; ignore them.
+                // Page bytes outside a transfer: a broken host; ignore them.
+                Frame::Write(..) => {}
+                Frame::Shm(_, len) => {
                     if let Some(h) = self.host.as_ref() {
-                        h.recycle(buf);
+                        h.take(len, |_| ());
                     }
                 }
             }
@@ -336,32 +362,40 @@ impl HostedDevice {
         let grace = self.opts.cancel_grace;
         let mut since = Instant::now();
         loop {
+            // Checked before every frame, not only while the host is silent: a driver that
+            // goes on scanning after a cancel ignores it too.
+            if let Some(at) = cancel_at.map(|c| c.load(Ordering::Acquire)) {
+                if at != 0 && micros_now().saturating_sub(at) >= grace.as_micros() as u64 {
+                    return Err(Lost::IgnoredCancel);
+                }
+            }
             let Some(h) = self.host.as_mut() else {
                 return Err(Lost::Died("driver host is not running".into()));
             };
-            match h.frames.recv_timeout(TICK) {
-                Ok(Incoming::Frame(Frame::Msg(ToParent::Crumb(c)))) => {
+            match h.frames.next::<ToParent>() {
+                Ok(Some(Frame::Msg(ToParent::Crumb(c)))) => {
                     h.crumb = Some(c);
                     since = Instant::now();
                 }
-                Ok(Incoming::Frame(Frame::Msg(ToParent::Panicked(p)))) => {
+                Ok(Some(Frame::Msg(ToParent::Panicked(p)))) => {
                     h.panicked = Some(p);
                     since = Instant::now();
                 }
-                Ok(Incoming::Frame(f)) => return Ok(f),
-                Ok(Incoming::End) | Err(RecvTimeoutError::Disconnected) => return Err(self.died()),
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Some(at) = cancel_at.map(|c| c.load(Ordering::Acquire)) {
-                        if at != 0 && micros_now().saturating_sub(at) >= grace.as_micros() as u64 {
-                            return Err(Lost::IgnoredCancel);
-                        }
-                    }
+                Ok(Some(f)) => return Ok(f),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     if let Some(limit) = watchdog {
                         if since.elapsed() >= limit {
                             return Err(Lost::Hung(limit));
                         }
                     }
                 }
+                // The socket closed (the host exited) or broke.
+                Ok(None) | Err(_) => return Err(self.died()),
             }
         }
     }
@@ -373,7 +407,6 @@ impl HostedDevice {
         streams: &mut HashMap<u32, StreamHandle>,
         cancel_at: &AtomicU64,
     ) -> Result<AcquireResult, Lost> {
-        let mut next_id = 0u32;
         // A write the application's stream refused, which the driver has not seen yet (writes
         // are not waited for): its next callback call is answered with it, as its write would
         // have been in process, and nothing more of that page reaches the application.
@@ -390,10 +423,30 @@ impl HostedDevice {
                         (None, Some(s)) => s.write(&data),
                         (None, None) => Err(wia::E_UNEXPECTED),
                     };
-                    h.recycle(data);
                     match r {
                         Ok(()) => None,
                         Err(hr) => {
+                            unseen = Some(hr);
+                            Some(ToChild::StreamFailed(id, hr))
+                        }
+                    }
+                }
+                Frame::Shm(id, len) => {
+                    let r = h.take(len, |piece| match (unseen, streams.get_mut(&id)) {
+                        (Some(_), _) => Ok(()),
+                        (None, Some(s)) => s.write(piece),
+                        (None, None) => Err(wia::E_UNEXPECTED),
+                    });
+                    match r {
+                        None => {
+                            // A piece outside the ring: the host is broken; stop it.
+                            self.kill_host();
+                            return Err(Lost::Died(format!(
+                                "the driver host announced {len} bytes outside its page ring"
+                            )));
+                        }
+                        Some(Ok(())) => None,
+                        Some(Err(hr)) => {
                             unseen = Some(hr);
                             Some(ToChild::StreamFailed(id, hr))
                         }
@@ -409,8 +462,8 @@ impl HostedDevice {
                 Frame::Msg(ToParent::NextStream(flags, page)) => {
                     let answer = match cb.get_next_stream(flags, &page) {
                         NextStream::Stream(s) => {
-                            let id = next_id;
-                            next_id += 1;
+                            let id = self.next_stream;
+                            self.next_stream = self.next_stream.wrapping_add(1);
                             streams.insert(id, s);
                             StreamAnswer::Stream(id)
                         }
@@ -495,7 +548,8 @@ fn intern(name: &str) -> &'static str {
 }
 
 /// Starts a host process and waits for it to connect.
-fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> {
+fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError> {
+    let timeout = opts.start_timeout;
     let fail = |what: String| {
         DeviceError::new(
             DeviceErrorKind::Internal,
@@ -505,24 +559,46 @@ fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> 
             ),
         )
     };
-    let dir = private_dir().map_err(|e| fail(format!("a socket directory: {e}")))?;
+    let dir =
+        private_dir(&std::env::temp_dir()).map_err(|e| fail(format!("a socket directory: {e}")))?;
     let path = dir.join("host.sock");
     let listener =
         UnixListener::bind(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    let _cleanup = RemoveDir(dir);
+    let _cleanup = RemoveDir(dir.clone());
     listener
         .set_nonblocking(true)
         .map_err(|e| fail(e.to_string()))?;
+    // The page ring lives in memory (/dev/shm) where there is one; without a ring, pages
+    // travel through the socket.
+    let shm_dir = (opts.shared_ring && Path::new("/dev/shm").is_dir())
+        .then(|| private_dir(Path::new("/dev/shm")).ok())
+        .flatten();
+    let _shm_cleanup = shm_dir.clone().map(RemoveDir);
+    let ring_path = shm_dir.as_ref().unwrap_or(&dir).join("ring");
+    let ring = opts
+        .shared_ring
+        .then(|| Ring::create(&ring_path, RING_BYTES).ok())
+        .flatten();
     let mut cmd = Command::new(&command.program);
     cmd.args(&command.args)
         .envs(command.env.iter().map(|(k, v)| (k, v)))
         .env(SOCKET_ENV, &path)
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        // Standard output may be the application's data (`scan -o -`): a driver's chatter
+        // goes to standard error.
+        .stdout(Stdio::from(std::io::stderr()))
+        // Its own process group: a Ctrl-C at the terminal is the application's to handle (as
+        // a cancel), not a signal that kills the driver mid page.
+        .process_group(0);
+    if ring.is_some() {
+        cmd.env(RING_ENV, &ring_path);
+    }
     let mut child = cmd.spawn().map_err(|e| fail(e.to_string()))?;
     let deadline = Instant::now() + timeout;
-    let stream = loop {
+    let mut accepted = Vec::new();
+    while accepted.len() < 2 {
         match listener.accept() {
-            Ok((s, _)) => break s,
+            Ok((s, _)) => accepted.push(s),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if let Ok(Some(status)) = child.try_wait() {
                     return Err(fail(format!(
@@ -546,13 +622,17 @@ fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> 
                 return Err(fail(e.to_string()));
             }
         }
-    };
+    }
+    // The host connects its main socket first, then the signal socket.
+    let signal = accepted.pop().expect("two connections");
+    let stream = accepted.pop().expect("two connections");
     let setup = || -> io::Result<(UnixStream, UnixStream)> {
         stream.set_nonblocking(false)?;
+        signal.set_nonblocking(false)?;
         let reader = stream.try_clone()?;
         Ok((reader, stream.try_clone()?))
     };
-    let (mut reader, writer) = match setup() {
+    let (reader, writer) = match setup() {
         Ok(p) => p,
         Err(e) => {
             let _ = child.kill();
@@ -560,40 +640,28 @@ fn spawn(command: &HostCommand, timeout: Duration) -> Result<Host, DeviceError> 
             return Err(fail(e.to_string()));
         }
     };
-    let (tx, rx) = sync_channel(FRAME_QUEUE);
-    let pool: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
-    let pool2 = pool.clone();
-    std::thread::Builder::new()
-        .name("scanwire-host-link".into())
-        .spawn(move || loop {
-            let buf = lock(&pool2).pop().unwrap_or_default();
-            let incoming = match read_frame::<ToParent>(&mut reader, buf) {
-                Ok(Some(f)) => Incoming::Frame(f),
-                Ok(None) => Incoming::End,
-                Err(_) => Incoming::End,
-            };
-            let end = matches!(incoming, Incoming::End);
-            if tx.send(incoming).is_err() || end {
-                return;
-            }
-        })
-        .map_err(|e| fail(format!("its reader thread: {e}")))?;
+    if let Err(e) = reader.set_read_timeout(Some(TICK)) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(fail(e.to_string()));
+    }
     let pid = child.id();
     Ok(Host {
         child,
         pid,
-        out: Arc::new(Mutex::new(writer)),
-        frames: rx,
-        pool,
+        out: Mutex::new(writer),
+        signal: Arc::new(Mutex::new(signal)),
+        frames: FrameReader::new(reader),
         crumb: None,
         panicked: None,
+        ring,
+        consumed: Cell::new(0),
     })
 }
 
-/// A new directory only this user can enter, for the host's socket.
-fn private_dir() -> io::Result<PathBuf> {
+/// A new directory under `base` only this user can enter, for the host's socket or ring.
+fn private_dir(base: &Path) -> io::Result<PathBuf> {
     static N: AtomicU64 = AtomicU64::new(0);
-    let base = std::env::temp_dir();
     for _ in 0..100 {
         let n = N.fetch_add(1, Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
@@ -688,21 +756,23 @@ impl Device for HostedDevice {
                 "the driver host is not running",
             ));
         };
+        self.generation += 1;
+        let generation = self.generation;
         if host
-            .send(&ToChild::Acquire(Box::new(request.clone())))
+            .send(&ToChild::Acquire(generation, Box::new(request.clone())))
             .is_err()
         {
             let lost = self.died();
             return Err(self.lost(lost));
         }
-        // A cancel crosses at once, from the cancelling thread, on the channel that carries
-        // no page data.
+        // A cancel crosses at once, from the cancelling thread, on the socket that carries
+        // nothing else the host could be behind on.
         let _hook = {
-            let out = host.out.clone();
+            let out = host.signal.clone();
             let at = cancel_at.clone();
             cancel.on_cancel(move || {
                 at.store(micros_now(), Ordering::Release);
-                let _ = write_msg(&mut *lock(&out), &ToChild::Cancel);
+                let _ = write_msg(&mut *lock(&out), &ToChild::Cancel(generation));
             })
         };
         let mut streams = HashMap::new();
@@ -710,7 +780,18 @@ impl Device for HostedDevice {
         match outcome {
             Ok(result) => {
                 self.leftover.extend(streams.into_values());
-                let panicked = self.host.as_ref().is_some_and(|h| h.panicked.is_some());
+                // A panic the driver caught itself leaves the host running; one that reached
+                // the host ends it (the result says so).
+                let escaped =
+                    matches!(&result, Err(e) if e.hresult() == wia::WIA_ERROR_EXCEPTION_IN_DRIVER);
+                let panicked = match self.host.as_mut() {
+                    Some(h) if escaped => h.panicked.is_some(),
+                    Some(h) => {
+                        h.panicked = None;
+                        false
+                    }
+                    None => false,
+                };
                 if panicked {
                     // The host ends itself after a driver panic: reap it now.
                     let lost = self.died();

@@ -6,11 +6,13 @@
 //!   restart back-off) and reports its [`Health`] through a shared [`HostStatus`].
 //! - [`run_host`] (`child.rs`): the host process's entry, which the CLI's hidden
 //!   `scanwire driver-host` calls with the registry's `open`.
-//! - `protocol.rs`: the frames on the socket between the two.
+//! - `protocol.rs`: the frames on the socket between the two; `shm.rs`: the shared page ring
+//!   the page bytes travel through (the crate's only `unsafe` code: `mmap`).
 //! - `exit.rs`: how a host ended, in words (`driver crashed: SIGSEGV in sane_start`).
 //!
 //! Tests run the test binary itself as the host (an environment variable makes a designated
-//! `#[test]` call [`run_host`]); see `tests/common/mod.rs`.
+//! `#[test]` call [`run_host`]); see `tests/common/mod.rs`. `examples/hosted_scan.rs` scans
+//! through the real `scanwire driver-host`.
 
 #![warn(missing_docs)]
 
@@ -19,11 +21,12 @@ mod command;
 mod exit;
 mod hosted;
 mod protocol;
+mod shm;
 mod status;
 
 pub use child::{run_host, EXIT_AFTER_PANIC};
 pub use command::{HostCommand, HostOptions, DEFAULT_WATCHDOG};
 pub use exit::{describe_exit, signal_name};
 pub use hosted::HostedDevice;
-pub use protocol::SOCKET_ENV;
+pub use protocol::{RING_ENV, SOCKET_ENV};
 pub use status::{Health, HostStatus};

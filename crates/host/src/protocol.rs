@@ -1,6 +1,8 @@
 //! What crosses the process boundary: frames on one Unix stream socket.
 //!
-//! A frame is a tag byte, a little-endian `u32` length and the payload. Control messages are
+//! Two sockets: requests, the driver's callback calls and their answers on the first; cancels
+//! and stream failures (the application's direction only) on the second, so they never wait
+//! behind anything. A frame is a tag byte, a little-endian `u32` length and the payload. Control messages are
 //! JSON ([`ToChild`], [`ToParent`]); page bytes travel as [`TAG_WRITE`] frames (a `u32`
 //! stream id, then the bytes as the driver wrote them), in order with the control messages, so
 //! a STATUS always arrives after the bands it counts. The parent's direction carries only
@@ -15,14 +17,18 @@ use std::io::{self, Read, Write};
 
 /// A JSON control message.
 pub const TAG_JSON: u8 = 1;
-/// Page bytes: `u32` stream id, then data.
+/// Page bytes: `u32` stream id, then data (when there is no shared ring).
 pub const TAG_WRITE: u8 = 2;
+/// Page bytes in the shared ring: `u32` stream id, `u32` length (the next piece of the ring).
+pub const TAG_SHM: u8 = 3;
 
 /// Largest frame accepted: more is a broken peer, not a page band.
 pub const MAX_FRAME: usize = 1 << 30;
 
 /// The environment variable naming the socket a host connects to.
 pub const SOCKET_ENV: &str = "SCANWIRE_HOST_SOCKET";
+/// The environment variable naming the shared page ring a host maps (`shm.rs`).
+pub const RING_ENV: &str = "SCANWIRE_HOST_RING";
 
 /// What the application's process asks of a host.
 #[derive(Debug, Serialize, Deserialize)]
@@ -33,15 +39,16 @@ pub enum ToChild {
     Capabilities,
     /// `Device::options`.
     Options,
-    /// `Device::acquire`.
-    Acquire(Box<ScanRequest>),
-    /// The transfer is cancelled: fire the driver's CancelToken now.
-    Cancel,
+    /// `Device::acquire`, the device's transfer number `n` (from 1).
+    Acquire(u64, Box<ScanRequest>),
+    /// Transfer `n` is cancelled: fire the driver's CancelToken now (on the second socket).
+    Cancel(u64),
     /// The answer to a `NextStream`.
     Stream(StreamAnswer),
     /// The answer to a `Message`.
     Answer(HResult),
-    /// The application's stream failed; the driver's next write sees this.
+    /// The application's stream failed; the driver's next write sees this (on the second
+    /// socket).
     StreamFailed(u32, HResult),
     /// Exit cleanly.
     Exit,
@@ -136,6 +143,8 @@ pub enum Frame<T> {
     Msg(T),
     /// Page bytes for a stream.
     Write(u32, Vec<u8>),
+    /// The next `len` bytes of the shared ring, for a stream.
+    Shm(u32, u32),
 }
 
 /// Writes a control message.
@@ -156,6 +165,16 @@ pub fn write_data(w: &mut impl Write, id: u32, data: &[u8]) -> io::Result<()> {
     head[5..9].copy_from_slice(&id.to_le_bytes());
     w.write_all(&head)?;
     w.write_all(data)
+}
+
+/// Announces the next `len` bytes of the shared ring for stream `id`.
+pub fn write_shm(w: &mut impl Write, id: u32, len: u32) -> io::Result<()> {
+    let mut f = [0u8; 13];
+    f[0] = TAG_SHM;
+    f[1..5].copy_from_slice(&8u32.to_le_bytes());
+    f[5..9].copy_from_slice(&id.to_le_bytes());
+    f[9..13].copy_from_slice(&len.to_le_bytes());
+    w.write_all(&f)
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of stream. `buf` is reused for page bytes.
@@ -197,9 +216,145 @@ pub fn read_frame<T: for<'de> Deserialize<'de>>(
             }
             Ok(Some(Frame::Write(u32::from_le_bytes(id), data)))
         }
+        TAG_SHM if len == 8 => {
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b)?;
+            Ok(Some(Frame::Shm(
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            )))
+        }
         tag => Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!("an unknown frame tag {tag} of {len} bytes"),
         )),
+    }
+}
+
+/// Reads frames from a socket with a read timeout, keeping a partly read frame across
+/// timeouts (so a waiting call can look at its clocks between reads without a reader thread).
+pub struct FrameReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl<R: Read> FrameReader<R> {
+    /// Reads from `inner`.
+    pub fn new(inner: R) -> Self {
+        FrameReader {
+            inner,
+            buf: vec![0; 64 << 10],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// The next frame; `Ok(None)` at a clean end of stream; the read's own error (such as a
+    /// timeout's `WouldBlock`) with the partial frame kept for the next call.
+    pub fn next<T: for<'de> Deserialize<'de>>(&mut self) -> io::Result<Option<Frame<T>>> {
+        loop {
+            if let Some((frame, used)) = parse(&self.buf[self.start..self.end])? {
+                self.start += used;
+                if self.start == self.end {
+                    (self.start, self.end) = (0, 0);
+                }
+                return Ok(Some(frame));
+            }
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.end == self.buf.len() {
+                let bigger = self.buf.len() * 2;
+                self.buf.resize(bigger, 0);
+            }
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) if self.end == 0 => return Ok(None),
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// One whole frame at the start of `b` and its size, or `None` if `b` holds less.
+fn parse<T: for<'de> Deserialize<'de>>(b: &[u8]) -> io::Result<Option<(Frame<T>, usize)>> {
+    if b.len() < 5 {
+        return Ok(None);
+    }
+    let len = u32::from_le_bytes([b[1], b[2], b[3], b[4]]) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a frame of {len} bytes (at most {MAX_FRAME})"),
+        ));
+    }
+    if b.len() < 5 + len {
+        return Ok(None);
+    }
+    let mut body = &b[..5 + len];
+    let frame = read_frame(&mut body, Vec::new())?.ok_or(io::ErrorKind::UnexpectedEof)?;
+    Ok(Some((frame, 5 + len)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gives its bytes a few at a time, with a timeout between every two reads.
+    struct Trickle(Vec<u8>, usize, bool);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.2 = !self.2;
+            if self.2 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(3).min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_frame_survives_timeouts_mid_frame() {
+        let mut wire = Vec::new();
+        write_msg(&mut wire, &ToChild::Open("virtual".into())).unwrap();
+        write_data(&mut wire, 7, &[1, 2, 3, 4, 5]).unwrap();
+        write_shm(&mut wire, 2, 4096).unwrap();
+        let mut r = FrameReader::new(Trickle(wire, 0, false));
+        let mut frames = Vec::new();
+        loop {
+            match r.next::<ToChild>() {
+                Ok(Some(f)) => frames.push(f),
+                Ok(None) => break,
+                Err(e) => assert_eq!(e.kind(), io::ErrorKind::WouldBlock),
+            }
+        }
+        assert!(matches!(&frames[0], Frame::Msg(ToChild::Open(id)) if id == "virtual"));
+        assert!(matches!(&frames[1], Frame::Write(7, d) if d == &[1, 2, 3, 4, 5]));
+        assert!(matches!(frames[2], Frame::Shm(2, 4096)));
+        assert_eq!(frames.len(), 3);
+    }
+
+    #[test]
+    fn a_cut_frame_is_an_error_and_a_huge_one_refused() {
+        let mut wire = Vec::new();
+        write_data(&mut wire, 1, &[9; 10]).unwrap();
+        wire.truncate(wire.len() - 1);
+        let mut r = FrameReader::new(&wire[..]);
+        assert_eq!(
+            r.next::<ToChild>().unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+        let huge = [TAG_WRITE, 0xff, 0xff, 0xff, 0xff];
+        let e = FrameReader::new(&huge[..]).next::<ToChild>().unwrap_err();
+        assert!(e.to_string().contains("at most"), "{e}");
     }
 }

@@ -320,3 +320,70 @@ fn an_unknown_device_is_the_drivers_error() {
     let e = HostedDevice::open(common::command(), "nothing", quick()).unwrap_err();
     assert!(e.detail().contains("no device `nothing`"), "{e}");
 }
+
+#[test]
+fn the_shared_crash_table_holds_behind_a_host() {
+    let req = |source, options: &[(&str, &str)], pages| ScanRequest {
+        source,
+        resolution: 75,
+        pages,
+        options: scanwire_testkit::set(&scanwire_virtual::options::device_options(), options),
+        ..Default::default()
+    };
+    for case in scanwire_testkit::virtual_scanner_crashes(&req, wia::WIA_ERROR_EXCEPTION_IN_DRIVER)
+    {
+        let (dev, _) = shared(quick());
+        let (o, rec) = scan(&dev, &case.request, &CancelHandle::new());
+        assert_eq!(o.result, case.result, "{}: {:?}", case.name, o.error);
+        assert_eq!(
+            rec.complete_pages().len() as u32,
+            case.complete_pages,
+            "{}",
+            case.name
+        );
+        let (o, _) = scan(&dev, &req(Source::Feeder, &[], None), &CancelHandle::new());
+        assert_eq!(
+            o.result,
+            wia::S_OK,
+            "{}: the next job: {:?}",
+            case.name,
+            o.error
+        );
+    }
+}
+
+#[test]
+fn pages_cross_the_socket_without_a_ring() {
+    assert!(common::open().shared_ring() || !std::path::Path::new("/dev/shm").is_dir());
+    let hosted = common::open_with(HostOptions {
+        shared_ring: false,
+        ..quick()
+    });
+    assert!(!hosted.shared_ring());
+    let dev = transfer::share(Box::new(hosted));
+    let (o, rec) = scan(&dev, &request(&[("sheets", "3")]), &CancelHandle::new());
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    assert_eq!(rec.complete_pages().len(), 3);
+    for p in rec.complete_pages() {
+        assert_eq!(Some(p.data.len() as u64), p.info.data.expected_bytes());
+    }
+    let (o, rec) = scan(
+        &dev,
+        &request(&[("sheets", "3"), ("crash-at-page", "2")]),
+        &CancelHandle::new(),
+    );
+    assert_eq!(o.result, wia::WIA_ERROR_EXCEPTION_IN_DRIVER);
+    assert_eq!(rec.complete_pages().len(), 1);
+}
+
+/// A Ctrl-C at the terminal goes to the foreground process group: the host is not in it, so
+/// the application alone decides (a cancel) and the driver is not killed mid page.
+#[test]
+fn the_host_has_a_process_group_of_its_own() {
+    let dev = common::open();
+    let pid = dev.pid().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let pgrp: u32 = after_name.split(' ').nth(2).unwrap().parse().unwrap();
+    assert_eq!(pgrp, pid, "{stat}");
+}

@@ -138,6 +138,37 @@ pub fn virtual_scanner_faults(request: &RequestFn, panic: HResult) -> Vec<FaultC
     ]
 }
 
+/// The virtual scanner's crashes (`crash-at-page`: a real SIGSEGV or SIGABRT ends the
+/// driver's process) before the first page, mid page and between pages of a feeder job, and
+/// what each must come to. Only for routes where the driver runs in its own process (a
+/// driver host): in process a crash ends the test itself. `crash` is what a crashed driver
+/// comes to on that route (WIA_ERROR_EXCEPTION_IN_DRIVER from a `HostedDevice`).
+pub fn virtual_scanner_crashes(request: &RequestFn, crash: HResult) -> Vec<FaultCase> {
+    let feeder = |name, options: &[(&str, &str)], kept| FaultCase {
+        name,
+        request: request(Source::Feeder, options, None),
+        result: crash,
+        complete_pages: kept,
+    };
+    vec![
+        feeder(
+            "SIGSEGV before the first page",
+            &[("crash-at-page", "1"), ("crash-at-row", "0")],
+            0,
+        ),
+        feeder("SIGSEGV mid page 2", &[("crash-at-page", "2")], 1),
+        feeder(
+            "SIGABRT between pages 2 and 3",
+            &[
+                ("crash-at-page", "3"),
+                ("crash-at-row", "0"),
+                ("crash", "abort"),
+            ],
+            2,
+        ),
+    ]
+}
+
 /// What the suite needs to know about a driver.
 pub struct Profile {
     /// For messages.

@@ -12,6 +12,10 @@
 //! - A [`Handle`] is `!Send`: it is opened, used and closed on its own thread (the worker).
 //! - The one exception is `sane_cancel`, which the standard allows from any thread while
 //!   another call on the handle blocks; [`Canceller`] is the `Send + Sync` way to reach it.
+//!
+//! Before each libsane call a breadcrumb names it (`scanwire_core::native::call`), so a driver
+//! host whose backend crashes reports `driver crashed: SIGSEGV in sane_start`; in a process
+//! without a host it is one atomic load.
 
 use crate::errors::{SaneError, Status};
 use libloading::Library;
@@ -346,6 +350,7 @@ pub(crate) fn sane(
         std::env::set_var("SANE_CONFIG_DIR", dir);
     }
     let mut version: Word = 0;
+    scanwire_core::native::call("sane_init");
     // SAFETY: `init` has sane_init's prototype (sane.h); it runs once per process because
     // GLOBAL is locked and `g.sane` is None; the out-pointer is valid and a NULL auth
     // callback is allowed by the standard.
@@ -380,6 +385,7 @@ pub(crate) fn shutdown() -> Result<bool, SaneError> {
     if open > 0 {
         return Err(SaneError::StillOpen(open));
     }
+    scanwire_core::native::call("sane_exit");
     // SAFETY: sane_init succeeded, no handle is open, and `alive = false` (set under the same
     // lock every other global call takes) keeps any later call from reaching the library.
     unsafe { (sane.api.exit)() };
@@ -488,6 +494,7 @@ impl Sane {
     pub(crate) fn devices(&'static self) -> Result<Result<Vec<DeviceEntry>, Status>, SaneError> {
         let _g = self.global()?;
         let mut list: *const *const RawDevice = std::ptr::null();
+        scanwire_core::native::call("sane_get_devices");
         // SAFETY: valid out-pointer; SANE is initialised (checked by `global`).
         let status = unsafe { (self.api.get_devices)(&mut list, 0) };
         if let Err(s) = check(status) {
@@ -547,6 +554,7 @@ impl Canceller {
     pub(crate) fn cancel(&self) {
         let g = lock(&self.raw);
         if let Some(h) = g.as_ref() {
+            scanwire_core::native::call("sane_cancel");
             // SAFETY: the handle is open (it is cleared under this lock before sane_close),
             // and sane_cancel may be called from any thread while another call blocks.
             unsafe { (self.sane.api.cancel)(h.0) };
@@ -572,6 +580,7 @@ impl Handle {
         };
         let _g = sane.global()?;
         let mut raw: RawHandle = std::ptr::null_mut();
+        scanwire_core::native::call("sane_open");
         // SAFETY: SANE is initialised; `cname` is NUL-terminated and outlives the call; `raw`
         // is a valid out-pointer.
         let status = unsafe { (sane.api.open)(cname.as_ptr(), &mut raw) };
@@ -599,6 +608,7 @@ impl Handle {
 
     /// `sane_get_option_descriptor`, copied; `None` when the backend returns NULL.
     pub(crate) fn descriptor(&mut self, index: i32) -> Option<OptionDescriptor> {
+        scanwire_core::native::call("sane_get_option_descriptor");
         // SAFETY: the handle is open (owned by `self`).
         let p = unsafe { (self.sane.api.get_option_descriptor)(self.raw, index) };
         if p.is_null() {
@@ -685,6 +695,7 @@ impl Handle {
         // whose descriptor was not fetched first.
         let _ = self.descriptor(0);
         let mut n: Word = 0;
+        scanwire_core::native::call("sane_control_option");
         // SAFETY: option 0 is an int (SANE standard 4.5); `n` is a valid one-word buffer.
         let status = unsafe {
             (self.sane.api.control_option)(
@@ -709,6 +720,7 @@ impl Handle {
             ValueType::Bool | ValueType::Int | ValueType::Fixed => {
                 let n = desc.words();
                 let mut buf = vec![0 as Word; n + SLACK_WORDS];
+                scanwire_core::native::call("sane_control_option");
                 // SAFETY: the buffer holds `size` bytes (plus slack), as the standard requires
                 // for a get of a word option; the handle is open.
                 let status = unsafe {
@@ -729,6 +741,7 @@ impl Handle {
                     return Err(Status::Inval);
                 };
                 let mut buf = vec![0u8; size + 4 * SLACK_WORDS];
+                scanwire_core::native::call("sane_control_option");
                 // SAFETY: the buffer holds `size` bytes (plus slack) as the standard requires
                 // for a string get; the handle is open.
                 let status = unsafe {
@@ -768,6 +781,7 @@ impl Handle {
                 }
                 let mut buf = w.clone();
                 buf.resize(w.len() + SLACK_WORDS, 0);
+                scanwire_core::native::call("sane_control_option");
                 // SAFETY: a writable buffer of `size` bytes (plus slack): the backend may write
                 // the rounded value back into it. The handle is open.
                 unsafe {
@@ -787,6 +801,7 @@ impl Handle {
                 }
                 let mut buf = vec![0u8; size + 4 * SLACK_WORDS];
                 buf[..s.len()].copy_from_slice(s.as_bytes());
+                scanwire_core::native::call("sane_control_option");
                 // SAFETY: a NUL-terminated string in a writable buffer of `size` bytes (plus
                 // slack). The handle is open.
                 unsafe {
@@ -802,6 +817,7 @@ impl Handle {
             OptionValue::Nothing => {
                 // Buttons take no value, but some backends read one word anyway.
                 let mut dummy = [0 as Word; SLACK_WORDS];
+                scanwire_core::native::call("sane_control_option");
                 // SAFETY: a valid writable buffer; the handle is open.
                 unsafe {
                     (self.sane.api.control_option)(
@@ -825,6 +841,7 @@ impl Handle {
         // backend writes the chosen value into it.
         let bytes = value_bytes(desc.size).unwrap_or(4);
         let mut buf = vec![0 as Word; bytes.div_ceil(4) + SLACK_WORDS];
+        scanwire_core::native::call("sane_control_option");
         // SAFETY: a writable buffer of at least `size` bytes; the handle is open.
         let status = unsafe {
             (self.sane.api.control_option)(
@@ -842,6 +859,7 @@ impl Handle {
     /// `sane_get_parameters`.
     pub(crate) fn parameters(&mut self) -> Result<Parameters, Status> {
         let mut p = RawParameters::default();
+        scanwire_core::native::call("sane_get_parameters");
         // SAFETY: valid out-pointer to a SANE_Parameters; the handle is open.
         let status = unsafe { (self.sane.api.get_parameters)(self.raw, &mut p) };
         check(status)?;
@@ -864,6 +882,7 @@ impl Handle {
 
     /// `sane_start`.
     pub(crate) fn start(&mut self) -> Result<(), Status> {
+        scanwire_core::native::call("sane_start");
         // SAFETY: the handle is open.
         check(unsafe { (self.sane.api.start)(self.raw) })
     }
@@ -872,6 +891,7 @@ impl Handle {
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> Result<usize, Status> {
         let max = buf.len().min(i32::MAX as usize) as Word;
         let mut len: Word = 0;
+        scanwire_core::native::call("sane_read");
         // SAFETY: `buf` is writable for `max` bytes; `len` is a valid out-pointer; the handle
         // is open.
         let status = unsafe { (self.sane.api.read)(self.raw, buf.as_mut_ptr(), max, &mut len) };
@@ -881,6 +901,7 @@ impl Handle {
 
     /// `sane_cancel`, from the owning thread.
     pub(crate) fn cancel(&mut self) {
+        scanwire_core::native::call("sane_cancel");
         // SAFETY: the handle is open.
         unsafe { (self.sane.api.cancel)(self.raw) };
     }
@@ -892,6 +913,7 @@ impl Drop for Handle {
         lock(&self.canceller.raw).take();
         let g = lock(&self.sane.global);
         if *g {
+            scanwire_core::native::call("sane_close");
             // SAFETY: the handle is open and no other thread can reach it any more; SANE is
             // still initialised (sane_exit refuses to run while handles are open).
             unsafe { (self.sane.api.close)(self.raw) };

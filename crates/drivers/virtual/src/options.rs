@@ -947,6 +947,34 @@ mod tests {
     }
 
     #[test]
+    fn crash_options() {
+        let o = parse(&[("crash-at-page", "2")]).unwrap();
+        assert_eq!(
+            (o.crash_at_page, o.crash_at_row, o.crash),
+            (Some(2), None, Crash::Segv)
+        );
+        let o = parse(&[
+            ("crash-at-page", "3"),
+            ("crash-at-row", "0"),
+            ("crash", "abort"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (o.crash_at_page, o.crash_at_row, o.crash),
+            (Some(3), Some(0), Crash::Abort)
+        );
+        let e = parse(&[("crash-at-row", "3")]).unwrap_err();
+        assert!(e.to_string().contains("needs crash-at-page"), "{e}");
+        let e = parse(&[("crash", "bus")]).unwrap_err().to_string();
+        assert!(e.contains("segv") && e.contains("abort"), "{e}");
+        assert!(o.check(10).is_ok());
+        let mut o = o;
+        o.crash_at_row = Some(10);
+        let e = o.check(10).unwrap_err().to_string();
+        assert!(e.contains("crash-at-row"), "{e}");
+    }
+
+    #[test]
     fn paper_path_options_apply_to_the_feeder_only() {
         let all = [
             ("jam-at-page", "1"),

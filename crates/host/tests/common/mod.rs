@@ -26,9 +26,14 @@ pub fn child_main() {
         "crumb" => Ok(Box::new(
             CrumbDevice(scanwire_virtual::VirtualDevice::new()),
         )),
+        // libsane reads the SANE_CONFIG_DIR the parent put in this process's environment.
+        sane if sane.starts_with("sane:") => {
+            use scanwire_core::device::Driver;
+            scanwire_sane::SaneDriver::new().open(sane)
+        }
         other => Err(DeviceError::new(
             DeviceErrorKind::Offline,
-            format!("no device `{other}` in the test host (only `virtual`)"),
+            format!("no device `{other}` in the test host (`virtual`, `crumb`, `sane:…`)"),
         )),
     });
     std::process::exit(if code == ExitCode::SUCCESS {
