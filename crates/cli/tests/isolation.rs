@@ -846,3 +846,31 @@ fn serve_refuses_a_device_that_does_not_exist_with_status_2() {
         assert!(!stderr(&o).contains("serving"), "{}", stderr(&o));
     }
 }
+
+/// Serve's driver hosts are its children: one per device by default, none with
+/// `--no-isolate`, which serves in process all the same.
+#[test]
+fn no_isolate_serves_without_hosts() {
+    if !peers(false) {
+        return;
+    }
+    let children = |pid: u32| -> usize {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+            .map(|c| c.split_whitespace().count())
+            .sum()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (args, hosts) in [(&[][..], 2), (&["--no-isolate"][..], 0)] {
+        let serve = Serve::start(dir.path(), args);
+        assert_eq!(children(serve.child.id()), hosts, "{args:?}");
+        for segment in ["virtual", "sane-test-0"] {
+            let (code, job) = serve.post(segment);
+            assert_eq!(code, 201);
+            let (code, _, page) = serve.http("GET", &format!("{job}/NextDocument"), "");
+            assert_eq!(code, 200, "{args:?} {segment}");
+            assert!(page.starts_with(b"\x89PNG"));
+        }
+    }
+}
