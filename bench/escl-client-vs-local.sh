@@ -10,12 +10,21 @@
 # does the encoding a local scan does. Wall times are hyperfine means; CPU (user+sys) is the
 # median of 3 more runs of each, client and server.
 #
-# Usage: bench/escl-client-vs-local.sh [RUNS]      (default 5)
+# The server runs its driver in a driver host (serve's default) unless ISOLATE=off
+# (`serve --no-isolate`); the local scan is in process either way. The first line says which.
+#
+# Usage: [ISOLATE=on|off] bench/escl-client-vs-local.sh [RUNS]      (default 5, ISOLATE=on)
 # Needs: hyperfine, curl, python3. Builds release binaries into $CARGO_TARGET_DIR (default
 # target/). Network: 127.0.0.1 only.
 set -euo pipefail
 
 RUNS=${1:-5}
+ISOLATE=${ISOLATE:-on}
+case $ISOLATE in
+on) SERVE_ISOLATION=() ;;
+off) SERVE_ISOLATION=(--no-isolate) ;;
+*) echo "ISOLATE=$ISOLATE: expected on or off" >&2; exit 2 ;;
+esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 cd "$ROOT"
@@ -32,7 +41,7 @@ trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # Ten sheets in the virtual feeder, for every job the server runs.
-"$SCANWIRE" serve --listen "127.0.0.1:$PORT" --set sheets=10 >"$WORK/server.log" 2>&1 &
+"$SCANWIRE" serve --listen "127.0.0.1:$PORT" --set sheets=10 ${SERVE_ISOLATION[@]+"${SERVE_ISOLATION[@]}"} >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 50); do
     curl -sf "http://127.0.0.1:$PORT/eSCL/ScannerCapabilities" >/dev/null && break
@@ -43,9 +52,19 @@ export SANE_CONFIG_DIR=$WORK/sane   # no SANE backend probing in either command
 mkdir -p "$SANE_CONFIG_DIR" && : >"$SANE_CONFIG_DIR/dll.conf"
 
 TICK=$(getconf CLK_TCK)
-server_cpu() { awk -v t="$TICK" '{printf "%d", ($14 + $15) * 1000 / t}' "/proc/$SERVER_PID/stat"; }
+# The server's CPU: its own and, isolated, its driver host's (a child that lives as long as
+# the server, so its time is not in the server's cutime yet).
+server_cpu() {
+    local pids p sum=0
+    pids="$SERVER_PID $(cat /proc/"$SERVER_PID"/task/*/children 2>/dev/null)"
+    for p in $pids; do
+        sum=$((sum + $(awk -v t="$TICK" '{printf "%d", ($14 + $15) * 1000 / t}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$sum"
+}
 median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 
+echo "serve isolation: $ISOLATE (driver in a host process: $([ "$ISOLATE" = on ] && echo yes || echo no))"
 echo "| job | escl (ms) | local (ms) | ratio | CPU escl: client+server | CPU local | output |"
 echo "|---|---|---|---|---|---|---|"
 for mode in color gray; do

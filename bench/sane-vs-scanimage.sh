@@ -6,7 +6,12 @@
 # scanwire / scanimage. Before timing, scanwire's PNM pixels are checked against scanimage's
 # (their headers differ only by scanimage's "# SANE data follows" comment).
 #
-# Usage: bench/sane-vs-scanimage.sh [RUNS]   (default 5; needs scanimage, libsane1, GNU time)
+# ISOLATE=on runs scanwire's driver in a driver host (`scan --isolate`, as `serve` does); the
+# default, off, scans in process (`scan`'s default). GNU time's peak RSS is then the larger of
+# the two processes (wait4's ru_maxrss), not their sum. The first line says which.
+#
+# Usage: [ISOLATE=on|off] bench/sane-vs-scanimage.sh [RUNS]   (default 5; needs scanimage,
+# libsane1, GNU time)
 # Output files go to a temporary directory on the disk holding this checkout's target dir's
 # parent (set BENCH_DIR to choose), never to /dev/null: writing the file is part of the job.
 # BENCH_DIR=/dev/shm takes the disk (writeback, other programs' I/O) out of the comparison;
@@ -14,6 +19,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
+isolate=${ISOLATE:-off}
+case $isolate in
+on) isolation=(--isolate) ;;
+off) isolation=() ;;
+*) echo "ISOLATE=$isolate: expected on or off" >&2; exit 2 ;;
+esac
 source bench/lib.sh
 need "sane-utils time python3" scanimage /usr/bin/time python3
 
@@ -30,7 +41,7 @@ area=(-l 0 -t 0 -x 210 -y 297)
 # itself, not a shell function, or the shell's memory would be measured too).
 cmd_for() { # prog dpi format file
     if [ "$1" = sw ]; then
-        cmd=("$bin" scan -q --device sane:test:0 --set 'test-picture=Color pattern' --mode color
+        cmd=("$bin" scan -q ${isolation[@]+"${isolation[@]}"} --device sane:test:0 --set 'test-picture=Color pattern' --mode color
             --resolution "$2" "${area[@]}" --format "$3" -o "$4")
     else
         cmd=(scanimage -d test:0 --test-picture 'Color pattern' --mode Color
@@ -83,7 +94,7 @@ for dpi in 300 600; do
     rm -f "$work"/check-*.pnm
 done
 
-echo "== $runs runs each, in turns (scanwire $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(scanimage --version | head -1))"
+echo "== $runs runs each, in turns (scanwire $(git rev-parse --short HEAD 2>/dev/null || echo '?') with isolation $isolate, $(scanimage --version | head -1))"
 : >"$work/results"
 for dpi in 300 600; do
     for fmt in pnm png; do

@@ -37,7 +37,7 @@ pub enum Command {
     /// Share devices over eSCL (AirScan), so macOS, Windows, Mopria and sane-airscan scan
     /// from them.
     #[command(
-        after_help = "Examples:\n  scanwire serve                                  the virtual scanner at http://127.0.0.1:8090/eSCL\n  scanwire serve --listen 0.0.0.0:8090 --device sane:epson2:libusb:001:004\n  scanwire serve --listen 192.0.2.7:8090 --mdns --tls-self-signed   HTTPS, announced as _uscans\n  scanimage -d 'airscan:escl:Scanwire:http://127.0.0.1:8090/eSCL' -o page.png\n\nThe first device is also served at /eSCL, the path clients try first; each device is\nat /eSCL/<id>. It listens on 127.0.0.1 only unless --listen says otherwise."
+        after_help = "Examples:\n  scanwire serve                                  the virtual scanner at http://127.0.0.1:8090/eSCL\n  scanwire serve --listen 0.0.0.0:8090 --device sane:epson2:libusb:001:004\n  scanwire serve --listen 192.0.2.7:8090 --mdns --tls-self-signed   HTTPS, announced as _uscans\n  scanimage -d 'airscan:escl:Scanwire:http://127.0.0.1:8090/eSCL' -o page.png\n\nThe first device is also served at /eSCL, the path clients try first; each device is\nat /eSCL/<id>. It listens on 127.0.0.1 only unless --listen says otherwise.\nEach device's driver runs in its own process, so a driver that crashes or hangs fails\nonly its job (see --no-isolate and --watchdog)."
     )]
     Serve(Box<ServeArgs>),
     /// Not a user command: runs one device's driver in its own process for `serve` and
@@ -58,8 +58,9 @@ pub struct ServeArgs {
     /// A device to share, repeatable (default: the virtual scanner).
     #[arg(long, short = 'd')]
     pub device: Vec<String>,
-    /// A device-specific option applied to every job, repeatable: --set name=value.
-    #[arg(long = "set", value_name = "NAME=VALUE")]
+    /// A device-specific option applied to every job, repeatable: --set name=value; one
+    /// device's only: --set DEVICE:name=value (e.g. --set sane:test:0:read-delay=yes).
+    #[arg(long = "set", value_name = "[DEVICE:]NAME=VALUE")]
     pub set: Vec<String>,
     /// Require HTTP basic auth with this user; the password comes from --password-file,
     /// the SCANWIRE_PASSWORD environment variable or --password.
@@ -123,6 +124,18 @@ pub struct ServeArgs {
     /// Faster means larger pages on the network; wire suits loopback and a LAN.
     #[arg(long, default_value = "wire", value_name = "EFFORT")]
     pub deflate: String,
+    /// Run the drivers inside the server process. By default each device's driver runs in
+    /// its own process (a driver host), because drivers are often third-party C code (SANE
+    /// backends) that can crash or hang: isolated, a crash or a hang fails only that job (its
+    /// pages delivered before are kept), the device comes back with a new host, and the
+    /// server and its other devices never notice. In-process, a crash ends the server and a
+    /// hung driver holds its device until the server restarts.
+    #[arg(long)]
+    pub no_isolate: bool,
+    /// Stop a driver that makes no progress for SECS seconds (isolated: its host is killed
+    /// and restarted; default 120, 0: never). DEVICE=SECS sets one device's, repeatable.
+    #[arg(long, value_name = "[DEVICE=]SECS")]
+    pub watchdog: Vec<String>,
 }
 
 const SCAN_EXAMPLES: &str = "Examples:
@@ -398,6 +411,12 @@ pub struct ScanArgs {
     /// Give up on a driver that shows no progress for this many seconds (0: never).
     #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
     pub watchdog: f64,
+
+    /// Run the driver in its own process (a driver host), as `serve` does: a driver that
+    /// crashes ends the scan with an error naming the crash (pages written before are kept)
+    /// instead of ending scanwire, and a hung one is killed by --watchdog.
+    #[arg(long)]
+    pub isolate: bool,
 
     /// No progress bars or messages.
     #[arg(long, short)]

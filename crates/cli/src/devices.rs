@@ -20,6 +20,22 @@ fn registry_config(config: &Config) -> scanwire_registry::Config {
     }
 }
 
+/// Refuses (usage error, 2) an id that is neither an added scanner's name nor taken by any
+/// driver, without opening anything: what a driver host would only find out in its own
+/// process.
+pub fn check_driver(id: &str) -> Result<()> {
+    let config = Config::load().map_err(usage)?;
+    if config.find(id).is_some()
+        || scanwire_registry::entry(scanwire_registry::driver_name(id)).is_some()
+    {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "{}, or name an added scanner (see `scanwire devices`)",
+        scanwire_registry::OpenError::UnknownDriver { id: id.to_string() }
+    )))
+}
+
 /// Opens a device by id (see `scanwire_registry::open`) or by the name of an added scanner.
 /// An id no driver knows, or a device its driver says does not exist, is a usage error (2);
 /// a device that fails to open (unreachable, libsane missing) is a failure (1).

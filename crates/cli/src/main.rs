@@ -18,6 +18,7 @@ mod caps;
 mod config;
 mod devices;
 mod exit;
+mod isolate;
 mod ocr;
 mod plan;
 mod processing;
@@ -46,10 +47,14 @@ pub fn write_out(line: std::fmt::Arguments) {
 fn driver_host() {
     let code = scanwire_host::run_host(|id| {
         devices::open(id).map_err(|e| {
-            scanwire_core::device::DeviceError::new(
-                scanwire_core::device::DeviceErrorKind::Offline,
-                format!("{e:#}"),
-            )
+            // A device that does not exist stays the user's to fix (exit 2 in the
+            // application, which sees InvalidRequest); anything else is the device's failure.
+            let kind = if exit::status(&e) == exit::USAGE {
+                scanwire_core::device::DeviceErrorKind::InvalidRequest
+            } else {
+                scanwire_core::device::DeviceErrorKind::Offline
+            };
+            scanwire_core::device::DeviceError::new(kind, format!("{e:#}"))
         })
     });
     use std::process::ExitCode;

@@ -11,6 +11,7 @@
 use crate::args::ScanArgs;
 use crate::devices;
 use crate::exit;
+use crate::isolate;
 use crate::plan::ScanPlan;
 use crate::ui::Ui;
 use anyhow::{anyhow, Context, Result};
@@ -69,8 +70,14 @@ enum Stop {
 
 pub fn scan(args: &ScanArgs) -> Result<i32> {
     // Everything that needs no device first: a bad flag never touches a scanner.
-    let plan = ScanPlan::new(args)?;
-    let mut device = devices::open(&plan.device)?;
+    let mut plan = ScanPlan::new(args)?;
+    let mut device = if args.isolate {
+        let watchdog = plan.transfer.watchdog;
+        plan.transfer.watchdog = isolate::transfer_watchdog(watchdog);
+        isolate::open(&plan.device, watchdog)?.0
+    } else {
+        devices::open(&plan.device)?
+    };
     let caps = device
         .capabilities()
         .map_err(|e| anyhow!("{}: {}", plan.device, describe(&e, args.verbose)))?;

@@ -4,11 +4,12 @@
 use crate::args::ServeArgs;
 use crate::devices;
 use crate::exit::usage;
-use crate::serve_plan::{ServePlan, PASSWORD_ENV};
+use crate::isolate;
+use crate::serve_plan::{settings_for, ServePlan, PASSWORD_ENV};
 use anyhow::{anyhow, Context, Result};
 use scanwire_core::device::{parse_settings, Device};
-use scanwire_core::transfer;
-use std::collections::BTreeMap;
+use scanwire_core::transfer::{self, TransferOptions};
+use scanwire_server::ServedDevice;
 
 pub fn serve(args: &ServeArgs) -> Result<i32> {
     let plan = ServePlan::new(args, std::env::var(PASSWORD_ENV).ok())?;
@@ -22,11 +23,39 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     // Devices are opened last: a bad flag is reported before a scanner is touched.
     let mut devices = Vec::new();
     for id in &plan.ids {
-        let mut device = devices::open(id)?;
-        let options = device_settings(id, device.as_mut(), &plan.settings)?;
-        // Every device takes every --set (checked above), so one map serves them all.
-        config.request_options = options;
-        devices.push((id.clone(), transfer::share(device)));
+        let watchdog = plan.watchdogs.of(id);
+        // Isolated (the default): the driver runs in its own host process, which is killed
+        // after `watchdog` without progress; the transfer's own watchdog is only a safety net.
+        let (mut device, health, transfer_watchdog) = if args.no_isolate {
+            (devices::open(id)?, None, watchdog)
+        } else {
+            let (device, health) = isolate::open(id, watchdog)?;
+            (device, Some(health), isolate::transfer_watchdog(watchdog))
+        };
+        let own = settings_for(&plan.settings, id);
+        device_settings(id, device.as_mut(), &own)?;
+        // Every device takes every --set without a device (checked above), so one map serves
+        // them all; `--set DEVICE:NAME=VALUE` goes to its device only.
+        config.request_options = plan
+            .settings
+            .iter()
+            .filter(|(d, _, _)| d.is_none())
+            .map(|(_, n, v)| (n.clone(), v.clone()))
+            .collect();
+        let transfer = TransferOptions {
+            watchdog: transfer_watchdog,
+            ..config.transfer
+        };
+        let mut served =
+            ServedDevice::new(id.clone(), transfer::share(device)).with_transfer(transfer);
+        served.health = health;
+        served.request_options = plan
+            .settings
+            .iter()
+            .filter(|(d, _, _)| d.as_deref() == Some(id.as_str()))
+            .map(|(_, n, v)| (n.clone(), v.clone()))
+            .collect();
+        devices.push(served);
     }
     // Ctrl-C or SIGTERM stops it cleanly: the mDNS announcement is withdrawn (goodbye
     // packets), unfinished jobs are cancelled so their drivers stop. The handler is in place
@@ -36,7 +65,7 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
         let _ = stop.send(());
     })
     .context("cannot install the Ctrl-C handler")?;
-    let server = scanwire_server::BlockingServer::start(config, devices)
+    let server = scanwire_server::BlockingServer::start_served(config, devices)
         .map_err(|e| anyhow!("cannot serve on {}: {e}", args.listen))?;
     eprintln!("serving {} at {}", plan.ids.join(", "), server.url());
     if args.wsd {
@@ -57,12 +86,8 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
 /// have, or a value it does not take, is refused at start-up (exit 2) naming the device,
 /// instead of failing every job later. The server parses the same settings again per device
 /// (typed values for its jobs); this check only makes the refusal a usage error.
-fn device_settings(
-    id: &str,
-    device: &mut dyn Device,
-    settings: &[(String, String)],
-) -> Result<BTreeMap<String, String>> {
+fn device_settings(id: &str, device: &mut dyn Device, settings: &[(String, String)]) -> Result<()> {
     parse_settings(&device.options(), settings)
         .map_err(|e| usage(format!("--set for device {id}: {e}")))?;
-    Ok(settings.iter().cloned().collect())
+    Ok(())
 }

@@ -8,13 +8,16 @@ use crate::exit::usage;
 use crate::plan::split_setting;
 use anyhow::{bail, Result};
 use scanwire_codecs::{DeflateEffort, Format};
+use scanwire_core::transfer::DEFAULT_WATCHDOG;
 use scanwire_core::transfer::{CancelHandle, HookGuard};
 use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
 use scanwire_server::{
     BasicAuth, JobStages, MdnsConfig, PageImage, ServerConfig, Stage, StageError, Stages, TlsConfig,
 };
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The environment variable `serve --user` takes its password from (unlike `--password`,
 /// other local users cannot read it in the process list).
@@ -26,12 +29,102 @@ pub struct ServePlan {
     pub ids: Vec<String>,
     /// The server's configuration, without the device options (see `settings`).
     pub config: ServerConfig,
-    /// `--set` as (name, value), in order, for every device.
-    pub settings: Vec<(String, String)>,
+    /// `--set` as (device, name, value), in order: `None` for every device, `Some(id)` for
+    /// `--set DEVICE:NAME=VALUE`.
+    pub settings: Vec<(Option<String>, String, String)>,
     /// Things the user should hear about before the server starts.
     pub warnings: Vec<String>,
     /// The self-signed certificate's names, to say so when one was made.
     pub self_signed: Option<Vec<String>>,
+    /// `--watchdog`: the default and per-device values.
+    pub watchdogs: Watchdogs,
+}
+
+/// One `--set [DEVICE:]NAME=VALUE`. Option names hold no ':', so a ':' before the '=' ends
+/// a device id (which holds ':' itself: `sane:test:0:read-delay=yes`); the device must be
+/// served.
+fn device_setting(text: &str, ids: &[String]) -> Result<(Option<String>, String, String)> {
+    let (name, value) = split_setting(text)?;
+    let Some((device, name)) = name.rsplit_once(':') else {
+        return Ok((None, name, value));
+    };
+    if !ids.iter().any(|id| id == device) {
+        bail!(usage(format!(
+            "--set {text}: `{device}` is not a served device; served: {} (DEVICE:NAME=VALUE sets an option for one device)",
+            ids.join(", ")
+        )));
+    }
+    Ok((Some(device.to_string()), name.to_string(), value))
+}
+
+/// The settings for device `id`: every device's, then its own (the later wins).
+pub fn settings_for(
+    settings: &[(Option<String>, String, String)],
+    id: &str,
+) -> Vec<(String, String)> {
+    settings
+        .iter()
+        .filter(|(d, _, _)| d.is_none())
+        .chain(settings.iter().filter(|(d, _, _)| d.as_deref() == Some(id)))
+        .map(|(_, n, v)| (n.clone(), v.clone()))
+        .collect()
+}
+
+/// `--watchdog [DEVICE=]SECS`: how long a driver may make no progress before it is stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Watchdogs {
+    /// For every device not named (`None`: never).
+    pub default: Option<Duration>,
+    /// Per device id, as given with `--device`.
+    pub devices: BTreeMap<String, Option<Duration>>,
+}
+
+impl Watchdogs {
+    /// Parses every `--watchdog` against the served ids: a device that is not served is an
+    /// error naming the ones that are (a typo would otherwise leave the 120 s default).
+    pub fn parse(values: &[String], ids: &[String]) -> Result<Watchdogs> {
+        let mut w = Watchdogs {
+            default: Some(DEFAULT_WATCHDOG),
+            devices: BTreeMap::new(),
+        };
+        for v in values {
+            // Device ids hold ':' and may hold '=' (a URL's query): the number is after the
+            // last '='.
+            let (device, secs) = match v.rsplit_once('=') {
+                Some((d, s)) => (Some(d), s),
+                None => (None, v.as_str()),
+            };
+            let secs = seconds(v, secs)?;
+            match device {
+                None => w.default = secs,
+                Some(d) if ids.iter().any(|id| id == d) => {
+                    w.devices.insert(d.to_string(), secs);
+                }
+                Some(d) => bail!(usage(format!(
+                    "--watchdog {v}: `{d}` is not a served device; served: {}",
+                    ids.join(", ")
+                ))),
+            }
+        }
+        Ok(w)
+    }
+
+    /// The watchdog for one device.
+    pub fn of(&self, id: &str) -> Option<Duration> {
+        self.devices.get(id).copied().unwrap_or(self.default)
+    }
+}
+
+/// One `--watchdog` value's seconds: a number >= 0, 0 meaning never.
+fn seconds(whole: &str, text: &str) -> Result<Option<Duration>> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.0..=1e9).contains(&x) => {
+            Ok((x > 0.0).then(|| Duration::from_secs_f64(x)))
+        }
+        _ => bail!(usage(format!(
+            "--watchdog {whole}: expected SECS or DEVICE=SECS, seconds a number >= 0 (0: never)"
+        ))),
+    }
 }
 
 impl ServePlan {
@@ -67,7 +160,7 @@ impl ServePlan {
         let settings = args
             .set
             .iter()
-            .map(|s| split_setting(s))
+            .map(|s| device_setting(s, &ids))
             .collect::<Result<Vec<_>>>()?;
         let mut warnings = Vec::new();
         config.auth = auth(args, password_env, &mut warnings)?;
@@ -80,7 +173,9 @@ impl ServePlan {
             });
         }
         config.job_stages = ocr(args.ocr.as_deref())?;
+        let watchdogs = Watchdogs::parse(&args.watchdog, &ids)?;
         Ok(ServePlan {
+            watchdogs,
             ids,
             config,
             settings,
@@ -253,6 +348,81 @@ impl Stage for JobOcr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--set DEVICE:NAME=VALUE` for one device, checked against the served ids.
+    #[test]
+    fn settings_may_name_their_device() {
+        let ids = vec!["virtual".to_string(), "sane:test:0".to_string()];
+        let s = [
+            "ppm=60",
+            "sane:test:0:read-delay=yes",
+            "virtual:crash-at-page=2",
+            "virtual:ppm=0",
+        ]
+        .iter()
+        .map(|t| device_setting(t, &ids).unwrap())
+        .collect::<Vec<_>>();
+        assert_eq!(
+            s[1],
+            (
+                Some("sane:test:0".into()),
+                "read-delay".into(),
+                "yes".into()
+            )
+        );
+        let kv = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            settings_for(&s, "virtual"),
+            vec![kv("ppm", "60"), kv("crash-at-page", "2"), kv("ppm", "0")]
+        );
+        assert_eq!(
+            settings_for(&s, "sane:test:0"),
+            vec![kv("ppm", "60"), kv("read-delay", "yes")]
+        );
+        let e = device_setting("sane:test:1:x=1", &ids).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`sane:test:1` is not a served device"),
+            "{e}"
+        );
+    }
+
+    /// `--watchdog`: a default, per-device values (ids with ':' and '='), 0 for never, and
+    /// errors naming what is allowed.
+    #[test]
+    fn watchdogs_parse_per_device() {
+        let ids = vec!["virtual".to_string(), "escl:http://h/eSCL?a=b".to_string()];
+        let w = Watchdogs::parse(&[], &ids).unwrap();
+        assert_eq!(w.of("virtual"), Some(Duration::from_secs(120)));
+        let w = Watchdogs::parse(
+            &[
+                "30".into(),
+                "virtual=0".into(),
+                "escl:http://h/eSCL?a=b=2.5".into(),
+            ],
+            &ids,
+        )
+        .unwrap();
+        assert_eq!(w.of("virtual"), None);
+        assert_eq!(
+            w.of("escl:http://h/eSCL?a=b"),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(w.of("other"), Some(Duration::from_secs(30)));
+        let e = Watchdogs::parse(&["sane:x=3".into()], &ids).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`sane:x` is not a served device; served: virtual"),
+            "{e}"
+        );
+        let e = Watchdogs::parse(&["virtual=soon".into()], &ids).unwrap_err();
+        assert!(
+            e.to_string().contains("expected SECS or DEVICE=SECS"),
+            "{e}"
+        );
+        let e = Watchdogs::parse(&["-1".into()], &ids).unwrap_err();
+        assert!(e.to_string().contains(">= 0"), "{e}");
+    }
 
     /// `serve --ocr` with a language that is not installed stops before serving, naming it.
     #[test]

@@ -4,8 +4,9 @@
 use crate::config::Timing;
 use crate::job::{CancelReason, Job, JobHost, JobSettings};
 use crate::mapping::JobRequest;
+use crate::served::{DeviceHealth, Health};
 use scanwire_core::device::{Capabilities, DeviceErrorKind, DeviceInfo, OptionValue, Source};
-use scanwire_core::transfer::{Outcome, SharedDevice};
+use scanwire_core::transfer::{Outcome, SharedDevice, TransferOptions};
 use scanwire_core::wia::{self, HResult};
 use scanwire_escl::{self as escl, AdfState, Document, ScannerState};
 use std::collections::{BTreeMap, VecDeque};
@@ -29,6 +30,10 @@ pub(crate) struct DeviceEntry {
     pub make_and_model: String,
     pub uuid: String,
     pub shared: SharedDevice,
+    /// Its supervisor (a driver host), asked whether the device can take a job.
+    pub health: Option<Arc<dyn DeviceHealth>>,
+    /// Its own transfer options (watchdog), instead of the server's.
+    pub transfer: Option<TransferOptions>,
     state: Mutex<DeviceState>,
 }
 
@@ -58,6 +63,13 @@ struct FeederNote {
 pub(crate) enum Refusal {
     /// Another job holds the device (503).
     Busy(String),
+    /// The device's driver is being restarted after a failure (503 with the time to wait).
+    Restarting {
+        /// What happened and what is being done.
+        reason: String,
+        /// Seconds until it is expected back.
+        retry_after: u32,
+    },
 }
 
 impl DeviceEntry {
@@ -87,6 +99,8 @@ impl DeviceEntry {
             make_and_model,
             uuid,
             shared,
+            health: None,
+            transfer: None,
             state: Mutex::new(DeviceState {
                 active: None,
                 jobs: VecDeque::new(),
@@ -105,9 +119,11 @@ impl DeviceEntry {
         self: &Arc<Self>,
         root: &str,
         req: JobRequest,
-        settings: JobSettings,
+        mut settings: JobSettings,
         max_history: usize,
     ) -> Result<Arc<Job>, Refusal> {
+        // Asked before the lock: a supervisor answers at once, but is not ours to hold up.
+        let health = self.health();
         let mut st = self.lock();
         if let Some(j) = st.active.as_ref().filter(|j| j.is_active()) {
             return Err(Refusal::Busy(format!(
@@ -123,6 +139,15 @@ impl DeviceEntry {
                     "the scanner is still finishing a previous scan".into(),
                 ))
             }
+        }
+        if let Some((reason, retry_after)) = health.restarting() {
+            return Err(Refusal::Restarting {
+                reason,
+                retry_after,
+            });
+        }
+        if let Some(t) = self.transfer {
+            settings.transfer = t;
         }
         let host: Arc<dyn JobHost> = self.clone();
         let job = Job::new(Arc::downgrade(&host), root, req, settings);
@@ -150,8 +175,17 @@ impl DeviceEntry {
         self.lock().jobs.iter().find(|j| j.id == id).cloned()
     }
 
-    /// The ScannerStatus document.
+    /// What the device's supervisor says ([`Health::Ready`] without one).
+    pub(crate) fn health(&self) -> Health {
+        self.health.as_ref().map_or(Health::Ready, |h| h.health())
+    }
+
+    /// The ScannerStatus document. A device whose driver is being restarted reads `Testing`
+    /// (not ready yet, as a scanner running its self-test after a reset): clients retry a
+    /// 503 then (sane-airscan does on Idle, Processing and Testing, not on Down or Stopped),
+    /// and the reason is in [`health`](Self::health).
     pub(crate) fn status(&self, timing: &Timing) -> escl::ScannerStatus {
+        let restarting = self.health().restarting().is_some();
         let mut st = self.lock();
         let busy = st.active.as_ref().is_some_and(|j| j.is_active())
             || matches!(self.shared.try_lock(), Err(TryLockError::WouldBlock));
@@ -182,6 +216,8 @@ impl DeviceEntry {
             version: Some("2.63".into()),
             state: if busy {
                 ScannerState::Processing
+            } else if restarting {
+                ScannerState::Testing
             } else if st.down {
                 ScannerState::Down
             } else {

@@ -134,20 +134,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             );
         }
-        // Header values must be visible ASCII: anything else becomes '?'.
-        let ascii: String = self
-            .reason
-            .chars()
-            .map(|c| {
-                if c.is_ascii_graphic() || c == ' ' {
-                    c
-                } else {
-                    '?'
-                }
-            })
-            .take(300)
-            .collect();
-        if let Ok(v) = HeaderValue::from_str(&ascii) {
+        if let Ok(v) = HeaderValue::from_str(&header_text(&self.reason)) {
             h.insert(REASON_HEADER, v);
         }
         if let Some(s) = self.retry_after {
@@ -155,4 +142,20 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// A reason as a header value: visible ASCII only (anything else becomes '?'), at most 300
+/// characters.
+pub(crate) fn header_text(reason: &str) -> String {
+    reason
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(300)
+        .collect()
 }

@@ -3,6 +3,8 @@
 //! network without drivers.
 //!
 //! - [`ServerState`]: the devices (their capabilities read once) and the [`ServerConfig`].
+//! - [`ServedDevice`]: one device to serve, with an optional supervisor ([`DeviceHealth`]: a
+//!   driver host saying the device is restarting after a crash) and its own watchdog.
 //! - [`router`]: every eSCL route of every device, as an `axum::Router` (tests call it
 //!   without a socket).
 //! - [`Server`] / [`serve`] (async) and [`BlockingServer`] / [`serve_blocking`] (sync):
@@ -59,6 +61,7 @@ mod requests;
 mod response;
 mod routes;
 mod serve;
+mod served;
 mod state;
 mod tls;
 mod wsd;
@@ -74,6 +77,7 @@ pub use routes::router;
 /// The page stages [`JobStages`] makes, as the page pipeline defines them.
 pub use scanwire_pipeline::{PageImage, Stage, StageError, Stages};
 pub use serve::{serve, serve_blocking, BlockingServer, Server};
+pub use served::{DeviceHealth, Health, ServedDevice};
 pub use state::{Endpoint, ServerState};
 pub use tls::{TlsConfig, TlsError};
 pub use wsd::{wsd_router, WSD_PATH};

@@ -97,9 +97,21 @@ async fn capabilities(State(c): State<Ctx>) -> Response {
     xml(c.dev.caps_xml.clone())
 }
 
+/// ScannerStatus. While the device's driver is being restarted, the reason (what failed, when
+/// it is back) is in the `X-Scanwire-Reason` header: eSCL's status has no free-text element.
 async fn status(State(c): State<Ctx>) -> Response {
     c.app.sweep();
-    xml(c.dev.status(&c.app.config().timing).to_xml())
+    let mut r = xml(c.dev.status(&c.app.config().timing).to_xml());
+    with_health_reason(&c.dev, &mut r);
+    r
+}
+
+fn with_health_reason(dev: &DeviceEntry, r: &mut Response) {
+    if let Some((reason, _)) = dev.health().restarting() {
+        if let Ok(v) = HeaderValue::from_str(&crate::error::header_text(&reason)) {
+            r.headers_mut().insert(crate::error::REASON_HEADER, v);
+        }
+    }
 }
 
 /// POST ScanJobs. The body is read whatever its Content-Type: sane-backends' escl sends the
@@ -118,7 +130,13 @@ async fn create_job(State(c): State<Ctx>, req: Request) -> Result<Response, ApiE
     let job = c
         .dev
         .create_job(&c.root, req, c.app.job_settings(), cfg.limits.max_history)
-        .map_err(|Refusal::Busy(why)| ApiError::unavailable(why, cfg.timing.retry_after))?;
+        .map_err(|refusal| match refusal {
+            Refusal::Busy(why) => ApiError::unavailable(why, cfg.timing.retry_after),
+            Refusal::Restarting {
+                reason,
+                retry_after,
+            } => ApiError::unavailable(reason, retry_after),
+        })?;
     let location = HeaderValue::from_str(&job.uri)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "bad job path"))?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
@@ -135,7 +153,9 @@ async fn job_status(State(c): State<Ctx>, Path(id): Path<String>) -> Result<Resp
     let job = find_job(&c, &id)?;
     let mut st = c.dev.status(&c.app.config().timing);
     st.jobs = vec![job.info()];
-    Ok(xml(st.to_xml()))
+    let mut r = xml(st.to_xml());
+    with_health_reason(&c.dev, &mut r);
+    Ok(r)
 }
 
 async fn delete_job(State(c): State<Ctx>, Path(id): Path<String>) -> Result<Response, ApiError> {

@@ -9,6 +9,7 @@ use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::mdns::Announcer;
 use crate::routes::router;
+use crate::served::ServedDevice;
 use crate::state::ServerState;
 use crate::wsd::Discovery;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -50,8 +51,16 @@ impl Server {
         config: ServerConfig,
         devices: Vec<(String, SharedDevice)>,
     ) -> Result<Server, ServerError> {
+        Self::bind_served(config, devices.into_iter().map(Into::into).collect()).await
+    }
+
+    /// [`bind`](Self::bind) for devices that may have a supervisor or their own watchdog.
+    pub async fn bind_served(
+        config: ServerConfig,
+        devices: Vec<ServedDevice>,
+    ) -> Result<Server, ServerError> {
         // Opening a device's capabilities may block (SANE): not on a runtime thread.
-        let state = tokio::task::spawn_blocking(move || ServerState::new(config, devices))
+        let state = tokio::task::spawn_blocking(move || ServerState::served(config, devices))
             .await
             .map_err(|e| ServerError::Runtime(std::io::Error::other(e.to_string())))??;
         Server::bind_state(state).await
@@ -353,13 +362,21 @@ impl BlockingServer {
         config: ServerConfig,
         devices: Vec<(String, SharedDevice)>,
     ) -> Result<BlockingServer, ServerError> {
+        Self::start_served(config, devices.into_iter().map(Into::into).collect())
+    }
+
+    /// [`start`](Self::start) for devices that may have a supervisor or their own watchdog.
+    pub fn start_served(
+        config: ServerConfig,
+        devices: Vec<ServedDevice>,
+    ) -> Result<BlockingServer, ServerError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("scanwire-server")
             .enable_all()
             .build()
             .map_err(ServerError::Runtime)?;
-        let server = runtime.block_on(Server::bind(config, devices))?;
+        let server = runtime.block_on(Server::bind_served(config, devices))?;
         Ok(BlockingServer {
             runtime: Some(runtime),
             server: Some(server),

@@ -4,6 +4,7 @@ use crate::config::ServerConfig;
 use crate::device::{segment_for, DeviceEntry};
 use crate::error::ServerError;
 use crate::job::JobSettings;
+use crate::served::ServedDevice;
 use axum::http::HeaderValue;
 use base64::Engine as _;
 use scanwire_core::device::parse_settings;
@@ -47,12 +48,27 @@ impl ServerState {
         config: ServerConfig,
         devices: Vec<(String, SharedDevice)>,
     ) -> Result<ServerState, ServerError> {
+        Self::served(config, devices.into_iter().map(Into::into).collect())
+    }
+
+    /// [`new`](Self::new) for devices that may have a supervisor or their own watchdog.
+    pub fn served(
+        config: ServerConfig,
+        devices: Vec<ServedDevice>,
+    ) -> Result<ServerState, ServerError> {
         if devices.is_empty() {
             return Err(ServerError::NoDevices);
         }
         let mut entries: Vec<Arc<DeviceEntry>> = Vec::new();
         let mut taken: Vec<String> = Vec::new();
-        for (id, shared) in devices {
+        for served in devices {
+            let ServedDevice {
+                id,
+                device: shared,
+                health,
+                transfer,
+                request_options,
+            } = served;
             if entries.iter().any(|e| e.id == id) {
                 return Err(ServerError::DuplicateDevice(id));
             }
@@ -66,9 +82,11 @@ impl ServerState {
                         source,
                     })?;
                 // Parsed once, here: a bad --set stops the start instead of failing every job.
+                // The device's own settings after the server's: the later one wins.
                 let settings: Vec<(String, String)> = config
                     .request_options
                     .iter()
+                    .chain(&request_options)
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 let options = parse_settings(&d.options(), &settings).map_err(|source| {
@@ -81,9 +99,10 @@ impl ServerState {
             };
             let segment = segment_for(&id, &taken);
             taken.push(segment.clone());
-            entries.push(Arc::new(DeviceEntry::new(
-                id, segment, info, caps, options, shared,
-            )));
+            let mut entry = DeviceEntry::new(id, segment, info, caps, options, shared);
+            entry.health = health;
+            entry.transfer = transfer;
+            entries.push(Arc::new(entry));
         }
         let default = match &config.default_device {
             None => 0,

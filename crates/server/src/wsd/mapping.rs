@@ -206,7 +206,11 @@ pub(crate) fn status(st: &escl::ScannerStatus) -> ScannerStatus {
         _ => None,
     };
     let stopped = condition.is_some_and(|c| c != "InputTrayEmpty");
-    let state = if st.state == escl::ScannerState::Processing {
+    // A device whose driver is restarting (eSCL Testing) takes no job yet, as a busy one.
+    let state = if matches!(
+        st.state,
+        escl::ScannerState::Processing | escl::ScannerState::Testing
+    ) {
         ScannerState::Processing
     } else if stopped {
         ScannerState::Stopped

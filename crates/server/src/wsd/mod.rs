@@ -339,7 +339,7 @@ async fn create_job(c: &Ctx, h: &Header, ticket: ScanTicket) -> Response {
         .create_job(&c.path, req, c.app.job_settings(), cfg.limits.max_history)
     {
         Ok(j) => j,
-        Err(Refusal::Busy(why)) => {
+        Err(Refusal::Busy(why) | Refusal::Restarting { reason: why, .. }) => {
             return fault(h, Fault::receiver("ServerErrorNotAcceptingJobs", &why))
         }
     };
