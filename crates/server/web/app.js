@@ -321,7 +321,7 @@ async function preview() {
     stage.style.aspectRatio = `${p.width_mm} / ${p.height_mm}`;
     stage.style.setProperty('--ar', String(p.width_mm / p.height_mm));
     $('preview-img').hidden = false;
-    $('overlay').hidden = false;
+    $('overlay').removeAttribute('hidden');
     $('stage-hint').hidden = true;
     $('use-paper').hidden = !p.paper;
     const found = [];
@@ -342,7 +342,7 @@ async function preview() {
 function clearPreview() {
   state.preview = null;
   $('preview-img').hidden = true;
-  $('overlay').hidden = true;
+  $('overlay').setAttribute('hidden', '');
   $('stage-hint').hidden = false;
   $('stage').classList.add('empty');
   $('stage').style.aspectRatio = '';
@@ -612,6 +612,7 @@ function listen(url) {
 async function finished(scan, d) {
   if (state.scan !== scan) return;
   $('cancel-btn').hidden = true;
+  $('h-progress').textContent = 'Last scan';
   setScanning(false);
   const el = $('scan-status');
   const pages = `${d.pages} page${d.pages === 1 ? '' : 's'}`;
