@@ -59,7 +59,7 @@ pub(crate) fn routes(state: &ServerState, config: &WebConfig) -> Router {
     let web = Arc::new(Web {
         server: state.clone(),
         config: config.clone(),
-        library: Arc::new(MemoryStore::default()),
+        library: documents::store(config),
         scans: scans::Scans::default(),
         previews: preview::Previews::default(),
     });

@@ -355,7 +355,14 @@ fn processing(p: ProcessingBody) -> Result<Processing, WebError> {
 
 async fn create(State(web): State<Arc<Web>>, body: Bytes) -> Result<Response, WebError> {
     web.server.sweep();
-    let plan = plan(&web, &body)?;
+    // The store reads and writes files: not on the runtime's threads.
+    tokio::task::spawn_blocking(move || create_blocking(&web, &body))
+        .await
+        .map_err(|e| WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "failed", e.to_string()))?
+}
+
+fn create_blocking(web: &Arc<Web>, body: &[u8]) -> Result<Response, WebError> {
+    let plan = plan(web, body)?;
     let scan = Arc::new(Scan {
         id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
         document: Mutex::new(String::new()),
@@ -371,6 +378,7 @@ async fn create(State(web): State<Arc<Web>>, body: Bytes) -> Result<Response, We
         report: ProcessingReport::new(),
         stored: AtomicU32::new(0),
         started: Instant::now(),
+        held_document: Mutex::new(None),
     });
     let holder: Arc<dyn Holder> = scan.clone();
     plan.dev
@@ -393,8 +401,10 @@ async fn create(State(web): State<Arc<Web>>, body: Bytes) -> Result<Response, We
         },
     };
     *scan.document.lock().unwrap_or_else(|p| p.into_inner()) = document.clone();
+    *scan.held_document.lock().unwrap_or_else(|p| p.into_inner()) =
+        web.library.hold_document(&document);
     web.scans.add(scan.clone(), web.config.scans_kept);
-    if let Err(e) = scan.start(&web, &plan, holder.clone()) {
+    if let Err(e) = scan.start(web, &plan, holder.clone()) {
         scan.finish_unstarted(&holder, e);
     }
     Ok(json_status(
@@ -502,6 +512,8 @@ pub(crate) struct Scan {
     report: Arc<ProcessingReport>,
     stored: AtomicU32,
     started: Instant,
+    /// The store's guard keeping the document while pages are added.
+    held_document: Mutex<Option<Box<dyn Send + Sync>>>,
 }
 
 impl Holder for Scan {
@@ -622,6 +634,10 @@ impl Scan {
     fn finish_unstarted(&self, holder: &Arc<dyn Holder>, why: String) {
         self.active.store(false, Ordering::Release);
         self.dev.release(holder, &not_run());
+        self.held_document
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         self.push(
             "done",
             json!({"outcome": "failed", "pages": 0, "message": why}),
@@ -699,6 +715,10 @@ impl Scan {
                 format!("{} scanned in {secs:.1} s", pages_word(pages)),
             )
         };
+        self.held_document
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         self.push(
             "done",
             json!({"outcome": kind, "pages": pages, "message": message}),

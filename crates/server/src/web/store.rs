@@ -54,6 +54,10 @@ pub(crate) trait PageStore: Send + Sync {
     fn preset(&self, name: &str) -> Option<serde_json::Value>;
     /// Whether finished documents can be archived (`serve --archive DIR`).
     fn archive(&self) -> bool;
+    /// Keeps `doc` from being evicted while the guard lives (a scan adding pages to it).
+    fn hold_document(&self, _doc: &str) -> Option<Box<dyn Send + Sync>> {
+        None
+    }
 }
 
 /// Documents in memory, until the library is mounted.
