@@ -506,8 +506,8 @@ async function startScan(body) {
   $('cancel-btn').hidden = false;
   $('cancel-btn').disabled = false;
   $('scan-box').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
-  if (!state.doc || state.doc.id !== r.document) await loadDoc(r.document);
   listen(r.events);
+  if (!state.doc || state.doc.id !== r.document) await loadDoc(r.document).catch((e) => showAlert(e.message));
 }
 
 function setScanning(on) {
@@ -613,7 +613,6 @@ async function finished(scan, d) {
   if (state.scan !== scan) return;
   $('cancel-btn').hidden = true;
   $('h-progress').textContent = 'Last scan';
-  setScanning(false);
   const el = $('scan-status');
   const pages = `${d.pages} page${d.pages === 1 ? '' : 's'}`;
   if (d.outcome === 'completed') {
@@ -631,25 +630,30 @@ async function finished(scan, d) {
     li.classList.add('finished', 'stopped');
     li.querySelector('.prog-pct').textContent = d.outcome === 'cancelled' ? 'cancelled' : 'stopped';
   }
-  state.scan = null;
-  await loadDoc(scan.document).catch(() => {});
-  if (scan.pass === 'fronts' && d.outcome === 'completed' && d.pages > 0) {
-    state.duplex = { doc: scan.document, fronts: d.pages };
-    $('duplex-text').textContent = `Fronts done: ${pages}. Turn the stack over without changing its order, put it back in the feeder and scan the backs.`;
-    $('duplex-box').hidden = false;
-    $('backs-btn').focus();
-  } else if (scan.pass === 'backs' && d.outcome === 'completed') {
-    await guarded(async () => {
-      await api('POST', `/api/documents/${scan.document}/interleave`);
-      el.textContent = `Done: fronts and backs put in order (${state.duplex ? state.duplex.fronts : ''}${state.duplex ? ' sheets' : ''}).`;
-      await loadDoc(scan.document);
-    });
-    state.duplex = null;
+  // The scan counts as running until what follows it (interleaving, archiving) is done.
+  try {
+    await loadDoc(scan.document).catch(() => {});
+    if (scan.pass === 'fronts' && d.outcome === 'completed' && d.pages > 0) {
+      state.duplex = { doc: scan.document, fronts: d.pages };
+      $('duplex-text').textContent = `Fronts done: ${pages}. Turn the stack over without changing its order, put it back in the feeder and scan the backs.`;
+      $('duplex-box').hidden = false;
+    } else if (scan.pass === 'backs' && d.outcome === 'completed') {
+      state.duplex = null;
+      await guarded(async () => {
+        await api('POST', `/api/documents/${encodeURIComponent(scan.document)}/interleave`);
+        await loadDoc(scan.document);
+        el.textContent = `Done: fronts and backs put in order (${state.doc.pages.length} pages).`;
+      });
+    }
+    if (scan.preset && d.outcome === 'completed') {
+      const p = state.presets.find((x) => x.name === scan.preset);
+      if (p && p.archive && state.info.archive) await archive(scan.document);
+    }
+  } finally {
+    state.scan = null;
+    setScanning(false);
   }
-  if (scan.preset && d.outcome === 'completed') {
-    const p = state.presets.find((x) => x.name === scan.preset);
-    if (p && p.archive && state.info.archive) await archive(scan.document);
-  }
+  if (!$('duplex-box').hidden) $('backs-btn').focus();
   loadRecent().catch(() => {});
   loadDevices().catch(() => {});
 }
@@ -967,9 +971,19 @@ async function savePreset(ev) {
 
 // ---------- device events ----------
 
+/** Device changes from the server's event stream; a server without one (the stream is
+ * optional) gets its device list read again every 15 s while the page is visible. */
 function watchDevices() {
-  if (!('EventSource' in window)) return;
+  const fallback = () =>
+    setInterval(() => {
+      if (document.visibilityState === 'visible' && !state.scan) loadDevices().catch(() => {});
+    }, 15000);
+  if (!('EventSource' in window)) return fallback();
   const es = new EventSource('/api/events');
+  let opened = false;
+  es.onopen = () => {
+    opened = true;
+  };
   es.addEventListener('device', (ev) => {
     try {
       updateDevice(JSON.parse(ev.data));
@@ -978,7 +992,9 @@ function watchDevices() {
     }
   });
   es.onerror = () => {
-    if (es.readyState === EventSource.CLOSED) setTimeout(watchDevices, 5000);
+    if (es.readyState !== EventSource.CLOSED) return; // EventSource retries by itself
+    if (opened) setTimeout(watchDevices, 5000);
+    else fallback();
   };
 }
 
