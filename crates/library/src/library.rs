@@ -188,6 +188,21 @@ impl Drop for Hold {
     }
 }
 
+/// A page encoded by the caller (`scanwire serve`'s scan encodes on its page worker).
+#[derive(Clone, Debug)]
+pub struct EncodedPage {
+    /// The page as PNG (gray 1/8/16 bits or RGB 8/16 bits; lineart as 1-bit, 0 = black).
+    pub png: Vec<u8>,
+    /// Its thumbnail as JPEG.
+    pub thumbnail: Vec<u8>,
+    /// Horizontal and vertical resolution.
+    pub dpi: (u32, u32),
+    /// The manual duplex pass it came from.
+    pub pass: Option<Pass>,
+    /// Its text in the page's pixels (OCR).
+    pub text: Option<Arc<TextLayer>>,
+}
+
 /// A download assembled in an unnamed temporary file (gone when dropped), rewound.
 #[derive(Debug)]
 pub struct Download {
@@ -306,6 +321,11 @@ impl Library {
         Ok(id)
     }
 
+    /// Whether `doc` names a document.
+    pub fn has_document(&self, doc: &str) -> bool {
+        get(&self.lock(), doc).is_ok()
+    }
+
     /// Keeps `doc` from being evicted until the returned guard is dropped (hold it for the
     /// length of a scan into the document).
     pub fn hold(&self, doc: &str) -> Result<Hold, LibraryError> {
@@ -373,10 +393,86 @@ impl Library {
                 return Err(e);
             }
         };
+        self.append(
+            doc,
+            id,
+            (pixel, width, height),
+            image.page.dpi,
+            pass,
+            image.text.is_some(),
+            bytes,
+        )
+    }
+
+    /// Stores a page someone else already encoded (a PNG and its JPEG thumbnail) at the end
+    /// of `doc`. The PNG's header gives its layout; its pixels are stored as they are.
+    pub fn add_encoded_page(
+        &self,
+        doc: &str,
+        page: EncodedPage,
+    ) -> Result<StoredPage, LibraryError> {
+        let (pixel, width, height) = page::png_layout(&page.png).ok_or_else(|| {
+            LibraryError::BadPage(
+                "the page is not a PNG of gray (1, 8 or 16 bits) or RGB (8 or 16 bits)".into(),
+            )
+        })?;
+        if page.thumbnail.get(..2) != Some(&[0xFF, 0xD8]) {
+            return Err(LibraryError::BadPage("the thumbnail is not a JPEG".into()));
+        }
+        let id = {
+            let mut st = self.lock();
+            let d = get_mut(&mut st, doc)?;
+            d.next_page += 1;
+            format!("p{}", d.next_page - 1)
+        };
+        let dir = self.doc_dir(doc);
+        let written = (|| {
+            let mut bytes =
+                write_bytes(&dir.join(format!("{id}.png")), "the page image", &page.png)?;
+            bytes += write_bytes(
+                &dir.join(format!("{id}.jpg")),
+                "the thumbnail",
+                &page.thumbnail,
+            )?;
+            if let Some(t) = &page.text {
+                bytes += write_text(&dir.join(format!("{id}.txt.json")), t)?;
+            }
+            Ok::<u64, LibraryError>(bytes)
+        })();
+        let bytes = match written {
+            Ok(b) => b,
+            Err(e) => {
+                remove_page_files(&dir, &id);
+                return Err(e);
+            }
+        };
+        self.append(
+            doc,
+            id,
+            (pixel, width, height),
+            page.dpi,
+            page.pass,
+            page.text.is_some(),
+            bytes,
+        )
+    }
+
+    /// Records a page whose files are written.
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &self,
+        doc: &str,
+        id: String,
+        (pixel, width, height): (scanwire_core::device::PixelFormat, u32, u32),
+        dpi: (u32, u32),
+        pass: Option<Pass>,
+        text: bool,
+        bytes: u64,
+    ) -> Result<StoredPage, LibraryError> {
         let mut st = self.lock();
         let Ok(d) = get_mut(&mut st, doc) else {
             // Deleted meanwhile.
-            remove_page_files(&dir, &id);
+            remove_page_files(&self.doc_dir(doc), &id);
             return Err(LibraryError::NoDocument(doc.to_string()));
         };
         let pass_seq = match pass {
@@ -387,11 +483,11 @@ impl Library {
             id,
             width_px: width,
             height_px: height,
-            dpi: image.page.dpi,
+            dpi,
             rotation: 0,
             pass,
             pass_seq,
-            text: image.text.is_some(),
+            text,
             bytes,
             pixel: page::pixel_name(pixel).to_string(),
         };
@@ -411,7 +507,10 @@ impl Library {
             let victim = st
                 .docs
                 .values()
-                .filter(|d| !st.held.contains_key(&d.id) && !keep.contains(&d.id.as_str()))
+                .filter(|d| {
+                    // An empty document frees nothing and may be about to receive pages.
+                    d.bytes() > 0 && !st.held.contains_key(&d.id) && !keep.contains(&d.id.as_str())
+                })
                 .min_by_key(|d| (d.created, d.id.clone()))
                 .map(|d| d.id.clone());
             let Some(v) = victim else { break };

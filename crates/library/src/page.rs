@@ -123,6 +123,26 @@ pub(crate) fn write_png_rows(path: &Path, r: &Raster, data: &[u8]) -> Result<u64
     })
 }
 
+/// Pixel layout, width and height from a PNG's header (IHDR), if it is one this library
+/// can store.
+pub(crate) fn png_layout(png: &[u8]) -> Option<(PixelFormat, u32, u32)> {
+    if png.get(..8)? != b"\x89PNG\r\n\x1a\n" || png.get(12..16)? != b"IHDR" {
+        return None;
+    }
+    let be =
+        |i: usize| -> Option<u32> { Some(u32::from_be_bytes(png.get(i..i + 4)?.try_into().ok()?)) };
+    let (w, h) = (be(16)?, be(20)?);
+    let pixel = match (png.get(24)?, png.get(25)?) {
+        (1, 0) => PixelFormat::BlackAndWhite1,
+        (8, 0) => PixelFormat::Gray8,
+        (16, 0) => PixelFormat::Gray16,
+        (8, 2) => PixelFormat::Rgb8,
+        (16, 2) => PixelFormat::Rgb16,
+        _ => return None,
+    };
+    (w > 0 && h > 0).then_some((pixel, w, h))
+}
+
 /// Reads a stored page back in the layout it was stored in.
 pub(crate) fn read_png(path: &Path, pixel: PixelFormat) -> Result<Raster, LibraryError> {
     let bytes = std::fs::read(path).map_err(LibraryError::io("the page image", path))?;
