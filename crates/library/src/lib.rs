@@ -32,7 +32,8 @@ pub use archive::{
 };
 pub use error::{ErrorKind, LibraryError};
 pub use library::{
-    DocumentInfo, Download, Hold, Library, LibraryConfig, Pass, StoredPage, DEFAULT_MAX_STATE_BYTES,
+    DocumentInfo, Download, EncodedPage, Hold, Library, LibraryConfig, Pass, StoredPage,
+    DEFAULT_MAX_STATE_BYTES,
 };
 pub use names::{ascii_file_name, content_disposition, sanitize_file_name, MAX_STEM};
 pub use page::THUMBNAIL_MAX;

@@ -289,14 +289,22 @@ impl Library {
         self.inner.docs_dir.join(id)
     }
 
-    /// A new empty document; `preset` is the preset it is scanned with, if any.
+    /// A new empty document (`None`: named `Scan <date> <time>`); `preset` is the preset it
+    /// is scanned with, if any.
     pub fn create_document(
         &self,
-        name: &str,
+        name: Option<&str>,
         preset: Option<&str>,
     ) -> Result<String, LibraryError> {
-        let name = check_name("document name", name)?;
         let created = crate::time::now();
+        let name = match name {
+            Some(n) => check_name("document name", n)?,
+            None => format!(
+                "Scan {} {}",
+                crate::time::date(created),
+                crate::time::time_of_day(created)
+            ),
+        };
         let mut st = self.lock();
         let id = loop {
             st.counter = st.counter.wrapping_add(1);
