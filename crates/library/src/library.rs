@@ -155,6 +155,8 @@ pub struct Library {
 
 struct Inner {
     config: LibraryConfig,
+    /// The state directory of [`Library::temporary`], removed with the library.
+    _temporary: Option<tempfile::TempDir>,
     docs_dir: PathBuf,
     tmp_dir: PathBuf,
     state: Mutex<State>,
@@ -201,6 +203,15 @@ pub struct EncodedPage {
     pub pass: Option<Pass>,
     /// Its text in the page's pixels (OCR).
     pub text: Option<Arc<TextLayer>>,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Library")
+            .field("state_dir", &self.inner.config.state_dir)
+            .field("archive", &self.inner.config.archive)
+            .finish()
+    }
 }
 
 /// A download assembled in an unnamed temporary file (gone when dropped), rewound.
@@ -255,6 +266,7 @@ impl Library {
         let archive = ArchiveIndex::load(&config.state_dir)?;
         Ok(Library {
             inner: Arc::new(Inner {
+                _temporary: None,
                 config,
                 docs_dir,
                 tmp_dir,
@@ -265,6 +277,29 @@ impl Library {
                     archive,
                     counter: 0,
                 }),
+            }),
+        })
+    }
+
+    /// A library in a new temporary directory, removed when the last clone is dropped (a
+    /// server started without a state directory, tests).
+    pub fn temporary() -> Result<Library, LibraryError> {
+        let dir = tempfile::Builder::new()
+            .prefix("scanwire-state-")
+            .tempdir()
+            .map_err(LibraryError::io(
+                "a temporary state directory in",
+                &std::env::temp_dir(),
+            ))?;
+        let lib = Library::open(LibraryConfig::new(dir.path()))?;
+        let inner = Arc::try_unwrap(lib.inner).map_err(|_| LibraryError::Damaged {
+            path: dir.path().to_path_buf(),
+            message: "the new library is shared already".into(),
+        })?;
+        Ok(Library {
+            inner: Arc::new(Inner {
+                _temporary: Some(dir),
+                ..inner
             }),
         })
     }
