@@ -1,0 +1,2 @@
+// Placeholder until the page's own script lands (web-ui).
+"use strict";
