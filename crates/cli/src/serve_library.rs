@@ -5,7 +5,7 @@
 use crate::args::ServeArgs;
 use crate::exit::usage;
 use anyhow::{anyhow, Result};
-use scanwire_library::{check_template, ArchiveConfig, LibraryConfig};
+use scanwire_library::{check_template, ArchiveConfig, Library, LibraryConfig};
 use std::path::PathBuf;
 
 /// The library configuration; `env` reads an environment variable (XDG_STATE_HOME, HOME).
@@ -44,6 +44,20 @@ pub fn library_config(
         archive,
         max_state_bytes,
     })
+}
+
+/// Opens the library the flags describe, saying where it keeps documents.
+pub fn open(args: &ServeArgs) -> Result<Library> {
+    let config = library_config(args, |k| std::env::var(k).ok())?;
+    let dir = config.state_dir.clone();
+    let archive = config.archive.as_ref().map(|a| a.dir.clone());
+    let lib = Library::open(config)
+        .map_err(|e| usage(format!("the web page's documents ({}): {e}", dir.display())))?;
+    eprintln!("documents kept in {}", dir.display());
+    if let Some(a) = archive {
+        eprintln!("finished documents archived to {}", a.display());
+    }
+    Ok(lib)
 }
 
 /// `$XDG_STATE_HOME/scanwire` (when absolute, as the XDG spec requires), else
