@@ -122,6 +122,27 @@ pub struct ServeArgs {
     /// Faster means larger pages on the network; wire suits loopback and a LAN.
     #[arg(long, default_value = "wire", value_name = "EFFORT")]
     pub deflate: String,
+    /// Where the web page's documents and presets are kept (default:
+    /// $XDG_STATE_HOME/scanwire, else ~/.local/state/scanwire).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The most the state directory's documents may use (bytes; K, M, G, T suffixes are
+    /// powers of 1024); past it the oldest documents are removed.
+    #[arg(long, value_name = "BYTES", default_value = "2G")]
+    pub state_max_bytes: String,
+    /// Archive finished documents from the web page as PDFs into this folder (e.g.
+    /// paperless-ngx's consume folder).
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+    /// How archived files are named: {date} and {time} (UTC), {preset}, {n} (a counter),
+    /// {name} (the document's); .pdf is added, an existing file never overwritten.
+    #[arg(long, value_name = "TEMPLATE", requires = "archive",
+          default_value = scanwire_library::DEFAULT_TEMPLATE)]
+    pub archive_template: String,
+    /// The most the files Scanwire archived may use (K, M, G, T suffixes); the oldest are
+    /// removed first.
+    #[arg(long, value_name = "BYTES", requires = "archive")]
+    pub archive_max_bytes: Option<String>,
 }
 
 const SCAN_EXAMPLES: &str = "Examples:

@@ -19,6 +19,9 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
         eprintln!("self-signed certificate for {}", names.join(", "));
     }
     let mut config = plan.config;
+    if let Some(web) = config.web.as_mut() {
+        web.library = Some(crate::serve_library::open(args)?);
+    }
     // Devices are opened last: a bad flag is reported before a scanner is touched.
     let mut devices = Vec::new();
     for id in &plan.ids {

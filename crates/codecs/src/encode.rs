@@ -204,7 +204,7 @@ impl<W: DocumentOutput> Document<W> {
         }
         match self.kind {
             Kind::Tiff(t) => t.finish(),
-            Kind::Pdf(p) => p.finish(self.opts.title.as_deref()),
+            Kind::Pdf(p) => p.finish(self.opts.title.as_deref(), self.opts.created),
         }
     }
 

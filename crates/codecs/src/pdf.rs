@@ -381,13 +381,13 @@ impl<W: DocumentOutput> PdfWriter<W> {
     }
 
     /// Writes the page tree, catalog, info and cross-reference table.
-    pub fn finish(mut self, title: Option<&str>) -> Result<W, EncodeError> {
+    pub fn finish(mut self, title: Option<&str>, created: Option<u64>) -> Result<W, EncodeError> {
         let mut c = chunk();
         c.pages(PAGE_TREE)
             .kids(self.pages.iter().copied())
             .count(self.pages.len() as i32);
         self.put(PAGE_TREE, &c)?;
-        let secs = unix_now();
+        let secs = created.unwrap_or_else(unix_now);
         let producer = format!("Scanwire {}", env!("CARGO_PKG_VERSION"));
         let id = self
             .pdfa

@@ -34,11 +34,17 @@ use std::sync::Arc;
 pub struct WebConfig {
     /// Finished scans kept for their event streams (late subscribers), per server.
     pub scans_kept: usize,
+    /// The document library (`serve --state-dir`); `None`: one in a temporary directory,
+    /// removed when the server stops.
+    pub library: Option<scanwire_library::Library>,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        WebConfig { scans_kept: 32 }
+        WebConfig {
+            scans_kept: 32,
+            library: None,
+        }
     }
 }
 
@@ -49,6 +55,8 @@ pub(crate) struct Web {
     pub config: WebConfig,
     /// Where a web scan's finished pages go (the library).
     pub library: Arc<dyn PageStore>,
+    /// The same library for the documents' routes, or why there is none.
+    pub docs: documents::Docs,
     pub scans: scans::Scans,
     pub previews: preview::Previews,
 }
@@ -56,10 +64,12 @@ pub(crate) struct Web {
 /// The page and its API for every device of `state`, without auth (the caller's router
 /// adds it around everything).
 pub(crate) fn routes(state: &ServerState, config: &WebConfig) -> Router {
+    let docs = documents::open(config);
     let web = Arc::new(Web {
         server: state.clone(),
         config: config.clone(),
-        library: documents::store(config),
+        library: documents::store(&docs),
+        docs,
         scans: scans::Scans::default(),
         previews: preview::Previews::default(),
     });

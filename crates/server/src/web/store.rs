@@ -36,6 +36,9 @@ pub(crate) enum StoreError {
     /// No such document.
     #[error("there is no document {0}")]
     NoDocument(String),
+    /// The library could not do it (its message says why).
+    #[error("{0}")]
+    Library(String),
 }
 
 /// The document store as a web scan uses it.
