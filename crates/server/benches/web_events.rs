@@ -149,7 +149,9 @@ fn main() {
                 } else if let Some(d) = line.strip_prefix("data: ") {
                     let data: Value = serde_json::from_str(d).unwrap();
                     match kind.as_str() {
-                        "status" => {
+                        // The first STATUS's event: the first with bytes written (an
+                        // event at 0 bytes comes from the page's start, before any STATUS).
+                        "status" if data["bytes"].as_u64().unwrap_or(0) > 0 => {
                             first_at.get_or_insert(Instant::now());
                         }
                         "page" => {

@@ -274,6 +274,15 @@ fn a_feeder_scan_streams_status_pages_and_done() {
             "{thumb}"
         );
         assert_eq!(p["width_px"], 850);
+        // Stored by the time the event is sent: the thumbnail is there.
+        let r = ureq::get(&format!("{b}{thumb}")).call().expect("thumbnail");
+        assert_eq!(r.content_type(), "image/jpeg");
+        let mut jpeg = Vec::new();
+        r.into_reader().read_to_end(&mut jpeg).unwrap();
+        let mut dec = zune_jpeg::JpegDecoder::new(&jpeg);
+        dec.decode_headers().expect("a JPEG");
+        let (w, h) = dec.dimensions().unwrap();
+        assert!(w.max(h) <= 256 && w.max(h) >= 200, "{w}x{h}");
     }
     let done = events.last().unwrap();
     assert_eq!(done.kind, "done");
@@ -571,4 +580,31 @@ fn no_web_serves_no_page() {
     assert_eq!(code, 404);
     let (code, _) = answer(ureq::get(&format!("{}/api/devices", base(&s))).call());
     assert_eq!(code, 404);
+}
+
+#[test]
+fn a_preset_fills_what_the_request_leaves_out() {
+    let s = server(&["virtual"], &[("sheets", "2")], ServerConfig::default());
+    let b = base(&s);
+    let preset = json!({"name": "Letters", "device": "virtual",
+        "settings": {"source": "feeder", "mode": "gray", "resolution": 100}, "archive": false});
+    let (code, v) = send_json("PUT", &format!("{b}/api/presets/Letters"), &preset);
+    assert!(code == 200 || code == 201 || code == 204, "{code} {v}");
+    // The request's own resolution wins over the preset's.
+    let v = start_scan(&b, json!({"preset": "Letters", "resolution": 75}));
+    let events = read_events(&format!("{b}{}", v["events"].as_str().unwrap()));
+    let pages: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.kind == "page")
+        .map(|e| &e.data)
+        .collect();
+    assert_eq!(pages.len(), 2, "the preset's feeder source: {events:?}");
+    // The glass (215.9 mm) at 75 dpi: 638 pixels wide.
+    assert_eq!(pages[0]["width_px"], 638);
+    let (code, v) = send_json(
+        "POST",
+        &format!("{b}/api/scans"),
+        &json!({"preset": "Nothing"}),
+    );
+    assert_eq!(code, 404, "{v}");
 }
