@@ -39,8 +39,8 @@ trap cleanup EXIT
 
 mkdir -p "$WORK/sane.d" "$WORK/config"
 echo test >"$WORK/sane.d/dll.conf"
-SCANWIRE_CONFIG_DIR=$WORK/config SANE_CONFIG_DIR=$WORK/sane.d XDG_STATE_HOME=$WORK/state \
-    XDG_DATA_HOME=$WORK/data "$bin" serve --listen 127.0.0.1:0 --set sheets=3 2>"$WORK/serve.log" &
+SCANWIRE_CONFIG_DIR=$WORK/config SANE_CONFIG_DIR=$WORK/sane.d \
+    "$bin" serve --listen 127.0.0.1:0 --state-dir "$WORK/state" --set sheets=3 2>"$WORK/serve.log" &
 SERVER_PID=$!
 for _ in $(seq 200); do
     grep -q '^serving virtual at http://' "$WORK/serve.log" && break
