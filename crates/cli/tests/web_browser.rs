@@ -758,7 +758,8 @@ async fn cancel_mid_page(c: &Client) -> Step {
     Ok(())
 }
 
-/// A preset saved from the page runs into a new document and is archived.
+/// A preset saved from the page runs into a new document and is archived; meanwhile a second
+/// tab is told the device is busy.
 async fn preset(c: &Client, archive: &Path) -> Step {
     choose(c, "source", "feeder").await?;
     choose(c, "mode", "gray").await?;
@@ -782,6 +783,7 @@ async fn preset(c: &Client, archive: &Path) -> Step {
         "#presets button[aria-label='Run preset Letters to archive']",
     )
     .await?;
+    busy_elsewhere(c).await?;
     let status = scan_done(c, "the preset's scan ends", 30).await?;
     let doc = document(c).await?;
     if doc["id"] == before || doc["pages"].as_array().map(Vec::len) != Some(3) {
@@ -870,4 +872,59 @@ async fn recent_delete(c: &Client) -> Step {
     )
     .await?;
     Ok(())
+}
+
+/// While this tab's scan runs, a second tab shows the device busy and, asked to scan, says
+/// so in a sentence; then this tab is back.
+async fn busy_elsewhere(c: &Client) -> Step {
+    wait(
+        c,
+        "the scan is under way",
+        "document.querySelectorAll('#progress progress').length > 0",
+        20,
+    )
+    .await?;
+    let first = c.window().await.map_err(|e| format!("this tab: {e}"))?;
+    let url = c
+        .current_url()
+        .await
+        .map_err(|e| format!("this tab's URL: {e}"))?;
+    let other = c
+        .new_window(true)
+        .await
+        .map_err(|e| format!("a second tab: {e}"))?;
+    c.switch_to_window(other.handle)
+        .await
+        .map_err(|e| format!("to the second tab: {e}"))?;
+    let result = async {
+        c.goto(url.as_str())
+            .await
+            .map_err(|e| format!("opening the page again: {e}"))?;
+        wait(c, "the second tab gets ready", "document.body.dataset.ready === '1'", 10).await?;
+        let shown = js(
+            c,
+            "[document.getElementById('device').selectedOptions[0].textContent, document.getElementById('device-status').textContent]",
+        )
+        .await?;
+        if !shown.to_string().to_lowercase().contains("busy") {
+            return Err(format!("the second tab does not show the device busy: {shown}"));
+        }
+        choose(c, "source", "flatbed").await?;
+        choose(c, "resolution", "75").await?;
+        click(c, "#scan-btn").await?;
+        wait(
+            c,
+            "the second tab is told the device is busy",
+            "!document.getElementById('alert').hidden && /busy/i.test(document.getElementById('alert-text').textContent) && !document.getElementById('scan-btn').disabled",
+            10,
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    let _ = c.close_window().await;
+    c.switch_to_window(first)
+        .await
+        .map_err(|e| format!("back to the first tab: {e}"))?;
+    result
 }
