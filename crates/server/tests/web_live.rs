@@ -608,3 +608,167 @@ fn a_preset_fills_what_the_request_leaves_out() {
     );
     assert_eq!(code, 404, "{v}");
 }
+
+#[test]
+fn device_status_comes_in_words_and_a_jam_ends_the_scan() {
+    let s = server(
+        &["virtual"],
+        &[("sheets", "3"), ("warmup-ms", "200"), ("jam-at-page", "2")],
+        ServerConfig::default(),
+    );
+    let b = base(&s);
+    let v = start_scan(
+        &b,
+        json!({"source": "feeder", "mode": "gray", "resolution": 75}),
+    );
+    let events = read_events(&format!("{b}{}", v["events"].as_str().unwrap()));
+    let device: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.kind == "device")
+        .map(|e| {
+            (
+                e.data["code"].as_str().unwrap(),
+                e.data["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(device.iter().any(|(c, _)| *c == "warming_up"), "{device:?}");
+    assert!(
+        device.contains(&("paper_jam", "Paper jam on page 2")),
+        "{device:?}"
+    );
+    let done = events.last().unwrap();
+    assert_eq!(done.data["outcome"], "failed", "{}", done.data);
+    assert_eq!(done.data["pages"], 1, "the page before the jam is kept");
+    assert_eq!(device_state(&b, "virtual"), "idle");
+}
+
+#[test]
+fn a_blank_page_skipped_is_reported_discarded() {
+    let s = server(
+        &["virtual"],
+        &[("sheets", "3"), ("blank-sheets", "2"), ("paper", "a4")],
+        ServerConfig::default(),
+    );
+    let b = base(&s);
+    let v = start_scan(
+        &b,
+        json!({"source": "feeder", "mode": "gray", "resolution": 100,
+               "processing": {"blank": "skip"}}),
+    );
+    let events = read_events(&format!("{b}{}", v["events"].as_str().unwrap()));
+    let discarded: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.kind == "discarded")
+        .map(|e| &e.data)
+        .collect();
+    assert_eq!(
+        discarded,
+        [&json!({"page": 2, "reason": "blank"})],
+        "{events:?}"
+    );
+    let pages = events.iter().filter(|e| e.kind == "page").count();
+    assert_eq!(pages, 2);
+    assert_eq!(events.last().unwrap().data["pages"], 2);
+}
+
+mod ocr {
+    use super::*;
+    use scanwire_codecs::Format;
+    use scanwire_core::transfer::{CancelHandle, HookGuard};
+    use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
+    use scanwire_server::{JobStages, PageImage, Stage, StageError, Stages};
+    use std::sync::Arc;
+
+    /// What `serve --ocr eng` gives the server.
+    struct Ocr(Arc<OcrPool>);
+
+    impl std::fmt::Debug for Ocr {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Ocr")
+        }
+    }
+
+    struct JobOcr(OcrStage, #[allow(dead_code)] HookGuard);
+
+    impl Stage for JobOcr {
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
+            self.0.process(page)
+        }
+    }
+
+    impl JobStages for Ocr {
+        fn stages(&self, format: Format, cancel: &CancelHandle) -> Stages {
+            if format != Format::Pdf {
+                return Vec::new();
+            }
+            let flag = CancelFlag::new();
+            let f = flag.clone();
+            let hook = cancel.token().on_cancel(move || f.cancel());
+            vec![Arc::new(JobOcr(OcrStage::new(self.0.clone(), flag), hook))]
+        }
+
+        fn languages(&self) -> Vec<String> {
+            vec!["eng".into()]
+        }
+    }
+
+    /// A web scan with `ocr: true` runs the server's OCR stages: the document's PDF is
+    /// searchable (pdftotext finds each page's heading).
+    #[test]
+    fn a_web_scan_with_ocr_makes_a_searchable_pdf() {
+        let pool = match OcrPool::new(&OcrConfig::new("eng").unwrap(), 2) {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                return scanwire_testkit::peer_missing(&format!(
+                    "needs Tesseract with English ({e})"
+                ))
+            }
+        };
+        if std::process::Command::new("pdftotext")
+            .arg("-v")
+            .output()
+            .is_err()
+        {
+            return scanwire_testkit::peer_missing("needs pdftotext (poppler-utils)");
+        }
+        let config = ServerConfig {
+            job_stages: Some(Arc::new(Ocr(pool))),
+            ..ServerConfig::default()
+        };
+        let s = server(&["virtual"], &[("sheets", "2")], config);
+        let b = base(&s);
+        let (_, d) = get_json(&format!("{b}/api/devices"));
+        assert_eq!(d["ocr"], json!({"available": true, "languages": ["eng"]}));
+        // The top 2 inches of each sheet, where the chart prints its heading.
+        let v = start_scan(
+            &b,
+            json!({"source": "feeder", "mode": "gray", "resolution": 300, "ocr": true,
+                   "area_mm": {"x": 0, "y": 0, "w": 215.9, "h": 50.8}}),
+        );
+        let events = read_events(&format!("{b}{}", v["events"].as_str().unwrap()));
+        assert_eq!(events.last().unwrap().data["outcome"], "completed");
+        let doc = v["document"].as_str().unwrap();
+        let r = ureq::get(&format!("{b}/api/documents/{doc}/download.pdf"))
+            .call()
+            .expect("the PDF");
+        let mut pdf = Vec::new();
+        r.into_reader().read_to_end(&mut pdf).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("doc.pdf");
+        std::fs::write(&f, &pdf).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&f)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text: String = String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        assert!(text.contains("PAGE1") && text.contains("PAGE2"), "{text:?}");
+    }
+}
