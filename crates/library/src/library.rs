@@ -160,6 +160,8 @@ struct Inner {
     docs_dir: PathBuf,
     tmp_dir: PathBuf,
     state: Mutex<State>,
+    /// One archive write at a time: two writers would pick the same free name.
+    archiving: Mutex<()>,
 }
 
 struct State {
@@ -270,6 +272,7 @@ impl Library {
                 config,
                 docs_dir,
                 tmp_dir,
+                archiving: Mutex::new(()),
                 state: Mutex::new(State {
                     docs,
                     held: HashMap::new(),
@@ -882,6 +885,11 @@ impl Library {
             .archive
             .clone()
             .ok_or(LibraryError::NoArchive)?;
+        let _one_at_a_time = self
+            .inner
+            .archiving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let d = self.document(doc)?;
         if d.pages.is_empty() {
             return Err(LibraryError::Empty(d.id.clone()));
@@ -904,6 +912,21 @@ impl Library {
             self.save(&doc)?;
         }
         Ok(name)
+    }
+
+    /// After a scan into `doc` completed: archives it when its preset says so and an
+    /// archive folder is set. Returns the file written, if any.
+    pub fn scan_completed(&self, doc: &str) -> Result<Option<String>, LibraryError> {
+        let d = self.document(doc)?;
+        let wants = d
+            .preset
+            .as_deref()
+            .and_then(|p| self.preset(p).ok())
+            .is_some_and(|p| p.archive);
+        if !wants || !self.has_archive() || d.pages.is_empty() {
+            return Ok(None);
+        }
+        self.archive(doc).map(Some)
     }
 
     /// The presets, by name.

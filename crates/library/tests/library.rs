@@ -602,3 +602,42 @@ fn encoded_pages_are_kept_as_given() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Invalid);
 }
+
+#[test]
+fn a_completed_scan_is_archived_when_its_preset_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = Library::open(LibraryConfig {
+        archive: Some(ArchiveConfig::new(dir.path().join("archive"))),
+        ..LibraryConfig::new(dir.path().join("state"))
+    })
+    .unwrap();
+    let p: Preset = serde_json::from_str(r#"{"name":"Letters","archive":true}"#).unwrap();
+    lib.put_preset(p).unwrap();
+    lib.put_preset(serde_json::from_str(r#"{"name":"Keep"}"#).unwrap())
+        .unwrap();
+    let a = lib.create_document(Some("a"), Some("Letters")).unwrap();
+    // Nothing to archive yet.
+    assert_eq!(lib.scan_completed(&a).unwrap(), None);
+    lib.add_page(&a, &gray(1), None).unwrap();
+    let name = lib.scan_completed(&a).unwrap().unwrap();
+    assert!(dir.path().join("archive").join(&name).is_file());
+    let b = lib.create_document(Some("b"), Some("Keep")).unwrap();
+    lib.add_page(&b, &gray(1), None).unwrap();
+    assert_eq!(lib.scan_completed(&b).unwrap(), None);
+    let c = lib.create_document(Some("c"), None).unwrap();
+    lib.add_page(&c, &gray(1), None).unwrap();
+    assert_eq!(lib.scan_completed(&c).unwrap(), None);
+}
+
+#[test]
+fn a_temporary_library_goes_with_its_last_clone() {
+    let lib = Library::temporary().unwrap();
+    let dir = lib.config().state_dir.clone();
+    let doc = lib.create_document(Some("t"), None).unwrap();
+    lib.add_page(&doc, &gray(1), None).unwrap();
+    let clone = lib.clone();
+    drop(lib);
+    assert!(dir.is_dir());
+    drop(clone);
+    assert!(!dir.exists());
+}

@@ -356,6 +356,27 @@ fn documents_routes_over_http() {
         404
     );
 
+    // Renaming: a name with nothing in it is refused.
+    let r = call(
+        a,
+        "PUT",
+        &format!("/api/documents/{doc}"),
+        Some(&json!({"name": " "})),
+        true,
+    );
+    assert_eq!(r.status, 400, "{}", error_of(&r).1);
+    let r = call(
+        a,
+        "PUT",
+        &format!("/api/documents/{doc}"),
+        Some(&json!({"name": "Rechnung März"})),
+        true,
+    );
+    assert_eq!(
+        (r.status, r.json()["name"].as_str()),
+        (200, Some("Rechnung März"))
+    );
+
     // Downloads: the sanitised name as ASCII and as UTF-8.
     let pdf = call(
         a,
