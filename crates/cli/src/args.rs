@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// client to ask for it, so it is the server's setting.
     #[arg(long, value_name = "LANGS")]
     pub ocr: Option<String>,
+    /// Serve no web page: `/` and `/api` answer 404 (eSCL and WS-Scan only).
+    #[arg(long)]
+    pub no_web: bool,
     /// Connections served at once; more get 503 (plain HTTP) or are closed (TLS).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_connections: usize,

@@ -80,6 +80,9 @@ impl ServePlan {
             });
         }
         config.job_stages = ocr(args.ocr.as_deref())?;
+        if args.no_web {
+            config.web = None;
+        }
         Ok(ServePlan {
             ids,
             config,
@@ -203,12 +206,15 @@ pub fn ocr(langs: Option<&str>) -> Result<Option<Arc<dyn JobStages>>> {
     let pool = OcrPool::new(&config, cores).map_err(|e| usage(format!("--ocr {langs}: {e}")))?;
     Ok(Some(Arc::new(ServeOcr {
         pool: Arc::new(pool),
+        languages: langs.split('+').map(str::to_string).collect(),
     })))
 }
 
 /// The OCR stage for every PDF job.
 struct ServeOcr {
     pool: Arc<OcrPool>,
+    /// As given (`eng+deu`): what the web page shows.
+    languages: Vec<String>,
 }
 
 impl std::fmt::Debug for ServeOcr {
@@ -218,6 +224,10 @@ impl std::fmt::Debug for ServeOcr {
 }
 
 impl JobStages for ServeOcr {
+    fn languages(&self) -> Vec<String> {
+        self.languages.clone()
+    }
+
     fn stages(&self, format: Format, cancel: &CancelHandle) -> Stages {
         if format != Format::Pdf {
             return Vec::new();
