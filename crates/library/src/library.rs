@@ -521,8 +521,17 @@ impl Library {
             remove_page_files(&self.doc_dir(doc), &id);
             return Err(LibraryError::NoDocument(doc.to_string()));
         };
+        // After the last of its pass (deleted pages leave gaps, never repeats).
         let pass_seq = match pass {
-            Some(p) => d.pages.iter().filter(|q| q.pass == Some(p)).count() as u32 + 1,
+            Some(p) => {
+                d.pages
+                    .iter()
+                    .filter(|q| q.pass == Some(p))
+                    .map(|q| q.pass_seq)
+                    .max()
+                    .unwrap_or(0)
+                    + 1
+            }
             None => 0,
         };
         let page = StoredPage {
@@ -644,7 +653,7 @@ impl Library {
         let dir = self.doc_dir(doc);
         let mut p = d.pages[i].clone();
         let r = page::read_png(&dir.join(format!("{page}.png")), stored_pixel(&p, &dir)?)?;
-        let r = page::rotate(&r, quarters)?;
+        let r = page::rotate(r, quarters)?;
         let mut bytes = page::write_png(&dir.join(format!("{page}.png")), &r)?;
         bytes += write_bytes(
             &dir.join(format!("{page}.jpg")),
@@ -735,10 +744,13 @@ impl Library {
         Ok(out)
     }
 
-    /// Deletes a document and its files.
+    /// Deletes a document and its files; refused while a scan writes into it (a [`Hold`]).
     pub fn delete_document(&self, doc: &str) -> Result<(), LibraryError> {
         let mut st = self.lock();
         get(&st, doc)?;
+        if st.held.contains_key(doc) {
+            return Err(LibraryError::Busy(doc.to_string()));
+        }
         st.docs.remove(doc);
         let dir = self.doc_dir(doc);
         std::fs::remove_dir_all(&dir).map_err(LibraryError::io("the document folder", &dir))

@@ -542,6 +542,9 @@ fn state_dir_is_bounded_oldest_first_never_held() {
     // a is held: b (the oldest not held) went.
     assert!(lib.has_document(&a) && !lib.has_document(&b) && lib.has_document(&c));
     assert!(!dir.path().join("state/documents").join(&b).exists());
+    let busy = lib.delete_document(&a).unwrap_err();
+    assert_eq!(busy.kind(), ErrorKind::Conflict);
+    assert!(busy.to_string().contains("being scanned into"), "{busy}");
     drop(hold);
     let e = lib.create_document(Some("e"), None).unwrap();
     lib.add_page(&e, &gray(1), None).unwrap();
@@ -640,4 +643,20 @@ fn a_temporary_library_goes_with_its_last_clone() {
     assert!(dir.is_dir());
     drop(clone);
     assert!(!dir.exists());
+}
+
+#[test]
+fn a_page_rescanned_after_a_delete_keeps_its_place_in_the_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = open(dir.path());
+    let doc = lib.create_document(Some("d"), None).unwrap();
+    let id = |pass, s| lib.add_page(&doc, &gray(s), Some(pass)).unwrap().id;
+    let f1 = id(Pass::Fronts, 1);
+    let f2 = id(Pass::Fronts, 2);
+    lib.delete_page(&doc, &f2).unwrap();
+    // The second front again, then the backs (sheet 2's first).
+    let f2 = id(Pass::Fronts, 3);
+    let b2 = id(Pass::Backs, 4);
+    let b1 = id(Pass::Backs, 5);
+    assert_eq!(lib.interleave(&doc).unwrap(), [f1, b1, f2, b2]);
 }
