@@ -117,6 +117,12 @@ pub struct DocumentInfo {
     pub archived: Option<String>,
     /// The next page number for a page id.
     next_page: u32,
+    /// Counts changes (pages added, moved, turned, removed; renames).
+    #[serde(default)]
+    revision: u64,
+    /// The revision `archived` was written from.
+    #[serde(default)]
+    archived_revision: Option<u64>,
 }
 
 impl DocumentInfo {
@@ -361,6 +367,8 @@ impl Library {
             pages: Vec::new(),
             archived: None,
             next_page: 1,
+            revision: 0,
+            archived_revision: None,
         };
         self.save(&doc)?;
         st.docs.insert(id.clone(), doc);
@@ -547,6 +555,7 @@ impl Library {
             pixel: page::pixel_name(pixel).to_string(),
         };
         d.pages.push(page.clone());
+        d.revision += 1;
         let d = d.clone();
         self.save(&d)?;
         self.evict(&mut st, &[doc]);
@@ -607,6 +616,7 @@ impl Library {
         let d = get_mut(&mut st, doc)?;
         let mut new = d.clone();
         f(&mut new)?;
+        new.revision += 1;
         self.save(&new)?;
         *d = new;
         Ok(())
@@ -670,6 +680,7 @@ impl Library {
         p.dpi = r.dpi;
         p.rotation = (p.rotation + quarters * 90) % 360;
         p.bytes = bytes;
+        d.revision += 1;
         d.pages[i] = p.clone();
         let d = d.clone();
         self.save(&d)?;
@@ -889,7 +900,8 @@ impl Library {
     }
 
     /// Writes the document as a PDF into the archive folder, named by the template; returns
-    /// the file name. Then removes the oldest archived files past the archive's bound.
+    /// the file name. A document unchanged since it was last archived is not written again:
+    /// its file's name is returned. Then removes the oldest archived files past the archive's bound.
     pub fn archive(&self, doc: &str) -> Result<String, LibraryError> {
         let cfg = self
             .inner
@@ -906,6 +918,13 @@ impl Library {
         if d.pages.is_empty() {
             return Err(LibraryError::Empty(d.id.clone()));
         }
+        if let (Some(name), Some(rev)) = (&d.archived, d.archived_revision) {
+            if rev == d.revision {
+                // Unchanged since: the same file, not a second copy for the consumer (the
+                // page and a preset's automatic archiving may both ask).
+                return Ok(name.clone());
+            }
+        }
         let n = self
             .lock()
             .archive
@@ -920,6 +939,7 @@ impl Library {
             .add(&self.inner.config.state_dir, &cfg, &name, written)?;
         if let Some(doc) = st.docs.get_mut(doc) {
             doc.archived = Some(name.clone());
+            doc.archived_revision = Some(d.revision);
             let doc = doc.clone();
             self.save(&doc)?;
         }

@@ -402,7 +402,12 @@ fn archive_names_never_overwrite_and_stay_bounded() {
         .unwrap();
     lib.add_page(&doc, &gray(1), None).unwrap();
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4.pdf");
+    // Unchanged: the same file again, not a second copy for the consumer.
+    assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4.pdf");
+    let change = |lib: &Library| lib.rename(&doc, "Tax: 2026/Q4").unwrap();
+    change(&lib);
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4-2.pdf");
+    change(&lib);
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4-3.pdf");
     assert_eq!(
         lib.document(&doc).unwrap().archived.as_deref(),
@@ -426,6 +431,7 @@ fn archive_names_never_overwrite_and_stay_bounded() {
     drop(lib);
     // Bound to two and a half files: when the fourth lands, the oldest two go.
     let lib = Library::open(cfg(Some(size * 5 / 2))).unwrap();
+    change(&lib);
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4-4.pdf");
     assert_eq!(
         names(&archive),
@@ -436,6 +442,7 @@ fn archive_names_never_overwrite_and_stay_bounded() {
         ]
     );
     // The freed first name is used again; the bound keeps the newest two.
+    change(&lib);
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4.pdf");
     assert_eq!(
         names(&archive),
