@@ -263,11 +263,14 @@ impl Library {
                 Ok(Some(d)) if d.id == id => {
                     docs.insert(id, d);
                 }
-                // A document whose metadata never got written (a crash at its creation) or
-                // was damaged: its pages cannot be put in order, so it goes.
-                _ => {
+                // A crash between creating the folder and writing its metadata (which is
+                // written before any page): nothing to keep.
+                Ok(None) => {
                     let _ = std::fs::remove_dir_all(&dir);
                 }
+                // Metadata this version cannot read: left as it is (pages are never thrown
+                // away on a guess), but not listed.
+                _ => {}
             }
         }
         let presets = crate::presets::load(&config.state_dir)?;

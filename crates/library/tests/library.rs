@@ -659,3 +659,23 @@ fn a_page_rescanned_after_a_delete_keeps_its_place_in_the_pass() {
     let b1 = id(Pass::Backs, 5);
     assert_eq!(lib.interleave(&doc).unwrap(), [f1, b1, f2, b2]);
 }
+
+#[test]
+fn unreadable_metadata_is_left_alone_and_a_half_made_document_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = open(dir.path());
+    let keep = lib.create_document(Some("k"), None).unwrap();
+    lib.add_page(&keep, &gray(1), None).unwrap();
+    let bad = lib.create_document(Some("b"), None).unwrap();
+    lib.add_page(&bad, &gray(1), None).unwrap();
+    drop(lib);
+    let docs = dir.path().join("state/documents");
+    std::fs::write(docs.join(&bad).join("document.json"), b"{not json").unwrap();
+    std::fs::create_dir(docs.join("dhalf-1")).unwrap();
+    std::fs::write(docs.join(&keep).join(".tmp-x"), b"partial").unwrap();
+    let lib = open(dir.path());
+    assert!(lib.has_document(&keep) && !lib.has_document(&bad));
+    assert!(docs.join(&bad).join("p1.png").is_file(), "pages are kept");
+    assert!(!docs.join("dhalf-1").exists());
+    assert!(!docs.join(&keep).join(".tmp-x").exists());
+}
