@@ -500,7 +500,8 @@ async fn feeder_three_pages(c: &Client) -> Step {
     Ok(())
 }
 
-/// Moving a page with its button and rotating one reach the server.
+/// Moving a page with its button, rotating one and dragging one onto another reach the
+/// server.
 async fn edit_pages(c: &Client) -> Step {
     let before = js(c, "state.doc.pages.map(p => p.id)").await?;
     click(
@@ -531,8 +532,30 @@ async fn edit_pages(c: &Client) -> Step {
         5,
     )
     .await?;
+    // Drag and drop: the third page onto the first (the page's own drag handlers, with the
+    // events a browser sends; WebDriver's pointer actions do not start HTML drag and drop).
+    js(
+        c,
+        "(() => { const li = document.querySelectorAll('#pages li.page'); const dt = new DataTransfer(); li[2].dispatchEvent(new DragEvent('dragstart', {dataTransfer: dt, bubbles: true})); li[0].dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true})); li[0].dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})); return true; })()",
+    )
+    .await?;
+    let want = json!([before[2], before[1], before[0]]);
+    wait(
+        c,
+        "dropping page 3 on page 1 reorders the document",
+        &format!(
+            "JSON.stringify(state.doc.pages.map(p => p.id)) === {:?}",
+            want.to_string()
+        ),
+        5,
+    )
+    .await?;
     let doc = document(c).await?;
-    if doc["pages"][0]["rotation"] != json!(90) || doc["pages"][0]["id"] != before[1] {
+    let ids: Vec<&Value> = doc["pages"]
+        .as_array()
+        .map(|p| p.iter().map(|p| &p["id"]).collect())
+        .unwrap_or_default();
+    if doc["pages"][1]["rotation"] != json!(90) || ids != [&before[2], &before[1], &before[0]] {
         return Err(format!(
             "the server's document after move and rotate: {doc}"
         ));
@@ -700,7 +723,7 @@ async fn viewport(c: &Client, w: u32, h: u32) -> Step {
 }
 
 /// A 1200 dpi scan cancelled mid-page: the device is idle within a second, and the next scan
-/// works.
+/// works (and its page is deleted again).
 async fn cancel_mid_page(c: &Client) -> Step {
     click(c, "#new-doc").await?;
     choose(c, "source", "flatbed").await?;
@@ -755,6 +778,14 @@ async fn cancel_mid_page(c: &Client) -> Step {
             "the scan after a cancel did not complete: {status}"
         ));
     }
+    click(c, "#pages li.page button[aria-label='Delete page 1']").await?;
+    wait(
+        c,
+        "deleting the only page empties the document",
+        "state.doc.pages.length === 0 && document.getElementById('dl-main').getAttribute('aria-disabled') === 'true'",
+        5,
+    )
+    .await?;
     Ok(())
 }
 
