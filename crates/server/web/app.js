@@ -305,6 +305,7 @@ async function preview() {
   const btn = $('preview-btn');
   btn.disabled = true;
   btn.textContent = 'Previewing…';
+  $('scan-btn').disabled = true;
   $('preview-info').textContent = 'Scanning a quick preview of the whole glass…';
   try {
     const p = await api('POST', `/api/devices/${encodeURIComponent(d.segment)}/preview`, { source: 'flatbed' });
@@ -336,6 +337,7 @@ async function preview() {
   } finally {
     btn.textContent = 'Preview';
     btn.disabled = sourceCaps().source !== 'flatbed';
+    $('scan-btn').disabled = !!state.scan;
   }
 }
 
@@ -515,6 +517,8 @@ function setScanning(on) {
   $('scan-btn').textContent = on ? 'Scanning…' : 'Scan';
   for (const b of document.querySelectorAll('.run-preset')) b.disabled = on;
   $('backs-btn').disabled = on;
+  const c = state.device && sourceCaps();
+  $('preview-btn').disabled = on || !c || c.source !== 'flatbed';
 }
 
 function pageRow(n) {
@@ -972,12 +976,17 @@ async function savePreset(ev) {
 // ---------- device events ----------
 
 /** Device changes from the server's event stream; a server without one (the stream is
- * optional) gets its device list read again every 15 s while the page is visible. */
+ * optional) gets its device list read again every 15 s while the page is visible (3 s while
+ * a device is busy). */
 function watchDevices() {
-  const fallback = () =>
-    setInterval(() => {
+  // Sooner while a device is busy, so that it shows idle again soon after.
+  const fallback = () => {
+    const busy = state.info && state.info.devices.some((d) => d.state === 'busy');
+    setTimeout(() => {
       if (document.visibilityState === 'visible' && !state.scan) loadDevices().catch(() => {});
-    }, 15000);
+      fallback();
+    }, busy ? 3000 : 15000);
+  };
   if (!('EventSource' in window)) return fallback();
   const es = new EventSource('/api/events');
   let opened = false;
