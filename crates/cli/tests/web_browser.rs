@@ -500,8 +500,8 @@ async fn feeder_three_pages(c: &Client) -> Step {
     Ok(())
 }
 
-/// Moving a page with its button, rotating one and dragging one onto another reach the
-/// server.
+/// Moving a page with its button, rotating one, dragging one onto another and renaming the
+/// document reach the server.
 async fn edit_pages(c: &Client) -> Step {
     let before = js(c, "state.doc.pages.map(p => p.id)").await?;
     click(
@@ -550,12 +550,36 @@ async fn edit_pages(c: &Client) -> Step {
         5,
     )
     .await?;
+    click(c, "#rename-btn").await?;
+    let input = c
+        .find(Locator::Css("#rename-input"))
+        .await
+        .map_err(|e| format!("the rename field: {e}"))?;
+    input
+        .clear()
+        .await
+        .map_err(|e| format!("clearing the name: {e}"))?;
+    input
+        .send_keys("Letters, 7 December")
+        .await
+        .map_err(|e| format!("typing a name: {e}"))?;
+    click(c, "#rename-form button[type=submit]").await?;
+    wait(
+        c,
+        "renaming the document",
+        "state.doc.name === 'Letters, 7 December' && document.getElementById('rename-form').hidden",
+        5,
+    )
+    .await?;
     let doc = document(c).await?;
     let ids: Vec<&Value> = doc["pages"]
         .as_array()
         .map(|p| p.iter().map(|p| &p["id"]).collect())
         .unwrap_or_default();
-    if doc["pages"][1]["rotation"] != json!(90) || ids != [&before[2], &before[1], &before[0]] {
+    if doc["name"] != json!("Letters, 7 December")
+        || doc["pages"][1]["rotation"] != json!(90)
+        || ids != [&before[2], &before[1], &before[0]]
+    {
         return Err(format!(
             "the server's document after move and rotate: {doc}"
         ));

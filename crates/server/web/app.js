@@ -649,7 +649,11 @@ async function finished(scan, d) {
         el.textContent = `Done: fronts and backs put in order (${state.doc.pages.length} pages).`;
       });
     }
-    if (scan.preset && d.outcome === 'completed') {
+    if (d.archived) {
+      showAlert(`Archived as ${d.archived}`, 'ok');
+    } else if (scan.preset && d.outcome === 'completed') {
+      // The server archives a preset's document itself when it says so in `done`; else the
+      // page asks (the server writes a document it archived already only once).
       const p = state.presets.find((x) => x.name === scan.preset);
       if (p && p.archive && state.info.archive) await archive(scan.document);
     }
@@ -698,8 +702,13 @@ function renderDoc() {
   $('doc-empty').hidden = !!doc;
   $('new-doc').hidden = !doc;
   renderAddTo();
+  if (!$('rename-form').hidden && (!doc || $('rename-form').dataset.doc !== doc.id)) {
+    $('rename-form').hidden = true;
+    $('rename-btn').hidden = false;
+  }
   if (!doc) return;
   $('doc-name').textContent = `${doc.name} · ${doc.pages.length} page${doc.pages.length === 1 ? '' : 's'}`;
+  $('rename-btn').setAttribute('aria-label', `Rename ${doc.name}`);
   const list = $('pages');
   list.textContent = '';
   doc.pages.forEach((p, i) => list.append(pageCard(p, i, doc.pages.length)));
@@ -708,7 +717,9 @@ function renderDoc() {
   const dl = $('dl-main');
   if (fmt === 'pdf') {
     dl.href = `${base}/download.pdf`;
-    dl.textContent = 'Download PDF';
+    // Searchable when its pages were OCRed (each page says whether it has text).
+    const searchable = doc.pages.length > 0 && doc.pages.every((p) => p.text);
+    dl.textContent = searchable ? 'Download searchable PDF' : 'Download PDF';
   } else {
     dl.href = `${base}/download.zip`;
     dl.textContent = 'Download PNG images (ZIP)';
@@ -1041,6 +1052,29 @@ function wire() {
     loadRecent().catch(() => {});
   });
   $('archive-btn').addEventListener('click', () => state.doc && archive(state.doc.id));
+  $('rename-btn').addEventListener('click', () => {
+    $('rename-input').value = state.doc.name;
+    $('rename-form').dataset.doc = state.doc.id;
+    $('rename-form').hidden = false;
+    $('rename-btn').hidden = true;
+    $('rename-input').focus();
+  });
+  const endRename = () => {
+    $('rename-form').hidden = true;
+    $('rename-btn').hidden = false;
+  };
+  $('rename-cancel').addEventListener('click', endRename);
+  $('rename-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = $('rename-input').value.trim();
+    if (!name) return;
+    const ok = await guarded(() => api('PUT', `/api/documents/${encodeURIComponent(state.doc.id)}`, { name }));
+    if (ok !== undefined) {
+      endRename();
+      await guarded(() => loadDoc(state.doc.id));
+      loadRecent().catch(() => {});
+    }
+  });
   $('preset-form').addEventListener('submit', savePreset);
   for (const a of [$('dl-main'), $('dl-zip')]) {
     a.addEventListener('click', (ev) => {
