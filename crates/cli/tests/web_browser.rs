@@ -306,6 +306,7 @@ async fn scenarios(c: &Client, serve: &Serve, downloads: &Path, archive: &Path) 
     preset(c, archive).await?;
     manual_duplex(c).await?;
     recent_delete(c).await?;
+    device_trouble(c).await?;
     if let Some(dir) = std::env::var_os("SCANWIRE_WEB_SCREENSHOTS") {
         screenshots(c, Path::new(&dir)).await?;
     }
@@ -982,4 +983,69 @@ async fn busy_elsewhere(c: &Client) -> Step {
         .await
         .map_err(|e| format!("back to the first tab: {e}"))?;
     result
+}
+
+/// The device's status in words: on a server whose feeder warms up and jams on page 2, the
+/// page says "Warming up" while it does, then the jam with its page, in the warning style,
+/// and keeps page 1.
+async fn device_trouble(c: &Client) -> Step {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let serve = Serve::start(
+        tmp.path(),
+        &[
+            "--set",
+            "sheets=3",
+            "--set",
+            "jam-at-page=2",
+            "--set",
+            "warmup-ms=600",
+        ],
+    );
+    c.goto(&serve.url("/"))
+        .await
+        .map_err(|e| format!("opening the page: {e}"))?;
+    wait(
+        c,
+        "the page gets ready",
+        "document.body.dataset.ready === '1'",
+        10,
+    )
+    .await?;
+    choose(c, "source", "feeder").await?;
+    choose(c, "resolution", "75").await?;
+    record_progress(c).await?;
+    js(
+        c,
+        "(() => { window.said = []; new MutationObserver(() => window.said.push(document.getElementById('scan-status').textContent)).observe(document.getElementById('scan-status'), {childList: true, characterData: true, subtree: true}); return true; })()",
+    )
+    .await?;
+    click(c, "#scan-btn").await?;
+    let status = scan_done(c, "the jammed scan ends", 30).await?;
+    let said = js(c, "window.said").await?;
+    if !said.to_string().contains("Warming up") {
+        return Err(format!(
+            "the page never said the scanner was warming up: {said}"
+        ));
+    }
+    let warn = js(
+        c,
+        "document.getElementById('scan-status').classList.contains('warn')",
+    )
+    .await?;
+    if !status.contains("jam on page 2") || warn != json!(true) {
+        return Err(format!(
+            "the jam is not told as a warning: {status:?} (said: {said})"
+        ));
+    }
+    let thumbs = js(
+        c,
+        "document.querySelectorAll('#progress img.prog-thumb').length",
+    )
+    .await?;
+    if thumbs != json!(1) {
+        return Err(format!(
+            "{thumbs} thumbnails after a jam on page 2, want 1 ({status})"
+        ));
+    }
+    Ok(())
 }

@@ -577,6 +577,7 @@ function listen(url) {
     const el = $('scan-status');
     el.textContent = d.message || d.code;
     const trouble = TROUBLE.has(d.code);
+    if (trouble) scan.trouble = d.message || d.code;
     el.dataset.trouble = trouble ? '1' : '';
     el.className = 'status' + (trouble ? ' warn' : '');
   });
@@ -626,7 +627,9 @@ async function finished(scan, d) {
     el.textContent = d.message || `Cancelled after ${pages}.`;
     el.className = 'status';
   } else {
-    el.textContent = d.message || 'The scan failed.';
+    // The device's own words (a jam, an empty feeder) first, when the end does not repeat them.
+    const why = d.message || 'The scan failed.';
+    el.textContent = scan.trouble && !why.includes(scan.trouble) ? `${scan.trouble}. ${why}` : why;
     el.className = 'status warn';
   }
   el.dataset.trouble = '';
