@@ -158,7 +158,12 @@ function renderDeviceStatus() {
 function onDevice() {
   const id = $('device').value;
   state.device = state.info.devices.find((d) => d.id === id) || null;
-  if (!state.device) return;
+  if (!state.device) {
+    $('device-status').textContent = 'This server shares no device.';
+    $('preview-btn').disabled = true;
+    $('scan-btn').disabled = true;
+    return;
+  }
   localStorage.setItem('scanwire.device', id);
   renderDeviceStatus();
   const caps = state.device.capabilities;
