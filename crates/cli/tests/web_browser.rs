@@ -307,6 +307,7 @@ async fn scenarios(c: &Client, serve: &Serve, downloads: &Path, archive: &Path) 
     manual_duplex(c).await?;
     recent_delete(c).await?;
     device_trouble(c).await?;
+    basic_auth(c).await?;
     if let Some(dir) = std::env::var_os("SCANWIRE_WEB_SCREENSHOTS") {
         screenshots(c, Path::new(&dir)).await?;
     }
@@ -1047,5 +1048,39 @@ async fn device_trouble(c: &Client) -> Step {
             "{thumbs} thumbnails after a jam on page 2, want 1 ({status})"
         ));
     }
+    Ok(())
+}
+
+/// Behind `serve --user`, the page opened with the login in its URL scans, and its
+/// thumbnails and document load (every request of the page carries the login the browser
+/// keeps for the origin).
+async fn basic_auth(c: &Client) -> Step {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::write(tmp.path().join("pw"), "secret\n").map_err(|e| e.to_string())?;
+    let serve = Serve::start(tmp.path(), &["--user", "scan", "--password-file", "pw"]);
+    c.goto(&format!("http://scan:secret@{}/", serve.addr))
+        .await
+        .map_err(|e| format!("opening the page with a login: {e}"))?;
+    wait(
+        c,
+        "the page gets ready",
+        "document.body.dataset.ready === '1' && state.info !== null",
+        10,
+    )
+    .await?;
+    choose(c, "source", "flatbed").await?;
+    choose(c, "resolution", "75").await?;
+    choose(c, "paper", "").await?;
+    record_progress(c).await?;
+    click(c, "#scan-btn").await?;
+    let status = scan_done(c, "the scan behind basic auth ends", 30).await?;
+    wait(
+        c,
+        "the page's thumbnail loads behind basic auth",
+        "[...document.querySelectorAll('#pages li.page img')].filter(i => i.complete && i.naturalWidth > 0).length === 1",
+        10,
+    )
+    .await
+    .map_err(|e| format!("{e} ({status})"))?;
     Ok(())
 }

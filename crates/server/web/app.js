@@ -48,6 +48,11 @@ class ApiError extends Error {
   }
 }
 
+/** `path` on this server. Built on `location.origin`, which never holds a user name or
+ * password: a page opened as http://user:pass@host/ has them in its base URL, and fetch
+ * refuses a URL with credentials (the browser sends the login it keeps for the origin). */
+const here = (path) => new URL(path, location.origin).href;
+
 /** A JSON request; every state-changing one carries the header the server requires. */
 async function api(method, url, body) {
   const headers = {};
@@ -55,7 +60,7 @@ async function api(method, url, body) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   try {
-    res = await fetch(url, {
+    res = await fetch(here(url), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -557,7 +562,7 @@ function refreshDocSoon() {
 
 function listen(url) {
   const scan = state.scan;
-  const es = new EventSource(url);
+  const es = new EventSource(here(url));
   scan.events = es;
   const on = (name, fn) =>
     es.addEventListener(name, (ev) => {
@@ -1007,7 +1012,7 @@ function watchDevices() {
     }, busy ? 3000 : 15000);
   };
   if (!('EventSource' in window)) return fallback();
-  const es = new EventSource('/api/events');
+  const es = new EventSource(here('/api/events'));
   let opened = false;
   es.onopen = () => {
     opened = true;
