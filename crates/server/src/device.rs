@@ -30,6 +30,9 @@ pub(crate) struct DeviceEntry {
     pub uuid: String,
     pub shared: SharedDevice,
     state: Mutex<DeviceState>,
+    /// Bumped whenever a job or holder takes or frees the device (the web page's device
+    /// events).
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// Something other than an eSCL or WS-Scan job holding the device (a scan or preview from
@@ -114,11 +117,22 @@ impl DeviceEntry {
                 down: false,
                 held: None,
             }),
+            changed: tokio::sync::watch::channel(0).0,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, DeviceState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes whoever watches the device's state.
+    pub(crate) fn notify(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes of the device's state (taken or freed), from now on.
+    pub(crate) fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     /// Creates a job unless another one holds the device.
@@ -161,6 +175,8 @@ impl DeviceEntry {
                 _ => break,
             }
         }
+        drop(st);
+        self.notify();
         Ok(job)
     }
 
@@ -190,6 +206,8 @@ impl DeviceEntry {
         }
         st.held = Some(holder);
         st.feeder = None;
+        drop(st);
+        self.notify();
         Ok(())
     }
 
@@ -208,6 +226,8 @@ impl DeviceEntry {
             }
             _ => {}
         }
+        drop(st);
+        self.notify();
     }
 
     /// What the device is doing, in words.
@@ -348,6 +368,8 @@ impl JobHost for DeviceEntry {
             }
             None => {}
         }
+        // Watchers read the state after the lock is released.
+        self.notify();
         let source = job.req.request.source;
         if !source.is_feeder() {
             return;

@@ -772,3 +772,32 @@ mod ocr {
         assert!(text.contains("PAGE1") && text.contains("PAGE2"), "{text:?}");
     }
 }
+
+#[test]
+fn device_events_follow_the_device_taken_and_freed() {
+    let s = server(&["virtual"], &[("sheets", "2")], ServerConfig::default());
+    let b = base(&s);
+    let r = ureq::get(&format!("{b}/api/events")).call().unwrap();
+    assert_eq!(r.content_type(), "text/event-stream");
+    let mut lines = BufReader::new(r.into_reader()).lines();
+    let mut next_state = move || loop {
+        let line = lines.next().expect("the stream goes on").unwrap();
+        if let Some(d) = line.strip_prefix("data:") {
+            let v: Value = serde_json::from_str(d.trim()).unwrap();
+            return v["state"].as_str().unwrap().to_string();
+        }
+    };
+    assert_eq!(next_state(), "idle");
+    let v = start_scan(
+        &b,
+        json!({"source": "feeder", "mode": "gray", "resolution": 75}),
+    );
+    assert_eq!(next_state(), "busy");
+    let mut state = next_state();
+    while state == "busy" {
+        state = next_state();
+    }
+    assert_eq!(state, "idle");
+    let events = read_events(&format!("{b}{}", v["events"].as_str().unwrap()));
+    assert_eq!(events.last().unwrap().data["outcome"], "completed");
+}

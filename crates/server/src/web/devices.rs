@@ -5,16 +5,20 @@ use super::error::json;
 use super::Web;
 use crate::device::{Activity, DeviceEntry};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use scanwire_core::device::{ColorMode, Source, SourceCaps};
 use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 pub(super) fn routes(web: &Arc<Web>) -> Router {
     Router::new()
         .route("/devices", get(devices))
+        .route("/events", get(device_events))
         .with_state(web.clone())
 }
 
@@ -100,4 +104,40 @@ fn device(d: &Arc<DeviceEntry>) -> Value {
             "formats": ["pdf", "png", "jpeg", "tiff"],
         },
     })
+}
+
+/// `GET /api/events`: a `device` event for every device at once, then one whenever a
+/// device's state or status changes (a job or a web scan takes or frees it).
+async fn device_events(State(web): State<Arc<Web>>) -> Response {
+    let devices: Vec<Arc<DeviceEntry>> = web.server.devices().to_vec();
+    let watches: Vec<_> = devices.iter().map(|d| d.watch()).collect();
+    let sent: Vec<Option<String>> = vec![None; devices.len()];
+    let stream = futures_util::stream::unfold(
+        (devices, watches, sent, VecDeque::<String>::new()),
+        |(devices, mut watches, mut sent, mut queue)| async move {
+            loop {
+                if let Some(data) = queue.pop_front() {
+                    let ev = SseEvent::default().event("device").data(data);
+                    return Some((Ok::<_, Infallible>(ev), (devices, watches, sent, queue)));
+                }
+                for (d, last) in devices.iter().zip(sent.iter_mut()) {
+                    let now = device(d).to_string();
+                    if last.as_ref() != Some(&now) {
+                        *last = Some(now.clone());
+                        queue.push_back(now);
+                    }
+                }
+                if !queue.is_empty() {
+                    continue;
+                }
+                let changes = watches.iter_mut().map(|w| Box::pin(w.changed()));
+                if let (Err(_), _, _) = futures_util::future::select_all(changes).await {
+                    return None;
+                }
+            }
+        },
+    );
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }

@@ -661,7 +661,11 @@ impl Scan {
                 "status",
                 json!({"page": now.page, "percent": now.percent, "bytes": now.bytes}),
             );
-            std::thread::sleep(STATUS_GAP);
+            // Not after a page's start: its first STATUS follows at once and is the one a
+            // person waits to see move.
+            if now.bytes > 0 {
+                std::thread::sleep(STATUS_GAP);
+            }
         }
     }
 
@@ -675,7 +679,11 @@ impl Scan {
         let mut outcome = None;
         for ev in events.iter() {
             match ev {
-                Event::Stream(p) => self.page.store(p.number, Ordering::Relaxed),
+                Event::Stream(p) => {
+                    self.page.store(p.number, Ordering::Relaxed);
+                    // "scanning page N" for the device list.
+                    self.dev.notify();
+                }
                 Event::DeviceStatus { status, percent } => self.device_status(status, percent),
                 Event::Finished(o) => {
                     outcome = Some(o);
