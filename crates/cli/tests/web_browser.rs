@@ -678,6 +678,20 @@ async fn screenshots(c: &Client, dir: &Path) -> Step {
     record_progress(c).await?;
     click(c, "#scan-btn").await?;
     scan_done(c, "the screenshot's feeder scan ends", 60).await?;
+    click(c, "#rename-btn").await?;
+    js(
+        c,
+        "(() => { document.getElementById('rename-input').value = 'Letters, 7 December'; return true; })()",
+    )
+    .await?;
+    click(c, "#rename-form button[type=submit]").await?;
+    wait(
+        c,
+        "the screenshot's document is renamed",
+        "state.doc.name === 'Letters, 7 December'",
+        5,
+    )
+    .await?;
     choose(c, "source", "flatbed").await?;
     choose(c, "resolution", "300").await?;
     click(c, "#preview-btn").await?;
