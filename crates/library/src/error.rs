@@ -35,6 +35,9 @@ pub enum LibraryError {
     /// Manual duplex whose passes cannot be interleaved.
     #[error("{0}")]
     Interleave(String),
+    /// A document a scan is writing into.
+    #[error("document {0:?} is being scanned into; wait for the scan to end or cancel it first")]
+    Busy(String),
     /// A document without pages cannot be downloaded or archived.
     #[error("document {0:?} has no pages yet; scan or add a page first")]
     Empty(String),
@@ -126,7 +129,9 @@ impl LibraryError {
         use LibraryError::*;
         match self {
             NoDocument(_) | NoPage { .. } | NoPreset(_) => ErrorKind::NotFound,
-            NotAPermutation { .. } | Interleave(_) | Empty(_) | NoArchive => ErrorKind::Conflict,
+            NotAPermutation { .. } | Interleave(_) | Empty(_) | NoArchive | Busy(_) => {
+                ErrorKind::Conflict
+            }
             Rotation(_) | BadName(_) | BadPreset { .. } | BadPage(_) => ErrorKind::Invalid,
             Template { .. } | Codec { .. } | Zip { .. } | Io { .. } | Damaged { .. } => {
                 ErrorKind::Internal

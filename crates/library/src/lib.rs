@@ -5,9 +5,11 @@
 //! - [`Library`]: opened on a state directory ([`LibraryConfig`]);
 //!   [`Library::create_document`], [`Library::add_page`] (a finished
 //!   [`scanwire_pipeline::PageImage`]: stored as a lossless PNG with its thumbnail and text
-//!   layer), [`Library::reorder`], [`Library::rotate`], [`Library::delete_page`],
+//!   layer; [`Library::add_encoded_page`] when the caller encoded it), [`Library::hold`]
+//!   (a scan writing into a document), [`Library::reorder`], [`Library::rotate`], [`Library::delete_page`],
 //!   [`Library::interleave`] (manual duplex), [`Library::pdf`] (searchable when pages were
-//!   OCRed), [`Library::zip`], single pages, [`Library::archive`], the list of documents,
+//!   OCRed), [`Library::zip`], single pages, [`Library::archive`] (and
+//!   [`Library::scan_completed`] for a preset that archives), the list of documents,
 //!   presets. The library's module docs show the files it keeps.
 //! - [`ArchiveConfig`]: the archive folder, its naming template and bound (`archive`
 //!   module docs).

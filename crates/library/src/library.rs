@@ -117,6 +117,12 @@ pub struct DocumentInfo {
     pub archived: Option<String>,
     /// The next page number for a page id.
     next_page: u32,
+    /// Counts changes (pages added, moved, turned, removed; renames).
+    #[serde(default)]
+    revision: u64,
+    /// The revision `archived` was written from.
+    #[serde(default)]
+    archived_revision: Option<u64>,
 }
 
 impl DocumentInfo {
@@ -160,6 +166,8 @@ struct Inner {
     docs_dir: PathBuf,
     tmp_dir: PathBuf,
     state: Mutex<State>,
+    /// One archive write at a time: two writers would pick the same free name.
+    archiving: Mutex<()>,
 }
 
 struct State {
@@ -255,11 +263,14 @@ impl Library {
                 Ok(Some(d)) if d.id == id => {
                     docs.insert(id, d);
                 }
-                // A document whose metadata never got written (a crash at its creation) or
-                // was damaged: its pages cannot be put in order, so it goes.
-                _ => {
+                // A crash between creating the folder and writing its metadata (which is
+                // written before any page): nothing to keep.
+                Ok(None) => {
                     let _ = std::fs::remove_dir_all(&dir);
                 }
+                // Metadata this version cannot read: left as it is (pages are never thrown
+                // away on a guess), but not listed.
+                _ => {}
             }
         }
         let presets = crate::presets::load(&config.state_dir)?;
@@ -270,6 +281,7 @@ impl Library {
                 config,
                 docs_dir,
                 tmp_dir,
+                archiving: Mutex::new(()),
                 state: Mutex::new(State {
                     docs,
                     held: HashMap::new(),
@@ -358,6 +370,8 @@ impl Library {
             pages: Vec::new(),
             archived: None,
             next_page: 1,
+            revision: 0,
+            archived_revision: None,
         };
         self.save(&doc)?;
         st.docs.insert(id.clone(), doc);
@@ -518,8 +532,17 @@ impl Library {
             remove_page_files(&self.doc_dir(doc), &id);
             return Err(LibraryError::NoDocument(doc.to_string()));
         };
+        // After the last of its pass (deleted pages leave gaps, never repeats).
         let pass_seq = match pass {
-            Some(p) => d.pages.iter().filter(|q| q.pass == Some(p)).count() as u32 + 1,
+            Some(p) => {
+                d.pages
+                    .iter()
+                    .filter(|q| q.pass == Some(p))
+                    .map(|q| q.pass_seq)
+                    .max()
+                    .unwrap_or(0)
+                    + 1
+            }
             None => 0,
         };
         let page = StoredPage {
@@ -535,6 +558,7 @@ impl Library {
             pixel: page::pixel_name(pixel).to_string(),
         };
         d.pages.push(page.clone());
+        d.revision += 1;
         let d = d.clone();
         self.save(&d)?;
         self.evict(&mut st, &[doc]);
@@ -595,6 +619,7 @@ impl Library {
         let d = get_mut(&mut st, doc)?;
         let mut new = d.clone();
         f(&mut new)?;
+        new.revision += 1;
         self.save(&new)?;
         *d = new;
         Ok(())
@@ -641,7 +666,7 @@ impl Library {
         let dir = self.doc_dir(doc);
         let mut p = d.pages[i].clone();
         let r = page::read_png(&dir.join(format!("{page}.png")), stored_pixel(&p, &dir)?)?;
-        let r = page::rotate(&r, quarters)?;
+        let r = page::rotate(r, quarters)?;
         let mut bytes = page::write_png(&dir.join(format!("{page}.png")), &r)?;
         bytes += write_bytes(
             &dir.join(format!("{page}.jpg")),
@@ -658,6 +683,7 @@ impl Library {
         p.dpi = r.dpi;
         p.rotation = (p.rotation + quarters * 90) % 360;
         p.bytes = bytes;
+        d.revision += 1;
         d.pages[i] = p.clone();
         let d = d.clone();
         self.save(&d)?;
@@ -732,10 +758,13 @@ impl Library {
         Ok(out)
     }
 
-    /// Deletes a document and its files.
+    /// Deletes a document and its files; refused while a scan writes into it (a [`Hold`]).
     pub fn delete_document(&self, doc: &str) -> Result<(), LibraryError> {
         let mut st = self.lock();
         get(&st, doc)?;
+        if st.held.contains_key(doc) {
+            return Err(LibraryError::Busy(doc.to_string()));
+        }
         st.docs.remove(doc);
         let dir = self.doc_dir(doc);
         std::fs::remove_dir_all(&dir).map_err(LibraryError::io("the document folder", &dir))
@@ -874,7 +903,8 @@ impl Library {
     }
 
     /// Writes the document as a PDF into the archive folder, named by the template; returns
-    /// the file name. Then removes the oldest archived files past the archive's bound.
+    /// the file name. A document unchanged since it was last archived is not written again:
+    /// its file's name is returned. Then removes the oldest archived files past the archive's bound.
     pub fn archive(&self, doc: &str) -> Result<String, LibraryError> {
         let cfg = self
             .inner
@@ -882,9 +912,21 @@ impl Library {
             .archive
             .clone()
             .ok_or(LibraryError::NoArchive)?;
+        let _one_at_a_time = self
+            .inner
+            .archiving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let d = self.document(doc)?;
         if d.pages.is_empty() {
             return Err(LibraryError::Empty(d.id.clone()));
+        }
+        if let (Some(name), Some(rev)) = (&d.archived, d.archived_revision) {
+            if rev == d.revision {
+                // Unchanged since: the same file, not a second copy for the consumer (the
+                // page and a preset's automatic archiving may both ask).
+                return Ok(name.clone());
+            }
         }
         let n = self
             .lock()
@@ -900,10 +942,26 @@ impl Library {
             .add(&self.inner.config.state_dir, &cfg, &name, written)?;
         if let Some(doc) = st.docs.get_mut(doc) {
             doc.archived = Some(name.clone());
+            doc.archived_revision = Some(d.revision);
             let doc = doc.clone();
             self.save(&doc)?;
         }
         Ok(name)
+    }
+
+    /// After a scan into `doc` completed: archives it when its preset says so and an
+    /// archive folder is set. Returns the file written, if any.
+    pub fn scan_completed(&self, doc: &str) -> Result<Option<String>, LibraryError> {
+        let d = self.document(doc)?;
+        let wants = d
+            .preset
+            .as_deref()
+            .and_then(|p| self.preset(p).ok())
+            .is_some_and(|p| p.archive);
+        if !wants || !self.has_archive() || d.pages.is_empty() {
+            return Ok(None);
+        }
+        self.archive(doc).map(Some)
     }
 
     /// The presets, by name.

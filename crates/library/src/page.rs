@@ -250,7 +250,7 @@ pub(crate) fn page_jpeg(r: &Raster) -> Result<Vec<u8>, LibraryError> {
 }
 
 /// Turns the page `quarters` quarter turns clockwise (1..=3).
-pub(crate) fn rotate(r: &Raster, quarters: u32) -> Result<Raster, LibraryError> {
+pub(crate) fn rotate(r: Raster, quarters: u32) -> Result<Raster, LibraryError> {
     use scanwire_imaging::QuarterTurns;
     // WIA's turns are counterclockwise.
     let turns = match quarters % 4 {
@@ -264,7 +264,7 @@ pub(crate) fn rotate(r: &Raster, quarters: u32) -> Result<Raster, LibraryError> 
         width: r.width,
         height: r.height,
         dpi: r.dpi,
-        data: r.data.clone(),
+        data: r.data,
     };
     let out = scanwire_imaging::rotate(&img, turns)
         .map_err(|e| LibraryError::BadPage(format!("rotating it: {e}")))?;

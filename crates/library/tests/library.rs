@@ -61,15 +61,7 @@ fn decode(png: &[u8], pixel: PixelFormat) -> Vec<u8> {
 /// Whether a peer program is there; without it the test skips (fails under
 /// SCANWIRE_REQUIRE_PEERS=1).
 fn peer(program: &str) -> bool {
-    let found = Command::new(program).arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("SCANWIRE_REQUIRE_PEERS").is_none_or(|v| v != "1"),
-            "{program} is required (SCANWIRE_REQUIRE_PEERS=1) but missing"
-        );
-        eprintln!("skipped: {program} is not installed");
-    }
-    found
+    scanwire_testkit::have(program, "-v")
 }
 
 #[test]
@@ -402,7 +394,12 @@ fn archive_names_never_overwrite_and_stay_bounded() {
         .unwrap();
     lib.add_page(&doc, &gray(1), None).unwrap();
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4.pdf");
+    // Unchanged: the same file again, not a second copy for the consumer.
+    assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4.pdf");
+    let change = |lib: &Library| lib.rename(&doc, "Tax: 2026/Q4").unwrap();
+    change(&lib);
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4-2.pdf");
+    change(&lib);
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4-3.pdf");
     assert_eq!(
         lib.document(&doc).unwrap().archived.as_deref(),
@@ -426,6 +423,7 @@ fn archive_names_never_overwrite_and_stay_bounded() {
     drop(lib);
     // Bound to two and a half files: when the fourth lands, the oldest two go.
     let lib = Library::open(cfg(Some(size * 5 / 2))).unwrap();
+    change(&lib);
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4-4.pdf");
     assert_eq!(
         names(&archive),
@@ -436,6 +434,7 @@ fn archive_names_never_overwrite_and_stay_bounded() {
         ]
     );
     // The freed first name is used again; the bound keeps the newest two.
+    change(&lib);
     assert_eq!(lib.archive(&doc).unwrap(), "Letters-Tax_ 2026_Q4.pdf");
     assert_eq!(
         names(&archive),
@@ -542,6 +541,9 @@ fn state_dir_is_bounded_oldest_first_never_held() {
     // a is held: b (the oldest not held) went.
     assert!(lib.has_document(&a) && !lib.has_document(&b) && lib.has_document(&c));
     assert!(!dir.path().join("state/documents").join(&b).exists());
+    let busy = lib.delete_document(&a).unwrap_err();
+    assert_eq!(busy.kind(), ErrorKind::Conflict);
+    assert!(busy.to_string().contains("being scanned into"), "{busy}");
     drop(hold);
     let e = lib.create_document(Some("e"), None).unwrap();
     lib.add_page(&e, &gray(1), None).unwrap();
@@ -601,4 +603,79 @@ fn encoded_pages_are_kept_as_given() {
         )
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Invalid);
+}
+
+#[test]
+fn a_completed_scan_is_archived_when_its_preset_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = Library::open(LibraryConfig {
+        archive: Some(ArchiveConfig::new(dir.path().join("archive"))),
+        ..LibraryConfig::new(dir.path().join("state"))
+    })
+    .unwrap();
+    let p: Preset = serde_json::from_str(r#"{"name":"Letters","archive":true}"#).unwrap();
+    lib.put_preset(p).unwrap();
+    lib.put_preset(serde_json::from_str(r#"{"name":"Keep"}"#).unwrap())
+        .unwrap();
+    let a = lib.create_document(Some("a"), Some("Letters")).unwrap();
+    // Nothing to archive yet.
+    assert_eq!(lib.scan_completed(&a).unwrap(), None);
+    lib.add_page(&a, &gray(1), None).unwrap();
+    let name = lib.scan_completed(&a).unwrap().unwrap();
+    assert!(dir.path().join("archive").join(&name).is_file());
+    let b = lib.create_document(Some("b"), Some("Keep")).unwrap();
+    lib.add_page(&b, &gray(1), None).unwrap();
+    assert_eq!(lib.scan_completed(&b).unwrap(), None);
+    let c = lib.create_document(Some("c"), None).unwrap();
+    lib.add_page(&c, &gray(1), None).unwrap();
+    assert_eq!(lib.scan_completed(&c).unwrap(), None);
+}
+
+#[test]
+fn a_temporary_library_goes_with_its_last_clone() {
+    let lib = Library::temporary().unwrap();
+    let dir = lib.config().state_dir.clone();
+    let doc = lib.create_document(Some("t"), None).unwrap();
+    lib.add_page(&doc, &gray(1), None).unwrap();
+    let clone = lib.clone();
+    drop(lib);
+    assert!(dir.is_dir());
+    drop(clone);
+    assert!(!dir.exists());
+}
+
+#[test]
+fn a_page_rescanned_after_a_delete_keeps_its_place_in_the_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = open(dir.path());
+    let doc = lib.create_document(Some("d"), None).unwrap();
+    let id = |pass, s| lib.add_page(&doc, &gray(s), Some(pass)).unwrap().id;
+    let f1 = id(Pass::Fronts, 1);
+    let f2 = id(Pass::Fronts, 2);
+    lib.delete_page(&doc, &f2).unwrap();
+    // The second front again, then the backs (sheet 2's first).
+    let f2 = id(Pass::Fronts, 3);
+    let b2 = id(Pass::Backs, 4);
+    let b1 = id(Pass::Backs, 5);
+    assert_eq!(lib.interleave(&doc).unwrap(), [f1, b1, f2, b2]);
+}
+
+#[test]
+fn unreadable_metadata_is_left_alone_and_a_half_made_document_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = open(dir.path());
+    let keep = lib.create_document(Some("k"), None).unwrap();
+    lib.add_page(&keep, &gray(1), None).unwrap();
+    let bad = lib.create_document(Some("b"), None).unwrap();
+    lib.add_page(&bad, &gray(1), None).unwrap();
+    drop(lib);
+    let docs = dir.path().join("state/documents");
+    std::fs::write(docs.join(&bad).join("document.json"), b"{not json").unwrap();
+    std::fs::create_dir(docs.join("dhalf-1")).unwrap();
+    std::fs::write(docs.join(&keep).join(".tmp-x"), b"partial").unwrap();
+    let lib = open(dir.path());
+    assert!(lib.has_document(&keep) && !lib.has_document(&bad));
+    assert!(docs.join(&bad).join("p1.png").is_file(), "pages are kept");
+    assert!(!docs.join("dhalf-1").exists());
+    assert!(!docs.join(&keep).join(".tmp-x").exists());
 }

@@ -44,7 +44,10 @@ pub(super) fn store(docs: &Docs) -> Arc<dyn PageStore> {
 pub(super) fn routes(web: &Arc<Web>) -> Router {
     Router::new()
         .route("/documents", get(list).post(create))
-        .route("/documents/{id}", get(show).delete(delete_document))
+        .route(
+            "/documents/{id}",
+            get(show).put(rename).delete(delete_document),
+        )
         .route("/documents/{id}/pages", put(reorder))
         .route(
             "/documents/{id}/pages/{file}",
@@ -103,6 +106,12 @@ impl PageStore for LibraryStore {
 
     fn archive(&self) -> bool {
         self.0.has_archive()
+    }
+
+    fn scan_completed(&self, doc: &str) -> Result<Option<String>, StoreError> {
+        self.0
+            .scan_completed(doc)
+            .map_err(|e| StoreError::Library(e.to_string()))
     }
 
     fn hold_document(&self, doc: &str) -> Option<Box<dyn Send + Sync>> {
@@ -208,6 +217,27 @@ async fn create(State(web): State<Arc<Web>>, body: Bytes) -> Result<Response, We
 
 async fn show(State(web): State<Arc<Web>>, Path(id): Path<String>) -> Result<Response, WebError> {
     let d = blocking(&web, move |lib| lib.document(&id)).await?;
+    Ok(json(document_json(&d)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenameBody {
+    name: String,
+}
+
+/// `PUT /api/documents/{id}` `{"name": ...}`: renames it (the downloads' and archive's name).
+async fn rename(
+    State(web): State<Arc<Web>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    let b: RenameBody = parse_json(&body)?;
+    let d = blocking(&web, move |lib| {
+        lib.rename(&id, &b.name)?;
+        lib.document(&id)
+    })
+    .await?;
     Ok(json(document_json(&d)))
 }
 

@@ -61,6 +61,13 @@ pub(crate) trait PageStore: Send + Sync {
     fn hold_document(&self, _doc: &str) -> Option<Box<dyn Send + Sync>> {
         None
     }
+    /// A scan into `doc` completed: the store archives it if its preset asks for that (file
+    /// I/O: call it on a blocking thread). The archived file's name, if one was written.
+    // Called from the scan's `done` (web-live's scans.rs) once that lands.
+    #[allow(dead_code)]
+    fn scan_completed(&self, _doc: &str) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Documents in memory, until the library is mounted.
