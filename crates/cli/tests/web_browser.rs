@@ -234,8 +234,9 @@ async fn wait(c: &Client, what: &str, expr: &str, secs: u64) -> Result<Value, St
     }
 }
 
-/// Clicks the element `css` finds. The page redraws a list when the server's answer comes,
-/// so an element found just before a redraw is found again (a few times) rather than failing.
+/// Clicks the element `css` finds. The page redraws a list when the server's answer comes and
+/// shows or hides a message, so an element found just before a redraw, or covered for a
+/// moment while the layout moves, is tried again for up to a second rather than failing.
 async fn click(c: &Client, css: &str) -> Step {
     let mut tries = 0;
     loop {
@@ -247,7 +248,10 @@ async fn click(c: &Client, css: &str) -> Step {
             Err(e) => format!("finding {css}: {e}"),
         };
         tries += 1;
-        if !e.contains("stale element") || tries == 10 {
+        let transient = ["stale element", "not interactable", "click intercepted"]
+            .iter()
+            .any(|t| e.contains(t));
+        if !transient || tries == 20 {
             return Err(e);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
