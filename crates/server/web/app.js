@@ -1,4 +1,4 @@
-// Scanwire's page: plain JS against the web API (/work/notes/web-api.md, docs/web.md).
+// Scanwire's page: plain JS against the server's web API (its routes are listed in docs/web.md).
 // One module-level state object; each panel has a render function that draws it from that state.
 'use strict';
 
@@ -811,8 +811,9 @@ async function movePage(from, to) {
   if (to < 0 || to >= ids.length) return;
   const [moved] = ids.splice(from, 1);
   ids.splice(to, 0, moved);
-  await api('PUT', `/api/documents/${state.doc.id}/pages`, { order: ids });
-  await loadDoc(state.doc.id);
+  // The answer is the whole document in its new order.
+  state.doc = await api('PUT', `/api/documents/${state.doc.id}/pages`, { order: ids });
+  renderDoc();
   const b = document.querySelector(`#pages li[data-id="${moved}"] .icon-btn:not(:disabled)`);
   if (b) b.focus();
 }
