@@ -32,6 +32,12 @@ struct Serve {
 
 impl Serve {
     fn start(dir: &Path, args: &[&str]) -> Serve {
+        Serve::try_start(dir, args)
+            .unwrap_or_else(|log| panic!("scanwire serve did not start: {log}"))
+    }
+
+    /// `scanwire serve ARGS` on a free loopback port; what it said when it did not start.
+    fn try_start(dir: &Path, args: &[&str]) -> Result<Serve, String> {
         let mut child = common::command(dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
             .arg(dir.join("state"))
@@ -52,11 +58,12 @@ impl Serve {
             }
         });
         match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(addr) => Serve { child, addr, log },
+            Ok(addr) => Ok(Serve { child, addr, log }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("scanwire serve did not start: {:?}", log.lock().unwrap());
+                let said = log.lock().unwrap().join("\n");
+                Err(said)
             }
         }
     }
@@ -227,8 +234,9 @@ async fn wait(c: &Client, what: &str, expr: &str, secs: u64) -> Result<Value, St
     }
 }
 
-/// Clicks the element `css` finds. The page redraws a list when the server's answer comes,
-/// so an element found just before a redraw is found again (a few times) rather than failing.
+/// Clicks the element `css` finds. The page redraws a list when the server's answer comes and
+/// shows or hides a message, so an element found just before a redraw, or covered for a
+/// moment while the layout moves, is tried again for up to a second rather than failing.
 async fn click(c: &Client, css: &str) -> Step {
     let mut tries = 0;
     loop {
@@ -240,7 +248,10 @@ async fn click(c: &Client, css: &str) -> Step {
             Err(e) => format!("finding {css}: {e}"),
         };
         tries += 1;
-        if !e.contains("stale element") || tries == 10 {
+        let transient = ["stale element", "not interactable", "click intercepted"]
+            .iter()
+            .any(|t| e.contains(t));
+        if !transient || tries == 20 {
             return Err(e);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -306,6 +317,7 @@ async fn scenarios(c: &Client, serve: &Serve, downloads: &Path, archive: &Path) 
     preset(c, archive).await?;
     manual_duplex(c).await?;
     recent_delete(c).await?;
+    searchable_pdf(c, downloads).await?;
     device_trouble(c).await?;
     basic_auth(c).await?;
     if let Some(dir) = std::env::var_os("SCANWIRE_WEB_SCREENSHOTS") {
@@ -1097,4 +1109,82 @@ async fn basic_auth(c: &Client) -> Step {
     .await
     .map_err(|e| format!("{e} ({status})"))?;
     Ok(())
+}
+
+/// With `serve --ocr eng`, the page offers a searchable PDF; a page of text scanned with it
+/// downloads as a PDF whose text `pdftotext` reads.
+async fn searchable_pdf(c: &Client, downloads: &Path) -> Step {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let args = ["--ocr", "eng", "--set", "content=text", "--set", "paper=a5"];
+    let serve = match Serve::try_start(tmp.path(), &args) {
+        Ok(s) => s,
+        Err(said) if common::tesseract_missing(&said) => return Ok(()),
+        Err(said) => return Err(format!("scanwire serve --ocr eng did not start: {said}")),
+    };
+    c.goto(&serve.url("/"))
+        .await
+        .map_err(|e| format!("opening the page: {e}"))?;
+    wait(
+        c,
+        "the page gets ready",
+        "document.body.dataset.ready === '1'",
+        10,
+    )
+    .await?;
+    if js(c, "document.getElementById('f-ocr').hidden").await? != json!(false) {
+        return Err("the page offers no searchable PDF on a server with --ocr".into());
+    }
+    choose(c, "source", "flatbed").await?;
+    choose(c, "mode", "gray").await?;
+    choose(c, "resolution", "150").await?;
+    choose(c, "paper", "").await?;
+    choose(c, "format", "pdf").await?;
+    click(c, "#proc summary").await?;
+    click(c, "#ocr").await?;
+    record_progress(c).await?;
+    click(c, "#scan-btn").await?;
+    let status = scan_done(c, "the OCR scan ends", 60).await?;
+    wait(
+        c,
+        "the page offers the searchable PDF",
+        "document.getElementById('dl-main').textContent === 'Download searchable PDF'",
+        5,
+    )
+    .await
+    .map_err(|e| format!("{e} ({status})"))?;
+    let before: Vec<PathBuf> = pdfs(downloads)?;
+    click(c, "#dl-main").await?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pdf = loop {
+        if let Some(p) = pdfs(downloads)?.into_iter().find(|p| !before.contains(p)) {
+            break p;
+        }
+        if Instant::now() > deadline {
+            return Err("the searchable PDF was not downloaded within 20 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .map_err(|e| format!("pdftotext: {e}"))?;
+    let text = String::from_utf8_lossy(&text.stdout);
+    let words = text.split_whitespace().filter(|w| w.len() > 2).count();
+    if words < 20 {
+        return Err(format!(
+            "pdftotext reads {words} words from the searchable PDF: {text:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// The finished PDFs in `dir` (not Chromium's `.crdownload` files).
+fn pdfs(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    Ok(std::fs::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect())
 }

@@ -517,7 +517,7 @@ async function startScan(body) {
   $('scan-status').className = 'status';
   $('cancel-btn').hidden = false;
   $('cancel-btn').disabled = false;
-  $('scan-box').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  $('scan-box').scrollIntoView({ block: 'nearest' });
   listen(r.events);
   if (!state.doc || state.doc.id !== r.document) await loadDoc(r.document).catch((e) => showAlert(e.message));
 }
