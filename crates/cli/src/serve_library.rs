@@ -46,18 +46,22 @@ pub fn library_config(
     })
 }
 
-/// Opens the library the flags describe, saying where it keeps documents.
+/// Opens the library the flags describe (before the server starts: a bad flag or an
+/// unusable folder stops it with exit status 2).
 pub fn open(args: &ServeArgs) -> Result<Library> {
     let config = library_config(args, |k| std::env::var(k).ok())?;
     let dir = config.state_dir.clone();
-    let archive = config.archive.as_ref().map(|a| a.dir.clone());
-    let lib = Library::open(config)
-        .map_err(|e| usage(format!("the web page's documents ({}): {e}", dir.display())))?;
-    eprintln!("documents kept in {}", dir.display());
-    if let Some(a) = archive {
-        eprintln!("finished documents archived to {}", a.display());
+    Library::open(config)
+        .map_err(|e| usage(format!("the web page's documents ({}): {e}", dir.display())))
+}
+
+/// Says where documents are kept and archived (after the `serving …` line, with the other
+/// facts about the running server).
+pub fn describe(lib: &Library) {
+    eprintln!("documents kept in {}", lib.config().state_dir.display());
+    if let Some(a) = &lib.config().archive {
+        eprintln!("finished documents archived to {}", a.dir.display());
     }
-    Ok(lib)
 }
 
 /// `$XDG_STATE_HOME/scanwire` (when absolute, as the XDG spec requires), else

@@ -13,7 +13,7 @@
 //!
 //! Events are kept per scan (a late subscriber gets the history first) and sent as SSE.
 //! STATUS is read from the relay's progress cell by a thread that sleeps on it (never by
-//! asking the scanner), at most one event per [`STATUS_GAP`].
+//! asking the scanner): an event when the percent moves, at most one per [`STATUS_GAP`].
 
 use super::devices::{parse_source, source_name};
 use super::error::{json_status, parse_json};
@@ -647,6 +647,7 @@ impl Scan {
     /// STATUS as it changes, from the relay's progress cell (sleeping on it).
     fn read_progress(&self, cell: &ProgressCell) {
         let mut last = Progress::default();
+        let mut sent = Progress::default();
         while self.is_active() {
             let now = cell.wait_change(last, Duration::from_millis(100));
             if now == last {
@@ -656,6 +657,14 @@ impl Scan {
             if now.page == 0 || !self.is_active() {
                 continue;
             }
+            // An event per percent moved (and the page's first bytes): the history a late
+            // subscriber replays stays about a hundred events a page, however long the scan.
+            let moved = (now.page, now.percent) != (sent.page, sent.percent)
+                || (sent.bytes == 0 && now.bytes > 0);
+            if !moved {
+                continue;
+            }
+            sent = now;
             self.page.store(now.page, Ordering::Relaxed);
             self.push(
                 "status",
