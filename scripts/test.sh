@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(sane-utils libsane1 sane-airscan qpdf poppler-utils libtiff-tools unpaper
           avahi-daemon avahi-utils dbus-daemon iproute2 util-linux curl
           tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core liblcms2-utils
-          nats-server)
+          nats-server chromium chromium-driver)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -116,6 +116,9 @@ pub struct ServeArgs {
     /// client to ask for it, so it is the server's setting.
     #[arg(long, value_name = "LANGS")]
     pub ocr: Option<String>,
+    /// Serve no web page: `/` and `/api` answer 404 (eSCL and WS-Scan only).
+    #[arg(long)]
+    pub no_web: bool,
     /// Connections served at once; more get 503 (plain HTTP) or are closed (TLS).
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub max_connections: usize,
@@ -136,6 +139,27 @@ pub struct ServeArgs {
     /// and restarted; default 120, 0: never). DEVICE=SECS sets one device's, repeatable.
     #[arg(long, value_name = "[DEVICE=]SECS")]
     pub watchdog: Vec<String>,
+    /// Where the web page's documents and presets are kept (default:
+    /// $XDG_STATE_HOME/scanwire, else ~/.local/state/scanwire).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The most the state directory's documents may use (bytes; K, M, G, T suffixes are
+    /// powers of 1024); past it the oldest documents are removed.
+    #[arg(long, value_name = "BYTES", default_value = "2G")]
+    pub state_max_bytes: String,
+    /// Archive finished documents from the web page as PDFs into this folder (e.g.
+    /// paperless-ngx's consume folder).
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+    /// How archived files are named: {date} and {time} (UTC), {preset}, {n} (a counter),
+    /// {name} (the document's); .pdf is added, an existing file never overwritten.
+    #[arg(long, value_name = "TEMPLATE", requires = "archive",
+          default_value = scanwire_library::DEFAULT_TEMPLATE)]
+    pub archive_template: String,
+    /// The most the files Scanwire archived may use (K, M, G, T suffixes); the oldest are
+    /// removed first.
+    #[arg(long, value_name = "BYTES", requires = "archive")]
+    pub archive_max_bytes: Option<String>,
 }
 
 const SCAN_EXAMPLES: &str = "Examples:

@@ -24,6 +24,7 @@ mod plan;
 mod processing;
 mod scan;
 mod serve;
+mod serve_library;
 mod serve_plan;
 mod ui;
 

@@ -20,6 +20,14 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
         eprintln!("self-signed certificate for {}", names.join(", "));
     }
     let mut config = plan.config;
+    let library = match config.web.as_mut() {
+        Some(web) => {
+            let lib = crate::serve_library::open(args)?;
+            web.library = Some(lib.clone());
+            Some(lib)
+        }
+        None => None,
+    };
     // Devices are opened last: a bad flag is reported before a scanner is touched.
     let mut devices = Vec::new();
     for id in &plan.ids {
@@ -76,6 +84,9 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     }
     for name in server.announced() {
         eprintln!("announced over mDNS as {name}");
+    }
+    if let Some(lib) = &library {
+        crate::serve_library::describe(lib);
     }
     server.wait_until(stopped).map_err(|e| anyhow!("{e}"))?;
     eprintln!("stopped");

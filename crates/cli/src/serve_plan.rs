@@ -174,6 +174,9 @@ impl ServePlan {
         }
         config.job_stages = ocr(args.ocr.as_deref())?;
         let watchdogs = Watchdogs::parse(&args.watchdog, &ids)?;
+        if args.no_web {
+            config.web = None;
+        }
         Ok(ServePlan {
             watchdogs,
             ids,
@@ -298,12 +301,15 @@ pub fn ocr(langs: Option<&str>) -> Result<Option<Arc<dyn JobStages>>> {
     let pool = OcrPool::new(&config, cores).map_err(|e| usage(format!("--ocr {langs}: {e}")))?;
     Ok(Some(Arc::new(ServeOcr {
         pool: Arc::new(pool),
+        languages: langs.split('+').map(str::to_string).collect(),
     })))
 }
 
 /// The OCR stage for every PDF job.
 struct ServeOcr {
     pool: Arc<OcrPool>,
+    /// As given (`eng+deu`): what the web page shows.
+    languages: Vec<String>,
 }
 
 impl std::fmt::Debug for ServeOcr {
@@ -313,6 +319,10 @@ impl std::fmt::Debug for ServeOcr {
 }
 
 impl JobStages for ServeOcr {
+    fn languages(&self) -> Vec<String> {
+        self.languages.clone()
+    }
+
     fn stages(&self, format: Format, cancel: &CancelHandle) -> Stages {
         if format != Format::Pdf {
             return Vec::new();

@@ -54,13 +54,18 @@ impl Server {
 
     /// The status code of `GET /eSCL/ScannerStatus` with this `Authorization` header.
     fn status(&self, authorization: Option<&str>) -> u16 {
+        self.get("/eSCL/ScannerStatus", authorization)
+    }
+
+    /// The status code of `GET path` with this `Authorization` header.
+    fn get(&self, path: &str, authorization: Option<&str>) -> u16 {
         let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
         let auth = authorization
             .map(|a| format!("Authorization: {a}\r\n"))
             .unwrap_or_default();
         write!(
             s,
-            "GET /eSCL/ScannerStatus HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{auth}Connection: close\r\n\r\n",
             self.addr
         )
         .unwrap();
@@ -271,4 +276,20 @@ fn scan_asks_an_escl_scanner_to_remove_blank_pages_and_deskews_here() {
         );
         assert!(p["deskew"].is_object(), "deskew ran here: {p}");
     }
+}
+
+/// The web page is served at `/` by default; `--no-web` serves eSCL only.
+#[test]
+fn the_web_page_is_served_unless_no_web() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let state = state.to_str().unwrap();
+    let server = Server::start(&mut command(dir.path()), &["--state-dir", state]);
+    assert_eq!(server.get("/", None), 200);
+    assert_eq!(server.get("/api/devices", None), 200);
+    drop(server);
+    let server = Server::start(&mut command(dir.path()), &["--no-web"]);
+    assert_eq!(server.get("/", None), 404);
+    assert_eq!(server.get("/api/devices", None), 404);
+    assert_eq!(server.get("/eSCL/ScannerStatus", None), 200);
 }

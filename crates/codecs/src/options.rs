@@ -135,6 +135,9 @@ pub struct EncodeOptions {
     /// holds the height). `None`: the system temporary directory. File outputs use their own
     /// directory, so spooling never lands on a RAM-backed /tmp by surprise.
     pub spool_dir: Option<PathBuf>,
+    /// PDF: the creation date (seconds since 1970, UTC) instead of now, so the same pages
+    /// give the same bytes (a document library serving one document twice).
+    pub created: Option<u64>,
 }
 
 impl Default for EncodeOptions {
@@ -150,6 +153,7 @@ impl Default for EncodeOptions {
             threads: 0,
             png_threads: 1,
             spool_dir: None,
+            created: None,
         }
     }
 }

@@ -19,4 +19,4 @@ pub use files::{
     FileOutput, FileTransfer, OutputError, OutputPlan, OutputReport, PlanError, Target,
 };
 pub use naming::{NamePattern, PatternError};
-pub use partfile::Overwrite;
+pub use partfile::{Overwrite, PartFile};

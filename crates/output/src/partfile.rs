@@ -58,8 +58,10 @@ pub enum Overwrite {
 /// end.
 pub(crate) const KICK_BYTES: u64 = 4 << 20;
 
-/// A hidden temporary file next to the final name, starting writeback as it grows.
-pub(crate) struct PartFile {
+/// A hidden temporary file next to the final name, starting writeback as it grows; nothing
+/// appears under the final name until [`PartFile::persist`]. Public for other writers of
+/// finished files (the document library's archive folder).
+pub struct PartFile {
     tmp: NamedTempFile,
     /// Current position and the end of the data written so far.
     pos: u64,

@@ -53,6 +53,9 @@ pub struct ServerConfig {
     /// More stages for every job, after the processing the client asked for (`serve --ocr`:
     /// OCR, so the PDFs served are searchable). `None`: none.
     pub job_stages: Option<Arc<dyn JobStages>>,
+    /// The web page at `/` and its API under `/api` (issue 15); `None`: neither
+    /// (`serve --no-web`). On by default.
+    pub web: Option<crate::web::WebConfig>,
 }
 
 /// Makes the extra stages of one job ([`ServerConfig::job_stages`]): the server knows
@@ -61,6 +64,12 @@ pub trait JobStages: Send + Sync + std::fmt::Debug {
     /// The stages for a job serving `format`; `cancel` is the job's, so a stage that waits
     /// (for an OCR engine) can stop when the job is cancelled. Empty: none for this job.
     fn stages(&self, format: Format, cancel: &CancelHandle) -> Stages;
+
+    /// The OCR languages its stages recognise (the web page shows them); empty when it
+    /// does no OCR or does not say.
+    fn languages(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl Default for ServerConfig {
@@ -94,6 +103,7 @@ impl Default for ServerConfig {
             },
             transfer: TransferOptions::default(),
             job_stages: None,
+            web: Some(crate::web::WebConfig::default()),
         }
     }
 }

@@ -35,6 +35,27 @@ pub(crate) struct DeviceEntry {
     /// Its own transfer options (watchdog), instead of the server's.
     pub transfer: Option<TransferOptions>,
     state: Mutex<DeviceState>,
+    /// Bumped whenever a job or holder takes or frees the device (the web page's device
+    /// events).
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+/// Something other than an eSCL or WS-Scan job holding the device (a scan or preview from
+/// the web page): the device is busy for everyone while it is active, exactly as with a job.
+pub(crate) trait Holder: Send + Sync {
+    /// Whether it still holds the device.
+    fn is_active(&self) -> bool;
+    /// What it is doing, for a person ("scanning page 2 for the web page").
+    fn doing(&self) -> String;
+}
+
+/// What a device is doing, for the web page.
+pub(crate) enum Activity {
+    Idle,
+    /// The last scan found it offline.
+    Down,
+    /// Busy, and with what.
+    Busy(String),
 }
 
 struct DeviceState {
@@ -47,6 +68,8 @@ struct DeviceState {
     /// The last job found the device offline (until a job works again): real scanners say
     /// `Down` then, and a client must not see `Idle`.
     down: bool,
+    /// A web scan or preview holding the device.
+    held: Option<Arc<dyn Holder>>,
 }
 
 /// A feeder state a job caused. It shows only once that job has handed out its last page:
@@ -106,12 +129,24 @@ impl DeviceEntry {
                 jobs: VecDeque::new(),
                 feeder: None,
                 down: false,
+                held: None,
             }),
+            changed: tokio::sync::watch::channel(0).0,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, DeviceState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes whoever watches the device's state.
+    pub(crate) fn notify(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes of the device's state (taken or freed), from now on.
+    pub(crate) fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     /// Creates a job unless another one holds the device.
@@ -130,6 +165,9 @@ impl DeviceEntry {
                 "the scanner is busy with job {}",
                 j.uri
             )));
+        }
+        if let Some(h) = st.held.as_ref().filter(|h| h.is_active()) {
+            return Err(Refusal::Busy(format!("the scanner is busy: {}", h.doing())));
         }
         // A transfer the watchdog gave up on may still hold the device.
         match self.shared.try_lock() {
@@ -162,7 +200,82 @@ impl DeviceEntry {
                 _ => break,
             }
         }
+        drop(st);
+        self.notify();
         Ok(job)
+    }
+
+    /// Takes the device for `holder` (a web scan or preview) unless a job or another holder
+    /// has it; the sentence says who does.
+    pub(crate) fn hold(&self, holder: Arc<dyn Holder>) -> Result<(), Refusal> {
+        let mut st = self.lock();
+        let name = &self.make_and_model;
+        if st.active.as_ref().is_some_and(|j| j.is_active()) {
+            return Err(Refusal::Busy(format!(
+                "{name} is busy with another scan (an eSCL client); try again when it is idle"
+            )));
+        }
+        if let Some(h) = st.held.as_ref().filter(|h| h.is_active()) {
+            return Err(Refusal::Busy(format!(
+                "{name} is busy with another scan ({}); try again when it is idle",
+                h.doing()
+            )));
+        }
+        match self.shared.try_lock() {
+            Ok(_) | Err(TryLockError::Poisoned(_)) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(Refusal::Busy(format!(
+                    "{name} is still finishing a previous scan; try again in a moment"
+                )))
+            }
+        }
+        st.held = Some(holder);
+        st.feeder = None;
+        drop(st);
+        self.notify();
+        Ok(())
+    }
+
+    /// `holder` is done with the device (its transfer ended with `outcome`).
+    pub(crate) fn release(&self, holder: &Arc<dyn Holder>, outcome: &Outcome) {
+        let mut st = self.lock();
+        if st.held.as_ref().is_some_and(|h| Arc::ptr_eq(h, holder)) {
+            st.held = None;
+        }
+        match &outcome.error {
+            Some(e) if e.kind() == DeviceErrorKind::Offline => st.down = true,
+            None if outcome.result == wia::S_OK
+                || outcome.result == wia::WIA_STATUS_END_OF_MEDIA =>
+            {
+                st.down = false;
+            }
+            _ => {}
+        }
+        drop(st);
+        self.notify();
+    }
+
+    /// What the device is doing, in words.
+    pub(crate) fn activity(&self) -> Activity {
+        let st = self.lock();
+        if let Some(j) = st.active.as_ref().filter(|j| j.is_active()) {
+            let done = j.info().images_completed.unwrap_or(0);
+            return Activity::Busy(format!(
+                "scanning page {} for another client (eSCL)",
+                done + 1
+            ));
+        }
+        if let Some(h) = st.held.as_ref().filter(|h| h.is_active()) {
+            return Activity::Busy(h.doing());
+        }
+        if matches!(self.shared.try_lock(), Err(TryLockError::WouldBlock)) {
+            return Activity::Busy("finishing a scan".into());
+        }
+        if st.down {
+            Activity::Down
+        } else {
+            Activity::Idle
+        }
     }
 
     /// The job holding the device, if any.
@@ -188,6 +301,7 @@ impl DeviceEntry {
         let restarting = self.health().restarting().is_some();
         let mut st = self.lock();
         let busy = st.active.as_ref().is_some_and(|j| j.is_active())
+            || st.held.as_ref().is_some_and(|h| h.is_active())
             || matches!(self.shared.try_lock(), Err(TryLockError::WouldBlock));
         let has_feeder = self.caps.sources.iter().any(|s| s.source.is_feeder());
         let adf_state = has_feeder.then(|| {
@@ -290,6 +404,8 @@ impl JobHost for DeviceEntry {
             }
             None => {}
         }
+        // Watchers read the state after the lock is released.
+        self.notify();
         let source = job.req.request.source;
         if !source.is_feeder() {
             return;

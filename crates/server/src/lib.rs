@@ -12,6 +12,9 @@
 //!   over HTTPS with [`TlsConfig`], at most [`Limits::max_connections`] at once, and
 //!   announced over mDNS with [`MdnsConfig`] ([`announcements`] says what is announced).
 //!
+//! - the web page at `/` and its JSON API under `/api` ([`ServerConfig::web`], on by
+//!   default): devices, preview, scans with live events (SSE), documents; a web scan holds
+//!   its device exactly as an eSCL job does, so each sees the other busy.
 //! - [`wsd_router`]: the same devices as WS-Scan (WSD) services at [`WSD_PATH`], merged into
 //!   [`router`] when [`ServerConfig::wsd`] is set; its jobs are the same jobs (one device
 //!   entry, one busy state, one page pipeline) as eSCL's.
@@ -64,6 +67,7 @@ mod serve;
 mod served;
 mod state;
 mod tls;
+mod web;
 mod wsd;
 
 pub use config::{BasicAuth, JobStages, Limits, MdnsConfig, ServerConfig, Timing, DEFAULT_PORT};
@@ -80,4 +84,5 @@ pub use serve::{serve, serve_blocking, BlockingServer, Server};
 pub use served::{DeviceHealth, Health, ServedDevice};
 pub use state::{Endpoint, ServerState};
 pub use tls::{TlsConfig, TlsError};
+pub use web::WebConfig;
 pub use wsd::{wsd_router, WSD_PATH};

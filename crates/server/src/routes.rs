@@ -11,6 +11,8 @@
 //! GET    {root}/ScanJobs/{id}/ScanImageInfo
 //! DELETE {root}/ScanJobs/{id}
 //! ```
+//!
+//! The web page and its API (`/`, `/web/*`, `/api/*`) are merged in from `web/`.
 
 use crate::body::{PageBody, Prefetch};
 use crate::device::{DeviceEntry, Refusal};
@@ -53,6 +55,9 @@ pub fn router(state: ServerState) -> Router {
     app = app.merge(device_routes(&state, &default, "/eSCL"));
     if state.config().wsd {
         app = app.merge(crate::wsd::wsd_routes(&state));
+    }
+    if let Some(web) = &state.config().web {
+        app = app.merge(crate::web::routes(&state, web));
     }
     if state.config().auth.is_some() {
         app = app.layer(middleware::from_fn_with_state(state.clone(), auth));

@@ -5,13 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `scanwire` in `dir`, with the added-device list under `dir/config` (never the user's) and
-/// a SANE configuration listing only the `test` backend (the system's backends probe USB and
+/// `scanwire` in `dir`, with the added-device list under `dir/config` and `serve`'s documents
+/// under `dir/state` (never the user's) and a SANE configuration listing only the `test` backend (the system's backends probe USB and
 /// the network).
 pub fn command(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_scanwire"));
     c.current_dir(dir)
         .env("SCANWIRE_CONFIG_DIR", dir.join("config"))
+        .env("XDG_STATE_HOME", dir.join("state"))
         .env("SANE_CONFIG_DIR", sane_dir(dir));
     c
 }

@@ -1,0 +1,85 @@
+//! The web page of `scanwire serve`: the page itself at `/` (embedded files), and the JSON
+//! API under `/api` it drives (/work/notes/web-api.md is the contract):
+//!
+//! - [`assets`]: `GET /` and `/web/<file>`, embedded, with ETag, Cache-Control and gzip;
+//! - [`devices`]: `GET /api/devices`, from the served devices' capabilities and state;
+//! - [`preview`]: a fast low-resolution whole-glass scan with the paper and photos found;
+//! - [`scans`]: `POST /api/scans`, a transfer on the device through the same busy state as
+//!   eSCL jobs, its pages handed to the document store, its live events as SSE;
+//! - [`documents`]: the documents and presets (the library's routes);
+//! - [`csrf`]: what every state-changing request must carry.
+//!
+//! The routes sit behind the same basic auth as eSCL (the server's router adds it).
+
+mod assets;
+mod csrf;
+mod devices;
+mod documents;
+mod error;
+mod preview;
+mod scans;
+mod store;
+
+pub(crate) use error::WebError;
+pub(crate) use store::{MemoryStore, PageStore};
+
+use crate::state::ServerState;
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use std::sync::Arc;
+
+/// The page's settings ([`ServerConfig::web`](crate::ServerConfig::web)); `None` there
+/// serves no page (`serve --no-web`).
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Finished scans kept for their event streams (late subscribers), per server.
+    pub scans_kept: usize,
+    /// The document library (`serve --state-dir`); `None`: one in a temporary directory,
+    /// removed when the server stops.
+    pub library: Option<scanwire_library::Library>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            scans_kept: 32,
+            library: None,
+        }
+    }
+}
+
+/// What every web handler shares: the server's devices and settings, the scans and
+/// previews, and the document store.
+pub(crate) struct Web {
+    pub server: ServerState,
+    pub config: WebConfig,
+    /// Where a web scan's finished pages go (the library).
+    pub library: Arc<dyn PageStore>,
+    /// The same library for the documents' routes, or why there is none.
+    pub docs: documents::Docs,
+    pub scans: scans::Scans,
+    pub previews: preview::Previews,
+}
+
+/// The page and its API for every device of `state`, without auth (the caller's router
+/// adds it around everything).
+pub(crate) fn routes(state: &ServerState, config: &WebConfig) -> Router {
+    let docs = documents::open(config);
+    let web = Arc::new(Web {
+        server: state.clone(),
+        config: config.clone(),
+        library: documents::store(&docs),
+        docs,
+        scans: scans::Scans::default(),
+        previews: preview::Previews::default(),
+    });
+    let api = Router::new()
+        .merge(devices::routes(&web))
+        .merge(preview::routes(&web))
+        .merge(scans::routes(&web))
+        .merge(documents::routes(&web))
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(csrf::protect))
+        .layer(DefaultBodyLimit::max(state.config().limits.max_body));
+    Router::new().nest("/api", api).merge(assets::routes())
+}
