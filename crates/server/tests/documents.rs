@@ -585,6 +585,67 @@ fn presets_over_http_survive_a_restart() {
     assert_eq!(presets[0]["archive"], true);
 }
 
+/// A scan run with a preset that says archive lands in the archive folder by itself, named
+/// in its `done` event; archiving it again (the page's button) gives the same file.
+#[test]
+fn a_preset_that_archives_archives_when_the_scan_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = Library::open(LibraryConfig {
+        archive: Some(ArchiveConfig {
+            template: "{preset}-{n}".into(),
+            ..ArchiveConfig::new(dir.path().join("archive"))
+        }),
+        ..LibraryConfig::new(dir.path().join("state"))
+    })
+    .unwrap();
+    let server = start(&lib);
+    let a = server.local_addr();
+    let preset = json!({"archive": true, "settings": {"source": "flatbed", "mode": "gray", "resolution": 75}});
+    assert_eq!(
+        call(a, "PUT", "/api/presets/Letters", Some(&preset), true).status,
+        200
+    );
+    let r = call(
+        a,
+        "POST",
+        "/api/scans",
+        Some(&json!({"device": "virtual", "preset": "Letters"})),
+        true,
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let scan = r.json();
+    let doc = scan["document"].as_str().unwrap().to_string();
+    let events = call(a, "GET", scan["events"].as_str().unwrap(), None, true);
+    let text = String::from_utf8_lossy(&events.body);
+    assert!(text.contains("\"archived\":\"Letters-1.pdf\""), "{text}");
+    let pdf = std::fs::read(dir.path().join("archive/Letters-1.pdf")).unwrap();
+    qpdf_check(&pdf, dir.path());
+    let r = call(
+        a,
+        "POST",
+        &format!("/api/documents/{doc}/archive"),
+        None,
+        true,
+    );
+    assert_eq!(r.json()["file"], "Letters-1.pdf");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("archive"))
+            .unwrap()
+            .count(),
+        1
+    );
+    // A scan without such a preset archives nothing.
+    let r = call(
+        a,
+        "POST",
+        "/api/scans",
+        Some(&json!({"device": "virtual", "source": "flatbed", "resolution": 75})),
+        true,
+    );
+    let events = call(a, "GET", r.json()["events"].as_str().unwrap(), None, true);
+    assert!(String::from_utf8_lossy(&events.body).contains("\"archived\":null"));
+}
+
 /// A web scan (web-live's route) hands its pages to the library: the document then has them,
 /// downloads as a valid PDF, and is still there after a restart.
 #[test]

@@ -716,7 +716,7 @@ impl Scan {
         let pages = self.stored.load(Ordering::Relaxed);
         let cancelled =
             self.cancel.is_cancelled() || matches!(outcome.completion(), Ok(Completion::Cancelled));
-        let (kind, message) = if cancelled {
+        let (kind, mut message) = if cancelled {
             (
                 "cancelled",
                 format!("Cancelled; {} kept", pages_word(pages)),
@@ -732,13 +732,25 @@ impl Scan {
                 format!("{} scanned in {secs:.1} s", pages_word(pages)),
             )
         };
+        // A preset that archives: the finished document lands in the archive folder before
+        // `done` (and while still held, so nothing evicts it meanwhile).
+        let archived = match kind {
+            "completed" => match self.library.scan_completed(&self.document()) {
+                Ok(file) => file,
+                Err(e) => {
+                    message = format!("{message}; not archived: {e}");
+                    None
+                }
+            },
+            _ => None,
+        };
         self.held_document
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
         self.push(
             "done",
-            json!({"outcome": kind, "pages": pages, "message": message}),
+            json!({"outcome": kind, "pages": pages, "message": message, "archived": archived}),
         );
     }
 

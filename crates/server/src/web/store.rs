@@ -63,8 +63,6 @@ pub(crate) trait PageStore: Send + Sync {
     }
     /// A scan into `doc` completed: the store archives it if its preset asks for that (file
     /// I/O: call it on a blocking thread). The archived file's name, if one was written.
-    // Called from the scan's `done` (web-live's scans.rs) once that lands.
-    #[allow(dead_code)]
     fn scan_completed(&self, _doc: &str) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
