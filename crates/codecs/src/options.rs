@@ -119,7 +119,8 @@ pub struct EncodeOptions {
     /// sRGB output intent, a document ID (`pdfa.rs`). Pages and text are the same.
     pub pdfa: bool,
     /// PDF: the document's creation date, Unix seconds (`None`: now). Fixed, the same pages
-    /// give the same bytes wherever they are assembled (the queue's workers and a local run).
+    /// give the same bytes wherever and whenever they are assembled (the queue's workers and a
+    /// local run; the document library serving one document twice).
     pub created: Option<u64>,
     /// Threads for encoders that split a page (JPEG and PDF DCT strips, TIFF strips); 0 = one
     /// per core.
@@ -135,9 +136,6 @@ pub struct EncodeOptions {
     /// holds the height). `None`: the system temporary directory. File outputs use their own
     /// directory, so spooling never lands on a RAM-backed /tmp by surprise.
     pub spool_dir: Option<PathBuf>,
-    /// PDF: the creation date (seconds since 1970, UTC) instead of now, so the same pages
-    /// give the same bytes (a document library serving one document twice).
-    pub created: Option<u64>,
 }
 
 impl Default for EncodeOptions {
@@ -153,7 +151,6 @@ impl Default for EncodeOptions {
             threads: 0,
             png_threads: 1,
             spool_dir: None,
-            created: None,
         }
     }
 }

@@ -56,6 +56,8 @@ pub(crate) enum Activity {
     Down,
     /// Busy, and with what.
     Busy(String),
+    /// Its driver is being restarted after a failure: what happened, and when it is back.
+    Restarting(String),
 }
 
 struct DeviceState {
@@ -208,6 +210,8 @@ impl DeviceEntry {
     /// Takes the device for `holder` (a web scan or preview) unless a job or another holder
     /// has it; the sentence says who does.
     pub(crate) fn hold(&self, holder: Arc<dyn Holder>) -> Result<(), Refusal> {
+        // Asked before the lock, as `create_job` does.
+        let health = self.health();
         let mut st = self.lock();
         let name = &self.make_and_model;
         if st.active.as_ref().is_some_and(|j| j.is_active()) {
@@ -228,6 +232,12 @@ impl DeviceEntry {
                     "{name} is still finishing a previous scan; try again in a moment"
                 )))
             }
+        }
+        if let Some((reason, retry_after)) = health.restarting() {
+            return Err(Refusal::Restarting {
+                reason,
+                retry_after,
+            });
         }
         st.held = Some(holder);
         st.feeder = None;
@@ -257,6 +267,7 @@ impl DeviceEntry {
 
     /// What the device is doing, in words.
     pub(crate) fn activity(&self) -> Activity {
+        let health = self.health();
         let st = self.lock();
         if let Some(j) = st.active.as_ref().filter(|j| j.is_active()) {
             let done = j.info().images_completed.unwrap_or(0);
@@ -271,7 +282,9 @@ impl DeviceEntry {
         if matches!(self.shared.try_lock(), Err(TryLockError::WouldBlock)) {
             return Activity::Busy("finishing a scan".into());
         }
-        if st.down {
+        if let Some((reason, _)) = health.restarting() {
+            Activity::Restarting(reason)
+        } else if st.down {
             Activity::Down
         } else {
             Activity::Idle

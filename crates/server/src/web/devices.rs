@@ -91,6 +91,7 @@ fn device(d: &Arc<DeviceEntry>) -> Value {
             "Offline: the last scan could not reach it".to_string(),
         ),
         Activity::Busy(what) => ("busy", format!("Busy: {what}")),
+        Activity::Restarting(reason) => ("restarting", format!("Not available: {reason}")),
     };
     let sources: Vec<Value> = d.caps.sources.iter().map(source).collect();
     json!({

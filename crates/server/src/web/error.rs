@@ -1,5 +1,6 @@
 //! The API's one error shape: `{"error": "<code>", "message": "<a sentence>"}`.
 
+use crate::device::Refusal;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -11,6 +12,8 @@ pub(crate) struct WebError {
     pub code: &'static str,
     /// For a person: what was wrong and what is allowed.
     pub message: String,
+    /// Seconds for a 503's `Retry-After` (`None`: 2).
+    pub retry_after: Option<u32>,
 }
 
 impl WebError {
@@ -19,6 +22,7 @@ impl WebError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -43,6 +47,23 @@ impl WebError {
     }
 }
 
+impl From<Refusal> for WebError {
+    /// Why the device cannot take a scan now: busy, or its driver being restarted after a
+    /// failure (the reason says what happened and when it is expected back).
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Busy(why) => WebError::busy(why),
+            Refusal::Restarting {
+                reason,
+                retry_after,
+            } => WebError {
+                retry_after: Some(retry_after),
+                ..WebError::new(StatusCode::SERVICE_UNAVAILABLE, "restarting", reason)
+            },
+        }
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error": self.code, "message": self.message}).to_string();
@@ -56,8 +77,10 @@ impl IntoResponse for WebError {
         )
             .into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(self.retry_after.unwrap_or(2)),
+            );
         }
         r
     }

@@ -9,7 +9,7 @@
 use super::devices::{parse_source, source_name};
 use super::error::{json, parse_json};
 use super::{Web, WebError};
-use crate::device::{DeviceEntry, Holder, Refusal};
+use crate::device::{DeviceEntry, Holder};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
@@ -164,8 +164,7 @@ async fn preview(
         .map_err(|e| WebError::invalid(e.to_string()))?;
     let hold = Arc::new(PreviewHold(AtomicBool::new(true)));
     let holder: Arc<dyn Holder> = hold.clone();
-    dev.hold(holder.clone())
-        .map_err(|Refusal::Busy(why)| WebError::busy(why))?;
+    dev.hold(holder.clone()).map_err(WebError::from)?;
     let settings = web.server.config().transfer;
     let run = {
         let dev = dev.clone();

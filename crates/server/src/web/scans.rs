@@ -20,7 +20,7 @@ use super::error::{json_status, parse_json};
 use super::preview::find_device;
 use super::store::{NewPage, PageStore, Pass};
 use super::{Web, WebError};
-use crate::device::{DeviceEntry, Holder, Refusal};
+use crate::device::{DeviceEntry, Holder};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -381,9 +381,7 @@ fn create_blocking(web: &Arc<Web>, body: &[u8]) -> Result<Response, WebError> {
         held_document: Mutex::new(None),
     });
     let holder: Arc<dyn Holder> = scan.clone();
-    plan.dev
-        .hold(holder.clone())
-        .map_err(|Refusal::Busy(why)| WebError::busy(why))?;
+    plan.dev.hold(holder.clone()).map_err(WebError::from)?;
     // Only now: a refused scan leaves no empty document behind.
     let document = match &plan.document {
         Some(d) => d.clone(),
