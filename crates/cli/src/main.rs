@@ -21,10 +21,12 @@ mod exit;
 mod ocr;
 mod plan;
 mod processing;
+mod queue;
 mod scan;
 mod serve;
 mod serve_plan;
 mod ui;
+mod worker;
 
 use clap::Parser;
 
@@ -48,6 +50,7 @@ fn main() {
         args::Command::Caps(a) => caps::caps(a),
         args::Command::Scan(a) => scan::scan(a),
         args::Command::Serve(a) => serve::serve(a),
+        args::Command::Worker(a) => worker::worker(a),
     };
     let code = match result {
         Ok(code) => code,

@@ -18,6 +18,9 @@
 //!   [`AssembleMessage`], [`DocumentDone`]); `decode` rejects a wrong version or field with a
 //!   [`WireError`] naming it.
 //! - [`names`]: subjects, streams and buckets, and [`setup`], which creates or updates them.
+//! - [`Producer`]: a scan's side, blocking, for the page pipeline: [`Job::publish`] each page
+//!   (waiting while the queue is full: backpressure), [`Job::end`], [`Job::wait_document`];
+//!   [`PublishStage`] is the pipeline stage that does it as pages complete.
 //! - [`Queue`]: a connection's handle: publish a page, end or cancel a job, count pages done,
 //!   read a document.
 //!
@@ -26,10 +29,15 @@
 
 mod client;
 pub mod names;
+mod producer;
 pub mod wire;
 
 pub use client::{connect, Queue, QueueError};
 pub use names::{setup, Buckets, QueueConfig, SetupError};
+pub use producer::{
+    config_for, connect_to, server_addrs, Document, Job, JobOptions, Producer, ProducerError,
+    Progress, PublishStage,
+};
 pub use wire::{
     AssembleMessage, DocumentDone, ImageEncoding, ImageRef, JobPhase, JobSettings, JobState,
     OutputSettings, PageCount, PageMessage, PixelSetting, ProcessingSettings, SideSetting,
