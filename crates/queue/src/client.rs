@@ -7,7 +7,6 @@ use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMes
 use async_nats::ServerAddr;
 use futures_util::TryStreamExt;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 
 /// What went wrong talking to the queue.
 #[derive(Debug, thiserror::Error)]
@@ -330,28 +329,57 @@ impl Queue {
         Ok(true)
     }
 
-    /// The bytes of object `name` in `bucket`.
+    /// The bytes of object `name` in `bucket`, `None` if there is none.
+    ///
+    /// The chunks are read one by one with direct gets rather than through the client's
+    /// object reader, which subscribes with a consumer and panics when that cannot be made
+    /// (a node restarting); here such a failure is an error the worker retries.
     pub async fn read_object(
+        &self,
         bucket: &jetstream::object_store::ObjectStore,
         name: &str,
     ) -> Result<Option<Vec<u8>>, QueueError> {
-        use jetstream::object_store::GetErrorKind;
+        use jetstream::object_store::InfoErrorKind;
         let what = || format!("reading object {name}");
-        let mut obj = match bucket.get(name).await {
-            Ok(o) => o,
-            Err(e) if e.kind() == GetErrorKind::NotFound => return Ok(None),
+        let info = match bucket.info(name).await {
+            Ok(i) if i.deleted => return Ok(None),
+            Ok(i) => i,
+            Err(e) if e.kind() == InfoErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(nats(what())(e.into())),
         };
-        let mut out = Vec::new();
-        obj.read_to_end(&mut out)
+        let stream = self
+            .js
+            .get_stream_no_info(format!("OBJ_{}", info.bucket))
             .await
             .map_err(|e| nats(what())(e.into()))?;
+        let subject = format!("$O.{}.C.{}", info.bucket, info.nuid);
+        let mut out = Vec::with_capacity(info.size);
+        let mut seq = 0u64;
+        for _ in 0..info.chunks {
+            let m = stream
+                .direct_get_next_for_subject(subject.as_str(), Some(seq + 1))
+                .await
+                .map_err(|e| nats(what())(e.into()))?;
+            seq = m.sequence;
+            out.extend_from_slice(&m.payload);
+        }
+        if out.len() != info.size {
+            return Err(QueueError::Nats {
+                what: what(),
+                reason: format!(
+                    "read {} bytes in {} chunks, the object has {}",
+                    out.len(),
+                    info.chunks,
+                    info.size
+                ),
+            });
+        }
         Ok(Some(out))
     }
 
     /// A finished document's bytes (the object a [`crate::wire::DocumentDone`] names).
     pub async fn document(&self, object: &str) -> Result<Option<Vec<u8>>, QueueError> {
-        Queue::read_object(&self.buckets.documents, object).await
+        self.read_object(&self.buckets.documents, object).await
     }
 }
 

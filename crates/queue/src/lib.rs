@@ -23,23 +23,32 @@
 //!   [`PublishStage`] is the pipeline stage that does it as pages complete.
 //! - [`Queue`]: a connection's handle: publish a page, end or cancel a job, count pages done,
 //!   read a document.
+//! - [`Worker`]: pulls pages, runs the job's stages (imaging's `Processing`, OCR), stores a
+//!   [`PageResult`] per page and acknowledges; assembles documents whose pages are all done
+//!   ([`assemble`]) and announces them ([`DocumentDone`]). [`WorkerStats`] is its report.
 //!
 //! Who acknowledges what, and what is idempotent, is in ARCHITECTURE.md ("The queue").
 #![warn(missing_docs)]
 
+pub mod assemble;
 mod client;
 pub mod names;
 mod producer;
+mod result;
 pub mod wire;
+mod worker;
 
+pub use assemble::{assemble, AssembleError, Assembled};
 pub use client::{connect, Queue, QueueError};
 pub use names::{setup, Buckets, QueueConfig, SetupError};
 pub use producer::{
-    config_for, connect_to, server_addrs, Document, Job, JobOptions, Producer, ProducerError,
-    Progress, PublishStage,
+    config_for, connect_to, open_queue, server_addrs, Document, Job, JobOptions, Producer,
+    ProducerError, Progress, PublishStage,
 };
+pub use result::PageResult;
 pub use wire::{
     AssembleMessage, DocumentDone, ImageEncoding, ImageRef, JobPhase, JobSettings, JobState,
     OutputSettings, PageCount, PageMessage, PixelSetting, ProcessingSettings, SideSetting,
     WireError, VERSION,
 };
+pub use worker::{process_page, StopHandle, Worker, WorkerOptions, WorkerStats};

@@ -127,16 +127,49 @@ pub struct Buckets {
     pub written: kv::Store,
 }
 
+/// Whether an existing stream already has what `want` asks for (the server fills in the
+/// fields left at their defaults, so the whole configs never compare equal).
+fn same(have: &stream::Config, want: &stream::Config) -> bool {
+    have.subjects == want.subjects
+        && have.retention == want.retention
+        && have.max_bytes == want.max_bytes
+        && have.discard == want.discard
+        && have.num_replicas == want.num_replicas
+        && have.allow_direct == want.allow_direct
+        && have.allow_rollup == want.allow_rollup
+        && have.max_messages_per_subject == want.max_messages_per_subject
+        && have.duplicate_window == want.duplicate_window
+}
+
+/// Tries of a stream's creation: on a cluster just started, or with several workers
+/// starting at once, the meta leader may answer late.
+const TRIES: u32 = 5;
+
 async fn stream(js: &jetstream::Context, config: stream::Config) -> Result<(), SetupError> {
     let name = config.name.clone();
-    js.create_or_update_stream(config)
-        .await
-        .map(|_| ())
-        .map_err(|e| SetupError {
-            what: "stream",
-            name,
-            source: e.into(),
-        })
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        if let Ok(mut s) = js.get_stream(&name).await {
+            if s.info().await.is_ok_and(|i| same(&i.config, &config)) {
+                return Ok(());
+            }
+        }
+        match js.create_or_update_stream(config.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(e) if tries < TRIES => {
+                tracing::debug!("setting up stream {name} (try {tries}): {e}");
+                tokio::time::sleep(Duration::from_millis(200 * tries as u64)).await;
+            }
+            Err(e) => {
+                return Err(SetupError {
+                    what: "stream",
+                    name,
+                    source: e.into(),
+                })
+            }
+        }
+    }
 }
 
 /// A KV bucket's stream, as async-nats would make it but read from the leader.

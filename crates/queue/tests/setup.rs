@@ -60,9 +60,7 @@ async fn setup_is_idempotent_and_pages_land() {
         .await
         .unwrap();
     assert_eq!(q2.pages_waiting("j1").await.unwrap(), 1);
-    let back = Queue::read_object(&q2.buckets().pages, "j1/1/1")
-        .await
-        .unwrap();
+    let back = q2.read_object(&q2.buckets().pages, "j1/1/1").await.unwrap();
     assert_eq!(back.as_deref(), Some(&data[..]));
     // The same page again (a retried publish) is still one message.
     q.publish_page(&page("j1", 1, &data, 200), &data)

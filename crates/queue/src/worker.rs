@@ -1,0 +1,595 @@
+//! The worker: pulls pages from the work stream, runs the job's stages, stores the result,
+//! acknowledges; and assembles documents whose pages are all done.
+//!
+//! One page, in order (each step says what happens when the worker dies right after it):
+//!
+//! 1. decode and check the message; a bad one is terminated (`AckKind::Term`) with a log line;
+//! 2. the job cancelled: terminated, logged;
+//! 3. the page already done (its key in `scanwire-done`: a redelivery after a worker died
+//!    between storing and acknowledging): nothing is redone, go to 7;
+//! 4. the image from `scanwire-pages`, checked against the message's size and SHA-256; missing
+//!    or different: terminated, logged;
+//! 5. the stages (imaging's `Processing`, then OCR) on a blocking thread, while the message is
+//!    kept in progress (`AckKind::Progress` every third of the ack wait) so a long OCR is not
+//!    redelivered to another worker; a worker killed here is silent, so after the ack wait
+//!    the page goes to another worker;
+//! 6. the result put to `scanwire-results` under `<job>/<doc>/<page>` (the same name every
+//!    time: a page processed twice is one result), then its key in `scanwire-done`, then the
+//!    image deleted (the bytes the producer may publish again);
+//! 7. if the document's page count is known and every page is done, assembly is requested
+//!    (deduplicated by message id);
+//! 8. acknowledged (and the acknowledgement confirmed by the server).
+//!
+//! Assembly of a document (a message on `SCANWIRE_ASSEMBLE`): if `scanwire-written` has the
+//! document, it was written: acknowledge. Otherwise read every page's result, write the
+//! file(s) ([`crate::assemble`]), put them to `scanwire-documents`, publish each
+//! [`DocumentDone`] (message id per file: a retry within the duplicate window is one event),
+//! create the document's key in `scanwire-written` (create-if-absent: the one writer), delete
+//! the page results, acknowledge. A worker that dies in between leaves the message
+//! unacknowledged and the next one redoes it; the file's bytes are the same every time.
+
+use crate::assemble::{assemble, AssembleError};
+use crate::client::{nats, Queue, QueueError};
+use crate::names;
+use crate::result::PageResult;
+use crate::wire::{AssembleMessage, DocumentDone, JobPhase, PageMessage, VERSION};
+use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::{AckKind, Message};
+use futures_util::StreamExt;
+use scanwire_codecs::SliceSource;
+use scanwire_imaging::ProcessingReport;
+use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
+use scanwire_pipeline::{PageImage, StageOutput};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How a worker runs.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// Its name, in logs and its report.
+    pub name: String,
+    /// Pages worked on at once (one per core is right for OCR).
+    pub concurrency: usize,
+    /// How long the server waits for an acknowledgement before it gives the page to
+    /// another worker (the consumer's, shared by every worker; the last worker to start sets
+    /// it). A killed worker's page is redone after this long.
+    pub ack_wait: Duration,
+    /// Deliveries of one message at most; a page that fails this often is dropped, logged.
+    pub max_deliver: i64,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            name: "worker".into(),
+            concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 5,
+        }
+    }
+}
+
+/// What a worker did, for `scanwire worker --json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WorkerStats {
+    /// The worker's name.
+    pub worker: String,
+    /// Pages processed and stored here.
+    pub pages: u64,
+    /// Redelivered pages found already done (by a worker that died before acknowledging).
+    pub already_done: u64,
+    /// Documents assembled here.
+    pub documents: u64,
+    /// Bad messages terminated.
+    pub rejected: u64,
+    /// Pages given back after a failure, to be tried again.
+    pub retried: u64,
+    /// Seconds spent in the stages (summed over concurrent pages).
+    pub busy_seconds: f64,
+    /// Seconds since the worker started.
+    pub elapsed_seconds: f64,
+    /// Pages per minute since the start.
+    pub pages_per_minute: f64,
+    /// The last few rejections, as logged.
+    pub rejections: Vec<String>,
+}
+
+/// Stops a running worker (between messages; a page under way is finished first).
+#[derive(Clone, Debug, Default)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    /// Asks the worker to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A worker: see the module docs.
+pub struct Worker {
+    queue: Queue,
+    options: WorkerOptions,
+    stats: Mutex<WorkerStats>,
+    started: Instant,
+    stop: StopHandle,
+    pools: Mutex<HashMap<String, Arc<OcrPool>>>,
+}
+
+/// How many rejections [`WorkerStats::rejections`] keeps.
+const KEEP_REJECTIONS: usize = 20;
+
+/// What became of one message.
+enum Outcome {
+    Ack,
+    Term(String),
+    Retry(String),
+}
+
+impl Worker {
+    /// A worker on `queue`.
+    pub fn new(queue: Queue, options: WorkerOptions) -> Arc<Worker> {
+        Arc::new(Worker {
+            stats: Mutex::new(WorkerStats {
+                worker: options.name.clone(),
+                ..Default::default()
+            }),
+            queue,
+            options,
+            started: Instant::now(),
+            stop: StopHandle::default(),
+            pools: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The handle that stops [`Worker::run`].
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// What it did so far.
+    pub fn stats(&self) -> WorkerStats {
+        let mut s = self.lock().clone();
+        s.elapsed_seconds = self.started.elapsed().as_secs_f64();
+        s.pages_per_minute = if s.elapsed_seconds > 0.0 {
+            s.pages as f64 * 60.0 / s.elapsed_seconds
+        } else {
+            0.0
+        };
+        s
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, WorkerStats> {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn consumer(&self, stream: &str, name: &str) -> Result<PullConsumer, QueueError> {
+        let what = || format!("the {name} consumer on {stream}");
+        let stream = self
+            .queue
+            .jetstream()
+            .get_stream(stream)
+            .await
+            .map_err(|e| nats(what())(e.into()))?;
+        let config = pull::Config {
+            durable_name: Some(name.into()),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.options.ack_wait,
+            max_deliver: self.options.max_deliver,
+            ..Default::default()
+        };
+        match stream.create_consumer(config).await {
+            Ok(c) => Ok(c),
+            // An existing consumer whose settings this server cannot change: use it as is.
+            Err(_) => stream.get_consumer(name).await.map_err(nats(what())),
+        }
+    }
+
+    /// Works until [`StopHandle::stop`]: `concurrency` loops, each taking an assembly if one
+    /// waits, else a page. Returns the stats.
+    pub async fn run(self: Arc<Self>) -> Result<WorkerStats, QueueError> {
+        let pages = self
+            .consumer(names::PAGES_STREAM, names::PAGE_CONSUMER)
+            .await?;
+        let assembly = self
+            .consumer(names::ASSEMBLE_STREAM, names::ASSEMBLE_CONSUMER)
+            .await?;
+        let mut loops = Vec::new();
+        for _ in 0..self.options.concurrency.max(1) {
+            let (w, pages, assembly) = (self.clone(), pages.clone(), assembly.clone());
+            loops.push(tokio::spawn(async move { w.work(pages, assembly).await }));
+        }
+        for l in loops {
+            let _ = l.await;
+        }
+        Ok(self.stats())
+    }
+
+    async fn next(consumer: &PullConsumer, wait: Duration) -> Option<Message> {
+        let mut batch = consumer
+            .batch()
+            .max_messages(1)
+            .expires(wait)
+            .messages()
+            .await
+            .ok()?;
+        match batch.next().await {
+            Some(Ok(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    async fn work(self: Arc<Self>, pages: PullConsumer, assembly: PullConsumer) {
+        while !self.stop.stopped() {
+            if let Some(m) = Self::next(&assembly, Duration::from_millis(100)).await {
+                self.clone().handle(m, true).await;
+                continue;
+            }
+            if let Some(m) = Self::next(&pages, Duration::from_millis(900)).await {
+                self.clone().handle(m, false).await;
+            }
+        }
+    }
+
+    /// Handles one message in a task of its own, so that a panic (in a library) costs the
+    /// message an ack wait, not the worker its loop.
+    async fn handle(self: Arc<Self>, m: Message, assembly: bool) {
+        let subject = m.subject.to_string();
+        let w = self.clone();
+        let done = tokio::spawn(async move {
+            let (outcome, kind) = if assembly {
+                (w.assemble(&m).await, "assembly")
+            } else {
+                (w.page(&m).await, "page")
+            };
+            w.settle(&m, outcome, kind).await;
+        })
+        .await;
+        if let Err(e) = done {
+            tracing::error!(
+                "{}: {subject} failed ({e}); it comes back after the ack wait",
+                self.options.name
+            );
+        }
+    }
+
+    /// Acknowledges, terminates or gives back `m`.
+    async fn settle(&self, m: &Message, outcome: Outcome, kind: &str) {
+        let name = &self.options.name;
+        let subject = m.subject.to_string();
+        match outcome {
+            Outcome::Ack => {
+                if let Err(e) = m.double_ack().await {
+                    // Not confirmed: the message comes back after the ack wait and is found
+                    // done (step 3).
+                    tracing::warn!("{name}: acknowledging {subject}: {e}");
+                }
+            }
+            Outcome::Term(why) => {
+                let line = format!("{name}: rejected {kind} {subject}: {why}");
+                tracing::error!("{line}");
+                {
+                    let mut s = self.lock();
+                    s.rejected += 1;
+                    s.rejections.push(line);
+                    let n = s.rejections.len();
+                    if n > KEEP_REJECTIONS {
+                        s.rejections.drain(..n - KEEP_REJECTIONS);
+                    }
+                }
+                let _ = m.ack_with(AckKind::Term).await;
+            }
+            Outcome::Retry(why) => {
+                let delivered = m.info().map(|i| i.delivered).unwrap_or(1);
+                if delivered >= self.options.max_deliver {
+                    let line = format!(
+                        "{name}: giving up on {kind} {subject} after {delivered} tries: {why}"
+                    );
+                    tracing::error!("{line}");
+                    self.lock().rejections.push(line);
+                    let _ = m.ack_with(AckKind::Term).await;
+                } else {
+                    tracing::warn!(
+                        "{name}: {kind} {subject} failed (try {delivered}), again later: {why}"
+                    );
+                    self.lock().retried += 1;
+                    let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                }
+            }
+        }
+    }
+
+    /// Runs `f` on a blocking thread while keeping `m` in progress.
+    async fn in_progress<T: Send + 'static>(
+        &self,
+        m: &Message,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let mut task = tokio::task::spawn_blocking(f);
+        let every = (self.options.ack_wait / 3).max(Duration::from_millis(100));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tokio::select! {
+                r = &mut task => return r.ok(),
+                _ = tick.tick() => {
+                    let _ = m.ack_with(AckKind::Progress).await;
+                }
+            }
+        }
+    }
+
+    fn pool(&self, languages: &str) -> Result<Arc<OcrPool>, String> {
+        let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = pools.get(languages) {
+            return Ok(p.clone());
+        }
+        let config = OcrConfig::new(languages).map_err(|e| e.to_string())?;
+        let pool = Arc::new(
+            OcrPool::new(&config, self.options.concurrency.max(1)).map_err(|e| e.to_string())?,
+        );
+        pools.insert(languages.to_string(), pool.clone());
+        Ok(pool)
+    }
+
+    async fn page(self: &Arc<Self>, m: &Message) -> Outcome {
+        let msg = match PageMessage::decode(&m.payload) {
+            Ok(msg) => msg,
+            Err(e) => return Outcome::Term(e.to_string()),
+        };
+        let expected = names::page_subject(&msg.job, msg.document, msg.page);
+        if m.subject.as_str() != expected {
+            return Outcome::Term(format!(
+                "the message is about page {} of document {} of job {} but came on {}",
+                msg.page, msg.document, msg.job, m.subject
+            ));
+        }
+        let job = match self.queue.job(&msg.job).await {
+            Ok(j) => j,
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        if job.as_ref().is_some_and(|j| j.state == JobPhase::Cancelled) {
+            return Outcome::Term(format!("job {} was cancelled", msg.job));
+        }
+        let b = self.queue.buckets().clone();
+        let key = names::done_key(&msg.job, msg.document, msg.page);
+        let done = match b.done.get(key.as_str()).await {
+            Ok(v) => v.is_some(),
+            Err(e) => return Outcome::Retry(format!("reading {key}: {e}")),
+        };
+        if done {
+            self.lock().already_done += 1;
+            tracing::info!(
+                "{}: page {key} is already done (redelivered); not redone",
+                self.options.name
+            );
+        } else {
+            let image = match self.queue.read_object(&b.pages, &msg.image.object).await {
+                Ok(Some(i)) => i,
+                Ok(None) => {
+                    return Outcome::Term(format!(
+                        "its image {} is not in the {} bucket",
+                        msg.image.object,
+                        names::PAGES_BUCKET
+                    ))
+                }
+                Err(e) => return Outcome::Retry(e.to_string()),
+            };
+            if let Err(e) = msg.image.verify(&image) {
+                return Outcome::Term(e.to_string());
+            }
+            tracing::info!("{}: processing page {key}", self.options.name);
+            let started = Instant::now();
+            let (w, m2) = (self.clone(), msg.clone());
+            // The OCR engines load inside the progress window too: the first page of a
+            // language waits for its language data.
+            let processed = self
+                .in_progress(m, move || {
+                    let pool = match &m2.settings.ocr {
+                        Some(l) => Some(w.pool(l).map_err(|e| format!("OCR: {e}"))?),
+                        None => None,
+                    };
+                    process_page(&m2, image, pool)
+                })
+                .await;
+            let outputs = match processed {
+                Some(Ok(o)) => o,
+                Some(Err(e)) => return Outcome::Retry(e),
+                None => return Outcome::Retry("the stages panicked".into()),
+            };
+            self.lock().busy_seconds += started.elapsed().as_secs_f64();
+            let result = PageResult {
+                job: msg.job.clone(),
+                document: msg.document,
+                name: msg.name.clone(),
+                page: msg.page,
+                output: msg.settings.output.clone(),
+                outputs,
+            }
+            .encode();
+            let object = names::page_object(&msg.job, msg.document, msg.page);
+            if let Err(e) = b.results.put(object.as_str(), &mut result.as_slice()).await {
+                return Outcome::Retry(format!("storing the result {object}: {e}"));
+            }
+            if let Err(e) = b.done.put(key.as_str(), VERSION.to_string().into()).await {
+                return Outcome::Retry(format!("marking {key} done: {e}"));
+            }
+            self.lock().pages += 1;
+            tracing::info!(
+                "{}: stored page {key} after {:.2} s in the stages",
+                self.options.name,
+                started.elapsed().as_secs_f64()
+            );
+            // The image is no longer needed: its bytes leave the producer's limit.
+            let _ = b.pages.delete(msg.image.object.as_str()).await;
+        }
+        let pages = msg
+            .pages
+            .known()
+            .or_else(|| job.as_ref().and_then(|j| j.pages_of(msg.document)));
+        if let Some(n) = pages {
+            if let Err(e) = self
+                .queue
+                .assemble_if_complete(&msg.job, msg.document, n)
+                .await
+            {
+                return Outcome::Retry(e.to_string());
+            }
+        } else {
+            // The job is still open: its end (`Queue::end_job`) checks again.
+        }
+        Outcome::Ack
+    }
+
+    async fn assemble(self: &Arc<Self>, m: &Message) -> Outcome {
+        let msg = match AssembleMessage::decode(&m.payload) {
+            Ok(msg) => msg,
+            Err(e) => return Outcome::Term(e.to_string()),
+        };
+        let b = self.queue.buckets().clone();
+        let key = names::written_key(&msg.job, msg.document);
+        match b.written.get(key.as_str()).await {
+            Ok(Some(_)) => {
+                self.clean_results(&msg).await;
+                return Outcome::Ack;
+            }
+            Ok(None) => {}
+            Err(e) => return Outcome::Retry(format!("reading {key}: {e}")),
+        }
+        let mut results = Vec::with_capacity(msg.pages as usize);
+        for page in 1..=msg.pages {
+            let object = names::page_object(&msg.job, msg.document, page);
+            match self.queue.read_object(&b.results, &object).await {
+                Ok(Some(bytes)) => match PageResult::decode(&bytes) {
+                    Ok(r) => results.push(r),
+                    Err(e) => return Outcome::Term(format!("result {object}: {e}")),
+                },
+                Ok(None) => return Outcome::Retry(format!("the result {object} is missing")),
+                Err(e) => return Outcome::Retry(e.to_string()),
+            }
+        }
+        let Some(first) = results.first() else {
+            return Outcome::Term("a document without pages".into());
+        };
+        let (name, output) = (first.name.clone(), first.output.clone());
+        let files = self
+            .in_progress(m, move || assemble(&name, &output, &results))
+            .await;
+        let files = match files {
+            Some(Ok(f)) => f,
+            Some(Err(e @ AssembleError::Wire(_))) => return Outcome::Term(e.to_string()),
+            Some(Err(e)) => return Outcome::Retry(e.to_string()),
+            None => return Outcome::Retry("assembly panicked".into()),
+        };
+        let mut events = Vec::new();
+        for (k, f) in files.iter().enumerate() {
+            let object = format!("{}/{}", msg.job, f.file_name);
+            if let Err(e) = b
+                .documents
+                .put(object.as_str(), &mut f.bytes.as_slice())
+                .await
+            {
+                return Outcome::Retry(format!("storing {object}: {e}"));
+            }
+            let event = DocumentDone {
+                version: VERSION,
+                job: msg.job.clone(),
+                document: msg.document,
+                name: f.file_name.clone(),
+                object,
+                pages: f.pages,
+                size: f.bytes.len() as u64,
+                sha256: crate::wire::sha256_hex(&f.bytes),
+            };
+            let published = self
+                .queue
+                .jetstream()
+                .send_publish(
+                    names::DONE_SUBJECT,
+                    PublishMessage::build()
+                        .payload(event.encode().into())
+                        .message_id(format!("{key}.{}", k + 1)),
+                )
+                .await;
+            match published {
+                Ok(ack) => {
+                    if let Err(e) = ack.await {
+                        return Outcome::Retry(format!("announcing {}: {e}", event.name));
+                    }
+                }
+                Err(e) => return Outcome::Retry(format!("announcing {}: {e}", event.name)),
+            }
+            events.push(event);
+        }
+        let record = serde_json::to_vec(&events).unwrap_or_default();
+        match b.written.create(key.as_str(), record.into()).await {
+            Ok(_) => {
+                self.lock().documents += 1;
+                tracing::info!(
+                    "{}: wrote document {} of job {} ({} file(s))",
+                    self.options.name,
+                    msg.document,
+                    msg.job,
+                    events.len()
+                );
+            }
+            Err(e) if e.kind() == async_nats::jetstream::kv::CreateErrorKind::AlreadyExists => {}
+            Err(e) => return Outcome::Retry(format!("recording {key}: {e}")),
+        }
+        self.clean_results(&msg).await;
+        Outcome::Ack
+    }
+
+    /// Deletes a written document's page results (best effort: what stays is only space).
+    async fn clean_results(&self, msg: &AssembleMessage) {
+        for page in 1..=msg.pages {
+            let object = names::page_object(&msg.job, msg.document, page);
+            let _ = self.queue.buckets().results.delete(object.as_str()).await;
+        }
+    }
+}
+
+/// The job's stages on one page (`image`: the object's bytes, checked): what a local scan's
+/// pipeline does between the driver and the encoder. `pool` recognises the text when the job
+/// asks for OCR.
+pub fn process_page(
+    msg: &PageMessage,
+    image: Vec<u8>,
+    pool: Option<Arc<OcrPool>>,
+) -> Result<Vec<StageOutput>, String> {
+    let info = msg.image.page_info(msg.page);
+    let page = PageImage::collect(&info, &mut SliceSource::new(&image, 1 << 20))
+        .map_err(|e| format!("reading the image: {e}"))?;
+    drop(image);
+    let processing = msg
+        .settings
+        .processing
+        .processing()
+        .map_err(|e| e.to_string())?;
+    let mut stages = processing
+        .stages(&ProcessingReport::new())
+        .map_err(|e| e.to_string())?;
+    if let Some(pool) = pool {
+        stages.push(Arc::new(OcrStage::new(pool, CancelFlag::new())));
+    }
+    let mut outs = vec![StageOutput::Page(page)];
+    for stage in &stages {
+        let mut next = Vec::with_capacity(outs.len());
+        for o in outs {
+            match o {
+                StageOutput::Page(p) => {
+                    next.extend(stage.process_outputs(p).map_err(|e| e.to_string())?)
+                }
+                StageOutput::Separator => next.push(StageOutput::Separator),
+            }
+        }
+        outs = next;
+    }
+    Ok(outs)
+}
