@@ -38,6 +38,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
+/// Tries of the queue's setup when a request goes unanswered.
+const SETUP_TRIES: u64 = 6;
+/// How long JetStream requests (stream setup, publish acknowledgements) may take.
+const JETSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for a NATS server to answer a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// First pause before publishing again into a full queue; it doubles up to [`MAX_RETRY`].
@@ -196,6 +200,58 @@ pub fn config_for(info: &async_nats::ServerInfo, max_bytes: Option<i64>) -> Queu
     config
 }
 
+/// Connects to `url` ([`connect_to`]), checks that the server has JetStream, and sets the
+/// queue up ([`crate::setup`], [`config_for`]): what every producer and worker does first.
+pub async fn open_queue(url: &str, max_bytes: Option<i64>) -> Result<Queue, ProducerError> {
+    let client = connect_to(url).await?;
+    let info = client.server_info();
+    if !info.jetstream {
+        return Err(ProducerError::NoJetStream {
+            url: url.to_string(),
+        });
+    }
+    let mut config = config_for(&info, max_bytes);
+    if info.cluster.is_some() {
+        // Right after a cluster starts, a server may not know every peer yet: the URLs given
+        // count too.
+        config.replicas = config.replicas.max(server_addrs(url)?.len().min(3));
+    }
+    // A stream's creation on a busy cluster can take longer than the client's default 5 s.
+    let js = jetstream::ContextBuilder::new()
+        .timeout(JETSTREAM_TIMEOUT)
+        .ack_timeout(JETSTREAM_TIMEOUT)
+        .build(client);
+    // Two clients creating the same streams at once on a cluster (a worker and a scan
+    // started together) can leave one's request unanswered: the setup is idempotent, so it
+    // is tried again.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match Queue::new(js.clone(), &config).await {
+            Ok(q) => return Ok(q),
+            Err(e) if tries < SETUP_TRIES && e.to_string().contains("timed out") => {
+                // Apart, so that two clients that collided do not collide again.
+                tokio::time::sleep(jitter(Duration::from_millis(500 * tries))).await;
+            }
+            Err(e) => {
+                return Err(ProducerError::Queue {
+                    url: url.to_string(),
+                    what: "setting up the queue".into(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Up to `max`, different in every process and call.
+fn jitter(max: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    max.mul_f64((h.finish() % 1000) as f64 / 1000.0)
+}
+
 impl Producer {
     /// Connects to `url` and sets the queue up ([`crate::setup`]) with `max_bytes` of pages
     /// waiting at most (default [`QueueConfig::default`]'s).
@@ -210,23 +266,7 @@ impl Producer {
                 what: "starting the client".into(),
                 reason: e.to_string(),
             })?;
-        let queue = rt.block_on(async {
-            let client = connect_to(url).await?;
-            let info = client.server_info();
-            if !info.jetstream {
-                return Err(ProducerError::NoJetStream {
-                    url: url.to_string(),
-                });
-            }
-            let config = config_for(&info, max_bytes);
-            Queue::new(jetstream::new(client), &config)
-                .await
-                .map_err(|e| ProducerError::Queue {
-                    url: url.to_string(),
-                    what: "setting up the queue".into(),
-                    reason: e.to_string(),
-                })
-        })?;
+        let queue = rt.block_on(open_queue(url, max_bytes))?;
         Ok(Producer {
             rt: Arc::new(rt),
             url: url.to_string(),
@@ -529,21 +569,40 @@ impl Job {
                 p.rt.block_on(p.queue.buckets().written.get(key.as_str()))
                     .map_err(|e| p.err(what(), e))?;
             if let Some(bytes) = written {
-                let done = DocumentDone::decode(&bytes).map_err(|e| p.err(what(), e))?;
-                let doc = self.fetch(done)?;
+                // The written record is the document's done events, one per file.
+                let mut events: Vec<DocumentDone> =
+                    serde_json::from_slice(&bytes).map_err(|e| p.err(what(), e))?;
+                if events.len() != 1 {
+                    return Err(p.err(
+                        what(),
+                        format!("{} files where one document was expected", events.len()),
+                    ));
+                }
+                let doc = self.fetch(events.remove(0))?;
                 let published = self.published();
-                progress(Progress {
+                let end = Progress {
                     published,
                     queued: 0,
                     in_work: 0,
                     done: published,
-                });
+                };
+                if last != Some(end) {
+                    progress(end);
+                }
                 return Ok(doc);
             }
             if let Ok(now) = self.progress() {
                 if last != Some(now) {
                     progress(now);
                     last = Some(now);
+                }
+                if now.done >= now.published {
+                    // Every page is done but no worker has asked for assembly (the last page
+                    // finished while the job ended): ask now; the message id makes a second
+                    // request the same one.
+                    let (job, pages) = (self.id.as_str(), now.published);
+                    p.rt.block_on(p.queue.assemble_if_complete(job, 1, pages))
+                        .map_err(|e| p.err(format!("requesting assembly of job {job}"), e))?;
                 }
             }
             std::thread::sleep(POLL);

@@ -1,0 +1,308 @@
+//! `scan --queue` and `scanwire worker` as users run them: the real binary against a real
+//! 3-node `nats-server` cluster on loopback (`scanwire_testkit::nats`). The PDF the workers
+//! assemble is the PDF a local scan with the same stages writes, byte for byte, with one
+//! worker and with two; a full queue pauses the scan until a worker takes pages; a worker
+//! reports its throughput as JSON lines and stops on Ctrl-C with 130; bad URLs name the
+//! URL and what failed.
+
+mod common;
+
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use scanwire_testkit::nats::NatsCluster;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The PDF's creation date for every run, so local and queued PDFs can be compared.
+const EPOCH: &str = "1700000000";
+
+/// The scan every test makes: 5 sheets from the feeder, skewed, the third blank, at a
+/// resolution that keeps the cluster's work small; deskewed and blank pages skipped.
+const SCAN: &[&str] = &[
+    "scan",
+    "--source",
+    "adf",
+    "--pages",
+    "5",
+    "--mode",
+    "gray",
+    "--resolution",
+    "75",
+    "--set",
+    "skew=2",
+    "--set",
+    "blank-sheets=3",
+    "--deskew",
+    "--blank",
+    "skip",
+];
+
+fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = SCAN.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
+/// A port on 127.0.0.1 where nothing listens.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A `scanwire worker --json` process on `url`, its JSON lines collected.
+struct Worker {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Worker {
+    fn start(url: &str, dir: &Path) -> Worker {
+        let mut child = command(dir)
+            .args(["worker", "--queue", url, "--json", "--interval", "0.5"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        // Ready once it reports (after its setup): a scan started at the same moment would
+        // create the same streams at once, which the cluster answers slowly.
+        let first = lines
+            .recv_timeout(Duration::from_secs(90))
+            .unwrap_or_else(|_| panic!("the worker did not report within 90 s"));
+        let (again, rest) = mpsc::channel();
+        again.send(first).unwrap();
+        std::thread::spawn(move || {
+            for l in lines {
+                if again.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Worker { child, lines: rest }
+    }
+
+    /// Ctrl-C, then its exit status, JSON lines and stderr.
+    fn stop(mut self) -> (Option<i32>, Vec<serde_json::Value>, String) {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
+        let mut err = String::new();
+        let mut pipe = self.child.stderr.take().unwrap();
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = self.child.kill();
+                panic!("the worker did not stop within a minute of Ctrl-C");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let _ = pipe.read_to_string(&mut err);
+        let lines = self
+            .lines
+            .try_iter()
+            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+            .collect();
+        (status.code(), lines, err)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The local scan's PDF (the reference).
+fn local_pdf(dir: &Path) -> Vec<u8> {
+    let o = command(dir)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .args(args(&["-o", "local.pdf"]))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::read(dir.join("local.pdf")).unwrap()
+}
+
+/// `scan --queue` into `out`, with its JSON report.
+fn queued_scan(url: &str, out: &str, dir: &Path) -> (Vec<u8>, serde_json::Value) {
+    let o = command(dir)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .args(args(&["--queue", url, "--json", "-o", out]))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    (std::fs::read(dir.join(out)).unwrap(), report)
+}
+
+#[test]
+fn bad_urls_name_the_url_and_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = format!("nats://127.0.0.1:{}", closed_port());
+    let o = scanwire(&args(&["--queue", &url, "-o", "doc.pdf"]), d);
+    exits_with(
+        &o,
+        1,
+        &format!("no NATS server at {url}: connection refused"),
+    );
+    assert!(!d.join("doc.pdf").exists());
+    let o = scanwire(&["worker", "--queue", &url], d);
+    exits_with(
+        &o,
+        1,
+        &format!("no NATS server at {url}: connection refused"),
+    );
+    let o = scanwire(
+        &args(&["--queue", "http://127.0.0.1:1", "-o", "doc.pdf"]),
+        d,
+    );
+    exits_with(&o, 2, "is not a NATS server URL");
+    let o = scanwire(&["worker", "--queue", "nats://127.0.0.1:99999"], d);
+    exits_with(&o, 2, "is not a NATS server URL");
+    let o = scanwire(&["scan", "--queue", &url, "-o", "page.png"], d);
+    exits_with(&o, 2, "--queue: the workers assemble one PDF");
+    let o = scanwire(
+        &args(&["--queue", &url, "--auto-rotate", "-o", "doc.pdf"]),
+        d,
+    );
+    exits_with(&o, 2, "--auto-rotate does not work with --queue");
+}
+
+#[test]
+fn one_and_two_workers_give_the_local_pdf_byte_for_byte() {
+    let Some(cluster) = NatsCluster::start(3) else {
+        return;
+    };
+    let url = cluster.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let local = local_pdf(d);
+
+    let one = Worker::start(&url, d);
+    let (pdf, report) = queued_scan(&url, "one.pdf", d);
+    assert!(
+        pdf == local,
+        "one worker: the PDF differs from the local one"
+    );
+    let q = &report["queue"];
+    assert_eq!(q["published"], 5, "{report}");
+    assert_eq!(q["document"]["pages"], 4, "{report}");
+    assert_eq!(report["pages"], 4, "{report}");
+    assert_eq!(q["progress"].as_array().unwrap().last().unwrap()["done"], 5);
+
+    let two = Worker::start(&url, d);
+    let (pdf, _) = queued_scan(&url, "two.pdf", d);
+    assert!(
+        pdf == local,
+        "two workers: the PDF differs from the local one"
+    );
+
+    // Each worker stops on Ctrl-C with 130, having said what it did as JSON lines.
+    let mut pages = 0;
+    for w in [one, two] {
+        let (code, lines, err) = w.stop();
+        assert_eq!(code, Some(130), "{err}");
+        let last = lines
+            .last()
+            .unwrap_or_else(|| panic!("no JSON line; stderr: {err}"));
+        for key in [
+            "pages",
+            "pages_per_minute",
+            "interval_seconds",
+            "interval_pages",
+            "rss_bytes",
+        ] {
+            assert!(last.get(key).is_some(), "{key} missing in {last}");
+        }
+        pages += last["pages"].as_u64().unwrap();
+    }
+    // 5 pages in each of two jobs, each processed once.
+    assert_eq!(pages, 10);
+}
+
+#[test]
+fn a_full_queue_pauses_the_scan_until_a_worker_takes_pages() {
+    let Some(cluster) = NatsCluster::start(3) else {
+        return;
+    };
+    let url = cluster.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let local = local_pdf(d);
+    // Room for two of these pages (75 dpi gray A4-ish: about 0.5 MB each), not three.
+    let mut scan = command(d)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("SCANWIRE_QUEUE_MAX_BYTES", "1200000")
+        .args(args(&["--queue", &url, "--json", "-o", "full.pdf"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // No worker yet: the scan fills the queue and waits, saying so.
+    let (tx, said) = mpsc::channel();
+    let err = scan.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let start = Instant::now();
+    let mut lines = Vec::new();
+    loop {
+        if let Ok(l) = said.recv_timeout(Duration::from_millis(100)) {
+            let waiting = l.contains("\"event\":\"waiting_for_workers\"");
+            lines.push(l);
+            if waiting {
+                break;
+            }
+        }
+        assert!(
+            scan.try_wait().unwrap().is_none(),
+            "the scan ended without waiting for workers: {lines:?}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the scan never said it waits for workers: {lines:?}"
+        );
+    }
+    // It stays paused while no worker comes.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(scan.try_wait().unwrap().is_none(), "the scan did not wait");
+    let worker = Worker::start(&url, d);
+    let mut out = String::new();
+    scan.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let status = scan.wait().unwrap();
+    lines.extend(said.try_iter());
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let waited = &report["queue"]["waited_for_workers"];
+    assert!(waited["times"].as_u64().unwrap() >= 1, "{report}");
+    assert!(waited["seconds"].as_f64().unwrap() >= 2.0, "{report}");
+    assert!(
+        std::fs::read(d.join("full.pdf")).unwrap() == local,
+        "the paused scan's PDF differs from the local one"
+    );
+    let (code, _, err) = worker.stop();
+    assert_eq!(code, Some(130), "{err}");
+}
