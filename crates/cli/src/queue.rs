@@ -53,6 +53,14 @@ impl Output {
         }
     }
 
+    /// Whether a Ctrl-C stopped the wait for the workers' document (the job is cancelled).
+    pub fn interrupted(&self) -> bool {
+        match self {
+            Output::Files(_) => false,
+            Output::Queue(q) => q.summary().interrupted,
+        }
+    }
+
     /// The queue's part of `--json`: null for files.
     pub fn queue_report(&self) -> Value {
         match self {
@@ -188,6 +196,8 @@ pub struct QueueOutput {
 
 #[derive(Default)]
 struct Summary {
+    /// A Ctrl-C stopped the wait for the document.
+    interrupted: bool,
     pages: u32,
     document: Option<Value>,
     /// Progress as it changed while waiting for the workers (seconds since the scan ended).
@@ -381,25 +391,22 @@ impl QueueOutput {
             self.job.wait_document(&stop, &mut progress)
         };
         self.status.done();
-        let mut summary = self.summary.lock().unwrap_or_else(|p| p.into_inner());
+        let mut summary = self.summary();
         summary.wait_seconds = started.elapsed().as_secs_f64();
-        let doc =
-            match document {
-                Ok(doc) => doc,
-                Err(ProducerError::Cancelled) => {
-                    out.discarded = published;
-                    out.errors.push(self.error(
-                    None,
-                    "interrupted while the workers processed the pages; the job is cancelled"
-                        .into(),
-                ));
-                    return out;
-                }
-                Err(e) => {
-                    out.errors.push(self.error(None, e.to_string()));
-                    return out;
-                }
-            };
+        let doc = match document {
+            Ok(doc) => doc,
+            Err(ProducerError::Cancelled) => {
+                summary.interrupted = true;
+                out.discarded = published;
+                let why = "interrupted while the workers processed the pages; the job is cancelled";
+                out.errors.push(self.error(None, why.into()));
+                return out;
+            }
+            Err(e) => {
+                out.errors.push(self.error(None, e.to_string()));
+                return out;
+            }
+        };
         if let Err(source) = write_atomically(&self.path, &doc.bytes) {
             out.errors.push(OutputError {
                 page: None,
@@ -423,6 +430,10 @@ impl QueueOutput {
         out.pages = doc.done.pages;
         out.discarded = published.saturating_sub(doc.done.pages);
         out
+    }
+
+    fn summary(&self) -> std::sync::MutexGuard<'_, Summary> {
+        self.summary.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The job on the queue for `--json`: server, job id, pages published, how long the

@@ -157,7 +157,9 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         }
     };
     let files = output.finish(outcome.result);
-    let was_interrupted = presses.load(Ordering::SeqCst) > 0 && outcome.is_cancelled();
+    // With --queue, a Ctrl-C may also come while the workers make the document.
+    let was_interrupted =
+        presses.load(Ordering::SeqCst) > 0 && (outcome.is_cancelled() || output.interrupted());
     let ocr = plan.ocr.as_ref();
     let text_written = ocr.map(|o| o.write_text()).transpose();
     if let Err(e) = &text_written {

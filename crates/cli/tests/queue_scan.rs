@@ -306,3 +306,58 @@ fn a_full_queue_pauses_the_scan_until_a_worker_takes_pages() {
     let (code, _, err) = worker.stop();
     assert_eq!(code, Some(130), "{err}");
 }
+
+#[test]
+fn ocr_on_a_worker_gives_the_local_searchable_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ocr: &[&str] = &[
+        "scan",
+        "--source",
+        "adf",
+        "--pages",
+        "2",
+        "--mode",
+        "gray",
+        "--resolution",
+        "150",
+        "--set",
+        "content=text",
+        "--ocr",
+        "eng",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        ocr.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let local = command(d)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .args(with(&["-o", "local.pdf"]))
+        .output()
+        .unwrap();
+    if tesseract_missing(&stderr(&local)) {
+        return;
+    }
+    assert_eq!(local.status.code(), Some(0), "{}", stderr(&local));
+    let Some(cluster) = NatsCluster::start(3) else {
+        return;
+    };
+    let url = cluster.url();
+    let worker = Worker::start(&url, d);
+    let o = command(d)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .args(with(&["--queue", &url, "-o", "queued.pdf"]))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let queued = std::fs::read(d.join("queued.pdf")).unwrap();
+    assert!(
+        queued == std::fs::read(d.join("local.pdf")).unwrap(),
+        "the workers' searchable PDF differs from the local one"
+    );
+    if scanwire_testkit::have("pdftotext", "-v") {
+        let text = pdftotext(&d.join("queued.pdf"));
+        assert!(text.split_whitespace().count() > 50, "{text}");
+    }
+    let (code, _, err) = worker.stop();
+    assert_eq!(code, Some(130), "{err}");
+}
