@@ -25,9 +25,27 @@
 //!   read a document.
 //! - [`Worker`]: pulls pages, runs the job's stages (imaging's `Processing`, OCR), stores a
 //!   [`PageResult`] per page and acknowledges; assembles documents whose pages are all done
-//!   ([`assemble`]) and announces them ([`DocumentDone`]). [`WorkerStats`] is its report.
+//!   ([`assemble()`]) and announces them ([`DocumentDone`]). [`WorkerStats`] is its report.
 //!
-//! Who acknowledges what, and what is idempotent, is in ARCHITECTURE.md ("The queue").
+//! Who acknowledges what, and what is idempotent, is in ARCHITECTURE.md ("The queue") and
+//! in the `worker` module's docs.
+//!
+//! ```no_run
+//! use scanwire_queue::{Queue, QueueConfig, Worker, WorkerOptions};
+//! # async fn run() -> Result<(), scanwire_queue::QueueError> {
+//! let config = QueueConfig { replicas: 3, ..QueueConfig::default() };
+//! let queue = Queue::connect("nats://10.0.0.1:4222,nats://10.0.0.2:4222", "worker-1", &config).await?;
+//! let worker = Worker::new(queue, WorkerOptions::default());
+//! let stop = worker.stop_handle(); // stop.stop() on Ctrl-C
+//! let stats = worker.run().await?; // WorkerStats: pages, documents, rejected, pages/min
+//! # Ok(()) }
+//! ```
+//!
+//! A producer: [`Queue::start_job`], then per page [`Queue::publish_page`] (the image and a
+//! [`PageMessage`] describing it; [`QueueError::Full`] means wait), then
+//! [`Queue::end_job`] with each document's page count (or [`Queue::cancel_job`]). The
+//! finished document comes as a [`DocumentDone`] on [`names::DONE_SUBJECT`]; its bytes are
+//! [`Queue::document`].
 #![warn(missing_docs)]
 
 pub mod assemble;

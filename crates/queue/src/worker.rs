@@ -354,10 +354,12 @@ impl Worker {
             Ok(j) => j,
             Err(e) => return Outcome::Retry(e.to_string()),
         };
+        let b = self.queue.buckets().clone();
         if job.as_ref().is_some_and(|j| j.state == JobPhase::Cancelled) {
+            // Its image would otherwise hold on to the producer's byte limit.
+            let _ = b.pages.delete(msg.image.object.as_str()).await;
             return Outcome::Term(format!("job {} was cancelled", msg.job));
         }
-        let b = self.queue.buckets().clone();
         let key = names::done_key(&msg.job, msg.document, msg.page);
         let done = match b.done.get(key.as_str()).await {
             Ok(v) => v.is_some(),
@@ -429,10 +431,16 @@ impl Worker {
             // The image is no longer needed: its bytes leave the producer's limit.
             let _ = b.pages.delete(msg.image.object.as_str()).await;
         }
-        let pages = msg
-            .pages
-            .known()
-            .or_else(|| job.as_ref().and_then(|j| j.pages_of(msg.document)));
+        // The page count: in the message, or (the job was open when it was sent) in the job's
+        // state read again now, after the page was marked done. The producer ends the job
+        // before it counts the pages done, so one of the two sees the other's write.
+        let pages = match msg.pages.known() {
+            Some(n) => Some(n),
+            None => match self.queue.job(&msg.job).await {
+                Ok(j) => j.and_then(|j| j.pages_of(msg.document)),
+                Err(e) => return Outcome::Retry(e.to_string()),
+            },
+        };
         if let Some(n) = pages {
             if let Err(e) = self
                 .queue
