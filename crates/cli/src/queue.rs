@@ -8,7 +8,7 @@
 //! The files route and the queue route meet in [`Output`], so `scan.rs` drives both the
 //! same way.
 
-use crate::args::{BlankArg, ScanArgs};
+use crate::args::ScanArgs;
 use crate::exit::usage;
 use crate::ui::AfterScan;
 use anyhow::{anyhow, bail, Result};
@@ -103,13 +103,12 @@ pub fn plan(args: &ScanArgs, output: &OutputPlan, created: u64) -> Result<Option
         (args.ocr_text.is_some(), "--ocr-text"),
         (args.ocr_hocr.is_some(), "--ocr-hocr"),
         (args.split_photos, "--split-photos"),
-        (args.blank == Some(BlankArg::Split), "--blank split"),
         (args.all_or_nothing, "--all-or-nothing"),
     ];
     if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
         bail!(usage(format!(
             "{flag} does not work with --queue yet; the workers can do --deskew, --crop, \
-             --blank skip, --rotate, --brightness, --contrast and --ocr"
+             --blank, --rotate, --brightness, --contrast and --ocr"
         )));
     }
     let processing = crate::processing::settings(args)?;
@@ -199,7 +198,8 @@ struct Summary {
     /// A Ctrl-C stopped the wait for the document.
     interrupted: bool,
     pages: u32,
-    document: Option<Value>,
+    /// The files the workers made.
+    documents: Vec<Value>,
     /// Progress as it changed while waiting for the workers (seconds since the scan ended).
     progress: Vec<Value>,
     wait_seconds: f64,
@@ -393,8 +393,8 @@ impl QueueOutput {
         self.status.done();
         let mut summary = self.summary();
         summary.wait_seconds = started.elapsed().as_secs_f64();
-        let doc = match document {
-            Ok(doc) => doc,
+        let docs = match document {
+            Ok(docs) => docs,
             Err(ProducerError::Cancelled) => {
                 summary.interrupted = true;
                 out.discarded = published;
@@ -407,28 +407,32 @@ impl QueueOutput {
                 return out;
             }
         };
-        if let Err(source) = write_atomically(&self.path, &doc.bytes) {
-            out.errors.push(OutputError {
-                page: None,
-                path: self.path.clone(),
-                error: EncodeError::Save {
-                    path: self.path.clone(),
-                    source,
-                },
-            });
-            return out;
+        let mut documents = Vec::new();
+        for (i, doc) in docs.iter().enumerate() {
+            // Named as a local scan names them: -o, then -2, -3... before the extension.
+            let path = document_path(&self.path, i as u32 + 1);
+            if let Err(source) = write_atomically(&path, &doc.bytes) {
+                out.errors.push(OutputError {
+                    page: None,
+                    path: path.clone(),
+                    error: EncodeError::Save { path, source },
+                });
+                return out;
+            }
+            documents.push(json!({
+                "file": path.display().to_string(),
+                "name": doc.done.name,
+                "object": doc.done.object,
+                "pages": doc.done.pages,
+                "size": doc.done.size,
+                "sha256": doc.done.sha256,
+            }));
+            out.files.push(path);
+            out.pages += doc.done.pages;
         }
-        summary.pages = doc.done.pages;
-        summary.document = Some(json!({
-            "name": doc.done.name,
-            "object": doc.done.object,
-            "pages": doc.done.pages,
-            "size": doc.done.size,
-            "sha256": doc.done.sha256,
-        }));
-        out.files.push(self.path.clone());
-        out.pages = doc.done.pages;
-        out.discarded = published.saturating_sub(doc.done.pages);
+        summary.pages = out.pages;
+        summary.documents = documents;
+        out.discarded = published.saturating_sub(out.pages);
         out
     }
 
@@ -446,7 +450,7 @@ impl QueueOutput {
             "job": self.job.id(),
             "published": self.job.published(),
             "waited_for_workers": { "times": waits, "seconds": round(waited.as_secs_f64()) },
-            "document": s.document,
+            "documents": s.documents,
             "assembly_seconds": round(s.wait_seconds),
             "progress": s.progress,
         })
@@ -463,6 +467,20 @@ fn progress_text(p: &Progress) -> String {
         "workers: {} queued, {} in work, {}/{} done",
         p.queued, p.in_work, p.done, p.published
     )
+}
+
+/// The name of document `doc` of `-o path`: the name itself, then `-2`, `-3`... before the
+/// extension (as `scanwire-output` names a local scan's documents).
+fn document_path(path: &Path, doc: u32) -> PathBuf {
+    if doc <= 1 {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{doc}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{doc}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Writes `bytes` to `path` through a hidden temporary file in the same directory, renamed

@@ -202,7 +202,7 @@ fn one_and_two_workers_give_the_local_pdf_byte_for_byte() {
     );
     let q = &report["queue"];
     assert_eq!(q["published"], 5, "{report}");
-    assert_eq!(q["document"]["pages"], 4, "{report}");
+    assert_eq!(q["documents"][0]["pages"], 4, "{report}");
     assert_eq!(report["pages"], 4, "{report}");
     assert_eq!(q["progress"].as_array().unwrap().last().unwrap()["done"], 5);
 
@@ -212,6 +212,37 @@ fn one_and_two_workers_give_the_local_pdf_byte_for_byte() {
         pdf == local,
         "two workers: the PDF differs from the local one"
     );
+
+    // The blank sheet separating documents: two files, named as a local scan names them.
+    let split = |extra: &[&str]| -> Vec<String> {
+        args(extra)
+            .iter()
+            .map(|a| if *a == "skip" { "split" } else { a }.to_string())
+            .collect()
+    };
+    for (out, queue) in [
+        ("split-local.pdf", None),
+        ("split-q.pdf", Some(url.as_str())),
+    ] {
+        let mut a = split(&["-o", out]);
+        if let Some(u) = queue {
+            a.extend(["--queue".to_string(), u.to_string()]);
+        }
+        let o = command(d)
+            .env("SOURCE_DATE_EPOCH", EPOCH)
+            .args(&a)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    for (l, q) in [
+        ("split-local.pdf", "split-q.pdf"),
+        ("split-local-2.pdf", "split-q-2.pdf"),
+    ] {
+        let local = std::fs::read(d.join(l)).unwrap();
+        let queued = std::fs::read(d.join(q)).unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert!(local == queued, "{q} differs from {l}");
+    }
 
     // Each worker stops on Ctrl-C with 130, having said what it did as JSON lines.
     let mut pages = 0;
@@ -232,8 +263,8 @@ fn one_and_two_workers_give_the_local_pdf_byte_for_byte() {
         }
         pages += last["pages"].as_u64().unwrap();
     }
-    // 5 pages in each of two jobs, each processed once.
-    assert_eq!(pages, 10);
+    // 5 pages in each of three jobs, each processed once.
+    assert_eq!(pages, 15);
 }
 
 #[test]

@@ -48,6 +48,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const FIRST_RETRY: Duration = Duration::from_millis(50);
 /// Longest pause between tries into a full queue.
 const MAX_RETRY: Duration = Duration::from_secs(1);
+/// How long every page may be done without a document before the producer asks for
+/// assembly itself.
+const REASSEMBLE: Duration = Duration::from_secs(10);
 /// How often [`Job::wait_document`] looks at the job's progress.
 const POLL: Duration = Duration::from_millis(200);
 
@@ -548,18 +551,20 @@ impl Job {
         })
     }
 
-    /// Waits until the workers have written the document, then fetches and checks it.
+    /// Waits until the workers have written the document, then fetches and checks its files
+    /// (one, or one per part when blank pages separate documents), in order.
     /// `stop` is asked between looks (Ctrl-C): `true` cancels the job. `progress` hears
     /// where the pages are whenever that changes.
     pub fn wait_document(
         &self,
         stop: &dyn Fn() -> bool,
         progress: &mut dyn FnMut(Progress),
-    ) -> Result<Document, ProducerError> {
+    ) -> Result<Vec<Document>, ProducerError> {
         let p = &self.producer;
         let key = names::written_key(&self.id, 1);
         let what = || format!("reading job {}'s document", self.id);
         let mut last = None;
+        let mut all_done: Option<Instant> = None;
         loop {
             if stop() {
                 self.cancel()?;
@@ -569,16 +574,17 @@ impl Job {
                 p.rt.block_on(p.queue.buckets().written.get(key.as_str()))
                     .map_err(|e| p.err(what(), e))?;
             if let Some(bytes) = written {
-                // The written record is the document's done events, one per file.
-                let mut events: Vec<DocumentDone> =
+                // The written record is the document's done events, one per file (blank
+                // pages that separate documents split it: `<name>.pdf`, `<name>-2.pdf`...).
+                let events: Vec<DocumentDone> =
                     serde_json::from_slice(&bytes).map_err(|e| p.err(what(), e))?;
-                if events.len() != 1 {
-                    return Err(p.err(
-                        what(),
-                        format!("{} files where one document was expected", events.len()),
-                    ));
+                if events.is_empty() {
+                    return Err(p.err(what(), "the document was written as no file"));
                 }
-                let doc = self.fetch(events.remove(0))?;
+                let docs = events
+                    .into_iter()
+                    .map(|e| self.fetch(e))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let published = self.published();
                 let end = Progress {
                     published,
@@ -589,20 +595,25 @@ impl Job {
                 if last != Some(end) {
                     progress(end);
                 }
-                return Ok(doc);
+                return Ok(docs);
             }
             if let Ok(now) = self.progress() {
                 if last != Some(now) {
                     progress(now);
                     last = Some(now);
                 }
-                if now.done >= now.published {
-                    // Every page is done but no worker has asked for assembly (the last page
-                    // finished while the job ended): ask now; the message id makes a second
-                    // request the same one.
-                    let (job, pages) = (self.id.as_str(), now.published);
-                    p.rt.block_on(p.queue.assemble_if_complete(job, 1, pages))
-                        .map_err(|e| p.err(format!("requesting assembly of job {job}"), e))?;
+                if now.done < now.published {
+                    all_done = None;
+                } else if all_done.is_none_or(|t: Instant| t.elapsed() >= REASSEMBLE) {
+                    // Every page is done and the last worker asks for assembly; should that
+                    // request be lost, the producer asks again (the message id, and the
+                    // written marker, make a second request the same one).
+                    if all_done.is_some() {
+                        let (job, pages) = (self.id.as_str(), now.published);
+                        p.rt.block_on(p.queue.assemble_if_complete(job, 1, pages))
+                            .map_err(|e| p.err(format!("requesting assembly of job {job}"), e))?;
+                    }
+                    all_done = Some(Instant::now());
                 }
             }
             std::thread::sleep(POLL);
