@@ -296,6 +296,7 @@ impl QueuePlan {
                 &self.name,
                 self.settings,
                 JobOptions {
+                    png: true,
                     on_wait: Some(on_wait),
                 },
             )

@@ -276,10 +276,11 @@ fn a_full_queue_pauses_the_scan_until_a_worker_takes_pages() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let local = local_pdf(d);
-    // Room for two of these pages (75 dpi gray A4-ish: about 0.5 MB each), not three.
+    // Room for two of these pages (75 dpi gray, as PNG on the wire: about 0.35-0.45 MB each),
+    // not three.
     let mut scan = command(d)
         .env("SOURCE_DATE_EPOCH", EPOCH)
-        .env("SCANWIRE_QUEUE_MAX_BYTES", "1200000")
+        .env("SCANWIRE_QUEUE_MAX_BYTES", "1000000")
         .args(args(&["--queue", &url, "--json", "-o", "full.pdf"]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -30,7 +30,8 @@ use crate::wire::{
 };
 use async_nats::jetstream;
 use async_nats::{ConnectErrorKind, ServerAddr};
-use scanwire_core::device::Side;
+use scanwire_codecs::{encode_page, DeflateEffort, EncodeOptions, Format, SliceSource};
+use scanwire_core::device::{PixelFormat, Side};
 use scanwire_core::wia;
 use scanwire_pipeline::{PageImage, Stage, StageError};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -333,9 +334,11 @@ fn new_job_id() -> String {
     )
 }
 
-/// Hooks for a front end.
+/// How a job publishes, and hooks for a front end.
 #[derive(Clone, Default)]
 pub struct JobOptions {
+    /// Pages travel as PNG (8-bit gray and colour; see [`Job::publish`]) rather than raw.
+    pub png: bool,
     /// Told `true` when a publish finds the queue full and starts waiting for workers,
     /// `false` when the queue took the page after all (not when the wait ends in a cancel or
     /// an error).
@@ -413,6 +416,7 @@ impl Job {
         let (pixel, width, height) = page.layout();
         let number = page.page.number;
         let doc = 1;
+        let (encoding, image) = self.wire_image(page)?;
         let msg = PageMessage {
             version: wire::VERSION,
             job: self.id.clone(),
@@ -423,9 +427,9 @@ impl Job {
             settings: self.settings.clone(),
             image: ImageRef {
                 object: names::page_object(&self.id, doc, number),
-                size: page.data.len() as u64,
-                sha256: wire::sha256_hex(&page.data),
-                encoding: ImageEncoding::Raw,
+                size: image.len() as u64,
+                sha256: wire::sha256_hex(&image),
+                encoding,
                 pixel: PixelSetting::of(pixel),
                 width,
                 height,
@@ -448,7 +452,7 @@ impl Job {
                 if self.cancelled.load(Ordering::SeqCst) {
                     return Err(ProducerError::Cancelled);
                 }
-                match p.queue.publish_page(&msg, &page.data).await {
+                match p.queue.publish_page(&msg, &image).await {
                     Ok(()) => return Ok(()),
                     Err(QueueError::Full { .. }) => {}
                     Err(e) => return Err(p.err(format!("publishing page {number}"), e)),
@@ -462,6 +466,36 @@ impl Job {
         result?;
         self.published.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// The page as it travels: 8-bit gray and colour pages as PNG at the link's Deflate
+    /// effort (a scanned text page's rows shrink several times over, and every byte crosses
+    /// the network four times: to the bucket, to the worker, and its replicas), others as
+    /// raw rows. PNG is lossless: the worker's rows are the scan's.
+    fn wire_image<'a>(
+        &self,
+        page: &'a PageImage,
+    ) -> Result<(ImageEncoding, std::borrow::Cow<'a, [u8]>), ProducerError> {
+        let (pixel, ..) = page.layout();
+        if !self.options.png || !matches!(pixel, PixelFormat::Gray8 | PixelFormat::Rgb8) {
+            return Ok((ImageEncoding::Raw, std::borrow::Cow::Borrowed(&page.data)));
+        }
+        let opts = EncodeOptions {
+            deflate: DeflateEffort::Wire,
+            ..EncodeOptions::default()
+        };
+        let png = encode_page(
+            Format::Png,
+            &page.page,
+            &opts,
+            &mut SliceSource::new(&page.data, 1 << 20),
+            Vec::new(),
+        )
+        .map_err(|e| {
+            self.producer
+                .err(format!("encoding page {} as PNG", page.page.number), e)
+        })?;
+        Ok((ImageEncoding::Png, std::borrow::Cow::Owned(png)))
     }
 
     fn wait_started(&self) {
