@@ -128,16 +128,19 @@ pub struct Buckets {
 }
 
 /// Whether an existing stream already has what `want` asks for (the server fills in the
-/// fields left at their defaults, so the whole configs never compare equal).
+/// fields left at their defaults, so the whole configs never compare equal; a limit of 0 is
+/// the server's -1, no limit).
 fn same(have: &stream::Config, want: &stream::Config) -> bool {
+    let lim = |x: i64| if x <= 0 { -1 } else { x };
     have.subjects == want.subjects
         && have.retention == want.retention
-        && have.max_bytes == want.max_bytes
+        && lim(have.max_bytes) == lim(want.max_bytes)
         && have.discard == want.discard
-        && have.num_replicas == want.num_replicas
+        && have.num_replicas.max(1) == want.num_replicas.max(1)
         && have.allow_direct == want.allow_direct
         && have.allow_rollup == want.allow_rollup
-        && have.max_messages_per_subject == want.max_messages_per_subject
+        && have.deny_delete == want.deny_delete
+        && lim(have.max_messages_per_subject) == lim(want.max_messages_per_subject)
         && have.duplicate_window == want.duplicate_window
 }
 
@@ -198,16 +201,15 @@ fn object_stream(bucket: &str, replicas: usize, max_bytes: i64) -> stream::Confi
         discard: stream::DiscardPolicy::New,
         allow_rollup: true,
         allow_direct: true,
+        duplicate_window: DUPLICATE_WINDOW,
         ..Default::default()
     }
 }
 
-/// Creates the streams and buckets, or updates them to `config`; safe to call from every
-/// producer and worker at every start.
-pub async fn setup(js: &jetstream::Context, config: &QueueConfig) -> Result<Buckets, SetupError> {
+/// Every stream the queue needs, as `config` sizes them.
+fn streams(config: &QueueConfig) -> Vec<stream::Config> {
     let r = config.replicas.max(1);
-    stream(
-        js,
+    let mut v = vec![
         stream::Config {
             name: PAGES_STREAM.into(),
             subjects: vec![PAGES_SUBJECTS.into()],
@@ -218,10 +220,6 @@ pub async fn setup(js: &jetstream::Context, config: &QueueConfig) -> Result<Buck
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
         },
-    )
-    .await?;
-    stream(
-        js,
         stream::Config {
             name: ASSEMBLE_STREAM.into(),
             subjects: vec![ASSEMBLE_SUBJECTS.into()],
@@ -230,10 +228,6 @@ pub async fn setup(js: &jetstream::Context, config: &QueueConfig) -> Result<Buck
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
         },
-    )
-    .await?;
-    stream(
-        js,
         stream::Config {
             name: DONE_STREAM.into(),
             subjects: vec![DONE_SUBJECT.into()],
@@ -241,17 +235,41 @@ pub async fn setup(js: &jetstream::Context, config: &QueueConfig) -> Result<Buck
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
         },
-    )
-    .await?;
+    ];
     for (bucket, max) in [
         (PAGES_BUCKET, config.max_bytes),
         (RESULTS_BUCKET, -1),
         (DOCUMENTS_BUCKET, -1),
     ] {
-        stream(js, object_stream(bucket, r, max)).await?;
+        v.push(object_stream(bucket, r, max));
     }
     for bucket in [JOBS_BUCKET, DONE_BUCKET, WRITTEN_BUCKET] {
-        stream(js, kv_stream(bucket, r)).await?;
+        v.push(kv_stream(bucket, r));
+    }
+    v
+}
+
+/// The streams [`setup`] would create or change for `config` (none once it has run): how a
+/// test or an operator sees that the queue is as configured.
+pub async fn check(js: &jetstream::Context, config: &QueueConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    for want in streams(config) {
+        let ok = match js.get_stream(&want.name).await {
+            Ok(mut s) => s.info().await.is_ok_and(|i| same(&i.config, &want)),
+            Err(_) => false,
+        };
+        if !ok {
+            out.push(want.name);
+        }
+    }
+    out
+}
+
+/// Creates the streams and buckets, or updates them to `config`; safe to call from every
+/// producer and worker at every start (a stream already as configured is left alone).
+pub async fn setup(js: &jetstream::Context, config: &QueueConfig) -> Result<Buckets, SetupError> {
+    for want in streams(config) {
+        stream(js, want).await?;
     }
     let object = |name: &'static str| async move {
         js.get_object_store(name).await.map_err(|e| SetupError {

@@ -20,8 +20,9 @@
 //!    (deduplicated by message id);
 //! 8. acknowledged (and the acknowledgement confirmed by the server).
 //!
-//! Assembly of a document (a message on `SCANWIRE_ASSEMBLE`): if `scanwire-written` has the
-//! document, it was written: acknowledge. Otherwise read every page's result, write the
+//! Assembly of a document (a message on `SCANWIRE_ASSEMBLE`): a cancelled job's is
+//! terminated. If `scanwire-written` has the document, it was written: acknowledge.
+//! Otherwise read every page's result, write the
 //! file(s) ([`crate::assemble`]), put them to `scanwire-documents`, publish each
 //! [`DocumentDone`] (message id per file: a retry within the duplicate window is one event),
 //! create the document's key in `scanwire-written` (create-if-absent: the one writer), delete
@@ -58,7 +59,8 @@ pub struct WorkerOptions {
     /// another worker (the consumer's, shared by every worker; the last worker to start sets
     /// it). A killed worker's page is redone after this long.
     pub ack_wait: Duration,
-    /// Deliveries of one message at most; a page that fails this often is dropped, logged.
+    /// Deliveries of one page at most; a page that fails this often is dropped, logged.
+    /// (Assembly is retried until it succeeds.)
     pub max_deliver: i64,
 }
 
@@ -170,7 +172,12 @@ impl Worker {
         self.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn consumer(&self, stream: &str, name: &str) -> Result<PullConsumer, QueueError> {
+    async fn consumer(
+        &self,
+        stream: &str,
+        name: &str,
+        max_deliver: i64,
+    ) -> Result<PullConsumer, QueueError> {
         let what = || format!("the {name} consumer on {stream}");
         let stream = self
             .queue
@@ -182,7 +189,7 @@ impl Worker {
             durable_name: Some(name.into()),
             ack_policy: AckPolicy::Explicit,
             ack_wait: self.options.ack_wait,
-            max_deliver: self.options.max_deliver,
+            max_deliver,
             ..Default::default()
         };
         match stream.create_consumer(config).await {
@@ -196,10 +203,14 @@ impl Worker {
     /// waits, else a page. Returns the stats.
     pub async fn run(self: Arc<Self>) -> Result<WorkerStats, QueueError> {
         let pages = self
-            .consumer(names::PAGES_STREAM, names::PAGE_CONSUMER)
+            .consumer(
+                names::PAGES_STREAM,
+                names::PAGE_CONSUMER,
+                self.options.max_deliver,
+            )
             .await?;
         let assembly = self
-            .consumer(names::ASSEMBLE_STREAM, names::ASSEMBLE_CONSUMER)
+            .consumer(names::ASSEMBLE_STREAM, names::ASSEMBLE_CONSUMER, -1)
             .await?;
         let mut loops = Vec::new();
         for _ in 0..self.options.concurrency.max(1) {
@@ -288,7 +299,10 @@ impl Worker {
             }
             Outcome::Retry(why) => {
                 let delivered = m.info().map(|i| i.delivered).unwrap_or(1);
-                if delivered >= self.options.max_deliver {
+                // An assembly is retried for ever: what fails it passes (a result not yet on
+                // the replica read, a leader election), and a request given up on could not
+                // be made again within the duplicate window.
+                if kind == "page" && delivered >= self.options.max_deliver {
                     let line = format!(
                         "{name}: giving up on {kind} {subject} after {delivered} tries: {why}"
                     );
@@ -300,7 +314,8 @@ impl Worker {
                         "{name}: {kind} {subject} failed (try {delivered}), again later: {why}"
                     );
                     self.lock().retried += 1;
-                    let _ = m.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                    let delay = Duration::from_secs(delivered.clamp(1, 5) as u64);
+                    let _ = m.ack_with(AckKind::Nak(Some(delay))).await;
                 }
             }
         }
@@ -461,6 +476,14 @@ impl Worker {
             Err(e) => return Outcome::Term(e.to_string()),
         };
         let b = self.queue.buckets().clone();
+        match self.queue.job(&msg.job).await {
+            Ok(Some(j)) if j.state == JobPhase::Cancelled => {
+                self.clean_results(&msg).await;
+                return Outcome::Term(format!("job {} was cancelled", msg.job));
+            }
+            Ok(_) => {}
+            Err(e) => return Outcome::Retry(e.to_string()),
+        }
         let key = names::written_key(&msg.job, msg.document);
         match b.written.get(key.as_str()).await {
             Ok(Some(_)) => {

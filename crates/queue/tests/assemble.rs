@@ -44,6 +44,12 @@ fn through_the_worker(processing: &Processing, req: &scanwire_core::device::Scan
             "{name} differs from the local run's document {}",
             k + 1
         );
+        // The job's creation date, not the time of assembly (CREATED is
+        // 2025-12-06 05:46:40 UTC).
+        assert!(
+            f.bytes.windows(16).any(|w| w == b"D:20251206054640"),
+            "{name} does not carry the job's creation date"
+        );
     }
     files.len()
 }

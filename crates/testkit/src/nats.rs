@@ -273,6 +273,15 @@ mod tests {
     }
 
     #[test]
+    fn a_single_server_starts_with_jetstream() {
+        let Some(c) = NatsCluster::start(1) else {
+            return;
+        };
+        assert_eq!(c.len(), 1);
+        assert!(http_get(c.nodes[0].monitor, "/jsz").is_some_and(|j| j.contains("\"config\"")));
+    }
+
+    #[test]
     fn a_three_node_cluster_elects_a_leader_and_survives_a_node() {
         let Some(mut c) = NatsCluster::start(3) else {
             return;
