@@ -393,3 +393,58 @@ fn ocr_on_a_worker_gives_the_local_searchable_pdf() {
     let (code, _, err) = worker.stop();
     assert_eq!(code, Some(130), "{err}");
 }
+
+#[test]
+fn a_cancelled_scan_leaves_pages_the_workers_reject() {
+    let Some(cluster) = NatsCluster::start(3) else {
+        return;
+    };
+    let url = cluster.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // No worker: the scan publishes its pages and waits for the document.
+    let mut scan = command(d)
+        .args(args(&["--queue", &url, "--json", "-o", "cancelled.pdf"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = scan.stderr.take().unwrap();
+    let (tx, said) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let start = Instant::now();
+    loop {
+        match said.recv_timeout(Duration::from_secs(1)) {
+            Ok(l) if l.contains("\"event\":\"progress\"") => break,
+            _ => assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "the scan never waited for its document"
+            ),
+        }
+    }
+    kill(Pid::from_raw(scan.id() as i32), Signal::SIGINT).unwrap();
+    let status = scan.wait().unwrap();
+    let lines: Vec<String> = said.try_iter().collect();
+    assert_eq!(status.code(), Some(130), "{lines:?}");
+    assert!(!d.join("cancelled.pdf").exists());
+    // A worker that comes later rejects every page of the cancelled job, with a log line.
+    let worker = Worker::start(&url, d);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut rejected = 0;
+    while rejected < 5 && Instant::now() < deadline {
+        if let Ok(l) = worker.lines.recv_timeout(Duration::from_secs(1)) {
+            let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+            rejected = v["rejected"].as_u64().unwrap();
+            assert_eq!(v["pages"], 0, "{v}");
+        }
+    }
+    let (code, lines, err) = worker.stop();
+    assert_eq!(code, Some(130), "{err}");
+    assert_eq!(rejected, 5, "{lines:?} {err}");
+    assert!(err.contains("was cancelled"), "{err}");
+}
