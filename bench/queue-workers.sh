@@ -9,9 +9,9 @@
 #     one worker (`--threads 1`) takes them; its wall time until the last page is stored
 #     minus its time in the stages (its --json `busy_seconds`), per page, over the stages'
 #     time per page;
-#  3. a worker's RSS over RSS_PAGES pages with cheap stages (--deskew), in 10 jobs (the
-#     worker also assembles each job's PDF), from its --json lines (`rss_bytes`): the first
-#     report after 10 pages, the largest, and the last.
+#  3. a worker's RSS over RSS_PAGES pages with cheap stages (--deskew), in jobs of 50 (the
+#     worker also assembles each job's PDF; 50 is the virtual feeder's most), from its --json
+#     lines (`rss_bytes`): the first report after 10 pages, the largest, and the last.
 #
 # Pages: the virtual scanner's feeder with printed text (`--set content=text`), A4-wide
 # 300 dpi gray for OCR (1, 2), 150 dpi gray for the RSS run (3); they travel to the workers
@@ -29,6 +29,8 @@ source bench/lib.sh
 need "nats-server tesseract-ocr tesseract-ocr-eng python3" nats-server tesseract python3
 pages=${1:-8}
 rss_pages=${2:-500}
+# The virtual feeder holds 50 sheets at most (`--set sheets`).
+[ "$pages" -le 50 ] || { echo "PAGES: at most 50" >&2; exit 2; }
 nodes=${NODES:-3}
 scanwire_bin
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/queue-bench.XXXXXX")
@@ -90,7 +92,7 @@ stop_worker() {
     wait "$pid" 2>/dev/null || true
 }
 
-ocr=(scan --source adf --pages "$pages" --mode gray --resolution 300 --set content=text --ocr eng --quiet)
+ocr=(scan --source adf --set sheets="$pages" --mode gray --resolution 300 --set content=text --ocr eng --quiet)
 
 echo "== $pages pages, A4-wide 300 dpi gray text, searchable PDF (eng); $nodes-node cluster"
 t0=$(now)
@@ -140,11 +142,11 @@ print(f"{pages} pages stored after {done['elapsed_seconds']:.2f} s, {done['busy_
       f"{100 * over / ocr:.1f} % of a page's stages ({ocr:.2f} s, OCR included)")
 EOF2
 
-jobs=10
-echo "== a worker's RSS over $rss_pages pages (--deskew, 150 dpi gray text; $jobs jobs)"
+jobs=$(((rss_pages + 49) / 50))
+echo "== a worker's RSS over $((jobs * 50)) pages (--deskew, 150 dpi gray text; $jobs jobs of 50)"
 worker rss --threads 1 --interval 2
 for j in $(seq 1 $jobs); do
-    "$bin" scan --source adf --pages $((rss_pages / jobs)) --mode gray --resolution 150 \
+    "$bin" scan --source adf --set sheets=50 --mode gray --resolution 150 \
         --set content=text --deskew --quiet --queue "$url" -o "$work/rss-$j.pdf"
 done
 stop_worker rss
@@ -156,4 +158,11 @@ after10 = next((r for r in rss if r[0] >= 10), rss[0])
 mb = lambda b: f"{b / 2**20:.1f} MiB"
 print(f"after {after10[0]} pages {mb(after10[1])}, largest {mb(max(r for _, r in rss))}, "
       f"at the end ({rss[-1][0]} pages) {mb(rss[-1][1])}")
+# After each job of 50 (its assembly holds the job's results): flat once the first is done.
+marks = []
+for n in range(50, rss[-1][0] + 1, 50):
+    r = next((r for r in rss if r[0] >= n), None)
+    if r:
+        marks.append(f"{r[0]}: {mb(r[1])}")
+print("by pages done: " + ", ".join(marks))
 EOF
