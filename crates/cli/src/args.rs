@@ -44,6 +44,35 @@ pub enum Command {
     /// `scan --isolate` (scanwire-host), which start it.
     #[command(hide = true)]
     DriverHost,
+    /// Process pages that `scan --queue` puts on a NATS JetStream queue
+    /// (deskew, crop, blank pages, OCR), on this machine; run one per machine, or several.
+    #[command(after_help = WORKER_EXAMPLES)]
+    Worker(WorkerArgs),
+}
+
+const WORKER_EXAMPLES: &str = "Examples:
+  scanwire worker --queue nats://127.0.0.1:4222
+  scanwire worker --queue nats://10.0.0.5:4222 --threads 4 --json
+
+Each page is processed with the settings of the job that scanned it; the finished document
+is assembled by whichever worker completes its last page. Ctrl-C stops after the page under
+way (a second Ctrl-C abandons it: the queue gives it to another worker) and exits 130.";
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// The NATS server (with JetStream) to take pages from.
+    #[arg(long, value_name = "URL")]
+    pub queue: String,
+    /// Pages processed at once (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print the worker's throughput as one JSON object per line, every --interval seconds
+    /// and at the end.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between throughput reports.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub interval: f64,
 }
 
 #[derive(Args, Debug)]
@@ -427,6 +456,13 @@ pub struct ScanArgs {
     /// A device-specific option, repeatable: --set name=value (see `scanwire caps DEVICE`).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+
+    /// Scan here, but process the pages (--deskew, --crop, --blank skip, --ocr...) on
+    /// `scanwire worker` processes through this NATS server (JetStream); the PDF they
+    /// assemble is written to -o. While the queue is full (SCANWIRE_QUEUE_MAX_BYTES of pages
+    /// waiting, default 1 GiB) the scan waits for workers.
+    #[arg(long, value_name = "URL")]
+    pub queue: Option<String>,
 
     /// Fail the scan if the driver breaks a rule of the WIA transfer model.
     #[arg(long)]

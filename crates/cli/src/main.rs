@@ -22,11 +22,13 @@ mod isolate;
 mod ocr;
 mod plan;
 mod processing;
+mod queue;
 mod scan;
 mod serve;
 mod serve_library;
 mod serve_plan;
 mod ui;
+mod worker;
 
 use clap::Parser;
 
@@ -79,6 +81,7 @@ fn main() {
         args::Command::Scan(a) => scan::scan(a),
         args::Command::Serve(a) => serve::serve(a),
         args::Command::DriverHost => return driver_host(),
+        args::Command::Worker(a) => worker::worker(a),
     };
     let code = match result {
         Ok(code) => code,

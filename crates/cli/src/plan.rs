@@ -10,6 +10,7 @@ use crate::args::{Paper, ScanArgs};
 use crate::exit::usage;
 use crate::ocr::Ocr;
 use crate::processing::Processed;
+use crate::queue::Output;
 use crate::ui::AfterScan;
 use anyhow::{anyhow, bail, Result};
 use scanwire_codecs::Format;
@@ -18,7 +19,7 @@ use scanwire_core::device::{
     OptionValue, ScanRequest, Source,
 };
 use scanwire_core::transfer::{CancelHandle, TransferOptions, VerifyMode};
-use scanwire_output::{FileOutput, OutputPlan};
+use scanwire_output::OutputPlan;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,8 +51,9 @@ pub struct ScanPlan {
     paper: Option<Paper>,
     /// `--set` as (name, value), in order.
     pub settings: Vec<(String, String)>,
-    /// The files, checked (their directory exists) but none created yet.
-    pub output: FileOutput,
+    /// The files, checked (their directory exists) but none created yet; or the queue
+    /// (`--queue`), connected.
+    pub output: Output,
     /// Their format.
     format: Format,
     /// `--lossless`.
@@ -137,10 +139,23 @@ impl ScanPlan {
         output.options.pdfa = args.pdfa;
         output.all_or_nothing = args.all_or_nothing;
         output.queue_bytes = CLI_QUEUE_BYTES;
-        // Tesseract and its languages are checked here, before a scanner is touched.
+        // SOURCE_DATE_EPOCH makes the PDF's dates reproducible; a queued job always has one
+        // date, its start, wherever it is assembled.
+        let (created, fixed) = crate::queue::created()?;
+        if fixed {
+            output.options.created = Some(created);
+        }
+        let queue = crate::queue::plan(args, &output, created)?;
         let cancel = CancelHandle::new();
-        let ocr = crate::ocr::plan(args, &mut output, &cancel)?;
-        let processing = crate::processing::plan(args, &mut output, ocr.is_some())?;
+        // Tesseract and its languages are checked here, before a scanner is touched (with
+        // --queue, by the workers).
+        let (ocr, processing) = if queue.is_some() {
+            (None, None)
+        } else {
+            let ocr = crate::ocr::plan(args, &mut output, &cancel)?;
+            let processing = crate::processing::plan(args, &mut output, ocr.is_some())?;
+            (ocr, processing)
+        };
         let after = AfterScan::new(args.quiet || args.json);
         if !output.stages.is_empty() {
             after.set_staged(processing.as_ref().map(|p| p.findings()));
@@ -149,7 +164,18 @@ impl ScanPlan {
         }
         let format = output.format;
         // Checks the directory (a missing one is the user's to fix) and creates nothing.
-        let output = output.start().map_err(usage)?;
+        let files = output.start().map_err(usage)?;
+        let output = match queue {
+            Some(q) => {
+                let shown = match (args.json, args.quiet) {
+                    (true, _) => crate::queue::Shown::Json,
+                    (false, true) => crate::queue::Shown::Quiet,
+                    (false, false) => crate::queue::Shown::Text,
+                };
+                Output::Queue(q.start(&cancel, after.clone(), shown)?)
+            }
+            None => Output::Files(files),
+        };
 
         Ok(ScanPlan {
             device: args.device.clone(),

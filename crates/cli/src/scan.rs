@@ -13,19 +13,20 @@ use crate::devices;
 use crate::exit;
 use crate::isolate;
 use crate::plan::ScanPlan;
+use crate::queue::Output;
 use crate::ui::Ui;
 use anyhow::{anyhow, Context, Result};
 use scanwire_core::device::{DeviceError, DeviceErrorKind, Encoding, PageInfo};
 use scanwire_core::transfer::{self, AppStream, Outcome, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
-use scanwire_output::{FileOutput, OutputReport};
+use scanwire_output::OutputReport;
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 /// The application side of the CLI's transfer: files from `scanwire-formats`, bars from `ui`.
 struct CliApp {
-    output: FileOutput,
+    output: Output,
     ui: Ui,
     /// Closed (false) once the scan was told to hurry: no page opens after that. Held while
     /// a page opens, so the output is never finished in the middle of opening one.
@@ -107,6 +108,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
                 false,
                 None,
                 None,
+                serde_json::Value::Null,
             );
         }
     };
@@ -162,7 +164,9 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         }
     };
     let files = output.finish(outcome.result);
-    let was_interrupted = presses.load(Ordering::SeqCst) > 0 && outcome.is_cancelled();
+    // With --queue, a Ctrl-C may also come while the workers make the document.
+    let was_interrupted =
+        presses.load(Ordering::SeqCst) > 0 && (outcome.is_cancelled() || output.interrupted());
     let ocr = plan.ocr.as_ref();
     let text_written = ocr.map(|o| o.write_text()).transpose();
     if let Err(e) = &text_written {
@@ -176,6 +180,7 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         was_interrupted,
         ocr.map(|o| o.report()),
         plan.processing.as_ref().map(|p| p.report()),
+        output.queue_report(),
     )?;
     let blank = plan.processing.as_ref().map_or(0, |p| p.blank_pages());
     if blank > 0 && !args.quiet && !args.json {
@@ -192,6 +197,8 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
 }
 
 /// Prints what the scan came to (files, the JSON report, errors) and picks the exit status.
+// The report's sections each come from their own module (OCR, processing, the queue).
+#[allow(clippy::too_many_arguments)]
 fn report(
     args: &ScanArgs,
     encoding: Option<Encoding>,
@@ -200,6 +207,7 @@ fn report(
     was_interrupted: bool,
     ocr: Option<serde_json::Value>,
     processing: Option<serde_json::Value>,
+    queue: serde_json::Value,
 ) -> Result<i32> {
     if args.json {
         let v = json!({
@@ -225,6 +233,9 @@ fn report(
             // found, the crop box, blank or not and its coverage, the photos (with
             // --deskew, --crop, --blank, --split-photos...).
             "processing": processing,
+            // With --queue: the server, the job, how long the scan waited for workers,
+            // the document they assembled, and its pages' progress while it was made.
+            "queue": queue,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else if !args.quiet {

@@ -54,6 +54,11 @@ impl AfterScan {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A line of its own below the page bars (the queue's status), drawn with them.
+    pub fn add_line(&self, bar: ProgressBar) -> ProgressBar {
+        self.multi.add(bar)
+    }
+
     /// Pages are processed after their scan (stages on the pipeline).
     pub fn set_staged(&self, report: Option<Arc<ProcessingReport>>) {
         self.state().staged = true;

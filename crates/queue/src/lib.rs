@@ -18,6 +18,9 @@
 //!   [`AssembleMessage`], [`DocumentDone`]); `decode` rejects a wrong version or field with a
 //!   [`WireError`] naming it.
 //! - [`names`]: subjects, streams and buckets, and [`setup`], which creates or updates them.
+//! - [`Producer`]: a scan's side, blocking, for the page pipeline: [`Job::publish`] each page
+//!   (waiting while the queue is full: backpressure), [`Job::end`], [`Job::wait_document`];
+//!   [`PublishStage`] is the pipeline stage that does it as pages complete.
 //! - [`Queue`]: a connection's handle: publish a page, end or cancel a job, count pages done,
 //!   read a document.
 //! - [`Worker`]: pulls pages, runs the job's stages (imaging's `Processing`, OCR), stores a
@@ -48,6 +51,7 @@
 pub mod assemble;
 mod client;
 pub mod names;
+mod producer;
 mod result;
 pub mod wire;
 mod worker;
@@ -55,6 +59,10 @@ mod worker;
 pub use assemble::{assemble, AssembleError, Assembled};
 pub use client::{connect, Queue, QueueError};
 pub use names::{setup, Buckets, QueueConfig, SetupError};
+pub use producer::{
+    config_for, connect_to, open_queue, server_addrs, Document, Job, JobOptions, Producer,
+    ProducerError, Progress, PublishStage,
+};
 pub use result::PageResult;
 pub use wire::{
     AssembleMessage, DocumentDone, ImageEncoding, ImageRef, JobPhase, JobSettings, JobState,
