@@ -13,6 +13,17 @@ macro_rules! outln {
     };
 }
 
+/// `eprintln!` for what a long-running command says about itself (`serve`'s address, where
+/// documents go). Whoever reads those lines may go away (`scanwire serve 2>&1 | head -1`, a
+/// supervisor that read the address): the server must keep serving, so a failed write is
+/// ignored instead of panicking as `eprintln!` does.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod caps;
 mod config;

@@ -14,10 +14,10 @@ use scanwire_server::ServedDevice;
 pub fn serve(args: &ServeArgs) -> Result<i32> {
     let plan = ServePlan::new(args, std::env::var(PASSWORD_ENV).ok())?;
     for w in &plan.warnings {
-        eprintln!("{w}");
+        note!("{w}");
     }
     if let Some(names) = &plan.self_signed {
-        eprintln!("self-signed certificate for {}", names.join(", "));
+        note!("self-signed certificate for {}", names.join(", "));
     }
     let mut config = plan.config;
     let library = match config.web.as_mut() {
@@ -75,21 +75,21 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
     .context("cannot install the Ctrl-C handler")?;
     let server = scanwire_server::BlockingServer::start_served(config, devices)
         .map_err(|e| anyhow!("cannot serve on {}: {e}", args.listen))?;
-    eprintln!("serving {} at {}", plan.ids.join(", "), server.url());
+    note!("serving {} at {}", plan.ids.join(", "), server.url());
     if args.wsd {
-        eprintln!("WS-Scan (WSD) service at {}", server.wsd_url());
+        note!("WS-Scan (WSD) service at {}", server.wsd_url());
     }
     if args.wsd_discovery {
-        eprintln!("announced over WS-Discovery (UDP 239.255.255.250:3702)");
+        note!("announced over WS-Discovery (UDP 239.255.255.250:3702)");
     }
     for name in server.announced() {
-        eprintln!("announced over mDNS as {name}");
+        note!("announced over mDNS as {name}");
     }
     if let Some(lib) = &library {
         crate::serve_library::describe(lib);
     }
     server.wait_until(stopped).map_err(|e| anyhow!("{e}"))?;
-    eprintln!("stopped");
+    note!("stopped");
     Ok(0)
 }
 

@@ -58,9 +58,9 @@ pub fn open(args: &ServeArgs) -> Result<Library> {
 /// Says where documents are kept and archived (after the `serving …` line, with the other
 /// facts about the running server).
 pub fn describe(lib: &Library) {
-    eprintln!("documents kept in {}", lib.config().state_dir.display());
+    note!("documents kept in {}", lib.config().state_dir.display());
     if let Some(a) = &lib.config().archive {
-        eprintln!("finished documents archived to {}", a.dir.display());
+        note!("finished documents archived to {}", a.dir.display());
     }
 }
 
