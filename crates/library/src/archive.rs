@@ -10,8 +10,9 @@
 //!   just written and never a `.part` file (a document being written). Files that others put
 //!   there, or that a consumer already took away, are neither counted nor touched.
 
+use crate::document::DocumentInfo;
 use crate::error::LibraryError;
-use crate::library::{read_json, write_json, DocumentInfo};
+use crate::json::{read_json, write_json};
 use crate::names::sanitize_file_name;
 use scanwire_output::{Overwrite, PartFile};
 use serde::{Deserialize, Serialize};

@@ -22,7 +22,9 @@
 #![warn(missing_docs)]
 
 mod archive;
+mod document;
 mod error;
+mod json;
 mod library;
 mod names;
 mod page;
@@ -32,11 +34,9 @@ mod time;
 pub use archive::{
     check_template, render as render_template, ArchiveConfig, DEFAULT_TEMPLATE, PLACEHOLDERS,
 };
+pub use document::{DocumentInfo, Pass, StoredPage};
 pub use error::{ErrorKind, LibraryError};
-pub use library::{
-    DocumentInfo, Download, EncodedPage, Hold, Library, LibraryConfig, Pass, StoredPage,
-    DEFAULT_MAX_STATE_BYTES,
-};
+pub use library::{Download, EncodedPage, Hold, Library, LibraryConfig, DEFAULT_MAX_STATE_BYTES};
 pub use names::{ascii_file_name, content_disposition, sanitize_file_name, MAX_STEM};
 pub use page::THUMBNAIL_MAX;
 pub use presets::{

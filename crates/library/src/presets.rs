@@ -2,8 +2,9 @@
 //! kept. The settings are the fields of `POST /api/scans` except device, document and preset
 //! (docs: the web API contract); a field left out is not set by the preset.
 
+use crate::document::Pass;
 use crate::error::LibraryError;
-use crate::library::{read_json, write_json, Pass};
+use crate::json::{read_json, write_json};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

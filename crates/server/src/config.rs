@@ -55,7 +55,27 @@ pub struct ServerConfig {
     pub job_stages: Option<Arc<dyn JobStages>>,
     /// The web page at `/` and its API under `/api` (issue 15); `None`: neither
     /// (`serve --no-web`). On by default.
-    pub web: Option<crate::web::WebConfig>,
+    pub web: Option<WebConfig>,
+}
+
+/// The web page's settings ([`ServerConfig::web`]); `None` there serves no page
+/// (`serve --no-web`).
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Finished scans kept for their event streams (late subscribers), per server.
+    pub scans_kept: usize,
+    /// The document library (`serve --state-dir`); `None`: one in a temporary directory,
+    /// removed when the server stops.
+    pub library: Option<scanwire_library::Library>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            scans_kept: 32,
+            library: None,
+        }
+    }
 }
 
 /// Makes the extra stages of one job ([`ServerConfig::job_stages`]): the server knows
@@ -103,7 +123,7 @@ impl Default for ServerConfig {
             },
             transfer: TransferOptions::default(),
             job_stages: None,
-            web: Some(crate::web::WebConfig::default()),
+            web: Some(WebConfig::default()),
         }
     }
 }

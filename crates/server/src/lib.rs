@@ -70,7 +70,9 @@ mod tls;
 mod web;
 mod wsd;
 
-pub use config::{BasicAuth, JobStages, Limits, MdnsConfig, ServerConfig, Timing, DEFAULT_PORT};
+pub use config::{
+    BasicAuth, JobStages, Limits, MdnsConfig, ServerConfig, Timing, WebConfig, DEFAULT_PORT,
+};
 pub use error::ServerError;
 pub use mapping::{
     blank_detection, capabilities, job_request, processing, Conflict, Geometry, JobRequest,
@@ -84,5 +86,4 @@ pub use serve::{serve, serve_blocking, BlockingServer, Server};
 pub use served::{DeviceHealth, Health, ServedDevice};
 pub use state::{Endpoint, ServerState};
 pub use tls::{TlsConfig, TlsError};
-pub use web::WebConfig;
 pub use wsd::{wsd_router, WSD_PATH};

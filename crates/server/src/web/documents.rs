@@ -4,7 +4,8 @@
 
 use super::error::{json, json_status, parse_json};
 use super::store::{NewPage, Pass as StorePass, StoreError};
-use super::{MemoryStore, PageStore, Web, WebConfig, WebError};
+use super::{MemoryStore, PageStore, Web, WebError};
+use crate::config::WebConfig;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};

@@ -23,30 +23,11 @@ mod store;
 pub(crate) use error::WebError;
 pub(crate) use store::{MemoryStore, PageStore};
 
+use crate::config::WebConfig;
 use crate::state::ServerState;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use std::sync::Arc;
-
-/// The page's settings ([`ServerConfig::web`](crate::ServerConfig::web)); `None` there
-/// serves no page (`serve --no-web`).
-#[derive(Clone, Debug)]
-pub struct WebConfig {
-    /// Finished scans kept for their event streams (late subscribers), per server.
-    pub scans_kept: usize,
-    /// The document library (`serve --state-dir`); `None`: one in a temporary directory,
-    /// removed when the server stops.
-    pub library: Option<scanwire_library::Library>,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        WebConfig {
-            scans_kept: 32,
-            library: None,
-        }
-    }
-}
 
 /// What every web handler shares: the server's devices and settings, the scans and
 /// previews, and the document store.
