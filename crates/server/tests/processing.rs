@@ -7,48 +7,17 @@
 mod common;
 
 use axum::http::StatusCode;
+use common::ocr::Ocr;
 use common::*;
 use scanwire_codecs::Format;
-use scanwire_core::transfer::{CancelHandle, HookGuard};
+use scanwire_core::transfer::CancelHandle;
 use scanwire_escl::{Document, Range, ScannerCapabilities};
-use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
+use scanwire_ocr::{OcrConfig, OcrPool};
 use scanwire_server::{
     router, JobStages, PageImage, ServerConfig, ServerState, Stage, StageError, Stages,
 };
 use scanwire_testkit::peer_missing;
 use std::sync::Arc;
-
-/// OCR on every PDF job, as `serve --ocr eng` sets it up (crates/cli/src/serve_plan.rs).
-struct Ocr(Arc<OcrPool>);
-
-impl std::fmt::Debug for Ocr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Ocr")
-    }
-}
-
-struct JobOcr(OcrStage, #[allow(dead_code)] HookGuard);
-
-impl Stage for JobOcr {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-    fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
-        self.0.process(page)
-    }
-}
-
-impl JobStages for Ocr {
-    fn stages(&self, format: Format, cancel: &CancelHandle) -> Stages {
-        if format != Format::Pdf {
-            return Vec::new();
-        }
-        let flag = CancelFlag::new();
-        let f = flag.clone();
-        let hook = cancel.token().on_cancel(move || f.cancel());
-        vec![Arc::new(JobOcr(OcrStage::new(self.0.clone(), flag), hook))]
-    }
-}
 
 fn have(program: &str, arg: &str) -> bool {
     let ok = std::process::Command::new(program)

@@ -2,6 +2,8 @@
 //! embedded page, devices, preview, scans with their event streams, cancel, busy, CSRF and
 //! basic auth (issue 15; /work/notes/web-api.md is the contract).
 
+mod common;
+
 use scanwire_core::transfer::share;
 use scanwire_server::{BasicAuth, BlockingServer, ServerConfig};
 use scanwire_virtual::VirtualDevice;
@@ -674,47 +676,10 @@ fn a_blank_page_skipped_is_reported_discarded() {
 
 mod ocr {
     use super::*;
-    use scanwire_codecs::Format;
-    use scanwire_core::transfer::{CancelHandle, HookGuard};
-    use scanwire_ocr::{CancelFlag, OcrConfig, OcrPool, OcrStage};
-    use scanwire_server::{JobStages, PageImage, Stage, StageError, Stages};
+    use scanwire_ocr::{OcrConfig, OcrPool};
     use std::sync::Arc;
 
-    /// What `serve --ocr eng` gives the server.
-    struct Ocr(Arc<OcrPool>);
-
-    impl std::fmt::Debug for Ocr {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("Ocr")
-        }
-    }
-
-    struct JobOcr(OcrStage, #[allow(dead_code)] HookGuard);
-
-    impl Stage for JobOcr {
-        fn name(&self) -> &str {
-            self.0.name()
-        }
-        fn process(&self, page: PageImage) -> Result<Vec<PageImage>, StageError> {
-            self.0.process(page)
-        }
-    }
-
-    impl JobStages for Ocr {
-        fn stages(&self, format: Format, cancel: &CancelHandle) -> Stages {
-            if format != Format::Pdf {
-                return Vec::new();
-            }
-            let flag = CancelFlag::new();
-            let f = flag.clone();
-            let hook = cancel.token().on_cancel(move || f.cancel());
-            vec![Arc::new(JobOcr(OcrStage::new(self.0.clone(), flag), hook))]
-        }
-
-        fn languages(&self) -> Vec<String> {
-            vec!["eng".into()]
-        }
-    }
+    use common::ocr::Ocr;
 
     /// A web scan with `ocr: true` runs the server's OCR stages: the document's PDF is
     /// searchable (pdftotext finds each page's heading).

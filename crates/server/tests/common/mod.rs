@@ -5,6 +5,7 @@
 pub mod avahi;
 pub mod device;
 pub mod netns;
+pub mod ocr;
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
