@@ -91,3 +91,39 @@ impl Device for CrumbDevice {
         std::process::abort()
     }
 }
+
+/// A virtual-scanner request at 75 dpi, for the conformance profiles.
+pub fn request(
+    source: scanwire_core::device::Source,
+    options: &[(&str, &str)],
+    pages: Option<u32>,
+) -> scanwire_core::device::ScanRequest {
+    scanwire_core::device::ScanRequest {
+        source,
+        resolution: 75,
+        pages,
+        options: scanwire_testkit::set(&scanwire_virtual::options::device_options(), options),
+        ..Default::default()
+    }
+}
+
+/// The conformance profile of the virtual scanner behind a host that `open` starts.
+pub fn profile(
+    name: &'static str,
+    open: impl Fn() -> HostedDevice + Send + Sync + 'static,
+) -> scanwire_testkit::Profile {
+    use scanwire_core::device::Source;
+    scanwire_testkit::Profile {
+        name,
+        open: Box::new(move || scanwire_core::transfer::share(Box::new(open()))),
+        flatbed: request(Source::Flatbed, &[], None),
+        feeder: Some(request(Source::Feeder, &[("sheets", "4")], None)),
+        // 30 pages a minute: two seconds for the first page.
+        slow: request(Source::Flatbed, &[("ppm", "30")], None),
+        // A panic is contained in the host and reported as in process.
+        faults: scanwire_testkit::virtual_scanner_faults(
+            &request,
+            scanwire_core::wia::WIA_ERROR_EXCEPTION_IN_DRIVER,
+        ),
+    }
+}
