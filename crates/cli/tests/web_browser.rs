@@ -208,6 +208,11 @@ async fn js(c: &Client, expr: &str) -> Result<Value, String> {
         .map_err(|e| format!("running {expr:?} in the page: {e}"))
 }
 
+/// How long the page may take to show a state a step leads to (a list refreshed, a dialog
+/// closed). A wait returns as soon as the state shows; 5 s was once too short on a loaded CI
+/// machine (the workspace's other tests running beside this one).
+const SHOWN_WITHIN: u64 = 20;
+
 /// Waits until `expr` is truthy in the page, up to `secs`; says `what` and what the page
 /// shows if it never is.
 async fn wait(c: &Client, what: &str, expr: &str, secs: u64) -> Result<Value, String> {
@@ -427,7 +432,7 @@ async fn preview_and_region(c: &Client) -> Step {
         c,
         "dragging selects a region",
         "document.getElementById('paper').value === 'custom' && state.region && document.getElementById('rw').value && state.region",
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     let w_mm = region["w"].as_f64().unwrap_or(0.0);
@@ -508,7 +513,7 @@ async fn feeder_three_pages(c: &Client) -> Step {
         c,
         "three pages in the document",
         "document.querySelectorAll('#pages li.page').length === 3",
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     Ok(())
@@ -531,7 +536,7 @@ async fn edit_pages(c: &Client) -> Step {
             "JSON.stringify(state.doc.pages.map(p => p.id)) === {:?}",
             want.to_string()
         ),
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     click(
@@ -543,7 +548,7 @@ async fn edit_pages(c: &Client) -> Step {
         c,
         "rotating page 1 reaches the server",
         "state.doc.pages[0].rotation === 90",
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     // Drag and drop: the third page onto the first (the page's own drag handlers, with the
@@ -561,7 +566,7 @@ async fn edit_pages(c: &Client) -> Step {
             "JSON.stringify(state.doc.pages.map(p => p.id)) === {:?}",
             want.to_string()
         ),
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     click(c, "#rename-btn").await?;
@@ -582,7 +587,7 @@ async fn edit_pages(c: &Client) -> Step {
         c,
         "renaming the document",
         "state.doc.name === 'Letters, 7 December' && document.getElementById('rename-form').hidden",
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     let doc = document(c).await?;
@@ -701,7 +706,7 @@ async fn screenshots(c: &Client, dir: &Path) -> Step {
         c,
         "the screenshot's document is renamed",
         "state.doc.name === 'Letters, 7 December'",
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     choose(c, "source", "flatbed").await?;
@@ -721,7 +726,7 @@ async fn screenshots(c: &Client, dir: &Path) -> Step {
         c,
         "the preset is listed",
         "document.querySelectorAll('#presets li').length === 1",
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     click(c, "#alert-close").await?;
@@ -835,7 +840,7 @@ async fn cancel_mid_page(c: &Client) -> Step {
         c,
         "deleting the only page empties the document",
         "state.doc.pages.length === 0 && document.getElementById('dl-main').getAttribute('aria-disabled') === 'true'",
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     Ok(())
@@ -854,7 +859,7 @@ async fn preset(c: &Client, archive: &Path) -> Step {
         c,
         "the saved preset is listed",
         "[...document.querySelectorAll('#presets li strong')].some(s => s.textContent === 'Letters to archive')",
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     let before = js(c, "state.doc && state.doc.id").await?;
@@ -951,7 +956,7 @@ async fn recent_delete(c: &Client) -> Step {
             "document.querySelectorAll('#recent li').length === {}",
             n - 1
         ),
-        5,
+        SHOWN_WITHIN,
     )
     .await?;
     Ok(())
@@ -1148,7 +1153,7 @@ async fn searchable_pdf(c: &Client, downloads: &Path) -> Step {
         c,
         "the page offers the searchable PDF",
         "document.getElementById('dl-main').textContent === 'Download searchable PDF'",
-        5,
+        SHOWN_WITHIN,
     )
     .await
     .map_err(|e| format!("{e} ({status})"))?;
