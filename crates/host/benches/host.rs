@@ -1,6 +1,9 @@
 //! The cost of a driver host (issue 17's budget), measured with the virtual scanner:
 //! - startup: `HostedDevice::open` (spawn, connect, open the device), median of 15;
-//! - one A4 300 dpi colour page, in process and through a host, median of 15 each;
+//! - one A4 300 dpi colour page, in process and through a host, median of 15 each, in both
+//!   delivery modes: inline (`transfer::run`, the application answers every STATUS: `scan`)
+//!   and decoupled (`transfer::spawn`, STATUS into a progress cell: `serve`), with how the
+//!   hosted page's messages crossed (answered by the host and posted, or waited for);
 //! - relay throughput: a driver writing 1 GiB in 4 MiB bands from memory, in process and
 //!   through a host (the transfer's own cost, no rendering; the application discards the
 //!   bytes, so in process nothing is copied at all), best of 5;
@@ -14,7 +17,7 @@ use scanwire_core::device::{
     DeviceInfo, Length, PageData, PageInfo, PixelFormat, ScanRequest, Side, Source,
 };
 use scanwire_core::transfer::{
-    self, AppStream, CancelHandle, CancelToken, DriverCallbackExt, MiniDrvTransferCallback,
+    self, AppStream, CancelHandle, CancelToken, DriverCallbackExt, Event, MiniDrvTransferCallback,
     NextStream, NullSink, SharedDevice, TransferCallback, TransferOptions,
 };
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
@@ -106,6 +109,29 @@ fn run(dev: &SharedDevice, req: &ScanRequest) -> Duration {
     started.elapsed()
 }
 
+/// One transfer as `serve` runs it: decoupled, STATUS into a progress cell.
+fn run_decoupled(dev: &SharedDevice, req: &ScanRequest) -> Duration {
+    let started = Instant::now();
+    let t = transfer::spawn(
+        dev,
+        req,
+        Box::new(|_: &PageInfo| AppStream::Stream(Box::<NullSink>::default())),
+        None,
+        &CancelHandle::new(),
+        &TransferOptions::default(),
+    );
+    loop {
+        match t.events.recv() {
+            Ok(Event::Finished(o)) => {
+                assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+                return started.elapsed();
+            }
+            Ok(_) => {}
+            Err(_) => panic!("the transfer ended without its outcome"),
+        }
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -165,21 +191,32 @@ fn main() {
         ..Default::default()
     };
     let local = transfer::share(Box::new(scanwire_virtual::VirtualDevice::new()));
-    let remote = transfer::share(Box::new(hosted("virtual")));
-    run(&local, &a4);
-    run(&remote, &a4);
-    let (mut l, mut r) = (Vec::new(), Vec::new());
-    for _ in 0..15 {
-        l.push(run(&local, &a4));
-        r.push(run(&remote, &a4));
+    let host = hosted("virtual");
+    let counts = host.call_counts();
+    let remote = transfer::share(Box::new(host));
+    type Runner = fn(&SharedDevice, &ScanRequest) -> Duration;
+    let modes: [(&str, Runner); 2] = [("decoupled (serve)", run_decoupled), ("inline (scan)", run)];
+    for (mode, go) in modes {
+        go(&local, &a4);
+        go(&remote, &a4);
+        let (mut l, mut r) = (Vec::new(), Vec::new());
+        let (posted, waited) = (counts.posted(), counts.waited());
+        for _ in 0..15 {
+            l.push(go(&local, &a4));
+            r.push(go(&remote, &a4));
+        }
+        let (posted, waited) = (
+            (counts.posted() - posted) / 15,
+            (counts.waited() - waited) / 15,
+        );
+        let (l, r) = (median(l), median(r));
+        println!(
+            "A4 300 dpi colour page, {mode}: in process {:.2} ms, through a host {:.2} ms, difference {:+.2} ms (medians of 15, in turns); per page {posted} messages answered by the host, {waited} waited for",
+            ms(l),
+            ms(r),
+            ms(r) - ms(l)
+        );
     }
-    let (l, r) = (median(l), median(r));
-    println!(
-        "A4 300 dpi colour page: in process {:.2} ms, through a host {:.2} ms, difference {:+.2} ms (medians of 15, in turns)",
-        ms(l),
-        ms(r),
-        ms(r) - ms(l)
-    );
 
     let gray = ScanRequest {
         source: Source::Flatbed,

@@ -23,6 +23,7 @@ use std::io::{SeekFrom, Write};
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// The process's one connection to the application (also reached by the breadcrumb and panic
@@ -33,13 +34,14 @@ struct Link {
     out: Mutex<Out>,
     /// The shared page ring, when the application made one.
     ring: Option<Ring>,
+    /// Bytes put into the ring so far; held by the one producer filling the ring (never while
+    /// holding `out` across driver code, so a panic hook can always send).
+    produced: Mutex<u64>,
     last_crumb: Mutex<&'static str>,
 }
 
 struct Out {
     stream: UnixStream,
-    /// Bytes put into the ring so far.
-    produced: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -112,11 +114,9 @@ pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>)
         }
     };
     let _ = LINK.set(Link {
-        out: Mutex::new(Out {
-            stream: writer,
-            produced: 0,
-        }),
+        out: Mutex::new(Out { stream: writer }),
         ring,
+        produced: Mutex::new(0),
         last_crumb: Mutex::new(""),
     });
     scanwire_core::native::observe(crumb);
@@ -240,6 +240,7 @@ fn serve(
                 let mut cb = HostCallback {
                     reader: &mut reader,
                     failures: &failures,
+                    current: None,
                 };
                 let token = cancel.token();
                 let r = catch_unwind(AssertUnwindSafe(|| d.acquire(&request, &mut cb, &token)));
@@ -285,6 +286,17 @@ fn not_open() -> DeviceError {
 struct HostCallback<'a> {
     reader: &'a mut UnixStream,
     failures: &'a Failures,
+    /// The stream handed out last, while the driver holds it.
+    current: Option<Arc<Mirror>>,
+}
+
+/// What the host knows of a stream it handed out: enough to check a STATUS's form.
+struct Mirror {
+    id: u32,
+    /// Bytes the driver wrote (all accepted by the host; a refusal arrives later).
+    end: AtomicU64,
+    /// Not yet released.
+    live: AtomicBool,
 }
 
 impl HostCallback<'_> {
@@ -296,28 +308,70 @@ impl HostCallback<'_> {
     }
 }
 
+impl HostCallback<'_> {
+    /// Whether `p` is a STATUS the relay would answer S_OK without asking anyone: its form is
+    /// what the verifier accepts (percent in range, the bytes this stream was given; lFlags is
+    /// checked by the caller), the stream is open and has had no write refused, and the
+    /// application's answer word allows it. Everything else waits for the real answer.
+    fn may_post(&self, p: &WiaTransferParams) -> bool {
+        let Some(m) = self.current.as_ref() else {
+            return false;
+        };
+        p.lMessage == wia::WIA_TRANSFER_MSG_STATUS
+            && (0..=100).contains(&p.lPercentComplete)
+            && m.live.load(Ordering::Relaxed)
+            && p.ulTransferredBytes == m.end.load(Ordering::Relaxed)
+            && LINK
+                .get()
+                .and_then(|l| l.ring.as_ref())
+                .is_some_and(|r| r.status_ok())
+            && !lock(self.failures).contains_key(&m.id)
+    }
+}
+
 impl MiniDrvTransferCallback for HostCallback<'_> {
     fn get_next_stream(&mut self, flags: i32, page: &PageInfo) -> NextStream {
         match self.ask(&ToParent::NextStream(flags, page.clone())) {
             Some(ToChild::Stream(StreamAnswer::Stream(id))) => {
+                let mirror = Arc::new(Mirror {
+                    id,
+                    end: AtomicU64::new(0),
+                    live: AtomicBool::new(true),
+                });
+                self.current = Some(mirror.clone());
                 NextStream::Stream(StreamHandle::remote(
                     page.number,
                     Box::new(ChildStream {
                         id,
                         position: 0,
                         end: 0,
+                        mirror,
                         failures: self.failures.clone(),
                     }),
                 ))
             }
-            Some(ToChild::Stream(StreamAnswer::Skip)) => NextStream::Skip,
-            Some(ToChild::Stream(StreamAnswer::Cancelled)) => NextStream::Cancelled,
-            Some(ToChild::Stream(StreamAnswer::Failed(hr))) => NextStream::Failed(hr),
-            _ => NextStream::Failed(wia::E_UNEXPECTED),
+            answer => {
+                self.current = None;
+                match answer {
+                    Some(ToChild::Stream(StreamAnswer::Skip)) => NextStream::Skip,
+                    Some(ToChild::Stream(StreamAnswer::Cancelled)) => NextStream::Cancelled,
+                    Some(ToChild::Stream(StreamAnswer::Failed(hr))) => NextStream::Failed(hr),
+                    _ => NextStream::Failed(wia::E_UNEXPECTED),
+                }
+            }
         }
     }
 
     fn send_message(&mut self, flags: i32, params: Option<&WiaTransferParams>) -> HResult {
+        if let Some(p) = params.filter(|p| flags == 0 && self.may_post(p)) {
+            // The application's relay would answer S_OK (its answer word says so) and the
+            // message is well formed: answer now, and post it in order with the page data.
+            return if send(&ToParent::Posted(*p)) {
+                wia::S_OK
+            } else {
+                wia::E_UNEXPECTED
+            };
+        }
         match self.ask(&ToParent::Message(flags, params.copied())) {
             Some(ToChild::Answer(hr)) => hr,
             _ => wia::E_UNEXPECTED,
@@ -333,6 +387,7 @@ struct ChildStream {
     id: u32,
     position: u64,
     end: u64,
+    mirror: Arc<Mirror>,
     failures: Failures,
 }
 
@@ -347,22 +402,49 @@ impl RemoteStream for ChildStream {
         let Some(link) = LINK.get() else {
             return Err(wia::E_UNEXPECTED);
         };
-        {
-            let mut out = lock(&link.out);
-            match &link.ring {
-                Some(ring) => put_in_ring(ring, &mut out, self.id, data)?,
-                None => {
-                    for chunk in data.chunks(MAX_WRITE) {
-                        write_data(&mut out.stream, self.id, chunk)
-                            .map_err(|_| wia::E_UNEXPECTED)?;
-                    }
+        match &link.ring {
+            Some(ring) => put_in_ring(link, ring, self.id, data)?,
+            None => {
+                let mut out = lock(&link.out);
+                for chunk in data.chunks(MAX_WRITE) {
+                    write_data(&mut out.stream, self.id, chunk).map_err(|_| wia::E_UNEXPECTED)?;
                 }
+                let _ = out.stream.flush();
             }
-            let _ = out.stream.flush();
         }
-        self.end += data.len() as u64;
-        self.position = self.end;
+        self.wrote(data.len());
         Ok(())
+    }
+
+    fn lend(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> Option<Result<usize, HResult>> {
+        if let Some(hr) = lock(&self.failures).get(&self.id) {
+            return Some(Err(*hr));
+        }
+        let link = LINK.get()?;
+        let ring = link.ring.as_ref()?;
+        let cap = ring.cap() as u64;
+        let mut produced = lock(&link.produced);
+        // Lent in one piece or not at all: at the ring's end (once per lap) or for a piece
+        // larger than half the ring, the driver's own buffer and `write` do it.
+        if len == 0 || len as u64 > cap / 2 || (cap - *produced % cap) < len as u64 {
+            return None;
+        }
+        wait_for_space(ring, *produced, len as u64);
+        let n = ring.fill(*produced, len, fill);
+        if n > 0 {
+            let sent = write_shm(&mut lock(&link.out).stream, self.id, n as u32);
+            if sent.is_err() {
+                return Some(Err(wia::E_UNEXPECTED));
+            }
+            *produced += n as u64;
+        }
+        drop(produced);
+        self.wrote(n);
+        Some(Ok(n))
     }
 
     fn seek(&mut self, pos: SeekFrom) -> Result<u64, HResult> {
@@ -377,32 +459,50 @@ impl RemoteStream for ChildStream {
     }
 
     fn release(&mut self, finished: bool) {
+        self.mirror.live.store(false, Ordering::Relaxed);
         send(&ToParent::Release(self.id, finished));
+    }
+}
+
+impl ChildStream {
+    fn wrote(&mut self, n: usize) {
+        self.end += n as u64;
+        self.position = self.end;
+        self.mirror.end.store(self.end, Ordering::Relaxed);
     }
 }
 
 /// Puts `data` into the shared ring piece by piece (never across its end), waiting for the
 /// application to consume space, and announces each piece. The application going away ends
 /// this process (the reader thread), so the wait cannot outlive it.
-fn put_in_ring(ring: &Ring, out: &mut Out, id: u32, data: &[u8]) -> Result<(), HResult> {
+fn put_in_ring(link: &Link, ring: &Ring, id: u32, data: &[u8]) -> Result<(), HResult> {
     let cap = ring.cap() as u64;
+    let mut produced = lock(&link.produced);
     let mut rest = data;
     while !rest.is_empty() {
-        let contiguous = cap - out.produced % cap;
+        let contiguous = cap - *produced % cap;
         let n = (rest.len() as u64).min(contiguous).min(cap / 2) as usize;
-        let mut spins = 0u32;
-        while cap - (out.produced - ring.consumed()) < n as u64 {
-            spins += 1;
-            if spins < 100 {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(std::time::Duration::from_micros(20));
-            }
-        }
-        ring.put(out.produced, &rest[..n]);
-        write_shm(&mut out.stream, id, n as u32).map_err(|_| wia::E_UNEXPECTED)?;
-        out.produced += n as u64;
+        wait_for_space(ring, *produced, n as u64);
+        ring.put(*produced, &rest[..n]);
+        write_shm(&mut lock(&link.out).stream, id, n as u32).map_err(|_| wia::E_UNEXPECTED)?;
+        *produced += n as u64;
         rest = &rest[n..];
     }
     Ok(())
+}
+
+/// Waits until the application has consumed enough of the ring for `n` more bytes after
+/// `produced`. The application going away ends this process (the signal thread), so the wait
+/// cannot outlive it.
+fn wait_for_space(ring: &Ring, produced: u64, n: u64) {
+    let cap = ring.cap() as u64;
+    let mut spins = 0u32;
+    while cap - (produced - ring.consumed()) < n {
+        spins += 1;
+        if spins < 100 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(std::time::Duration::from_micros(20));
+        }
+    }
 }

@@ -60,7 +60,7 @@ struct Host {
     /// A panic the host reported.
     panicked: Option<String>,
     /// The shared page ring, if it could be made, and the bytes taken from it so far.
-    ring: Option<Ring>,
+    ring: Option<Arc<Ring>>,
     consumed: Cell<u64>,
 }
 
@@ -95,6 +95,26 @@ impl Host {
         self.kill()
     }
 
+    /// Publishes in the ring's answer word whether the relay would answer a well-formed
+    /// STATUS S_OK now (and nothing refused is waiting for the driver). Called after every
+    /// frame, before any answer goes back, so the host reads the relay's state as of the
+    /// driver's last answer. A cancel can come at any moment from another thread: its hook
+    /// clears the word, and the word is stored before the relay is asked again, so a cancel
+    /// between the two leaves it cleared either way.
+    fn publish(&self, cb: &dyn MiniDrvTransferCallback, refused: bool) {
+        let Some(ring) = self.ring.as_ref() else {
+            return;
+        };
+        if !refused && cb.answers_status_at_once() {
+            ring.set_status_ok(true);
+            if !cb.answers_status_at_once() {
+                ring.set_status_ok(false);
+            }
+        } else {
+            ring.set_status_ok(false);
+        }
+    }
+
     /// Runs `f` on the next `len` bytes of the ring and marks them consumed; `None` when
     /// there is no ring or the piece lies outside it.
     fn take<R>(&self, len: u32, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
@@ -103,6 +123,28 @@ impl Host {
         let r = ring.take(at, len as usize, f)?;
         self.consumed.set(at + u64::from(len));
         Some(r)
+    }
+}
+
+/// How the driver's `send_message` calls crossed the boundary, counted over a device's life:
+/// answered by the host at once and posted (STATUS while the relay's answer was known), or
+/// waited for (a round trip). For tests and benchmarks; a clone shares the counts.
+#[derive(Clone, Debug, Default)]
+pub struct CallCounts(Arc<[AtomicU64; 2]>);
+
+impl CallCounts {
+    /// STATUS messages the host answered itself and posted.
+    pub fn posted(&self) -> u64 {
+        self.0[0].load(Ordering::Relaxed)
+    }
+
+    /// Messages that waited for the application's answer.
+    pub fn waited(&self) -> u64 {
+        self.0[1].load(Ordering::Relaxed)
+    }
+
+    fn count(&self, posted: bool) {
+        self.0[usize::from(!posted)].fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -136,6 +178,7 @@ pub struct HostedDevice {
     /// The next stream id: unique for the device's life, so a late stream failure can never
     /// name a later transfer's stream.
     next_stream: u32,
+    counts: CallCounts,
 }
 
 impl std::fmt::Debug for HostedDevice {
@@ -171,6 +214,7 @@ impl HostedDevice {
             leftover: Vec::new(),
             generation: 0,
             next_stream: 0,
+            counts: CallCounts::default(),
         };
         let opened = dev.start()?;
         dev.info = DeviceInfo {
@@ -201,6 +245,11 @@ impl HostedDevice {
     /// socket).
     pub fn shared_ring(&self) -> bool {
         self.host.as_ref().is_some_and(|h| h.ring.is_some())
+    }
+
+    /// How the driver's messages crossed (shared: keeps counting after the device is moved).
+    pub fn call_counts(&self) -> CallCounts {
+        self.counts.clone()
     }
 
     /// The supervision timings.
@@ -474,7 +523,18 @@ impl HostedDevice {
                     Some(ToChild::Stream(answer))
                 }
                 Frame::Msg(ToParent::Message(flags, params)) => {
+                    self.counts.count(false);
                     Some(ToChild::Answer(cb.send_message(flags, params.as_ref())))
+                }
+                // Already answered S_OK by the host. After a refused write the driver has not
+                // heard of yet, the page is failing and its progress no longer counts (its
+                // byte count includes what the application refused): it is dropped, as that
+                // STATUS would have been answered with the refusal.
+                Frame::Msg(ToParent::Posted(_)) if unseen.is_some() => None,
+                Frame::Msg(ToParent::Posted(params)) => {
+                    self.counts.count(true);
+                    cb.posted_status(&params);
+                    None
                 }
                 Frame::Msg(ToParent::Seek(id, pos)) => {
                     if let Some(s) = streams.get_mut(&id) {
@@ -493,18 +553,24 @@ impl HostedDevice {
                     None
                 }
                 Frame::Msg(ToParent::Done(result)) => {
+                    if let Some(r) = h.ring.as_ref() {
+                        r.set_status_ok(false);
+                    }
                     return Ok(match unseen {
                         Some(hr) => Err(DeviceError::from_hresult(
                             hr,
                             "the application's stream refused a write",
                         )),
                         None => result,
-                    })
+                    });
                 }
                 Frame::Msg(other) => {
                     return Ok(Err(protocol_error(&other)));
                 }
             };
+            if let Some(h) = self.host.as_ref() {
+                h.publish(&*cb, unseen.is_some());
+            }
             if let Some(reply) = reply {
                 if self
                     .host
@@ -654,7 +720,7 @@ fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError>
         frames: FrameReader::new(reader),
         crumb: None,
         panicked: None,
-        ring,
+        ring: ring.map(Arc::new),
         consumed: Cell::new(0),
     })
 }
@@ -756,6 +822,7 @@ impl Device for HostedDevice {
                 "the driver host is not running",
             ));
         };
+        host.publish(&*cb, false);
         self.generation += 1;
         let generation = self.generation;
         if host
@@ -770,7 +837,13 @@ impl Device for HostedDevice {
         let _hook = {
             let out = host.signal.clone();
             let at = cancel_at.clone();
+            let ring = host.ring.clone();
             cancel.on_cancel(move || {
+                // The host answers no STATUS itself from here on (before the driver can
+                // hear of the cancel).
+                if let Some(r) = &ring {
+                    r.set_status_ok(false);
+                }
                 at.store(micros_now(), Ordering::Release);
                 let _ = write_msg(&mut *lock(&out), &ToChild::Cancel(generation));
             })

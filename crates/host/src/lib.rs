@@ -27,6 +27,6 @@ mod status;
 pub use child::{run_host, EXIT_AFTER_PANIC};
 pub use command::{HostCommand, HostOptions, DEFAULT_WATCHDOG};
 pub use exit::{describe_exit, signal_name};
-pub use hosted::HostedDevice;
+pub use hosted::{CallCounts, HostedDevice};
 pub use protocol::{RING_ENV, SOCKET_ENV};
 pub use status::{Health, HostStatus};

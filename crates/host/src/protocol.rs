@@ -124,6 +124,9 @@ pub enum ToParent {
     NextStream(i32, PageInfo),
     /// The driver called `send_message` (waits for `Answer`).
     Message(i32, Option<WiaTransferParams>),
+    /// The driver called `send_message` with a well-formed STATUS (lFlags 0) while the answer
+    /// word allowed it, and the host answered S_OK itself: no answer is sent.
+    Posted(WiaTransferParams),
     /// The driver seeked stream `id`.
     Seek(u32, Seek),
     /// The driver released stream `id`; `true` when finished.

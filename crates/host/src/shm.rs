@@ -4,7 +4,9 @@
 //! the pointers into the mapping).
 //!
 //! Layout: a 64-byte header whose first word is `consumed` (bytes the application has taken,
-//! written by it), then `cap` bytes of data used as a ring. The host alone writes data and
+//! written by it) and whose second is the *answer word* (1 while the application's relay
+//! would answer a well-formed STATUS S_OK, written by the application, read by the host),
+//! then `cap` bytes of data used as a ring. The host alone writes data and
 //! counts what it produced; it writes a piece only into space the application has consumed,
 //! and never across the ring's end (it splits there), then sends a frame naming the piece's
 //! stream and length. Pieces are taken in frame order, so both sides agree on every offset;
@@ -96,6 +98,22 @@ impl Ring {
         unsafe { AtomicU64::from_ptr(self.base.cast::<u64>()) }
     }
 
+    fn answer_word(&self) -> &AtomicU64 {
+        // SAFETY: the header's second 8 bytes (aligned, inside the mapping), only ever
+        // accessed atomically by both processes; the reference lives no longer than `self`.
+        unsafe { AtomicU64::from_ptr(self.base.add(8).cast::<u64>()) }
+    }
+
+    /// The application's side: whether the host may answer a well-formed STATUS S_OK itself.
+    pub(crate) fn set_status_ok(&self, ok: bool) {
+        self.answer_word().store(u64::from(ok), Ordering::SeqCst);
+    }
+
+    /// The host's side: the answer word.
+    pub(crate) fn status_ok(&self) -> bool {
+        self.answer_word().load(Ordering::SeqCst) == 1
+    }
+
     /// Bytes the application has consumed so far.
     pub(crate) fn consumed(&self) -> u64 {
         self.consumed_word().load(Ordering::Acquire)
@@ -116,6 +134,31 @@ impl Ring {
         unsafe {
             std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.add(HEADER + at), data.len());
         }
+    }
+
+    /// The host's side: lends the `len` bytes at stream position `produced` to `f`, which
+    /// writes the next piece of page data there and says how many bytes it wrote (clamped to
+    /// `len`). The caller has checked, as for `put`, that the range is consumed space not
+    /// crossing the ring's end, and is the ring's only producer meanwhile.
+    pub(crate) fn fill(
+        &self,
+        produced: u64,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> usize,
+    ) -> usize {
+        let at = (produced % self.cap as u64) as usize;
+        let free = self.cap as u64 - (produced - self.consumed());
+        assert!(
+            at + len <= self.cap && len as u64 <= free,
+            "a ring fill past free space"
+        );
+        // SAFETY: `at..at + len` lies inside the data area (checked above) and the
+        // application has consumed it (the Acquire load orders its reads before our writes);
+        // it reads it again only after the frame announcing it, which is sent after `f`
+        // returns, and the caller is the only producer, so the slice is ours alone while
+        // borrowed.
+        let piece = unsafe { std::slice::from_raw_parts_mut(self.base.add(HEADER + at), len) };
+        f(piece).min(len)
     }
 
     /// The application's side: runs `f` on the `len` bytes at stream position `consumed`,

@@ -39,6 +39,27 @@ pub trait MiniDrvTransferCallback {
     /// Returns S_OK to go on, S_FALSE once the transfer is cancelled (sticky: every later call
     /// answers S_FALSE too), or an error HRESULT. `None` is WIA's null pointer: E_POINTER.
     fn send_message(&mut self, flags: i32, params: Option<&WiaTransferParams>) -> HResult;
+
+    /// Whether a well-formed STATUS (`lFlags` 0, `lPercentComplete` in 0..=100,
+    /// `ulTransferredBytes` equal to the bytes written to the open stream) would be answered
+    /// S_OK now, whatever the application does: true only where the application's answer
+    /// cannot differ (decoupled progress) and nothing has stopped the transfer. A driver host
+    /// publishes this so it can answer such a STATUS itself and post it
+    /// ([`posted_status`](Self::posted_status)) instead of waiting for the answer. It turns
+    /// false before a cancel, a stop or an abandon is acted on, so a STATUS the host answered
+    /// on its strength is one the relay would have answered S_OK at that moment.
+    fn answers_status_at_once(&self) -> bool {
+        false
+    }
+
+    /// A well-formed STATUS the driver's side already answered S_OK, because
+    /// [`answers_status_at_once`](Self::answers_status_at_once) said so when the driver made
+    /// the call. It is processed as that call (progress, modeless status), linearised before
+    /// anything that happened since: a cancel that came in between is not a reason to refuse
+    /// it, and it is not a call after a stop. Only a driver host calls this.
+    fn posted_status(&mut self, params: &WiaTransferParams) {
+        let _ = self.send_message(0, Some(params));
+    }
 }
 
 /// `GetNextStream`'s answer.

@@ -763,6 +763,36 @@ impl MiniDrvTransferCallback for Relay {
             }
         }
     }
+
+    /// Decoupled progress is the only place where the application's answer to STATUS is
+    /// known in advance (the cell takes every value; `status` answers S_OK). Everything that
+    /// makes `precheck` answer otherwise is excluded: a stop, a cancel, an abandon; and a
+    /// modeless status, whose WIA_STATUS_CLEAR the application should see before the driver
+    /// goes on.
+    fn answers_status_at_once(&self) -> bool {
+        self.progress.is_some()
+            && self.stopped.is_none()
+            && !self.modeless
+            && !self.cancel.is_cancelled()
+            && !self.shared.abandoned.load(Ordering::SeqCst)
+    }
+
+    fn posted_status(&mut self, p: &WiaTransferParams) {
+        self.shared.beat();
+        // The driver was answered S_OK when `answers_status_at_once` held; nothing but a
+        // cancel or an abandon can have changed since (both only matter to later calls), so
+        // there is no cancel check here and no S17: the call came before the stop.
+        if self.shared.abandoned.load(Ordering::Relaxed) || self.stopped.is_some() {
+            return;
+        }
+        if p.kind() != Some(MessageKind::Status) {
+            // Only STATUS is ever posted; anything else is the host's bug, not the driver's.
+            return;
+        }
+        // The host checked the form (percent, bytes) against its mirror of the stream; the
+        // relay's own checks run as for any STATUS, so a disagreement is still recorded.
+        let _ = self.status(p);
+    }
 }
 
 /// Hands the driver an application-side failure it has not been told about yet.

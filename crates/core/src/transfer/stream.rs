@@ -105,6 +105,18 @@ pub trait RemoteStream: Send {
     fn bytes_written(&self) -> u64;
     /// The handle was released; `finished` when [`StreamHandle::finish`] released it.
     fn release(&mut self, finished: bool);
+    /// [`StreamHandle::write_in_place`]: lends `len` bytes of the stream's own memory (a
+    /// driver host's page ring) to `fill`, then appends the first bytes `fill` says it wrote,
+    /// exactly as `write` would append them. `None` (without calling `fill`) when it cannot
+    /// lend that much now; the handle then fills the driver's buffer and writes it.
+    fn lend(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> Option<Result<usize, HResult>> {
+        let _ = (len, fill);
+        None
+    }
 }
 
 impl std::fmt::Debug for StreamHandle {
@@ -188,6 +200,33 @@ impl StreamHandle {
                 Err(hr)
             }
         }
+    }
+
+    /// [`write`](Self::write) of bytes the driver produces straight into the stream's memory:
+    /// `fill` gets a buffer of `buf.len()` bytes, writes the page's next bytes at its start
+    /// and returns how many (at most the buffer's length); those are appended as by `write`,
+    /// with the same checks and the same answer. In process the buffer is `buf` (the
+    /// driver's own band, so nothing changes); behind a driver host it is space in the shared
+    /// page ring, so the bytes are not copied again on their way to the application. Returns
+    /// the count appended.
+    pub fn write_in_place(
+        &mut self,
+        buf: &mut [u8],
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<usize, HResult> {
+        let mut fill = Some(fill);
+        if let Inner::Remote { stream, .. } = &mut self.0 {
+            let mut once = |b: &mut [u8]| fill.take().map_or(0, |f| f(b));
+            if let Some(r) = stream.lend(buf.len(), &mut once) {
+                return r;
+            }
+        }
+        let Some(f) = fill.take() else {
+            // A `lend` that called `fill` must answer; treat a broken one as a failed write.
+            return Err(wia::E_UNEXPECTED);
+        };
+        let n = f(buf).min(buf.len());
+        self.write(&buf[..n]).map(|()| n)
     }
 
     /// `IStream::Seek`. Only seeking to the end is useful: the application's stream is

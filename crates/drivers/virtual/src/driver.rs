@@ -298,11 +298,15 @@ impl Scan<'_> {
             let stop = event.map_or(geo.height, |(row, _)| row.min(geo.height));
             let rows = (stop - y).min(self.band_rows);
             let band = &mut self.band[..rows as usize * bpl];
-            painter.render_rows(y, band);
-            y += rows;
             if let Some(s) = stream.as_mut() {
-                s.write(band)
-                    .map_err(|hr| callback_failed(hr, format!("writing page {}", slot.number)))?;
+                // Rendered straight into the stream's memory where it has some to lend (a
+                // driver host's page ring), else into the band and written from there.
+                s.write_in_place(band, |out| {
+                    painter.render_rows(y, out);
+                    out.len()
+                })
+                .map_err(|hr| callback_failed(hr, format!("writing page {}", slot.number)))?;
+                y += rows;
                 let pct = (u64::from(y) * 100 / u64::from(geo.height)) as i32;
                 match self.cb.progress(pct, s.bytes_written()) {
                     Ok(Flow::Continue) => {}
@@ -314,8 +318,12 @@ impl Scan<'_> {
                         ))
                     }
                 }
-            } else if self.cancel.is_cancelled() {
-                return Ok(Flow::Cancelled);
+            } else {
+                painter.render_rows(y, band);
+                y += rows;
+                if self.cancel.is_cancelled() {
+                    return Ok(Flow::Cancelled);
+                }
             }
             if self.pace(started, y) {
                 return Ok(Flow::Cancelled);

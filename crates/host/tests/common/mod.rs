@@ -26,6 +26,8 @@ pub fn child_main() {
         "crumb" => Ok(Box::new(
             CrumbDevice(scanwire_virtual::VirtualDevice::new()),
         )),
+        "chatty" => Ok(Box::new(Chatty::new(false))),
+        "liar" => Ok(Box::new(Chatty::new(true))),
         // libsane reads the SANE_CONFIG_DIR the parent put in this process's environment.
         sane if sane.starts_with("sane:") => {
             use scanwire_core::device::Driver;
@@ -89,6 +91,108 @@ impl Device for CrumbDevice {
     ) -> AcquireResult {
         scanwire_core::native::call("fake_sane_start");
         std::process::abort()
+    }
+}
+
+/// Up to this many STATUS messages per transfer from [`Chatty`].
+pub const CHATTY_CALLS: u64 = 400_000;
+
+/// A driver that sends nothing but STATUS, as fast as it can: one byte written, then a STATUS
+/// counting it, until it is told S_FALSE. It checks the one promise a cancel makes to the
+/// driver: once its CancelToken has fired, its next call answers S_FALSE (the host answers no
+/// STATUS itself then). Breaking it is its error `S_OK after the cancel`.
+///
+/// As `liar`, its third STATUS claims one byte more than it wrote, which the strict verifier
+/// must refuse on that very call: it then fails with the answer it got (`answered …` if the
+/// call was not refused).
+pub struct Chatty {
+    info: scanwire_virtual::VirtualDevice,
+    lie: bool,
+}
+
+impl Chatty {
+    /// A chatty driver; `lie` makes it the `liar`.
+    pub fn new(lie: bool) -> Self {
+        Chatty {
+            info: scanwire_virtual::VirtualDevice::new(),
+            lie,
+        }
+    }
+}
+
+impl Device for Chatty {
+    fn info(&self) -> DeviceInfo {
+        self.info.info()
+    }
+
+    fn capabilities(&mut self) -> Result<Capabilities, DeviceError> {
+        self.info.capabilities()
+    }
+
+    fn acquire(
+        &mut self,
+        _request: &ScanRequest,
+        cb: &mut dyn MiniDrvTransferCallback,
+        cancel: &CancelToken,
+    ) -> AcquireResult {
+        use scanwire_core::device::{Completion, PageData, PageInfo, PixelFormat, Side, Source};
+        use scanwire_core::transfer::{DriverCallbackExt, NextStream};
+        use scanwire_core::wia;
+        let page = PageInfo {
+            number: 1,
+            sheet: 1,
+            side: Side::Front,
+            source: Source::Flatbed,
+            data: PageData::Raster {
+                pixel: PixelFormat::Gray8,
+                width: 1,
+                height: None,
+            },
+            dpi: (75, 75),
+        };
+        let fail = |what: String| DeviceError::new(DeviceErrorKind::Internal, what);
+        let mut s = match cb.get_next_stream(0, &page) {
+            NextStream::Stream(s) => s,
+            NextStream::Cancelled => return Ok(Completion::Cancelled),
+            other => return Err(fail(format!("no stream: {other:?}"))),
+        };
+        for i in 1..=CHATTY_CALLS {
+            s.write(&[i as u8])
+                .map_err(|hr| DeviceError::from_hresult(hr, "write"))?;
+            let told = cancel.is_cancelled();
+            let lie = u64::from(self.lie && i == 3);
+            let hr = cb.send_message(
+                0,
+                Some(&wia::WiaTransferParams::status(
+                    (i % 101) as i32,
+                    s.bytes_written() + lie,
+                )),
+            );
+            if lie == 1 {
+                if hr == wia::WIA_ERROR_INVALID_DRIVER_RESPONSE {
+                    return Err(DeviceError::from_hresult(hr, "refused on the lying call"));
+                }
+                // Not refused at once: call again, which a relay that objected later counts
+                // as a call after its stop (S17), so the test sees the difference.
+                let _ = cb.progress(50, s.bytes_written());
+                return Err(fail(format!(
+                    "answered {hr} to a STATUS with a wrong byte count"
+                )));
+            }
+            if hr == wia::S_FALSE {
+                // Released unfinished: the page ends incomplete.
+                return Ok(Completion::Cancelled);
+            }
+            if told {
+                return Err(fail(format!("S_OK after the cancel (call {i}: {hr})")));
+            }
+            if hr != wia::S_OK {
+                return Err(DeviceError::from_hresult(hr, format!("call {i}")));
+            }
+        }
+        let _ = cb.progress(100, s.bytes_written());
+        s.finish();
+        Ok(Completion::Done)
     }
 }
 

@@ -1,0 +1,268 @@
+//! Decoupled delivery (`transfer::spawn`, as `serve` runs transfers) behind a driver host,
+//! where the host answers a well-formed STATUS itself while the application's answer word
+//! allows it and posts the message: the same pages, the same outcomes and the same verdicts
+//! as in process, a cancel that reaches the driver at its next call, and a refused write or a
+//! wrong STATUS reported as in process. Each case runs in process, behind a host with the
+//! shared ring (where STATUS is posted) and behind a host without it (every call waits).
+
+mod common;
+
+use scanwire_core::device::{ColorMode, PageInfo, ScanRequest, Source};
+use scanwire_core::transfer::{
+    self, AppStream, CancelHandle, Event, Outcome, PageSink, Progress, Rule, SharedDevice,
+    TransferOptions,
+};
+use scanwire_core::wia::{self, HResult};
+use scanwire_host::{CallCounts, HostOptions, HostedDevice};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[test]
+fn host_child() {
+    common::child_main();
+}
+
+/// Where the driver runs.
+#[derive(Copy, Clone, Debug)]
+enum Place {
+    InProcess,
+    Ring,
+    Socket,
+}
+
+const PLACES: [Place; 3] = [Place::InProcess, Place::Ring, Place::Socket];
+
+fn open(place: Place, id: &str) -> (SharedDevice, Option<CallCounts>) {
+    let opts = |shared_ring| HostOptions {
+        watchdog: Some(Duration::from_secs(60)),
+        shared_ring,
+        ..HostOptions::default()
+    };
+    let hosted = |ring: bool| {
+        let d = HostedDevice::open(common::command(), id, opts(ring)).expect("a host starts");
+        assert_eq!(d.shared_ring(), ring);
+        let counts = d.call_counts();
+        (transfer::share(Box::new(d)), Some(counts))
+    };
+    match place {
+        Place::InProcess => {
+            let d: Box<dyn scanwire_core::device::Device> = match id {
+                "virtual" => Box::new(scanwire_virtual::VirtualDevice::new()),
+                "chatty" => Box::new(common::Chatty::new(false)),
+                "liar" => Box::new(common::Chatty::new(true)),
+                other => panic!("no test device {other}"),
+            };
+            (transfer::share(d), None)
+        }
+        Place::Ring => hosted(true),
+        Place::Socket => hosted(false),
+    }
+}
+
+/// What a page's sink saw.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<(Vec<u8>, Option<HResult>, u64)>>);
+
+/// Collects a page; fails the write after `fail_after` writes if set.
+struct Sink(Seen, Option<u64>);
+
+impl PageSink for Sink {
+    fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
+        let mut g = self.0 .0.lock().unwrap();
+        g.2 += 1;
+        if self.1.is_some_and(|n| g.2 > n) {
+            return Err(wia::WIA_ERROR_DESTINATION);
+        }
+        g.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn close(self: Box<Self>, status: HResult) -> HResult {
+        self.0 .0.lock().unwrap().1 = Some(status);
+        wia::S_OK
+    }
+}
+
+/// Runs a decoupled transfer in strict mode; `cancel_after` cancels from another thread that
+/// long after the first page's stream opened.
+fn scan(
+    dev: &SharedDevice,
+    req: &ScanRequest,
+    fail_after: Option<u64>,
+    cancel_after: Option<Duration>,
+) -> (Outcome, Seen, Progress, Vec<Event>) {
+    let seen = Seen::default();
+    let s2 = seen.clone();
+    let cancel = CancelHandle::new();
+    let t = transfer::spawn(
+        dev,
+        req,
+        Box::new(move |_: &PageInfo| AppStream::Stream(Box::new(Sink(s2.clone(), fail_after)))),
+        None,
+        &cancel,
+        &TransferOptions::strict().watchdog(Some(Duration::from_secs(60))),
+    );
+    // Counted from the page's stream opening, so the cancel lands mid page.
+    let canceller = cancel_after.map(|d| {
+        let (c, progress) = (cancel.clone(), t.progress.clone());
+        std::thread::spawn(move || {
+            while progress.load().page == 0 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            std::thread::sleep(d);
+            c.cancel();
+        })
+    });
+    let mut events = Vec::new();
+    let outcome = loop {
+        match t.events.recv_timeout(Duration::from_secs(60)) {
+            Ok(Event::Finished(o)) => break o,
+            Ok(e) => events.push(e),
+            Err(e) => panic!("no outcome: {e}"),
+        }
+    };
+    if let Some(c) = canceller {
+        c.join().unwrap();
+    }
+    (outcome, seen, t.progress.load(), events)
+}
+
+fn flatbed() -> ScanRequest {
+    ScanRequest {
+        source: Source::Flatbed,
+        mode: ColorMode::Color,
+        resolution: 150,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_decoupled_page_is_the_same_in_process_and_behind_a_host() {
+    let mut pages = Vec::new();
+    for place in PLACES {
+        let (dev, counts) = open(place, "virtual");
+        let (o, seen, progress, _) = scan(&dev, &flatbed(), None, None);
+        assert_eq!(o.result, wia::S_OK, "{place:?}: {:?}", o.error);
+        assert!(o.violations.is_empty(), "{place:?}: {:?}", o.violations);
+        assert_eq!(o.pages, 1);
+        let g = seen.0.lock().unwrap();
+        assert_eq!(g.1, Some(wia::S_OK));
+        assert_eq!(progress.percent, 100, "{place:?}");
+        assert_eq!(progress.bytes, g.0.len() as u64, "{place:?}");
+        pages.push(g.0.clone());
+        match (place, counts) {
+            (Place::Ring, Some(c)) => {
+                // Every STATUS of the page was answered by the host.
+                assert!(c.posted() > 10, "{place:?}: {} posted", c.posted());
+                assert_eq!(c.waited(), 0, "{place:?}");
+            }
+            (Place::Socket, Some(c)) => {
+                assert_eq!(c.posted(), 0, "{place:?}: no answer word without the ring");
+                assert!(c.waited() > 10, "{place:?}");
+            }
+            _ => {}
+        }
+    }
+    assert!(pages.iter().all(|p| p == &pages[0]), "the pages differ");
+}
+
+/// The driver sends STATUS after STATUS while the application cancels at some moment: the
+/// driver is told S_FALSE at its next call once it has heard of the cancel (Chatty fails
+/// otherwise), nothing posted is lost (the progress cell holds the last STATUS answered S_OK,
+/// which counted every byte but the one written just before the S_FALSE), and no rule is
+/// reported broken (a posted STATUS processed after the cancel is not a call after a stop).
+#[test]
+fn a_cancel_while_status_is_posted_reaches_the_driver_at_its_next_call() {
+    for place in PLACES {
+        let (dev, counts) = open(place, "chatty");
+        for round in 0..12u64 {
+            let delay = Duration::from_millis(3 + round * 7 % 40);
+            let (o, seen, progress, events) = scan(&dev, &flatbed(), None, Some(delay));
+            assert_eq!(
+                o.result,
+                wia::S_FALSE,
+                "{place:?} round {round}: {:?}",
+                o.error
+            );
+            assert!(o.violations.is_empty(), "{place:?}: {:?}", o.violations);
+            assert_eq!((o.pages, o.incomplete), (0, 1), "{place:?}");
+            let g = seen.0.lock().unwrap();
+            assert_eq!(
+                g.1,
+                Some(wia::S_FALSE),
+                "{place:?}: the page ends cancelled"
+            );
+            let written = g.0.len() as u64;
+            assert!(
+                written >= 1 && written < common::CHATTY_CALLS,
+                "{place:?}: {written} bytes"
+            );
+            assert_eq!(
+                progress.bytes,
+                written - 1,
+                "{place:?} round {round}: the last STATUS answered S_OK counted every byte before the refused one"
+            );
+            assert_eq!(progress.percent as u64, (written - 1) % 101);
+            let ends: Vec<_> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Message(m) => Some((m.lMessage, m.hrErrorStatus)),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                ends,
+                vec![
+                    (wia::WIA_TRANSFER_MSG_END_OF_STREAM, wia::S_FALSE),
+                    (wia::WIA_TRANSFER_MSG_END_OF_TRANSFER, wia::S_FALSE)
+                ],
+                "{place:?}"
+            );
+        }
+        if let (Place::Ring, Some(c)) = (place, counts) {
+            assert!(c.posted() > 1000, "{place:?}: only {} posted", c.posted());
+            // A round trip is left only for the calls after each cancel.
+            assert!(c.waited() <= 12 * 2, "{place:?}: {} waited", c.waited());
+        }
+    }
+}
+
+/// The application's stream refuses a write while the host is answering STATUS itself: the
+/// transfer fails with the stream's error, the page is incomplete, and the STATUS messages
+/// posted after the refused write (whose byte counts include it) are not reported as lies.
+#[test]
+fn a_refused_write_fails_the_transfer_without_false_violations() {
+    for place in PLACES {
+        for after in [0, 1, 3] {
+            let (dev, _) = open(place, "virtual");
+            let (o, seen, _, _) = scan(&dev, &flatbed(), Some(after), None);
+            assert_eq!(
+                o.result,
+                wia::WIA_ERROR_DESTINATION,
+                "{place:?} after {after}: {:?}",
+                o.error
+            );
+            assert!(o.violations.is_empty(), "{place:?}: {:?}", o.violations);
+            assert_eq!((o.pages, o.incomplete), (0, 1), "{place:?}");
+            assert_ne!(seen.0.lock().unwrap().1, Some(wia::S_OK));
+        }
+    }
+}
+
+/// A STATUS whose byte count is wrong is never answered by the host: the strict verifier
+/// refuses it on that very call, as in process (the driver would otherwise make one more call,
+/// an S17).
+#[test]
+fn the_strict_verifier_refuses_a_wrong_status_on_the_same_call() {
+    for place in PLACES {
+        let (dev, _) = open(place, "liar");
+        let (o, _, _, _) = scan(&dev, &flatbed(), None, None);
+        assert_eq!(
+            o.result,
+            wia::WIA_ERROR_INVALID_DRIVER_RESPONSE,
+            "{place:?}"
+        );
+        let rules: Vec<Rule> = o.violations.iter().map(|v| v.rule).collect();
+        assert_eq!(rules, vec![Rule::S16Bytes], "{place:?}: {:?}", o.violations);
+    }
+}
