@@ -17,12 +17,15 @@ use crate::queue::Output;
 use crate::ui::Ui;
 use anyhow::{anyhow, Context, Result};
 use scanwire_core::device::{DeviceError, DeviceErrorKind, Encoding, PageInfo};
-use scanwire_core::transfer::{self, AppStream, Outcome, TransferCallback};
+use scanwire_core::transfer::{self, AppStream, Outcome, ProgressCell, Relay, TransferCallback};
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
 use scanwire_output::OutputReport;
 use serde_json::json;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+
+/// How often the progress watcher moves the page's bar.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The application side of the CLI's transfer: files from `scanwire-formats`, bars from `ui`.
 struct CliApp {
@@ -48,10 +51,9 @@ impl TransferCallback for CliApp {
     }
 
     fn transfer_callback(&mut self, p: &WiaTransferParams) -> HResult {
-        match p.lMessage {
-            wia::WIA_TRANSFER_MSG_STATUS => self.ui.progress(p.lPercentComplete),
-            wia::WIA_TRANSFER_MSG_END_OF_STREAM => self.ui.end_page(p.hrErrorStatus),
-            _ => {}
+        // STATUS goes to the progress cell (see `scan`), not here.
+        if p.lMessage == wia::WIA_TRANSFER_MSG_END_OF_STREAM {
+            self.ui.end_page(p.hrErrorStatus);
         }
         wia::S_OK
     }
@@ -133,9 +135,11 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
     let output = plan.output.clone();
 
     let open = Arc::new(Mutex::new(true));
+    let ui = Ui::new(plan.after.clone());
+    let view = ui.progress_view();
     let app = CliApp {
         output: output.clone(),
-        ui: Ui::new(plan.after.clone()),
+        ui,
         open: open.clone(),
     };
     let device = transfer::share(device);
@@ -144,7 +148,32 @@ pub fn scan(args: &ScanArgs) -> Result<i32> {
         std::thread::Builder::new()
             .name("scanwire-scan".into())
             .spawn(move || {
-                let outcome = transfer::run(&device, &request, Box::new(app), &cancel, &opts);
+                // STATUS lands in a progress cell that a watcher shows, so the driver never
+                // waits for the terminal; the relay then answers a well-formed STATUS S_OK
+                // unless the scan was stopped, which lets a driver host (`--isolate`) answer
+                // it without a round trip. Everything else reaches `CliApp` inline.
+                let cell = Arc::new(ProgressCell::new());
+                let (done, finished) = mpsc::channel::<()>();
+                let watcher = {
+                    let cell = cell.clone();
+                    std::thread::Builder::new()
+                        .name("scanwire-progress".into())
+                        .spawn(move || loop {
+                            let p = cell.load();
+                            view.show(p.page, i32::from(p.percent));
+                            match finished.recv_timeout(PROGRESS_EVERY) {
+                                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                                _ => return,
+                            }
+                        })
+                };
+                let relay =
+                    Relay::new(Box::new(app), cancel.clone(), &opts).with_progress_cell(cell);
+                let outcome = transfer::run_relay(&device, &request, relay, &cancel, &opts);
+                let _ = done.send(());
+                if let Ok(w) = watcher {
+                    let _ = w.join();
+                }
                 let _ = stop.send(Stop::Done(outcome));
             })
             .context("cannot start the scan thread")?;

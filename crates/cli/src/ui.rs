@@ -112,6 +112,36 @@ pub struct Ui {
     bar: Option<(u32, ProgressBar)>,
     /// One line for device status between pages (warming up…), updated in place.
     status: Option<ProgressBar>,
+    /// The page's bar for a [`ProgressView`] (the same bar, while the page is scanned).
+    shown: Arc<Mutex<Option<(u32, ProgressBar)>>>,
+}
+
+/// Moves the scanned page's bar from another thread: the transfer's STATUS goes into a
+/// progress cell, which the scan's watcher shows through this.
+#[derive(Clone)]
+pub struct ProgressView {
+    after: Arc<AfterScan>,
+    shown: Arc<Mutex<Option<(u32, ProgressBar)>>>,
+}
+
+impl ProgressView {
+    /// Shows `percent` on page `page`'s bar, if that page is the one being scanned.
+    pub fn show(&self, page: u32, percent: i32) {
+        let shown = self.shown.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, b)) = shown.as_ref().filter(|(n, _)| *n == page) {
+            b.set_position(scaled(&self.after, percent));
+        }
+    }
+}
+
+/// The bar position for `percent` of the scan (the scan's share when stages follow).
+fn scaled(after: &AfterScan, percent: i32) -> u64 {
+    let p = percent.clamp(0, 100);
+    (if after.state().staged {
+        p * SCAN_SHARE / 100
+    } else {
+        p
+    }) as u64
 }
 
 impl Ui {
@@ -120,11 +150,8 @@ impl Ui {
             after,
             bar: None,
             status: None,
+            shown: Arc::default(),
         }
-    }
-
-    fn staged(&self) -> bool {
-        self.after.state().staged
     }
 
     pub fn start_page(&mut self, page: &PageInfo, output: &str) {
@@ -147,22 +174,21 @@ impl Ui {
         bar.set_prefix(label);
         bar.set_message(output.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
+        *self.shown.lock().unwrap_or_else(|p| p.into_inner()) = Some((page.number, bar.clone()));
         self.bar = Some((page.number, bar));
     }
 
-    pub fn progress(&self, percent: i32) {
-        if let Some((_, b)) = &self.bar {
-            let p = percent.clamp(0, 100);
-            let p = if self.staged() {
-                p * SCAN_SHARE / 100
-            } else {
-                p
-            };
-            b.set_position(p as u64);
+    /// A handle that moves the scanned page's bar from another thread.
+    pub fn progress_view(&self) -> ProgressView {
+        ProgressView {
+            after: self.after.clone(),
+            shown: self.shown.clone(),
         }
     }
 
     pub fn end_page(&mut self, status: HResult) {
+        // The watcher lets go of the bar before it is finished.
+        self.shown.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some((number, b)) = self.bar.take() else {
             return;
         };
