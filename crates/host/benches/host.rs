@@ -1,9 +1,10 @@
 //! The cost of a driver host (issue 17's budget), measured with the virtual scanner:
 //! - startup: `HostedDevice::open` (spawn, connect, open the device), median of 15;
-//! - one A4 300 dpi colour page, in process and through a host, median of 15 each, in both
-//!   delivery modes: inline (`transfer::run`, the application answers every STATUS: `scan`)
-//!   and decoupled (`transfer::spawn`, STATUS into a progress cell: `serve`), with how the
-//!   hosted page's messages crossed (answered by the host and posted, or waited for);
+//! - one A4 300 dpi colour page, in process and through a host, median of 15 each, as `serve`
+//!   runs it (decoupled, `transfer::spawn`), as `scan` runs it (inline with STATUS into a
+//!   progress cell, `run_relay`) and inline with the application answering every STATUS
+//!   (`transfer::run`), with how the hosted page's messages crossed (answered by the host and
+//!   posted, or waited for);
 //! - relay throughput: a driver writing 1 GiB in 4 MiB bands from memory, in process and
 //!   through a host (the transfer's own cost, no rendering; the application discards the
 //!   bytes, so in process nothing is copied at all), best of 5;
@@ -109,6 +110,18 @@ fn run(dev: &SharedDevice, req: &ScanRequest) -> Duration {
     started.elapsed()
 }
 
+/// One transfer as `scan` runs it: inline, STATUS into a progress cell.
+fn run_cell(dev: &SharedDevice, req: &ScanRequest) -> Duration {
+    let started = Instant::now();
+    let cancel = CancelHandle::new();
+    let opts = TransferOptions::default();
+    let relay = transfer::Relay::new(Box::new(Discard), cancel.clone(), &opts)
+        .with_progress_cell(std::sync::Arc::new(transfer::ProgressCell::new()));
+    let o = transfer::run_relay(dev, req, relay, &cancel, &opts);
+    assert_eq!(o.result, wia::S_OK, "{:?}", o.error);
+    started.elapsed()
+}
+
 /// One transfer as `serve` runs it: decoupled, STATUS into a progress cell.
 fn run_decoupled(dev: &SharedDevice, req: &ScanRequest) -> Duration {
     let started = Instant::now();
@@ -195,7 +208,11 @@ fn main() {
     let counts = host.call_counts();
     let remote = transfer::share(Box::new(host));
     type Runner = fn(&SharedDevice, &ScanRequest) -> Duration;
-    let modes: [(&str, Runner); 2] = [("decoupled (serve)", run_decoupled), ("inline (scan)", run)];
+    let modes: [(&str, Runner); 3] = [
+        ("decoupled (serve)", run_decoupled),
+        ("inline, progress cell (scan)", run_cell),
+        ("inline, STATUS answered by the application", run),
+    ];
     for (mode, go) in modes {
         go(&local, &a4);
         go(&remote, &a4);
