@@ -59,9 +59,12 @@ fn open(place: Place, id: &str) -> (SharedDevice, Option<CallCounts>) {
     }
 }
 
-/// What a page's sink saw.
+/// What a page's sink saw: its bytes, how it was closed, how many writes it was asked.
+type SinkLog = (Vec<u8>, Option<HResult>, u64);
+
+/// What a page's sink saw, shared with the test.
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<(Vec<u8>, Option<HResult>, u64)>>);
+struct Seen(Arc<Mutex<SinkLog>>);
 
 /// Collects a page; fails the write after `fail_after` writes if set.
 struct Sink(Seen, Option<u64>);
@@ -194,7 +197,7 @@ fn a_cancel_while_status_is_posted_reaches_the_driver_at_its_next_call() {
             );
             let written = g.0.len() as u64;
             assert!(
-                written >= 1 && written < common::CHATTY_CALLS,
+                (1..common::CHATTY_CALLS).contains(&written),
                 "{place:?}: {written} bytes"
             );
             assert_eq!(
