@@ -8,8 +8,8 @@
 //! the application is written under one lock, from whichever thread produced it.
 
 use crate::protocol::{
-    read_frame, write_data, write_msg, write_shm, Frame, OpenedInfo, StreamAnswer, ToChild,
-    ToParent, RING_ENV, SOCKET_ENV,
+    read_frame, write_data, write_msg, write_posted, write_shm, Frame, OpenedInfo, StreamAnswer,
+    ToChild, ToParent, RING_ENV, SOCKET_ENV,
 };
 use crate::shm::Ring;
 use scanwire_core::device::{Device, DeviceError, DeviceErrorKind, PageInfo};
@@ -178,7 +178,9 @@ fn signal_loop(mut socket: UnixStream, signals: SharedSignals, failures: Failure
 fn next_message(reader: &mut UnixStream) -> ToChild {
     match read_frame::<ToChild>(reader, Vec::new()) {
         Ok(Some(Frame::Msg(m))) => m,
-        Ok(Some(Frame::Write(..) | Frame::Shm(..))) | Ok(None) | Err(_) => std::process::exit(0),
+        Ok(Some(Frame::Write(..) | Frame::Shm(..) | Frame::Posted(..))) | Ok(None) | Err(_) => {
+            std::process::exit(0)
+        }
     }
 }
 
@@ -366,11 +368,10 @@ impl MiniDrvTransferCallback for HostCallback<'_> {
         if let Some(p) = params.filter(|p| flags == 0 && self.may_post(p)) {
             // The application's relay would answer S_OK (its answer word says so) and the
             // message is well formed: answer now, and post it in order with the page data.
-            return if send(&ToParent::Posted(*p)) {
-                wia::S_OK
-            } else {
-                wia::E_UNEXPECTED
-            };
+            let sent = LINK
+                .get()
+                .is_some_and(|l| write_posted(&mut lock(&l.out).stream, p).is_ok());
+            return if sent { wia::S_OK } else { wia::E_UNEXPECTED };
         }
         match self.ask(&ToParent::Message(flags, params.copied())) {
             Some(ToChild::Answer(hr)) => hr,

@@ -380,8 +380,8 @@ impl HostedDevice {
         loop {
             match self.next(cancel_at)? {
                 Frame::Msg(m) => return Ok(m),
-                // Page bytes outside a transfer: a broken host; ignore them.
-                Frame::Write(..) => {}
+                // Page bytes or a posted STATUS outside a transfer: a broken host; ignore them.
+                Frame::Write(..) | Frame::Posted(..) => {}
                 Frame::Shm(_, len) => {
                     if let Some(h) = self.host.as_ref() {
                         h.take(len, |_| ());
@@ -530,8 +530,8 @@ impl HostedDevice {
                 // heard of yet, the page is failing and its progress no longer counts (its
                 // byte count includes what the application refused): it is dropped, as that
                 // STATUS would have been answered with the refusal.
-                Frame::Msg(ToParent::Posted(_)) if unseen.is_some() => None,
-                Frame::Msg(ToParent::Posted(params)) => {
+                Frame::Posted(_) if unseen.is_some() => None,
+                Frame::Posted(params) => {
                     self.counts.count(true);
                     cb.posted_status(&params);
                     None

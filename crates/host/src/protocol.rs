@@ -22,6 +22,11 @@ pub const TAG_WRITE: u8 = 2;
 /// Page bytes in the shared ring: `u32` stream id, `u32` length (the next piece of the ring).
 pub const TAG_SHM: u8 = 3;
 
+/// A STATUS the host answered itself (see `ToParent::Message`): `lMessage`,
+/// `lPercentComplete`, `ulTransferredBytes`, `hrErrorStatus`, little-endian, no answer. Binary,
+/// as there are about a hundred per page.
+pub const TAG_STATUS: u8 = 4;
+
 /// Largest frame accepted: more is a broken peer, not a page band.
 pub const MAX_FRAME: usize = 1 << 30;
 
@@ -124,9 +129,6 @@ pub enum ToParent {
     NextStream(i32, PageInfo),
     /// The driver called `send_message` (waits for `Answer`).
     Message(i32, Option<WiaTransferParams>),
-    /// The driver called `send_message` with a well-formed STATUS (lFlags 0) while the answer
-    /// word allowed it, and the host answered S_OK itself: no answer is sent.
-    Posted(WiaTransferParams),
     /// The driver seeked stream `id`.
     Seek(u32, Seek),
     /// The driver released stream `id`; `true` when finished.
@@ -148,6 +150,9 @@ pub enum Frame<T> {
     Write(u32, Vec<u8>),
     /// The next `len` bytes of the shared ring, for a stream.
     Shm(u32, u32),
+    /// The driver called `send_message` with a well-formed STATUS (lFlags 0) while the answer
+    /// word allowed it, and the host answered S_OK itself: no answer is sent.
+    Posted(WiaTransferParams),
 }
 
 /// Writes a control message.
@@ -177,6 +182,18 @@ pub fn write_shm(w: &mut impl Write, id: u32, len: u32) -> io::Result<()> {
     f[1..5].copy_from_slice(&8u32.to_le_bytes());
     f[5..9].copy_from_slice(&id.to_le_bytes());
     f[9..13].copy_from_slice(&len.to_le_bytes());
+    w.write_all(&f)
+}
+
+/// Posts a STATUS the host answered itself.
+pub fn write_posted(w: &mut impl Write, p: &WiaTransferParams) -> io::Result<()> {
+    let mut f = [0u8; 25];
+    f[0] = TAG_STATUS;
+    f[1..5].copy_from_slice(&20u32.to_le_bytes());
+    f[5..9].copy_from_slice(&p.lMessage.to_le_bytes());
+    f[9..13].copy_from_slice(&p.lPercentComplete.to_le_bytes());
+    f[13..21].copy_from_slice(&p.ulTransferredBytes.to_le_bytes());
+    f[21..25].copy_from_slice(&p.hrErrorStatus.0.to_le_bytes());
     w.write_all(&f)
 }
 
@@ -226,6 +243,19 @@ pub fn read_frame<T: for<'de> Deserialize<'de>>(
                 u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
                 u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
             )))
+        }
+        TAG_STATUS if len == 20 => {
+            let mut b = [0u8; 20];
+            r.read_exact(&mut b)?;
+            let i32_at = |i: usize| i32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&b[8..16]);
+            Ok(Some(Frame::Posted(WiaTransferParams::raw(
+                i32_at(0),
+                i32_at(4),
+                u64::from_le_bytes(bytes),
+                HResult(i32_at(16)),
+            ))))
         }
         tag => Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -331,6 +361,13 @@ mod tests {
         write_msg(&mut wire, &ToChild::Open("virtual".into())).unwrap();
         write_data(&mut wire, 7, &[1, 2, 3, 4, 5]).unwrap();
         write_shm(&mut wire, 2, 4096).unwrap();
+        let status = WiaTransferParams::raw(
+            scanwire_core::wia::WIA_TRANSFER_MSG_STATUS,
+            42,
+            (1 << 40) + 7,
+            HResult(-5),
+        );
+        write_posted(&mut wire, &status).unwrap();
         let mut r = FrameReader::new(Trickle(wire, 0, false));
         let mut frames = Vec::new();
         loop {
@@ -343,7 +380,8 @@ mod tests {
         assert!(matches!(&frames[0], Frame::Msg(ToChild::Open(id)) if id == "virtual"));
         assert!(matches!(&frames[1], Frame::Write(7, d) if d == &[1, 2, 3, 4, 5]));
         assert!(matches!(frames[2], Frame::Shm(2, 4096)));
-        assert_eq!(frames.len(), 3);
+        assert!(matches!(frames[3], Frame::Posted(p) if p == status));
+        assert_eq!(frames.len(), 4);
     }
 
     #[test]
