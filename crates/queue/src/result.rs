@@ -105,7 +105,6 @@ impl PageResult {
     /// The result of the stages' `outputs` for scanned page `page`: for a PDF document each
     /// page's image is encoded here, with the document's options (the work a local scan's
     /// encoder does for it), for a TIFF document the rows are kept.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         job: &str,
         document: u32,

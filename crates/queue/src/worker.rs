@@ -304,9 +304,8 @@ impl Worker {
             // In a task of its own, so that a panic (in a library) costs the message an ack
             // wait, not the worker its loop.
             let stored = tokio::spawn(async move { w.process(m, keep, prepared, previous).await });
-            match self.joined("processing a page", stored.await) {
-                Some(Some(next)) => behind = Some(next),
-                _ => {}
+            if let Some(Some(next)) = self.joined("processing a page", stored.await) {
+                behind = Some(next);
             }
         }
         if let Some(h) = ahead {
