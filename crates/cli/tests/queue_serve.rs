@@ -169,6 +169,35 @@ impl Serve {
     }
 }
 
+/// The web API's device events (`GET /api/events`, SSE) as they come: each event's
+/// `queue` entries for the virtual scanner.
+fn queue_events(addr: &str) -> mpsc::Receiver<Vec<serde_json::Value>> {
+    let (tx, rx) = mpsc::channel();
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /api/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(s).lines() {
+            let Ok(line) = line else { break };
+            // Chunk sizes between the event lines are not JSON: skipped.
+            let Some(data) = line.strip_prefix("data:") else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
+                continue;
+            };
+            let q = v["queue"].as_array().cloned().unwrap_or_default();
+            if tx.send(q).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -333,6 +362,7 @@ fn a_pdf_job_through_one_and_two_workers_is_the_local_pdf_byte_for_byte() {
     assert!(local.starts_with(b"%PDF"));
 
     let serve = Serve::start(d, &["--queue", &url], &[]);
+    let events = queue_events(&serve.addr);
     let one = Worker::start(&url, d);
     let job = serve.create(&pdf_settings());
     let docs = serve.drain(&job);
@@ -348,6 +378,16 @@ fn a_pdf_job_through_one_and_two_workers_is_the_local_pdf_byte_for_byte() {
     assert_eq!(q[0]["published"], 5, "{q:?}");
     assert_eq!(q[0]["done"], 5, "{q:?}");
     assert_eq!(q[0]["finished"], true, "{q:?}");
+    // The device events followed it: the job on its way, then done.
+    let seen: Vec<Vec<serde_json::Value>> = events.try_iter().collect();
+    assert!(
+        seen.iter().any(|q| q.first().is_some_and(|j| j["finished"] == false)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|q| q.first().is_some_and(|j| j["done"] == 5 && j["finished"] == true)),
+        "{seen:?}"
+    );
 
     let two = Worker::start(&url, d);
     let job = serve.create(&pdf_settings());
@@ -416,6 +456,7 @@ fn a_deleted_job_cancels_its_queue_job() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let serve = Serve::start(d, &["--queue", &url], &[]);
+    let events = queue_events(&serve.addr);
     // No worker: the pages wait in the queue, NextDocument answers 503 meanwhile.
     let job = serve.create(&pdf_settings());
     let start = Instant::now();
@@ -431,6 +472,14 @@ fn a_deleted_job_cancels_its_queue_job() {
     let (info, _) = serve.job_info(&job);
     assert!(info.contains("Processing"), "{info}");
     assert!(info.contains("<pwg:ImagesToTransfer>1<"), "{info}");
+    // The web API's events say so too: 5 pages queued, none in work or done.
+    let seen: Vec<Vec<serde_json::Value>> = events.try_iter().collect();
+    assert!(
+        seen.iter().any(|q| q.first().is_some_and(|j| {
+            j["published"] == 5 && j["queued"] == 5 && j["in_work"] == 0 && j["done"] == 0
+        })),
+        "{seen:?}"
+    );
     assert_eq!(serve.http("DELETE", &job, "").status, 200);
     assert_eq!(serve.http("GET", &format!("{job}/NextDocument"), "").status, 410);
     let (info, _) = serve.job_info(&job);
@@ -507,4 +556,40 @@ fn bad_queue_urls_are_usage_errors_and_a_missing_server_is_named() {
     let url = format!("nats://127.0.0.1:{port}");
     let o = scanwire(&["serve", "--listen", "127.0.0.1:0", "--queue", &url], d);
     exits_with(&o, 1, &format!("no NATS server at {url}: connection refused"));
+}
+
+#[test]
+fn sane_airscan_scans_from_a_queue_server_as_from_a_local_one() {
+    if !peers(true) {
+        return;
+    }
+    let Some(cluster) = NatsCluster::start(3) else {
+        return;
+    };
+    let url = cluster.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // sane-airscan asks for PNG (it ignores PDF): its pages are served as they are scanned,
+    // by the server, with the queue or without, and no worker is needed.
+    let mut runs = Vec::new();
+    for queue in [None, Some(url.as_str())] {
+        let extra: Vec<&str> = queue.map(|u| vec!["--queue", u]).unwrap_or_default();
+        let serve = Serve::start(d, &extra, &[]);
+        let work = d.join(if queue.is_some() { "queued" } else { "local" });
+        std::fs::create_dir(&work).unwrap();
+        let sane = AirscanConfig::new(&format!("http://{}/eSCL", serve.addr), d);
+        let o = sane.batch(&work, "ADF");
+        assert!(o.status.success(), "{}", stderr(&o));
+        let pages: Vec<Vec<u8>> = (1..)
+            .map(|i| work.join(format!("s{i}.pnm")))
+            .take_while(|p| p.exists())
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        if queue.is_some() {
+            assert!(serve.queue_entries().is_empty(), "no job went to the queue");
+        }
+        runs.push(pages);
+    }
+    assert_eq!(runs[0].len(), 5, "5 sheets from the feeder");
+    assert!(runs[0] == runs[1], "scanimage's pages differ with the queue");
 }
