@@ -27,15 +27,16 @@ pub fn plan(url: Option<&str>, max_bytes: Option<&str>) -> Result<Option<ServeQu
         return Ok(None);
     };
     scanwire_queue::server_addrs(url).map_err(usage)?;
-    let max_bytes = match max_bytes {
-        Some(v) => {
-            let n = parse_bytes("--queue-max-bytes", v)?;
-            Some(i64::try_from(n).map_err(|_| {
-                usage(format!("--queue-max-bytes {v}: at most {} bytes", i64::MAX))
-            })?)
-        }
-        None => max_bytes_from_env()?,
-    };
+    let max_bytes =
+        match max_bytes {
+            Some(v) => {
+                let n = parse_bytes("--queue-max-bytes", v)?;
+                Some(i64::try_from(n).map_err(|_| {
+                    usage(format!("--queue-max-bytes {v}: at most {} bytes", i64::MAX))
+                })?)
+            }
+            None => max_bytes_from_env()?,
+        };
     Ok(Some(ServeQueuePlan {
         url: url.to_string(),
         max_bytes,

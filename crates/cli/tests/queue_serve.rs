@@ -66,7 +66,13 @@ impl Serve {
         let state = dir.join(format!("state-{}", extra.len()));
         let mut cmd = command(dir);
         cmd.env("SOURCE_DATE_EPOCH", EPOCH)
-            .args(["serve", "--listen", "127.0.0.1:0", "--no-isolate", "--state-dir"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-isolate",
+                "--state-dir",
+            ])
             .arg(&state)
             .args(DEVICE)
             .args(extra)
@@ -139,7 +145,10 @@ impl Serve {
                 200 => docs.push(r.body),
                 404 => return docs,
                 503 => std::thread::sleep(Duration::from_secs(1)),
-                s => panic!("NextDocument answered {s}: {}", String::from_utf8_lossy(&r.body)),
+                s => panic!(
+                    "NextDocument answered {s}: {}",
+                    String::from_utf8_lossy(&r.body)
+                ),
             }
             assert!(
                 start.elapsed() < Duration::from_secs(240),
@@ -165,7 +174,10 @@ impl Serve {
     fn queue_entries(&self) -> Vec<serde_json::Value> {
         let r = self.http("GET", "/api/devices", "");
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        v["devices"][0]["queue"].as_array().cloned().unwrap_or_default()
+        v["devices"][0]["queue"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -245,7 +257,14 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> Reply {
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut rest = raw[split + 4..].to_vec();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
@@ -258,7 +277,11 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> Reply {
         loop {
             let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
             let size = usize::from_str_radix(
-                String::from_utf8_lossy(&rest[..nl]).split(';').next().unwrap().trim(),
+                String::from_utf8_lossy(&rest[..nl])
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .trim(),
                 16,
             )
             .unwrap();
@@ -305,7 +328,11 @@ impl Worker {
     }
 
     /// Its JSON lines until `until` holds for one, or `limit` passes: the last one.
-    fn wait_for(&self, limit: Duration, until: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    fn wait_for(
+        &self,
+        limit: Duration,
+        until: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         let start = Instant::now();
         let mut last = serde_json::Value::Null;
         while start.elapsed() < limit {
@@ -367,7 +394,10 @@ fn a_pdf_job_through_one_and_two_workers_is_the_local_pdf_byte_for_byte() {
     let job = serve.create(&pdf_settings());
     let docs = serve.drain(&job);
     assert_eq!(docs.len(), 1);
-    assert!(docs[0] == local, "one worker: the PDF differs from the local server's");
+    assert!(
+        docs[0] == local,
+        "one worker: the PDF differs from the local server's"
+    );
     // The job completed; the web API reports where its pages went: 5 published (the blank
     // one is dropped on the worker), all done.
     let (info, _) = serve.job_info(&job);
@@ -381,27 +411,72 @@ fn a_pdf_job_through_one_and_two_workers_is_the_local_pdf_byte_for_byte() {
     // The device events followed it: the job on its way, then done.
     let seen: Vec<Vec<serde_json::Value>> = events.try_iter().collect();
     assert!(
-        seen.iter().any(|q| q.first().is_some_and(|j| j["finished"] == false)),
+        seen.iter()
+            .any(|q| q.first().is_some_and(|j| j["finished"] == false)),
         "{seen:?}"
     );
     assert!(
-        seen.iter().any(|q| q.first().is_some_and(|j| j["done"] == 5 && j["finished"] == true)),
+        seen.iter().any(|q| q
+            .first()
+            .is_some_and(|j| j["done"] == 5 && j["finished"] == true)),
         "{seen:?}"
     );
 
     let two = Worker::start(&url, d);
     let job = serve.create(&pdf_settings());
     let docs = serve.drain(&job);
-    assert!(docs.len() == 1 && docs[0] == local, "two workers: the PDF differs");
+    assert!(
+        docs.len() == 1 && docs[0] == local,
+        "two workers: the PDF differs"
+    );
     let mut pages = 0;
     for w in [one, two] {
         let last = w.wait_for(Duration::from_secs(2), |_| false);
         assert_eq!(w.stop(), Some(130));
         pages += last["pages"].as_u64().unwrap_or(0);
     }
-    assert!(pages <= 10, "each of the two jobs' 5 pages processed once: {pages}");
+    assert!(
+        pages <= 10,
+        "each of the two jobs' 5 pages processed once: {pages}"
+    );
     // The server said where the work goes.
     let _ = serve.said();
+}
+
+#[test]
+fn serve_ocr_on_a_worker_gives_the_local_searchable_pdf() {
+    let langs = std::process::Command::new("tesseract")
+        .arg("--list-langs")
+        .output();
+    if !langs.is_ok_and(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l == "eng")
+    }) {
+        scanwire_testkit::peer_missing("needs Tesseract with English");
+        return;
+    }
+    let Some(cluster) = NatsCluster::start(3) else {
+        return;
+    };
+    let url = cluster.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // `serve --ocr`: OCR runs here without the queue, on the worker with it.
+    let local = Serve::start(d, &["--ocr", "eng"], &[]);
+    let job = local.create(&pdf_settings());
+    let want = local.drain(&job);
+    drop(local);
+    let serve = Serve::start(d, &["--ocr", "eng", "--queue", &url], &[]);
+    let w = Worker::start(&url, d);
+    let job = serve.create(&pdf_settings());
+    let got = serve.drain(&job);
+    assert_eq!(want.len(), 1);
+    assert!(
+        got == want,
+        "the searchable PDF differs from the local server's"
+    );
+    assert_eq!(w.stop(), Some(130));
 }
 
 #[test]
@@ -422,7 +497,10 @@ fn image_jobs_still_run_on_the_server() {
     let job = serve.create(&settings("image/png"));
     let got = serve.drain(&job);
     assert_eq!(got.len(), 4, "5 sheets, one blank removed");
-    assert!(got == want, "the PNG pages differ from the server's without the queue");
+    assert!(
+        got == want,
+        "the PNG pages differ from the server's without the queue"
+    );
     assert!(serve.queue_entries().is_empty());
 
     // Our own eSCL client scans from it as from any eSCL scanner.
@@ -444,7 +522,9 @@ fn image_jobs_still_run_on_the_server() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(std::fs::read(d.join("client.pdf")).unwrap().starts_with(b"%PDF"));
+    assert!(std::fs::read(d.join("client.pdf"))
+        .unwrap()
+        .starts_with(b"%PDF"));
 }
 
 #[test]
@@ -481,7 +561,10 @@ fn a_deleted_job_cancels_its_queue_job() {
         "{seen:?}"
     );
     assert_eq!(serve.http("DELETE", &job, "").status, 200);
-    assert_eq!(serve.http("GET", &format!("{job}/NextDocument"), "").status, 410);
+    assert_eq!(
+        serve.http("GET", &format!("{job}/NextDocument"), "").status,
+        410
+    );
     let (info, _) = serve.job_info(&job);
     assert!(info.contains("Canceled"), "{info}");
     // A worker that comes now rejects every page of the cancelled job.
@@ -513,7 +596,10 @@ fn a_full_queue_makes_the_job_wait_for_workers() {
         if info.contains("ResourcesAreNotReady") {
             break (info, reason);
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "never waited: {info}");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never waited: {info}"
+        );
     };
     assert!(info.contains("Processing"), "{info}");
     let reason = reason.expect("X-Scanwire-Reason while waiting");
@@ -531,7 +617,10 @@ fn a_full_queue_makes_the_job_wait_for_workers() {
     // A worker takes pages: the scan goes on, and the document is the local one.
     let w = Worker::start(&url, d);
     let docs = serve.drain(&job);
-    assert!(docs.len() == 1 && docs[0] == local, "the paused job's PDF differs");
+    assert!(
+        docs.len() == 1 && docs[0] == local,
+        "the paused job's PDF differs"
+    );
     let q = serve.queue_entries();
     assert_eq!(q[0]["waiting_for_workers"], false, "{q:?}");
     assert_eq!(w.stop(), Some(130));
@@ -544,7 +633,13 @@ fn bad_queue_urls_are_usage_errors_and_a_missing_server_is_named() {
     let o = scanwire(&["serve", "--queue", "http://127.0.0.1:4222"], d);
     exits_with(&o, 2, "is not a NATS server URL");
     let o = scanwire(
-        &["serve", "--queue", "nats://127.0.0.1:4222", "--queue-max-bytes", "lots"],
+        &[
+            "serve",
+            "--queue",
+            "nats://127.0.0.1:4222",
+            "--queue-max-bytes",
+            "lots",
+        ],
         d,
     );
     exits_with(&o, 2, "--queue-max-bytes lots");
@@ -555,7 +650,11 @@ fn bad_queue_urls_are_usage_errors_and_a_missing_server_is_named() {
         .port();
     let url = format!("nats://127.0.0.1:{port}");
     let o = scanwire(&["serve", "--listen", "127.0.0.1:0", "--queue", &url], d);
-    exits_with(&o, 1, &format!("no NATS server at {url}: connection refused"));
+    exits_with(
+        &o,
+        1,
+        &format!("no NATS server at {url}: connection refused"),
+    );
 }
 
 #[test]
@@ -591,5 +690,8 @@ fn sane_airscan_scans_from_a_queue_server_as_from_a_local_one() {
         runs.push(pages);
     }
     assert_eq!(runs[0].len(), 5, "5 sheets from the feeder");
-    assert!(runs[0] == runs[1], "scanimage's pages differ with the queue");
+    assert!(
+        runs[0] == runs[1],
+        "scanimage's pages differ with the queue"
+    );
 }

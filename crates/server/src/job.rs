@@ -17,8 +17,8 @@
 
 use crate::mapping::JobRequest;
 use crate::queue::{QueueProgress, QueueView, QueuedJob};
-use bytes::Bytes;
 use crate::response::{self, Chunk, JobOutput, Settle, Slots};
+use bytes::Bytes;
 use scanwire_codecs::EncodeOptions;
 use scanwire_core::device::{DeviceErrorKind, PageInfo, Source};
 use scanwire_core::transfer::{
@@ -434,7 +434,11 @@ impl Job {
                 // Pages still in a stage get their slots later: the job has ended once they
                 // have. Waiting takes as long as the client takes to read the pages.
                 let job = self.clone();
-                let queued = self.queued.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let queued = self
+                    .queued
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 let waiter = std::thread::Builder::new()
                     .name("scanwire-job-settle".into())
                     .spawn(move || {
