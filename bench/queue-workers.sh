@@ -15,7 +15,8 @@
 #
 # Pages: the virtual scanner's feeder with printed text (`--set content=text`), A4-wide
 # 300 dpi gray for OCR (1, 2), 150 dpi gray for the RSS run (3); they travel to the workers
-# as PNG (the producer's choice for 8-bit pages), their results come back raw. The queue is a 3-node
+# as PNG (the producer's choice for 8-bit pages), their results come back as the PDF will
+# hold them (the page's JPEG stream and text layer). The queue is a 3-node
 # `nats-server` cluster with JetStream on loopback (NODES=1: one server, no replication).
 # Timings are wall time of the whole `scan` command (scan, publish, processing, assembly,
 # fetch), one run each: on a loaded machine, repeat it.
@@ -127,7 +128,7 @@ for _ in $(seq 1 3000); do
     grep -q '"event":"progress"' "$work/over.err" 2>/dev/null && break
     sleep 0.1
 done
-worker over --threads 1 --interval 0.5
+worker over --threads 1 --interval 0.1
 wait "$scan_pid"
 stop_worker over
 python3 - "$work/over.jsonl" "$pages" <<'EOF2'
@@ -137,9 +138,12 @@ pages = int(sys.argv[2])
 done = next(l for l in lines if l["pages"] >= pages)
 over = (done["elapsed_seconds"] - done["busy_seconds"]) / pages
 ocr = done["busy_seconds"] / pages
+enc = done.get("encode_seconds", 0) / pages
+res = done.get("result_bytes", 0) / pages
 print(f"{pages} pages stored after {done['elapsed_seconds']:.2f} s, {done['busy_seconds']:.2f} s "
       f"of it in the stages: {over * 1000:.0f} ms/page of queue work = "
-      f"{100 * over / ocr:.1f} % of a page's stages ({ocr:.2f} s, OCR included)")
+      f"{100 * over / ocr:.1f} % of a page's stages ({ocr:.2f} s, OCR included; of it "
+      f"{enc * 1000:.0f} ms encoding the page's PDF image); result {res / 1e6:.2f} MB/page")
 EOF2
 
 jobs=$(((rss_pages + 49) / 50))

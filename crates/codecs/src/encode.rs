@@ -3,7 +3,7 @@
 
 use crate::decode::Decoded;
 use crate::document_output::DocumentOutput;
-use crate::pdf::PdfWriter;
+use crate::pdf::{PdfImage, PdfWriter};
 use crate::pdf_text::TextLayer;
 use crate::source::{read_all, with_height, ChunkSource, RowReader, SliceSource};
 use crate::tiff::{TiffPage, TiffWriter};
@@ -183,6 +183,23 @@ impl<W: DocumentOutput> Document<W> {
                 },
                 Kind::Pdf(pdf),
             ) => pdf.add_raster(src, (pixel, width, height, page.dpi), &self.opts, text),
+        }
+    }
+
+    /// Appends a page whose image was encoded beforehand ([`PdfImage::encode`] with this
+    /// document's options), with its recognised text: the same bytes as
+    /// [`Document::add_page_with_text`] with the page's rows. PDF only; an image compressed
+    /// otherwise than this document stores such pages is refused.
+    pub fn add_pdf_image(
+        &mut self,
+        image: &PdfImage,
+        text: Option<&TextLayer>,
+    ) -> Result<(), EncodeError> {
+        match &mut self.kind {
+            Kind::Pdf(pdf) => pdf.add_image(image, &self.opts, text),
+            Kind::Tiff(_) => Err(EncodeError::Unsupported(
+                "a prepared PDF image goes into a PDF, not a TIFF".into(),
+            )),
         }
     }
 

@@ -68,6 +68,7 @@ pub use error::EncodeError;
 pub use format::{Format, FormatError};
 pub use jfif::{parse_header as parse_jpeg_header, JpegInfo};
 pub use options::{DeflateEffort, EncodeOptions, TiffCompression};
+pub use pdf::{PdfImage, PdfImageKind};
 pub use pdf_text::{TextLayer, TextWord};
 pub use pnm::RawPnm;
 pub use source::{ChunkSource, ReadSource, SliceSource};

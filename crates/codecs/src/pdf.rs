@@ -51,11 +51,136 @@ fn io() -> impl FnOnce(std::io::Error) -> EncodeError {
 }
 
 /// How the image of a page is stored.
-enum Image {
-    /// Baseline JPEG of `eight_bit(pixel)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PdfImageKind {
+    /// Baseline JPEG of the page's 8-bit form (`/DCTDecode`).
     Dct,
-    /// PNG-predicted Flate.
+    /// PNG-predicted Flate (`/FlateDecode /Predictor 15`): lineart and lossless pages.
     Flate,
+}
+
+/// A page's image compressed as a PDF stores it, made apart from the document: a queue
+/// worker encodes its page's image ([`PdfImage::encode`]) and the machine that assembles the
+/// document only copies it in ([`crate::Document::add_pdf_image`]), so the image is encoded
+/// once, where the page was processed, and travels compressed. The file is the same, byte
+/// for byte, as one whose pages were added as rows with the same options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PdfImage {
+    /// How [`PdfImage::data`] is compressed.
+    pub kind: PdfImageKind,
+    /// The page's pixel layout (a DCT image holds its 8-bit form).
+    pub pixel: PixelFormat,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// The page's resolution (its size in points).
+    pub dpi: (u32, u32),
+    /// The image stream's bytes.
+    pub data: Vec<u8>,
+}
+
+impl PdfImage {
+    /// Encodes the raster page pulled from `src` as a PDF with `opts` would store it.
+    pub fn encode(
+        page: &scanwire_core::device::PageInfo,
+        src: &mut dyn ChunkSource,
+        opts: &EncodeOptions,
+    ) -> Result<PdfImage, EncodeError> {
+        opts.validate()?;
+        let scanwire_core::device::PageData::Raster {
+            pixel,
+            width,
+            height,
+        } = page.data
+        else {
+            return Err(EncodeError::Unsupported(
+                "a prepared PDF image is made from rows, not a device-encoded page".into(),
+            ));
+        };
+        with_height(
+            src,
+            pixel,
+            width,
+            height,
+            page.dpi,
+            || opts.spool_file(),
+            |r, rows| {
+                let kind = image_kind(&r, opts)?;
+                let (pixel, width, height, dpi) = (r.pixel, r.width, r.height, r.dpi);
+                let mut data = Vec::new();
+                encode_image(kind, r, rows, opts, &mut data)?;
+                Ok(PdfImage {
+                    kind,
+                    pixel,
+                    width,
+                    height,
+                    dpi,
+                    data,
+                })
+            },
+        )
+    }
+}
+
+/// How `opts` store a page of `r`'s layout.
+fn image_kind(r: &Raster, opts: &EncodeOptions) -> Result<PdfImageKind, EncodeError> {
+    if opts.pdf_lossless || r.pixel == PixelFormat::BlackAndWhite1 {
+        Ok(PdfImageKind::Flate)
+    } else {
+        crate::jpeg::check_size(r)?;
+        Ok(PdfImageKind::Dct)
+    }
+}
+
+/// The image dictionary's colour space, bits per component and filter.
+fn image_dictionary(
+    kind: PdfImageKind,
+    pixel: PixelFormat,
+    width: u32,
+) -> (&'static str, u8, String) {
+    match kind {
+        PdfImageKind::Dct => (
+            color_space(eight_bit(pixel).channels()),
+            8,
+            "/Filter /DCTDecode".to_string(),
+        ),
+        PdfImageKind::Flate => (
+            color_space(pixel.channels()),
+            pixel.bit_depth(),
+            format!(
+                "/Filter /FlateDecode /DecodeParms << /Predictor 15 /Colors {} /BitsPerComponent {} /Columns {} >>",
+                pixel.channels(),
+                pixel.bit_depth(),
+                width
+            ),
+        ),
+    }
+}
+
+/// The image stream's bytes into `out`; returns how many.
+fn encode_image(
+    kind: PdfImageKind,
+    r: Raster,
+    rows: &mut RowReader<'_>,
+    opts: &EncodeOptions,
+    out: &mut dyn Write,
+) -> Result<u64, EncodeError> {
+    match kind {
+        PdfImageKind::Dct => {
+            let mut c = Counting {
+                inner: out,
+                count: 0,
+            };
+            crate::jpeg::encode(r, rows, opts.jpeg_quality, opts.thread_count(), &mut c)?;
+            Ok(c.count)
+        }
+        PdfImageKind::Flate => {
+            let mut idat = IdatOnly::new(out);
+            crate::png::encode(r, rows, opts.deflate, opts.png_thread_count(), &mut idat)?;
+            Ok(idat.written)
+        }
+    }
 }
 
 impl<W: DocumentOutput> PdfWriter<W> {
@@ -156,48 +281,49 @@ impl<W: DocumentOutput> PdfWriter<W> {
         opts: &EncodeOptions,
         text: Option<&TextLayer>,
     ) -> Result<(), EncodeError> {
-        let image = if opts.pdf_lossless || r.pixel == PixelFormat::BlackAndWhite1 {
-            Image::Flate
-        } else {
-            crate::jpeg::check_size(&r)?;
-            Image::Dct
-        };
+        let kind = image_kind(&r, opts)?;
         let img = self.alloc();
         let len = self.alloc();
-        let (space, bpc, filter) = match image {
-            Image::Dct => {
-                let space = color_space(eight_bit(r.pixel).channels());
-                (space, 8, "/Filter /DCTDecode".to_string())
-            }
-            Image::Flate => (
-                color_space(r.pixel.channels()),
-                r.pixel.bit_depth(),
-                format!(
-                    "/Filter /FlateDecode /DecodeParms << /Predictor 15 /Colors {} /BitsPerComponent {} /Columns {} >>",
-                    r.pixel.channels(),
-                    r.pixel.bit_depth(),
-                    r.width
-                ),
-            ),
-        };
+        let (space, bpc, filter) = image_dictionary(kind, r.pixel, r.width);
         self.begin_image(img, len, r.width, r.height, space, bpc, &filter, "")?;
-        let written = match image {
-            Image::Dct => {
-                let mut c = Counting {
-                    inner: &mut self.out,
-                    count: 0,
-                };
-                crate::jpeg::encode(r, rows, opts.jpeg_quality, opts.thread_count(), &mut c)?;
-                c.count
-            }
-            Image::Flate => {
-                let mut idat = IdatOnly::new(&mut self.out);
-                crate::png::encode(r, rows, opts.deflate, opts.png_thread_count(), &mut idat)?;
-                idat.written
-            }
-        };
+        let (width, height, dpi) = (r.width, r.height, r.dpi);
+        let written = encode_image(kind, r, rows, opts, &mut self.out)?;
         self.end_image(len, written)?;
-        self.page(img, r.width, r.height, r.dpi, text)
+        self.page(img, width, height, dpi, text)
+    }
+
+    /// Adds a page whose image [`PdfImage::encode`] made beforehand (elsewhere, say on a
+    /// queue worker): the same objects, byte for byte, as [`PdfWriter::add_raster`] writes
+    /// for that page with those options.
+    pub fn add_image(
+        &mut self,
+        image: &PdfImage,
+        opts: &EncodeOptions,
+        text: Option<&TextLayer>,
+    ) -> Result<(), EncodeError> {
+        let want = if opts.pdf_lossless || image.pixel == PixelFormat::BlackAndWhite1 {
+            PdfImageKind::Flate
+        } else {
+            PdfImageKind::Dct
+        };
+        if image.kind != want {
+            return Err(EncodeError::BadInput {
+                what: "prepared PDF image",
+                detail: format!(
+                    "it is {:?}-compressed, but this document stores such pages as {want:?}",
+                    image.kind
+                ),
+            });
+        }
+        self.transaction(|pdf| {
+            let img = pdf.alloc();
+            let len = pdf.alloc();
+            let (space, bpc, filter) = image_dictionary(image.kind, image.pixel, image.width);
+            pdf.begin_image(img, len, image.width, image.height, space, bpc, &filter, "")?;
+            pdf.out.write_all(&image.data).map_err(io())?;
+            pdf.end_image(len, image.data.len() as u64)?;
+            pdf.page(img, image.width, image.height, image.dpi, text)
+        })
     }
 
     /// Adds a device JPEG as it is.

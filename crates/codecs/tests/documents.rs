@@ -607,3 +607,49 @@ fn pdf_text_layers_survive_a_page_cut_off_between_them() {
         "one font (Type0, CIDFont, descriptor name) for the document"
     );
 }
+
+/// Pages whose images were encoded beforehand (a queue worker's) make the same PDF, byte for
+/// byte, as the same pages added as rows, with and without text, lossy and lossless; an image
+/// compressed otherwise than the document stores it is refused and leaves it unchanged.
+#[test]
+fn prepared_pdf_images_make_the_same_file() {
+    let text = TextLayer {
+        width: 10,
+        height: 10,
+        words: vec![TextWord {
+            text: "scan".into(),
+            bbox: [1, 1, 8, 4],
+            line: 0,
+        }],
+    };
+    for lossless in [false, true] {
+        let opts = EncodeOptions {
+            pdf_lossless: lossless,
+            created: Some(1_700_000_000),
+            ..EncodeOptions::default()
+        };
+        let mut rows = Document::new(Format::Pdf, Cursor::new(Vec::new()), &opts, true).unwrap();
+        let mut prepared =
+            Document::new(Format::Pdf, Cursor::new(Vec::new()), &opts, true).unwrap();
+        for (i, (p, data)) in pages().iter().enumerate() {
+            let t = (i % 2 == 0).then_some(&text);
+            rows.add_page_with_text(p, &mut SliceSource::new(data, 7), t)
+                .unwrap();
+            let image = PdfImage::encode(p, &mut SliceSource::new(data, 7), &opts).unwrap();
+            prepared.add_pdf_image(&image, t).unwrap();
+        }
+        let other = EncodeOptions {
+            pdf_lossless: !lossless,
+            ..opts.clone()
+        };
+        let (p, data) = &pages()[1];
+        let wrong = PdfImage::encode(p, &mut SliceSource::new(data, 7), &other).unwrap();
+        let before = prepared.pages();
+        let e = prepared.add_pdf_image(&wrong, None).unwrap_err();
+        assert!(e.to_string().contains("stores such pages"), "{e}");
+        assert_eq!(prepared.pages(), before);
+        let a = rows.finish().unwrap().into_inner();
+        let b = prepared.finish().unwrap().into_inner();
+        assert!(a == b, "lossless {lossless}: the files differ");
+    }
+}

@@ -23,9 +23,11 @@
 //!   [`PublishStage`] is the pipeline stage that does it as pages complete.
 //! - [`Queue`]: a connection's handle: publish a page, end or cancel a job, count pages done,
 //!   read a document.
-//! - [`Worker`]: pulls pages, runs the job's stages (imaging's `Processing`, OCR), stores a
-//!   [`PageResult`] per page and acknowledges; assembles documents whose pages are all done
-//!   ([`assemble()`]) and announces them ([`DocumentDone`]). [`WorkerStats`] is its report.
+//! - [`Worker`]: pulls pages (the next one while the current one's stages run), runs the
+//!   job's stages (imaging's `Processing`, OCR), encodes the page's image as the document
+//!   will hold it, stores a [`PageResult`] per page and acknowledges; assembles documents
+//!   whose pages are all done, a page at a time ([`Assembler`]), and announces them
+//!   ([`DocumentDone`]). [`WorkerStats`] is its report.
 //!
 //! Who acknowledges what, and what is idempotent, is in ARCHITECTURE.md ("The queue") and
 //! in the `worker` module's docs.
@@ -56,14 +58,14 @@ mod result;
 pub mod wire;
 mod worker;
 
-pub use assemble::{assemble, AssembleError, Assembled};
-pub use client::{connect, Queue, QueueError};
+pub use assemble::{assemble, AssembleError, Assembled, AssembledFile, Assembler};
+pub use client::{connect, Queue, QueueError, OBJECT_CHUNK};
 pub use names::{setup, Buckets, QueueConfig, SetupError};
 pub use producer::{
     config_for, connect_to, open_queue, server_addrs, Document, Job, JobOptions, Producer,
     ProducerError, Progress, PublishStage,
 };
-pub use result::PageResult;
+pub use result::{PageResult, ResultOutput};
 pub use wire::{
     AssembleMessage, DocumentDone, ImageEncoding, ImageRef, JobPhase, JobSettings, JobState,
     OutputSettings, PageCount, PageMessage, PixelSetting, ProcessingSettings, SideSetting,

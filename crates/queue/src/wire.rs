@@ -3,7 +3,7 @@
 //! cancelled), [`AssembleMessage`] (a document whose pages are all done) and
 //! [`DocumentDone`] (the `scanwire.documents.done` event).
 //!
-//! Every message carries `"version": 1`. [`PageMessage::decode`] reads the version first, so a
+//! Every message carries `"version": 2` ([`VERSION`]). [`PageMessage::decode`] reads the version first, so a
 //! message from a newer producer is rejected as such ([`WireError::Version`]) rather than as a
 //! confusing missing field, then checks every field's range ([`WireError::Invalid`] names the
 //! field, the value and what is allowed).
@@ -14,8 +14,11 @@ use scanwire_imaging::{Blank, Crop, Processing, QuarterTurns, Sensitivity};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The wire version this crate writes and reads.
-pub const VERSION: u32 = 1;
+/// The wire version this crate writes and reads. 2: page results hold each page's image as
+/// the document embeds it (`SWR2`), no longer raw rows; a version 1 worker could not
+/// assemble them, so version 1 messages are refused (by a version 2 worker) and version 2
+/// ones by a version 1 worker, each with a message naming both versions.
+pub const VERSION: u32 = 2;
 
 /// Why a message could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -784,9 +787,12 @@ mod tests {
 
     #[test]
     fn bad_messages_say_what_was_wrong() {
+        // A newer producer's message.
         assert_eq!(
-            edit(|v| v["version"] = 2.into()),
-            Err(WireError::Version { found: 2 })
+            edit(|v| v["version"] = (VERSION + 1).into()),
+            Err(WireError::Version {
+                found: VERSION as u64 + 1
+            })
         );
         assert_eq!(
             edit(|v| {
@@ -822,6 +828,30 @@ mod tests {
             PageMessage::decode(b"\x00garbage"),
             Err(WireError::NotJson(_))
         ));
+    }
+
+    #[test]
+    fn an_old_version_is_refused_by_name() {
+        for old in [1, 3] {
+            let e = edit(|v| v["version"] = old.into()).unwrap_err();
+            assert_eq!(e, WireError::Version { found: old });
+            assert_eq!(
+                e.to_string(),
+                format!("message version {old} is not supported (this worker reads version 2)")
+            );
+        }
+        let mut v: serde_json::Value = serde_json::to_value(AssembleMessage {
+            version: VERSION,
+            job: "j".into(),
+            document: 1,
+            pages: 2,
+        })
+        .unwrap();
+        v["version"] = 1.into();
+        assert_eq!(
+            AssembleMessage::decode(&serde_json::to_vec(&v).unwrap()),
+            Err(WireError::Version { found: 1 })
+        );
     }
 
     #[test]

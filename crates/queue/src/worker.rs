@@ -9,10 +9,10 @@
 //!    between storing and acknowledging): nothing is redone, go to 7;
 //! 4. the image from `scanwire-pages`, checked against the message's size and SHA-256; missing
 //!    or different: terminated, logged;
-//! 5. the stages (imaging's `Processing`, then OCR) on a blocking thread, while the message is
-//!    kept in progress (`AckKind::Progress` every third of the ack wait) so a long OCR is not
-//!    redelivered to another worker; a worker killed here is silent, so after the ack wait
-//!    the page goes to another worker;
+//! 5. the stages (imaging's `Processing`, then OCR) and the page's image encoded as the
+//!    document will hold it (for a PDF its JPEG or Flate stream, with the job's options) on a
+//!    blocking thread; a worker killed here is silent, so after the ack wait the page goes to
+//!    another worker;
 //! 6. the result put to `scanwire-results` under `<job>/<doc>/<page>` (the same name every
 //!    time: a page processed twice is one result), then its key in `scanwire-done`, then the
 //!    image deleted (the bytes the producer may publish again);
@@ -20,16 +20,25 @@
 //!    (deduplicated by message id);
 //! 8. acknowledged (and the acknowledgement confirmed by the server).
 //!
+//! Each engine (one of `concurrency` loops) overlaps its pages: while page N is in step 5,
+//! page N+1's message is fetched and its steps 1 to 4 done, and page N-1's steps 6 to 8 run;
+//! so at most three pages per engine are held, each kept in progress (`AckKind::Progress`
+//! every third of the ack wait, `KeepAlive`) from the moment it is fetched until it is
+//! settled, so a page waiting its turn is not redelivered to another worker. A worker that
+//! stops (Ctrl-C) gives back its fetched page at once (`Nak` without delay) and finishes the
+//! others.
+//!
 //! Assembly of a document (a message on `SCANWIRE_ASSEMBLE`): a cancelled job's is
 //! terminated. If `scanwire-written` has the document, it was written: acknowledge.
-//! Otherwise read every page's result, write the
-//! file(s) ([`crate::assemble`]), put them to `scanwire-documents`, publish each
+//! Otherwise read the results one page at a time into the
+//! file(s) ([`Assembler`], temporary files: memory holds one page's result, not the
+//! document), put them to `scanwire-documents`, publish each
 //! [`DocumentDone`] (message id per file: a retry within the duplicate window is one event),
 //! create the document's key in `scanwire-written` (create-if-absent: the one writer), delete
 //! the page results, acknowledge. A worker that dies in between leaves the message
 //! unacknowledged and the next one redoes it; the file's bytes are the same every time.
 
-use crate::assemble::{assemble, AssembleError};
+use crate::assemble::{AssembleError, Assembler};
 use crate::client::{nats, Queue, QueueError};
 use crate::names;
 use crate::result::PageResult;
@@ -90,8 +99,14 @@ pub struct WorkerStats {
     pub rejected: u64,
     /// Pages given back after a failure, to be tried again.
     pub retried: u64,
-    /// Seconds spent in the stages (summed over concurrent pages).
+    /// Seconds spent in the stages (summed over concurrent pages), the encoding of the pages'
+    /// images for the document included.
     pub busy_seconds: f64,
+    /// Of `busy_seconds`, the encoding of the pages' images as the document stores them (for
+    /// a PDF: its JPEG or Flate streams; the work a local scan's encoder does for the page).
+    pub encode_seconds: f64,
+    /// Bytes of page results stored (what goes to the results bucket and the assembler).
+    pub result_bytes: u64,
     /// Seconds since the worker started.
     pub elapsed_seconds: f64,
     /// Pages per minute since the start.
@@ -199,8 +214,8 @@ impl Worker {
         }
     }
 
-    /// Works until [`StopHandle::stop`]: `concurrency` loops, each taking an assembly if one
-    /// waits, else a page. Returns the stats.
+    /// Works until [`StopHandle::stop`]: `concurrency` page loops and one assembly loop.
+    /// Returns the stats.
     pub async fn run(self: Arc<Self>) -> Result<WorkerStats, QueueError> {
         let pages = self
             .consumer(
@@ -212,10 +227,10 @@ impl Worker {
         let assembly = self
             .consumer(names::ASSEMBLE_STREAM, names::ASSEMBLE_CONSUMER, -1)
             .await?;
-        let mut loops = Vec::new();
+        let mut loops = vec![tokio::spawn(self.clone().assemble_loop(assembly))];
         for _ in 0..self.options.concurrency.max(1) {
-            let (w, pages, assembly) = (self.clone(), pages.clone(), assembly.clone());
-            loops.push(tokio::spawn(async move { w.work(pages, assembly).await }));
+            let (w, pages) = (self.clone(), pages.clone());
+            loops.push(tokio::spawn(async move { w.work(pages).await }));
         }
         for l in loops {
             let _ = l.await;
@@ -223,6 +238,7 @@ impl Worker {
         Ok(self.stats())
     }
 
+    /// Waits up to `wait` for one message.
     async fn next(consumer: &PullConsumer, wait: Duration) -> Option<Message> {
         let mut batch = consumer
             .batch()
@@ -237,38 +253,138 @@ impl Worker {
         }
     }
 
-    async fn work(self: Arc<Self>, pages: PullConsumer, assembly: PullConsumer) {
+    /// The progress interval: a third of the ack wait.
+    fn keep_every(&self) -> Duration {
+        (self.options.ack_wait / 3).max(Duration::from_millis(100))
+    }
+
+    /// Fetches the next page message and gets it ready ([`Worker::prepare`]: its image read
+    /// and checked), keeping it in progress from the moment it arrives.
+    async fn fetch(self: Arc<Self>, pages: PullConsumer, wait: Duration) -> Option<Fetched> {
+        let m = Self::next(&pages, wait).await?;
+        let keep = KeepAlive::start(&m, self.keep_every());
+        let prepared = self.prepare(&m).await;
+        Some(Fetched { m, keep, prepared })
+    }
+
+    /// The assembly loop: one per worker, beside the engines (a PDF's assembly copies the
+    /// pages' encoded images, so it takes little CPU from them).
+    async fn assemble_loop(self: Arc<Self>, assembly: PullConsumer) {
         while !self.stop.stopped() {
-            if let Some(m) = Self::next(&assembly, Duration::from_millis(100)).await {
-                self.clone().handle(m, true).await;
-                continue;
-            }
-            if let Some(m) = Self::next(&pages, Duration::from_millis(900)).await {
-                self.clone().handle(m, false).await;
+            if let Some(m) = Self::next(&assembly, Duration::from_millis(900)).await {
+                self.clone().handle_assembly(m).await;
             }
         }
     }
 
-    /// Handles one message in a task of its own, so that a panic (in a library) costs the
-    /// message an ack wait, not the worker its loop.
-    async fn handle(self: Arc<Self>, m: Message, assembly: bool) {
-        let subject = m.subject.to_string();
+    /// One engine's loop. The next page is fetched (message and image) while this one's
+    /// stages run, and this one's result is stored and acknowledged while the next one's
+    /// run: one page ahead and one behind per engine, so the queue's round trips overlap
+    /// the OCR instead of adding to it.
+    async fn work(self: Arc<Self>, pages: PullConsumer) {
+        let mut ahead: Option<tokio::task::JoinHandle<Option<Fetched>>> = None;
+        let mut behind: Option<tokio::task::JoinHandle<()>> = None;
+        while !self.stop.stopped() {
+            let current = match ahead.take() {
+                Some(h) => self.joined("fetching a page", h.await).flatten(),
+                None => {
+                    self.clone()
+                        .fetch(pages.clone(), Duration::from_millis(900))
+                        .await
+                }
+            };
+            let Some(current) = current else { continue };
+            if !self.stop.stopped() {
+                let (w, p) = (self.clone(), pages.clone());
+                ahead = Some(tokio::spawn(w.fetch(p, Duration::from_millis(900))));
+            }
+            let Fetched { m, keep, prepared } = current;
+            let w = self.clone();
+            let previous = behind.take();
+            // In a task of its own, so that a panic (in a library) costs the message an ack
+            // wait, not the worker its loop.
+            let stored = tokio::spawn(async move { w.process(m, keep, prepared, previous).await });
+            if let Some(Some(next)) = self.joined("processing a page", stored.await) {
+                behind = Some(next);
+            }
+        }
+        if let Some(h) = ahead {
+            // Fetched but not started: back to the queue at once, for another worker.
+            if let Some(Some(f)) = self.joined("fetching a page", h.await) {
+                drop(f.keep);
+                let _ = f.m.ack_with(AckKind::Nak(None)).await;
+            }
+        }
+        if let Some(h) = behind {
+            self.joined("storing a page", h.await);
+        }
+    }
+
+    fn joined<T>(&self, what: &str, r: Result<T, tokio::task::JoinError>) -> Option<T> {
+        match r {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::error!(
+                    "{}: {what} failed ({e}); its message comes back after the ack wait",
+                    self.options.name
+                );
+                None
+            }
+        }
+    }
+
+    /// A page's stages, then (once `previous`, the page before, is stored and acknowledged)
+    /// its storing and acknowledgement in a task of their own, which is returned.
+    async fn process(
+        self: Arc<Self>,
+        m: Message,
+        keep: KeepAlive,
+        prepared: Prepared,
+        previous: Option<tokio::task::JoinHandle<()>>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let outcome = match prepared {
+            Prepared::Settle(o) => Some(o),
+            Prepared::AlreadyDone(msg) => Some(self.complete(&msg).await),
+            Prepared::Process(msg, image) => match self.stages(msg.clone(), image).await {
+                Ok((result, busy)) => {
+                    if let Some(p) = previous {
+                        self.joined("storing a page", p.await);
+                    }
+                    let w = self.clone();
+                    return Some(tokio::spawn(async move {
+                        let outcome = match w.store(&msg, result, busy).await {
+                            Ok(()) => w.complete(&msg).await,
+                            Err(o) => o,
+                        };
+                        drop(keep);
+                        w.settle(&m, outcome, "page").await;
+                    }));
+                }
+                Err(o) => Some(o),
+            },
+        };
+        if let Some(p) = previous {
+            self.joined("storing a page", p.await);
+        }
+        if let Some(o) = outcome {
+            drop(keep);
+            self.settle(&m, o, "page").await;
+        }
+        None
+    }
+
+    /// Handles one assembly request in a task of its own (a panic costs the request an ack
+    /// wait, not the worker its loop).
+    async fn handle_assembly(self: Arc<Self>, m: Message) {
         let w = self.clone();
         let done = tokio::spawn(async move {
-            let (outcome, kind) = if assembly {
-                (w.assemble(&m).await, "assembly")
-            } else {
-                (w.page(&m).await, "page")
-            };
-            w.settle(&m, outcome, kind).await;
+            let keep = KeepAlive::start(&m, w.keep_every());
+            let outcome = w.assemble(&m).await;
+            drop(keep);
+            w.settle(&m, outcome, "assembly").await;
         })
         .await;
-        if let Err(e) = done {
-            tracing::error!(
-                "{}: {subject} failed ({e}); it comes back after the ack wait",
-                self.options.name
-            );
-        }
+        self.joined("an assembly", done);
     }
 
     /// Acknowledges, terminates or gives back `m`.
@@ -321,25 +437,6 @@ impl Worker {
         }
     }
 
-    /// Runs `f` on a blocking thread while keeping `m` in progress.
-    async fn in_progress<T: Send + 'static>(
-        &self,
-        m: &Message,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
-        let mut task = tokio::task::spawn_blocking(f);
-        let every = (self.options.ack_wait / 3).max(Duration::from_millis(100));
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        loop {
-            tokio::select! {
-                r = &mut task => return r.ok(),
-                _ = tick.tick() => {
-                    let _ = m.ack_with(AckKind::Progress).await;
-                }
-            }
-        }
-    }
-
     fn pool(&self, languages: &str) -> Result<Arc<OcrPool>, String> {
         let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = pools.get(languages) {
@@ -353,99 +450,136 @@ impl Worker {
         Ok(pool)
     }
 
-    async fn page(self: &Arc<Self>, m: &Message) -> Outcome {
+    /// Steps 1 to 4: the message checked, the job's state, whether the page is done, its
+    /// image read and checked.
+    async fn prepare(&self, m: &Message) -> Prepared {
         let msg = match PageMessage::decode(&m.payload) {
             Ok(msg) => msg,
-            Err(e) => return Outcome::Term(e.to_string()),
+            Err(e) => return Prepared::Settle(Outcome::Term(e.to_string())),
         };
         let expected = names::page_subject(&msg.job, msg.document, msg.page);
         if m.subject.as_str() != expected {
-            return Outcome::Term(format!(
+            return Prepared::Settle(Outcome::Term(format!(
                 "the message is about page {} of document {} of job {} but came on {}",
                 msg.page, msg.document, msg.job, m.subject
-            ));
+            )));
         }
         let job = match self.queue.job(&msg.job).await {
             Ok(j) => j,
-            Err(e) => return Outcome::Retry(e.to_string()),
+            Err(e) => return Prepared::Settle(Outcome::Retry(e.to_string())),
         };
-        let b = self.queue.buckets().clone();
+        let b = self.queue.buckets();
         if job.as_ref().is_some_and(|j| j.state == JobPhase::Cancelled) {
             // Its image would otherwise hold on to the producer's byte limit.
             let _ = b.pages.delete(msg.image.object.as_str()).await;
-            return Outcome::Term(format!("job {} was cancelled", msg.job));
+            return Prepared::Settle(Outcome::Term(format!("job {} was cancelled", msg.job)));
         }
         let key = names::done_key(&msg.job, msg.document, msg.page);
-        let done = match b.done.get(key.as_str()).await {
-            Ok(v) => v.is_some(),
-            Err(e) => return Outcome::Retry(format!("reading {key}: {e}")),
-        };
-        if done {
-            self.lock().already_done += 1;
-            tracing::info!(
-                "{}: page {key} is already done (redelivered); not redone",
-                self.options.name
-            );
-        } else {
-            let image = match self.queue.read_object(&b.pages, &msg.image.object).await {
-                Ok(Some(i)) => i,
-                Ok(None) => {
-                    return Outcome::Term(format!(
-                        "its image {} is not in the {} bucket",
-                        msg.image.object,
-                        names::PAGES_BUCKET
-                    ))
-                }
-                Err(e) => return Outcome::Retry(e.to_string()),
-            };
-            if let Err(e) = msg.image.verify(&image) {
-                return Outcome::Term(e.to_string());
+        match b.done.get(key.as_str()).await {
+            Ok(Some(_)) => {
+                self.lock().already_done += 1;
+                tracing::info!(
+                    "{}: page {key} is already done (redelivered); not redone",
+                    self.options.name
+                );
+                return Prepared::AlreadyDone(msg);
             }
-            tracing::info!("{}: processing page {key}", self.options.name);
-            let started = Instant::now();
-            let (w, m2) = (self.clone(), msg.clone());
-            // The OCR engines load inside the progress window too: the first page of a
-            // language waits for its language data.
-            let processed = self
-                .in_progress(m, move || {
-                    let pool = match &m2.settings.ocr {
-                        Some(l) => Some(w.pool(l).map_err(|e| format!("OCR: {e}"))?),
-                        None => None,
-                    };
-                    process_page(&m2, image, pool)
-                })
-                .await;
-            let outputs = match processed {
-                Some(Ok(o)) => o,
-                Some(Err(e)) => return Outcome::Retry(e),
-                None => return Outcome::Retry("the stages panicked".into()),
-            };
-            self.lock().busy_seconds += started.elapsed().as_secs_f64();
-            let result = PageResult {
-                job: msg.job.clone(),
-                document: msg.document,
-                name: msg.name.clone(),
-                page: msg.page,
-                output: msg.settings.output.clone(),
-                outputs,
+            Ok(None) => {}
+            Err(e) => {
+                return Prepared::Settle(Outcome::Retry(format!("reading {key}: {e}")));
             }
-            .encode();
-            let object = names::page_object(&msg.job, msg.document, msg.page);
-            if let Err(e) = b.results.put(object.as_str(), &mut result.as_slice()).await {
-                return Outcome::Retry(format!("storing the result {object}: {e}"));
-            }
-            if let Err(e) = b.done.put(key.as_str(), VERSION.to_string().into()).await {
-                return Outcome::Retry(format!("marking {key} done: {e}"));
-            }
-            self.lock().pages += 1;
-            tracing::info!(
-                "{}: stored page {key} after {:.2} s in the stages",
-                self.options.name,
-                started.elapsed().as_secs_f64()
-            );
-            // The image is no longer needed: its bytes leave the producer's limit.
-            let _ = b.pages.delete(msg.image.object.as_str()).await;
         }
+        let image = match self.queue.read_object(&b.pages, &msg.image.object).await {
+            Ok(Some(i)) => i,
+            Ok(None) => {
+                return Prepared::Settle(Outcome::Term(format!(
+                    "its image {} is not in the {} bucket",
+                    msg.image.object,
+                    names::PAGES_BUCKET
+                )))
+            }
+            Err(e) => return Prepared::Settle(Outcome::Retry(e.to_string())),
+        };
+        if let Err(e) = msg.image.verify(&image) {
+            return Prepared::Settle(Outcome::Term(e.to_string()));
+        }
+        Prepared::Process(msg, image)
+    }
+
+    /// Step 5: the stages and the page's images encoded for the document, on a blocking
+    /// thread; the stored result.
+    async fn stages(
+        self: &Arc<Self>,
+        msg: PageMessage,
+        image: Vec<u8>,
+    ) -> Result<(Vec<u8>, f64), Outcome> {
+        let key = names::done_key(&msg.job, msg.document, msg.page);
+        tracing::info!("{}: processing page {key}", self.options.name);
+        let started = Instant::now();
+        let w = self.clone();
+        // The OCR engines load inside the progress window too: the first page of a language
+        // waits for its language data.
+        let processed = tokio::task::spawn_blocking(move || {
+            let pool = match &msg.settings.ocr {
+                Some(l) => Some(w.pool(l).map_err(|e| format!("OCR: {e}"))?),
+                None => None,
+            };
+            let outputs = process_page(&msg, image, pool)?;
+            let encoding = Instant::now();
+            let result = PageResult::new(
+                &msg.job,
+                msg.document,
+                &msg.name,
+                msg.page,
+                &msg.settings.output,
+                outputs,
+            )
+            .map_err(|e| e.to_string())?
+            .encode();
+            Ok::<_, String>((result, encoding.elapsed()))
+        })
+        .await;
+        let (result, encoding) = match processed {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(Outcome::Retry(e)),
+            Err(_) => return Err(Outcome::Retry("the stages panicked".into())),
+        };
+        let busy = started.elapsed().as_secs_f64();
+        let mut s = self.lock();
+        s.busy_seconds += busy;
+        s.encode_seconds += encoding.as_secs_f64();
+        s.result_bytes += result.len() as u64;
+        Ok((result, busy))
+    }
+
+    /// Step 6: the result stored, the page marked done, its image deleted.
+    async fn store(&self, msg: &PageMessage, result: Vec<u8>, busy: f64) -> Result<(), Outcome> {
+        let b = self.queue.buckets();
+        let key = names::done_key(&msg.job, msg.document, msg.page);
+        let object = names::page_object(&msg.job, msg.document, msg.page);
+        if let Err(e) = self
+            .queue
+            .put_object(&b.results, &object, &mut result.as_slice())
+            .await
+        {
+            return Err(Outcome::Retry(format!("storing the result {object}: {e}")));
+        }
+        drop(result);
+        if let Err(e) = b.done.put(key.as_str(), VERSION.to_string().into()).await {
+            return Err(Outcome::Retry(format!("marking {key} done: {e}")));
+        }
+        self.lock().pages += 1;
+        tracing::info!(
+            "{}: stored page {key} after {busy:.2} s in the stages",
+            self.options.name
+        );
+        // The image is no longer needed: its bytes leave the producer's limit.
+        let _ = b.pages.delete(msg.image.object.as_str()).await;
+        Ok(())
+    }
+
+    /// Step 7: assembly requested if the page count is known and every page is done.
+    async fn complete(&self, msg: &PageMessage) -> Outcome {
         // The page count: in the message, or (the job was open when it was sent) in the job's
         // state read again now, after the page was marked done. The producer ends the job
         // before it counts the pages done, so one of the two sees the other's write.
@@ -493,37 +627,66 @@ impl Worker {
             Ok(None) => {}
             Err(e) => return Outcome::Retry(format!("reading {key}: {e}")),
         }
-        let mut results = Vec::with_capacity(msg.pages as usize);
+        // Page by page: one result in memory at a time, the files in temporary files.
+        let mut assembler = None;
         for page in 1..=msg.pages {
             let object = names::page_object(&msg.job, msg.document, page);
-            match self.queue.read_object(&b.results, &object).await {
+            let result = match self.queue.read_object(&b.results, &object).await {
                 Ok(Some(bytes)) => match PageResult::decode(&bytes) {
-                    Ok(r) => results.push(r),
+                    Ok(r) => r,
                     Err(e) => return Outcome::Term(format!("result {object}: {e}")),
                 },
                 Ok(None) => return Outcome::Retry(format!("the result {object} is missing")),
                 Err(e) => return Outcome::Retry(e.to_string()),
+            };
+            let a = match assembler.take() {
+                Some(a) => a,
+                None => match Assembler::new(&result.name, &result.output, tempfile::tempfile) {
+                    Ok(a) => a,
+                    Err(e) => return Outcome::Term(e.to_string()),
+                },
+            };
+            let added = tokio::task::spawn_blocking(move || {
+                let mut a = a;
+                a.add(&result).map(|()| a)
+            })
+            .await;
+            match added {
+                Ok(Ok(a)) => assembler = Some(a),
+                Ok(Err(e @ AssembleError::Wire(_))) => return Outcome::Term(e.to_string()),
+                Ok(Err(e)) => return Outcome::Retry(e.to_string()),
+                Err(_) => return Outcome::Retry("assembly panicked".into()),
             }
         }
-        let Some(first) = results.first() else {
+        let Some(assembler) = assembler else {
             return Outcome::Term("a document without pages".into());
         };
-        let (name, output) = (first.name.clone(), first.output.clone());
-        let files = self
-            .in_progress(m, move || assemble(&name, &output, &results))
-            .await;
+        let files = tokio::task::spawn_blocking(move || -> Result<_, AssembleError> {
+            let mut out = Vec::new();
+            for f in assembler.finish()? {
+                let (size, sha256, file) =
+                    checked_file(f.output).map_err(|source| AssembleError::Output {
+                        file: f.file_name.clone(),
+                        source,
+                    })?;
+                out.push((f.file_name, f.pages, size, sha256, file));
+            }
+            Ok(out)
+        })
+        .await;
         let files = match files {
-            Some(Ok(f)) => f,
-            Some(Err(e @ AssembleError::Wire(_))) => return Outcome::Term(e.to_string()),
-            Some(Err(e)) => return Outcome::Retry(e.to_string()),
-            None => return Outcome::Retry("assembly panicked".into()),
+            Ok(Ok(f)) => f,
+            Ok(Err(e @ AssembleError::Wire(_))) => return Outcome::Term(e.to_string()),
+            Ok(Err(e)) => return Outcome::Retry(e.to_string()),
+            Err(_) => return Outcome::Retry("assembly panicked".into()),
         };
         let mut events = Vec::new();
-        for (k, f) in files.iter().enumerate() {
-            let object = format!("{}/{}", msg.job, f.file_name);
-            if let Err(e) = b
-                .documents
-                .put(object.as_str(), &mut f.bytes.as_slice())
+        for (k, (file_name, pages, size, sha256, file)) in files.into_iter().enumerate() {
+            let object = format!("{}/{}", msg.job, file_name);
+            let mut file = tokio::fs::File::from_std(file);
+            if let Err(e) = self
+                .queue
+                .put_object(&b.documents, &object, &mut file)
                 .await
             {
                 return Outcome::Retry(format!("storing {object}: {e}"));
@@ -532,11 +695,11 @@ impl Worker {
                 version: VERSION,
                 job: msg.job.clone(),
                 document: msg.document,
-                name: f.file_name.clone(),
+                name: file_name,
                 object,
-                pages: f.pages,
-                size: f.bytes.len() as u64,
-                sha256: crate::wire::sha256_hex(&f.bytes),
+                pages,
+                size,
+                sha256,
             };
             let published = self
                 .queue
@@ -583,6 +746,70 @@ impl Worker {
             let object = names::page_object(&msg.job, msg.document, page);
             let _ = self.queue.buckets().results.delete(object.as_str()).await;
         }
+    }
+}
+
+/// A finished file's size and SHA-256 (lowercase hex), read back from its start; the file
+/// is left at its start, to be stored.
+fn checked_file(mut file: std::fs::File) -> std::io::Result<(u64, String, std::fs::File)> {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+        size += n as u64;
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((size, sha256, file))
+}
+
+/// A page message fetched and made ready while another page's stages run.
+struct Fetched {
+    m: Message,
+    keep: KeepAlive,
+    prepared: Prepared,
+}
+
+/// What [`Worker::prepare`] found.
+enum Prepared {
+    /// To process: the message and its image (checked).
+    Process(PageMessage, Vec<u8>),
+    /// Already done by a worker that died before acknowledging: only step 7 is left.
+    AlreadyDone(PageMessage),
+    /// Nothing to process: terminate or give back.
+    Settle(Outcome),
+}
+
+/// Keeps a message in progress (`AckKind::Progress` every third of the ack wait) for as long
+/// as it lives, so that a page waiting its turn behind the one in the stages, or a long OCR,
+/// is not given to a second worker. A worker killed sends nothing, and the page goes to
+/// another worker after the ack wait.
+struct KeepAlive(tokio::task::JoinHandle<()>);
+
+impl KeepAlive {
+    fn start(m: &Message, every: Duration) -> KeepAlive {
+        let m = m.clone();
+        KeepAlive(tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                let _ = m.ack_with(AckKind::Progress).await;
+            }
+        }))
+    }
+}
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -538,9 +538,13 @@ fn bad_messages_are_rejected_with_a_log_line_and_the_worker_goes_on() {
         worker.log().join("\n")
     );
     let log = worker.log().join("\n");
+    let version = format!(
+        "rejected page scanwire.pages.bad.1.2: message version 99 is not supported (this worker reads version {})",
+        scanwire_queue::VERSION
+    );
     for expected in [
         "rejected page scanwire.pages.bad.1.1: bad message field `image.sha256`: the object's SHA-256 is",
-        "rejected page scanwire.pages.bad.1.2: message version 99 is not supported (this worker reads version 1)",
+        version.as_str(),
         "rejected page scanwire.pages.bad.1.3: not a scanwire queue message",
         "rejected page scanwire.pages.bad.1.1: its image bad/1/nothing is not in the scanwire-pages bucket",
         "rejected page scanwire.pages.gone.1.1: job gone was cancelled",
