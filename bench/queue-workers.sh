@@ -121,6 +121,16 @@ echo "== the queue's per-page overhead against a page's OCR (1 worker, --threads
 # wall time until the last page is stored, minus its time in the stages (OCR included),
 # per page, is what the queue costs a worker per page: fetching and checking the image,
 # storing the result, marking it done, acknowledging (and the worker's start).
+# The cluster's CPU (every node's user + system time, from /proc) over this run, per page:
+# what storing, replicating and serving a page's objects and messages costs the servers.
+cluster_cpu() {
+    local t=0 p
+    for p in "${pids[@]:0:$nodes}"; do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+cpu0=$(cluster_cpu)
 "$bin" "${ocr[@]/--quiet/--json}" --queue "$url" -o "$work/over.pdf" >"$work/over.json" 2>"$work/over.err" &
 scan_pid=$!
 pids+=($scan_pid)
@@ -130,7 +140,9 @@ for _ in $(seq 1 3000); do
 done
 worker over --threads 1 --interval 0.1
 wait "$scan_pid"
+cpu1=$(cluster_cpu)
 stop_worker over
+python3 -c "print(f'the {$nodes} nats-server(s): {($cpu1 - $cpu0) / $(getconf CLK_TCK) / $pages * 1000:.0f} ms of CPU per page (publish, work, store, assemble, fetch)')"
 python3 - "$work/over.jsonl" "$pages" <<'EOF2'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
