@@ -787,7 +787,10 @@ impl Job {
         let weak = Arc::downgrade(self);
         let on_wait = Arc::new(move |waiting: bool| {
             if let Some(job) = weak.upgrade() {
-                job.lock().queue.get_or_insert_with(QueueView::default).waiting = waiting;
+                job.lock()
+                    .queue
+                    .get_or_insert_with(QueueView::default)
+                    .waiting = waiting;
                 job.notify();
                 if let Some(d) = job.device.upgrade() {
                     d.queue_changed();
@@ -850,7 +853,10 @@ impl Job {
         let cancel = self.cancel.clone();
         let stop = move || cancel.is_cancelled();
         let mut progress = |p: QueueProgress| {
-            self.lock().queue.get_or_insert_with(QueueView::default).progress = p;
+            self.lock()
+                .queue
+                .get_or_insert_with(QueueView::default)
+                .progress = p;
             self.notify();
             if let Some(d) = self.device.upgrade() {
                 d.queue_changed();
