@@ -189,6 +189,17 @@ pub struct ServeArgs {
     /// removed first.
     #[arg(long, value_name = "BYTES", requires = "archive")]
     pub archive_max_bytes: Option<String>,
+    /// Scan here, but process and assemble PDF and TIFF jobs (the client's processing,
+    /// --ocr) on `scanwire worker` processes through this NATS server (JetStream): each page
+    /// goes to the queue as it is scanned, and NextDocument serves the document the workers
+    /// assemble. Jobs of single images (PNG, JPEG) still run here.
+    #[arg(long, value_name = "URL")]
+    pub queue: Option<String>,
+    /// The most bytes of pages waiting in the queue (K, M, G, T suffixes; default: the
+    /// SCANWIRE_QUEUE_MAX_BYTES environment variable, else 1G); past it the scan waits for
+    /// workers and the feeder pauses.
+    #[arg(long, value_name = "BYTES", requires = "queue")]
+    pub queue_max_bytes: Option<String>,
 }
 
 const SCAN_EXAMPLES: &str = "Examples:

@@ -38,6 +38,7 @@ mod scan;
 mod serve;
 mod serve_library;
 mod serve_plan;
+mod serve_queue;
 mod ui;
 mod worker;
 

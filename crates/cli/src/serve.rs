@@ -20,6 +20,14 @@ pub fn serve(args: &ServeArgs) -> Result<i32> {
         note!("self-signed certificate for {}", names.join(", "));
     }
     let mut config = plan.config;
+    if let Some(queue) = plan.queue {
+        let queue = queue.connect(args.ocr.clone())?;
+        note!(
+            "PDF and TIFF jobs are processed by workers through the queue at {}",
+            queue.describe()
+        );
+        config.queue = Some(queue);
+    }
     let library = match config.web.as_mut() {
         Some(web) => {
             let lib = crate::serve_library::open(args)?;

@@ -38,6 +38,8 @@ pub struct ServePlan {
     pub self_signed: Option<Vec<String>>,
     /// `--watchdog`: the default and per-device values.
     pub watchdogs: Watchdogs,
+    /// `--queue`, checked; connected in `serve.rs` (`config.queue`).
+    pub queue: Option<crate::serve_queue::ServeQueuePlan>,
 }
 
 /// One `--set [DEVICE:]NAME=VALUE`. Option names hold no ':', so a ':' before the '=' ends
@@ -177,7 +179,16 @@ impl ServePlan {
         if args.no_web {
             config.web = None;
         }
+        let queue =
+            crate::serve_queue::plan(args.queue.as_deref(), args.queue_max_bytes.as_deref())?;
+        // SOURCE_DATE_EPOCH fixes the PDFs' creation date (reproducible documents, here as
+        // from the queue's workers).
+        let (created, fixed) = crate::queue::created()?;
+        if fixed {
+            config.encode.created = Some(created);
+        }
         Ok(ServePlan {
+            queue,
             watchdogs,
             ids,
             config,

@@ -14,11 +14,11 @@
 
 mod common;
 
-use common::{command, sane_dir, stderr};
+use common::{command, peers, sane_dir, stderr, AirscanConfig};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -493,69 +493,6 @@ fn png_gray_or_color_ok(path: &Path) -> bool {
     png::Decoder::new(std::io::BufReader::new(file))
         .read_info()
         .is_ok_and(|r| r.info().width > 0)
-}
-
-/// sane-airscan in a private SANE configuration that knows one device, the served one.
-struct AirscanConfig {
-    dir: tempfile::TempDir,
-}
-
-impl AirscanConfig {
-    fn new(url: &str, _work: &Path) -> AirscanConfig {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("dll.conf"), "airscan\n").unwrap();
-        std::fs::create_dir(dir.path().join("dll.d")).unwrap();
-        std::fs::write(
-            dir.path().join("airscan.conf"),
-            format!("[devices]\n\"Scanwire\" = {url}, eSCL\n[options]\ndiscovery = disable\nws-discovery = off\n"),
-        )
-        .unwrap();
-        AirscanConfig { dir }
-    }
-
-    /// `scanimage --batch` from the feeder into `work/s%d.pnm`, gray 75 dpi; at most 60 s.
-    fn batch(&self, work: &Path, source: &str) -> Output {
-        let mut c = Command::new("scanimage");
-        c.env("SANE_CONFIG_DIR", self.dir.path())
-            .env_remove("SANE_DEBUG_AIRSCAN")
-            .args(["-d", "airscan:e0:Scanwire", "--source", source])
-            .args(["--mode", "Gray", "--resolution", "75", "--format=pnm"])
-            .arg(format!("--batch={}", work.join("s%d.pnm").display()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let t = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if t.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                let o = child.wait_with_output().unwrap();
-                panic!("scanimage hung: {}", stderr(&o));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().unwrap()
-    }
-}
-
-fn peers(airscan: bool) -> bool {
-    let scanimage = Command::new("scanimage").arg("--version").output().is_ok();
-    if !scanimage {
-        scanwire_testkit::peer_missing("needs scanimage (sane-utils) and libsane1");
-        return false;
-    }
-    if airscan
-        && ![
-            "/usr/lib/x86_64-linux-gnu/sane/libsane-airscan.so.1",
-            "/usr/lib/aarch64-linux-gnu/sane/libsane-airscan.so.1",
-            "/usr/lib/sane/libsane-airscan.so.1",
-        ]
-        .iter()
-        .any(|p| Path::new(p).exists())
-    {
-        scanwire_testkit::peer_missing("needs sane-airscan");
-        return false;
-    }
-    true
 }
 
 /// Runs every fault for one client, a few scenarios at a time.

@@ -56,6 +56,11 @@ pub struct ServerConfig {
     /// The web page at `/` and its API under `/api` (issue 15); `None`: neither
     /// (`serve --no-web`). On by default.
     pub web: Option<WebConfig>,
+    /// Process and assemble jobs' documents on workers elsewhere (`serve --queue`): a job
+    /// whose format the queue takes publishes its raw pages instead of running its stages
+    /// and [`job_stages`](ServerConfig::job_stages) here, and serves the document the
+    /// workers assemble. `None`: every job runs here.
+    pub queue: Option<Arc<dyn crate::queue::JobQueue>>,
 }
 
 /// The web page's settings ([`ServerConfig::web`]); `None` there serves no page
@@ -124,6 +129,7 @@ impl Default for ServerConfig {
             transfer: TransferOptions::default(),
             job_stages: None,
             web: Some(WebConfig::default()),
+            queue: None,
         }
     }
 }

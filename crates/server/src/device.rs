@@ -271,6 +271,12 @@ impl DeviceEntry {
         let st = self.lock();
         if let Some(j) = st.active.as_ref().filter(|j| j.is_active()) {
             let done = j.info().images_completed.unwrap_or(0);
+            if j.queue_view().is_some_and(|q| q.waiting) {
+                return Activity::Busy(format!(
+                    "waiting for workers: the queue is full (page {} scanned for another client)",
+                    done
+                ));
+            }
             return Activity::Busy(format!(
                 "scanning page {} for another client (eSCL)",
                 done + 1
@@ -289,6 +295,16 @@ impl DeviceEntry {
         } else {
             Activity::Idle
         }
+    }
+
+    /// Recent jobs whose pages are on the queue (`serve --queue`), newest first, with their
+    /// progress: the document not yet back, or back within the job history.
+    pub(crate) fn queue_jobs(&self) -> Vec<(Arc<Job>, crate::queue::QueueView)> {
+        self.lock()
+            .jobs
+            .iter()
+            .filter_map(|j| j.queue_view().map(|v| (j.clone(), v)))
+            .collect()
     }
 
     /// The job holding the device, if any.
@@ -381,6 +397,10 @@ impl DeviceEntry {
 impl JobHost for DeviceEntry {
     fn device(&self) -> &SharedDevice {
         &self.shared
+    }
+
+    fn queue_changed(&self) {
+        self.notify();
     }
 
     /// A new transfer starts: an old feeder fault no longer says anything.

@@ -16,7 +16,9 @@
 //! `NextDocument` hands the slots out in order, each to exactly one request.
 
 use crate::mapping::JobRequest;
+use crate::queue::{QueueProgress, QueueView, QueuedJob};
 use crate::response::{self, Chunk, JobOutput, Settle, Slots};
+use bytes::Bytes;
 use scanwire_codecs::EncodeOptions;
 use scanwire_core::device::{DeviceErrorKind, PageInfo, Source};
 use scanwire_core::transfer::{
@@ -39,6 +41,8 @@ pub(crate) trait JobHost: Send + Sync {
     fn feeder_status(&self, job: &Arc<Job>, status: HResult);
     /// The job ended (its transfer, or the job itself before it ran): free the device.
     fn job_ended(&self, job: &Arc<Job>, outcome: &Outcome);
+    /// A queue job's progress changed, or it started or stopped waiting for workers.
+    fn queue_changed(&self);
 }
 
 /// Where a job is in its life.
@@ -73,6 +77,7 @@ pub(crate) struct JobSettings {
     pub transfer: TransferOptions,
     pub fault_settle: Duration,
     pub job_stages: Option<Arc<dyn crate::config::JobStages>>,
+    pub queue: Option<Arc<dyn crate::queue::JobQueue>>,
 }
 
 pub(crate) struct Job {
@@ -104,6 +109,11 @@ pub(crate) struct Job {
     report: Arc<scanwire_imaging::ProcessingReport>,
     /// `BlankPageDetection`'s verdicts, by page number.
     blank_found: crate::processing::BlankPages,
+    /// With `serve --queue`: the job's pages go to workers, and its document comes back
+    /// from them (see [`Job::collect`]).
+    queued: Mutex<Option<Arc<dyn QueuedJob>>>,
+    /// Tells the queue job when this job is cancelled.
+    queue_hook: Mutex<Option<scanwire_core::transfer::HookGuard>>,
 }
 
 struct JobInner {
@@ -134,6 +144,10 @@ struct JobInner {
     /// the transfer ends; with stages, once the last page is processed (a page may still be
     /// in a stage when the driver is done), so the end is not announced before it.
     settled: bool,
+    /// A queue job's progress and whether it waits for workers (`serve --queue`).
+    queue: Option<QueueView>,
+    /// Why a queue job failed (publishing, or the workers' document).
+    queue_failed: Option<String>,
 }
 
 /// One document to hand out: a page, or the whole PDF.
@@ -209,6 +223,8 @@ impl Job {
                 ended_at: None,
                 expired: false,
                 settled: false,
+                queue: None,
+                queue_failed: None,
             }),
             ended: Condvar::new(),
             changed,
@@ -217,6 +233,8 @@ impl Job {
             staged: std::sync::atomic::AtomicBool::new(false),
             report: scanwire_imaging::ProcessingReport::new(),
             blank_found: Default::default(),
+            queued: Mutex::new(None),
+            queue_hook: Mutex::new(None),
         })
     }
 
@@ -273,7 +291,25 @@ impl Job {
         // wait on a pipeline that holds none of the pages still in a stage, announcing the
         // end before their slots open.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            *self.pipeline.lock().unwrap_or_else(|p| p.into_inner()) = self.pipeline(runtime);
+            match self.pipeline(runtime) {
+                Ok(p) => *self.pipeline.lock().unwrap_or_else(|p| p.into_inner()) = p,
+                Err(why) => {
+                    // The queue is not there (`serve --queue`): the job fails before the
+                    // device scans a page nobody could process.
+                    self.finish(Outcome {
+                        result: wia::E_FAIL,
+                        error: Some(scanwire_core::device::DeviceError::new(
+                            DeviceErrorKind::Internal,
+                            why,
+                        )),
+                        pages: 0,
+                        incomplete: 0,
+                        skipped: 0,
+                        violations: Vec::new(),
+                    });
+                    return;
+                }
+            }
         }
         device.transfer_started(self);
         let factory = JobStreams { job: self.clone() };
@@ -398,10 +434,18 @@ impl Job {
                 // Pages still in a stage get their slots later: the job has ended once they
                 // have. Waiting takes as long as the client takes to read the pages.
                 let job = self.clone();
+                let queued = self
+                    .queued
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 let waiter = std::thread::Builder::new()
                     .name("scanwire-job-settle".into())
                     .spawn(move || {
-                        p.wait();
+                        let report = p.wait();
+                        if let Some(q) = queued {
+                            job.collect(&q, &report);
+                        }
                         job.lock().settled = true;
                         job.notify();
                     });
@@ -427,6 +471,15 @@ impl Job {
             if g.phase == Phase::Ended {
                 // Only buffered pages are left: free them.
                 g.slots.iter_mut().for_each(|s| s.body = None);
+                if g.settled {
+                    return;
+                }
+                // Pages are still in stages, or on the queue's workers: stop them (a queue
+                // job is cancelled, so the workers drop its pages).
+                g.cancelled.get_or_insert(why);
+                drop(g);
+                self.cancel.cancel();
+                self.notify();
                 return;
             }
             g.cancelled.get_or_insert(why);
@@ -536,6 +589,11 @@ impl Job {
             .iter()
             .filter(|s| self.document() || s.end.is_none_or(|hr| hr == wia::S_OK))
             .count() as u32;
+        // A queue job's document is on its way from the workers until it is here.
+        let docs = match &g.queue {
+            Some(q) if !q.finished && g.cancelled.is_none() => docs.max(1),
+            _ => docs,
+        };
         escl::JobInfo {
             job_uri: self.uri.clone(),
             job_uuid: Some(self.uuid.clone()),
@@ -630,6 +688,8 @@ impl Job {
         };
         match phase {
             Phase::Pending | Phase::Running if idle => self.cancel(CancelReason::TimedOut),
+            // Pages still in stages or with the queue's workers, for a client that left.
+            Phase::Ended if idle && !self.lock().settled => self.cancel(CancelReason::TimedOut),
             Phase::Ended if idle => {
                 let mut g = self.lock();
                 let next = g.next;
@@ -648,12 +708,24 @@ impl Job {
         self.req.format.mime()
     }
 
-    /// The job's page pipeline: pages into response bodies, encoded as the job's format.
-    fn pipeline(self: &Arc<Self>, runtime: tokio::runtime::Handle) -> Option<Pipeline<JobOutput>> {
+    /// The encoder settings of the job's pages.
+    fn encode_options(&self) -> EncodeOptions {
         let mut encode: EncodeOptions = self.settings.encode.clone();
         if self.req.for_storage {
             encode.deflate = encode.deflate.for_storage();
         }
+        encode
+    }
+
+    /// The job's page pipeline: pages into response bodies, encoded as the job's format;
+    /// with `serve --queue` and a document format, pages to the queue instead. `None` when
+    /// the pipeline could not be made (the driver's first page then fails); an error when
+    /// the queue job could not be opened.
+    fn pipeline(
+        self: &Arc<Self>,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Option<Pipeline<JobOutput>>, String> {
+        let encode = self.encode_options();
         let slots: Arc<dyn Slots + Send + Sync> = self.clone();
         let output = JobOutput::new(
             Arc::downgrade(&slots),
@@ -661,6 +733,22 @@ impl Job {
             self.cancel.clone(),
             self.settings.page_buffer,
         );
+        if let Some(queued) = self.start_queue()? {
+            self.staged
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            // Raw pages, each to the queue's stage as it completes, which passes nothing
+            // on: the document comes from the workers (`collect`), never from this
+            // pipeline, so it makes no document of its own (a document format would open
+            // one, empty, at the first page).
+            let mut opts = PipelineOptions::new(scanwire_codecs::Format::Pnm);
+            opts.stages = vec![queued.stage()];
+            // What waits for a full queue is bounded: then the driver waits, and the
+            // feeder pauses.
+            opts.pages_in_flight = Some(2);
+            opts.queue_bytes = response::QUEUE_BYTES;
+            opts.cancel = Some(self.cancel.clone());
+            return Ok(Pipeline::new(output, opts).ok());
+        }
         let stages = self.stages();
         let staged = !stages.is_empty();
         self.staged
@@ -683,7 +771,136 @@ impl Job {
             direct: false,
             ..PipelineOptions::new(self.req.format)
         };
-        Pipeline::new(output, opts).ok()
+        Ok(Pipeline::new(output, opts).ok())
+    }
+
+    /// Opens the job's queue job when the server has a queue that takes the job's format
+    /// (`serve --queue`); the processing the device does not do, and the server's own
+    /// stages, then run on the workers.
+    fn start_queue(self: &Arc<Self>) -> Result<Option<Arc<dyn QueuedJob>>, String> {
+        let Some(queue) = self.settings.queue.clone() else {
+            return Ok(None);
+        };
+        if !queue.takes(self.req.format) {
+            return Ok(None);
+        }
+        let weak = Arc::downgrade(self);
+        let on_wait = Arc::new(move |waiting: bool| {
+            if let Some(job) = weak.upgrade() {
+                job.lock()
+                    .queue
+                    .get_or_insert_with(QueueView::default)
+                    .waiting = waiting;
+                job.notify();
+                if let Some(d) = job.device.upgrade() {
+                    d.queue_changed();
+                }
+            }
+        });
+        let (format, local, encode) = (self.req.format, &self.req.local, self.encode_options());
+        // The queue's client blocks on a runtime of its own, which cannot run inside the
+        // server's: a plain thread opens the job.
+        let queued = std::thread::scope(|s| {
+            s.spawn(|| queue.start(format, local, &encode, on_wait))
+                .join()
+                .unwrap_or_else(|_| Err("the queue's client failed".into()))
+        })?;
+        let q = queued.clone();
+        // DELETE, a client gone, the job timeout: the workers drop the job's pages. The
+        // hook may run on the server's runtime, where the queue's client cannot block.
+        let hook = self.cancel.token().on_cancel(move || {
+            let _ = std::thread::Builder::new()
+                .name("scanwire-queue-cancel".into())
+                .spawn(move || q.cancel());
+        });
+        *self.queue_hook.lock().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+        *self.queued.lock().unwrap_or_else(|p| p.into_inner()) = Some(queued.clone());
+        self.lock().queue = Some(QueueView::default());
+        Ok(Some(queued))
+    }
+
+    /// After the scan, a queue job's end: the page count is recorded and the workers'
+    /// document fetched, then handed out as the job's documents (a slot each, complete). A
+    /// scan cancelled, with no page, or whose pages could not all be published cancels the
+    /// queue job instead. Runs on the job's settle thread; `NextDocument` meanwhile answers
+    /// as for a page not started yet (held, then 503 with `Retry-After`).
+    fn collect(self: &Arc<Self>, q: &Arc<dyn QueuedJob>, report: &scanwire_pipeline::Report) {
+        let cancelled = {
+            let g = self.lock();
+            g.cancelled.is_some()
+                || matches!(
+                    g.outcome.as_ref().map(|o| o.completion()),
+                    Some(Ok(scanwire_core::device::Completion::Cancelled))
+                )
+        };
+        let failed = report.errors.first().map(|e| e.error.to_string());
+        let fail = |why: Option<String>| {
+            q.cancel();
+            let mut g = self.lock();
+            g.queue_failed = why;
+            if let Some(v) = g.queue.as_mut() {
+                v.finished = true;
+            }
+        };
+        if cancelled || self.cancel.is_cancelled() || failed.is_some() {
+            return fail(failed);
+        }
+        match q.end() {
+            Ok(0) => return fail(None),
+            Ok(_) => {}
+            Err(e) => return fail(Some(e)),
+        }
+        let cancel = self.cancel.clone();
+        let stop = move || cancel.is_cancelled();
+        let mut progress = |p: QueueProgress| {
+            self.lock()
+                .queue
+                .get_or_insert_with(QueueView::default)
+                .progress = p;
+            self.notify();
+            if let Some(d) = self.device.upgrade() {
+                d.queue_changed();
+            }
+        };
+        let documents = match q.wait_documents(&stop, &mut progress) {
+            Ok(docs) => docs,
+            Err(e) => {
+                let why = (!self.cancel.is_cancelled()).then_some(e);
+                return fail(why);
+            }
+        };
+        let mut g = self.lock();
+        for bytes in documents {
+            // The whole document is here: its chunks fill a channel made to hold them all.
+            let all = Bytes::from(bytes);
+            let chunks: Vec<Bytes> = (0..all.len())
+                .step_by(response::BODY_CHUNK)
+                .map(|i| all.slice(i..(i + response::BODY_CHUNK).min(all.len())))
+                .collect();
+            let (tx, rx) = tokio::sync::mpsc::channel(chunks.len() + 1);
+            for c in chunks {
+                let _ = tx.try_send(Chunk::Data(c));
+            }
+            let _ = tx.try_send(Chunk::End);
+            let page = g.last_page.clone().map(|p| (p, None));
+            g.slots.push(Slot {
+                body: Some(rx),
+                page,
+                end: Some(wia::S_OK),
+            });
+        }
+        if let Some(v) = g.queue.as_mut() {
+            v.finished = true;
+        }
+        drop(g);
+        if let Some(d) = self.device.upgrade() {
+            d.queue_changed();
+        }
+    }
+
+    /// The job's queue progress (`serve --queue`), while it has one.
+    pub(crate) fn queue_view(&self) -> Option<QueueView> {
+        self.lock().queue.clone()
     }
 
     /// The job's stages: the processing the client asked for that the device does not do
@@ -821,6 +1038,9 @@ fn end_reason(g: &JobInner) -> EndReason {
     if g.cancelled.is_some() {
         return EndReason::Cancelled;
     }
+    if let Some(why) = &g.queue_failed {
+        return EndReason::Failed(why.clone());
+    }
     let Some(o) = &g.outcome else {
         return EndReason::Failed("the job ended without an outcome".into());
     };
@@ -860,14 +1080,19 @@ fn escl_state(g: &JobInner, document: bool) -> (JobState, Vec<JobStateReason>) {
     }
     match g.phase {
         Phase::Pending => (JobState::Pending, vec![JobStateReason::JobQueued]),
-        Phase::Running => (
-            JobState::Processing,
-            vec![if g.slots.len() > g.next {
+        Phase::Running => {
+            let mut reasons = vec![if g.slots.len() > g.next {
                 JobStateReason::JobScanningAndTransferring
             } else {
                 JobStateReason::JobScanning
-            }],
-        ),
+            }];
+            // `serve --queue` with the queue full: the scan waits for workers (PWG 5100.7's
+            // resources-are-not-ready; the job goes on by itself once they take pages).
+            if g.queue.as_ref().is_some_and(|q| q.waiting) {
+                reasons.push(JobStateReason::ResourcesAreNotReady);
+            }
+            (JobState::Processing, reasons)
+        }
         // Scanned, but the client is still fetching pages: the job goes on for it
         // (sane-backends' escl fetches the next page only while the job is Processing).
         Phase::Ended if has_pending(g, document) => {

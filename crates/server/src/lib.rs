@@ -60,6 +60,7 @@ mod job;
 mod mapping;
 mod mdns;
 mod processing;
+mod queue;
 mod requests;
 mod response;
 mod routes;
@@ -79,6 +80,7 @@ pub use mapping::{
     BLANK_SENSITIVITY, FORMATS, LEVEL,
 };
 pub use mdns::{announcements, Announcement};
+pub use queue::{JobQueue, QueueProgress, QueuedJob};
 pub use routes::router;
 /// The page stages [`JobStages`] makes, as the page pipeline defines them.
 pub use scanwire_pipeline::{PageImage, Stage, StageError, Stages};

@@ -41,7 +41,7 @@ pub(crate) const COALESCE: usize = 64 * 1024;
 /// Page bytes queued between the driver and the encoder before the driver's writes wait.
 pub(crate) const QUEUE_BYTES: usize = 1 << 20;
 /// Response chunks are about this size.
-const BODY_CHUNK: usize = 64 * 1024;
+pub(crate) const BODY_CHUNK: usize = 64 * 1024;
 /// Bytes of a document page held in memory before the rest goes to a temporary file.
 pub(crate) const DOC_SPILL: usize = 4 << 20;
 

@@ -112,7 +112,22 @@ async fn status(State(c): State<Ctx>) -> Response {
 }
 
 fn with_health_reason(dev: &DeviceEntry, r: &mut Response) {
-    if let Some((reason, _)) = dev.health().restarting() {
+    let reason = dev
+        .health()
+        .restarting()
+        .map(|(reason, _)| reason)
+        .or_else(|| {
+            // `serve --queue` with the queue full: the scan waits for workers (the job's
+            // JobStateReasons add ResourcesAreNotReady).
+            dev.active_job()
+                .and_then(|j| j.queue_view())
+                .filter(|q| q.waiting)
+                .map(|_| {
+                    "waiting for workers: the queue is full; the scan goes on as they take pages"
+                        .to_string()
+                })
+        });
+    if let Some(reason) = reason {
         if let Ok(v) = HeaderValue::from_str(&crate::error::header_text(&reason)) {
             r.headers_mut().insert(crate::error::REASON_HEADER, v);
         }

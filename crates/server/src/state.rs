@@ -163,6 +163,7 @@ impl ServerState {
             transfer: c.transfer,
             fault_settle: c.timing.fault_settle,
             job_stages: c.job_stages.clone(),
+            queue: c.queue.clone(),
         }
     }
 

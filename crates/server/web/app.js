@@ -158,6 +158,17 @@ function renderDeviceStatus() {
   const el = $('device-status');
   el.textContent = d ? d.status || d.state : '';
   el.className = 'hint' + (d && d.state !== 'idle' ? ' warn' : '');
+  const q = $('device-queue');
+  q.textContent = d ? queueText(d.queue || []) : '';
+}
+
+// `serve --queue`: where the latest job's pages are across the workers (queued, in work,
+// done), as the device events report it; nothing once its document is back.
+function queueText(jobs) {
+  const j = jobs.find((x) => !x.finished);
+  if (!j) return '';
+  const pages = `${j.queued} queued, ${j.in_work} in work, ${j.done}/${j.published} done`;
+  return j.waiting_for_workers ? `Waiting for workers (queue full) · ${pages}` : `Workers: ${pages}`;
 }
 
 function onDevice() {

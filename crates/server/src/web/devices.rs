@@ -94,6 +94,22 @@ fn device(d: &Arc<DeviceEntry>) -> Value {
         Activity::Restarting(reason) => ("restarting", format!("Not available: {reason}")),
     };
     let sources: Vec<Value> = d.caps.sources.iter().map(source).collect();
+    // `serve --queue`: where each recent eSCL or WS-Scan job's pages are across the workers.
+    let queue: Vec<Value> = d
+        .queue_jobs()
+        .iter()
+        .map(|(job, v)| {
+            json!({
+                "job": job.id,
+                "published": v.progress.published,
+                "queued": v.progress.queued,
+                "in_work": v.progress.in_work,
+                "done": v.progress.done,
+                "waiting_for_workers": v.waiting,
+                "finished": v.finished,
+            })
+        })
+        .collect();
     json!({
         "id": d.id,
         "segment": d.segment,
@@ -104,6 +120,7 @@ fn device(d: &Arc<DeviceEntry>) -> Value {
             "sources": sources,
             "formats": ["pdf", "png", "jpeg", "tiff"],
         },
+        "queue": queue,
     })
 }
 
