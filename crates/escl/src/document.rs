@@ -1,7 +1,8 @@
 //! The [`Document`] trait: one read/write entry point per eSCL document type.
 
 use crate::caps::ScannerCapabilities;
-use crate::error::{Error, Limits};
+use crate::error::Error;
+use scanwire_xml::Limits;
 use crate::settings::ScanSettings;
 use crate::status::{ScanImageInfo, ScannerStatus};
 use crate::{read, write};

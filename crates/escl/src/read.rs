@@ -2,9 +2,9 @@
 //! elements, attributes and element order are ignored.
 
 use crate::caps::{Adf, InputCaps, Justification, ScannerCapabilities, SettingProfile};
-use crate::dom::{self, Element};
-use crate::error::{Error, Limits};
-use crate::ns::{local_part, Ns};
+use crate::error::Error;
+use scanwire_xml::Limits;
+use crate::ns::{local_part, Element, Ns};
 use crate::settings::{ScanRegion, ScanSettings};
 use crate::status::{JobInfo, ScanImageInfo, ScannerStatus};
 use crate::values::{ContentRegionUnits, Range, Resolution, ResolutionRange, SupportedResolutions};
@@ -23,7 +23,7 @@ fn root(xml: &[u8], limits: &Limits, expected: &'static str) -> Result<Element, 
             })
         }
     };
-    dom::parse(xml, limits, &root_ok)
+    scanwire_xml::parse(xml, limits, &root_ok).map(|doc| doc.root)
 }
 
 pub(crate) fn capabilities(xml: &[u8], limits: &Limits) -> Result<ScannerCapabilities, Error> {
