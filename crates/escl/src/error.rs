@@ -143,34 +143,5 @@ impl Error {
     }
 }
 
-/// The XML layer's refusals, in eSCL's words ("document").
-impl From<scanwire_xml::Error> for Error {
-    fn from(e: scanwire_xml::Error) -> Error {
-        use scanwire_xml::Error as X;
-        match e {
-            X::TooLarge { size, limit } => Error::TooLarge { size, limit },
-            X::TooDeep { limit, line } => Error::TooDeep { limit, line },
-            X::TooManyElements { limit, line } => Error::TooManyElements { limit, line },
-            X::TooManyAttributes {
-                limit,
-                element,
-                line,
-            } => Error::TooManyAttributes {
-                limit,
-                element,
-                line,
-            },
-            X::Encoding { detail } => Error::Encoding { detail },
-            X::Malformed {
-                line,
-                column,
-                message,
-            } => Error::Malformed {
-                line,
-                column,
-                message,
-            },
-            X::NoRoot => Error::NoRoot,
-        }
-    }
-}
+// The XML layer's refusals, in eSCL's words ("document").
+scanwire_xml::from_xml_error!(Error);

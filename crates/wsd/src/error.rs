@@ -208,6 +208,9 @@ pub enum MultipartError {
     },
 }
 
+// The XML layer's refusals, in WS-Scan's words ("message").
+scanwire_xml::from_xml_error!(Error);
+
 /// Coarse class of an [`Error`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -266,6 +269,18 @@ impl Limits {
         max_attributes: 128,
         max_parts: 64,
     };
+}
+
+impl Limits {
+    /// The bounds the XML layer enforces (all but the multipart's).
+    pub(crate) fn xml(&self) -> scanwire_xml::Limits {
+        scanwire_xml::Limits {
+            max_bytes: self.max_bytes,
+            max_depth: self.max_depth,
+            max_elements: self.max_elements,
+            max_attributes: self.max_attributes,
+        }
+    }
 }
 
 impl Default for Limits {

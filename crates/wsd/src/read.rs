@@ -2,10 +2,9 @@
 //! elements, attributes and element order are ignored; text is trimmed.
 
 use crate::discovery::{DeviceMetadata, HostedService, Target};
-use crate::dom::{self, Document, Element};
 use crate::envelope::{Body, Envelope, Fault, Header};
 use crate::error::{Error, Limits};
-use crate::ns::{split, Ns};
+use crate::ns::{qname, split, Document, Element, Ns};
 use crate::scan::{
     Adf, CreatedJob, DeviceCondition, DeviceSettings, DocumentParameters, Exposure, ImageInfo,
     InputCaps, JobDescription, JobElements, JobStatus, MediaSide, Range, Region, ScanTicket,
@@ -37,7 +36,7 @@ pub(crate) fn envelope(xml: &[u8], limits: &Limits) -> Result<Envelope, Error> {
             })
         }
     };
-    let doc = dom::parse(xml, limits, &root_ok)?;
+    let doc = scanwire_xml::parse(xml, &limits.xml(), &root_ok)?;
     let root = &doc.root;
     let header = root.child("soap:Header").map(header).unwrap_or_default();
     let body_el = root
@@ -561,7 +560,7 @@ fn active_job(e: &Element) -> Result<JobElements, Error> {
 
 fn qnames(doc: &Document, e: &Element, name: &str) -> Vec<crate::QName> {
     text(e, name)
-        .map(|t| t.split_ascii_whitespace().map(|q| doc.qname(q)).collect())
+        .map(|t| t.split_ascii_whitespace().map(|q| qname(doc, q)).collect())
         .unwrap_or_default()
 }
 

@@ -64,6 +64,45 @@ pub enum Error {
     NoRoot,
 }
 
+/// `impl From<scanwire_xml::Error> for $target`, for a protocol error enum that has variants
+/// of the same names and fields as [`Error`] (its own words in their messages): each refusal
+/// of the XML layer becomes the protocol's variant of that name.
+#[macro_export]
+macro_rules! from_xml_error {
+    ($target:ty) => {
+        impl ::core::convert::From<$crate::Error> for $target {
+            fn from(e: $crate::Error) -> Self {
+                use $crate::Error as X;
+                match e {
+                    X::TooLarge { size, limit } => Self::TooLarge { size, limit },
+                    X::TooDeep { limit, line } => Self::TooDeep { limit, line },
+                    X::TooManyElements { limit, line } => Self::TooManyElements { limit, line },
+                    X::TooManyAttributes {
+                        limit,
+                        element,
+                        line,
+                    } => Self::TooManyAttributes {
+                        limit,
+                        element,
+                        line,
+                    },
+                    X::Encoding { detail } => Self::Encoding { detail },
+                    X::Malformed {
+                        line,
+                        column,
+                        message,
+                    } => Self::Malformed {
+                        line,
+                        column,
+                        message,
+                    },
+                    X::NoRoot => Self::NoRoot,
+                }
+            }
+        }
+    };
+}
+
 /// Bounds a reader enforces before and while parsing.
 ///
 /// A server parses XML from any client, and a client reads datagrams from anyone on the LAN, so
