@@ -4,6 +4,9 @@
 ///
 /// Every variant names the offending element or position, so a server can send the message back
 /// in a 400 response and a client can log it as it is.
+///
+/// `TooLarge` to `NoRoot` are the XML layer's refusals ([`scanwire_xml::Error`], converted by
+/// `From`), repeated here so that callers match one enum and read this protocol's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -13,7 +13,7 @@ use scanwire_core::device::{
     Encoding, PageData, ScanRequest,
 };
 use scanwire_core::transfer::{
-    CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, StreamHandle,
+    CancelToken, Flow, MiniDrvTransferCallback, StreamHandle,
 };
 use scanwire_escl::{Document, ScannerCapabilities};
 use scanwire_network::{encoding_of_mime, page, AppStop};
@@ -154,12 +154,7 @@ impl Device for EsclDevice {
         cb: &mut dyn MiniDrvTransferCallback,
         cancel: &CancelToken,
     ) -> AcquireResult {
-        if let Some(name) = request.options.keys().next() {
-            return Err(DeviceError::new(
-                DeviceErrorKind::InvalidRequest,
-                format!("unknown option `{name}`: the eSCL driver has no device-specific options"),
-            ));
-        }
+        page::no_options(request, "eSCL")?;
         let plan = options::job_plan(
             request,
             &self.caps,
@@ -257,17 +252,7 @@ impl Session<'_> {
                     delay,
                     status,
                 } => {
-                    if let Some(code) = status {
-                        if let Ok(Flow::Cancelled) = self.cb.device_status(code, 0) {
-                            step = self.on_cancel(None);
-                            continue;
-                        }
-                    }
-                    if !delay.is_zero() && !self.cancelled && self.cancel.sleep(delay) {
-                        step = self.on_cancel(None);
-                        continue;
-                    }
-                    if !self.cancelled && self.cancel.is_cancelled() {
+                    if !page::ready_to_send(self.cb, self.cancel, self.cancelled, status, delay) {
                         step = self.on_cancel(None);
                         continue;
                     }

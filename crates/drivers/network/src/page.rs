@@ -6,11 +6,14 @@
 //! decode), so these functions report only the application's side, [`AppStop`], which a
 //! driver's own error type takes `From` (so `?` turns it into the driver's).
 
-use scanwire_core::device::{AcquireResult, DeviceError, PageData, PageInfo, ScanRequest, Side};
-use scanwire_core::device::Source;
-use scanwire_core::transfer::{
-    DriverCallbackExt, Flow, MiniDrvTransferCallback, NextStream, StreamHandle,
+use scanwire_core::device::{
+    AcquireResult, DeviceError, DeviceErrorKind, PageData, PageInfo, ScanRequest, Side, Source,
 };
+use scanwire_core::transfer::{
+    CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, NextStream, StreamHandle,
+};
+use scanwire_core::wia::HResult;
+use std::time::Duration;
 
 /// Why the application stopped a page.
 #[derive(Debug)]
@@ -87,4 +90,38 @@ pub fn finish(cb: &mut dyn MiniDrvTransferCallback, result: AcquireResult) -> Ac
         }
     }
     result
+}
+
+/// Before a job step's request: the step's DEVICE_STATUS (a condition the scanner reported,
+/// such as warming up), its delay (a busy scanner's retry), and a last look at the cancel
+/// token. `false`: the application cancelled meanwhile, so the driver cancels instead of
+/// sending. Once `cancelled`, neither the delay nor the token holds the request back: it is
+/// the cancel's own (eSCL's DELETE, WS-Scan's CancelJob) and must get through.
+pub fn ready_to_send(
+    cb: &mut dyn MiniDrvTransferCallback,
+    cancel: &CancelToken,
+    cancelled: bool,
+    status: Option<HResult>,
+    delay: Duration,
+) -> bool {
+    if let Some(code) = status {
+        if let Ok(Flow::Cancelled) = cb.device_status(code, 0) {
+            return false;
+        }
+    }
+    if !delay.is_zero() && !cancelled && cancel.sleep(delay) {
+        return false;
+    }
+    cancelled || !cancel.is_cancelled()
+}
+
+/// Refuses device-specific (`--set`) options: neither network driver declares any.
+pub fn no_options(request: &ScanRequest, driver: &str) -> Result<(), DeviceError> {
+    match request.options.keys().next() {
+        Some(name) => Err(DeviceError::new(
+            DeviceErrorKind::InvalidRequest,
+            format!("unknown option `{name}`: the {driver} driver has no device-specific options"),
+        )),
+        None => Ok(()),
+    }
 }

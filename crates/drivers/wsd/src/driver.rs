@@ -11,7 +11,7 @@ use scanwire_core::device::{
     Encoding, PageData, ScanRequest,
 };
 use scanwire_core::transfer::{
-    CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, StreamHandle,
+    CancelToken, Flow, MiniDrvTransferCallback, StreamHandle,
 };
 use scanwire_network::{encoding_of_mime, page, AppStop};
 use scanwire_wsd::{Body, Envelope, Limits, MediaType, ScannerElements, XopEvent, XopReader};
@@ -158,12 +158,7 @@ impl Device for WsdDevice {
         cb: &mut dyn MiniDrvTransferCallback,
         cancel: &CancelToken,
     ) -> AcquireResult {
-        if let Some(name) = request.options.keys().next() {
-            return Err(DeviceError::new(
-                DeviceErrorKind::InvalidRequest,
-                format!("unknown option `{name}`: the WSD driver has no device-specific options"),
-            ));
-        }
+        page::no_options(request, "WSD")?;
         let formats = self
             .elements
             .configuration
@@ -250,17 +245,7 @@ impl Session<'_> {
                     delay,
                     status,
                 } => {
-                    if let Some(code) = status {
-                        if let Ok(Flow::Cancelled) = self.cb.device_status(code, 0) {
-                            step = self.on_cancel(None);
-                            continue;
-                        }
-                    }
-                    if !delay.is_zero() && !self.cancelled && self.cancel.sleep(delay) {
-                        step = self.on_cancel(None);
-                        continue;
-                    }
-                    if !self.cancelled && self.cancel.is_cancelled() {
+                    if !page::ready_to_send(self.cb, self.cancel, self.cancelled, status, delay) {
                         step = self.on_cancel(None);
                         continue;
                     }
