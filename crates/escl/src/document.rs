@@ -2,10 +2,10 @@
 
 use crate::caps::ScannerCapabilities;
 use crate::error::Error;
-use scanwire_xml::Limits;
 use crate::settings::ScanSettings;
 use crate::status::{ScanImageInfo, ScannerStatus};
 use crate::{read, write};
+use scanwire_xml::Limits;
 
 /// An eSCL XML document type: [`ScannerCapabilities`], [`ScanSettings`], [`ScannerStatus`] or
 /// [`ScanImageInfo`].

@@ -3,11 +3,11 @@
 
 use crate::caps::{Adf, InputCaps, Justification, ScannerCapabilities, SettingProfile};
 use crate::error::Error;
-use scanwire_xml::Limits;
 use crate::ns::{local_part, Element, Ns};
 use crate::settings::{ScanRegion, ScanSettings};
 use crate::status::{JobInfo, ScanImageInfo, ScannerStatus};
 use crate::values::{ContentRegionUnits, Range, Resolution, ResolutionRange, SupportedResolutions};
+use scanwire_xml::Limits;
 
 /// Parses `xml` and checks that its root is `expected` (`scan:Name`).
 fn root(xml: &[u8], limits: &Limits, expected: &'static str) -> Result<Element, Error> {

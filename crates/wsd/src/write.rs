@@ -380,11 +380,7 @@ fn document_parameters(out: &mut Writer, name: &str, p: &DocumentParameters) {
     let leaf = |out: &mut Writer, local: &str, v: Option<String>| {
         if let Some(v) = v {
             if must(local) {
-                out.leaf_attrs(
-                    &format!("scan:{local}"),
-                    &[("scan:MustHonor", "true")],
-                    &v,
-                );
+                out.leaf_attrs(&format!("scan:{local}"), &[("scan:MustHonor", "true")], &v);
             } else {
                 out.leaf(&format!("scan:{local}"), &v);
             }

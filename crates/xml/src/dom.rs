@@ -253,7 +253,9 @@ impl<'i, N: Namespace, E: From<Error>> Builder<'i, N, E> {
                     Some(element) => self.close(element, start)?,
                     // quick-xml reports unmatched end tags itself; this is a safety net.
                     None => {
-                        return Err(self.malformed_at(start, "end tag without a start tag").into())
+                        return Err(self
+                            .malformed_at(start, "end tag without a start tag")
+                            .into())
                     }
                 },
                 Event::Text(t) => {
@@ -279,15 +281,16 @@ impl<'i, N: Namespace, E: From<Error>> Builder<'i, N, E> {
             }
         }
         if let Some(open) = self.stack.last() {
-            return Err(self.malformed_at(
-                self.input.len(),
-                format!(
-                    "document ends inside <{}> (opened on line {}); it is truncated",
-                    open.display_name(),
-                    open.line
-                ),
-            )
-            .into());
+            return Err(self
+                .malformed_at(
+                    self.input.len(),
+                    format!(
+                        "document ends inside <{}> (opened on line {}); it is truncated",
+                        open.display_name(),
+                        open.line
+                    ),
+                )
+                .into());
         }
         let root = self.root.ok_or(Error::NoRoot)?;
         Ok(Document {

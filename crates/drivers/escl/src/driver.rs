@@ -12,9 +12,7 @@ use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
     Encoding, PageData, ScanRequest,
 };
-use scanwire_core::transfer::{
-    CancelToken, Flow, MiniDrvTransferCallback, StreamHandle,
-};
+use scanwire_core::transfer::{CancelToken, Flow, MiniDrvTransferCallback, StreamHandle};
 use scanwire_escl::{Document, ScannerCapabilities};
 use scanwire_network::{encoding_of_mime, page, AppStop};
 use std::cell::RefCell;
@@ -443,7 +441,8 @@ impl Session<'_> {
             PngRows::new(source, Some(self.request.mode)).map_err(|e| fail(bad_page(e)))?
         };
         let (conv, height) = (rows.conv, rows.height);
-        let info = page::page_info(self.request, 
+        let info = page::page_info(
+            self.request,
             number,
             PageData::Raster {
                 pixel: conv.pixel,
@@ -529,7 +528,6 @@ impl Session<'_> {
         }
         Ok(PageEnd::Done(Some(stream)))
     }
-
 }
 
 /// Appends body chunks to `buf` until it holds at least `len` bytes or the body ends.

@@ -23,8 +23,8 @@ use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureSch
 use scanwire_core::device::DeviceError;
 use scanwire_core::transfer::CancelToken;
 use scanwire_network::flight::BodyError;
-use scanwire_network::Reporter;
 pub(crate) use scanwire_network::Interrupted;
+use scanwire_network::Reporter;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

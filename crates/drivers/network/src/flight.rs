@@ -259,9 +259,10 @@ mod tests {
         let flight = InFlight::start("test-http", None, bad, |r: Reporter<u16>| {
             assert!(r.head(200));
             match r.pump(&mut &b"abc"[..], Some(10)) {
-                Err(BodyError::Short { received: 3, expected: 10 }) => {
-                    r.fail(bad("3 of 10 bytes".into()))
-                }
+                Err(BodyError::Short {
+                    received: 3,
+                    expected: 10,
+                }) => r.fail(bad("3 of 10 bytes".into())),
                 other => panic!("{other:?}"),
             }
         });

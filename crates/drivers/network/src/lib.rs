@@ -8,7 +8,7 @@
 //!   driver's `http.rs`.
 //! - [`page`]: handing a page to the application (the page's [`PageInfo`], its stream, its
 //!   STATUS messages) and the application's side of failing.
-//! - [`wire`]: what to receive from the scanner for a request: the asked-for encoding passed
+//! - [`wire`](mod@wire): what to receive from the scanner for a request: the asked-for encoding passed
 //!   through, else PNG or JPEG decoded to rows.
 //!
 //! The job state machines stay in each driver's `protocol.rs`: eSCL polls `NextDocument` with

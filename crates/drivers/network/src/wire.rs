@@ -1,8 +1,8 @@
 //! What to receive from a scanner for a request (the part of each driver's `options.rs`
 //! mapping that does not depend on the protocol's vocabulary).
 
-use scanwire_core::device::{Capabilities, DeviceError, DeviceErrorKind, Encoding, ScanRequest};
 use scanwire_core::device::SourceCaps;
+use scanwire_core::device::{Capabilities, DeviceError, DeviceErrorKind, Encoding, ScanRequest};
 
 /// The source a request scans from and what the scanner is asked to send.
 #[derive(Debug)]

@@ -10,9 +10,7 @@ use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
     Encoding, PageData, ScanRequest,
 };
-use scanwire_core::transfer::{
-    CancelToken, Flow, MiniDrvTransferCallback, StreamHandle,
-};
+use scanwire_core::transfer::{CancelToken, Flow, MiniDrvTransferCallback, StreamHandle};
 use scanwire_network::{encoding_of_mime, page, AppStop};
 use scanwire_wsd::{Body, Envelope, Limits, MediaType, ScannerElements, XopEvent, XopReader};
 use std::cell::RefCell;
@@ -386,7 +384,8 @@ impl Session<'_> {
             ))
         })?;
         drop(image);
-        let info = page::page_info(self.request, 
+        let info = page::page_info(
+            self.request,
             number,
             PageData::Raster {
                 pixel: raster.pixel,
@@ -437,7 +436,8 @@ impl Session<'_> {
             PngRows::new(source, Some(self.request.mode)).map_err(fail)?
         };
         let (conv, height) = (rows.conv, rows.height);
-        let info = page::page_info(self.request, 
+        let info = page::page_info(
+            self.request,
             number,
             PageData::Raster {
                 pixel: conv.pixel,

@@ -9,8 +9,8 @@ use crate::protocol::Request;
 use scanwire_core::device::DeviceError;
 use scanwire_core::transfer::CancelToken;
 use scanwire_network::flight::BodyError;
-use scanwire_network::Reporter;
 pub use scanwire_network::Interrupted;
+use scanwire_network::Reporter;
 use std::time::Duration;
 
 /// Largest SOAP answer other than an image (the Kyocera's elements are 12 KB).
