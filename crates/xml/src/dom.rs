@@ -89,6 +89,28 @@ impl<N: Namespace> Element<N> {
         self.children.iter().filter(move |c| c.is(name))
     }
 
+    /// The non-empty text of the first child named `name`; an empty element counts as absent
+    /// (`<scan:UUID/>` says no more than a missing one).
+    pub fn text_of(&self, name: &str) -> Option<String> {
+        self.child(name)
+            .filter(|e| !e.text.is_empty())
+            .map(|e| e.text.clone())
+    }
+
+    /// The first child named `name`, which must be there.
+    pub fn required(&self, name: &str) -> Result<&Element<N>, Missing> {
+        self.child(name).ok_or_else(|| self.missing(name))
+    }
+
+    /// That the child `name` is missing here.
+    pub fn missing(&self, name: &str) -> Missing {
+        Missing {
+            element: name.to_owned(),
+            parent: self.display_name(),
+            line: self.line,
+        }
+    }
+
     /// The value of the attribute with local name `local` in a namespace that
     /// [`Namespace::attribute_in`] accepts for this element.
     pub fn attr(&self, local: &str) -> Option<&str> {
@@ -97,6 +119,18 @@ impl<N: Namespace> Element<N> {
             .find(|(ns, name, _)| ns.attribute_in(&self.ns) && name == local)
             .map(|(_, _, value)| value.as_str())
     }
+}
+
+/// A required element that is absent; the protocol errors' `Missing` variant (converted by
+/// [`from_xml_error!`](crate::from_xml_error)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The element that is missing, as the reader names it (`scan:JobId`).
+    pub element: String,
+    /// The element that should contain it, with its conventional prefix.
+    pub parent: String,
+    /// Line of the parent.
+    pub line: u32,
 }
 
 /// A parsed document: the root and, when the namespace type keeps them

@@ -64,9 +64,10 @@ pub enum Error {
     NoRoot,
 }
 
-/// `impl From<scanwire_xml::Error> for $target`, for a protocol error enum that has variants
-/// of the same names and fields as [`Error`] (its own words in their messages): each refusal
-/// of the XML layer becomes the protocol's variant of that name.
+/// `impl From<scanwire_xml::Error> for $target` and `impl From<scanwire_xml::Missing>`, for a
+/// protocol error enum that has variants of the same names and fields as [`Error`] and a
+/// `Missing { element, parent, line }` (its own words in their messages): each refusal of the
+/// XML layer becomes the protocol's variant of that name.
 #[macro_export]
 macro_rules! from_xml_error {
     ($target:ty) => {
@@ -97,6 +98,16 @@ macro_rules! from_xml_error {
                         message,
                     },
                     X::NoRoot => Self::NoRoot,
+                }
+            }
+        }
+
+        impl ::core::convert::From<$crate::Missing> for $target {
+            fn from(m: $crate::Missing) -> Self {
+                Self::Missing {
+                    element: m.element,
+                    parent: m.parent,
+                    line: m.line,
                 }
             }
         }

@@ -37,6 +37,6 @@ mod dom;
 mod error;
 mod write;
 
-pub use dom::{is_xml_char, is_xml_space, parse, Document, Element, Namespace};
+pub use dom::{is_xml_char, is_xml_space, parse, Document, Element, Missing, Namespace};
 pub use error::{Error, Limits};
 pub use write::{escape_into, Writer};
