@@ -1,10 +1,11 @@
 //! The [`Document`] trait: one read/write entry point per eSCL document type.
 
 use crate::caps::ScannerCapabilities;
-use crate::error::{Error, Limits};
+use crate::error::Error;
 use crate::settings::ScanSettings;
 use crate::status::{ScanImageInfo, ScannerStatus};
 use crate::{read, write};
+use scanwire_xml::Limits;
 
 /// An eSCL XML document type: [`ScannerCapabilities`], [`ScanSettings`], [`ScannerStatus`] or
 /// [`ScanImageInfo`].

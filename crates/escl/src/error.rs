@@ -4,10 +4,13 @@
 ///
 /// Every variant names the offending element or position, so a server can send the message back
 /// in a 400 response and a client can log it as it is.
+///
+/// `TooLarge` to `NoRoot` are the XML layer's refusals ([`scanwire_xml::Error`], converted by
+/// `From`), repeated here so that callers match one enum and read this protocol's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The document is larger than [`Limits::max_bytes`].
+    /// The document is larger than [`crate::Limits::max_bytes`].
     #[error("document is {size} bytes; the limit is {limit} bytes")]
     TooLarge {
         /// Size of the document in bytes.
@@ -15,7 +18,7 @@ pub enum Error {
         /// The limit in force.
         limit: usize,
     },
-    /// Elements are nested deeper than [`Limits::max_depth`].
+    /// Elements are nested deeper than [`crate::Limits::max_depth`].
     #[error("elements are nested deeper than {limit} levels (line {line})")]
     TooDeep {
         /// The limit in force.
@@ -23,7 +26,7 @@ pub enum Error {
         /// Line of the element that went past it.
         line: u32,
     },
-    /// The document has more than [`Limits::max_elements`] elements.
+    /// The document has more than [`crate::Limits::max_elements`] elements.
     #[error("document has more than {limit} elements (line {line})")]
     TooManyElements {
         /// The limit in force.
@@ -31,7 +34,7 @@ pub enum Error {
         /// Line of the element that went past it.
         line: u32,
     },
-    /// An element has more than [`Limits::max_attributes`] attributes.
+    /// An element has more than [`crate::Limits::max_attributes`] attributes.
     #[error("<{element}> has more than {limit} attributes (line {line})")]
     TooManyAttributes {
         /// The limit in force.
@@ -117,7 +120,7 @@ pub enum Error {
 /// Coarse class of an [`Error`], for mapping to a response code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
-    /// A [`Limits`] bound was exceeded (a server answers 413 or 400).
+    /// A [`Limits`](crate::Limits) bound was exceeded (a server answers 413 or 400).
     Limit,
     /// Not UTF-8 or not well-formed XML.
     Syntax,
@@ -143,36 +146,5 @@ impl Error {
     }
 }
 
-/// Bounds a reader enforces before and while parsing.
-///
-/// A server parses XML from any client, so the defaults refuse what no real peer sends: real
-/// documents are at most ~20 KB, ~10 levels deep, ~600 elements and 27 attributes on one
-/// element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest accepted document, in bytes (default 1 MiB).
-    pub max_bytes: usize,
-    /// Deepest accepted element nesting, the root being level 1 (default 32).
-    pub max_depth: usize,
-    /// Most elements accepted in one document (default 20 000).
-    pub max_elements: usize,
-    /// Most attributes, namespace declarations included, on one element (default 128; the
-    /// HP ScanJet 4500 status root has 27). Bounds quick-xml's quadratic duplicate check.
-    pub max_attributes: usize,
-}
-
-impl Limits {
-    /// The default limits.
-    pub const DEFAULT: Limits = Limits {
-        max_bytes: 1024 * 1024,
-        max_depth: 32,
-        max_elements: 20_000,
-        max_attributes: 128,
-    };
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits::DEFAULT
-    }
-}
+// The XML layer's refusals, in eSCL's words ("document").
+scanwire_xml::from_xml_error!(Error);

@@ -32,7 +32,6 @@
 
 mod caps;
 mod document;
-mod dom;
 mod error;
 mod ns;
 mod read;
@@ -43,8 +42,10 @@ mod write;
 
 pub use caps::{Adf, InputCaps, Justification, ScannerCapabilities, SettingProfile};
 pub use document::Document;
-pub use error::{Error, ErrorKind, Limits};
+pub use error::{Error, ErrorKind};
 pub use ns::{ESCL_NS, PWG_NS};
+/// The bounds every eSCL reader enforces (the XML layer's, shared with WS-Scan).
+pub use scanwire_xml::Limits;
 pub use settings::{ScanRegion, ScanSettings};
 pub use status::{JobInfo, ScanImageInfo, ScannerStatus};
 pub use values::{

@@ -7,6 +7,8 @@
 /// The eSCL namespace (`scan:` by convention; HP's client writes `escl:`).
 pub const ESCL_NS: &str = "http://schemas.hp.com/imaging/escl/2011/05/03";
 
+use scanwire_xml::Namespace;
+
 /// The PWG Semantic Model namespace (`pwg:` by convention).
 pub const PWG_NS: &str = "http://www.pwg.org/schemas/2010/12/sm";
 
@@ -24,9 +26,14 @@ pub(crate) enum Ns {
     Other(String),
 }
 
-impl Ns {
-    /// Maps a namespace URI to [`Ns`].
-    pub(crate) fn from_uri(uri: &[u8]) -> Ns {
+/// eSCL's reading of names: see [`Ns::is_escl_family`] for why a family of namespaces
+/// matches by local name (WS-Scan, with overlapping local names, matches exactly).
+impl Namespace for Ns {
+    fn unqualified() -> Ns {
+        Ns::None
+    }
+
+    fn from_uri(uri: &[u8]) -> Ns {
         match uri {
             u if u == ESCL_NS.as_bytes() => Ns::Escl,
             u if u == PWG_NS.as_bytes() => Ns::Pwg,
@@ -34,11 +41,9 @@ impl Ns {
         }
     }
 
-    /// Meaning of a prefix that was used without being declared.
-    ///
     /// sane-airscan and some firmware emit `scan:`/`pwg:` names in fragments without `xmlns`
     /// declarations; the conventional meaning is the only sensible reading.
-    pub(crate) fn from_undeclared_prefix(prefix: &[u8]) -> Ns {
+    fn from_undeclared_prefix(prefix: &[u8]) -> Ns {
         match prefix {
             b"scan" | b"escl" => Ns::Escl,
             b"pwg" => Ns::Pwg,
@@ -46,6 +51,29 @@ impl Ns {
         }
     }
 
+    /// The conventional prefix (`scan:`/`pwg:`), or `{uri}` for a foreign namespace.
+    fn display_prefix(&self) -> String {
+        match self {
+            Ns::Escl => "scan:".to_owned(),
+            Ns::Pwg => "pwg:".to_owned(),
+            Ns::None => String::new(),
+            Ns::Other(uri) => format!("{{{uri}}}"),
+        }
+    }
+
+    /// Whether this is the eSCL element `name` (`prefix:Local`; the prefix is documentation
+    /// only).
+    fn element_is(&self, local: &str, name: &str) -> bool {
+        self.is_escl_family() && local == local_part(name)
+    }
+
+    /// An attribute in an eSCL namespace or none, whatever the element's.
+    fn attribute_in(&self, _element: &Ns) -> bool {
+        self.is_escl_family()
+    }
+}
+
+impl Ns {
     /// Whether names in this namespace take part in eSCL matching.
     ///
     /// Devices put elements in the "wrong" one of the two namespaces (Canon `scan:ContentType`,
@@ -55,17 +83,10 @@ impl Ns {
     pub(crate) fn is_escl_family(&self) -> bool {
         matches!(self, Ns::Escl | Ns::Pwg | Ns::None)
     }
-
-    /// The conventional prefix (with colon) used when naming an element in an error message.
-    pub(crate) fn display_prefix(&self) -> String {
-        match self {
-            Ns::Escl => "scan:".to_owned(),
-            Ns::Pwg => "pwg:".to_owned(),
-            Ns::None => String::new(),
-            Ns::Other(uri) => format!("{{{uri}}}"),
-        }
-    }
 }
+
+/// An element of an eSCL document.
+pub(crate) type Element = scanwire_xml::Element<Ns>;
 
 /// The local part of a `prefix:Local` name (the whole name if it has no prefix).
 pub(crate) fn local_part(name: &str) -> &str {

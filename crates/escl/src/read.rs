@@ -2,12 +2,12 @@
 //! elements, attributes and element order are ignored.
 
 use crate::caps::{Adf, InputCaps, Justification, ScannerCapabilities, SettingProfile};
-use crate::dom::{self, Element};
-use crate::error::{Error, Limits};
-use crate::ns::{local_part, Ns};
+use crate::error::Error;
+use crate::ns::{local_part, Element, Ns};
 use crate::settings::{ScanRegion, ScanSettings};
 use crate::status::{JobInfo, ScanImageInfo, ScannerStatus};
 use crate::values::{ContentRegionUnits, Range, Resolution, ResolutionRange, SupportedResolutions};
+use scanwire_xml::Limits;
 
 /// Parses `xml` and checks that its root is `expected` (`scan:Name`).
 fn root(xml: &[u8], limits: &Limits, expected: &'static str) -> Result<Element, Error> {
@@ -23,7 +23,7 @@ fn root(xml: &[u8], limits: &Limits, expected: &'static str) -> Result<Element, 
             })
         }
     };
-    dom::parse(xml, limits, &root_ok)
+    scanwire_xml::parse(xml, limits, &root_ok).map(|doc| doc.root)
 }
 
 pub(crate) fn capabilities(xml: &[u8], limits: &Limits) -> Result<ScannerCapabilities, Error> {
@@ -53,13 +53,13 @@ pub(crate) fn capabilities(xml: &[u8], limits: &Limits) -> Result<ScannerCapabil
         return Err(Error::NoInputSource { line: root.line });
     }
     Ok(ScannerCapabilities {
-        version: text(&root, "pwg:Version"),
-        make_and_model: text(&root, "pwg:MakeAndModel"),
-        serial_number: text(&root, "pwg:SerialNumber"),
-        manufacturer: text(&root, "scan:Manufacturer"),
-        uuid: text(&root, "scan:UUID"),
-        admin_uri: text(&root, "scan:AdminURI"),
-        icon_uri: text(&root, "scan:IconURI"),
+        version: root.text_of("pwg:Version"),
+        make_and_model: root.text_of("pwg:MakeAndModel"),
+        serial_number: root.text_of("pwg:SerialNumber"),
+        manufacturer: root.text_of("scan:Manufacturer"),
+        uuid: root.text_of("scan:UUID"),
+        admin_uri: root.text_of("scan:AdminURI"),
+        icon_uri: root.text_of("scan:IconURI"),
         platen,
         adf,
         camera,
@@ -183,7 +183,7 @@ fn setting_profile(e: &Element) -> Result<SettingProfile, Error> {
             let axis = |range_name: &'static str, plain: &str| -> Result<Range, Error> {
                 match r.child(range_name).or_else(|| r.child(plain)) {
                     Some(a) => range(a),
-                    None => Err(missing(r, range_name)),
+                    None => Err(Error::from(r.missing(range_name))),
                 }
             };
             supported_resolutions.ranges.push(ResolutionRange {
@@ -226,14 +226,14 @@ pub(crate) fn settings(xml: &[u8], limits: &Limits) -> Result<ScanSettings, Erro
         None => None,
     };
     Ok(ScanSettings {
-        version: text(&root, "pwg:Version"),
+        version: root.text_of("pwg:Version"),
         intent: value(&root, "scan:Intent"),
         scan_regions,
         scan_regions_must_honor,
         input_source: value(&root, "pwg:InputSource"),
         color_mode: value(&root, "scan:ColorMode"),
-        document_format: text(&root, "pwg:DocumentFormat"),
-        document_format_ext: text(&root, "scan:DocumentFormatExt"),
+        document_format: root.text_of("pwg:DocumentFormat"),
+        document_format_ext: root.text_of("scan:DocumentFormatExt"),
         x_resolution: opt_u32(&root, "scan:XResolution")?,
         y_resolution: opt_u32(&root, "scan:YResolution")?,
         duplex: opt_bool(&root, "scan:Duplex")?,
@@ -272,14 +272,14 @@ fn scan_region(e: &Element) -> Result<ScanRegion, Error> {
 
 pub(crate) fn status(xml: &[u8], limits: &Limits) -> Result<ScannerStatus, Error> {
     let root = root(xml, limits, "scan:ScannerStatus")?;
-    let state = required(&root, "pwg:State")?;
+    let state = root.required("pwg:State")?;
     let jobs = root
         .children_named("scan:Jobs")
         .flat_map(|j| j.children_named("scan:JobInfo"))
         .map(job_info)
         .collect::<Result<_, _>>()?;
     Ok(ScannerStatus {
-        version: text(&root, "pwg:Version"),
+        version: root.text_of("pwg:Version"),
         state: state.text.as_str().into(),
         adf_state: value(&root, "scan:AdfState"),
         jobs,
@@ -288,8 +288,8 @@ pub(crate) fn status(xml: &[u8], limits: &Limits) -> Result<ScannerStatus, Error
 
 fn job_info(e: &Element) -> Result<JobInfo, Error> {
     Ok(JobInfo {
-        job_uri: required(e, "pwg:JobUri")?.text.clone(),
-        job_uuid: text(e, "pwg:JobUuid"),
+        job_uri: e.required("pwg:JobUri")?.text.clone(),
+        job_uuid: e.text_of("pwg:JobUuid"),
         age: opt_u32(e, "scan:Age")?,
         images_completed: opt_u32(e, "pwg:ImagesCompleted")?,
         images_to_transfer: opt_u32(e, "pwg:ImagesToTransfer")?,
@@ -301,8 +301,8 @@ fn job_info(e: &Element) -> Result<JobInfo, Error> {
 pub(crate) fn image_info(xml: &[u8], limits: &Limits) -> Result<ScanImageInfo, Error> {
     let root = root(xml, limits, "scan:ScanImageInfo")?;
     Ok(ScanImageInfo {
-        job_uri: text(&root, "pwg:JobUri"),
-        job_uuid: text(&root, "pwg:JobUuid"),
+        job_uri: root.text_of("pwg:JobUri"),
+        job_uuid: root.text_of("pwg:JobUuid"),
         actual_width: req_u32(&root, "scan:ActualWidth")?,
         actual_height: req_u32(&root, "scan:ActualHeight")?,
         actual_bytes_per_line: opt_u32(&root, "scan:ActualBytesPerLine")?,
@@ -311,27 +311,6 @@ pub(crate) fn image_info(xml: &[u8], limits: &Limits) -> Result<ScanImageInfo, E
 }
 
 // ---- helpers ---------------------------------------------------------------------------------
-
-fn missing(parent: &Element, name: &str) -> Error {
-    Error::Missing {
-        element: name.to_owned(),
-        parent: parent.display_name(),
-        line: parent.line,
-    }
-}
-
-fn required<'a>(parent: &'a Element, name: &str) -> Result<&'a Element, Error> {
-    parent.child(name).ok_or_else(|| missing(parent, name))
-}
-
-/// The text of an optional leaf; an empty element counts as absent (`<scan:UUID/>` says no
-/// more than a missing one).
-fn text(parent: &Element, name: &str) -> Option<String> {
-    parent
-        .child(name)
-        .filter(|e| !e.text.is_empty())
-        .map(|e| e.text.clone())
-}
 
 fn texts(parent: &Element, name: &str) -> Vec<String> {
     parent
@@ -387,7 +366,7 @@ const U32_EXPECTED: &str = "an integer from 0 to 4294967295";
 const I32_EXPECTED: &str = "an integer from -2147483648 to 2147483647";
 
 fn req_u32(parent: &Element, name: &str) -> Result<u32, Error> {
-    number(required(parent, name)?, U32_EXPECTED)
+    number(parent.required(name)?, U32_EXPECTED)
 }
 
 fn opt_u32(parent: &Element, name: &str) -> Result<Option<u32>, Error> {
@@ -430,8 +409,8 @@ fn opt_bool(parent: &Element, name: &str) -> Result<Option<bool>, Error> {
 
 fn range(e: &Element) -> Result<Range, Error> {
     Ok(Range {
-        min: number(required(e, "scan:Min")?, I32_EXPECTED)?,
-        max: number(required(e, "scan:Max")?, I32_EXPECTED)?,
+        min: number(e.required("scan:Min")?, I32_EXPECTED)?,
+        max: number(e.required("scan:Max")?, I32_EXPECTED)?,
         normal: opt_i32(e, "scan:Normal")?,
         step: opt_i32(e, "scan:Step")?,
     })

@@ -4,98 +4,32 @@
 //! always declare and use exactly these two prefixes. Output is UTF-8, indented by two spaces,
 //! with `<?xml version="1.0" encoding="UTF-8"?>`.
 
-use std::fmt::Write as _;
+use scanwire_xml::Writer;
 
 use crate::caps::{Adf, InputCaps, ScannerCapabilities, SettingProfile};
-use crate::dom::is_xml_char;
 use crate::ns::{ESCL_NS, PWG_NS};
 use crate::settings::ScanSettings;
 use crate::status::{JobInfo, ScanImageInfo, ScannerStatus};
 use crate::values::Range;
 
-/// A minimal pretty-printing writer; element names are trusted literals from this module.
-struct Out {
-    buf: String,
-    depth: usize,
-    root: &'static str,
+/// Starts an eSCL document: `root` declaring exactly the two prefixes.
+fn document(root: &str) -> Writer {
+    Writer::document(root, &[("xmlns:scan", ESCL_NS), ("xmlns:pwg", PWG_NS)])
 }
 
-impl Out {
-    fn new(root: &'static str) -> Self {
-        let mut buf = String::with_capacity(4096);
-        buf.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            buf,
-            "<{root} xmlns:scan=\"{ESCL_NS}\" xmlns:pwg=\"{PWG_NS}\">"
-        );
-        Out {
-            buf,
-            depth: 1,
-            root,
+/// eSCL's range element (`scan:Min`, `scan:Max`, `scan:Normal`, `scan:Step`); WS-Scan's
+/// ranges are other elements (`MinValue`/`MaxValue`), so this stays with eSCL.
+trait EsclWriter {
+    fn range(&mut self, name: &str, range: &Range);
+
+    fn opt_range(&mut self, name: &str, range: Option<&Range>) {
+        if let Some(r) = range {
+            self.range(name, r);
         }
     }
+}
 
-    fn indent(&mut self) {
-        for _ in 0..self.depth {
-            self.buf.push_str("  ");
-        }
-    }
-
-    fn open(&mut self, name: &str) {
-        self.open_with(name, None);
-    }
-
-    /// `<name attr="value">` with an optional attribute.
-    fn open_with(&mut self, name: &str, attr: Option<(&str, &str)>) {
-        self.indent();
-        self.buf.push('<');
-        self.buf.push_str(name);
-        if let Some((key, value)) = attr {
-            let _ = write!(self.buf, " {key}=\"");
-            escape_into(&mut self.buf, value, true);
-            self.buf.push('"');
-        }
-        self.buf.push_str(">\n");
-        self.depth += 1;
-    }
-
-    fn close(&mut self, name: &str) {
-        self.depth -= 1;
-        self.indent();
-        let _ = writeln!(self.buf, "</{name}>");
-    }
-
-    fn leaf(&mut self, name: &str, text: &str) {
-        self.indent();
-        let _ = write!(self.buf, "<{name}>");
-        escape_into(&mut self.buf, text, false);
-        let _ = writeln!(self.buf, "</{name}>");
-    }
-
-    fn opt<T: ToString>(&mut self, name: &str, value: Option<T>) {
-        if let Some(v) = value {
-            self.leaf(name, &v.to_string());
-        }
-    }
-
-    fn opt_bool(&mut self, name: &str, value: Option<bool>) {
-        if let Some(v) = value {
-            self.leaf(name, if v { "true" } else { "false" });
-        }
-    }
-
-    /// `<container><item>..</item>...</container>`, omitted when `items` is empty.
-    fn list<T: ToString>(&mut self, container: &str, item: &str, items: &[T]) {
-        if items.is_empty() {
-            return;
-        }
-        self.open(container);
-        for v in items {
-            self.leaf(item, &v.to_string());
-        }
-        self.close(container);
-    }
-
+impl EsclWriter for Writer {
     fn range(&mut self, name: &str, range: &Range) {
         self.open(name);
         self.leaf("scan:Min", &range.min.to_string());
@@ -104,42 +38,10 @@ impl Out {
         self.opt("scan:Step", range.step);
         self.close(name);
     }
-
-    fn opt_range(&mut self, name: &str, range: Option<&Range>) {
-        if let Some(r) = range {
-            self.range(name, r);
-        }
-    }
-
-    fn finish(mut self) -> String {
-        self.depth -= 1;
-        let _ = writeln!(self.buf, "</{}>", self.root);
-        self.buf
-    }
-}
-
-/// Escapes markup characters. Characters XML 1.0 cannot carry at all (controls other than tab,
-/// newline and carriage return, U+FFFE, U+FFFF) become U+FFFD so the output stays well-formed;
-/// the readers never produce them. Carriage returns are written as `&#13;` because a parser
-/// would otherwise normalize them to newlines.
-fn escape_into(buf: &mut String, text: &str, attribute: bool) {
-    for c in text.chars() {
-        match c {
-            '&' => buf.push_str("&amp;"),
-            '<' => buf.push_str("&lt;"),
-            '>' => buf.push_str("&gt;"),
-            '"' if attribute => buf.push_str("&quot;"),
-            '\r' => buf.push_str("&#13;"),
-            '\n' if attribute => buf.push_str("&#10;"),
-            '\t' if attribute => buf.push_str("&#9;"),
-            c if !is_xml_char(c) => buf.push('\u{FFFD}'),
-            c => buf.push(c),
-        }
-    }
 }
 
 pub(crate) fn capabilities(caps: &ScannerCapabilities) -> String {
-    let mut out = Out::new("scan:ScannerCapabilities");
+    let mut out = document("scan:ScannerCapabilities");
     out.opt("pwg:Version", caps.version.as_deref());
     out.opt("pwg:MakeAndModel", caps.make_and_model.as_deref());
     out.opt("pwg:SerialNumber", caps.serial_number.as_deref());
@@ -188,7 +90,7 @@ pub(crate) fn capabilities(caps: &ScannerCapabilities) -> String {
     out.finish()
 }
 
-fn write_adf(out: &mut Out, adf: &Adf) {
+fn write_adf(out: &mut Writer, adf: &Adf) {
     out.open("scan:Adf");
     if let Some(simplex) = &adf.simplex {
         input_caps(out, "scan:AdfSimplexInputCaps", simplex);
@@ -207,7 +109,7 @@ fn write_adf(out: &mut Out, adf: &Adf) {
     out.close("scan:Adf");
 }
 
-fn input_caps(out: &mut Out, name: &str, caps: &InputCaps) {
+fn input_caps(out: &mut Writer, name: &str, caps: &InputCaps) {
     out.open(name);
     out.opt("scan:MinWidth", caps.min_width);
     out.leaf("scan:MaxWidth", &caps.max_width.to_string());
@@ -246,7 +148,7 @@ fn input_caps(out: &mut Out, name: &str, caps: &InputCaps) {
     out.close(name);
 }
 
-fn setting_profile(out: &mut Out, p: &SettingProfile) {
+fn setting_profile(out: &mut Writer, p: &SettingProfile) {
     out.open("scan:SettingProfile");
     out.list("scan:ColorModes", "scan:ColorMode", &p.color_modes);
     out.list("scan:ContentTypes", "pwg:ContentType", &p.content_types);
@@ -292,14 +194,14 @@ fn setting_profile(out: &mut Out, p: &SettingProfile) {
 }
 
 pub(crate) fn settings(s: &ScanSettings) -> String {
-    let mut out = Out::new("scan:ScanSettings");
+    let mut out = document("scan:ScanSettings");
     out.opt("pwg:Version", s.version.as_deref());
     out.opt("scan:Intent", s.intent.as_ref());
     if !s.scan_regions.is_empty() || s.scan_regions_must_honor.is_some() {
         let must_honor = s
             .scan_regions_must_honor
             .map(|v| ("pwg:MustHonor", if v { "true" } else { "false" }));
-        out.open_with("pwg:ScanRegions", must_honor);
+        out.open_attrs("pwg:ScanRegions", must_honor.as_slice());
         for r in &s.scan_regions {
             out.open("pwg:ScanRegion");
             out.leaf("pwg:ContentRegionUnits", r.units.as_str());
@@ -344,7 +246,7 @@ pub(crate) fn settings(s: &ScanSettings) -> String {
 }
 
 pub(crate) fn status(s: &ScannerStatus) -> String {
-    let mut out = Out::new("scan:ScannerStatus");
+    let mut out = document("scan:ScannerStatus");
     out.opt("pwg:Version", s.version.as_deref());
     out.leaf("pwg:State", s.state.as_str());
     out.opt("scan:AdfState", s.adf_state.as_ref());
@@ -358,7 +260,7 @@ pub(crate) fn status(s: &ScannerStatus) -> String {
     out.finish()
 }
 
-fn job_info(out: &mut Out, job: &JobInfo) {
+fn job_info(out: &mut Writer, job: &JobInfo) {
     out.open("scan:JobInfo");
     out.leaf("pwg:JobUri", &job.job_uri);
     out.opt("pwg:JobUuid", job.job_uuid.as_deref());
@@ -375,7 +277,7 @@ fn job_info(out: &mut Out, job: &JobInfo) {
 }
 
 pub(crate) fn image_info(info: &ScanImageInfo) -> String {
-    let mut out = Out::new("scan:ScanImageInfo");
+    let mut out = document("scan:ScanImageInfo");
     out.opt("pwg:JobUri", info.job_uri.as_deref());
     out.opt("pwg:JobUuid", info.job_uuid.as_deref());
     out.leaf("scan:ActualWidth", &info.actual_width.to_string());

@@ -4,6 +4,9 @@
 ///
 /// Every variant names the offending element, part or position, so a server can put the
 /// message in a fault's reason and a client can log it as it is.
+///
+/// `TooLarge` to `NoRoot` are the XML layer's refusals ([`scanwire_xml::Error`], converted by
+/// `From`), repeated here so that callers match one enum and read this protocol's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -208,6 +211,9 @@ pub enum MultipartError {
     },
 }
 
+// The XML layer's refusals, in WS-Scan's words ("message").
+scanwire_xml::from_xml_error!(Error);
+
 /// Coarse class of an [`Error`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -266,6 +272,18 @@ impl Limits {
         max_attributes: 128,
         max_parts: 64,
     };
+}
+
+impl Limits {
+    /// The bounds the XML layer enforces (all but the multipart's).
+    pub(crate) fn xml(&self) -> scanwire_xml::Limits {
+        scanwire_xml::Limits {
+            max_bytes: self.max_bytes,
+            max_depth: self.max_depth,
+            max_elements: self.max_elements,
+            max_attributes: self.max_attributes,
+        }
+    }
 }
 
 impl Default for Limits {

@@ -34,7 +34,6 @@
 #![warn(missing_docs)]
 
 mod discovery;
-mod dom;
 mod envelope;
 mod error;
 mod mime;

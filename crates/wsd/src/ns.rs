@@ -5,6 +5,8 @@
 //! newer revisions of a namespace that devices still send map to the same [`Ns`]. Writing
 //! uses the fixed prefixes of `docs/wsd.md`.
 
+use scanwire_xml::Namespace;
+
 /// SOAP 1.2 envelope.
 pub const SOAP_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
 /// SOAP 1.1 envelope (read only; sane-airscan accepts it too).
@@ -52,6 +54,67 @@ pub(crate) enum Ns {
     None,
     /// Anything else (vendor namespaces, `xml:`), or an undeclared prefix.
     Other(String),
+}
+
+/// WS-Scan's reading of names: the exact namespace, as its eight namespaces share local names
+/// (`wsa:Address`, `scan:Address`); eSCL, with one family, matches by local name instead.
+impl Namespace for Ns {
+    /// WS-Discovery's `Types` hold QNames in text, resolved against the message's declarations.
+    const KEEP_DECLARATIONS: bool = true;
+
+    fn unqualified() -> Ns {
+        Ns::None
+    }
+
+    fn from_uri(uri: &[u8]) -> Ns {
+        Ns::from_uri(uri)
+    }
+
+    fn from_undeclared_prefix(prefix: &[u8]) -> Ns {
+        Ns::Other(format!(
+            "undeclared prefix {}:",
+            String::from_utf8_lossy(prefix)
+        ))
+    }
+
+    fn display_prefix(&self) -> String {
+        self.prefix()
+    }
+
+    /// Whether this is `name`, written with this crate's prefixes (`scan:JobId`, `soap:Body`;
+    /// see [`Ns::of_prefix`]).
+    fn element_is(&self, local: &str, name: &str) -> bool {
+        let (prefix, name_local) = split(name);
+        local == name_local && *self == Ns::of_prefix(prefix)
+    }
+
+    /// Unqualified or in the element's own namespace (`Name`, `Valid`, `href`,
+    /// `scan:MustHonor`).
+    fn attribute_in(&self, element: &Ns) -> bool {
+        *self == Ns::None || self == element
+    }
+}
+
+/// An element of a WS-Scan message.
+pub(crate) type Element = scanwire_xml::Element<Ns>;
+
+/// A parsed WS-Scan message: its root and namespace declarations.
+pub(crate) type Document = scanwire_xml::Document<Ns>;
+
+/// Resolves a QName found in text: the last declaration of its prefix in the message
+/// (QNames in WS-Discovery `Types` use prefixes declared on the envelope).
+pub(crate) fn qname(doc: &Document, text: &str) -> QName {
+    let (prefix, local) = split(text);
+    let namespace = doc
+        .prefixes
+        .iter()
+        .rev()
+        .find(|(p, _)| p == prefix)
+        .map(|(_, uri)| uri.clone());
+    QName {
+        namespace,
+        local: local.to_string(),
+    }
 }
 
 impl Ns {

@@ -2,10 +2,9 @@
 //! elements, attributes and element order are ignored; text is trimmed.
 
 use crate::discovery::{DeviceMetadata, HostedService, Target};
-use crate::dom::{self, Document, Element};
 use crate::envelope::{Body, Envelope, Fault, Header};
 use crate::error::{Error, Limits};
-use crate::ns::{split, Ns};
+use crate::ns::{qname, split, Document, Element, Ns};
 use crate::scan::{
     Adf, CreatedJob, DeviceCondition, DeviceSettings, DocumentParameters, Exposure, ImageInfo,
     InputCaps, JobDescription, JobElements, JobStatus, MediaSide, Range, Region, ScanTicket,
@@ -37,7 +36,7 @@ pub(crate) fn envelope(xml: &[u8], limits: &Limits) -> Result<Envelope, Error> {
             })
         }
     };
-    let doc = dom::parse(xml, limits, &root_ok)?;
+    let doc = scanwire_xml::parse(xml, &limits.xml(), &root_ok)?;
     let root = &doc.root;
     let header = root.child("soap:Header").map(header).unwrap_or_default();
     let body_el = root
@@ -59,14 +58,15 @@ pub(crate) fn envelope(xml: &[u8], limits: &Limits) -> Result<Envelope, Error> {
 }
 
 fn header(h: &Element) -> Header {
-    let t = |name: &str| text(h, name);
+    let t = |name: &str| h.text_of(name);
     Header {
         to: t("wsa:To"),
         action: t("wsa:Action"),
         message_id: t("wsa:MessageID"),
         relates_to: t("wsa:RelatesTo"),
         reply_to: h.child("wsa:ReplyTo").and_then(|r| {
-            text(r, "wsa:Address").or_else(|| (!r.text.is_empty()).then(|| r.text.clone()))
+            r.text_of("wsa:Address")
+                .or_else(|| (!r.text.is_empty()).then(|| r.text.clone()))
         }),
         // Read when it is whole; a receiver does not depend on it.
         app_sequence: h.child("wsd:AppSequence").and_then(|a| {
@@ -92,20 +92,20 @@ fn body(doc: &Document, op: &Element) -> Result<Body, Error> {
                 .unwrap_or_default(),
         ),
         (Ns::Scan, "GetScannerElementsResponse") => Body::GetScannerElementsResponse(
-            scanner_elements(required(op, "scan:ScannerElements")?)?,
+            scanner_elements(op.required("scan:ScannerElements")?)?,
         ),
         (Ns::Scan, "ValidateScanTicketRequest") => {
-            Body::ValidateScanTicketRequest(ticket(required(op, "scan:ScanTicket")?)?)
+            Body::ValidateScanTicketRequest(ticket(op.required("scan:ScanTicket")?)?)
         }
         (Ns::Scan, "ValidateScanTicketResponse") => {
-            let info = required(op, "scan:ValidationInfo")?;
+            let info = op.required("scan:ValidationInfo")?;
             Body::ValidateScanTicketResponse {
                 valid_as_is: req_bool(info, "scan:ValidAsIs")?,
                 ticket: info.child("scan:ScanTicket").map(ticket).transpose()?,
             }
         }
         (Ns::Scan, "CreateScanJobRequest") => {
-            Body::CreateScanJobRequest(ticket(required(op, "scan:ScanTicket")?)?)
+            Body::CreateScanJobRequest(ticket(op.required("scan:ScanTicket")?)?)
         }
         (Ns::Scan, "CreateScanJobResponse") => Body::CreateScanJobResponse(created_job(op)?),
         (Ns::Scan, "RetrieveImageRequest") => Body::RetrieveImageRequest {
@@ -113,11 +113,11 @@ fn body(doc: &Document, op: &Element) -> Result<Body, Error> {
             job_token: req_text(op, "scan:JobToken")?,
             document_name: op
                 .child("scan:DocumentDescription")
-                .and_then(|d| text(d, "scan:DocumentName")),
+                .and_then(|d| d.text_of("scan:DocumentName")),
         },
         (Ns::Scan, "RetrieveImageResponse") => {
-            let data = required(op, "scan:ScanData")?;
-            let include = required(data, "xop:Include")?;
+            let data = op.required("scan:ScanData")?;
+            let include = data.required("xop:Include")?;
             let href = include.attr("href").ok_or_else(|| Error::Missing {
                 element: "href attribute".into(),
                 parent: include.display_name(),
@@ -143,7 +143,7 @@ fn body(doc: &Document, op: &Element) -> Result<Body, Error> {
                 .unwrap_or_default(),
         },
         (Ns::Scan, "GetJobElementsResponse") => {
-            Body::GetJobElementsResponse(job_elements(required(op, "scan:JobElements")?)?)
+            Body::GetJobElementsResponse(job_elements(op.required("scan:JobElements")?)?)
         }
         (Ns::Scan, "GetActiveJobsRequest") => Body::GetActiveJobsRequest,
         (Ns::Scan, "GetActiveJobsResponse") => Body::GetActiveJobsResponse(
@@ -161,7 +161,7 @@ fn body(doc: &Document, op: &Element) -> Result<Body, Error> {
         (Ns::Discovery, "Hello") => Body::Hello(target(doc, op)?),
         (Ns::Discovery, "Bye") => Body::Bye(target(doc, op)?),
         (Ns::Discovery, "Resolve") => Body::Resolve(req_text(
-            required(op, "wsa:EndpointReference")?,
+            op.required("wsa:EndpointReference")?,
             "wsa:Address",
         )?),
         (Ns::Discovery, "ResolveMatches") => Body::ResolveMatches(
@@ -187,20 +187,20 @@ fn fault(f: &Element) -> Fault {
     let mut subcode = None;
     let mut at = code.and_then(|c| c.child("soap:Subcode"));
     while let Some(s) = at {
-        if let Some(v) = text(s, "soap:Value") {
+        if let Some(v) = s.text_of("soap:Value") {
             subcode = Some(split(&v).1.to_string());
         }
         at = s.child("soap:Subcode");
     }
     // SOAP 1.1: faultcode / faultstring, unqualified.
     let code_text = code
-        .and_then(|c| text(c, "soap:Value"))
-        .or_else(|| text(f, "faultcode"))
+        .and_then(|c| c.text_of("soap:Value"))
+        .or_else(|| f.text_of("faultcode"))
         .unwrap_or_default();
     let reason = f
         .child("soap:Reason")
-        .and_then(|r| text(r, "soap:Text"))
-        .or_else(|| text(f, "faultstring"))
+        .and_then(|r| r.text_of("soap:Text"))
+        .or_else(|| f.text_of("faultstring"))
         .unwrap_or_default();
     let detail = f
         .child("soap:Detail")
@@ -262,9 +262,9 @@ pub(crate) fn scanner_elements(e: &Element) -> Result<ScannerElements, Error> {
 
 fn description(e: &Element) -> ScannerDescription {
     ScannerDescription {
-        name: text(e, "scan:ScannerName").unwrap_or_default(),
-        info: text(e, "scan:ScannerInfo"),
-        location: text(e, "scan:ScannerLocation"),
+        name: e.text_of("scan:ScannerName").unwrap_or_default(),
+        info: e.text_of("scan:ScannerInfo"),
+        location: e.text_of("scan:ScannerLocation"),
     }
 }
 
@@ -345,7 +345,7 @@ fn input_caps(e: &Element, p: &str) -> Result<InputCaps, Error> {
             None => Ok(Vec::new()),
         }
     };
-    let size = |n: &str| -> Result<Size, Error> { self::size(required(e, &name(n))?) };
+    let size = |n: &str| -> Result<Size, Error> { self::size(e.required(&name(n))?) };
     Ok(InputCaps {
         optical_resolution: e
             .child(&name("OpticalResolution"))
@@ -370,9 +370,9 @@ fn size(e: &Element) -> Result<Size, Error> {
 }
 
 pub(crate) fn status(e: &Element) -> Result<ScannerStatus, Error> {
-    let state = required(e, "scan:ScannerState")?;
+    let state = e.required("scan:ScannerState")?;
     Ok(ScannerStatus {
-        time: text(e, "scan:ScannerCurrentTime"),
+        time: e.text_of("scan:ScannerCurrentTime"),
         state: ScannerState::from(state.text.as_str()),
         reasons: list(e, "scan:ScannerStateReasons", "scan:ScannerStateReason")
             .into_iter()
@@ -385,7 +385,7 @@ pub(crate) fn status(e: &Element) -> Result<ScannerStatus, Error> {
                     .map(|c| {
                         Ok(DeviceCondition {
                             name: req_text(c, "scan:Name")?,
-                            component: text(c, "scan:Component"),
+                            component: c.text_of("scan:Component"),
                         })
                     })
                     .collect::<Result<Vec<_>, Error>>()
@@ -399,9 +399,9 @@ pub(crate) fn ticket(e: &Element) -> Result<ScanTicket, Error> {
     let job = e
         .child("scan:JobDescription")
         .map(|j| JobDescription {
-            name: text(j, "scan:JobName"),
-            user: text(j, "scan:JobOriginatingUserName"),
-            info: text(j, "scan:JobInformation"),
+            name: j.text_of("scan:JobName"),
+            user: j.text_of("scan:JobOriginatingUserName"),
+            info: j.text_of("scan:JobInformation"),
         })
         .unwrap_or_default();
     let params = e
@@ -432,11 +432,11 @@ fn document_parameters(e: &Element) -> Result<DocumentParameters, Error> {
     let mut must_honor = Vec::new();
     collect_must_honor(e, &mut must_honor);
     Ok(DocumentParameters {
-        format: text(e, "scan:Format").map(|f| Format::from(f.as_str())),
+        format: e.text_of("scan:Format").map(|f| Format::from(f.as_str())),
         compression_quality: opt_u32(e, "scan:CompressionQualityFactor")?,
         images_to_transfer: opt_u32(e, "scan:ImagesToTransfer")?,
-        input_source: text(e, "scan:InputSource").map(|s| s.as_str().into()),
-        content_type: text(e, "scan:ContentType"),
+        input_source: e.text_of("scan:InputSource").map(|s| s.as_str().into()),
+        content_type: e.text_of("scan:ContentType"),
         input_size: input_size
             .and_then(|i| i.child("scan:InputMediaSize"))
             .map(size)
@@ -487,7 +487,9 @@ fn media_side(e: &Element) -> Result<MediaSide, Error> {
                 })
             })
             .transpose()?,
-        color: text(e, "scan:ColorProcessing").map(|c| ColorEntry::from(c.as_str())),
+        color: e
+            .text_of("scan:ColorProcessing")
+            .map(|c| ColorEntry::from(c.as_str())),
         resolution: e.child("scan:Resolution").map(resolution).transpose()?,
     })
 }
@@ -529,7 +531,7 @@ fn created_job(e: &Element) -> Result<CreatedJob, Error> {
 fn job_status(e: &Element) -> Result<JobStatus, Error> {
     Ok(JobStatus {
         job_id: req_u32(e, "scan:JobId")?,
-        state: JobState::from(required(e, "scan:JobState")?.text.as_str()),
+        state: JobState::from(e.required("scan:JobState")?.text.as_str()),
         reasons: list(e, "scan:JobStateReasons", "scan:JobStateReason")
             .into_iter()
             .filter(|r| r != "None")
@@ -560,20 +562,22 @@ fn active_job(e: &Element) -> Result<JobElements, Error> {
 }
 
 fn qnames(doc: &Document, e: &Element, name: &str) -> Vec<crate::QName> {
-    text(e, name)
-        .map(|t| t.split_ascii_whitespace().map(|q| doc.qname(q)).collect())
+    e.text_of(name)
+        .map(|t| t.split_ascii_whitespace().map(|q| qname(doc, q)).collect())
         .unwrap_or_default()
 }
 
 fn target(doc: &Document, e: &Element) -> Result<Target, Error> {
-    let epr = required(e, "wsa:EndpointReference")?;
+    let epr = e.required("wsa:EndpointReference")?;
     Ok(Target {
         address: req_text(epr, "wsa:Address")?,
         types: qnames(doc, e, "wsd:Types"),
-        scopes: text(e, "wsd:Scopes")
+        scopes: e
+            .text_of("wsd:Scopes")
             .map(|t| t.split_ascii_whitespace().map(str::to_string).collect())
             .unwrap_or_default(),
-        xaddrs: text(e, "wsd:XAddrs")
+        xaddrs: e
+            .text_of("wsd:XAddrs")
             .map(|t| t.split_ascii_whitespace().map(str::to_string).collect())
             .unwrap_or_default(),
         metadata_version: opt_u32(e, "wsd:MetadataVersion")?,
@@ -585,19 +589,19 @@ fn metadata(doc: &Document, e: &Element) -> DeviceMetadata {
     for section in e.children_named("mex:MetadataSection") {
         for inner in &section.children {
             if inner.is("dpws:ThisModel") {
-                out.manufacturer = text(inner, "dpws:Manufacturer");
-                out.model = text(inner, "dpws:ModelName");
+                out.manufacturer = inner.text_of("dpws:Manufacturer");
+                out.model = inner.text_of("dpws:ModelName");
             } else if inner.is("dpws:ThisDevice") {
-                out.friendly_name = text(inner, "dpws:FriendlyName");
+                out.friendly_name = inner.text_of("dpws:FriendlyName");
             } else if inner.is("dpws:Relationship") {
                 for hosted in inner.children_named("dpws:Hosted") {
                     out.hosted.push(HostedService {
                         addresses: hosted
                             .children_named("wsa:EndpointReference")
-                            .filter_map(|r| text(r, "wsa:Address"))
+                            .filter_map(|r| r.text_of("wsa:Address"))
                             .collect(),
                         types: qnames(doc, hosted, "dpws:Types"),
-                        service_id: text(hosted, "dpws:ServiceId"),
+                        service_id: hosted.text_of("dpws:ServiceId"),
                     });
                 }
             }
@@ -606,27 +610,10 @@ fn metadata(doc: &Document, e: &Element) -> DeviceMetadata {
     out
 }
 
-fn missing(parent: &Element, name: &str) -> Error {
-    Error::Missing {
-        element: name.to_string(),
-        parent: parent.display_name(),
-        line: parent.line,
-    }
-}
-
-fn required<'a>(parent: &'a Element, name: &str) -> Result<&'a Element, Error> {
-    parent.child(name).ok_or_else(|| missing(parent, name))
-}
-
-fn text(parent: &Element, name: &str) -> Option<String> {
-    parent
-        .child(name)
-        .map(|e| e.text.clone())
-        .filter(|t| !t.is_empty())
-}
-
 fn req_text(parent: &Element, name: &str) -> Result<String, Error> {
-    text(parent, name).ok_or_else(|| missing(parent, name))
+    parent
+        .text_of(name)
+        .ok_or_else(|| Error::from(parent.missing(name)))
 }
 
 fn list(parent: &Element, container: &str, item: &str) -> Vec<String> {
@@ -669,7 +656,7 @@ fn number<T: TryFrom<i64>>(e: &Element, expected: &'static str) -> Result<T, Err
 
 fn req_u32(parent: &Element, name: &str) -> Result<u32, Error> {
     number(
-        required(parent, name)?,
+        parent.required(name)?,
         "a whole number from 0 to 4294967295",
     )
 }
@@ -705,15 +692,15 @@ fn opt_bool(parent: &Element, name: &str) -> Result<Option<bool>, Error> {
 }
 
 fn req_bool(parent: &Element, name: &str) -> Result<bool, Error> {
-    opt_bool(parent, name)?.ok_or_else(|| missing(parent, name))
+    opt_bool(parent, name)?.ok_or_else(|| Error::from(parent.missing(name)))
 }
 
 fn opt_range(parent: &Element, name: &str) -> Result<Option<Range>, Error> {
     parent
         .child(name)
         .map(|r| -> Result<Range, Error> {
-            let min = number(required(r, "scan:MinValue")?, "a whole number")?;
-            let max = number(required(r, "scan:MaxValue")?, "a whole number")?;
+            let min = number(r.required("scan:MinValue")?, "a whole number")?;
+            let max = number(r.required("scan:MaxValue")?, "a whole number")?;
             if min > max {
                 return Err(Error::BadValue {
                     element: r.display_name(),

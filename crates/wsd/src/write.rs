@@ -2,7 +2,7 @@
 //! `xop:`), all declared on the envelope. SOAP 1.2 and WS-Addressing 2004/08, as sane-airscan
 //! writes them. Output is UTF-8 with an XML declaration, indented by two spaces.
 
-use std::fmt::Write as _;
+use scanwire_xml::Writer;
 
 use crate::discovery::{DeviceMetadata, Target};
 use crate::envelope::{Body, Envelope, Fault, Header};
@@ -24,81 +24,14 @@ impl Envelope {
     }
 }
 
-struct Out {
-    buf: String,
-    depth: usize,
+/// WS-Scan's two compound values; eSCL's ranges are other elements (`Min`/`Max`/`Step`), so
+/// these stay with WS-Scan.
+trait WsScanWriter {
+    fn size(&mut self, name: &str, s: &Size);
+    fn range(&mut self, name: &str, r: Option<&Range>);
 }
 
-impl Out {
-    fn open(&mut self, name: &str) {
-        self.open_attrs(name, &[]);
-    }
-
-    fn open_attrs(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.indent();
-        self.buf.push('<');
-        self.buf.push_str(name);
-        for (k, v) in attrs {
-            let _ = write!(self.buf, " {k}=\"");
-            escape_into(&mut self.buf, v, true);
-            self.buf.push('"');
-        }
-        self.buf.push_str(">\n");
-        self.depth += 1;
-    }
-
-    fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.indent();
-        self.buf.push('<');
-        self.buf.push_str(name);
-        for (k, v) in attrs {
-            let _ = write!(self.buf, " {k}=\"");
-            escape_into(&mut self.buf, v, true);
-            self.buf.push('"');
-        }
-        self.buf.push_str("/>\n");
-    }
-
-    fn close(&mut self, name: &str) {
-        self.depth -= 1;
-        self.indent();
-        let _ = writeln!(self.buf, "</{name}>");
-    }
-
-    fn indent(&mut self) {
-        for _ in 0..self.depth {
-            self.buf.push_str("  ");
-        }
-    }
-
-    fn leaf(&mut self, name: &str, text: &str) {
-        self.indent();
-        let _ = write!(self.buf, "<{name}>");
-        escape_into(&mut self.buf, text, false);
-        let _ = writeln!(self.buf, "</{name}>");
-    }
-
-    fn opt<T: ToString>(&mut self, name: &str, v: Option<T>) {
-        if let Some(v) = v {
-            self.leaf(name, &v.to_string());
-        }
-    }
-
-    fn opt_bool(&mut self, name: &str, v: Option<bool>) {
-        self.opt(name, v.map(|b| if b { "true" } else { "false" }));
-    }
-
-    fn list<T: ToString>(&mut self, container: &str, item: &str, items: &[T]) {
-        if items.is_empty() {
-            return;
-        }
-        self.open(container);
-        for i in items {
-            self.leaf(item, &i.to_string());
-        }
-        self.close(container);
-    }
-
+impl WsScanWriter for Writer {
     fn size(&mut self, name: &str, s: &Size) {
         self.open(name);
         self.leaf("scan:Width", &s.width.to_string());
@@ -116,37 +49,20 @@ impl Out {
     }
 }
 
-/// Escapes markup; characters XML cannot carry become U+FFFD so the output stays well-formed.
-fn escape_into(buf: &mut String, text: &str, attribute: bool) {
-    for c in text.chars() {
-        match c {
-            '&' => buf.push_str("&amp;"),
-            '<' => buf.push_str("&lt;"),
-            '>' => buf.push_str("&gt;"),
-            '"' if attribute => buf.push_str("&quot;"),
-            '\r' => buf.push_str("&#13;"),
-            '\n' if attribute => buf.push_str("&#10;"),
-            '\t' if attribute => buf.push_str("&#9;"),
-            c if !crate::dom::is_xml_char(c) => buf.push('\u{FFFD}'),
-            c => buf.push(c),
-        }
-    }
-}
-
 pub(crate) fn envelope(env: &Envelope) -> String {
-    let mut out = Out {
-        buf: String::with_capacity(4096),
-        depth: 0,
-    };
-    out.buf
-        .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out.buf,
-        "<soap:Envelope xmlns:soap=\"{SOAP_NS}\" xmlns:wsa=\"{WSA_NS}\" xmlns:scan=\"{SCAN_NS}\" \
-         xmlns:wsd=\"{DISCOVERY_NS}\" xmlns:wxf=\"{TRANSFER_NS}\" xmlns:mex=\"{MEX_NS}\" \
-         xmlns:dpws=\"{DPWS_NS}\" xmlns:xop=\"{XOP_NS}\">"
+    let mut out = Writer::document(
+        "soap:Envelope",
+        &[
+            ("xmlns:soap", SOAP_NS),
+            ("xmlns:wsa", WSA_NS),
+            ("xmlns:scan", SCAN_NS),
+            ("xmlns:wsd", DISCOVERY_NS),
+            ("xmlns:wxf", TRANSFER_NS),
+            ("xmlns:mex", MEX_NS),
+            ("xmlns:dpws", DPWS_NS),
+            ("xmlns:xop", XOP_NS),
+        ],
     );
-    out.depth = 1;
     header(&mut out, &env.header);
     if matches!(env.body, Body::TransferGet) {
         out.empty("soap:Body", &[]);
@@ -155,11 +71,10 @@ pub(crate) fn envelope(env: &Envelope) -> String {
         body(&mut out, &env.body);
         out.close("soap:Body");
     }
-    out.buf.push_str("</soap:Envelope>\n");
-    out.buf
+    out.finish()
 }
 
-fn header(out: &mut Out, h: &Header) {
+fn header(out: &mut Writer, h: &Header) {
     out.open("soap:Header");
     out.opt("wsa:To", h.to.as_deref());
     out.opt("wsa:Action", h.action.as_deref());
@@ -182,7 +97,7 @@ fn header(out: &mut Out, h: &Header) {
     out.close("soap:Header");
 }
 
-fn body(out: &mut Out, b: &Body) {
+fn body(out: &mut Writer, b: &Body) {
     let name = b.name();
     match b {
         Body::GetScannerElementsRequest(names) | Body::GetJobElementsRequest { names, .. } => {
@@ -312,7 +227,7 @@ fn body(out: &mut Out, b: &Body) {
     }
 }
 
-fn fault(out: &mut Out, f: &Fault) {
+fn fault(out: &mut Writer, f: &Fault) {
     out.open("soap:Fault");
     out.open("soap:Code");
     out.leaf("soap:Value", &format!("soap:{}", f.code));
@@ -323,22 +238,19 @@ fn fault(out: &mut Out, f: &Fault) {
     }
     out.close("soap:Code");
     out.open("soap:Reason");
-    out.indent();
-    out.buf.push_str("<soap:Text xml:lang=\"en\">");
-    escape_into(&mut out.buf, &f.reason, false);
-    out.buf.push_str("</soap:Text>\n");
+    out.leaf_attrs("soap:Text", &[("xml:lang", "en")], &f.reason);
     out.close("soap:Reason");
     out.opt("soap:Detail", f.detail.as_deref());
     out.close("soap:Fault");
 }
 
-fn element_data(out: &mut Out, name: &str, f: impl FnOnce(&mut Out)) {
+fn element_data(out: &mut Writer, name: &str, f: impl FnOnce(&mut Writer)) {
     out.open_attrs("scan:ElementData", &[("Name", name), ("Valid", "true")]);
     f(out);
     out.close("scan:ElementData");
 }
 
-fn scanner_elements(out: &mut Out, e: &ScannerElements) {
+fn scanner_elements(out: &mut Writer, e: &ScannerElements) {
     out.open("scan:ScannerElements");
     if let Some(d) = &e.description {
         element_data(out, "scan:ScannerDescription", |out| {
@@ -411,7 +323,7 @@ fn scanner_elements(out: &mut Out, e: &ScannerElements) {
     out.close("scan:ScannerElements");
 }
 
-fn input_caps(out: &mut Out, p: &str, c: &InputCaps) {
+fn input_caps(out: &mut Writer, p: &str, c: &InputCaps) {
     if let Some(o) = &c.optical_resolution {
         out.size(&format!("scan:{p}OpticalResolution"), o);
     }
@@ -425,7 +337,7 @@ fn input_caps(out: &mut Out, p: &str, c: &InputCaps) {
     out.size(&format!("scan:{p}MaximumSize"), &c.max_size);
 }
 
-fn scanner_status(out: &mut Out, s: &ScannerStatus) {
+fn scanner_status(out: &mut Writer, s: &ScannerStatus) {
     out.open("scan:ScannerStatus");
     out.opt("scan:ScannerCurrentTime", s.time.as_deref());
     out.leaf("scan:ScannerState", s.state.as_str());
@@ -447,7 +359,7 @@ fn scanner_status(out: &mut Out, s: &ScannerStatus) {
     out.close("scan:ScannerStatus");
 }
 
-fn ticket(out: &mut Out, name: &str, t: &ScanTicket) {
+fn ticket(out: &mut Writer, name: &str, t: &ScanTicket) {
     out.open(name);
     let j = &t.job;
     if j.name.is_some() || j.user.is_some() || j.info.is_some() {
@@ -461,23 +373,20 @@ fn ticket(out: &mut Out, name: &str, t: &ScanTicket) {
     out.close(name);
 }
 
-fn document_parameters(out: &mut Out, name: &str, p: &DocumentParameters) {
+fn document_parameters(out: &mut Writer, name: &str, p: &DocumentParameters) {
     out.open(name);
     // `MustHonor="true"` on the elements named in `must_honor`.
     let must = |local: &str| p.must_honor.iter().any(|m| m == local);
-    let leaf = |out: &mut Out, local: &str, v: Option<String>| {
+    let leaf = |out: &mut Writer, local: &str, v: Option<String>| {
         if let Some(v) = v {
             if must(local) {
-                out.indent();
-                let _ = write!(out.buf, "<scan:{local} scan:MustHonor=\"true\">");
-                escape_into(&mut out.buf, &v, false);
-                let _ = writeln!(out.buf, "</scan:{local}>");
+                out.leaf_attrs(&format!("scan:{local}"), &[("scan:MustHonor", "true")], &v);
             } else {
                 out.leaf(&format!("scan:{local}"), &v);
             }
         }
     };
-    let open = |out: &mut Out, local: &str| {
+    let open = |out: &mut Writer, local: &str| {
         let n = format!("scan:{local}");
         if must(local) {
             out.open_attrs(&n, &[("scan:MustHonor", "true")]);
@@ -541,7 +450,7 @@ fn document_parameters(out: &mut Out, name: &str, p: &DocumentParameters) {
     out.close(name);
 }
 
-fn media_side(out: &mut Out, name: &str, s: &MediaSide, must: &dyn Fn(&str) -> bool) {
+fn media_side(out: &mut Writer, name: &str, s: &MediaSide, must: &dyn Fn(&str) -> bool) {
     out.open(name);
     if let Some(r) = &s.region {
         out.open("scan:ScanRegion");
@@ -553,11 +462,10 @@ fn media_side(out: &mut Out, name: &str, s: &MediaSide, must: &dyn Fn(&str) -> b
     }
     if let Some(c) = &s.color {
         if must("ColorProcessing") {
-            out.indent();
-            let _ = writeln!(
-                out.buf,
-                "<scan:ColorProcessing scan:MustHonor=\"true\">{}</scan:ColorProcessing>",
-                escape(c.as_str())
+            out.leaf_attrs(
+                "scan:ColorProcessing",
+                &[("scan:MustHonor", "true")],
+                c.as_str(),
             );
         } else {
             out.leaf("scan:ColorProcessing", c.as_str());
@@ -576,13 +484,7 @@ fn media_side(out: &mut Out, name: &str, s: &MediaSide, must: &dyn Fn(&str) -> b
     out.close(name);
 }
 
-fn escape(s: &str) -> String {
-    let mut b = String::new();
-    escape_into(&mut b, s, false);
-    b
-}
-
-fn created_job(out: &mut Out, j: &CreatedJob) {
+fn created_job(out: &mut Writer, j: &CreatedJob) {
     out.leaf("scan:JobId", &j.job_id.to_string());
     out.leaf("scan:JobToken", &j.job_token);
     if j.front_image.is_some() || j.back_image.is_some() {
@@ -602,7 +504,7 @@ fn created_job(out: &mut Out, j: &CreatedJob) {
     }
 }
 
-fn image_info(out: &mut Out, name: &str, i: &ImageInfo) {
+fn image_info(out: &mut Writer, name: &str, i: &ImageInfo) {
     out.open(name);
     out.leaf("scan:PixelsPerLine", &i.pixels_per_line.to_string());
     out.leaf("scan:NumberOfLines", &i.number_of_lines.to_string());
@@ -610,7 +512,7 @@ fn image_info(out: &mut Out, name: &str, i: &ImageInfo) {
     out.close(name);
 }
 
-fn job_status(out: &mut Out, s: &JobStatus) {
+fn job_status(out: &mut Writer, s: &JobStatus) {
     out.open("scan:JobStatus");
     out.leaf("scan:JobId", &s.job_id.to_string());
     out.leaf("scan:JobState", s.state.as_str());
@@ -619,7 +521,7 @@ fn job_status(out: &mut Out, s: &JobStatus) {
     out.close("scan:JobStatus");
 }
 
-fn job_elements_data(out: &mut Out, j: &JobElements) {
+fn job_elements_data(out: &mut Writer, j: &JobElements) {
     if let Some(s) = &j.status {
         element_data(out, "scan:JobStatus", |out| job_status(out, s));
     }
@@ -648,7 +550,7 @@ fn qnames(types: &[QName]) -> String {
         .join(" ")
 }
 
-fn target(out: &mut Out, name: &str, t: &Target) {
+fn target(out: &mut Writer, name: &str, t: &Target) {
     out.open(name);
     out.open("wsa:EndpointReference");
     out.leaf("wsa:Address", &t.address);
@@ -666,7 +568,7 @@ fn target(out: &mut Out, name: &str, t: &Target) {
     out.close(name);
 }
 
-fn metadata(out: &mut Out, m: &DeviceMetadata) {
+fn metadata(out: &mut Writer, m: &DeviceMetadata) {
     out.open("mex:Metadata");
     if m.manufacturer.is_some() || m.model.is_some() {
         out.open_attrs(

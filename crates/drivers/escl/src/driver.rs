@@ -10,12 +10,11 @@ use crate::quirks::Quirks;
 use scanwire_codecs::decode::{self, ChunkReader, PngRows};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
-    Encoding, PageData, PageInfo, ScanRequest, Side, Source,
+    Encoding, PageData, ScanRequest,
 };
-use scanwire_core::transfer::{
-    CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, NextStream, StreamHandle,
-};
+use scanwire_core::transfer::{CancelToken, Flow, MiniDrvTransferCallback, StreamHandle};
 use scanwire_escl::{Document, ScannerCapabilities};
+use scanwire_network::{encoding_of_mime, page, AppStop};
 use std::cell::RefCell;
 use std::ops::ControlFlow;
 
@@ -153,12 +152,7 @@ impl Device for EsclDevice {
         cb: &mut dyn MiniDrvTransferCallback,
         cancel: &CancelToken,
     ) -> AcquireResult {
-        if let Some(name) = request.options.keys().next() {
-            return Err(DeviceError::new(
-                DeviceErrorKind::InvalidRequest,
-                format!("unknown option `{name}`: the eSCL driver has no device-specific options"),
-            ));
-        }
+        page::no_options(request, "eSCL")?;
         let plan = options::job_plan(
             request,
             &self.caps,
@@ -222,6 +216,15 @@ enum PageFail {
     App(DeviceError),
 }
 
+impl From<AppStop> for PageFail {
+    fn from(s: AppStop) -> Self {
+        match s {
+            AppStop::Cancelled => PageFail::Cancelled,
+            AppStop::Failed(e) => PageFail::App(e),
+        }
+    }
+}
+
 impl From<Interrupted> for PageFail {
     fn from(i: Interrupted) -> Self {
         match i {
@@ -235,7 +238,7 @@ impl Session<'_> {
     fn run(mut self, mut step: Step) -> AcquireResult {
         loop {
             step = match step {
-                Step::Finish(result) => return self.finish(result),
+                Step::Finish(result) => return page::finish(self.cb, result),
                 Step::Receive { .. } => {
                     return Err(DeviceError::new(
                         DeviceErrorKind::Internal,
@@ -247,17 +250,7 @@ impl Session<'_> {
                     delay,
                     status,
                 } => {
-                    if let Some(code) = status {
-                        if let Ok(Flow::Cancelled) = self.cb.device_status(code, 0) {
-                            step = self.on_cancel(None);
-                            continue;
-                        }
-                    }
-                    if !delay.is_zero() && !self.cancelled && self.cancel.sleep(delay) {
-                        step = self.on_cancel(None);
-                        continue;
-                    }
-                    if !self.cancelled && self.cancel.is_cancelled() {
+                    if !page::ready_to_send(self.cb, self.cancel, self.cancelled, status, delay) {
                         step = self.on_cancel(None);
                         continue;
                     }
@@ -352,33 +345,6 @@ impl Session<'_> {
         }
     }
 
-    fn finish(&mut self, result: AcquireResult) -> AcquireResult {
-        if let Err(e) = &result {
-            // Paper problems are what the scanner reported: say so before failing (an eSCL
-            // job cannot resume, so the answer does not change the outcome).
-            if e.kind().is_user_recoverable() {
-                let _ = self.cb.device_status(e.hresult(), 0);
-            }
-        }
-        result
-    }
-
-    fn page_info(&self, number: u32, data: PageData) -> PageInfo {
-        let duplex = self.request.source == Source::FeederDuplex;
-        PageInfo {
-            number,
-            sheet: if duplex { number.div_ceil(2) } else { number },
-            side: if duplex && number % 2 == 0 {
-                Side::Back
-            } else {
-                Side::Front
-            },
-            source: self.request.source,
-            data,
-            dpi: (self.request.resolution, self.request.resolution),
-        }
-    }
-
     /// Hands one NextDocument body on: passed through as it arrives when the application
     /// takes the scanner's encoding (a PNG only when it holds the requested mode), PNG
     /// decoded to rows as it arrives, anything else (JPEG) read whole, decoded and written in
@@ -428,18 +394,18 @@ impl Session<'_> {
             width: raster.width,
             height: Some(raster.height),
         };
-        let info = self.page_info(number, data);
-        let Some(mut stream) = self.open(&info)? else {
+        let info = page::page_info(self.request, number, data);
+        let Some(mut stream) = page::open(self.cb, &info)? else {
             return Ok(PageEnd::Done(None));
         };
         let total = raster.data.len() as u64;
         let bpl = raster.pixel.bytes_per_line(raster.width).max(1);
         let mut sent = 0u64;
         for chunk in raster.data.chunks(bpl * (BAND / bpl).max(1)) {
-            write(&mut stream, chunk)?;
+            page::write(&mut stream, chunk)?;
             sent += chunk.len() as u64;
             let pct = (sent * 100 / total.max(1)) as i32;
-            if self.progress(pct, sent)? == Flow::Cancelled {
+            if page::progress(self.cb, pct, sent)? == Flow::Cancelled {
                 return Ok(PageEnd::Cancelled);
             }
         }
@@ -475,7 +441,8 @@ impl Session<'_> {
             PngRows::new(source, Some(self.request.mode)).map_err(|e| fail(bad_page(e)))?
         };
         let (conv, height) = (rows.conv, rows.height);
-        let info = self.page_info(
+        let info = page::page_info(
+            self.request,
             number,
             PageData::Raster {
                 pixel: conv.pixel,
@@ -483,7 +450,7 @@ impl Session<'_> {
                 height: Some(height),
             },
         );
-        let Some(mut stream) = self.open(&info)? else {
+        let Some(mut stream) = page::open(self.cb, &info)? else {
             drop(rows);
             drain(flight, honour)?;
             return Ok(PageEnd::Done(None));
@@ -491,8 +458,8 @@ impl Session<'_> {
         let end = rows.bands(
             BAND,
             |band, pct, sent| {
-                write(&mut stream, band)?;
-                Ok(match self.progress(pct, sent)? {
+                page::write(&mut stream, band)?;
+                Ok(match page::progress(self.cb, pct, sent)? {
                     Flow::Cancelled => ControlFlow::Break(()),
                     Flow::Continue => ControlFlow::Continue(()),
                 })
@@ -528,10 +495,10 @@ impl Session<'_> {
         // The format is what the body is (AirSane answers JPEG requests with PNG), from the
         // first bytes, else Content-Type, else what was asked for.
         let encoding: Encoding = decode::sniff(&first)
-            .or_else(|| head.content_type.as_deref().and_then(options::encoding))
+            .or_else(|| head.content_type.as_deref().and_then(encoding_of_mime))
             .unwrap_or(self.plan.wire);
-        let info = self.page_info(number, PageData::Encoded(encoding));
-        let Some(mut stream) = self.open(&info)? else {
+        let info = page::page_info(self.request, number, PageData::Encoded(encoding));
+        let Some(mut stream) = page::open(self.cb, &info)? else {
             drain(flight, honour)?;
             return Ok(PageEnd::Done(None));
         };
@@ -539,14 +506,14 @@ impl Session<'_> {
         let mut next = Some(first);
         while let Some(chunk) = next {
             if !chunk.is_empty() {
-                write(&mut stream, &chunk)?;
+                page::write(&mut stream, &chunk)?;
                 received += chunk.len() as u64;
                 // Percent from Content-Length when the scanner sent one; bytes only otherwise.
                 let pct = head
                     .content_length
                     .map(|l| (received * 100 / l.max(1)).min(100) as i32)
                     .unwrap_or(0);
-                if self.progress(pct, received)? == Flow::Cancelled {
+                if page::progress(self.cb, pct, received)? == Flow::Cancelled {
                     return Ok(PageEnd::Cancelled);
                 }
             }
@@ -561,35 +528,6 @@ impl Session<'_> {
         }
         Ok(PageEnd::Done(Some(stream)))
     }
-
-    /// Opens the application's stream: `None` when it skips the page.
-    fn open(&mut self, info: &PageInfo) -> Result<Option<StreamHandle>, PageFail> {
-        match self.cb.get_next_stream(0, info) {
-            NextStream::Stream(s) => Ok(Some(s)),
-            NextStream::Skip => Ok(None),
-            NextStream::Cancelled => Err(PageFail::Cancelled),
-            NextStream::Failed(hr) => Err(PageFail::App(DeviceError::from_hresult(
-                hr,
-                "the application refused the page",
-            ))),
-        }
-    }
-
-    fn progress(&mut self, pct: i32, bytes: u64) -> Result<Flow, PageFail> {
-        self.cb.progress(pct, bytes).map_err(|hr| {
-            PageFail::App(DeviceError::from_hresult(
-                hr,
-                "the application failed the transfer",
-            ))
-        })
-    }
-}
-
-/// Writes to the application's stream; its failure is the application's.
-fn write(stream: &mut StreamHandle, data: &[u8]) -> Result<(), PageFail> {
-    stream
-        .write(data)
-        .map_err(|hr| PageFail::App(DeviceError::from_hresult(hr, "writing a page")))
 }
 
 /// Appends body chunks to `buf` until it holds at least `len` bytes or the body ends.

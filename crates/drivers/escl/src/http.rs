@@ -21,21 +21,17 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use scanwire_core::device::DeviceError;
-use scanwire_core::transfer::{CancelToken, HookGuard};
+use scanwire_core::transfer::CancelToken;
+use scanwire_network::flight::BodyError;
+pub(crate) use scanwire_network::Interrupted;
+use scanwire_network::Reporter;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// Connecting to a scanner on the local network takes milliseconds; 5 s means it is not
-/// there.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest silence between two reads of one response. NAPS2 waits 120 s for NextDocument
-/// headers: a scanner may warm up and scan a whole page before answering.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(120);
 /// Redirects followed per request.
 const MAX_REDIRECTS: u32 = 5;
-/// Chunk size for body reads (one STATUS message per chunk).
+/// Read-ahead buffer for the body (gzip sniffing, the TLS-port complaint).
 const CHUNK: usize = 64 * 1024;
 /// Largest XML document accepted (ScannerCapabilities of real devices are under 64 KiB).
 pub const MAX_DOCUMENT: usize = 1 << 20;
@@ -53,23 +49,8 @@ fn overall_timeout(op: Operation) -> Option<Duration> {
     }
 }
 
-/// What a request thread reports.
-enum Event {
-    Head(Head),
-    Chunk(Vec<u8>),
-    End,
-    Failed(DeviceError),
-    Cancelled,
-}
-
-/// Why a wait ended without the answer.
-#[derive(Debug)]
-pub enum Interrupted {
-    /// The cancel token fired.
-    Cancelled,
-    /// The request failed.
-    Failed(DeviceError),
-}
+/// A request in progress.
+pub(crate) type InFlight = scanwire_network::InFlight<Head>;
 
 /// An HTTP client for one device.
 #[derive(Clone)]
@@ -81,13 +62,8 @@ pub struct Client {
 impl Client {
     /// A client applying `quirks`.
     pub fn new(quirks: Quirks) -> Self {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(CONNECT_TIMEOUT)
-            .timeout_read(READ_TIMEOUT)
-            .timeout_write(Duration::from_secs(30))
-            .redirects(0)
+        let agent = scanwire_network::agent_builder()
             .tls_connector(Arc::new(Tls(tls_config())))
-            .user_agent(concat!("scanwire/", env!("CARGO_PKG_VERSION")))
             .build();
         Client { agent, quirks }
     }
@@ -100,106 +76,24 @@ impl Client {
     /// Starts `request` on its own thread. With a `cancel` token, a cancel interrupts the
     /// waits of the returned [`InFlight`].
     pub fn start(&self, request: &Request, cancel: Option<&CancelToken>) -> InFlight {
-        let (tx, rx) = mpsc::channel();
-        let hook = cancel.map(|c| {
-            let tx = tx.clone();
-            c.on_cancel(move || {
-                let _ = tx.send(Event::Cancelled);
-            })
-        });
         let agent = self.agent.clone();
         let quirks = self.quirks;
         let request = request.clone();
-        std::thread::Builder::new()
-            .name("escl-http".into())
-            .spawn(move || run(&agent, quirks, &request, &tx))
-            .expect("spawning an HTTP thread");
-        InFlight { rx, _hook: hook }
+        InFlight::start("escl-http", cancel, errors::bad_response, move |r| {
+            run(&agent, quirks, &request, &r)
+        })
     }
 
     /// Runs `request` to the end without cancel: status line and whole body.
     pub fn fetch(&self, request: &Request) -> Result<(Head, Vec<u8>), DeviceError> {
-        let mut f = self.start(request, None);
-        let head = f.head(false).map_err(expect_failure)?;
-        let body = f.read_all(false, MAX_DOCUMENT).map_err(expect_failure)?;
-        Ok((head, body))
-    }
-}
-
-fn expect_failure(i: Interrupted) -> DeviceError {
-    match i {
-        Interrupted::Failed(e) => e,
-        Interrupted::Cancelled => DeviceError::new(
-            scanwire_core::device::DeviceErrorKind::Internal,
-            "a request without cancel token was cancelled",
-        ),
-    }
-}
-
-/// A request in progress.
-pub struct InFlight {
-    rx: Receiver<Event>,
-    _hook: Option<HookGuard>,
-}
-
-impl InFlight {
-    fn next(&mut self, honour_cancel: bool) -> Result<Event, Interrupted> {
-        loop {
-            match self.rx.recv() {
-                Ok(Event::Cancelled) if !honour_cancel => continue,
-                Ok(Event::Cancelled) => return Err(Interrupted::Cancelled),
-                Ok(Event::Failed(e)) => return Err(Interrupted::Failed(e)),
-                Ok(e) => return Ok(e),
-                // The thread ended without End: it panicked.
-                Err(_) => {
-                    return Err(Interrupted::Failed(errors::bad_response(
-                        "nothing: the HTTP thread ended early",
-                    )))
-                }
-            }
-        }
-    }
-
-    /// Waits for the status line and headers.
-    pub fn head(&mut self, honour_cancel: bool) -> Result<Head, Interrupted> {
-        match self.next(honour_cancel)? {
-            Event::Head(h) => Ok(h),
-            _ => Err(Interrupted::Failed(errors::bad_response(
-                "a body before its headers",
-            ))),
-        }
-    }
-
-    /// The next body chunk; `None` at the end.
-    pub fn chunk(&mut self, honour_cancel: bool) -> Result<Option<Vec<u8>>, Interrupted> {
-        match self.next(honour_cancel)? {
-            Event::Chunk(c) => Ok(Some(c)),
-            Event::End => Ok(None),
-            _ => Err(Interrupted::Failed(errors::bad_response("headers twice"))),
-        }
-    }
-
-    /// The rest of the body, at most `limit` bytes.
-    pub fn read_all(&mut self, honour_cancel: bool, limit: usize) -> Result<Vec<u8>, Interrupted> {
-        let mut body = Vec::new();
-        while let Some(c) = self.chunk(honour_cancel)? {
-            body.extend_from_slice(&c);
-            if body.len() > limit {
-                return Err(Interrupted::Failed(errors::bad_response(format!(
-                    "a body larger than {limit} bytes"
-                ))));
-            }
-        }
-        Ok(body)
+        self.start(request, None).complete(MAX_DOCUMENT)
     }
 }
 
 /// The request thread: sends, follows allowed redirects, streams the body.
-fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event>) {
+fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, report: &Reporter<Head>) {
     let fail = |url: &str, detail: String| {
-        let _ = tx.send(Event::Failed(errors::transport(
-            request.op, url, false, &detail,
-        )));
+        report.fail(errors::transport(request.op, url, false, &detail));
     };
     let mut url = request.url.clone();
     let mut redirects = 0;
@@ -219,8 +113,7 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
             Ok(resp) => resp,
             Err(ureq::Error::Status(_, resp)) => resp,
             Err(ureq::Error::Transport(t)) => {
-                let _ = tx.send(Event::Failed(errors::transport_error(request.op, &url, &t)));
-                return;
+                return report.fail(errors::transport_error(request.op, &url, &t));
             }
         };
         let status = response.status();
@@ -231,8 +124,7 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
                     return fail(&url, format!("a redirect to an unusable place: {target}"));
                 };
                 if is_https(&url) && !is_https(&next) {
-                    let _ = tx.send(Event::Failed(errors::downgrade(request.op, &url, &next)));
-                    return;
+                    return report.fail(errors::downgrade(request.op, &url, &next));
                 }
                 if !quirks.follow_redirects {
                     return fail(
@@ -267,8 +159,7 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
     if head.status == 400 && !is_https(&url) {
         let _ = (&mut reader).take(COMPLAINT).read_to_end(&mut complaint);
         if let Some(e) = errors::plain_http_to_tls_port(request.op, &url, &complaint) {
-            let _ = tx.send(Event::Failed(e));
-            return;
+            return report.fail(e);
         }
     }
     // gzip: announced, or recognised by its magic bytes (no image or XML starts with 1f 8b).
@@ -282,7 +173,7 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
         // The length is of the compressed bytes: useless for progress.
         head.content_length = None;
     }
-    if tx.send(Event::Head(head)).is_err() {
+    if !report.head(head) {
         return;
     }
     let reader = io::Cursor::new(complaint).chain(reader);
@@ -291,26 +182,16 @@ fn run(agent: &ureq::Agent, quirks: Quirks, request: &Request, tx: &Sender<Event
     } else {
         Box::new(reader)
     };
-    // Reused: reads return what has arrived (often 8 KiB); zeroing a fresh CHUNK for each
-    // cost more than copying out the bytes read.
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        // One chunk per read: whatever has arrived goes on at once, so a slow page still
-        // produces progress (and a chance to cancel) as it streams.
-        match body.read(&mut buf) {
-            Ok(0) => {
-                let _ = tx.send(Event::End);
-                return;
+    // No length check here: a gzip body's length is of the compressed bytes; a page cut
+    // short is noticed against Content-Length where it is handed on.
+    if let Err(e) = report.pump(&mut body, None) {
+        let detail = match e {
+            BodyError::Read { error, .. } => error.to_string(),
+            BodyError::Short { received, expected } => {
+                format!("it ended after {received} of {expected} bytes")
             }
-            Ok(n) => {
-                if tx.send(Event::Chunk(buf[..n].to_vec())).is_err() {
-                    // The driver walked away (cancel): drop the connection.
-                    return;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return fail(&url, format!("reading the body: {e}")),
-        }
+        };
+        fail(&url, format!("reading the body: {detail}"));
     }
 }
 

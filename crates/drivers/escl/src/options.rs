@@ -186,22 +186,9 @@ fn wire_mode(m: ColorMode) -> escl::ColorMode {
     }
 }
 
-/// The encoding a MIME type names (parameters such as `; charset` ignored).
-pub fn encoding(mime: &str) -> Option<Encoding> {
-    let base = mime
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    Some(match base.as_str() {
-        "image/jpeg" | "image/jpg" => Encoding::Jpeg,
-        "image/png" => Encoding::Png,
-        "image/tiff" => Encoding::Tiff,
-        "application/pdf" => Encoding::Pdf,
-        _ => return None,
-    })
-}
+/// The encoding a MIME type names (parameters such as `; charset` ignored): the drivers'
+/// shared reading.
+pub use scanwire_network::encoding_of_mime as encoding;
 
 /// What to ask the scanner for, and what the driver then hands on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,8 +201,9 @@ pub struct JobPlan {
     pub pass_through: bool,
 }
 
-/// Maps a validated request to the job to post. Raw rows are decoded from PNG when the source
-/// offers it (lossless, and the only choice for 16-bit), else from JPEG. A PNG the
+/// Maps a validated request to the job to post. What to receive is the drivers' shared choice
+/// ([`scanwire_network::wire`]): raw rows decoded from PNG when the source offers it, else from
+/// JPEG; an asked-for encoding passed through. A PNG the
 /// application keeps as it comes is asked for at the scanner's highest `CompressionFactor`
 /// (`compression`, from its capabilities): lossless either way, so the most compact. Other
 /// requests leave the factor to the scanner.
@@ -225,32 +213,11 @@ pub fn job_plan(
     version: Option<&str>,
     compression: Option<&escl::Range>,
 ) -> Result<JobPlan, DeviceError> {
-    let sc = caps.source(request.source).ok_or_else(|| {
-        DeviceError::new(
-            DeviceErrorKind::InvalidRequest,
-            format!("{} has no {} source", caps.model, request.source),
-        )
-    })?;
-    let (wire, pass_through) = match request.encoding {
-        Some(e) => (e, true),
-        None => {
-            let lossless_needed = request.mode.depth() != 8;
-            let pick = [Encoding::Png, Encoding::Jpeg]
-                .into_iter()
-                .filter(|e| !(lossless_needed && *e == Encoding::Jpeg))
-                .find(|e| sc.encodings.contains(e));
-            let e = pick.ok_or_else(|| {
-                DeviceError::new(
-                    DeviceErrorKind::Unsupported,
-                    format!(
-                        "{} {} cannot deliver raw {} rows: it sends neither PNG nor (for 8-bit modes) JPEG; ask for an encoding",
-                        caps.model, request.source, request.mode
-                    ),
-                )
-            })?;
-            (e, false)
-        }
-    };
+    let scanwire_network::Wire {
+        source: sc,
+        encoding: wire,
+        pass_through,
+    } = scanwire_network::wire(request, caps)?;
     let area = request.effective_area(caps).unwrap_or(sc.max_area);
     // Rounded to the nearest 1/300 inch, clamped to the source so a full-page request
     // never overshoots by a rounding step.

@@ -1,6 +1,13 @@
 //! The eSCL job protocol without I/O: for each operation a request builder and a response
 //! decoder that returns the next [`Step`] (and how long to wait before it). `http.rs` runs
 //! the steps; tests drive this module with recorded documents alone.
+//!
+//! The WSD driver's `protocol.rs` has the same shape (create, fetch pages, cancel, ask the
+//! scanner why it stopped) but not the same states, so the two are kept apart: eSCL learns
+//! everything from HTTP status codes (503 and `Retry-After`, NextDocument's 404 at the end)
+//! and ScannerStatus' job list, with a job URL to DELETE; WS-Scan from SOAP faults, JobId and
+//! JobToken, and GetJobElements' job states. What is not the protocol is shared, in
+//! `scanwire-network`.
 
 use crate::errors::{self, Operation};
 use crate::quirks::Quirks;

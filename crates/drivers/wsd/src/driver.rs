@@ -8,11 +8,10 @@ use crate::protocol::{self, Job, Response, Service, Step};
 use scanwire_codecs::decode::{self, ChunkReader, PngRows};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Device, DeviceError, DeviceErrorKind, DeviceInfo, Driver,
-    Encoding, PageData, PageInfo, ScanRequest, Side, Source,
+    Encoding, PageData, ScanRequest,
 };
-use scanwire_core::transfer::{
-    CancelToken, DriverCallbackExt, Flow, MiniDrvTransferCallback, NextStream, StreamHandle,
-};
+use scanwire_core::transfer::{CancelToken, Flow, MiniDrvTransferCallback, StreamHandle};
+use scanwire_network::{encoding_of_mime, page, AppStop};
 use scanwire_wsd::{Body, Envelope, Limits, MediaType, ScannerElements, XopEvent, XopReader};
 use std::cell::RefCell;
 use std::ops::ControlFlow;
@@ -157,12 +156,7 @@ impl Device for WsdDevice {
         cb: &mut dyn MiniDrvTransferCallback,
         cancel: &CancelToken,
     ) -> AcquireResult {
-        if let Some(name) = request.options.keys().next() {
-            return Err(DeviceError::new(
-                DeviceErrorKind::InvalidRequest,
-                format!("unknown option `{name}`: the WSD driver has no device-specific options"),
-            ));
-        }
+        page::no_options(request, "WSD")?;
         let formats = self
             .elements
             .configuration
@@ -215,6 +209,15 @@ enum PageFail {
     App(DeviceError),
 }
 
+impl From<AppStop> for PageFail {
+    fn from(s: AppStop) -> Self {
+        match s {
+            AppStop::Cancelled => PageFail::Cancelled,
+            AppStop::Failed(e) => PageFail::App(e),
+        }
+    }
+}
+
 impl From<Interrupted> for PageFail {
     fn from(i: Interrupted) -> Self {
         match i {
@@ -228,7 +231,7 @@ impl Session<'_> {
     fn run(mut self, mut step: Step) -> AcquireResult {
         loop {
             step = match step {
-                Step::Finish(result) => return self.finish(result),
+                Step::Finish(result) => return page::finish(self.cb, result),
                 Step::Image { .. } => {
                     return Err(DeviceError::new(
                         DeviceErrorKind::Internal,
@@ -240,17 +243,7 @@ impl Session<'_> {
                     delay,
                     status,
                 } => {
-                    if let Some(code) = status {
-                        if let Ok(Flow::Cancelled) = self.cb.device_status(code, 0) {
-                            step = self.on_cancel(None);
-                            continue;
-                        }
-                    }
-                    if !delay.is_zero() && !self.cancelled && self.cancel.sleep(delay) {
-                        step = self.on_cancel(None);
-                        continue;
-                    }
-                    if !self.cancelled && self.cancel.is_cancelled() {
+                    if !page::ready_to_send(self.cb, self.cancel, self.cancelled, status, delay) {
                         step = self.on_cancel(None);
                         continue;
                     }
@@ -346,32 +339,6 @@ impl Session<'_> {
         }
     }
 
-    fn finish(&mut self, result: AcquireResult) -> AcquireResult {
-        if let Err(e) = &result {
-            // Paper problems are what the scanner reported: say so before failing.
-            if e.kind().is_user_recoverable() {
-                let _ = self.cb.device_status(e.hresult(), 0);
-            }
-        }
-        result
-    }
-
-    fn page_info(&self, number: u32, data: PageData) -> PageInfo {
-        let duplex = self.request.source == Source::FeederDuplex;
-        PageInfo {
-            number,
-            sheet: if duplex { number.div_ceil(2) } else { number },
-            side: if duplex && number % 2 == 0 {
-                Side::Back
-            } else {
-                Side::Front
-            },
-            source: self.request.source,
-            data,
-            dpi: (self.request.resolution, self.request.resolution),
-        }
-    }
-
     /// Hands one image on while it arrives: untouched when the application asked for an
     /// encoding (a PNG only when it holds the requested mode), a PNG decoded to rows as it
     /// arrives, anything else (JPEG) read whole, decoded and written in bands. `Ok(None)`:
@@ -417,7 +384,8 @@ impl Session<'_> {
             ))
         })?;
         drop(image);
-        let info = self.page_info(
+        let info = page::page_info(
+            self.request,
             number,
             PageData::Raster {
                 pixel: raster.pixel,
@@ -425,14 +393,14 @@ impl Session<'_> {
                 height: Some(raster.height),
             },
         );
-        let Some(mut stream) = self.open(&info)? else {
+        let Some(mut stream) = page::open(self.cb, &info)? else {
             return Ok(None);
         };
         let total = raster.data.len() as u64;
         let bpl = raster.pixel.bytes_per_line(raster.width).max(1);
         let mut sent = 0u64;
         for chunk in raster.data.chunks(bpl * (BAND / bpl).max(1)) {
-            write(&mut stream, chunk)?;
+            page::write(&mut stream, chunk)?;
             sent += chunk.len() as u64;
             self.progress((sent * 100 / total.max(1)) as i32, sent)?;
         }
@@ -468,7 +436,8 @@ impl Session<'_> {
             PngRows::new(source, Some(self.request.mode)).map_err(fail)?
         };
         let (conv, height) = (rows.conv, rows.height);
-        let info = self.page_info(
+        let info = page::page_info(
+            self.request,
             number,
             PageData::Raster {
                 pixel: conv.pixel,
@@ -476,7 +445,7 @@ impl Session<'_> {
                 height: Some(height),
             },
         );
-        let Some(mut stream) = self.open(&info)? else {
+        let Some(mut stream) = page::open(self.cb, &info)? else {
             drop(rows);
             body.finish()?;
             return Ok(None);
@@ -486,7 +455,7 @@ impl Session<'_> {
         let end = rows.bands(
             BAND,
             |band, pct, sent| {
-                write(&mut stream, band)?;
+                page::write(&mut stream, band)?;
                 self.progress(pct, sent)?;
                 Ok(ControlFlow::Continue(()))
             },
@@ -518,17 +487,17 @@ impl Session<'_> {
     ) -> Result<Option<StreamHandle>, PageFail> {
         // The format is what the bytes are, else the attachment's type, else what was asked.
         let encoding = decode::sniff(&first)
-            .or_else(|| mime.and_then(mime_encoding))
+            .or_else(|| mime.and_then(encoding_of_mime))
             .unwrap_or(self.plan.wire);
-        let info = self.page_info(number, PageData::Encoded(encoding));
-        let Some(mut stream) = self.open(&info)? else {
+        let info = page::page_info(self.request, number, PageData::Encoded(encoding));
+        let Some(mut stream) = page::open(self.cb, &info)? else {
             body.finish()?;
             return Ok(None);
         };
         let mut sent = 0u64;
         let mut next = Some(first);
         while let Some(chunk) = next {
-            write(&mut stream, &chunk)?;
+            page::write(&mut stream, &chunk)?;
             sent += chunk.len() as u64;
             self.progress(body.percent(), sent)?;
             next = body.chunk()?;
@@ -537,36 +506,13 @@ impl Session<'_> {
         Ok(Some(stream))
     }
 
-    fn open(&mut self, info: &PageInfo) -> Result<Option<StreamHandle>, PageFail> {
-        match self.cb.get_next_stream(0, info) {
-            NextStream::Stream(s) => Ok(Some(s)),
-            NextStream::Skip => Ok(None),
-            NextStream::Cancelled => Err(PageFail::Cancelled),
-            NextStream::Failed(hr) => Err(PageFail::App(DeviceError::from_hresult(
-                hr,
-                "the application refused the page",
-            ))),
-        }
-    }
-
     /// A STATUS; a cancel there stops the page.
     fn progress(&mut self, pct: i32, bytes: u64) -> Result<(), PageFail> {
-        match self.cb.progress(pct, bytes) {
-            Ok(Flow::Continue) => Ok(()),
-            Ok(Flow::Cancelled) => Err(PageFail::Cancelled),
-            Err(hr) => Err(PageFail::App(DeviceError::from_hresult(
-                hr,
-                "the application failed the transfer",
-            ))),
+        match page::progress(self.cb, pct, bytes)? {
+            Flow::Continue => Ok(()),
+            Flow::Cancelled => Err(PageFail::Cancelled),
         }
     }
-}
-
-/// Writes to the application's stream; its failure is the application's.
-fn write(stream: &mut StreamHandle, data: &[u8]) -> Result<(), PageFail> {
-    stream
-        .write(data)
-        .map_err(|hr| PageFail::App(DeviceError::from_hresult(hr, "writing a page")))
 }
 
 /// Whether an answer is a multipart (MTOM/XOP) body.
@@ -699,17 +645,6 @@ impl ImageBody<'_> {
             .map(|l| (self.reader.received() as u64 * 100 / l.max(1)).min(100) as i32)
             .unwrap_or(0)
     }
-}
-
-/// The encoding a MIME type names.
-fn mime_encoding(mime: &str) -> Option<Encoding> {
-    Some(match mime {
-        "image/jpeg" | "image/jpg" => Encoding::Jpeg,
-        "image/png" => Encoding::Png,
-        "image/tiff" => Encoding::Tiff,
-        "application/pdf" => Encoding::Pdf,
-        _ => return None,
-    })
 }
 
 fn read(

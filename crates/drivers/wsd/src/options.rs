@@ -213,40 +213,19 @@ pub struct JobPlan {
     pub pass_through: bool,
 }
 
-/// Maps a validated request to the ticket to send. Raw rows are decoded from PNG when the
-/// scanner offers it (lossless, the only choice for 1- and 16-bit modes), else from JPEG
-/// (`jfif`, else `exif`). An asked-for encoding is passed through untouched.
+/// Maps a validated request to the ticket to send. What to receive is the drivers' shared
+/// choice ([`scanwire_network::wire`]): raw rows decoded from PNG when the scanner offers it,
+/// else from JPEG (`jfif`, else `exif`); an asked-for encoding passed through untouched.
 pub fn job_plan(
     request: &ScanRequest,
     caps: &Capabilities,
     formats: &[Format],
 ) -> Result<JobPlan, DeviceError> {
-    let sc = caps.source(request.source).ok_or_else(|| {
-        DeviceError::new(
-            DeviceErrorKind::InvalidRequest,
-            format!("{} has no {} source", caps.model, request.source),
-        )
-    })?;
-    let (wire, pass_through) = match request.encoding {
-        Some(e) => (e, true),
-        None => {
-            let lossless_needed = request.mode.depth() != 8;
-            let pick = [Encoding::Png, Encoding::Jpeg]
-                .into_iter()
-                .filter(|e| !(lossless_needed && *e == Encoding::Jpeg))
-                .find(|e| sc.encodings.contains(e));
-            let e = pick.ok_or_else(|| {
-                DeviceError::new(
-                    DeviceErrorKind::Unsupported,
-                    format!(
-                        "{} {} cannot deliver raw {} rows: it sends neither PNG nor (for 8-bit modes) JPEG; ask for an encoding",
-                        caps.model, request.source, request.mode
-                    ),
-                )
-            })?;
-            (e, false)
-        }
-    };
+    let scanwire_network::Wire {
+        source: sc,
+        encoding: wire,
+        pass_through,
+    } = scanwire_network::wire(request, caps)?;
     let format = format_for(wire, formats).ok_or_else(|| {
         DeviceError::new(
             DeviceErrorKind::Unsupported,

@@ -1,6 +1,12 @@
 //! The WS-Scan job protocol without I/O: for each operation a request builder and a response
 //! decoder that returns the next [`Step`] and its delay. Every request is a SOAP POST to the
 //! scan service; `http.rs` runs the steps and tests drive this module with messages alone.
+//!
+//! Kept apart from the eSCL driver's `protocol.rs`, which has the same shape but other
+//! states: WS-Scan learns from SOAP faults (`ClientErrorNoImagesAvailable` ends a job,
+//! `ServerErrorNotAcceptingJobs` retries it) and GetJobElements' job states, and cancels with
+//! CancelJob by JobId; eSCL from HTTP status codes and a job URL. What is not the protocol is
+//! shared, in `scanwire-network`.
 
 use crate::errors::{self, Operation};
 use scanwire_core::device::{AcquireResult, Completion, DeviceError, DeviceErrorKind};

@@ -1,8 +1,10 @@
 //! A small namespace-resolved element tree, built with quick-xml under [`Limits`].
 //!
-//! eSCL documents are small (at most ~20 KB in the wild) and their element order varies between
-//! vendors, so the readers work on a tree instead of an event stream: look-ups by name are
-//! order-independent and unknown elements are simply never looked at.
+//! eSCL documents and WS-Scan messages are small (tens of KB) and their element order varies
+//! between vendors, so the readers work on a tree instead of an event stream: look-ups by name
+//! are order-independent and unknown elements are simply never looked at.
+
+use std::fmt::Debug;
 
 use quick_xml::events::attributes::AttrError;
 use quick_xml::events::{BytesRef, BytesStart, Event};
@@ -11,69 +13,153 @@ use quick_xml::reader::NsReader;
 use quick_xml::XmlVersion;
 
 use crate::error::{Error, Limits};
-use crate::ns::{local_part, Ns};
+
+/// A protocol's namespaces: how a URI or an undeclared prefix maps to one, how it is named in
+/// messages, and how the readers' `prefix:Local` names match elements and attributes.
+///
+/// The matching rules are the protocol's, not this crate's: eSCL devices put elements in the
+/// "wrong" one of its two namespaces or in none, so eSCL matches a family by local name;
+/// WS-Scan spans eight namespaces whose local names overlap (`wsa:Address`, `scan:Address`
+/// are different things), so it matches the exact namespace.
+pub trait Namespace: Sized + Debug {
+    /// Whether [`Document::prefixes`] keeps every namespace declaration. WS-Discovery carries
+    /// QNames in text (`<wsd:Types>scan:ScanDeviceType</wsd:Types>`), resolved against the
+    /// declarations; eSCL has none, and skips declarations without looking at their values.
+    const KEEP_DECLARATIONS: bool = false;
+
+    /// No namespace: no prefix and no default namespace in scope.
+    fn unqualified() -> Self;
+
+    /// Maps a namespace URI.
+    fn from_uri(uri: &[u8]) -> Self;
+
+    /// Meaning of a prefix that was used without being declared.
+    fn from_undeclared_prefix(prefix: &[u8]) -> Self;
+
+    /// The prefix (with colon) an element in this namespace is named with in messages.
+    fn display_prefix(&self) -> String;
+
+    /// Whether an element in this namespace with local name `local` is the one a reader
+    /// names `name` (`prefix:Local`).
+    fn element_is(&self, local: &str, name: &str) -> bool;
+
+    /// Whether an attribute in this namespace counts as one of an element in `element`'s.
+    fn attribute_in(&self, element: &Self) -> bool;
+}
 
 /// One element: resolved name, attributes, trimmed text and child elements.
 #[derive(Debug)]
-pub(crate) struct Element {
-    pub(crate) ns: Ns,
-    pub(crate) local: String,
+pub struct Element<N> {
+    /// The namespace of its name.
+    pub ns: N,
+    /// The local part of its name.
+    pub local: String,
     /// Attributes other than namespace declarations: (namespace, local name, value).
-    pub(crate) attrs: Vec<(Ns, String, String)>,
+    pub attrs: Vec<(N, String, String)>,
     /// The element's own character data (text, CDATA and references), trimmed of XML
     /// whitespace: Brother wraps `pwg:JobUri` in newlines and spaces.
-    pub(crate) text: String,
-    pub(crate) children: Vec<Element>,
+    pub text: String,
+    /// Child elements, in document order.
+    pub children: Vec<Element<N>>,
     /// 1-based line of the start tag, for error messages.
-    pub(crate) line: u32,
+    pub line: u32,
 }
 
-impl Element {
-    /// The element's name with its conventional prefix (`scan:`/`pwg:`), for messages.
-    pub(crate) fn display_name(&self) -> String {
+impl<N: Namespace> Element<N> {
+    /// The element's name with its namespace's conventional prefix, for messages.
+    pub fn display_name(&self) -> String {
         format!("{}{}", self.ns.display_prefix(), self.local)
     }
 
-    /// Whether this is the eSCL element `name` (`prefix:Local`; the prefix is documentation
-    /// only, see [`Ns::is_escl_family`]).
-    pub(crate) fn is(&self, name: &str) -> bool {
-        self.ns.is_escl_family() && self.local == local_part(name)
+    /// Whether this is the element `name` (`prefix:Local`, matched by [`Namespace::element_is`]).
+    pub fn is(&self, name: &str) -> bool {
+        self.ns.element_is(&self.local, name)
     }
 
     /// The first child named `name`.
-    pub(crate) fn child(&self, name: &str) -> Option<&Element> {
+    pub fn child(&self, name: &str) -> Option<&Element<N>> {
         self.children.iter().find(|c| c.is(name))
     }
 
     /// All children named `name`, in document order.
-    pub(crate) fn children_named<'a>(
+    pub fn children_named<'a>(
         &'a self,
         name: &'a str,
-    ) -> impl Iterator<Item = &'a Element> + 'a {
+    ) -> impl Iterator<Item = &'a Element<N>> + 'a {
         self.children.iter().filter(move |c| c.is(name))
     }
 
-    /// The value of the attribute with local name `local`, in an eSCL namespace or none.
-    pub(crate) fn attr(&self, local: &str) -> Option<&str> {
+    /// The non-empty text of the first child named `name`; an empty element counts as absent
+    /// (`<scan:UUID/>` says no more than a missing one).
+    pub fn text_of(&self, name: &str) -> Option<String> {
+        self.child(name)
+            .filter(|e| !e.text.is_empty())
+            .map(|e| e.text.clone())
+    }
+
+    /// The first child named `name`, which must be there.
+    pub fn required(&self, name: &str) -> Result<&Element<N>, Missing> {
+        self.child(name).ok_or_else(|| self.missing(name))
+    }
+
+    /// That the child `name` is missing here.
+    pub fn missing(&self, name: &str) -> Missing {
+        Missing {
+            element: name.to_owned(),
+            parent: self.display_name(),
+            line: self.line,
+        }
+    }
+
+    /// The value of the attribute with local name `local` in a namespace that
+    /// [`Namespace::attribute_in`] accepts for this element.
+    pub fn attr(&self, local: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(ns, name, _)| ns.is_escl_family() && name == local)
+            .find(|(ns, name, _)| ns.attribute_in(&self.ns) && name == local)
             .map(|(_, _, value)| value.as_str())
     }
 }
 
+/// A required element that is absent; the protocol errors' `Missing` variant (converted by
+/// [`from_xml_error!`](crate::from_xml_error)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The element that is missing, as the reader names it (`scan:JobId`).
+    pub element: String,
+    /// The element that should contain it, with its conventional prefix.
+    pub parent: String,
+    /// Line of the parent.
+    pub line: u32,
+}
+
+/// A parsed document: the root and, when the namespace type keeps them
+/// ([`Namespace::KEEP_DECLARATIONS`]), every namespace declaration in it (prefix, URI), in
+/// document order.
+#[derive(Debug)]
+pub struct Document<N> {
+    /// The root element.
+    pub root: Element<N>,
+    /// Namespace declarations (`""` for a default namespace), in document order.
+    pub prefixes: Vec<(String, String)>,
+}
+
 /// Parses `xml` into its root element, refusing at once a root that `root_ok` rejects (so a
 /// wrong document type costs no full parse).
-pub(crate) fn parse(
+///
+/// Errors of the XML itself are [`Error`]s converted into `E`, the protocol's error type, which
+/// `root_ok` returns too.
+pub fn parse<N: Namespace, E: From<Error>>(
     xml: &[u8],
     limits: &Limits,
-    root_ok: &dyn Fn(&Element) -> Result<(), Error>,
-) -> Result<Element, Error> {
+    root_ok: &dyn Fn(&Element<N>) -> Result<(), E>,
+) -> Result<Document<N>, E> {
     if xml.len() > limits.max_bytes {
         return Err(Error::TooLarge {
             size: xml.len(),
             limit: limits.max_bytes,
-        });
+        }
+        .into());
     }
     let text = decode(xml)?;
     Builder::new(text, limits, root_ok).run()
@@ -116,25 +202,26 @@ fn saturate(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-struct Builder<'i> {
+struct Builder<'i, N, E> {
     input: &'i str,
-    root_ok: &'i dyn Fn(&Element) -> Result<(), Error>,
+    root_ok: &'i dyn Fn(&Element<N>) -> Result<(), E>,
     reader: NsReader<&'i [u8]>,
     limits: &'i Limits,
     /// Open elements, innermost last.
-    stack: Vec<Element>,
-    root: Option<Element>,
+    stack: Vec<Element<N>>,
+    root: Option<Element<N>>,
+    prefixes: Vec<(String, String)>,
     elements: usize,
     /// Incremental offset -> line conversion (offsets only grow).
     line_offset: usize,
     line: u32,
 }
 
-impl<'i> Builder<'i> {
+impl<'i, N: Namespace, E: From<Error>> Builder<'i, N, E> {
     fn new(
         input: &'i str,
         limits: &'i Limits,
-        root_ok: &'i dyn Fn(&Element) -> Result<(), Error>,
+        root_ok: &'i dyn Fn(&Element<N>) -> Result<(), E>,
     ) -> Self {
         let mut reader = NsReader::from_reader(input.as_bytes());
         let config = reader.config_mut();
@@ -147,6 +234,7 @@ impl<'i> Builder<'i> {
             limits,
             stack: Vec::new(),
             root: None,
+            prefixes: Vec::new(),
             elements: 0,
             line_offset: 0,
             line: 1,
@@ -176,14 +264,14 @@ impl<'i> Builder<'i> {
         }
     }
 
-    fn run(mut self) -> Result<Element, Error> {
+    fn run(mut self) -> Result<Document<N>, E> {
         loop {
             let start = usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX);
             let (resolved, event) = match self.reader.read_resolved_event() {
                 Ok((resolved, event)) => (resolve(&resolved), event),
                 Err(e) => {
                     let at = usize::try_from(self.reader.error_position()).unwrap_or(usize::MAX);
-                    return Err(self.malformed_at(at, e.to_string()));
+                    return Err(self.malformed_at(at, e.to_string()).into());
                 }
             };
             match event {
@@ -198,7 +286,11 @@ impl<'i> Builder<'i> {
                 Event::End(_) => match self.stack.pop() {
                     Some(element) => self.close(element, start)?,
                     // quick-xml reports unmatched end tags itself; this is a safety net.
-                    None => return Err(self.malformed_at(start, "end tag without a start tag")),
+                    None => {
+                        return Err(self
+                            .malformed_at(start, "end tag without a start tag")
+                            .into())
+                    }
                 },
                 Event::Text(t) => {
                     let text = t
@@ -216,42 +308,52 @@ impl<'i> Builder<'i> {
                     let ch = self.reference(&r, start)?;
                     self.push_text(ch.encode_utf8(&mut [0; 4]), start)?;
                 }
-                // The declaration's encoding is not trusted: eSCL peers send UTF-8 (checked
+                // The declaration's encoding is not trusted: eSCL and WS-Scan peers send UTF-8 (checked
                 // above). A DOCTYPE is ignored and its entities are never expanded.
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
                 Event::Eof => break,
             }
         }
         if let Some(open) = self.stack.last() {
-            return Err(self.malformed_at(
-                self.input.len(),
-                format!(
-                    "document ends inside <{}> (opened on line {}); it is truncated",
-                    open.display_name(),
-                    open.line
-                ),
-            ));
+            return Err(self
+                .malformed_at(
+                    self.input.len(),
+                    format!(
+                        "document ends inside <{}> (opened on line {}); it is truncated",
+                        open.display_name(),
+                        open.line
+                    ),
+                )
+                .into());
         }
-        self.root.ok_or(Error::NoRoot)
+        let root = self.root.ok_or(Error::NoRoot)?;
+        Ok(Document {
+            root,
+            prefixes: self.prefixes,
+        })
     }
 
-    fn open(&mut self, ns: Ns, start: &BytesStart<'_>, offset: usize) -> Result<Element, Error> {
+    fn open(&mut self, ns: N, start: &BytesStart<'_>, offset: usize) -> Result<Element<N>, E> {
         let line = self.line_at(offset);
         if self.root.is_some() {
-            return Err(self.malformed_at(offset, "a second root element follows the first"));
+            return Err(self
+                .malformed_at(offset, "a second root element follows the first")
+                .into());
         }
         self.elements += 1;
         if self.elements > self.limits.max_elements {
             return Err(Error::TooManyElements {
                 limit: self.limits.max_elements,
                 line,
-            });
+            }
+            .into());
         }
         if self.stack.len() + 1 > self.limits.max_depth {
             return Err(Error::TooDeep {
                 limit: self.limits.max_depth,
                 line,
-            });
+            }
+            .into());
         }
         let local = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
         let mut attrs = Vec::new();
@@ -261,11 +363,22 @@ impl<'i> Builder<'i> {
                     limit: self.limits.max_attributes,
                     element: format!("{}{local}", ns.display_prefix()),
                     line,
-                });
+                }
+                .into());
             }
             let attr = attr.map_err(|e| self.attr_error(offset, &e))?;
             let key = attr.key.as_ref();
             if key == b"xmlns" || key.starts_with(b"xmlns:") {
+                if N::KEEP_DECLARATIONS {
+                    let prefix = key.strip_prefix(b"xmlns:").unwrap_or(b"");
+                    let uri = attr
+                        .normalized_value(XmlVersion::Implicit1_0)
+                        .map_err(|e| self.malformed_at(offset, e.to_string()))?;
+                    self.prefixes.push((
+                        String::from_utf8_lossy(prefix).into_owned(),
+                        uri.into_owned(),
+                    ));
+                }
                 continue;
             }
             let (resolved, name) = self.reader.resolver().resolve_attribute(attr.key);
@@ -316,7 +429,7 @@ impl<'i> Builder<'i> {
         self.malformed_at(tag + 1 + pos, message)
     }
 
-    fn close(&mut self, mut element: Element, offset: usize) -> Result<(), Error> {
+    fn close(&mut self, mut element: Element<N>, offset: usize) -> Result<(), Error> {
         let trimmed = element.text.trim_matches(is_xml_space);
         if trimmed.len() != element.text.len() {
             element.text = trimmed.to_owned();
@@ -381,20 +494,21 @@ impl<'i> Builder<'i> {
     }
 }
 
-fn resolve(resolved: &ResolveResult<'_>) -> Ns {
+fn resolve<N: Namespace>(resolved: &ResolveResult<'_>) -> N {
     match resolved {
-        ResolveResult::Bound(ns) => Ns::from_uri(ns.as_ref()),
-        ResolveResult::Unbound => Ns::None,
-        ResolveResult::Unknown(prefix) => Ns::from_undeclared_prefix(prefix),
+        ResolveResult::Bound(ns) => N::from_uri(ns.as_ref()),
+        ResolveResult::Unbound => N::unqualified(),
+        ResolveResult::Unknown(prefix) => N::from_undeclared_prefix(prefix),
     }
 }
 
-pub(crate) fn is_xml_space(c: char) -> bool {
+/// XML's `S` production: the whitespace trimmed from element text.
+pub fn is_xml_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
 /// The XML 1.0 `Char` production (Rust strings cannot hold surrogates).
-pub(crate) fn is_xml_char(c: char) -> bool {
+pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
