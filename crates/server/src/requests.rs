@@ -23,8 +23,11 @@ pub(crate) async fn auth(State(state): State<ServerState>, req: Request, next: M
     r
 }
 
+/// The largest refused body that is still read (and dropped) so its client gets the answer.
+const LINGER_MAX: u64 = 1 << 20;
+
 /// The request body, at most [`Limits::max_body`](crate::Limits::max_body) bytes: a larger
-/// `Content-Length` is refused before anything is read, and a body that does not arrive
+/// `Content-Length` is refused without being kept, and a body that does not arrive
 /// within [`Timing::header_timeout`](crate::Timing::header_timeout) gets 408 (hyper has no
 /// body timeout of its own, and a stalled body would hold its connection for ever).
 pub(crate) async fn read_body(app: &ServerState, req: Request) -> Result<Bytes, ApiError> {
@@ -41,10 +44,18 @@ pub(crate) async fn read_body(app: &ServerState, req: Request) -> Result<Bytes, 
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    let timeout = app.config().timing.header_timeout;
+    if let Some(n) = declared.filter(|&n| n > limit as u64) {
+        // A body of moderate size is read and dropped before the refusal: answered unread,
+        // hyper closes the connection with the body still arriving, the kernel resets it,
+        // and the client sees a broken pipe instead of the 413 (nginx's lingering close
+        // exists for the same reason). A larger one is refused at once.
+        if n <= LINGER_MAX {
+            let drain = axum::body::to_bytes(req.into_body(), LINGER_MAX as usize);
+            let _ = tokio::time::timeout(timeout, drain).await;
+        }
         return Err(too_large(declared));
     }
-    let timeout = app.config().timing.header_timeout;
     match tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), limit)).await {
         Ok(Ok(b)) => Ok(b),
         Ok(Err(e)) if is_length_limit(&e) => Err(too_large(None)),

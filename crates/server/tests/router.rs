@@ -504,9 +504,10 @@ async fn busy_device_answers_503_then_works_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_next_job_may_be_posted_while_the_last_one_winds_down() {
-    // The driver returns 300 ms after its page: the 404 comes at once (the page is all a
-    // flatbed job gives), and a POST right after it waits for the device instead of 503.
-    let (app, log) = app_opts(&[("end_delay_ms", "300")]);
+    // The driver returns 1 s after its page (long enough to be seen winding down on a
+    // loaded machine): the 404 comes at once (the page is all a flatbed job gives), and a
+    // POST right after it waits for the device (up to 2 s) instead of 503.
+    let (app, log) = app_opts(&[("end_delay_ms", "1000")]);
     let xml = || settings_xml("Platen", "Grayscale8", 75, "image/png", None);
     let first = create(&app, "/eSCL", xml()).await;
     let (docs, end) = drain_job(&app, &first).await;
