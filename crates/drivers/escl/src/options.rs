@@ -202,7 +202,7 @@ pub struct JobPlan {
 }
 
 /// Maps a validated request to the job to post. What to receive is the drivers' shared choice
-/// ([`scanwire_network::wire`]): raw rows decoded from PNG when the source offers it, else from
+/// ([`mod@scanwire_network::wire`]): raw rows decoded from PNG when the source offers it, else from
 /// JPEG; an asked-for encoding passed through. A PNG the
 /// application keeps as it comes is asked for at the scanner's highest `CompressionFactor`
 /// (`compression`, from its capabilities): lossless either way, so the most compact. Other

@@ -214,7 +214,7 @@ pub struct JobPlan {
 }
 
 /// Maps a validated request to the ticket to send. What to receive is the drivers' shared
-/// choice ([`scanwire_network::wire`]): raw rows decoded from PNG when the scanner offers it,
+/// choice ([`mod@scanwire_network::wire`]): raw rows decoded from PNG when the scanner offers it,
 /// else from JPEG (`jfif`, else `exif`); an asked-for encoding passed through untouched.
 pub fn job_plan(
     request: &ScanRequest,
