@@ -713,9 +713,16 @@ async function scanBacks() {
 
 // ---------- the document ----------
 
+// Loads overlap (a page event's refresh, the scan's end, an edit), and their answers may come
+// back in any order: only the newest request's answer is shown, so an older, shorter page
+// list never replaces a newer one.
+let docLoads = 0;
+
 async function loadDoc(id) {
   if (!id) return;
+  const ticket = ++docLoads;
   const doc = await api('GET', `/api/documents/${encodeURIComponent(id)}`);
+  if (ticket !== docLoads) return;
   state.doc = doc;
   renderDoc();
 }
@@ -823,6 +830,7 @@ async function movePage(from, to) {
   const [moved] = ids.splice(from, 1);
   ids.splice(to, 0, moved);
   // The answer is the whole document in its new order.
+  ++docLoads; // an earlier load's answer would undo the new order on screen
   state.doc = await api('PUT', `/api/documents/${state.doc.id}/pages`, { order: ids });
   renderDoc();
   const b = document.querySelector(`#pages li[data-id="${moved}"] .icon-btn:not(:disabled)`);

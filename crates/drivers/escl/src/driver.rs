@@ -324,6 +324,14 @@ impl Session<'_> {
         match self.job.cancel() {
             Some(step) => step,
             None => match flight {
+                // A page's body was arriving: the connection is dropped, not read to its end.
+                // The server may never end a cancelled page's body (it ends its job when the
+                // DELETE comes), so waiting for it would hold the driver until the read
+                // timeout.
+                Some(f) if f.has_head() => self.job.on_failure(DeviceError::new(
+                    DeviceErrorKind::Communication,
+                    "cancelled while a page was arriving",
+                )),
                 Some(f) => match f.head(false) {
                     Ok(head) => {
                         let body = f.read_all(false, MAX_DOCUMENT).unwrap_or_default();

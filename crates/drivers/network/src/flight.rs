@@ -174,6 +174,11 @@ impl<H: Clone + Send + 'static> InFlight<H> {
         }
     }
 
+    /// Whether the answer's head has been received (its body may be arriving).
+    pub fn has_head(&self) -> bool {
+        self.head.is_some()
+    }
+
     /// Waits for the status line and headers (at once when they are in already).
     pub fn head(&mut self, honour_cancel: bool) -> Result<H, Interrupted> {
         if let Some(h) = &self.head {
