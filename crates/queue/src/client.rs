@@ -212,9 +212,22 @@ impl Queue {
             msg.page, msg.document, msg.job
         );
         let mut reader = image;
-        self.put_object(&self.buckets.pages, &msg.image.object, &mut reader)
+        if let Err(e) = self
+            .put_object(&self.buckets.pages, &msg.image.object, &mut reader)
             .await
-            .map_err(|e| nats(what.clone())(e.into()))?;
+        {
+            // Another page published since `used` was read (pages are published a few at
+            // a time) can leave this one without room in the bucket: that is a full queue
+            // too, not a failure. Its chunks stored so far are taken back out.
+            if is_full(&error_chain(&e)) {
+                let _ = self.buckets.pages.delete(msg.image.object.as_str()).await;
+                return Err(QueueError::Full {
+                    used: self.bytes_waiting().await.unwrap_or(used),
+                    limit,
+                });
+            }
+            return Err(nats(what.clone())(e.into()));
+        }
         let subject = names::page_subject(&msg.job, msg.document, msg.page);
         let id = names::done_key(&msg.job, msg.document, msg.page);
         let ack = self
@@ -409,6 +422,19 @@ impl Queue {
     pub async fn document(&self, object: &str) -> Result<Option<Vec<u8>>, QueueError> {
         self.read_object(&self.buckets.documents, object).await
     }
+}
+
+/// An error's text with its sources' (a client error often names the server's reason only
+/// in its source).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// Whether a server's refusal means a limit was reached.
