@@ -19,12 +19,13 @@ use scanwire_core::transfer::{
 };
 use scanwire_core::wia::{self, HResult, WiaTransferParams};
 use std::collections::HashMap;
-use std::io::{SeekFrom, Write};
+use std::io::{self, SeekFrom, Write};
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 /// The process's one connection to the application (also reached by the breadcrumb and panic
 /// hooks, which are plain functions).
@@ -32,6 +33,8 @@ static LINK: OnceLock<Link> = OnceLock::new();
 
 struct Link {
     out: Mutex<Out>,
+    /// The thread that sends posted STATUS held for longer than [`HOLD`].
+    flusher: std::thread::Thread,
     /// The shared page ring, when the application made one.
     ring: Option<Ring>,
     /// Bytes put into the ring so far; held by the one producer filling the ring (never while
@@ -40,8 +43,83 @@ struct Link {
     last_crumb: Mutex<&'static str>,
 }
 
+/// The host's end of the main socket. A posted STATUS is held and goes out with the next
+/// frame of any kind, in the same write: the application's reader then wakes once for a
+/// band and its STATUS instead of twice. A STATUS held for [`HOLD`] (a driver that pauses
+/// after it) is sent by the flusher thread, so progress never lags further.
 struct Out {
     stream: UnixStream,
+    held: Vec<u8>,
+    held_since: Option<Instant>,
+}
+
+/// How long a posted STATUS may wait for the next frame.
+const HOLD: Duration = Duration::from_millis(5);
+
+impl Out {
+    fn new(stream: UnixStream) -> Self {
+        Out {
+            stream,
+            held: Vec::new(),
+            held_since: None,
+        }
+    }
+
+    /// Holds a posted STATUS (see [`Out`]); wakes the flusher when it is the first held.
+    fn hold(&mut self, p: &WiaTransferParams, flusher: &std::thread::Thread) -> io::Result<()> {
+        if self.held_since.is_none() {
+            self.held_since = Some(Instant::now());
+            flusher.unpark();
+        }
+        write_posted(&mut self.held, p)
+    }
+
+    fn flush_held(&mut self) -> io::Result<()> {
+        self.held_since = None;
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let r = self.stream.write_all(&self.held);
+        self.held.clear();
+        r
+    }
+}
+
+/// Every frame goes through here, after what is held, so the order never changes.
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.held.is_empty() {
+            return self.stream.write(buf);
+        }
+        self.held.extend_from_slice(buf);
+        self.flush_held()?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_held()
+    }
+}
+
+/// The flusher thread: parked while nothing is held; otherwise looks every [`HOLD`] and sends
+/// what has waited that long.
+fn flush_held_status() {
+    loop {
+        std::thread::park();
+        loop {
+            std::thread::sleep(HOLD);
+            let Some(link) = LINK.get() else { break };
+            let mut out = lock(&link.out);
+            match out.held_since {
+                Some(t) if t.elapsed() >= HOLD => {
+                    // The application gone ends this process elsewhere (its reader).
+                    let _ = out.flush_held();
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -50,7 +128,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Link {
     fn send(&self, msg: &ToParent) -> bool {
-        write_msg(&mut lock(&self.out).stream, msg).is_ok()
+        write_msg(&mut *lock(&self.out), msg).is_ok()
     }
 }
 
@@ -113,8 +191,13 @@ pub fn run_host(open: impl FnOnce(&str) -> Result<Box<dyn Device>, DeviceError>)
             return ExitCode::from(2);
         }
     };
+    let flusher = std::thread::Builder::new()
+        .name("scanwire-host-flush".into())
+        .spawn(flush_held_status)
+        .expect("the flusher thread starts");
     let _ = LINK.set(Link {
-        out: Mutex::new(Out { stream: writer }),
+        out: Mutex::new(Out::new(writer)),
+        flusher: flusher.thread().clone(),
         ring,
         produced: Mutex::new(0),
         last_crumb: Mutex::new(""),
@@ -370,7 +453,7 @@ impl MiniDrvTransferCallback for HostCallback<'_> {
             // message is well formed: answer now, and post it in order with the page data.
             let sent = LINK
                 .get()
-                .is_some_and(|l| write_posted(&mut lock(&l.out).stream, p).is_ok());
+                .is_some_and(|l| lock(&l.out).hold(p, &l.flusher).is_ok());
             return if sent { wia::S_OK } else { wia::E_UNEXPECTED };
         }
         match self.ask(&ToParent::Message(flags, params.copied())) {
@@ -408,9 +491,8 @@ impl RemoteStream for ChildStream {
             None => {
                 let mut out = lock(&link.out);
                 for chunk in data.chunks(MAX_WRITE) {
-                    write_data(&mut out.stream, self.id, chunk).map_err(|_| wia::E_UNEXPECTED)?;
+                    write_data(&mut *out, self.id, chunk).map_err(|_| wia::E_UNEXPECTED)?;
                 }
-                let _ = out.stream.flush();
             }
         }
         self.wrote(data.len());
@@ -437,7 +519,7 @@ impl RemoteStream for ChildStream {
         wait_for_space(ring, *produced, len as u64);
         let n = ring.fill(*produced, len, fill);
         if n > 0 {
-            let sent = write_shm(&mut lock(&link.out).stream, self.id, n as u32);
+            let sent = write_shm(&mut *lock(&link.out), self.id, n as u32);
             if sent.is_err() {
                 return Some(Err(wia::E_UNEXPECTED));
             }
@@ -485,7 +567,7 @@ fn put_in_ring(link: &Link, ring: &Ring, id: u32, data: &[u8]) -> Result<(), HRe
         let n = (rest.len() as u64).min(contiguous).min(cap / 2) as usize;
         wait_for_space(ring, *produced, n as u64);
         ring.put(*produced, &rest[..n]);
-        write_shm(&mut lock(&link.out).stream, id, n as u32).map_err(|_| wia::E_UNEXPECTED)?;
+        write_shm(&mut *lock(&link.out), id, n as u32).map_err(|_| wia::E_UNEXPECTED)?;
         *produced += n as u64;
         rest = &rest[n..];
     }
@@ -495,15 +577,22 @@ fn put_in_ring(link: &Link, ring: &Ring, id: u32, data: &[u8]) -> Result<(), HRe
 /// Waits until the application has consumed enough of the ring for `n` more bytes after
 /// `produced`. The application going away ends this process (the signal thread), so the wait
 /// cannot outlive it.
+///
+/// The ring is full only when the application's side is the slower one, with the rest of the
+/// ring still queued for it: a short yield first, then sleeps that double up to a millisecond
+/// (far less than the queued bytes take to read), so a long wait costs a few wake-ups rather
+/// than one every few microseconds.
 fn wait_for_space(ring: &Ring, produced: u64, n: u64) {
     let cap = ring.cap() as u64;
     let mut spins = 0u32;
+    let mut nap = Duration::from_micros(20);
     while cap - (produced - ring.consumed()) < n {
         spins += 1;
-        if spins < 100 {
+        if spins < 10 {
             std::thread::yield_now();
         } else {
-            std::thread::sleep(std::time::Duration::from_micros(20));
+            std::thread::sleep(nap);
+            nap = (nap * 2).min(Duration::from_millis(1));
         }
     }
 }

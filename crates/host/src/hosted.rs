@@ -16,17 +16,16 @@ use crate::protocol::{
     write_msg, Frame, FrameReader, OpenedInfo, StreamAnswer, ToChild, ToParent, RING_ENV,
     SOCKET_ENV,
 };
-use crate::shm::{Ring, RING_BYTES};
+use crate::shm::{Ring, RingReader, RING_BYTES};
 use crate::status::{Health, HostStatus, State};
 use scanwire_core::device::{
     AcquireResult, Capabilities, Completion, Device, DeviceError, DeviceErrorKind, DeviceInfo,
     DeviceOption, ScanRequest,
 };
 use scanwire_core::transfer::{
-    CancelToken, MiniDrvTransferCallback, NextStream, StreamHandle, HRESULT_TIMEOUT,
+    CancelToken, LentBytes, MiniDrvTransferCallback, NextStream, StreamHandle, HRESULT_TIMEOUT,
 };
 use scanwire_core::wia;
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
@@ -59,9 +58,8 @@ struct Host {
     crumb: Option<String>,
     /// A panic the host reported.
     panicked: Option<String>,
-    /// The shared page ring, if it could be made, and the bytes taken from it so far.
-    ring: Option<Arc<Ring>>,
-    consumed: Cell<u64>,
+    /// The shared page ring, if it could be made.
+    ring: Option<Arc<RingReader>>,
 }
 
 impl Host {
@@ -102,7 +100,7 @@ impl Host {
     /// clears the word, and the word is stored before the relay is asked again, so a cancel
     /// between the two leaves it cleared either way.
     fn publish(&self, cb: &dyn MiniDrvTransferCallback, refused: bool) {
-        let Some(ring) = self.ring.as_ref() else {
+        let Some(ring) = self.ring.as_ref().map(|r| r.ring()) else {
             return;
         };
         if !refused && cb.answers_status_at_once() {
@@ -115,14 +113,17 @@ impl Host {
         }
     }
 
-    /// Runs `f` on the next `len` bytes of the ring and marks them consumed; `None` when
-    /// there is no ring or the piece lies outside it.
+    /// Runs `f` on the next `len` bytes of the ring and gives them back; `None` when there
+    /// is no ring or the piece lies outside it.
     fn take<R>(&self, len: u32, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        let ring = self.ring.as_ref()?;
-        let at = self.consumed.get();
-        let r = ring.take(at, len as usize, f)?;
-        self.consumed.set(at + u64::from(len));
-        Some(r)
+        self.ring.as_ref()?.take(len as usize, f)
+    }
+
+    /// Lends the next `len` bytes of the ring (given back when dropped); `None` as for
+    /// [`take`](Self::take).
+    fn lend(&self, len: u32) -> Option<LentBytes> {
+        let piece = self.ring.as_ref()?.lend(len as usize)?;
+        Some(LentBytes::new(piece))
     }
 }
 
@@ -481,11 +482,13 @@ impl HostedDevice {
                     }
                 }
                 Frame::Shm(id, len) => {
-                    let r = h.take(len, |piece| match (unseen, streams.get_mut(&id)) {
-                        (Some(_), _) => Ok(()),
-                        (None, Some(s)) => s.write(piece),
-                        (None, None) => Err(wia::E_UNEXPECTED),
-                    });
+                    // The piece is lent to the application's stream: a sink that queues it
+                    // passes the ring's memory on instead of copying it.
+                    let r = match (unseen, streams.get_mut(&id)) {
+                        (Some(_), _) => h.take(len, |_| Ok(())),
+                        (None, Some(s)) => h.lend(len).map(|piece| s.write_lent(piece)),
+                        (None, None) => h.take(len, |_| Err(wia::E_UNEXPECTED)),
+                    };
                     match r {
                         None => {
                             // A piece outside the ring: the host is broken; stop it.
@@ -554,7 +557,7 @@ impl HostedDevice {
                 }
                 Frame::Msg(ToParent::Done(result)) => {
                     if let Some(r) = h.ring.as_ref() {
-                        r.set_status_ok(false);
+                        r.ring().set_status_ok(false);
                     }
                     return Ok(match unseen {
                         Some(hr) => Err(DeviceError::from_hresult(
@@ -720,8 +723,7 @@ fn spawn(command: &HostCommand, opts: &HostOptions) -> Result<Host, DeviceError>
         frames: FrameReader::new(reader),
         crumb: None,
         panicked: None,
-        ring: ring.map(Arc::new),
-        consumed: Cell::new(0),
+        ring: ring.map(|r| Arc::new(RingReader::new(r))),
     })
 }
 
@@ -842,7 +844,7 @@ impl Device for HostedDevice {
                 // The host answers no STATUS itself from here on (before the driver can
                 // hear of the cancel).
                 if let Some(r) = &ring {
-                    r.set_status_ok(false);
+                    r.ring().set_status_ok(false);
                 }
                 at.store(micros_now(), Ordering::Release);
                 let _ = write_msg(&mut *lock(&out), &ToChild::Cancel(generation));

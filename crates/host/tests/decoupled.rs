@@ -169,6 +169,159 @@ fn a_decoupled_page_is_the_same_in_process_and_behind_a_host() {
     assert!(pages.iter().all(|p| p == &pages[0]), "the pages differ");
 }
 
+/// A sink that keeps lent pieces (as the page pipeline's queue does) and gives them back out
+/// of order: it holds up to four, then reads and drops them third, first, fourth, second.
+/// Each piece is read only when it is dropped. (That the host never writes where a piece is
+/// still lent is pinned by the ring's own unit test; this is the whole path.)
+struct Keeper {
+    held: Vec<(usize, scanwire_core::transfer::LentBytes)>,
+    pieces: Vec<(usize, Vec<u8>)>,
+    next: usize,
+    lent: Arc<Mutex<(usize, Vec<u8>)>>,
+}
+
+impl Keeper {
+    fn give_back(&mut self) {
+        for i in [2, 0, 1, 0] {
+            if i < self.held.len() {
+                let (n, piece) = self.held.remove(i);
+                self.pieces.push((n, piece.to_vec()));
+            }
+        }
+        for (n, piece) in self.held.drain(..) {
+            self.pieces.push((n, piece.to_vec()));
+        }
+    }
+}
+
+impl PageSink for Keeper {
+    fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
+        self.pieces.push((self.next, data.to_vec()));
+        self.next += 1;
+        Ok(())
+    }
+
+    fn write_lent(&mut self, data: scanwire_core::transfer::LentBytes) -> Result<(), HResult> {
+        self.lent.lock().unwrap().0 += 1;
+        self.held.push((self.next, data));
+        self.next += 1;
+        if self.held.len() == 4 {
+            self.give_back();
+        }
+        Ok(())
+    }
+
+    fn close(mut self: Box<Self>, status: HResult) -> HResult {
+        assert_eq!(status, wia::S_OK);
+        self.give_back();
+        self.pieces.sort_by_key(|(n, _)| *n);
+        let page = self
+            .pieces
+            .iter()
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect();
+        self.lent.lock().unwrap().1 = page;
+        wia::S_OK
+    }
+}
+
+/// Behind a host with the ring the page reaches the sink as lent pieces, which it keeps and
+/// gives back out of order; the page is several times the ring, so the ring's space is
+/// reused only as pieces come back. The page is the one scanned in process, byte for byte.
+#[test]
+fn pieces_lent_to_the_application_and_kept_give_the_same_page() {
+    let mut pages = Vec::new();
+    for place in PLACES {
+        let (dev, _) = open(place, "virtual");
+        let lent = Arc::new(Mutex::new((0, Vec::new())));
+        let l2 = lent.clone();
+        let t = transfer::spawn(
+            &dev,
+            &flatbed(),
+            Box::new(move |_: &PageInfo| {
+                AppStream::Stream(Box::new(Keeper {
+                    held: Vec::new(),
+                    pieces: Vec::new(),
+                    next: 0,
+                    lent: l2.clone(),
+                }))
+            }),
+            None,
+            &CancelHandle::new(),
+            &TransferOptions::strict().watchdog(Some(Duration::from_secs(60))),
+        );
+        let outcome = loop {
+            match t.events.recv_timeout(Duration::from_secs(60)) {
+                Ok(Event::Finished(o)) => break o,
+                Ok(_) => {}
+                Err(e) => panic!("{place:?}: no outcome: {e}"),
+            }
+        };
+        assert_eq!(outcome.result, wia::S_OK, "{place:?}: {:?}", outcome.error);
+        assert!(
+            outcome.violations.is_empty(),
+            "{place:?}: {:?}",
+            outcome.violations
+        );
+        let (count, page) = std::mem::take(&mut *lent.lock().unwrap());
+        match place {
+            // The page is several times the ring: its space was reused while pieces were kept.
+            Place::Ring => assert!(count > 8, "{place:?}: {count} pieces lent"),
+            Place::InProcess | Place::Socket => assert_eq!(count, 0, "{place:?}"),
+        }
+        assert_eq!(outcome.pages, 1, "{place:?}");
+        assert_eq!(page.len() as u64, t.progress.load().bytes, "{place:?}");
+        pages.push(page);
+    }
+    assert!(pages.iter().all(|p| p == &pages[0]), "the pages differ");
+}
+
+/// A posted STATUS travels with the next frame, or, when the driver pauses after it (a paced
+/// scanner waiting for its next band), is sent by the host's flusher: the application's
+/// progress never trails the bytes it has by a whole band.
+#[test]
+fn a_status_posted_before_a_pause_reaches_the_application_during_it() {
+    let (dev, counts) = open(Place::Ring, "virtual");
+    // 20 pages a minute: a band every 250 ms, the driver idle in between.
+    let req = common::request(Source::Flatbed, &[("ppm", "20")], None);
+    let seen = Seen::default();
+    let s2 = seen.clone();
+    let t = transfer::spawn(
+        &dev,
+        &req,
+        Box::new(move |_: &PageInfo| AppStream::Stream(Box::new(Sink(s2.clone(), None)))),
+        None,
+        &CancelHandle::new(),
+        &TransferOptions::strict().watchdog(Some(Duration::from_secs(60))),
+    );
+    let mut behind_since: Option<std::time::Instant> = None;
+    let mut longest = Duration::ZERO;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let outcome = loop {
+        match t.events.try_recv() {
+            Ok(Event::Finished(o)) => break o,
+            Ok(_) => {}
+            Err(_) => assert!(std::time::Instant::now() < deadline, "no outcome"),
+        }
+        let had = seen.0.lock().unwrap().0.len() as u64;
+        if t.progress.load().bytes < had {
+            let since = *behind_since.get_or_insert_with(std::time::Instant::now);
+            longest = longest.max(since.elapsed());
+        } else {
+            behind_since = None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert_eq!(outcome.result, wia::S_OK, "{:?}", outcome.error);
+    assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+    let c = counts.expect("hosted");
+    assert!(c.posted() >= 8, "{} posted", c.posted());
+    assert!(
+        longest < Duration::from_millis(150),
+        "the progress trailed the page's bytes for {longest:?} (a band is 250 ms)"
+    );
+}
+
 /// The driver sends STATUS after STATUS while the application cancels at some moment: the
 /// driver is told S_FALSE at its next call once it has heard of the cancel (Chatty fails
 /// otherwise), nothing posted is lost (the progress cell holds the last STATUS answered S_OK,

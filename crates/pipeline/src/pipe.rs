@@ -32,19 +32,45 @@
 use crate::stage::StageOutput;
 use scanwire_codecs::{ChunkSource, EncodeError};
 use scanwire_core::device::PageInfo;
-use scanwire_core::transfer::CancelHandle;
+use scanwire_core::transfer::{CancelHandle, LentBytes};
 use scanwire_core::wia::{self, HResult};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+/// Page bytes in the queue: collected by the writer, or memory lent by a driver host's page
+/// ring (passed on as it is, so a hosted page is not copied on its way to the encoder).
+pub enum Chunk {
+    /// Bytes the writer collected; the buffer goes back to the writer once read.
+    Owned(Vec<u8>),
+    /// Lent memory, given back when the encoder has read it.
+    Lent(LentBytes),
+}
+
+impl std::ops::Deref for Chunk {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Chunk::Owned(v) => v,
+            Chunk::Lent(l) => l,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Chunk {
+    fn from(v: Vec<u8>) -> Self {
+        Chunk::Owned(v)
+    }
+}
+
 /// What flows to an encoder thread.
 pub enum Msg {
     /// A document page starts (multi-page files only); its result goes to the sender.
     Begin(Box<PageInfo>, Arc<PageStatus>),
     /// Page bytes.
-    Data(Vec<u8>),
+    Data(Chunk),
     /// The page ended: S_OK complete, anything else incomplete.
     End(HResult),
     /// The transfer ended with this status (multi-page files only).
@@ -290,7 +316,7 @@ impl PageStatus {
 /// One page's bytes out of the queue, as a [`ChunkSource`].
 pub struct QueueSource<'a> {
     rx: &'a Rx,
-    chunk: Vec<u8>,
+    chunk: Chunk,
     /// How the page ended, once it has.
     end: Option<HResult>,
     /// A transfer end that arrived instead of the page's end (a page never closed).
@@ -302,7 +328,7 @@ impl<'a> QueueSource<'a> {
     pub fn new(rx: &'a Rx) -> Self {
         QueueSource {
             rx,
-            chunk: Vec::new(),
+            chunk: Chunk::Owned(Vec::new()),
             end: None,
             finish: None,
         }
@@ -335,10 +361,14 @@ impl ChunkSource for QueueSource<'_> {
                 Err(EncodeError::Incomplete { status: end })
             };
         }
+        // The chunk just read goes back before waiting for the next: lent memory must not
+        // be held while its source waits for room to write more of the page.
+        if let Chunk::Owned(used) = std::mem::replace(&mut self.chunk, Chunk::Owned(Vec::new())) {
+            self.rx.give_back(used);
+        }
         match self.rx.recv() {
             Some(Msg::Data(d)) => {
-                let used = std::mem::replace(&mut self.chunk, d);
-                self.rx.give_back(used);
+                self.chunk = d;
                 Ok(Some(&self.chunk))
             }
             Some(Msg::End(hr)) => {
@@ -429,7 +459,10 @@ impl PageWriter {
         if self.buf.is_empty() && data.len() >= self.coalesce {
             let mut copy = self.tx.buffer(data.len());
             copy.extend_from_slice(data);
-            return self.tx.send(Msg::Data(copy)).or_else(|_| self.gone());
+            return self
+                .tx
+                .send(Msg::Data(copy.into()))
+                .or_else(|_| self.gone());
         }
         if self.buf.capacity() == 0 {
             self.buf = self.tx.buffer(self.coalesce);
@@ -437,9 +470,32 @@ impl PageWriter {
         self.buf.extend_from_slice(data);
         if self.buf.len() >= self.coalesce {
             let full = std::mem::take(&mut self.buf);
-            self.tx.send(Msg::Data(full)).or_else(|_| self.gone())?;
+            self.tx
+                .send(Msg::Data(full.into()))
+                .or_else(|_| self.gone())?;
         }
         Ok(())
+    }
+
+    /// [`write`](Self::write) of lent memory: a piece of at least the coalescing size is
+    /// queued as it is (after what was collected before it, in order); a smaller one is
+    /// copied and given back at once.
+    pub fn write_lent(&mut self, data: LentBytes) -> Result<(), HResult> {
+        if self.status.failed().is_some() {
+            return self.gone();
+        }
+        if data.len() < self.coalesce {
+            return self.write(&data);
+        }
+        if !self.buf.is_empty() {
+            let collected = std::mem::take(&mut self.buf);
+            self.tx
+                .send(Msg::Data(collected.into()))
+                .or_else(|_| self.gone())?;
+        }
+        self.tx
+            .send(Msg::Data(Chunk::Lent(data)))
+            .or_else(|_| self.gone())
     }
 
     /// Ends the page with `status`; returns the page's status handle.
@@ -447,7 +503,7 @@ impl PageWriter {
         self.closed = true;
         if status == wia::S_OK && !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
-            if self.tx.send(Msg::Data(rest)).is_err() {
+            if self.tx.send(Msg::Data(rest.into())).is_err() {
                 self.gone()?;
             }
         }
@@ -467,7 +523,7 @@ mod tests {
         let (tx, rx) = pipe(10);
         let t = std::thread::spawn(move || {
             for i in 0..100u8 {
-                tx.send(Msg::Data(vec![i; 7])).ok().unwrap();
+                tx.send(Msg::Data(vec![i; 7].into())).ok().unwrap();
             }
             tx.send(Msg::End(wia::S_OK)).ok().unwrap();
         });
@@ -483,10 +539,91 @@ mod tests {
         t.join().unwrap();
     }
 
+    /// Lent memory that counts when it is given back.
+    struct Lender(Vec<u8>, Arc<AtomicI32>);
+
+    impl AsRef<[u8]> for Lender {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    impl Drop for Lender {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn lent_pieces_pass_through_in_order_and_go_back_once_read() {
+        let (tx, rx) = pipe(1 << 20);
+        let (status, _done) = PageStatus::new();
+        let back = Arc::new(AtomicI32::new(0));
+        let lent = |b: u8, n: usize| LentBytes::new(Lender(vec![b; n], back.clone()));
+        let mut writer = PageWriter::new(tx, status).coalescing(8);
+        writer.write(&[1; 3]).unwrap();
+        // Small: copied after the collected bytes and given back at once.
+        writer.write_lent(lent(2, 4)).unwrap();
+        assert_eq!(back.load(Ordering::SeqCst), 1);
+        // Large: the collected bytes go first, then the piece itself.
+        writer.write_lent(lent(3, 16)).unwrap();
+        writer.write_lent(lent(4, 16)).unwrap();
+        assert_eq!(
+            back.load(Ordering::SeqCst),
+            1,
+            "queued pieces are still lent"
+        );
+        writer.close(wia::S_OK).unwrap();
+        let mut src = QueueSource::new(&rx);
+        assert_eq!(src.next_chunk().unwrap(), Some(&[1, 1, 1, 2, 2, 2, 2][..]));
+        assert_eq!(src.next_chunk().unwrap(), Some(&[3; 16][..]));
+        assert_eq!(back.load(Ordering::SeqCst), 1, "held while being read");
+        assert_eq!(src.next_chunk().unwrap(), Some(&[4; 16][..]));
+        assert_eq!(
+            back.load(Ordering::SeqCst),
+            2,
+            "given back when the next is asked for"
+        );
+        assert_eq!(src.next_chunk().unwrap(), None);
+        assert_eq!(back.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_reader_waiting_for_more_holds_no_lent_piece() {
+        let (tx, rx) = pipe(1 << 20);
+        let (status, _done) = PageStatus::new();
+        let back = Arc::new(AtomicI32::new(0));
+        let mut writer = PageWriter::new(tx, status).coalescing(8);
+        writer
+            .write_lent(LentBytes::new(Lender(vec![7; 32], back.clone())))
+            .unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut src = QueueSource::new(&rx);
+            let mut n = 0;
+            while let Some(c) = src.next_chunk().unwrap() {
+                n += c.len();
+            }
+            n
+        });
+        // The reader takes the piece, then waits for more: it must have given it back (its
+        // source may be waiting for that very room before it can write the rest).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while back.load(Ordering::SeqCst) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the piece is still held"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        writer.write(&[1; 8]).unwrap();
+        writer.close(wia::S_OK).unwrap();
+        assert_eq!(reader.join().unwrap(), 40);
+    }
+
     #[test]
     fn incomplete_and_vanished_pages() {
         let (tx, rx) = pipe(100);
-        tx.send(Msg::Data(vec![1])).ok().unwrap();
+        tx.send(Msg::Data(vec![1].into())).ok().unwrap();
         tx.send(Msg::End(wia::S_FALSE)).ok().unwrap();
         let mut src = QueueSource::new(&rx);
         assert_eq!(src.next_chunk().unwrap(), Some(&[1u8][..]));
@@ -530,6 +667,6 @@ mod tests {
     fn sender_fails_once_receiver_is_gone() {
         let (tx, rx) = pipe(1);
         drop(rx);
-        assert!(tx.send(Msg::Data(vec![0; 5])).is_err());
+        assert!(tx.send(Msg::Data(vec![0; 5].into())).is_err());
     }
 }

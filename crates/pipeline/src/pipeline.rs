@@ -936,6 +936,10 @@ impl PageSink for PipeSink {
         self.writer.write(data)
     }
 
+    fn write_lent(&mut self, data: scanwire_core::transfer::LentBytes) -> Result<(), HResult> {
+        self.writer.write_lent(data)
+    }
+
     fn close(self: Box<Self>, status: HResult) -> HResult {
         let PipeSink { writer, done, wait } = *self;
         let page = match writer.close(status) {

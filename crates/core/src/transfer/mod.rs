@@ -45,5 +45,5 @@ pub use run::{
     panic_message, run, run_relay, share, spawn, DecoupledTransfer, Event, NullSink, SharedDevice,
     StreamFactory, EVENT_QUEUE, HRESULT_TIMEOUT,
 };
-pub use stream::{seek_within, PageSink, RemoteStream, StreamHandle};
+pub use stream::{seek_within, LentBytes, PageSink, RemoteStream, StreamHandle};
 pub use verifier::{Rule, VerifyMode, Violation};

@@ -16,10 +16,46 @@ pub trait PageSink: Send {
     /// Appends bytes. An error stops the transfer: the driver sees it from its write.
     fn write(&mut self, data: &[u8]) -> Result<(), HResult>;
 
+    /// [`write`](Self::write) of bytes the application may keep without copying: memory
+    /// lent by the page's source (a driver host's page ring), given back when `data` is
+    /// dropped. A sink that queues pages keeps `data` itself; by default it is copied.
+    /// Keep it only as long as the bytes are on their way to be read: until it is dropped,
+    /// the source cannot reuse that memory.
+    fn write_lent(&mut self, data: LentBytes) -> Result<(), HResult> {
+        self.write(&data)
+    }
+
     /// Ends the page. `status` is S_OK when the driver finished the page, otherwise why it
     /// did not (S_FALSE: cancelled; an error). A sink keeps a complete page and discards an
     /// incomplete one. Returns S_OK, or an error if keeping the page failed.
     fn close(self: Box<Self>, status: HResult) -> HResult;
+}
+
+/// Page bytes in memory lent by their source: a driver host's page ring, where the host wrote
+/// them, handed to the application's sink without a copy. Dropping the value gives the
+/// memory back (the host may then write the ring there again), so it must not be held while
+/// waiting for more of the page.
+pub struct LentBytes(Box<dyn AsRef<[u8]> + Send>);
+
+impl LentBytes {
+    /// Bytes in `memory`, which gives its memory back when dropped.
+    pub fn new(memory: impl AsRef<[u8]> + Send + 'static) -> Self {
+        LentBytes(Box::new(memory))
+    }
+}
+
+impl std::ops::Deref for LentBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+impl std::fmt::Debug for LentBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LentBytes({} bytes)", self.len())
+    }
 }
 
 /// What a stream handle reports to: the relay's shared state, seen only through this trait
@@ -151,9 +187,31 @@ impl StreamHandle {
     /// the end before each write). An error means the application's stream failed: stop and
     /// return a failure (S19).
     pub fn write(&mut self, data: &[u8]) -> Result<(), HResult> {
-        let (slot, shared) = match &mut self.0 {
-            Inner::Local { slot, shared, .. } => (slot, shared),
-            Inner::Remote { stream, .. } => return stream.write(data),
+        if let Inner::Remote { stream, .. } = &mut self.0 {
+            return stream.write(data);
+        }
+        self.append(data.len(), |sink| sink.write(data))
+    }
+
+    /// [`write`](Self::write) of lent memory (the application's side of a driver host): the
+    /// same checks and answer, and the application's sink may keep `data` instead of copying
+    /// it ([`PageSink::write_lent`]).
+    pub fn write_lent(&mut self, data: LentBytes) -> Result<(), HResult> {
+        if let Inner::Remote { stream, .. } = &mut self.0 {
+            return stream.write(&data);
+        }
+        self.append(data.len(), |sink| sink.write_lent(data))
+    }
+
+    /// Appends `len` bytes with `put` (a local stream): the append-only rule (S21), a revoked
+    /// sink, and the byte count the relay checks (S16).
+    fn append(
+        &mut self,
+        len: usize,
+        put: impl FnOnce(&mut dyn PageSink) -> Result<(), HResult>,
+    ) -> Result<(), HResult> {
+        let Inner::Local { slot, shared, .. } = &mut self.0 else {
+            return Err(wia::E_UNEXPECTED);
         };
         shared.beat();
         let mut g = lock(&slot.inner);
@@ -163,10 +221,8 @@ impl StreamHandle {
         }
         if g.position != g.end {
             let detail = format!(
-                "write of {} bytes at offset {} of a {}-byte stream",
-                data.len(),
-                g.position,
-                g.end
+                "write of {len} bytes at offset {} of a {}-byte stream",
+                g.position, g.end
             );
             drop(g);
             if shared.violate(Rule::S21Append, detail) {
@@ -181,11 +237,11 @@ impl StreamHandle {
         }
         let sink = g.sink.as_mut().expect("checked above");
         let entered = shared.enter_app();
-        let r = sink.write(data);
+        let r = put(sink.as_mut());
         shared.leave_app(entered);
         match r {
             Ok(()) => {
-                g.end += data.len() as u64;
+                g.end += len as u64;
                 g.position = g.end;
                 slot.written.store(g.end, Ordering::Relaxed);
                 Ok(())
