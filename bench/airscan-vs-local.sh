@@ -40,10 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 source bench/lib.sh
 sane_test_config "$WORK/test"
 PICTURE="Color pattern"

@@ -30,7 +30,6 @@ trap cleanup EXIT
 export SANE_CONFIG_DIR=$WORK/sane # no SANE backend probing
 mkdir -p "$SANE_CONFIG_DIR" && : >"$SANE_CONFIG_DIR/dll.conf"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 start() { # name args...: sets PORT_<name> and PID_<name>
     local name=$1 port
     shift

@@ -43,7 +43,6 @@ sane_test_config "$WORK/test"
 : >"$WORK/none.conf"
 mkdir -p "$WORK/none" && : >"$WORK/none/dll.conf"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # serve NAME SANE_DIR ARGS...: `scanwire serve` on a free port; sets PORT_<NAME>, and a
 # sane-airscan configuration for it in $WORK/air-NAME.
 serve() {

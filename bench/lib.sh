@@ -32,3 +32,39 @@ sane_test_config() {
     sed 's/^[[:space:]]*geometry_max.*/geometry_max 300.0/' /etc/sane.d/test.conf >"$1/test.conf"
     grep -q '^geometry_max 300.0' "$1/test.conf" || echo 'geometry_max 300.0' >>"$1/test.conf"
 }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Wall-clock helpers: now (monotonic seconds), secs START END, per_min COUNT SECONDS.
+now() { python3 -c 'import time; print(time.monotonic())'; }
+secs() { python3 -c "print(round($2 - $1, 2))"; }
+per_min() { python3 -c "print(round($1 * 60 / $2, 1))"; }
+
+# nats_cluster NODES DIR: starts NODES `nats-server`s with JetStream on 127.0.0.1 (stores
+# and logs in DIR; more than one node: a cluster routed on loopback), appends their PIDs to
+# the caller's `pids` array (for its cleanup) and sets `url` to every node's client URL,
+# comma-separated, as `--queue` takes it.
+nats_cluster() {
+    local nodes=$1 dir=$2 i route_list
+    local -a clients=() routes=() args
+    for i in $(seq 1 "$nodes"); do
+        clients+=("$(free_port)")
+        routes+=("$(free_port)")
+    done
+    route_list=$(printf 'nats://127.0.0.1:%s,' "${routes[@]}")
+    for i in $(seq 0 $((nodes - 1))); do
+        args=(-a 127.0.0.1 -p "${clients[$i]}" -n "n$i" -js -sd "$dir/store$i")
+        if [ "$nodes" -gt 1 ]; then
+            args+=(--cluster_name bench --cluster "nats://127.0.0.1:${routes[$i]}" --routes "${route_list%,}")
+        fi
+        nats-server "${args[@]}" >"$dir/nats$i.log" 2>&1 &
+        pids+=($!)
+    done
+    url=$(printf 'nats://127.0.0.1:%s,' "${clients[@]}")
+    url=${url%,}
+    # The nodes elect JetStream's meta leader before streams can be made.
+    sleep 3
+}

@@ -35,31 +35,9 @@ cleanup() {
 trap cleanup EXIT
 export SOURCE_DATE_EPOCH=1700000000
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-now() { python3 -c 'import time; print(time.monotonic())'; }
-secs() { python3 -c "print(round($2 - $1, 2))"; }
-per_min() { python3 -c "print(round($1 * 60 / $2, 1))"; }
 
 # The cluster.
-clients=() routes=()
-for i in $(seq 1 "$nodes"); do
-    clients+=("$(free_port)")
-    routes+=("$(free_port)")
-done
-route_list=$(printf 'nats://127.0.0.1:%s,' "${routes[@]}")
-for i in $(seq 0 $((nodes - 1))); do
-    args=(-a 127.0.0.1 -p "${clients[$i]}" -n "n$i" -js -sd "$work/store$i")
-    if [ "$nodes" -gt 1 ]; then
-        args+=(--cluster_name bench --cluster "nats://127.0.0.1:${routes[$i]}" --routes "${route_list%,}")
-    fi
-    nats-server "${args[@]}" >"$work/nats$i.log" 2>&1 &
-    pids+=($!)
-done
-url=$(printf 'nats://127.0.0.1:%s,' "${clients[@]}")
-url=${url%,}
-sleep 3
+nats_cluster "$nodes" "$work"
 
 # serve NAME ARGS...: starts `scanwire serve` on a free port; sets $addr.
 serve() {

@@ -7,13 +7,14 @@
 
 mod common;
 
+use common::worker::Worker;
 use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use scanwire_testkit::nats::NatsCluster;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -51,80 +52,6 @@ fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
-}
-
-/// A `scanwire worker --json` process on `url`, its JSON lines collected.
-struct Worker {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Worker {
-    fn start(url: &str, dir: &Path) -> Worker {
-        let mut child = command(dir)
-            .args(["worker", "--queue", url, "--json", "--interval", "0.5"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        // Ready once it reports (after its setup): a scan started at the same moment would
-        // create the same streams at once, which the cluster answers slowly.
-        let first = lines
-            .recv_timeout(Duration::from_secs(90))
-            .unwrap_or_else(|_| panic!("the worker did not report within 90 s"));
-        let (again, rest) = mpsc::channel();
-        again.send(first).unwrap();
-        std::thread::spawn(move || {
-            for l in lines {
-                if again.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        Worker { child, lines: rest }
-    }
-
-    /// Ctrl-C, then its exit status, JSON lines and stderr.
-    fn stop(mut self) -> (Option<i32>, Vec<serde_json::Value>, String) {
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
-        let mut err = String::new();
-        let mut pipe = self.child.stderr.take().unwrap();
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                let _ = self.child.kill();
-                panic!("the worker did not stop within a minute of Ctrl-C");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let _ = pipe.read_to_string(&mut err);
-        let lines = self
-            .lines
-            .try_iter()
-            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-            .collect();
-        (status.code(), lines, err)
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The local scan's PDF (the reference).
@@ -434,17 +361,12 @@ fn a_cancelled_scan_leaves_pages_the_workers_reject() {
     assert!(!d.join("cancelled.pdf").exists());
     // A worker that comes later rejects every page of the cancelled job, with a log line.
     let worker = Worker::start(&url, d);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut rejected = 0;
-    while rejected < 5 && Instant::now() < deadline {
-        if let Ok(l) = worker.lines.recv_timeout(Duration::from_secs(1)) {
-            let v: serde_json::Value = serde_json::from_str(&l).unwrap();
-            rejected = v["rejected"].as_u64().unwrap();
-            assert_eq!(v["pages"], 0, "{v}");
-        }
-    }
+    let last = worker.wait_for(Duration::from_secs(60), |v| {
+        assert_eq!(v["pages"], 0, "{v}");
+        v["rejected"] == 5
+    });
     let (code, lines, err) = worker.stop();
     assert_eq!(code, Some(130), "{err}");
-    assert_eq!(rejected, 5, "{lines:?} {err}");
+    assert_eq!(last["rejected"], 5, "{last} {lines:?} {err}");
     assert!(err.contains("was cancelled"), "{err}");
 }

@@ -10,9 +10,8 @@
 
 mod common;
 
+use common::worker::Worker;
 use common::*;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use scanwire_testkit::nats::NatsCluster;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -300,74 +299,6 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> Reply {
     }
 }
 
-/// A `scanwire worker` process, stopped with Ctrl-C (or killed when dropped).
-struct Worker {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Worker {
-    fn start(url: &str, dir: &Path) -> Worker {
-        let mut child = command(dir)
-            .args(["worker", "--queue", url, "--json", "--interval", "0.5"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Worker { child, lines }
-    }
-
-    /// Its JSON lines until `until` holds for one, or `limit` passes: the last one.
-    fn wait_for(
-        &self,
-        limit: Duration,
-        until: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let start = Instant::now();
-        let mut last = serde_json::Value::Null;
-        while start.elapsed() < limit {
-            if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(500)) {
-                last = serde_json::from_str(&l).unwrap();
-                if until(&last) {
-                    return last;
-                }
-            }
-        }
-        last
-    }
-
-    fn stop(mut self) -> Option<i32> {
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code();
-            }
-            if start.elapsed() > Duration::from_secs(60) {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The PDF a server without the queue serves for [`pdf_settings`].
 fn local_pdf(dir: &Path) -> Vec<u8> {
     let local = Serve::start(dir, &[], &[]);
@@ -432,7 +363,8 @@ fn a_pdf_job_through_one_and_two_workers_is_the_local_pdf_byte_for_byte() {
     let mut pages = 0;
     for w in [one, two] {
         let last = w.wait_for(Duration::from_secs(2), |_| false);
-        assert_eq!(w.stop(), Some(130));
+        let (code, _, err) = w.stop();
+        assert_eq!(code, Some(130), "{err}");
         pages += last["pages"].as_u64().unwrap_or(0);
     }
     assert!(
@@ -476,7 +408,8 @@ fn serve_ocr_on_a_worker_gives_the_local_searchable_pdf() {
         got == want,
         "the searchable PDF differs from the local server's"
     );
-    assert_eq!(w.stop(), Some(130));
+    let (code, _, err) = w.stop();
+    assert_eq!(code, Some(130), "{err}");
 }
 
 #[test]
@@ -572,7 +505,8 @@ fn a_deleted_job_cancels_its_queue_job() {
     let last = w.wait_for(Duration::from_secs(60), |v| v["rejected"] == 5);
     assert_eq!(last["rejected"], 5, "{last}");
     assert_eq!(last["pages"], 0, "{last}");
-    assert_eq!(w.stop(), Some(130));
+    let (code, _, err) = w.stop();
+    assert_eq!(code, Some(130), "{err}");
 }
 
 #[test]
@@ -623,7 +557,8 @@ fn a_full_queue_makes_the_job_wait_for_workers() {
     );
     let q = serve.queue_entries();
     assert_eq!(q[0]["waiting_for_workers"], false, "{q:?}");
-    assert_eq!(w.stop(), Some(130));
+    let (code, _, err) = w.stop();
+    assert_eq!(code, Some(130), "{err}");
 }
 
 #[test]
