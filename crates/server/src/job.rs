@@ -475,8 +475,12 @@ impl Job {
                     return;
                 }
                 // Pages are still in stages, or on the queue's workers: stop them (a queue
-                // job is cancelled, so the workers drop its pages).
-                g.cancelled.get_or_insert(why);
+                // job is cancelled, so the workers drop its pages). A job whose scan already
+                // failed stays Aborted by the system: its client's DELETE (sane-airscan sends
+                // one as soon as NextDocument fails) comes after the verdict.
+                if g.outcome.as_ref().is_none_or(|o| o.completion().is_ok()) {
+                    g.cancelled.get_or_insert(why);
+                }
                 drop(g);
                 self.cancel.cancel();
                 self.notify();

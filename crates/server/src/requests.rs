@@ -39,21 +39,10 @@ pub(crate) async fn read_body(app: &ServerState, req: Request) -> Result<Bytes, 
             format!("the request body{size} is larger than the limit of {limit} bytes"),
         )
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = declared_length(&req);
     let timeout = app.config().timing.header_timeout;
-    if let Some(n) = declared.filter(|&n| n > limit as u64) {
-        // A body of moderate size is read and dropped before the refusal: answered unread,
-        // hyper closes the connection with the body still arriving, the kernel resets it,
-        // and the client sees a broken pipe instead of the 413 (nginx's lingering close
-        // exists for the same reason). A larger one is refused at once.
-        if n <= LINGER_MAX {
-            let drain = axum::body::to_bytes(req.into_body(), LINGER_MAX as usize);
-            let _ = tokio::time::timeout(timeout, drain).await;
-        }
+    if declared.is_some_and(|n| n > limit as u64) {
+        linger(req, timeout).await;
         return Err(too_large(declared));
     }
     match tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), limit)).await {
@@ -69,6 +58,26 @@ pub(crate) async fn read_body(app: &ServerState, req: Request) -> Result<Bytes, 
                 timeout.as_secs_f32()
             ),
         )),
+    }
+}
+
+/// The `Content-Length` of `req`, when it says one.
+pub(crate) fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Reads and drops the body of a request about to be refused, when it declares at most
+/// [`LINGER_MAX`] bytes (and arrives within `timeout`): answered unread, hyper closes the
+/// connection with the body still arriving, the kernel resets it, and the client sees a
+/// broken pipe instead of the refusal (nginx's lingering close exists for the same reason).
+/// A larger body is refused at once.
+pub(crate) async fn linger(req: Request, timeout: std::time::Duration) {
+    if declared_length(&req).is_some_and(|n| n <= LINGER_MAX) {
+        let drain = axum::body::to_bytes(req.into_body(), LINGER_MAX as usize);
+        let _ = tokio::time::timeout(timeout, drain).await;
     }
 }
 

@@ -29,6 +29,28 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use std::sync::Arc;
 
+/// A body over the server's limit is refused with 413 before any handler, after it has
+/// been read (up to a bound: see [`crate::requests::linger`]), so the client gets the
+/// answer rather than a reset connection.
+async fn refuse_large_bodies(
+    axum::extract::State(state): axum::extract::State<ServerState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = state.config().limits.max_body;
+    let Some(n) = crate::requests::declared_length(&req).filter(|&n| n > limit as u64) else {
+        return next.run(req).await;
+    };
+    crate::requests::linger(req, state.config().timing.header_timeout).await;
+    WebError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!("the request body ({n} bytes) is larger than the limit of {limit} bytes"),
+    )
+    .into_response()
+}
+
 /// What every web handler shares: the server's devices and settings, the scans and
 /// previews, and the document store.
 pub(crate) struct Web {
@@ -61,6 +83,10 @@ pub(crate) fn routes(state: &ServerState, config: &WebConfig) -> Router {
         .merge(documents::routes(&web))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(csrf::protect))
-        .layer(DefaultBodyLimit::max(state.config().limits.max_body));
+        .layer(DefaultBodyLimit::max(state.config().limits.max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refuse_large_bodies,
+        ));
     Router::new().nest("/api", api).merge(assets::routes())
 }
