@@ -54,22 +54,8 @@ serve() {
         >"$WORK/server-$name.log" 2>&1 &
     PIDS+=($!)
     eval "PORT_$name=$port; PID_$name=$!"
-    mkdir -p "$WORK/air-$name/dll.d"
-    echo airscan >"$WORK/air-$name/dll.conf"
-    cat >"$WORK/air-$name/airscan.conf" <<EOF
-[devices]
-"Scanwire" = http://127.0.0.1:$port/eSCL, eSCL
-[options]
-discovery = disable
-ws-discovery = off
-EOF
-    for _ in $(seq 50); do
-        curl -sf "http://127.0.0.1:$port/eSCL/ScannerCapabilities" >/dev/null && return
-        sleep 0.1
-    done
-    echo "scanwire serve $* did not start:" >&2
-    cat "$WORK/server-$name.log" >&2
-    exit 1
+    airscan_config "$WORK/air-$name" "$port"
+    wait_for_serve "$port" "$WORK/server-$name.log"
 }
 
 serve virtual --device virtual

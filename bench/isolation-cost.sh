@@ -21,12 +21,7 @@ scanwire_bin
 
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() {
-    for p in ${PIDS[@]+"${PIDS[@]}"}; do kill -INT "$p" 2>/dev/null || true; done
-    sleep 0.3
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 export SANE_CONFIG_DIR=$WORK/sane # no SANE backend probing
 mkdir -p "$SANE_CONFIG_DIR" && : >"$SANE_CONFIG_DIR/dll.conf"
 
@@ -37,13 +32,7 @@ start() { # name args...: sets PORT_<name> and PID_<name>
     "$bin" serve --listen "127.0.0.1:$port" --set sheets=10 "$@" >"$WORK/server-$name.log" 2>&1 &
     PIDS+=($!)
     eval "PORT_$name=$port PID_$name=$!"
-    for _ in $(seq 100); do
-        curl -sf "http://127.0.0.1:$port/eSCL/ScannerCapabilities" >/dev/null && return
-        sleep 0.1
-    done
-    echo "scanwire serve $* did not start:" >&2
-    cat "$WORK/server-$name.log" >&2
-    exit 1
+    wait_for_serve "$port" "$WORK/server-$name.log"
 }
 start host
 start inproc --no-isolate

@@ -33,12 +33,7 @@ scanwire_bin
 
 WORK=$(mktemp -d "${BENCH_DIR:-/dev/shm}/isolation-ratios.XXXXXX")
 PIDS=()
-cleanup() {
-    for p in ${PIDS[@]+"${PIDS[@]}"}; do kill -INT "$p" 2>/dev/null || true; done
-    sleep 0.3
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 sane_test_config "$WORK/test"
 : >"$WORK/none.conf"
 mkdir -p "$WORK/none" && : >"$WORK/none/dll.conf"
@@ -52,17 +47,8 @@ serve() {
     SANE_CONFIG_DIR=$conf "$bin" serve --listen "127.0.0.1:$port" "$@" >"$WORK/server-$name.log" 2>&1 &
     PIDS+=($!)
     eval "PORT_$name=$port"
-    mkdir -p "$WORK/air-$name/dll.d"
-    echo airscan >"$WORK/air-$name/dll.conf"
-    printf '[devices]\n"Scanwire" = http://127.0.0.1:%s/eSCL, eSCL\n[options]\ndiscovery = disable\nws-discovery = off\n' \
-        "$port" >"$WORK/air-$name/airscan.conf"
-    for _ in $(seq 100); do
-        curl -sf "http://127.0.0.1:$port/eSCL/ScannerCapabilities" >/dev/null && return
-        sleep 0.1
-    done
-    echo "scanwire serve $* did not start:" >&2
-    cat "$WORK/server-$name.log" >&2
-    exit 1
+    airscan_config "$WORK/air-$name" "$port"
+    wait_for_serve "$port" "$WORK/server-$name.log"
 }
 serve vhost "$WORK/none" --set sheets=10
 serve vproc "$WORK/none" --set sheets=10 --no-isolate

@@ -68,3 +68,32 @@ nats_cluster() {
     # The nodes elect JetStream's meta leader before streams can be made.
     sleep 3
 }
+
+# bench_cleanup: the usual EXIT trap: Ctrl-C to every PID in the caller's PIDS array, then
+# the caller's WORK directory removed.
+bench_cleanup() {
+    for p in ${PIDS[@]+"${PIDS[@]}"}; do kill -INT "$p" 2>/dev/null || true; done
+    sleep 0.3
+    rm -rf "$WORK"
+}
+
+# wait_for_serve PORT LOG: waits up to 10 s for `scanwire serve` to answer eSCL on PORT;
+# otherwise prints its LOG and exits.
+wait_for_serve() {
+    for _ in $(seq 100); do
+        curl -sf "http://127.0.0.1:$1/eSCL/ScannerCapabilities" >/dev/null && return
+        sleep 0.1
+    done
+    echo "scanwire serve did not start on port $1:" >&2
+    cat "$2" >&2
+    exit 1
+}
+
+# airscan_config DIR PORT: a private SANE configuration in DIR with only sane-airscan, which
+# knows only http://127.0.0.1:PORT/eSCL (device airscan:e0:Scanwire) and discovers nothing.
+airscan_config() {
+    mkdir -p "$1/dll.d"
+    echo airscan >"$1/dll.conf"
+    printf '[devices]\n"Scanwire" = http://127.0.0.1:%s/eSCL, eSCL\n[options]\ndiscovery = disable\nws-discovery = off\n' \
+        "$2" >"$1/airscan.conf"
+}
