@@ -44,10 +44,8 @@ cleanup() {
 trap cleanup EXIT
 export SOURCE_DATE_EPOCH=1700000000
 
-
 # The cluster.
 nats_cluster "$nodes" "$work"
-
 
 # worker NAME ARGS...: starts `scanwire worker` (JSON lines to $work/NAME.jsonl) and waits
 # for its first report (its setup done).

@@ -35,7 +35,6 @@ cleanup() {
 trap cleanup EXIT
 export SOURCE_DATE_EPOCH=1700000000
 
-
 # The cluster.
 nats_cluster "$nodes" "$work"
 

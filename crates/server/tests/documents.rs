@@ -9,9 +9,9 @@ use scanwire_core::device::{PageData, PageInfo, PixelFormat, Side, Source};
 use scanwire_library::{ArchiveConfig, Library, LibraryConfig, Pass};
 use scanwire_pipeline::PageImage;
 use scanwire_server::{BlockingServer, ServerConfig, WebConfig};
+use scanwire_testkit::http::{request, Reply};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,20 +36,12 @@ fn start(lib: &Library) -> BlockingServer {
     .expect("server starts")
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// A reply's body as JSON.
+trait Json {
+    fn json(&self) -> Value;
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
+impl Json for Reply {
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
@@ -59,69 +51,23 @@ impl Reply {
 /// One HTTP/1.1 request (`Connection: close`); the reply read to the end. State-changing
 /// requests carry the page's marker header unless `marked` is false.
 fn call(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>, marked: bool) -> Reply {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut headers = Vec::new();
     if !body.is_empty() {
-        req.push_str("Content-Type: application/json\r\n");
+        headers.push(("Content-Type", "application/json"));
     }
     if marked && method != "GET" {
-        req.push_str("X-Scanwire-Request: 1\r\n");
+        headers.push(("X-Scanwire-Request", "1"));
     }
-    req.push_str("\r\n");
-    req.push_str(&body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a header");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    request(
+        addr,
+        method,
+        path,
+        &headers,
+        body.as_bytes(),
+        Duration::from_secs(60),
+    )
 }
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
-        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
-        if n == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
-        b = &b[eol + 2 + n + 2..];
-    }
-}
-
 fn gray_page(w: u32, h: u32, seed: u8) -> PageImage {
     PageImage {
         page: PageInfo {

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 pub use scanwire_core::transfer::Recorder as RecordingCallback;
 
+pub mod http;
 pub mod nats;
 pub mod ocr;
 mod peers;

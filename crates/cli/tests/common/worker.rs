@@ -84,9 +84,10 @@ impl Worker {
         last
     }
 
-    /// Ctrl-C, then its exit code (`None` if it has not ended within a minute: it is then
-    /// killed), the JSON lines not read yet, and its standard error.
-    pub fn stop(mut self) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    /// Ctrl-C, which must end it with status 130 within a minute (else it is killed and the
+    /// test fails, showing its standard error); then the JSON lines not read yet and its
+    /// standard error.
+    pub fn stop(mut self) -> (Vec<serde_json::Value>, String) {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).expect("SIGINT");
         let start = Instant::now();
         let code = loop {
@@ -105,8 +106,9 @@ impl Worker {
             .take()
             .and_then(|t| t.join().ok())
             .unwrap_or_default();
+        assert_eq!(code, Some(130), "{err}");
         let lines = self.lines.try_iter().map(|l| parse(&l)).collect();
-        (code, lines, err)
+        (lines, err)
     }
 }
 

@@ -7,8 +7,7 @@ use scanwire_core::device::{
 };
 use scanwire_core::transfer::{CancelToken, MiniDrvTransferCallback};
 use scanwire_virtual::VirtualDevice;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
@@ -247,56 +246,19 @@ impl Pnm {
     }
 }
 
-/// A minimal HTTP/1.1 client for checks below the router (raw headers, IPv6).
+/// A minimal HTTP/1.1 client for checks below the router (raw headers, IPv6): status, head
+/// and body.
 pub fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String, Vec<u8>) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let host = match addr {
-        SocketAddr::V4(a) => a.to_string(),
-        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-    };
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut all = Vec::new();
-    s.read_to_end(&mut all).unwrap();
-    let split = all
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("headers end");
-    let head = String::from_utf8_lossy(&all[..split]).into_owned();
-    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut body = all[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    (code, head, body)
+    let r = scanwire_testkit::http::request(
+        addr,
+        method,
+        path,
+        &[("Content-Type", "text/xml")],
+        body.as_bytes(),
+        Duration::from_secs(30),
+    );
+    (r.status, r.head, r.body)
 }
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line = b
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size line");
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&b[..line]).unwrap().trim(), 16).unwrap();
-        b = &b[line + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[..size]);
-        b = &b[size + 2..];
-    }
-}
-
 /// The virtual scanner, recording the requests it gets (so a test can render what the
 /// client should have received).
 pub struct Recorded {
