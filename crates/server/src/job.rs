@@ -475,12 +475,8 @@ impl Job {
                     return;
                 }
                 // Pages are still in stages, or on the queue's workers: stop them (a queue
-                // job is cancelled, so the workers drop its pages). A job whose scan already
-                // failed stays Aborted by the system: its client's DELETE (sane-airscan sends
-                // one as soon as NextDocument fails) comes after the verdict.
-                if g.outcome.as_ref().is_none_or(|o| o.completion().is_ok()) {
-                    g.cancelled.get_or_insert(why);
-                }
+                // job is cancelled, so the workers drop its pages).
+                g.cancelled.get_or_insert(why);
                 drop(g);
                 self.cancel.cancel();
                 self.notify();
@@ -1068,15 +1064,20 @@ fn end_reason(g: &JobInner) -> EndReason {
 fn escl_state(g: &JobInner, document: bool) -> (JobState, Vec<JobStateReason>) {
     // The pairs of PWG 5100.7's job model: a job its client ended is Canceled by the user; one
     // the server ended (nobody fetched it in time, shutdown) was Aborted by the system.
+    // A job whose scan failed stays Aborted when its client deletes it afterwards
+    // (sane-airscan deletes as soon as NextDocument fails, which can come before the job has
+    // settled): the verdict below, from the outcome, stands.
+    let failed = g.outcome.as_ref().is_some_and(|o| o.completion().is_err());
     if let Some(why) = g.cancelled {
-        return match why {
+        match why {
+            CancelReason::Client | CancelReason::Disconnected if failed => {}
             CancelReason::Client | CancelReason::Disconnected => {
-                (JobState::Canceled, vec![JobStateReason::JobCanceledByUser])
+                return (JobState::Canceled, vec![JobStateReason::JobCanceledByUser])
             }
             CancelReason::TimedOut | CancelReason::Shutdown => {
-                (JobState::Aborted, vec![JobStateReason::AbortedBySystem])
+                return (JobState::Aborted, vec![JobStateReason::AbortedBySystem])
             }
-        };
+        }
     }
     // Scanned pages nobody fetched were dropped after the job timeout: not a completed job.
     if g.expired {
